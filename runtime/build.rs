@@ -1,0 +1,6 @@
+//! Builds the runtime's WASM blob.
+
+fn main() {
+	#[cfg(feature = "std")]
+	substrate_wasm_builder::WasmBuilder::build_using_defaults();
+}

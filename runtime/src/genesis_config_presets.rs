@@ -1,0 +1,166 @@
+//! Genesis presets. The node's chain specs only name one of these.
+//!
+//! - `development`: one validator (Alice), for `--dev`.
+//! - `local`: three validators (Alice, Bob, Charlie) and four authorised nodes (the three
+//!   validators and Dave's full node), for `scripts/local-network.sh` and the tests.
+//!
+//! Both are for testing only: every key here is derived from a well-known seed.
+
+use crate::{AccountId, AuraId, BalancesConfig, GrandpaId, RuntimeGenesisConfig, SudoConfig, UNIT};
+use alloc::{vec, vec::Vec};
+use serde_json::Value;
+use sp_core::{hex2array, OpaquePeerId};
+use sp_genesis_builder::{self, PresetId};
+use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+
+/// Balance of every endowed development account.
+const ENDOWMENT: u128 = 1_000_000 * UNIT;
+
+/// The libp2p ed25519 public keys of the nodes started with
+/// `--node-key 000…0001` (Alice) up to `--node-key 000…0004` (Dave): the fixed node keys
+/// of the local network. `scripts/local-network.sh` and the node's tests use the same keys.
+pub const LOCAL_NODE_PUBLIC_KEYS: [(Sr25519Keyring, [u8; 32]); 4] = [
+	(
+		Sr25519Keyring::Alice,
+		hex2array!("4cb5abf6ad79fbf5abbccafcc269d85cd2651ed4b885b5869f241aedf0a5ba29"),
+	),
+	(
+		Sr25519Keyring::Bob,
+		hex2array!("7422b9887598068e32c4448a949adb290d0f4e35b9e01b0ee5f1a1e600fe2674"),
+	),
+	(
+		Sr25519Keyring::Charlie,
+		hex2array!("f381626e41e7027ea431bfe3009e94bdd25a746beec468948d6c3c7c5dc9a54b"),
+	),
+	(
+		Sr25519Keyring::Dave,
+		hex2array!("fd50b8e3b144ea244fbf7737f550bc8dd0c2650bbc1aada833ca17ff8dbf329b"),
+	),
+];
+
+/// The libp2p peer id of an ed25519 node key: the identity multihash (code 0x00, length
+/// 36) of the protobuf-encoded public key (key type 1 = ed25519, 32 bytes).
+pub fn peer_id(ed25519_public: [u8; 32]) -> OpaquePeerId {
+	let mut bytes = vec![0x00, 0x24, 0x08, 0x01, 0x12, 0x20];
+	bytes.extend_from_slice(&ed25519_public);
+	OpaquePeerId(bytes)
+}
+
+/// A validator's account and session keys, derived from the keyring seed of `who`.
+fn validator(who: Sr25519Keyring, finality: Ed25519Keyring) -> (AccountId, AuraId, GrandpaId) {
+	(who.to_account_id(), who.public().into(), finality.public().into())
+}
+
+fn genesis(
+	mut validators: Vec<(AccountId, AuraId, GrandpaId)>,
+	nodes: Vec<(OpaquePeerId, AccountId)>,
+	endowed: Vec<AccountId>,
+	root: AccountId,
+) -> Value {
+	// Aura's slot order and the validator set are both ordered by account.
+	validators.sort_by(|a, b| a.0.cmp(&b.0));
+	let config = RuntimeGenesisConfig {
+		balances: BalancesConfig {
+			balances: endowed.into_iter().map(|who| (who, ENDOWMENT)).collect(),
+			..Default::default()
+		},
+		aura: pallet_aura::GenesisConfig {
+			authorities: validators.iter().map(|v| v.1.clone()).collect(),
+		},
+		grandpa: pallet_grandpa::GenesisConfig {
+			authorities: validators.iter().map(|v| (v.2.clone(), 1)).collect(),
+			..Default::default()
+		},
+		validator_set: pallet_validator_set::GenesisConfig { validators },
+		node_authorization: pallet_node_authorization::GenesisConfig { nodes },
+		sudo: SudoConfig { key: Some(root) },
+		..Default::default()
+	};
+	serde_json::to_value(config).expect("a RuntimeGenesisConfig serialises to JSON")
+}
+
+fn authorised_nodes(count: usize) -> Vec<(OpaquePeerId, AccountId)> {
+	LOCAL_NODE_PUBLIC_KEYS
+		.iter()
+		.take(count)
+		.map(|(owner, key)| (peer_id(*key), owner.to_account_id()))
+		.collect()
+}
+
+/// `development`: Alice alone validates.
+pub fn development_config_genesis() -> Value {
+	genesis(
+		vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
+		authorised_nodes(1),
+		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
+}
+
+/// `local`: Alice, Bob and Charlie validate; Dave runs an authorised full node.
+pub fn local_config_genesis() -> Value {
+	genesis(
+		vec![
+			validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+			validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+		],
+		authorised_nodes(4),
+		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
+}
+
+/// The preset called `id`, as JSON bytes.
+pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
+	let patch = match id.as_ref() {
+		sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis(),
+		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => local_config_genesis(),
+		_ => return None,
+	};
+	Some(
+		serde_json::to_string(&patch)
+			.expect("serialization to json is expected to work. qed.")
+			.into_bytes(),
+	)
+}
+
+/// The names of the presets this runtime offers.
+pub fn preset_names() -> Vec<PresetId> {
+	vec![
+		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
+		PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
+	]
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::{BuildStorage, Runtime, ValidatorSet};
+
+	fn build(preset: Value) -> sp_io::TestExternalities {
+		let config: RuntimeGenesisConfig =
+			serde_json::from_value(preset).expect("preset is a full genesis config");
+		config.build_storage().expect("preset builds").into()
+	}
+
+	#[test]
+	fn local_preset_has_three_validators_and_four_authorised_nodes() {
+		build(local_config_genesis()).execute_with(|| {
+			assert_eq!(ValidatorSet::validator_accounts().len(), 3);
+			assert_eq!(pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(), 3);
+			assert_eq!(pallet_node_authorization::WellKnownNodes::<Runtime>::get().len(), 4);
+			pallet_validator_set::Pallet::<Runtime>::do_try_state().expect("consistent");
+		});
+	}
+
+	#[test]
+	fn development_preset_has_one_validator() {
+		build(development_config_genesis()).execute_with(|| {
+			assert_eq!(
+				ValidatorSet::validator_accounts(),
+				vec![Sr25519Keyring::Alice.to_account_id()]
+			);
+		});
+	}
+}
