@@ -1,0 +1,311 @@
+//! A harness for tests against real `quarks-node` processes on 127.0.0.1.
+//!
+//! Each node runs in its own temporary base path with fixed node keys, its output goes
+//! to a log file kept in the test's temporary directory (printed when a test fails),
+//! and every process is stopped with SIGINT, then killed, when its handle drops.
+
+#![allow(dead_code)]
+
+use codec::{Decode, Encode};
+use jsonrpsee::{
+	core::client::ClientT,
+	http_client::{HttpClient, HttpClientBuilder},
+	rpc_params,
+};
+use quarks_runtime::{
+	AccountId, Runtime, RuntimeCall, SignedPayload, TxExtension, UncheckedExtrinsic, VERSION,
+};
+use sp_core::{crypto::Pair as _, H256};
+use sp_keyring::Sr25519Keyring;
+use sp_runtime::{generic::Era, MultiAddress};
+use std::{
+	io::{BufRead, BufReader, Write},
+	net::TcpListener,
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	sync::{mpsc, Arc, Mutex, MutexGuard},
+	time::{Duration, Instant},
+};
+
+/// Networks share two cores: one network at a time.
+static NETWORK_LOCK: Mutex<()> = Mutex::new(());
+
+/// Holds the machine for one test's network.
+pub fn exclusive() -> MutexGuard<'static, ()> {
+	NETWORK_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The secret node key `n` (1 = Alice … 4 = Dave in the `local` preset's allow-list).
+pub fn node_key(n: u8) -> String {
+	format!("{:064x}", n)
+}
+
+/// The ed25519 public key (and so the peer id) of node key `n`.
+pub fn node_public_key(n: u8) -> [u8; 32] {
+	let mut seed = [0u8; 32];
+	seed[31] = n;
+	sp_core::ed25519::Pair::from_seed(&seed).public().0
+}
+
+fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0")
+		.and_then(|l| l.local_addr())
+		.map(|a| a.port())
+		.expect("a free loopback port")
+}
+
+/// A running node.
+pub struct Node {
+	pub name: String,
+	child: Child,
+	pub p2p_port: u16,
+	pub rpc: HttpClient,
+	pub rpc_url: String,
+	pub log_path: PathBuf,
+	lines: Arc<Mutex<Vec<String>>>,
+}
+
+/// How to start a node.
+pub struct NodeConfig<'a> {
+	pub name: &'a str,
+	/// `Some("alice")` etc. for a validator holding that development key.
+	pub validator: Option<&'a str>,
+	pub node_key: u8,
+	pub bootnodes: Vec<String>,
+}
+
+impl Node {
+	pub fn start(dir: &Path, cfg: NodeConfig<'_>) -> Node {
+		let base = dir.join(cfg.name);
+		let log_path = dir.join(format!("{}.log", cfg.name));
+		let p2p_port = free_port();
+		let rpc_port = free_port();
+		let mut cmd = Command::new(env!("CARGO_BIN_EXE_quarks-node"));
+		cmd.args(["--chain", "local", "--base-path"])
+			.arg(&base)
+			.args(["--name", cfg.name, "--node-key", &node_key(cfg.node_key)])
+			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
+			.args(["--log", "info,runtime::node-authorization=debug"]);
+		if let Some(key) = cfg.validator {
+			cmd.arg("--validator").arg(format!("--{key}"));
+		}
+		for bootnode in &cfg.bootnodes {
+			cmd.args(["--bootnodes", bootnode]);
+		}
+		let mut child = cmd
+			.stdout(Stdio::null())
+			.stderr(Stdio::piped())
+			.spawn()
+			.expect("the quarks-node binary starts");
+
+		let (ready_tx, ready_rx) = mpsc::channel();
+		let lines = Arc::new(Mutex::new(Vec::new()));
+		let stderr = child.stderr.take().expect("stderr is piped");
+		let mut log = std::fs::File::create(&log_path).expect("log file");
+		let sink = lines.clone();
+		std::thread::spawn(move || {
+			for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+				let _ = writeln!(log, "{line}");
+				if line.contains("Running JSON-RPC server") {
+					let _ = ready_tx.send(());
+				}
+				sink.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+			}
+		});
+		if ready_rx.recv_timeout(Duration::from_secs(120)).is_err() {
+			let output = lines.lock().unwrap_or_else(|p| p.into_inner());
+			let tail = output[output.len().saturating_sub(20)..].join("\n");
+			panic!("{} did not start its RPC server; its last output:\n{tail}", cfg.name);
+		}
+
+		let rpc_url = format!("http://127.0.0.1:{rpc_port}");
+		let rpc = HttpClientBuilder::default()
+			.request_timeout(Duration::from_secs(30))
+			.build(&rpc_url)
+			.expect("RPC client");
+		Node { name: cfg.name.to_string(), child, p2p_port, rpc, rpc_url, log_path, lines }
+	}
+
+	/// This node's multiaddr, for `--bootnodes`.
+	pub async fn multiaddr(&self) -> String {
+		let peer_id: String =
+			self.rpc.request("system_localPeerId", rpc_params![]).await.expect("peer id");
+		format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer_id}", self.p2p_port)
+	}
+
+	pub async fn finalized_number(&self) -> u32 {
+		let hash: H256 = self
+			.rpc
+			.request("chain_getFinalizedHead", rpc_params![])
+			.await
+			.expect("finalized head");
+		self.block_number(Some(hash)).await
+	}
+
+	pub async fn best_number(&self) -> u32 {
+		self.block_number(None).await
+	}
+
+	async fn block_number(&self, at: Option<H256>) -> u32 {
+		let header: serde_json::Value =
+			self.rpc.request("chain_getHeader", rpc_params![at]).await.expect("header");
+		let number = header["number"].as_str().expect("header has a number");
+		u32::from_str_radix(number.trim_start_matches("0x"), 16).expect("hex block number")
+	}
+
+	pub async fn finalized_hash(&self) -> H256 {
+		self.rpc.request("chain_getFinalizedHead", rpc_params![]).await.expect("finalized head")
+	}
+
+	pub async fn genesis_hash(&self) -> H256 {
+		self.rpc.request("chain_getBlockHash", rpc_params![0]).await.expect("genesis hash")
+	}
+
+	/// Calls runtime API `method` at the finalized block and decodes the answer.
+	pub async fn runtime_call<T: Decode>(&self, method: &str, args: impl Encode) -> T {
+		let at = self.finalized_hash().await;
+		let bytes: sp_core::Bytes = self
+			.rpc
+			.request("state_call", rpc_params![method, sp_core::Bytes(args.encode()), at])
+			.await
+			.expect("state_call");
+		T::decode(&mut &bytes[..]).expect("runtime API answer decodes")
+	}
+
+	/// Signs `call` with `signer`'s development key and submits it.
+	pub async fn submit(&self, signer: Sr25519Keyring, call: RuntimeCall) -> H256 {
+		let nonce: u32 =
+			self.runtime_call("AccountNonceApi_account_nonce", signer.to_account_id()).await;
+		let xt = signed_extrinsic(call, signer, nonce, self.genesis_hash().await);
+		self.rpc
+			.request("author_submitExtrinsic", rpc_params![sp_core::Bytes(xt.encode())])
+			.await
+			.expect("the extrinsic is accepted into the pool")
+	}
+
+	/// Whether any output line so far contains `needle`.
+	pub fn logged(&self, needle: &str) -> bool {
+		self.lines.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|l| l.contains(needle))
+	}
+
+	/// Stops the node (SIGINT, then kill) and waits for it.
+	pub fn stop(&mut self) {
+		if let Ok(Some(_)) = self.child.try_wait() {
+			return;
+		}
+		let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+		let deadline = Instant::now() + Duration::from_secs(20);
+		while Instant::now() < deadline {
+			if let Ok(Some(_)) = self.child.try_wait() {
+				return;
+			}
+			std::thread::sleep(Duration::from_millis(100));
+		}
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		if std::thread::panicking() {
+			eprintln!("log of {}: {}", self.name, self.log_path.display());
+		}
+		self.stop();
+	}
+}
+
+/// A signed, immortal extrinsic for the `quarks-runtime` this test binary was built with.
+pub fn signed_extrinsic(
+	call: RuntimeCall,
+	signer: Sr25519Keyring,
+	nonce: u32,
+	genesis: H256,
+) -> UncheckedExtrinsic {
+	let tx_ext: TxExtension = (
+		frame_system::AuthorizeCall::<Runtime>::new(),
+		frame_system::CheckNonZeroSender::<Runtime>::new(),
+		frame_system::CheckSpecVersion::<Runtime>::new(),
+		frame_system::CheckTxVersion::<Runtime>::new(),
+		frame_system::CheckGenesis::<Runtime>::new(),
+		frame_system::CheckEra::<Runtime>::from(Era::Immortal),
+		frame_system::CheckNonce::<Runtime>::from(nonce),
+		frame_system::CheckWeight::<Runtime>::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+		frame_system::WeightReclaim::<Runtime>::new(),
+	);
+	let implicit = (
+		(),
+		(),
+		VERSION.spec_version,
+		VERSION.transaction_version,
+		genesis,
+		genesis,
+		(),
+		(),
+		(),
+		(),
+	);
+	let payload = SignedPayload::from_raw(call.clone(), tx_ext.clone(), implicit);
+	let signature = payload.using_encoded(|bytes| signer.pair().sign(bytes));
+	UncheckedExtrinsic::new_signed(
+		call,
+		MultiAddress::Id(signer.to_account_id()),
+		signature.into(),
+		tx_ext,
+	)
+}
+
+/// The account of a development key.
+pub fn account(who: Sr25519Keyring) -> AccountId {
+	who.to_account_id()
+}
+
+/// Polls `check` every 500 ms until it holds; fails the test after `limit` (a guard
+/// against a hung network, not a timing assertion).
+pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = bool>,
+{
+	let deadline = Instant::now() + limit;
+	loop {
+		if check().await {
+			return;
+		}
+		assert!(Instant::now() < deadline, "gave up waiting: {what}");
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
+/// Waits until every node has finalized at least block `n`.
+pub async fn wait_finalized(nodes: &[&Node], n: u32) {
+	for node in nodes {
+		wait_until(
+			&format!("{} finalizes block {n}", node.name),
+			Duration::from_secs(300),
+			|| async { node.finalized_number().await >= n },
+		)
+		.await;
+	}
+}
+
+/// The `local` network's three validators, Alice's node the bootnode of the others.
+pub async fn start_validators(dir: &Path) -> Vec<Node> {
+	let alice = Node::start(
+		dir,
+		NodeConfig { name: "alice", validator: Some("alice"), node_key: 1, bootnodes: vec![] },
+	);
+	let boot = vec![alice.multiaddr().await];
+	let bob = Node::start(
+		dir,
+		NodeConfig { name: "bob", validator: Some("bob"), node_key: 2, bootnodes: boot.clone() },
+	);
+	let charlie = Node::start(
+		dir,
+		NodeConfig { name: "charlie", validator: Some("charlie"), node_key: 3, bootnodes: boot },
+	);
+	vec![alice, bob, charlie]
+}
