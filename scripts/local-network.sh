@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Starts a local Quarks network on 127.0.0.1: three validators (Alice, Bob, Charlie)
+# and Dave's authorised full node, with the fixed node keys the `local` chain allows.
+# Waits until finality advances on every node, prints where to connect, then keeps
+# printing finalized blocks until Ctrl-C, which stops every node cleanly.
+#
+#   scripts/local-network.sh                       run until Ctrl-C
+#   scripts/local-network.sh --until-finalized N   exit 0 once every node finalized N
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+until_finalized=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --until-finalized) until_finalized="$2"; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+bash "$QUARKS_ROOT/scripts/setup.sh"
+echo "[network] building quarks-node"
+(cd "$QUARKS_ROOT" && cargo build -q -p quarks-node)
+
+names=(alice bob charlie dave)
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for i in "${!names[@]}"; do
+  for port in $((30333 + i)) $((9944 + i)) $((9615 + i)); do
+    if port_in_use "$port"; then
+      echo "[network] port $port is in use (another Quarks network still running?); stop it first" >&2
+      exit 1
+    fi
+  done
+done
+
+work="$(mktemp -d -t quarks-network.XXXXXX)"
+pids=()
+
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "[network] stopping nodes"
+  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+  echo "[network] stopped"
+}
+trap stop INT TERM HUP PIPE EXIT
+
+rpc() { # rpc PORT METHOD [PARAMS]
+  curl -sf -H 'Content-Type: application/json' \
+    -d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$2\",\"params\":${3:-[]}}" "http://127.0.0.1:$1"
+}
+
+finalized() { # finalized PORT -> block number, or -1 while unreachable
+  local head number
+  head=$(rpc "$1" chain_getFinalizedHead | sed -n 's/.*"result":"\(0x[0-9a-f]*\)".*/\1/p') || true
+  [ -n "$head" ] || { echo -1; return; }
+  number=$(rpc "$1" chain_getHeader "[\"$head\"]" | sed -n 's/.*"number":"0x\([0-9a-f]*\)".*/\1/p') || true
+  [ -n "$number" ] && echo $((16#$number)) || echo -1
+}
+
+# Alice's peer id for the others' --bootnodes: node key 1 (see runtime genesis presets).
+bootnode="/ip4/127.0.0.1/tcp/30333/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp"
+for i in "${!names[@]}"; do
+  name="${names[$i]}"
+  args=(--chain local --base-path "$work/$name" --name "$name"
+        --node-key "$(printf '%064x' $((i + 1)))"
+        --listen-addr "/ip4/127.0.0.1/tcp/$((30333 + i))"
+        --rpc-port $((9944 + i)) --prometheus-port $((9615 + i)) --no-telemetry)
+  [ "$name" = dave ] || args+=(--validator "--$name")
+  [ "$i" -eq 0 ] || args+=(--bootnodes "$bootnode")
+  "$QUARKS_NODE" "${args[@]}" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  echo "[network] started $name (pid $!, log $work/$name.log)"
+done
+
+echo "[network] waiting for finality to advance on every node"
+target=${until_finalized:-1}
+deadline=$((SECONDS + 600))
+for i in "${!names[@]}"; do
+  until [ "$(finalized $((9944 + i)))" -ge "$target" ]; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+      echo "[network] ${names[$i]} did not finalize block $target; its log ends:" >&2
+      tail -20 "$work/${names[$i]}.log" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+done
+
+echo
+echo "Quarks local network is finalizing. Connect to:"
+for i in "${!names[@]}"; do
+  role=validator; [ "${names[$i]}" = dave ] && role="full node"
+  printf '  %-8s %-10s ws://127.0.0.1:%d  (metrics http://127.0.0.1:%d/metrics)\n' \
+    "${names[$i]}" "$role" $((9944 + i)) $((9615 + i))
+done
+echo
+
+if [ -n "$until_finalized" ]; then
+  echo "[network] every node finalized block $until_finalized"
+  exit 0
+fi
+
+echo "Finalized block per node (Ctrl-C stops the network):"
+while true; do
+  line=""
+  for i in "${!names[@]}"; do line+="$(printf '%s=%s ' "${names[$i]}" "$(finalized $((9944 + i)))")"; done
+  echo "  $(date +%T)  $line"
+  sleep 6
+done
