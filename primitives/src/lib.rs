@@ -1,0 +1,95 @@
+//! Types and traits shared by the Quarks pallets, the runtime and the client.
+//!
+//! Pallets see each other only through the traits here ([`KeyInspect`]); mocks
+//! implement them in tests.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub mod merkle;
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+/// An X25519 public key: what others encrypt to.
+pub type EncryptionKey = [u8; 32];
+
+/// Version of an account's encryption key; the first key is version 1.
+pub type KeyVersion = u32;
+
+/// One published version of an account's encryption key.
+///
+/// A version is valid for blocks `valid_from..valid_until` (end exclusive): it starts when
+/// published and ends at its expiry, at its revocation, or when the next version is
+/// published, whichever comes first. So at most one version is valid at any block.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct KeyRecord<BlockNumber> {
+	/// The version number.
+	pub version: KeyVersion,
+	/// The X25519 public key.
+	pub key: EncryptionKey,
+	/// First block at which the key is valid.
+	pub valid_from: BlockNumber,
+	/// First block at which the key is no longer valid.
+	pub valid_until: BlockNumber,
+	/// Expiry the owner set when publishing (`valid_until` is earlier if ended early).
+	pub expires_at: BlockNumber,
+	/// Set when the owner revoked the key.
+	pub revoked: bool,
+}
+
+impl<BlockNumber: PartialOrd> KeyRecord<BlockNumber> {
+	/// Whether this version is valid at block `at`.
+	pub fn is_valid_at(&self, at: &BlockNumber) -> bool {
+		&self.valid_from <= at && at < &self.valid_until
+	}
+}
+
+/// Read access to accounts' encryption keys.
+pub trait KeyInspect<AccountId, BlockNumber> {
+	/// The key version of `who` valid at the current block, if any.
+	fn valid_key(who: &AccountId) -> Option<KeyVersion>;
+}
+
+/// Identifier of a group conversation.
+pub type GroupId = u64;
+
+/// A group's key epoch. Every membership change opens a new epoch, usable once an admin
+/// has posted the group key for it.
+pub type Epoch = u32;
+
+/// Read access to groups, their members and key epochs.
+pub trait GroupInspect<AccountId> {
+	/// Whether `who` is a member of `group` now.
+	fn is_member(group: GroupId, who: &AccountId) -> bool;
+	/// The group's current epoch if its key has been posted, so messages may use it.
+	fn usable_epoch(group: GroupId) -> Option<Epoch>;
+	/// Whether `who` received the group key of `epoch`.
+	fn was_member(group: GroupId, epoch: Epoch, who: &AccountId) -> bool;
+}
+
+/// Where an anchored envelope goes.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub enum Destination<AccountId> {
+	/// One recipient.
+	Direct(AccountId),
+	/// A group, at the key epoch the envelope was encrypted under.
+	Group {
+		/// The group.
+		group: GroupId,
+		/// The key epoch.
+		epoch: Epoch,
+	},
+}
+
+/// Padded plaintext sizes, in bytes: an envelope reveals only its class index.
+pub const SIZE_CLASSES: [u32; 4] = [1024, 4096, 16384, 65536];
+
+/// Index into [`SIZE_CLASSES`].
+pub type SizeClass = u8;
