@@ -1,0 +1,72 @@
+//! A minimal runtime for the keys pallet.
+
+use crate as pallet_quarks_keys;
+use frame_support::{derive_impl, parameter_types};
+use sp_runtime::BuildStorage;
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+#[frame_support::runtime]
+mod runtime {
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Test;
+
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+	#[runtime::pallet_index(1)]
+	pub type Keys = pallet_quarks_keys;
+}
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+}
+
+parameter_types! {
+	pub const MaxKeyVersions: u32 = 3;
+	pub const MaxKeyLifetime: u64 = 1_000;
+}
+
+impl pallet_quarks_keys::Config for Test {
+	type MaxKeyVersions = MaxKeyVersions;
+	type MaxKeyLifetime = MaxKeyLifetime;
+	type WeightInfo = ();
+}
+
+/// Runs `test` at block 1, then checks the pallet's invariants.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let storage = frame_system::GenesisConfig::<Test>::default()
+		.build_storage()
+		.expect("mock genesis builds");
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}
+
+pub fn build_and_execute(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		Keys::do_try_state().expect("invariants hold after the test");
+	})
+}
+
+pub fn run_to_block(n: u64) {
+	System::set_block_number(n);
+}
+
+/// A distinct test key.
+pub fn key(n: u8) -> [u8; 32] {
+	[n; 32]
+}
