@@ -1,0 +1,367 @@
+//! # Quarks Hosts Pallet
+//!
+//! Hosts keep users' encrypted mail until it is delivered. Host operators are admitted by
+//! a privileged origin (the network is permissioned), and each user chooses, on chain,
+//! which 1 to [`Config::MaxHostsPerUser`] hosts keep their mail: the user's control over
+//! who holds their data is a public, auditable act.
+//!
+//! ## Terminology
+//!
+//! - **Host**: a node operated by an admitted account (its *operator*). Its record says
+//!   where clients and relays reach it (an RPC endpoint), how long it keeps mail
+//!   (*retention*, in blocks), and how many bytes it stores in all (*capacity*) and per
+//!   user (*user quota*).
+//! - **Choice**: the hosts a user chose. A removed host stays in choices that named it
+//!   until the user chooses again; [`Event::HostRemoved`] tells clients to do so, and
+//!   [`Pallet::hosts_of`] lists only admitted hosts.
+//!
+//! ## Calls
+//!
+//! By [`Config::AdminOrigin`]: [`Pallet::admit_host`], [`Pallet::remove_host`].
+//! By a host's operator: [`Pallet::update_host`].
+//! By any signed account: [`Pallet::choose_hosts`].
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod weights;
+
+pub use pallet::*;
+pub use weights::WeightInfo;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+	use frame_support::{
+		pallet_prelude::*, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+	};
+	use frame_system::pallet_prelude::*;
+	use scale_info::TypeInfo;
+	use sp_runtime::{traits::Zero, TryRuntimeError};
+
+	/// What a host offers and where to reach it.
+	#[derive(
+		Encode,
+		Decode,
+		DecodeWithMemTracking,
+		CloneNoBound,
+		PartialEqNoBound,
+		EqNoBound,
+		DebugNoBound,
+		TypeInfo,
+		MaxEncodedLen,
+	)]
+	#[scale_info(skip_type_params(MaxEndpointLen))]
+	pub struct HostRecord<
+		MaxEndpointLen: Get<u32>,
+		BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+	> {
+		/// The host's JSON-RPC endpoint (`ws://`, `wss://`, `http://` or `https://`).
+		pub endpoint: BoundedVec<u8, MaxEndpointLen>,
+		/// How long, in blocks, the host keeps an envelope that was not delivered.
+		pub retention: BlockNumber,
+		/// Bytes the host stores in all.
+		pub capacity: u64,
+		/// Bytes the host stores for one user.
+		pub user_quota: u64,
+	}
+
+	/// A host record as stored for a runtime.
+	pub type HostRecordOf<T> = HostRecord<<T as Config>::MaxEndpointLen, BlockNumberFor<T>>;
+
+	/// The hosts a user chose.
+	pub type ChoiceOf<T> =
+		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxHostsPerUser>;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// Origin that admits and removes hosts.
+		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// Longest endpoint, in bytes.
+		#[pallet::constant]
+		type MaxEndpointLen: Get<u32>;
+
+		/// Most hosts a user may choose (K).
+		#[pallet::constant]
+		type MaxHostsPerUser: Get<u32>;
+
+		/// Longest retention a host may offer, in blocks.
+		#[pallet::constant]
+		type MaxRetention: Get<BlockNumberFor<Self>>;
+
+		/// Weights of this pallet's calls, from its benchmarks.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Admitted hosts, by operator account.
+	#[pallet::storage]
+	pub type Hosts<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, HostRecordOf<T>>;
+
+	/// The hosts each user chose, in the user's order of preference.
+	#[pallet::storage]
+	pub type Choices<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, ChoiceOf<T>>;
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// Hosts admitted at genesis: operator, endpoint, retention, capacity, user quota.
+		pub hosts: Vec<(T::AccountId, Vec<u8>, BlockNumberFor<T>, u64, u64)>,
+		/// Users' choices at genesis: user, hosts in order of preference.
+		pub choices: Vec<(T::AccountId, Vec<T::AccountId>)>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for (operator, endpoint, retention, capacity, quota) in &self.hosts {
+				let record =
+					Pallet::<T>::checked_record(endpoint.clone(), *retention, *capacity, *quota)
+						.expect("genesis host records are valid");
+				Hosts::<T>::insert(operator, record);
+			}
+			for (user, hosts) in &self.choices {
+				let choice = ChoiceOf::<T>::try_from(hosts.clone())
+					.expect("genesis choices name at most MaxHostsPerUser hosts");
+				assert!(!choice.is_empty(), "genesis choice of {user:?} is empty");
+				assert!(
+					choice.iter().all(|h| Hosts::<T>::contains_key(h)),
+					"genesis choice of {user:?} names an unknown host"
+				);
+				Choices::<T>::insert(user, choice);
+			}
+		}
+	}
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A host operator was admitted.
+		HostAdmitted {
+			/// The operator's account, which identifies the host.
+			operator: T::AccountId,
+			/// Its record.
+			record: HostRecordOf<T>,
+		},
+		/// A host changed its record.
+		HostUpdated {
+			/// The operator's account.
+			operator: T::AccountId,
+			/// The new record.
+			record: HostRecordOf<T>,
+		},
+		/// A host was removed; users who chose it should choose again.
+		HostRemoved {
+			/// The operator's account.
+			operator: T::AccountId,
+		},
+		/// A user chose the hosts that keep its mail.
+		HostsChosen {
+			/// The user.
+			who: T::AccountId,
+			/// The chosen hosts' operators, in order of preference.
+			hosts: ChoiceOf<T>,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The account already operates an admitted host.
+		AlreadyHost,
+		/// The account operates no admitted host.
+		NotHost,
+		/// The endpoint is longer than `MaxEndpointLen`.
+		EndpointTooLong,
+		/// The endpoint is not a `ws://`, `wss://`, `http://` or `https://` URL.
+		InvalidEndpoint,
+		/// Retention must be at least one block.
+		ZeroRetention,
+		/// Retention exceeds `MaxRetention`.
+		RetentionTooLong,
+		/// Capacity and user quota must be positive, and the quota at most the capacity.
+		InvalidQuota,
+		/// A choice must name at least one host.
+		NoHosts,
+		/// A choice names more than `MaxHostsPerUser` hosts.
+		TooManyHosts,
+		/// A choice names the same host twice.
+		DuplicateHost,
+		/// A choice names an account that operates no admitted host.
+		UnknownHost,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn integrity_test() {
+			assert!(T::MaxHostsPerUser::get() >= 1, "users must be able to choose a host");
+			assert!(T::MaxEndpointLen::get() >= 16, "endpoints need room for a URL");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Admit `operator`'s host with the given record.
+		///
+		/// The origin must be [`Config::AdminOrigin`]. The record must be valid (see
+		/// [`Error`]). Emits [`Event::HostAdmitted`].
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::admit_host())]
+		pub fn admit_host(
+			origin: OriginFor<T>,
+			operator: T::AccountId,
+			endpoint: Vec<u8>,
+			retention: BlockNumberFor<T>,
+			capacity: u64,
+			user_quota: u64,
+		) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			ensure!(!Hosts::<T>::contains_key(&operator), Error::<T>::AlreadyHost);
+			let record = Self::checked_record(endpoint, retention, capacity, user_quota)?;
+
+			Hosts::<T>::insert(&operator, &record);
+			Self::deposit_event(Event::HostAdmitted { operator, record });
+			Ok(())
+		}
+
+		/// Remove `operator`'s host.
+		///
+		/// The origin must be [`Config::AdminOrigin`]. Emits [`Event::HostRemoved`]; users
+		/// who chose the host keep their other hosts and should choose again.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::remove_host())]
+		pub fn remove_host(origin: OriginFor<T>, operator: T::AccountId) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			ensure!(Hosts::<T>::contains_key(&operator), Error::<T>::NotHost);
+
+			Hosts::<T>::remove(&operator);
+			Self::deposit_event(Event::HostRemoved { operator });
+			Ok(())
+		}
+
+		/// Replace the caller's host record.
+		///
+		/// The origin must be the operator of an admitted host, and the record valid.
+		/// Emits [`Event::HostUpdated`].
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::update_host())]
+		pub fn update_host(
+			origin: OriginFor<T>,
+			endpoint: Vec<u8>,
+			retention: BlockNumberFor<T>,
+			capacity: u64,
+			user_quota: u64,
+		) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			ensure!(Hosts::<T>::contains_key(&operator), Error::<T>::NotHost);
+			let record = Self::checked_record(endpoint, retention, capacity, user_quota)?;
+
+			Hosts::<T>::insert(&operator, &record);
+			Self::deposit_event(Event::HostUpdated { operator, record });
+			Ok(())
+		}
+
+		/// Choose the hosts that keep the caller's mail, replacing any earlier choice.
+		///
+		/// The origin must be signed. `hosts` names 1 to `MaxHostsPerUser` distinct
+		/// admitted hosts, in order of preference. Emits [`Event::HostsChosen`].
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::choose_hosts(hosts.len() as u32))]
+		pub fn choose_hosts(origin: OriginFor<T>, hosts: Vec<T::AccountId>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(!hosts.is_empty(), Error::<T>::NoHosts);
+			let hosts = ChoiceOf::<T>::try_from(hosts).map_err(|_| Error::<T>::TooManyHosts)?;
+			for (i, host) in hosts.iter().enumerate() {
+				ensure!(!hosts[..i].contains(host), Error::<T>::DuplicateHost);
+				ensure!(Hosts::<T>::contains_key(host), Error::<T>::UnknownHost);
+			}
+
+			Choices::<T>::insert(&who, &hosts);
+			Self::deposit_event(Event::HostsChosen { who, hosts });
+			Ok(())
+		}
+	}
+
+	#[pallet::view_functions]
+	impl<T: Config> Pallet<T> {
+		/// The admitted hosts `who` chose, with their records, in order of preference.
+		pub fn hosts_of(who: T::AccountId) -> Vec<(T::AccountId, HostRecordOf<T>)> {
+			Choices::<T>::get(&who)
+				.unwrap_or_default()
+				.into_iter()
+				.filter_map(|host| Hosts::<T>::get(&host).map(|record| (host, record)))
+				.collect()
+		}
+
+		/// The record of `operator`'s host, if admitted.
+		pub fn host(operator: T::AccountId) -> Option<HostRecordOf<T>> {
+			Hosts::<T>::get(&operator)
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		fn checked_record(
+			endpoint: Vec<u8>,
+			retention: BlockNumberFor<T>,
+			capacity: u64,
+			user_quota: u64,
+		) -> Result<HostRecordOf<T>, Error<T>> {
+			let endpoint: BoundedVec<u8, T::MaxEndpointLen> =
+				endpoint.try_into().map_err(|_| Error::<T>::EndpointTooLong)?;
+			ensure!(is_endpoint(&endpoint), Error::<T>::InvalidEndpoint);
+			ensure!(!retention.is_zero(), Error::<T>::ZeroRetention);
+			ensure!(retention <= T::MaxRetention::get(), Error::<T>::RetentionTooLong);
+			ensure!(
+				capacity > 0 && user_quota > 0 && user_quota <= capacity,
+				Error::<T>::InvalidQuota
+			);
+			Ok(HostRecord { endpoint, retention, capacity, user_quota })
+		}
+
+		/// Invariants: every stored record is valid; choices are non-empty, distinct and
+		/// within `MaxHostsPerUser`.
+		pub fn do_try_state() -> Result<(), TryRuntimeError> {
+			for (_, record) in Hosts::<T>::iter() {
+				ensure!(is_endpoint(&record.endpoint), "stored endpoint is invalid");
+				ensure!(!record.retention.is_zero(), "stored retention is zero");
+				ensure!(
+					record.user_quota > 0 && record.user_quota <= record.capacity,
+					"stored quota is invalid"
+				);
+			}
+			for (_, hosts) in Choices::<T>::iter() {
+				ensure!(!hosts.is_empty(), "a stored choice is empty");
+				for (i, host) in hosts.iter().enumerate() {
+					ensure!(!hosts[..i].contains(host), "a stored choice repeats a host");
+				}
+			}
+			Ok(())
+		}
+	}
+
+	/// A printable-ASCII URL with a scheme hosts are reachable by and something after it.
+	fn is_endpoint(endpoint: &[u8]) -> bool {
+		let printable = endpoint.iter().all(|b| b.is_ascii_graphic());
+		let rest = ["ws://", "wss://", "http://", "https://"]
+			.iter()
+			.find_map(|scheme| endpoint.strip_prefix(scheme.as_bytes()));
+		printable && rest.is_some_and(|rest| !rest.is_empty())
+	}
+}

@@ -1,0 +1,179 @@
+//! Tests of the hosts pallet.
+
+use crate::{mock::*, Choices, Error, Event, HostRecord, Hosts as HostsStorage};
+use frame_support::{assert_noop, assert_ok};
+use sp_runtime::{BuildStorage, DispatchError};
+
+const H1: u64 = 101;
+const H2: u64 = 102;
+const H3: u64 = 103;
+const H4: u64 = 104;
+const USER: u64 = 1;
+
+fn admit(operator: u64) {
+	assert_ok!(Hosts::admit_host(
+		RuntimeOrigin::root(),
+		operator,
+		format!("ws://127.0.0.1:{}", 9000 + operator).into_bytes(),
+		100,
+		1 << 30,
+		1 << 20,
+	));
+}
+
+#[test]
+fn admit_stores_the_record() {
+	build_and_execute(|| {
+		admit(H1);
+		let record = Hosts::host(H1).expect("admitted");
+		assert_eq!(record.endpoint.to_vec(), b"ws://127.0.0.1:9101".to_vec());
+		assert_eq!((record.retention, record.capacity, record.user_quota), (100, 1 << 30, 1 << 20));
+		System::assert_last_event(Event::HostAdmitted { operator: H1, record }.into());
+	});
+}
+
+#[test]
+fn admission_needs_the_admin_origin() {
+	build_and_execute(|| {
+		assert_noop!(
+			Hosts::admit_host(RuntimeOrigin::signed(H1), H1, b"ws://h".to_vec(), 1, 1, 1),
+			DispatchError::BadOrigin
+		);
+		admit(H1);
+		assert_noop!(Hosts::remove_host(RuntimeOrigin::signed(H1), H1), DispatchError::BadOrigin);
+	});
+}
+
+#[test]
+fn invalid_records_are_rejected() {
+	build_and_execute(|| {
+		let admit = |endpoint: &[u8], retention, capacity, quota| {
+			Hosts::admit_host(
+				RuntimeOrigin::root(),
+				H1,
+				endpoint.to_vec(),
+				retention,
+				capacity,
+				quota,
+			)
+		};
+		assert_noop!(admit(&[b'w'; 65], 1, 1, 1), Error::<Test>::EndpointTooLong);
+		assert_noop!(admit(b"ftp://host", 1, 1, 1), Error::<Test>::InvalidEndpoint);
+		assert_noop!(admit(b"ws://", 1, 1, 1), Error::<Test>::InvalidEndpoint);
+		assert_noop!(admit(b"ws://a b", 1, 1, 1), Error::<Test>::InvalidEndpoint);
+		assert_noop!(admit(b"wss://h", 0, 1, 1), Error::<Test>::ZeroRetention);
+		assert_noop!(
+			admit(b"wss://h", MaxRetention::get() + 1, 1, 1),
+			Error::<Test>::RetentionTooLong
+		);
+		assert_noop!(admit(b"https://h", 1, 0, 0), Error::<Test>::InvalidQuota);
+		assert_noop!(admit(b"https://h", 1, 10, 11), Error::<Test>::InvalidQuota);
+		assert_ok!(admit(b"http://h", MaxRetention::get(), 10, 10));
+		assert_noop!(admit(b"http://h", 1, 10, 10), Error::<Test>::AlreadyHost);
+	});
+}
+
+#[test]
+fn operator_updates_its_own_record_only() {
+	build_and_execute(|| {
+		admit(H1);
+		assert_ok!(Hosts::update_host(
+			RuntimeOrigin::signed(H1),
+			b"wss://mail.example".to_vec(),
+			50,
+			10,
+			5
+		));
+		let record = HostRecord {
+			endpoint: b"wss://mail.example".to_vec().try_into().expect("fits"),
+			retention: 50,
+			capacity: 10,
+			user_quota: 5,
+		};
+		assert_eq!(HostsStorage::<Test>::get(H1), Some(record.clone()));
+		System::assert_last_event(Event::HostUpdated { operator: H1, record }.into());
+
+		assert_noop!(
+			Hosts::update_host(RuntimeOrigin::signed(H2), b"wss://x".to_vec(), 50, 10, 5),
+			Error::<Test>::NotHost
+		);
+		assert_noop!(
+			Hosts::update_host(RuntimeOrigin::signed(H1), b"wss://x".to_vec(), 0, 10, 5),
+			Error::<Test>::ZeroRetention
+		);
+	});
+}
+
+#[test]
+fn users_choose_one_to_k_admitted_hosts() {
+	build_and_execute(|| {
+		for h in [H1, H2, H3, H4] {
+			admit(h);
+		}
+		assert_ok!(Hosts::choose_hosts(RuntimeOrigin::signed(USER), vec![H2, H1]));
+		assert_eq!(
+			Hosts::hosts_of(USER).into_iter().map(|(h, _)| h).collect::<Vec<_>>(),
+			vec![H2, H1]
+		);
+		System::assert_last_event(
+			Event::HostsChosen { who: USER, hosts: vec![H2, H1].try_into().expect("fits") }.into(),
+		);
+
+		// Choosing again replaces the choice.
+		assert_ok!(Hosts::choose_hosts(RuntimeOrigin::signed(USER), vec![H3]));
+		assert_eq!(Choices::<Test>::get(USER).map(|c| c.to_vec()), Some(vec![H3]));
+	});
+}
+
+#[test]
+fn bad_choices_are_rejected() {
+	build_and_execute(|| {
+		for h in [H1, H2, H3, H4] {
+			admit(h);
+		}
+		let choose = |hosts: Vec<u64>| Hosts::choose_hosts(RuntimeOrigin::signed(USER), hosts);
+		assert_noop!(choose(vec![]), Error::<Test>::NoHosts);
+		assert_noop!(choose(vec![H1, H2, H3, H4]), Error::<Test>::TooManyHosts);
+		assert_noop!(choose(vec![H1, H1]), Error::<Test>::DuplicateHost);
+		assert_noop!(choose(vec![H1, 999]), Error::<Test>::UnknownHost);
+		assert_noop!(
+			Hosts::choose_hosts(RuntimeOrigin::none(), vec![H1]),
+			DispatchError::BadOrigin
+		);
+	});
+}
+
+#[test]
+fn removed_host_is_announced_and_leaves_users_lists() {
+	build_and_execute(|| {
+		admit(H1);
+		admit(H2);
+		assert_ok!(Hosts::choose_hosts(RuntimeOrigin::signed(USER), vec![H1, H2]));
+
+		assert_ok!(Hosts::remove_host(RuntimeOrigin::root(), H1));
+		System::assert_last_event(Event::HostRemoved { operator: H1 }.into());
+		assert_eq!(Hosts::host(H1), None);
+		assert_eq!(Hosts::hosts_of(USER).into_iter().map(|(h, _)| h).collect::<Vec<_>>(), vec![H2]);
+		assert_noop!(Hosts::remove_host(RuntimeOrigin::root(), H1), Error::<Test>::NotHost);
+		assert_noop!(
+			Hosts::choose_hosts(RuntimeOrigin::signed(USER), vec![H1]),
+			Error::<Test>::UnknownHost
+		);
+	});
+}
+
+#[test]
+fn genesis_admits_hosts_and_records_choices() {
+	let mut storage =
+		frame_system::GenesisConfig::<Test>::default().build_storage().expect("system genesis");
+	crate::GenesisConfig::<Test> {
+		hosts: vec![(H1, b"ws://127.0.0.1:9947".to_vec(), 100, 1 << 30, 1 << 20)],
+		choices: vec![(USER, vec![H1])],
+	}
+	.assimilate_storage(&mut storage)
+	.expect("hosts genesis");
+	sp_io::TestExternalities::new(storage).execute_with(|| {
+		assert_eq!(Hosts::hosts_of(USER).into_iter().map(|(h, _)| h).collect::<Vec<_>>(), vec![H1]);
+		Hosts::do_try_state().expect("invariants hold");
+	});
+}
