@@ -1,0 +1,158 @@
+//! A runtime for the messaging pallet with settable keys and groups.
+
+use crate as pallet_quarks_messaging;
+use frame_support::{derive_impl, parameter_types, traits::Hooks};
+use quarks_primitives::{Epoch, GroupId, GroupInspect, KeyInspect, KeyVersion};
+use sp_runtime::BuildStorage;
+use std::{
+	cell::RefCell,
+	collections::{BTreeMap, BTreeSet},
+};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+#[frame_support::runtime]
+mod runtime {
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Test;
+
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+	#[runtime::pallet_index(1)]
+	pub type Messaging = pallet_quarks_messaging;
+}
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+}
+
+/// A group as the tests set it up: current members, usable epoch, members per epoch.
+#[derive(Default, Clone)]
+pub struct MockGroup {
+	pub members: BTreeSet<u64>,
+	pub usable: Option<Epoch>,
+	pub epochs: BTreeMap<Epoch, BTreeSet<u64>>,
+}
+
+thread_local! {
+	static KEYS: RefCell<BTreeMap<u64, KeyVersion>> = RefCell::new(BTreeMap::new());
+	static GROUPS: RefCell<BTreeMap<GroupId, MockGroup>> = RefCell::new(BTreeMap::new());
+}
+
+/// Keys and groups, set by the tests.
+pub struct World;
+impl World {
+	pub fn set_key(who: u64, version: Option<KeyVersion>) {
+		KEYS.with(|k| match version {
+			Some(v) => k.borrow_mut().insert(who, v),
+			None => k.borrow_mut().remove(&who),
+		});
+	}
+
+	pub fn set_group(id: GroupId, group: MockGroup) {
+		GROUPS.with(|g| g.borrow_mut().insert(id, group));
+	}
+
+	fn group(id: GroupId) -> Option<MockGroup> {
+		GROUPS.with(|g| g.borrow().get(&id).cloned())
+	}
+}
+impl KeyInspect<u64, u64> for World {
+	fn valid_key(who: &u64) -> Option<KeyVersion> {
+		KEYS.with(|k| k.borrow().get(who).copied())
+	}
+}
+impl GroupInspect<u64> for World {
+	fn is_member(group: GroupId, who: &u64) -> bool {
+		Self::group(group).is_some_and(|g| g.members.contains(who))
+	}
+	fn usable_epoch(group: GroupId) -> Option<Epoch> {
+		Self::group(group).and_then(|g| g.usable)
+	}
+	fn was_member(group: GroupId, epoch: Epoch, who: &u64) -> bool {
+		Self::group(group).is_some_and(|g| g.epochs.get(&epoch).is_some_and(|m| m.contains(who)))
+	}
+}
+
+parameter_types! {
+	pub const MaxBatchSize: u32 = 8;
+	pub const MaxReceiptBatch: u32 = 4;
+	pub const MaxAnchorsPerBlock: u32 = 3;
+	pub const MaxReceiptsPerBlock: u32 = 5;
+	pub const Retention: u64 = 10;
+}
+
+impl pallet_quarks_messaging::Config for Test {
+	type Keys = World;
+	type Groups = World;
+	type MaxBatchSize = MaxBatchSize;
+	type MaxReceiptBatch = MaxReceiptBatch;
+	type MaxAnchorsPerBlock = MaxAnchorsPerBlock;
+	type MaxReceiptsPerBlock = MaxReceiptsPerBlock;
+	type Retention = Retention;
+	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = World;
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper<u64> for World {
+	fn setup_sender_and_recipient(sender: &u64, recipient: &u64) {
+		World::set_key(*sender, Some(1));
+		World::set_key(*recipient, Some(1));
+	}
+}
+
+/// Accounts 1..=9 have valid keys; group 7 has members 1, 2, 3 at usable epoch 2,
+/// after epoch 1 of members 1, 2, 4.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let storage = frame_system::GenesisConfig::<Test>::default()
+		.build_storage()
+		.expect("mock genesis builds");
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| {
+		System::set_block_number(1);
+		KEYS.with(|k| k.borrow_mut().clear());
+		GROUPS.with(|g| g.borrow_mut().clear());
+		(1..=9).for_each(|who| World::set_key(who, Some(1)));
+		World::set_group(
+			7,
+			MockGroup {
+				members: [1, 2, 3].into(),
+				usable: Some(2),
+				epochs: [(1, [1, 2, 4].into()), (2, [1, 2, 3].into())].into(),
+			},
+		);
+	});
+	ext
+}
+
+/// Runs `test`, then checks the pallet's invariants.
+pub fn build_and_execute(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		Messaging::do_try_state().expect("invariants hold after the test");
+	})
+}
+
+/// Advances to block `n`, running the pallet's `on_initialize` for every block.
+pub fn run_to_block(n: u64) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Messaging::on_initialize(next);
+	}
+}
