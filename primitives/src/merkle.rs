@@ -7,7 +7,8 @@
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode};
 use scale_info::TypeInfo;
-use sp_core::{Blake2Hasher, H256};
+use sp_core::H256;
+use sp_runtime::traits::BlakeTwo256;
 
 /// Deepest proof accepted: enough for 2^32 leaves.
 pub const MAX_PROOF_DEPTH: usize = 32;
@@ -25,7 +26,7 @@ pub struct InclusionProof {
 
 /// The root committing to `envelopes`, in order.
 pub fn batch_root(envelopes: &[H256]) -> H256 {
-	binary_merkle_tree::merkle_root::<Blake2Hasher, _>(envelopes.iter().map(|h| h.0))
+	binary_merkle_tree::merkle_root::<BlakeTwo256, _>(envelopes.iter().map(|h| h.0))
 }
 
 /// The proof for `envelopes[index]`, or `None` when `index` is out of range.
@@ -33,10 +34,8 @@ pub fn inclusion_proof(envelopes: &[H256], index: u32) -> Option<InclusionProof>
 	if index as usize >= envelopes.len() {
 		return None;
 	}
-	let proof = binary_merkle_tree::merkle_proof::<Blake2Hasher, _, _>(
-		envelopes.iter().map(|h| h.0),
-		index,
-	);
+	let proof =
+		binary_merkle_tree::merkle_proof::<BlakeTwo256, _, _>(envelopes.iter().map(|h| h.0), index);
 	Some(InclusionProof {
 		leaf_index: proof.leaf_index,
 		leaf_count: proof.number_of_leaves,
@@ -47,7 +46,7 @@ pub fn inclusion_proof(envelopes: &[H256], index: u32) -> Option<InclusionProof>
 /// Whether `proof` shows `envelope` under `root`.
 pub fn verify(root: &H256, envelope: &H256, proof: &InclusionProof) -> bool {
 	proof.siblings.len() <= MAX_PROOF_DEPTH
-		&& binary_merkle_tree::verify_proof::<Blake2Hasher, _, _>(
+		&& binary_merkle_tree::verify_proof::<BlakeTwo256, _, _>(
 			root,
 			proof.siblings.iter().copied(),
 			proof.leaf_count,

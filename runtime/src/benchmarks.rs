@@ -7,4 +7,8 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_sudo, Sudo]
 	[pallet_utility, Utility]
 	[pallet_validator_set, ValidatorSet]
+	[pallet_quarks_keys, Keys]
+	[pallet_quarks_hosts, Hosts]
+	[pallet_quarks_groups, Groups]
+	[pallet_quarks_messaging, Messaging]
 );

@@ -6,7 +6,11 @@
 //!
 //! Both are for testing only: every key here is derived from a well-known seed.
 
-use crate::{AccountId, AuraId, BalancesConfig, GrandpaId, RuntimeGenesisConfig, SudoConfig, UNIT};
+use crate::{
+	configs::{MaxKeyLifetime, MessageRetention},
+	AccountId, AuraId, BalancesConfig, GrandpaId, HostsConfig, KeysConfig, RuntimeGenesisConfig,
+	SudoConfig, UNIT,
+};
 use alloc::{vec, vec::Vec};
 use serde_json::Value;
 use sp_core::{hex2array, OpaquePeerId};
@@ -38,6 +42,31 @@ pub const LOCAL_NODE_PUBLIC_KEYS: [(Sr25519Keyring, [u8; 32]); 4] = [
 	),
 ];
 
+/// X25519 public keys of the development identities. Their secrets are
+/// BLAKE2b-256(`quarks-dev-x25519//<Name>`), so the demo can chat at once; development only.
+pub const DEV_ENCRYPTION_KEYS: [(Sr25519Keyring, [u8; 32]); 4] = [
+	(
+		Sr25519Keyring::Alice,
+		hex2array!("9418b698a4af99f452c0349acdc3cf3be365989bcc629e30a7064f25fc0e2e22"),
+	),
+	(
+		Sr25519Keyring::Bob,
+		hex2array!("cf797ad547a6a6281ed8ca1934e9444ef9eb4a31224b416e45cf7b6fdf27ef40"),
+	),
+	(
+		Sr25519Keyring::Charlie,
+		hex2array!("2ae0216d03effe5ef81be55d1d9a8e65fc3a90428a2035635abcc7c3fa540f16"),
+	),
+	(
+		Sr25519Keyring::Dave,
+		hex2array!("64a81be754d73afe3eb1120feebf99be04c7cca5dafaa1cd446bd0513fa0570a"),
+	),
+];
+
+/// Capacity and per-user quota of the genesis host.
+const HOST_CAPACITY: u64 = 1 << 30;
+const HOST_USER_QUOTA: u64 = 64 << 20;
+
 /// The libp2p peer id of an ed25519 node key: the identity multihash (code 0x00, length
 /// 36) of the protobuf-encoded public key (key type 1 = ed25519, 32 bytes).
 pub fn peer_id(ed25519_public: [u8; 32]) -> OpaquePeerId {
@@ -51,12 +80,22 @@ fn validator(who: Sr25519Keyring, finality: Ed25519Keyring) -> (AccountId, AuraI
 	(who.to_account_id(), who.public().into(), finality.public().into())
 }
 
+/// A mail host admitted at genesis and chosen by every development identity.
+struct GenesisHost {
+	operator: Sr25519Keyring,
+	endpoint: &'static str,
+}
+
 fn genesis(
 	mut validators: Vec<(AccountId, AuraId, GrandpaId)>,
 	nodes: Vec<(OpaquePeerId, AccountId)>,
 	endowed: Vec<AccountId>,
 	root: AccountId,
+	host: GenesisHost,
 ) -> Value {
+	let users: Vec<AccountId> =
+		DEV_ENCRYPTION_KEYS.iter().map(|(k, _)| k.to_account_id()).collect();
+	let operator = host.operator.to_account_id();
 	// Aura's slot order and the validator set are both ordered by account.
 	validators.sort_by(|a, b| a.0.cmp(&b.0));
 	let config = RuntimeGenesisConfig {
@@ -74,6 +113,22 @@ fn genesis(
 		validator_set: pallet_validator_set::GenesisConfig { validators },
 		node_authorization: pallet_node_authorization::GenesisConfig { nodes },
 		sudo: SudoConfig { key: Some(root) },
+		keys: KeysConfig {
+			keys: DEV_ENCRYPTION_KEYS
+				.iter()
+				.map(|(who, key)| (who.to_account_id(), *key, MaxKeyLifetime::get()))
+				.collect(),
+		},
+		hosts: HostsConfig {
+			hosts: vec![(
+				operator.clone(),
+				host.endpoint.as_bytes().to_vec(),
+				MessageRetention::get(),
+				HOST_CAPACITY,
+				HOST_USER_QUOTA,
+			)],
+			choices: users.into_iter().map(|user| (user, vec![operator.clone()])).collect(),
+		},
 		..Default::default()
 	};
 	serde_json::to_value(config).expect("a RuntimeGenesisConfig serialises to JSON")
@@ -87,17 +142,19 @@ fn authorised_nodes(count: usize) -> Vec<(OpaquePeerId, AccountId)> {
 		.collect()
 }
 
-/// `development`: Alice alone validates.
+/// `development`: Alice alone validates, and her node hosts everyone's mail.
 pub fn development_config_genesis() -> Value {
 	genesis(
 		vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		authorised_nodes(1),
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
+		GenesisHost { operator: Sr25519Keyring::Alice, endpoint: "ws://127.0.0.1:9944" },
 	)
 }
 
-/// `local`: Alice, Bob and Charlie validate; Dave runs an authorised full node.
+/// `local`: Alice, Bob and Charlie validate; Dave runs an authorised full node that hosts
+/// everyone's mail.
 pub fn local_config_genesis() -> Value {
 	genesis(
 		vec![
@@ -108,6 +165,7 @@ pub fn local_config_genesis() -> Value {
 		authorised_nodes(4),
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
+		GenesisHost { operator: Sr25519Keyring::Dave, endpoint: "ws://127.0.0.1:9947" },
 	)
 }
 
@@ -136,7 +194,7 @@ pub fn preset_names() -> Vec<PresetId> {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::{BuildStorage, Runtime, ValidatorSet};
+	use crate::{BuildStorage, Hosts, Keys, Runtime, ValidatorSet};
 
 	fn build(preset: Value) -> sp_io::TestExternalities {
 		let config: RuntimeGenesisConfig =
@@ -151,6 +209,22 @@ mod tests {
 			assert_eq!(pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(), 3);
 			assert_eq!(pallet_node_authorization::WellKnownNodes::<Runtime>::get().len(), 4);
 			pallet_validator_set::Pallet::<Runtime>::do_try_state().expect("consistent");
+		});
+	}
+
+	#[test]
+	fn local_preset_lets_the_demo_chat_at_once() {
+		build(local_config_genesis()).execute_with(|| {
+			let dave = Sr25519Keyring::Dave.to_account_id();
+			for (who, key) in DEV_ENCRYPTION_KEYS {
+				let current = Keys::current_key(who.to_account_id()).expect("a valid key");
+				assert_eq!((current.version, current.key), (1, key));
+				let hosts: Vec<_> =
+					Hosts::hosts_of(who.to_account_id()).into_iter().map(|(h, _)| h).collect();
+				assert_eq!(hosts, vec![dave.clone()]);
+			}
+			pallet_quarks_keys::Pallet::<Runtime>::do_try_state().expect("consistent");
+			pallet_quarks_hosts::Pallet::<Runtime>::do_try_state().expect("consistent");
 		});
 	}
 

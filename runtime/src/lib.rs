@@ -210,4 +210,84 @@ mod runtime {
 	pub type NodeAuthorization = pallet_node_authorization;
 	#[runtime::pallet_index(9)]
 	pub type ValidatorSet = pallet_validator_set;
+
+	// Quarks: the notary of the messaging network.
+	#[runtime::pallet_index(20)]
+	pub type Keys = pallet_quarks_keys;
+	#[runtime::pallet_index(21)]
+	pub type Hosts = pallet_quarks_hosts;
+	#[runtime::pallet_index(22)]
+	pub type Groups = pallet_quarks_groups;
+	#[runtime::pallet_index(23)]
+	pub type Messaging = pallet_quarks_messaging;
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use frame_support::dispatch::{DispatchClass, GetDispatchInfo};
+	use pallet_quarks_messaging::{InclusionProof, ReceiptItem};
+	use quarks_primitives::merkle::MAX_PROOF_DEPTH;
+
+	/// The largest receipt batch, each item with the deepest proof a maximal batch anchor
+	/// needs, must fit in one block by weight and by length.
+	#[test]
+	fn a_maximal_receipt_batch_fits_in_a_block() {
+		use frame_support::traits::Get;
+		let max_batch: u32 = <Runtime as pallet_quarks_messaging::Config>::MaxBatchSize::get();
+		let depth = (u32::BITS - max_batch.saturating_sub(1).leading_zeros()) as usize;
+		assert!(depth <= MAX_PROOF_DEPTH);
+		let item = ReceiptItem {
+			anchor: Hash::repeat_byte(1),
+			envelope: Hash::repeat_byte(2),
+			proof: Some(InclusionProof {
+				leaf_index: max_batch - 1,
+				leaf_count: max_batch,
+				siblings: vec![Hash::repeat_byte(3); depth],
+			}),
+		};
+		let items: u32 = <Runtime as pallet_quarks_messaging::Config>::MaxReceiptBatch::get();
+		let call = RuntimeCall::Messaging(pallet_quarks_messaging::Call::acknowledge_batch {
+			items: vec![item; items as usize],
+		});
+
+		let weights = configs::RuntimeBlockWeights::get();
+		let normal = weights.get(DispatchClass::Normal);
+		let max_extrinsic = normal.max_extrinsic.expect("normal extrinsics are limited");
+		assert!(call.get_dispatch_info().call_weight.all_lte(max_extrinsic));
+		let max_length = *configs::RuntimeBlockLength::get().max.get(DispatchClass::Normal);
+		assert!((codec::Encode::encoded_size(&call) as u32) < max_length);
+	}
+
+	/// So is a maximal batch anchor and a full group rotation.
+	#[test]
+	fn a_maximal_batch_anchor_and_a_full_rotation_fit_in_a_block() {
+		use frame_support::traits::Get;
+		let max_extrinsic = configs::RuntimeBlockWeights::get()
+			.get(DispatchClass::Normal)
+			.max_extrinsic
+			.expect("normal extrinsics are limited");
+		let anchor = RuntimeCall::Messaging(pallet_quarks_messaging::Call::anchor_batch {
+			root: Hash::repeat_byte(1),
+			count: <Runtime as pallet_quarks_messaging::Config>::MaxBatchSize::get(),
+			destination: quarks_primitives::Destination::Group { group: 0, epoch: 1 },
+			size_class: 3,
+		});
+		assert!(anchor.get_dispatch_info().call_weight.all_lte(max_extrinsic));
+
+		let members: u32 = <Runtime as pallet_quarks_groups::Config>::MaxMembers::get();
+		let wrapped = (0..members)
+			.map(|i| pallet_quarks_groups::WrappedKey {
+				member: AccountId::new([i as u8; 32]),
+				key_version: 1,
+				commitment: Hash::repeat_byte(9),
+			})
+			.collect();
+		let rotation = RuntimeCall::Groups(pallet_quarks_groups::Call::rotate_key {
+			group: 0,
+			epoch: 1,
+			wrapped,
+		});
+		assert!(rotation.get_dispatch_info().call_weight.all_lte(max_extrinsic));
+	}
 }

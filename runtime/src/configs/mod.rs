@@ -22,9 +22,9 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
-	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, EXISTENTIAL_DEPOSIT, SLOT_DURATION, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Groups, Hash, Keys, Nonce, PalletInfo,
+	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
+	RuntimeTask, System, DAYS, EXISTENTIAL_DEPOSIT, SLOT_DURATION, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -201,5 +201,86 @@ impl pallet_validator_set::BenchmarkHelper<super::AuraId, super::GrandpaId> for 
 			sp_core::sr25519::Public::from_raw(raw).into(),
 			sp_core::ed25519::Public::from_raw(raw).into(),
 		)
+	}
+}
+
+parameter_types! {
+	/// Keys are published for at most 180 days; clients rotate before expiry.
+	pub const MaxKeyLifetime: BlockNumber = 180 * DAYS;
+	/// How long anchors, receipts and undelivered mail are kept: one week. Hosts may not
+	/// keep mail longer than the chain keeps the anchors they check it against.
+	pub const MessageRetention: BlockNumber = 7 * DAYS;
+}
+
+impl pallet_quarks_keys::Config for Runtime {
+	// Four years of quarterly rotations.
+	type MaxKeyVersions = ConstU32<16>;
+	type MaxKeyLifetime = MaxKeyLifetime;
+	type WeightInfo = pallet_quarks_keys::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_quarks_hosts::Config for Runtime {
+	type AdminOrigin = PrivilegedOrigin;
+	type MaxEndpointLen = ConstU32<128>;
+	// Three hosts keep mail available when one is down, without tripling much more.
+	type MaxHostsPerUser = ConstU32<3>;
+	type MaxRetention = MessageRetention;
+	type WeightInfo = pallet_quarks_hosts::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_quarks_groups::Config for Runtime {
+	type Keys = Keys;
+	// A rotation carries one commitment per member; 256 keeps it well inside a block.
+	type MaxMembers = ConstU32<256>;
+	type WeightInfo = pallet_quarks_groups::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = benchmark_helpers::ValidKeys;
+}
+
+impl pallet_quarks_messaging::Config for Runtime {
+	type Keys = Keys;
+	type Groups = Groups;
+	type MaxBatchSize = ConstU32<1024>;
+	type MaxReceiptBatch = ConstU32<128>;
+	// Worst-case state: MessageRetention x (256 + 512) records; see docs/protocol.md.
+	type MaxAnchorsPerBlock = ConstU32<256>;
+	type MaxReceiptsPerBlock = ConstU32<512>;
+	type Retention = MessageRetention;
+	type WeightInfo = pallet_quarks_messaging::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = benchmark_helpers::ValidKeys;
+}
+
+/// Benchmark set-up through the real keys pallet.
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmark_helpers {
+	use super::*;
+
+	pub struct ValidKeys;
+
+	fn publish(who: &AccountId) -> quarks_primitives::KeyVersion {
+		let mut key = [7u8; 32];
+		key[..8].copy_from_slice(&sp_core::blake2_256(who.as_ref())[..8]);
+		let expires_at = System::block_number().saturating_add(MaxKeyLifetime::get());
+		Keys::publish_key(RuntimeOrigin::signed(who.clone()), key, expires_at)
+			.expect("benchmark accounts can publish a key");
+		pallet_quarks_keys::Pallet::<Runtime>::current_key(who.clone())
+			.map(|r| r.version)
+			.expect("the key just published is valid")
+	}
+
+	impl pallet_quarks_groups::BenchmarkHelper<AccountId> for ValidKeys {
+		fn ensure_valid_key(who: &AccountId) -> quarks_primitives::KeyVersion {
+			pallet_quarks_keys::Pallet::<Runtime>::current_key(who.clone())
+				.map(|r| r.version)
+				.unwrap_or_else(|| publish(who))
+		}
+	}
+
+	impl pallet_quarks_messaging::BenchmarkHelper<AccountId> for ValidKeys {
+		fn setup_sender_and_recipient(sender: &AccountId, recipient: &AccountId) {
+			publish(sender);
+			publish(recipient);
+		}
 	}
 }
