@@ -1,7 +1,6 @@
 //! The pallets whose benchmarks the runtime exposes to frame-benchmarking-cli.
 
 frame_benchmarking::define_benchmarks!(
-	[frame_system, SystemBench::<Runtime>]
 	[pallet_balances, Balances]
 	[pallet_timestamp, Timestamp]
 	[pallet_sudo, Sudo]

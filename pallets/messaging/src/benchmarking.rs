@@ -3,14 +3,23 @@
 use super::*;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
-use frame_support::traits::{Get, Hooks};
+use frame_support::{
+	traits::{Get, Hooks},
+	BoundedVec,
+};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use quarks_primitives::merkle;
 use sp_core::H256;
 use sp_runtime::traits::Saturating;
 
+fn h256(n: u64) -> H256 {
+	let mut bytes = [0u8; 32];
+	bytes[24..].copy_from_slice(&n.to_be_bytes());
+	H256(bytes)
+}
+
 fn envelope(i: u32) -> H256 {
-	H256::from_low_u64_be(i as u64 + 1)
+	h256(i as u64 + 1)
 }
 
 /// Fills this block's anchor list but for one slot, so the call pays for the full list.
@@ -18,7 +27,7 @@ fn fill_anchors<T: Config>(sender: &T::AccountId, recipient: &T::AccountId) {
 	for i in 0..T::MaxAnchorsPerBlock::get().saturating_sub(1) {
 		Pallet::<T>::anchor(
 			RawOrigin::Signed(sender.clone()).into(),
-			H256::from_low_u64_be(u64::MAX - i as u64),
+			h256(u64::MAX - i as u64),
 			Destination::Direct(recipient.clone()),
 			0,
 		)

@@ -3,7 +3,10 @@
 use super::*;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
-use frame_support::{traits::Hooks, BoundedVec};
+use frame_support::{
+	traits::{EnsureOrigin, Get, Hooks},
+	BoundedVec,
+};
 use sp_runtime::traits::Zero;
 
 /// Installs `n` validators, as genesis would.

@@ -259,8 +259,9 @@ mod benchmark_helpers {
 	pub struct ValidKeys;
 
 	fn publish(who: &AccountId) -> quarks_primitives::KeyVersion {
-		let mut key = [7u8; 32];
-		key[..8].copy_from_slice(&sp_core::blake2_256(who.as_ref())[..8]);
+		// Distinct per account and never all zeroes.
+		let mut key: [u8; 32] = *AsRef::<[u8; 32]>::as_ref(who);
+		key[0] |= 1;
 		let expires_at = System::block_number().saturating_add(MaxKeyLifetime::get());
 		Keys::publish_key(RuntimeOrigin::signed(who.clone()), key, expires_at)
 			.expect("benchmark accounts can publish a key");
