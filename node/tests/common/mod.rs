@@ -174,6 +174,17 @@ impl Node {
 		T::decode(&mut &bytes[..]).expect("runtime API answer decodes")
 	}
 
+	/// The value at storage `key` in the finalized state, decoded.
+	pub async fn finalized_storage<T: Decode>(&self, key: Vec<u8>) -> Option<T> {
+		let at = self.finalized_hash().await;
+		let bytes: Option<sp_core::Bytes> = self
+			.rpc
+			.request("state_getStorage", rpc_params![sp_core::Bytes(key), at])
+			.await
+			.expect("state_getStorage");
+		bytes.map(|b| T::decode(&mut &b[..]).expect("stored value decodes"))
+	}
+
 	/// Signs `call` with `signer`'s development key and submits it.
 	pub async fn submit(&self, signer: Sr25519Keyring, call: RuntimeCall) -> H256 {
 		let nonce: u32 =
@@ -270,10 +281,23 @@ where
 	F: FnMut() -> Fut,
 	Fut: std::future::Future<Output = bool>,
 {
+	wait_for(what, limit, || {
+		let fut = check();
+		async move { fut.await.then_some(()) }
+	})
+	.await
+}
+
+/// Polls `probe` every 500 ms until it yields a value; fails the test after `limit`.
+pub async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = Option<T>>,
+{
 	let deadline = Instant::now() + limit;
 	loop {
-		if check().await {
-			return;
+		if let Some(value) = probe().await {
+			return value;
 		}
 		assert!(Instant::now() < deadline, "gave up waiting: {what}");
 		tokio::time::sleep(Duration::from_millis(500)).await;
