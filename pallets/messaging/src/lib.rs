@@ -313,15 +313,7 @@ pub mod pallet {
 			proof: Option<InclusionProof>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let item = ReceiptItem { anchor, envelope, proof };
-			Self::check_receipt(&who, &item)?;
-			let mut recorded = ReceiptsAt::<T>::get(Self::now());
-			recorded
-				.try_push((envelope, who.clone()))
-				.map_err(|_| Error::<T>::BlockReceiptsFull)?;
-
-			Self::write_receipts(recorded, &who, &[item]);
-			Ok(())
+			Self::record_receipts(&who, &[ReceiptItem { anchor, envelope, proof }])
 		}
 
 		/// Acknowledge several envelopes at once; all or none are recorded.
@@ -336,22 +328,7 @@ pub mod pallet {
 				!items.is_empty() && items.len() as u32 <= T::MaxReceiptBatch::get(),
 				Error::<T>::InvalidReceiptBatch
 			);
-			for (i, item) in items.iter().enumerate() {
-				ensure!(
-					!items[..i].iter().any(|other| other.envelope == item.envelope),
-					Error::<T>::InvalidReceiptBatch
-				);
-				Self::check_receipt(&who, item)?;
-			}
-			let mut recorded = ReceiptsAt::<T>::get(Self::now());
-			for item in &items {
-				recorded
-					.try_push((item.envelope, who.clone()))
-					.map_err(|_| Error::<T>::BlockReceiptsFull)?;
-			}
-
-			Self::write_receipts(recorded, &who, &items);
-			Ok(())
+			Self::record_receipts(&who, &items)
 		}
 	}
 
@@ -441,12 +418,24 @@ pub mod pallet {
 			Ok(())
 		}
 
-		fn write_receipts(
-			recorded: BoundedVec<(H256, T::AccountId), T::MaxReceiptsPerBlock>,
-			who: &T::AccountId,
-			items: &[ReceiptItem],
-		) {
+		/// Checks every receipt in `items` (distinct envelopes, each valid for `who`) and
+		/// that they fit in this block, then records them all.
+		fn record_receipts(who: &T::AccountId, items: &[ReceiptItem]) -> DispatchResult {
+			for (i, item) in items.iter().enumerate() {
+				ensure!(
+					!items[..i].iter().any(|other| other.envelope == item.envelope),
+					Error::<T>::InvalidReceiptBatch
+				);
+				Self::check_receipt(who, item)?;
+			}
 			let now = Self::now();
+			let mut recorded = ReceiptsAt::<T>::get(now);
+			for item in items {
+				recorded
+					.try_push((item.envelope, who.clone()))
+					.map_err(|_| Error::<T>::BlockReceiptsFull)?;
+			}
+
 			ReceiptsAt::<T>::insert(now, recorded);
 			for item in items {
 				Receipts::<T>::insert(item.envelope, who, now);
@@ -456,6 +445,7 @@ pub mod pallet {
 					recipient: who.clone(),
 				});
 			}
+			Ok(())
 		}
 
 		/// Invariants: every anchor and receipt is listed under the block that recorded it,
