@@ -8,6 +8,8 @@
 
 extern crate alloc;
 
+pub mod envelope;
+pub mod hosting;
 pub mod merkle;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
@@ -70,6 +72,8 @@ pub trait GroupInspect<AccountId> {
 	fn usable_epoch(group: GroupId) -> Option<Epoch>;
 	/// Whether `who` received the group key of `epoch`.
 	fn was_member(group: GroupId, epoch: Epoch, who: &AccountId) -> bool;
+	/// The accounts that received the group key of `epoch`: its recipients.
+	fn members_at(group: GroupId, epoch: Epoch) -> alloc::vec::Vec<AccountId>;
 }
 
 /// Where an anchored envelope goes.
@@ -93,3 +97,20 @@ pub const SIZE_CLASSES: [u32; 4] = [1024, 4096, 16384, 65536];
 
 /// Index into [`SIZE_CLASSES`].
 pub type SizeClass = u8;
+
+/// What the chain records of an anchored envelope or batch.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct AnchorRecord<AccountId, BlockNumber> {
+	/// The account that signed the anchor.
+	pub sender: AccountId,
+	/// Where the envelopes go.
+	pub destination: Destination<AccountId>,
+	/// Padded size class of the envelopes.
+	pub size_class: SizeClass,
+	/// Envelopes anchored: 1, or the batch size.
+	pub count: u32,
+	/// The block that recorded the anchor.
+	pub anchored_at: BlockNumber,
+}

@@ -6,7 +6,11 @@ use frame_support::{
 	weights::Weight,
 };
 use sp_api::impl_runtime_apis;
-use sp_core::{crypto::KeyTypeId, OpaqueMetadata};
+use quarks_primitives::{
+	hosting::{HostInfo, HostInspect},
+	AnchorRecord, Destination, GroupInspect,
+};
+use sp_core::{crypto::KeyTypeId, OpaqueMetadata, H256};
 use sp_runtime::{
 	traits::{Block as BlockT, NumberFor},
 	transaction_validity::{TransactionSource, TransactionValidity},
@@ -15,8 +19,8 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, AuraId, Balance, Block, Executive, Grandpa, GrandpaId, InherentDataExt, Nonce,
-	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, AuraId, Balance, Block, BlockNumber, Executive, Grandpa, GrandpaId, Groups,
+	Hosts, InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -31,6 +35,33 @@ impl_runtime_apis! {
 
 		fn initialize_block(header: &<Block as BlockT>::Header) -> ExtrinsicInclusionMode {
 			Executive::initialize_block(header)
+		}
+	}
+
+	impl quarks_primitives::hosting::HostingApi<Block, AccountId, BlockNumber> for Runtime {
+		fn anchor(anchor: H256) -> Option<AnchorRecord<AccountId, BlockNumber>> {
+			pallet_quarks_messaging::Anchors::<Runtime>::get(anchor)
+		}
+
+		fn host(operator: AccountId) -> Option<HostInfo<BlockNumber>> {
+			<Hosts as HostInspect<_, _>>::host(&operator)
+		}
+
+		fn chose(user: AccountId, operator: AccountId) -> bool {
+			<Hosts as HostInspect<_, _>>::hosts_of(&user).contains(&operator)
+		}
+
+		fn recipients(destination: Destination<AccountId>) -> Vec<AccountId> {
+			match destination {
+				Destination::Direct(recipient) => alloc::vec![recipient],
+				Destination::Group { group, epoch } => {
+					<Groups as GroupInspect<_>>::members_at(group, epoch)
+				}
+			}
+		}
+
+		fn receipts_at(at: BlockNumber) -> Vec<(H256, AccountId)> {
+			pallet_quarks_messaging::ReceiptsAt::<Runtime>::get(at).into_inner()
 		}
 	}
 

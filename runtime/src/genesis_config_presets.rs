@@ -1,8 +1,9 @@
 //! Genesis presets. The node's chain specs only name one of these.
 //!
 //! - `development`: one validator (Alice), for `--dev`.
-//! - `local`: three validators (Alice, Bob, Charlie) and four authorised nodes (the three
-//!   validators and Dave's full node), for `scripts/local-network.sh` and the tests.
+//! - `local`: three validators (Alice, Bob, Charlie) and five authorised nodes (the three
+//!   validators and the mail hosts of Dave and Ferdie), for `scripts/local-network.sh` and
+//!   the tests.
 //!
 //! Both are for testing only: every key here is derived from a well-known seed.
 
@@ -21,9 +22,9 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 const ENDOWMENT: u128 = 1_000_000 * UNIT;
 
 /// The libp2p ed25519 public keys of the nodes started with
-/// `--node-key 000…0001` (Alice) up to `--node-key 000…0004` (Dave): the fixed node keys
+/// `--node-key 000…0001` (Alice) up to `--node-key 000…0005` (Ferdie): the fixed node keys
 /// of the local network. `scripts/local-network.sh` and the node's tests use the same keys.
-pub const LOCAL_NODE_PUBLIC_KEYS: [(Sr25519Keyring, [u8; 32]); 4] = [
+pub const LOCAL_NODE_PUBLIC_KEYS: [(Sr25519Keyring, [u8; 32]); 5] = [
 	(
 		Sr25519Keyring::Alice,
 		hex2array!("4cb5abf6ad79fbf5abbccafcc269d85cd2651ed4b885b5869f241aedf0a5ba29"),
@@ -39,6 +40,10 @@ pub const LOCAL_NODE_PUBLIC_KEYS: [(Sr25519Keyring, [u8; 32]); 4] = [
 	(
 		Sr25519Keyring::Dave,
 		hex2array!("fd50b8e3b144ea244fbf7737f550bc8dd0c2650bbc1aada833ca17ff8dbf329b"),
+	),
+	(
+		Sr25519Keyring::Ferdie,
+		hex2array!("fde4fba030ad002f7c2f7d4c331f49d13fb0ec747eceebec634f1ff4cbca9def"),
 	),
 ];
 
@@ -63,7 +68,7 @@ pub const DEV_ENCRYPTION_KEYS: [(Sr25519Keyring, [u8; 32]); 4] = [
 	),
 ];
 
-/// Capacity and per-user quota of the genesis host.
+/// Capacity and per-user quota of the genesis hosts.
 const HOST_CAPACITY: u64 = 1 << 30;
 const HOST_USER_QUOTA: u64 = 64 << 20;
 
@@ -80,22 +85,23 @@ fn validator(who: Sr25519Keyring, finality: Ed25519Keyring) -> (AccountId, AuraI
 	(who.to_account_id(), who.public().into(), finality.public().into())
 }
 
-/// A mail host admitted at genesis and chosen by every development identity.
+/// A mail host admitted at genesis.
 struct GenesisHost {
 	operator: Sr25519Keyring,
 	endpoint: &'static str,
 }
+
+/// The hosts a development identity chose.
+type GenesisChoice = (Sr25519Keyring, Vec<Sr25519Keyring>);
 
 fn genesis(
 	mut validators: Vec<(AccountId, AuraId, GrandpaId)>,
 	nodes: Vec<(OpaquePeerId, AccountId)>,
 	endowed: Vec<AccountId>,
 	root: AccountId,
-	host: GenesisHost,
+	hosts: Vec<GenesisHost>,
+	choices: Vec<GenesisChoice>,
 ) -> Value {
-	let users: Vec<AccountId> =
-		DEV_ENCRYPTION_KEYS.iter().map(|(k, _)| k.to_account_id()).collect();
-	let operator = host.operator.to_account_id();
 	// Aura's slot order and the validator set are both ordered by account.
 	validators.sort_by(|a, b| a.0.cmp(&b.0));
 	let config = RuntimeGenesisConfig {
@@ -120,14 +126,24 @@ fn genesis(
 				.collect(),
 		},
 		hosts: HostsConfig {
-			hosts: vec![(
-				operator.clone(),
-				host.endpoint.as_bytes().to_vec(),
-				MessageRetention::get(),
-				HOST_CAPACITY,
-				HOST_USER_QUOTA,
-			)],
-			choices: users.into_iter().map(|user| (user, vec![operator.clone()])).collect(),
+			hosts: hosts
+				.into_iter()
+				.map(|host| {
+					(
+						host.operator.to_account_id(),
+						host.endpoint.as_bytes().to_vec(),
+						MessageRetention::get(),
+						HOST_CAPACITY,
+						HOST_USER_QUOTA,
+					)
+				})
+				.collect(),
+			choices: choices
+				.into_iter()
+				.map(|(user, hosts)| {
+					(user.to_account_id(), hosts.iter().map(|h| h.to_account_id()).collect())
+				})
+				.collect(),
 		},
 		..Default::default()
 	};
@@ -149,23 +165,35 @@ pub fn development_config_genesis() -> Value {
 		authorised_nodes(1),
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
-		GenesisHost { operator: Sr25519Keyring::Alice, endpoint: "ws://127.0.0.1:9944" },
+		vec![GenesisHost { operator: Sr25519Keyring::Alice, endpoint: "ws://127.0.0.1:9944" }],
+		DEV_ENCRYPTION_KEYS.iter().map(|(who, _)| (*who, vec![Sr25519Keyring::Alice])).collect(),
 	)
 }
 
-/// `local`: Alice, Bob and Charlie validate; Dave runs an authorised full node that hosts
-/// everyone's mail.
+/// `local`: Alice, Bob and Charlie validate; Dave and Ferdie run authorised full nodes
+/// that host mail. Alice chose Dave's host, Charlie Ferdie's, Bob and Dave both: so a
+/// message can reach one host or two, and a group of Alice, Bob and Charlie reaches both.
 pub fn local_config_genesis() -> Value {
+	use Sr25519Keyring::{Alice, Bob, Charlie, Dave, Ferdie};
 	genesis(
 		vec![
 			validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
 			validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
 			validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
 		],
-		authorised_nodes(4),
+		authorised_nodes(5),
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
-		Sr25519Keyring::Alice.to_account_id(),
-		GenesisHost { operator: Sr25519Keyring::Dave, endpoint: "ws://127.0.0.1:9947" },
+		Alice.to_account_id(),
+		vec![
+			GenesisHost { operator: Dave, endpoint: "ws://127.0.0.1:9947" },
+			GenesisHost { operator: Ferdie, endpoint: "ws://127.0.0.1:9948" },
+		],
+		vec![
+			(Alice, vec![Dave]),
+			(Bob, vec![Dave, Ferdie]),
+			(Charlie, vec![Ferdie]),
+			(Dave, vec![Dave, Ferdie]),
+		],
 	)
 }
 
@@ -203,11 +231,11 @@ mod tests {
 	}
 
 	#[test]
-	fn local_preset_has_three_validators_and_four_authorised_nodes() {
+	fn local_preset_has_three_validators_and_five_authorised_nodes() {
 		build(local_config_genesis()).execute_with(|| {
 			assert_eq!(ValidatorSet::validator_accounts().len(), 3);
 			assert_eq!(pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(), 3);
-			assert_eq!(pallet_node_authorization::WellKnownNodes::<Runtime>::get().len(), 4);
+			assert_eq!(pallet_node_authorization::WellKnownNodes::<Runtime>::get().len(), 5);
 			pallet_validator_set::Pallet::<Runtime>::do_try_state().expect("consistent");
 		});
 	}
@@ -215,13 +243,11 @@ mod tests {
 	#[test]
 	fn local_preset_lets_the_demo_chat_at_once() {
 		build(local_config_genesis()).execute_with(|| {
-			let dave = Sr25519Keyring::Dave.to_account_id();
 			for (who, key) in DEV_ENCRYPTION_KEYS {
 				let current = Keys::current_key(who.to_account_id()).expect("a valid key");
 				assert_eq!((current.version, current.key), (1, key));
-				let hosts: Vec<_> =
-					Hosts::hosts_of(who.to_account_id()).into_iter().map(|(h, _)| h).collect();
-				assert_eq!(hosts, vec![dave.clone()]);
+				let hosts = Hosts::hosts_of(who.to_account_id());
+				assert!(!hosts.is_empty(), "{who} chose an admitted host");
 			}
 			pallet_quarks_keys::Pallet::<Runtime>::do_try_state().expect("consistent");
 			pallet_quarks_hosts::Pallet::<Runtime>::do_try_state().expect("consistent");

@@ -449,6 +449,10 @@ pub mod pallet {
 		fn was_member(group: GroupId, epoch: Epoch, who: &T::AccountId) -> bool {
 			Rotations::<T>::get(group, epoch).is_some_and(|r| r.iter().any(|w| &w.member == who))
 		}
+
+		fn members_at(group: GroupId, epoch: Epoch) -> Vec<T::AccountId> {
+			Pallet::<T>::members_at(group, epoch)
+		}
 	}
 
 	impl<T: Config> Pallet<T> {

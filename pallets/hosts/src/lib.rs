@@ -35,6 +35,7 @@ mod tests;
 pub mod weights;
 
 pub use pallet::*;
+pub use quarks_primitives::hosting::{HostInfo, HostInspect};
 pub use weights::WeightInfo;
 
 #[frame_support::pallet]
@@ -313,6 +314,25 @@ pub mod pallet {
 		/// The record of `operator`'s host, if admitted.
 		pub fn host(operator: T::AccountId) -> Option<HostRecordOf<T>> {
 			Hosts::<T>::get(&operator)
+		}
+	}
+
+	impl<T: Config> HostInspect<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
+		fn host(operator: &T::AccountId) -> Option<HostInfo<BlockNumberFor<T>>> {
+			Hosts::<T>::get(operator).map(|record| HostInfo {
+				endpoint: record.endpoint.into_inner(),
+				retention: record.retention,
+				capacity: record.capacity,
+				user_quota: record.user_quota,
+			})
+		}
+
+		fn hosts_of(user: &T::AccountId) -> Vec<T::AccountId> {
+			Choices::<T>::get(user)
+				.unwrap_or_default()
+				.into_iter()
+				.filter(|host| Hosts::<T>::contains_key(host))
+				.collect()
 		}
 	}
 

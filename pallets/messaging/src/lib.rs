@@ -20,6 +20,12 @@
 //!   receipts are recorded per block, so state is bounded by
 //!   `Retention × (MaxAnchorsPerBlock + MaxReceiptsPerBlock)` records.
 //!
+//! ## Relay
+//!
+//! The pallet's offchain worker is the relay that guarantees delivery to hosts: it carries
+//! envelopes clients handed to this node to every host each recipient chose, retrying
+//! until each host confirms or the message expires (see the `relay` module).
+//!
 //! ## Calls
 //!
 //! By any signed account with a valid encryption key: [`Pallet::anchor`],
@@ -35,21 +41,25 @@ extern crate alloc;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+mod relay;
 #[cfg(test)]
 mod tests;
 pub mod weights;
 
 pub use pallet::*;
 pub use quarks_primitives::{
-	merkle::InclusionProof, Destination, GroupInspect, KeyInspect, SizeClass, SIZE_CLASSES,
+	hosting::HostInspect, merkle::InclusionProof, AnchorRecord, Destination, GroupInspect, KeyInspect, SizeClass, SIZE_CLASSES,
 };
 pub use weights::WeightInfo;
+
+/// Log target of the relay.
+pub const LOG_TARGET: &str = "runtime::quarks-relay";
 
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;
-	use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+	use codec::{Decode, DecodeWithMemTracking, Encode};
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
 	use quarks_primitives::merkle;
@@ -59,23 +69,6 @@ pub mod pallet {
 		traits::{CheckedSub, Saturating, Zero},
 		TryRuntimeError,
 	};
-
-	/// What the chain records of an anchored envelope or batch.
-	#[derive(
-		Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
-	)]
-	pub struct AnchorRecord<AccountId, BlockNumber> {
-		/// The account that signed the anchor.
-		pub sender: AccountId,
-		/// Where the envelopes go.
-		pub destination: Destination<AccountId>,
-		/// Padded size class of the envelopes.
-		pub size_class: SizeClass,
-		/// Envelopes anchored: 1, or the batch size.
-		pub count: u32,
-		/// The block that recorded the anchor.
-		pub anchored_at: BlockNumber,
-	}
 
 	/// An anchor record as stored for a runtime.
 	pub type AnchorOf<T> = AnchorRecord<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
@@ -101,6 +94,9 @@ pub mod pallet {
 
 		/// Groups, their members and key epochs.
 		type Groups: GroupInspect<Self::AccountId>;
+
+		/// Hosts and users' choices of hosts, for the relay.
+		type Hosts: HostInspect<Self::AccountId, BlockNumberFor<Self>>;
 
 		/// Most envelopes in one batch anchor.
 		#[pallet::constant]
@@ -242,6 +238,11 @@ pub mod pallet {
 				Receipts::<T>::remove(envelope, who);
 			}
 			T::WeightInfo::prune(anchors.len() as u32, receipts.len() as u32)
+		}
+
+		/// Relay envelopes handed to this node to their recipients' hosts.
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			relay::run::<T>(now);
 		}
 
 		fn integrity_test() {

@@ -2,7 +2,10 @@
 
 use crate as pallet_quarks_messaging;
 use frame_support::{derive_impl, parameter_types, traits::Hooks};
-use quarks_primitives::{Epoch, GroupId, GroupInspect, KeyInspect, KeyVersion};
+use quarks_primitives::{
+	hosting::{HostInfo, HostInspect},
+	Epoch, GroupId, GroupInspect, KeyInspect, KeyVersion,
+};
 use sp_runtime::BuildStorage;
 use std::{
 	cell::RefCell,
@@ -85,7 +88,32 @@ impl GroupInspect<u64> for World {
 	fn was_member(group: GroupId, epoch: Epoch, who: &u64) -> bool {
 		Self::group(group).is_some_and(|g| g.epochs.get(&epoch).is_some_and(|m| m.contains(who)))
 	}
+	fn members_at(group: GroupId, epoch: Epoch) -> Vec<u64> {
+		Self::group(group)
+			.and_then(|g| g.epochs.get(&epoch).cloned())
+			.map(|m| m.into_iter().collect())
+			.unwrap_or_default()
+	}
 }
+/// Every account chose host 100 (the relay's tests post to it); other hosts are unknown.
+impl HostInspect<u64, u64> for World {
+	fn host(operator: &u64) -> Option<HostInfo<u64>> {
+		(*operator == HOST).then(|| HostInfo {
+			endpoint: HOST_ENDPOINT.as_bytes().to_vec(),
+			retention: 10,
+			capacity: 1 << 20,
+			user_quota: 1 << 16,
+		})
+	}
+	fn hosts_of(_user: &u64) -> Vec<u64> {
+		vec![HOST]
+	}
+}
+
+/// The one host in the mock.
+pub const HOST: u64 = 100;
+/// Where the relay reaches it.
+pub const HOST_ENDPOINT: &str = "ws://127.0.0.1:9950";
 
 parameter_types! {
 	pub const MaxBatchSize: u32 = 8;
@@ -98,6 +126,7 @@ parameter_types! {
 impl pallet_quarks_messaging::Config for Test {
 	type Keys = World;
 	type Groups = World;
+	type Hosts = World;
 	type MaxBatchSize = MaxBatchSize;
 	type MaxReceiptBatch = MaxReceiptBatch;
 	type MaxAnchorsPerBlock = MaxAnchorsPerBlock;

@@ -315,3 +315,166 @@ fn the_largest_batch_anchors_and_its_last_envelope_is_acknowledged() {
 		ack(BOB, root, batch[last as usize], Some(proof));
 	});
 }
+
+/// The offchain relay against a scripted host.
+mod relay {
+	use super::*;
+	use codec::Encode;
+	use frame_support::traits::Hooks;
+	use quarks_primitives::{
+		envelope::{hash_of, Envelope, ENVELOPE_VERSION},
+		hosting::{relay_keys, QueueEntry, RelayItem, ANCHOR_WAIT},
+	};
+	use sp_core::offchain::{
+		testing::{OffchainState, PendingRequest, TestOffchainExt},
+		OffchainDbExt, OffchainWorkerExt,
+	};
+	use sp_runtime::offchain::storage::StorageValueRef;
+	use std::sync::Arc;
+
+	type State = Arc<parking_lot::RwLock<OffchainState>>;
+	type Item = RelayItem<u64, u64>;
+
+	fn with_offchain(test: impl FnOnce(&State)) {
+		let mut ext = new_test_ext();
+		let (offchain, state) = TestOffchainExt::new();
+		ext.register_extension(OffchainDbExt::new(offchain.clone()));
+		ext.register_extension(OffchainWorkerExt::new(offchain));
+		ext.execute_with(|| test(&state));
+	}
+
+	fn sealed(claimed_sender: u64) -> Vec<u8> {
+		Envelope {
+			version: ENVELOPE_VERSION,
+			sender: claimed_sender,
+			destination: to_bob(),
+			size_class: 0,
+			body: vec![9; SIZE_CLASSES[0] as usize],
+		}
+		.encode()
+	}
+
+	/// What the node's submit RPC does: keep the item and queue it.
+	fn queue(envelope: &[u8]) -> H256 {
+		let hash = hash_of(envelope);
+		let item = Item {
+			envelope: envelope.to_vec(),
+			batch: None,
+			queued_at: System::block_number(),
+			deliveries: vec![],
+		};
+		StorageValueRef::persistent(&relay_keys::item(&hash)).set(&item);
+		StorageValueRef::persistent(relay_keys::QUEUE)
+			.set(&vec![QueueEntry { envelope: hash, due: 0u64 }]);
+		hash
+	}
+
+	fn item(hash: &H256) -> Option<Item> {
+		StorageValueRef::persistent(&relay_keys::item(hash)).get().expect("item decodes")
+	}
+
+	fn queued() -> Vec<QueueEntry<u64>> {
+		StorageValueRef::persistent(relay_keys::QUEUE).get().expect("queue decodes").unwrap_or_default()
+	}
+
+	/// The host answers the next post of `envelope` with `answer`.
+	fn expect_post(state: &State, envelope: &[u8], answer: String) {
+		let body = format!(
+			"{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"quarks_hostEnvelope\",\"params\":[\"0x{}\",null]}}",
+			hex(envelope)
+		);
+		state.write().expect_request(PendingRequest {
+			method: "POST".into(),
+			uri: HOST_ENDPOINT.replace("ws://", "http://"),
+			headers: vec![("Content-Type".into(), "application/json".into())],
+			body: body.into_bytes(),
+			response: Some(answer.into_bytes()),
+			sent: true,
+			..Default::default()
+		});
+	}
+
+	fn hex(bytes: &[u8]) -> String {
+		bytes.iter().map(|b| format!("{b:02x}")).collect()
+	}
+
+	fn run(at: u64) {
+		System::set_block_number(at);
+		Messaging::offchain_worker(at);
+	}
+
+	#[test]
+	fn retries_with_backoff_until_the_host_confirms() {
+		with_offchain(|state| {
+			let envelope = sealed(ALICE);
+			let hash = queue(&envelope);
+			anchor(ALICE, hash, to_bob());
+
+			expect_post(state, &envelope, r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"busy"}}"#.into());
+			run(1);
+			let kept = item(&hash).expect("an unconfirmed envelope is kept");
+			assert_eq!(kept.deliveries.len(), 1);
+			assert_eq!(kept.deliveries[0].host, HOST);
+			assert_eq!(kept.deliveries[0].attempts, 1);
+			assert_eq!(queued(), vec![QueueEntry { envelope: hash, due: 3 }]);
+
+			// Not due at block 2: no request (an unexpected one would fail the test).
+			run(2);
+			assert!(item(&hash).is_some());
+
+			expect_post(state, &envelope, format!(r#"{{"jsonrpc":"2.0","id":1,"result":"0x{}"}}"#, hex(hash.as_bytes())));
+			run(3);
+			assert_eq!(item(&hash), None);
+			assert!(queued().is_empty());
+		});
+	}
+
+	#[test]
+	fn a_confirmation_of_another_envelope_does_not_count() {
+		with_offchain(|state| {
+			let envelope = sealed(ALICE);
+			let hash = queue(&envelope);
+			anchor(ALICE, hash, to_bob());
+			expect_post(state, &envelope, format!(r#"{{"jsonrpc":"2.0","id":1,"result":"0x{}"}}"#, hex(&[7; 32])));
+			run(1);
+			assert_eq!(item(&hash).expect("kept").deliveries[0].confirmed_at, None);
+		});
+	}
+
+	#[test]
+	fn an_envelope_that_is_not_the_anchored_one_is_dropped_unsent() {
+		with_offchain(|_| {
+			// Anchored by Alice, but the envelope claims Carol sent it.
+			let envelope = sealed(CAROL);
+			let hash = queue(&envelope);
+			anchor(ALICE, hash, to_bob());
+			run(1);
+			assert_eq!(item(&hash), None);
+			assert!(queued().is_empty());
+		});
+	}
+
+	#[test]
+	fn an_envelope_never_anchored_is_dropped_after_the_wait() {
+		with_offchain(|_| {
+			let hash = queue(&sealed(ALICE));
+			run(1 + u64::from(ANCHOR_WAIT));
+			assert!(item(&hash).is_some(), "kept while the anchor may still come");
+			run(2 + u64::from(ANCHOR_WAIT));
+			assert_eq!(item(&hash), None);
+			assert!(queued().is_empty());
+		});
+	}
+
+	#[test]
+	fn an_envelope_past_retention_is_dropped() {
+		with_offchain(|_| {
+			let hash = queue(&sealed(ALICE));
+			anchor(ALICE, hash, to_bob());
+			// Retention is 10 blocks in the mock; the anchor is still in state at 11 since
+			// this test runs no on_initialize.
+			run(11);
+			assert_eq!(item(&hash), None);
+		});
+	}
+}

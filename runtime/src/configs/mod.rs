@@ -22,7 +22,7 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Groups, Hash, Keys, Nonce, PalletInfo,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Groups, Hash, Hosts, Keys, Nonce, PalletInfo,
 	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
 	RuntimeTask, System, DAYS, EXISTENTIAL_DEPOSIT, SLOT_DURATION, VERSION,
 };
@@ -240,6 +240,7 @@ impl pallet_quarks_groups::Config for Runtime {
 impl pallet_quarks_messaging::Config for Runtime {
 	type Keys = Keys;
 	type Groups = Groups;
+	type Hosts = Hosts;
 	type MaxBatchSize = ConstU32<1024>;
 	type MaxReceiptBatch = ConstU32<128>;
 	// Worst-case state: MessageRetention x (256 + 512) records; see docs/protocol.md.
