@@ -10,6 +10,35 @@ pub struct Cli {
 
 	#[clap(flatten)]
 	pub run: RunCmd,
+
+	#[clap(flatten)]
+	pub hosting: HostingParams,
+}
+
+/// Running a mail host.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HostingParams {
+	/// Host mail as the admitted host operated by this account (SS58 or 0x-hex).
+	///
+	/// The node then accepts anchored envelopes for users who chose this host, serves
+	/// their signed mailbox requests, and deletes mail on finalized delivery receipts.
+	#[arg(long, value_name = "OPERATOR", value_parser = parse_account)]
+	pub host: Option<quarks_runtime::AccountId>,
+
+	/// Keep hosted mail in memory only: nothing is written to disk, and a restart loses it.
+	#[arg(long, requires = "host")]
+	pub host_in_memory: bool,
+}
+
+fn parse_account(text: &str) -> Result<quarks_runtime::AccountId, String> {
+	use sp_core::crypto::Ss58Codec;
+	if let Some(hex) = text.strip_prefix("0x") {
+		let bytes: [u8; 32] = array_bytes::hex2array(hex).map_err(|e| format!("{e:?}"))?;
+		return Ok(bytes.into());
+	}
+	sp_core::crypto::AccountId32::from_ss58check_with_version(text)
+		.map(|(account, _)| account)
+		.map_err(|e| format!("not an SS58 address: {e}"))
 }
 
 /// Node subcommands, all from `sc-cli`.

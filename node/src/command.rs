@@ -122,17 +122,23 @@ pub fn run() -> sc_cli::Result<()> {
 		}
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
+			let hosting = cli.hosting.clone();
 			runner.run_node_until_exit(|config| async move {
+				let hosting = hosting.host.map(|operator| crate::hosting::HostConfig {
+					operator,
+					path: (!hosting.host_in_memory)
+						.then(|| config.base_path.config_dir(config.chain_spec.id()).join("quarks-host")),
+				});
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
 						sc_network::NetworkWorker<
 							quarks_runtime::opaque::Block,
 							<quarks_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config)
+					>(config, hosting)
 					.map_err(sc_cli::Error::Service),
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, hosting)
 							.map_err(sc_cli::Error::Service)
 					}
 				}

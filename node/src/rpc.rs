@@ -1,44 +1,59 @@
-//! The node's JSON-RPC methods beyond the ones `sc-service` installs. Quarks' own
-//! namespace is added here.
+//! The node's JSON-RPC methods beyond the ones `sc-service` installs, with Quarks' own
+//! `quarks_*` namespace (crate::hosting::rpc).
 
 use std::sync::Arc;
 
+use crate::hosting::{
+	relay::RelayQueue,
+	rpc::{Quarks, QuarksApiServer},
+	Host,
+};
 use jsonrpsee::RpcModule;
-use quarks_runtime::{opaque::Block, AccountId, Balance, Nonce};
+use quarks_primitives::hosting::HostingApi;
+use quarks_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
+use sc_client_api::BlockchainEvents;
+use sp_core::offchain::OffchainStorage;
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
 use sp_block_builder::BlockBuilder;
 use sp_blockchain::{Error as BlockChainError, HeaderBackend, HeaderMetadata};
 
 /// What the RPC methods need from the node.
-pub struct FullDeps<C, P> {
+pub struct FullDeps<C, P, S> {
 	/// The client instance to use.
 	pub client: Arc<C>,
 	/// Transaction pool instance.
 	pub pool: Arc<P>,
+	/// The relay queue in the node's offchain storage.
+	pub relay: Option<RelayQueue<S>>,
+	/// The mail host, on nodes started with `--host`.
+	pub host: Option<Arc<Host<C>>>,
 }
 
 /// The RPC methods of a full node.
-pub fn create_full<C, P>(
-	deps: FullDeps<C, P>,
+pub fn create_full<C, P, S>(
+	deps: FullDeps<C, P, S>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
 where
-	C: ProvideRuntimeApi<Block>,
+	C: ProvideRuntimeApi<Block> + BlockchainEvents<Block>,
 	C: HeaderBackend<Block> + HeaderMetadata<Block, Error = BlockChainError> + 'static,
 	C: Send + Sync + 'static,
+	C::Api: HostingApi<Block, AccountId, BlockNumber>,
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
 	P: TransactionPool + 'static,
+	S: OffchainStorage + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool } = deps;
+	let FullDeps { client, pool, relay, host } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
-	module.merge(TransactionPayment::new(client).into_rpc())?;
+	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+	module.merge(Quarks::new(client, relay, host).into_rpc())?;
 
 	Ok(module)
 }

@@ -130,6 +130,7 @@ pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	config: Configuration,
+	hosting: Option<crate::hosting::HostConfig>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -210,12 +211,28 @@ pub fn new_full<
 	let enable_grandpa = !config.disable_grandpa;
 	let prometheus_registry = config.prometheus_registry().cloned();
 
+	let host = match hosting {
+		Some(host_config) => {
+			let host = crate::hosting::Host::new(client.clone(), host_config)
+				.map_err(|e| ServiceError::Other(e.to_string()))?;
+			task_manager.spawn_handle().spawn("quarks-host", None, host.clone().run());
+			Some(host)
+		},
+		None => None,
+	};
+	let relay = backend.offchain_storage().map(crate::hosting::relay::RelayQueue::new);
+
 	let rpc_extensions_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
 
 		Box::new(move |_| {
-			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+			let deps = crate::rpc::FullDeps {
+				client: client.clone(),
+				pool: pool.clone(),
+				relay: relay.clone(),
+				host: host.clone(),
+			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
 	};

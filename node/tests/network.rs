@@ -33,16 +33,16 @@ async fn three_validators_finalize_and_an_unauthorised_node_gets_no_blocks() {
 	let boot = vec![validators[0].multiaddr().await, validators[1].multiaddr().await];
 	let dave = Node::start(
 		dir.path(),
-		NodeConfig { name: "dave", validator: None, node_key: 4, bootnodes: boot.clone() },
+		NodeConfig { name: "dave", node_key: 4, bootnodes: boot.clone(), ..Default::default() },
 	);
 
 	let all: Vec<&Node> = validators.iter().chain([&dave]).collect();
 	wait_finalized(&all, 5).await;
 
-	// Every authorised node now enforces the on-chain allow-list; node key 6 is not on it.
+	// Every authorised node now enforces the on-chain allow-list; node key 7 is not on it.
 	let outsider = Node::start(
 		dir.path(),
-		NodeConfig { name: "outsider", validator: None, node_key: 6, bootnodes: boot },
+		NodeConfig { name: "outsider", node_key: 7, bootnodes: boot, ..Default::default() },
 	);
 	let target = validators[0].finalized_number().await + 5;
 	wait_finalized(&all, target).await;
@@ -65,11 +65,12 @@ async fn privileged_origin_adds_and_removes_a_validator_at_runtime() {
 		NodeConfig {
 			name: "eve",
 			validator: Some("eve"),
-			node_key: 5,
+			node_key: 6,
 			bootnodes: vec![alice.multiaddr().await],
+			..Default::default()
 		},
 	);
-	let eve_peer = quarks_runtime::genesis_config_presets::peer_id(node_public_key(5));
+	let eve_peer = quarks_runtime::genesis_config_presets::peer_id(node_public_key(6));
 	let eve_grandpa: GrandpaId = Ed25519Keyring::Eve.public().into();
 
 	// One privileged act: authorise Eve's node and admit Eve as a validator.

@@ -59,19 +59,26 @@ pub struct Node {
 	pub name: String,
 	child: Child,
 	pub p2p_port: u16,
+	pub rpc_port: u16,
 	pub rpc: HttpClient,
 	pub rpc_url: String,
 	pub log_path: PathBuf,
 	lines: Arc<Mutex<Vec<String>>>,
 }
 
-/// How to start a node.
+/// How to start a node. Starting one with the name of a stopped one restarts it on the
+/// same base path.
+#[derive(Default)]
 pub struct NodeConfig<'a> {
 	pub name: &'a str,
 	/// `Some("alice")` etc. for a validator holding that development key.
 	pub validator: Option<&'a str>,
 	pub node_key: u8,
 	pub bootnodes: Vec<String>,
+	/// A fixed RPC port (a host's endpoint is on chain); a free one otherwise.
+	pub rpc_port: Option<u16>,
+	/// More command-line arguments.
+	pub args: Vec<String>,
 }
 
 impl Node {
@@ -79,7 +86,7 @@ impl Node {
 		let base = dir.join(cfg.name);
 		let log_path = dir.join(format!("{}.log", cfg.name));
 		let p2p_port = free_port();
-		let rpc_port = free_port();
+		let rpc_port = cfg.rpc_port.unwrap_or_else(free_port);
 		let mut cmd = Command::new(env!("CARGO_BIN_EXE_quarks-node"));
 		cmd.args(["--chain", "local", "--base-path"])
 			.arg(&base)
@@ -87,7 +94,8 @@ impl Node {
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
-			.args(["--log", "info,runtime::node-authorization=debug"]);
+			.args(["--log", "info,runtime::node-authorization=debug,runtime::quarks-relay=debug"])
+			.args(&cfg.args);
 		if let Some(key) = cfg.validator {
 			cmd.arg("--validator").arg(format!("--{key}"));
 		}
@@ -103,7 +111,11 @@ impl Node {
 		let (ready_tx, ready_rx) = mpsc::channel();
 		let lines = Arc::new(Mutex::new(Vec::new()));
 		let stderr = child.stderr.take().expect("stderr is piped");
-		let mut log = std::fs::File::create(&log_path).expect("log file");
+		let mut log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(&log_path)
+			.expect("log file");
 		let sink = lines.clone();
 		std::thread::spawn(move || {
 			for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -125,7 +137,7 @@ impl Node {
 			.request_timeout(Duration::from_secs(30))
 			.build(&rpc_url)
 			.expect("RPC client");
-		Node { name: cfg.name.to_string(), child, p2p_port, rpc, rpc_url, log_path, lines }
+		Node { name: cfg.name.to_string(), child, p2p_port, rpc_port, rpc, rpc_url, log_path, lines }
 	}
 
 	/// This node's multiaddr, for `--bootnodes`.
@@ -318,18 +330,14 @@ pub async fn wait_finalized(nodes: &[&Node], n: u32) {
 
 /// The `local` network's three validators, Alice's node the bootnode of the others.
 pub async fn start_validators(dir: &Path) -> Vec<Node> {
-	let alice = Node::start(
-		dir,
-		NodeConfig { name: "alice", validator: Some("alice"), node_key: 1, bootnodes: vec![] },
-	);
+	let alice = Node::start(dir, validator_config("alice", 1, vec![]));
 	let boot = vec![alice.multiaddr().await];
-	let bob = Node::start(
-		dir,
-		NodeConfig { name: "bob", validator: Some("bob"), node_key: 2, bootnodes: boot.clone() },
-	);
-	let charlie = Node::start(
-		dir,
-		NodeConfig { name: "charlie", validator: Some("charlie"), node_key: 3, bootnodes: boot },
-	);
+	let bob = Node::start(dir, validator_config("bob", 2, boot.clone()));
+	let charlie = Node::start(dir, validator_config("charlie", 3, boot));
 	vec![alice, bob, charlie]
+}
+
+/// How the `local` network's validator `name` starts.
+pub fn validator_config(name: &str, node_key: u8, bootnodes: Vec<String>) -> NodeConfig<'_> {
+	NodeConfig { name, validator: Some(name), node_key, bootnodes, ..Default::default() }
 }

@@ -1,0 +1,292 @@
+//! Relay and hosting on a real network on 127.0.0.1: three validators and the two mail
+//! hosts of the `local` preset (Dave's, chosen by Alice and Bob; Ferdie's, chosen by Bob
+//! and Charlie).
+
+mod common;
+
+use codec::Encode;
+use common::*;
+use jsonrpsee::{core::client::ClientT, rpc_params};
+use pallet_quarks_groups::{Call as GroupsCall, WrappedKey};
+use pallet_quarks_hosts::Call as HostsCall;
+use pallet_quarks_messaging::Call as MessagingCall;
+use quarks_primitives::{
+	envelope::{Envelope, ENVELOPE_VERSION},
+	hosting::{MailboxRequest, SignedMailboxRequest},
+	AnchorRecord, Destination, SIZE_CLASSES,
+};
+use quarks_runtime::{AccountId, BlockNumber, RuntimeCall};
+use serde_json::Value;
+use sp_core::{Bytes, H256};
+use sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave, Ferdie};
+use std::{path::Path, time::Duration};
+
+const LIMIT: Duration = Duration::from_secs(180);
+
+/// A sealed-looking envelope: the node and hosts never look inside the body.
+fn envelope(sender: Sr25519Keyring, to: Destination<AccountId>, class: u8, fill: u8) -> Vec<u8> {
+	Envelope {
+		version: ENVELOPE_VERSION,
+		sender: account(sender),
+		destination: to,
+		size_class: class,
+		body: vec![fill; SIZE_CLASSES[class as usize] as usize],
+	}
+	.encode()
+}
+
+fn hash(envelope: &[u8]) -> H256 {
+	quarks_primitives::envelope::hash_of(envelope)
+}
+
+fn to(who: Sr25519Keyring) -> Destination<AccountId> {
+	Destination::Direct(account(who))
+}
+
+fn host_config(name: &str, node_key: u8, operator: Sr25519Keyring, boot: &[String], port: Option<u16>) -> NodeConfig<'static> {
+	let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+	NodeConfig {
+		name,
+		node_key,
+		bootnodes: boot.to_vec(),
+		rpc_port: port,
+		args: vec!["--host".into(), format!("0x{}", hex(account(operator).as_ref()))],
+		..Default::default()
+	}
+}
+
+fn hex(bytes: &[u8]) -> String {
+	bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The JSON-RPC error code of a refused call.
+async fn refusal(node: &Node, method: &str, params: jsonrpsee::core::params::ArrayParams) -> i32 {
+	match node.rpc.request::<Value, _>(method, params).await {
+		Err(jsonrpsee::core::ClientError::Call(error)) => error.code(),
+		other => panic!("{method} on {} should be refused, got {other:?}", node.name),
+	}
+}
+
+async fn host_status(host: &Node) -> Value {
+	host.rpc.request("quarks_hostStatus", rpc_params![]).await.expect("host status")
+}
+
+async fn stored(host: &Node) -> u64 {
+	host_status(host).await["envelopes"].as_u64().expect("a count")
+}
+
+/// A mailbox request for `owner`'s mail on `operator`'s host, signed by `signer`.
+async fn mailbox_request(
+	node: &Node,
+	owner: Sr25519Keyring,
+	operator: Sr25519Keyring,
+	signer: Sr25519Keyring,
+	nonce: u64,
+) -> Bytes {
+	let request = MailboxRequest { account: account(owner), host: account(operator), nonce };
+	let signature = signer.sign(&request.signing_payload(&node.genesis_hash().await));
+	Bytes(SignedMailboxRequest { request, signature: signature.0 }.encode())
+}
+
+/// Nonces for mailbox requests: increasing, as a client's clock would give.
+static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_nonce() -> u64 {
+	NONCE.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+}
+
+/// The hashes in `owner`'s mailbox on `operator`'s host, by a fresh signed request.
+async fn mailbox(host: &Node, owner: Sr25519Keyring, operator: Sr25519Keyring) -> Vec<(H256, Bytes)> {
+	let request = mailbox_request(host, owner, operator, owner, next_nonce()).await;
+	let mail: Vec<Value> =
+		host.rpc.request("quarks_fetchMailbox", rpc_params![request]).await.expect("own mailbox");
+	mail.into_iter()
+		.map(|m| {
+			(
+				serde_json::from_value(m["hash"].clone()).expect("a hash"),
+				serde_json::from_value(m["envelope"].clone()).expect("bytes"),
+			)
+		})
+		.collect()
+}
+
+async fn wait_in_mailbox(host: &Node, owner: Sr25519Keyring, operator: Sr25519Keyring, envelope: H256) {
+	wait_until(&format!("{} keeps {envelope:?} for {owner}", host.name), LIMIT, || async {
+		mailbox(host, owner, operator).await.iter().any(|(h, _)| *h == envelope)
+	})
+	.await;
+}
+
+async fn anchor(node: &Node, sender: Sr25519Keyring, envelope: &[u8], to: Destination<AccountId>, class: u8) {
+	node.submit(sender, RuntimeCall::Messaging(MessagingCall::anchor { envelope: hash(envelope), destination: to, size_class: class }))
+		.await;
+	wait_until_anchored(node, hash(envelope)).await;
+}
+
+async fn wait_until_anchored(node: &Node, envelope: H256) -> AnchorRecord<AccountId, BlockNumber> {
+	wait_for("the anchor is finalized", LIMIT, || async {
+		node.runtime_call::<Option<AnchorRecord<AccountId, BlockNumber>>>("HostingApi_anchor", envelope).await
+	})
+	.await
+}
+
+/// Points `operator`'s on-chain record at `host`'s RPC port, with these limits.
+async fn set_host_record(node: &Node, operator: Sr25519Keyring, host: &Node, retention: BlockNumber, user_quota: u64) {
+	let endpoint = format!("ws://127.0.0.1:{}", host.rpc_port).into_bytes();
+	node.submit(
+		operator,
+		RuntimeCall::Hosts(HostsCall::update_host { endpoint: endpoint.clone(), retention, capacity: 1 << 30, user_quota }),
+	)
+	.await;
+	wait_until("the host record is finalized", LIMIT, || async {
+		let record: Option<quarks_primitives::hosting::HostInfo<BlockNumber>> =
+			node.runtime_call("HostingApi_host", account(operator)).await;
+		record.is_some_and(|r| r.endpoint == endpoint && r.retention == retention && r.user_quota == user_quota)
+	})
+	.await;
+}
+
+async fn submit_envelope(node: &Node, envelope: &[u8]) -> H256 {
+	node.rpc
+		.request("quarks_submitEnvelope", rpc_params![Bytes(envelope.to_vec()), Option::<Bytes>::None])
+		.await
+		.expect("the node accepts a well-formed envelope")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn envelopes_reach_every_chosen_host_and_only_the_recipient_reads_them() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	run(dir.path()).await;
+}
+
+async fn run(dir: &Path) {
+	let mut validators = start_validators(dir).await;
+	let boot = vec![validators[0].multiaddr().await];
+	let mut dave = Node::start(dir, host_config("dave", 4, Dave, &boot, None));
+	let mut ferdie = Node::start(dir, host_config("ferdie", 5, Ferdie, &boot, None));
+	wait_finalized(&[&validators[0], &validators[1], &validators[2], &dave, &ferdie], 1).await;
+	// The preset's endpoints name fixed ports; point the records at this test's.
+	set_host_record(&validators[0], Dave, &dave, 1000, 1 << 20).await;
+	set_host_record(&validators[0], Ferdie, &ferdie, 1000, 1 << 20).await;
+
+	// 1:1. Ferdie's host is down before the relay starts; Charlie's node relays.
+	let ferdie_port = ferdie.rpc_port;
+	ferdie.stop();
+	let to_bob = envelope(Alice, to(Bob), 0, 1);
+	let h1 = hash(&to_bob);
+	assert_eq!(submit_envelope(&validators[2], &to_bob).await, h1, "submission returns the hash");
+	anchor(&validators[0], Alice, &to_bob, to(Bob), 0).await;
+	wait_in_mailbox(&dave, Bob, Dave, h1).await;
+
+	// Restart the sending node mid-relay: the envelope is still queued for Ferdie's host.
+	validators[2].stop();
+	validators[2] = Node::start(dir, validator_config("charlie", 3, boot.clone()));
+	let queued: Vec<Value> =
+		validators[2].rpc.request("quarks_relayStatus", rpc_params![]).await.expect("relay status");
+	assert_eq!(queued.len(), 1, "the restarted node still relays: {queued:?}");
+	assert_eq!(queued[0]["hash"], serde_json::to_value(h1).expect("json"));
+
+	ferdie = Node::start(dir, host_config("ferdie", 5, Ferdie, &boot, Some(ferdie_port)));
+	wait_in_mailbox(&ferdie, Bob, Ferdie, h1).await;
+	wait_until("the relay queue empties once both hosts confirmed", LIMIT, || async {
+		let queued: Vec<Value> =
+			validators[2].rpc.request("quarks_relayStatus", rpc_params![]).await.expect("status");
+		queued.is_empty()
+	})
+	.await;
+	for (host, operator) in [(&dave, Dave), (&ferdie, Ferdie)] {
+		assert_eq!(mailbox(host, Bob, operator).await, vec![(h1, Bytes(to_bob.clone()))]);
+		assert!(mailbox(host, Alice, operator).await.is_empty(), "the sender has no copy");
+	}
+
+	// Only Bob reads Bob's mail, each request is good once and on one host.
+	let forged = mailbox_request(&dave, Bob, Dave, Alice, next_nonce()).await;
+	assert_eq!(refusal(&dave, "quarks_fetchMailbox", rpc_params![forged]).await, 9041);
+	let once = mailbox_request(&dave, Bob, Dave, Bob, next_nonce()).await;
+	let _: Value = dave.rpc.request("quarks_fetchMailbox", rpc_params![once.clone()]).await.expect("first use");
+	assert_eq!(refusal(&dave, "quarks_fetchMailbox", rpc_params![once]).await, 9042);
+	let for_dave = mailbox_request(&ferdie, Bob, Dave, Bob, next_nonce()).await;
+	assert_eq!(refusal(&ferdie, "quarks_fetchMailbox", rpc_params![for_dave]).await, 9040);
+
+	// Bob's finalized receipt makes both hosts delete.
+	validators[1]
+		.submit(Bob, RuntimeCall::Messaging(MessagingCall::acknowledge { anchor: h1, envelope: h1, proof: None }))
+		.await;
+	for host in [&dave, &ferdie] {
+		wait_until(&format!("{} deletes the delivered envelope", host.name), LIMIT, || async {
+			stored(host).await == 0
+		})
+		.await;
+	}
+
+	// A group of Alice, Bob and Charlie: Dave's host keeps it for Alice and Bob, Ferdie's
+	// for Bob and Charlie.
+	validators[0]
+		.submit(Alice, RuntimeCall::Groups(GroupsCall::create_group { members: vec![account(Bob), account(Charlie)] }))
+		.await;
+	let group = Destination::Group { group: 0, epoch: 1 };
+	wait_until("the group exists", LIMIT, || async {
+		let info: Option<pallet_quarks_groups::GroupInfo> =
+			validators[0].finalized_storage(groups_key(0)).await;
+		info.is_some()
+	})
+	.await;
+	let wrapped = [Alice, Bob, Charlie]
+		.map(|who| WrappedKey { member: account(who), key_version: 1, commitment: H256::repeat_byte(7) })
+		.to_vec();
+	validators[0]
+		.submit(Alice, RuntimeCall::Groups(GroupsCall::rotate_key { group: 0, epoch: 1, wrapped }))
+		.await;
+	wait_until("the epoch is rotated", LIMIT, || async {
+		let members: Vec<AccountId> = validators[0].runtime_call("HostingApi_recipients", &group).await;
+		members.len() == 3
+	})
+	.await;
+	let to_group = envelope(Alice, group.clone(), 0, 2);
+	let h2 = submit_envelope(&validators[0], &to_group).await;
+	anchor(&validators[0], Alice, &to_group, group.clone(), 0).await;
+	for who in [Alice, Bob] {
+		wait_in_mailbox(&dave, who, Dave, h2).await;
+	}
+	for who in [Bob, Charlie] {
+		wait_in_mailbox(&ferdie, who, Ferdie, h2).await;
+	}
+	assert!(mailbox(&dave, Charlie, Dave).await.is_empty(), "Charlie did not choose Dave");
+
+	// A persistent host keeps its mail across a restart.
+	let dave_port = dave.rpc_port;
+	dave.stop();
+	dave = Node::start(dir, host_config("dave", 4, Dave, &boot, Some(dave_port)));
+	assert_eq!(mailbox(&dave, Alice, Dave).await, vec![(h2, Bytes(to_group.clone()))]);
+
+	// Refusals leave the store as it was.
+	let before = host_status(&dave).await;
+	let host_envelope = |bytes: Vec<u8>| rpc_params![Bytes(bytes), Option::<Bytes>::None];
+	assert_eq!(refusal(&dave, "quarks_hostEnvelope", host_envelope(vec![1, 2, 3])).await, 9000);
+	let unanchored = envelope(Alice, to(Bob), 0, 3);
+	assert_eq!(refusal(&dave, "quarks_hostEnvelope", host_envelope(unanchored)).await, 9020);
+	let for_charlie = envelope(Alice, to(Charlie), 0, 4);
+	anchor(&validators[0], Alice, &for_charlie, to(Charlie), 0).await;
+	assert_eq!(refusal(&dave, "quarks_hostEnvelope", host_envelope(for_charlie)).await, 9023);
+	let claims_bob_sent = envelope(Bob, to(Alice), 0, 5);
+	anchor(&validators[0], Alice, &claims_bob_sent, to(Alice), 0).await;
+	assert_eq!(refusal(&dave, "quarks_hostEnvelope", host_envelope(claims_bob_sent)).await, 9021);
+	set_host_record(&validators[0], Dave, &dave, 1000, 4096).await;
+	let too_big = envelope(Alice, to(Bob), 1, 6);
+	anchor(&validators[0], Alice, &too_big, to(Bob), 1).await;
+	assert_eq!(refusal(&dave, "quarks_hostEnvelope", host_envelope(too_big)).await, 9030);
+	assert_eq!(host_status(&dave).await, before);
+
+	// Undelivered mail disappears past the host's retention.
+	set_host_record(&validators[0], Dave, &dave, 1, 4096).await;
+	wait_until("Dave's host drops mail past its retention", LIMIT, || async { stored(&dave).await == 0 })
+		.await;
+	assert_eq!(stored(&ferdie).await, 1, "Ferdie's host keeps it for its longer retention");
+}
+
+fn groups_key(group: u64) -> Vec<u8> {
+	use sp_io::hashing::{twox_128, twox_64};
+	let encoded = group.encode();
+	[twox_128(b"Groups").as_slice(), &twox_128(b"Groups"), &twox_64(&encoded), &encoded].concat()
+}
