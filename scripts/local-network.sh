@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a local Quarks network on 127.0.0.1: three validators (Alice, Bob, Charlie)
-# and Dave's authorised full node, with the fixed node keys the `local` chain allows.
+# and the mail hosts of Dave and Ferdie (authorised full nodes started with --host, at
+# the endpoints the `local` chain records), with the fixed node keys the chain allows.
 # Waits until finality advances on every node, prints where to connect, then keeps
 # printing finalized blocks until Ctrl-C, which stops every node cleanly.
 #
@@ -22,7 +23,7 @@ bash "$QUARKS_ROOT/scripts/setup.sh"
 echo "[network] building quarks-node"
 (cd "$QUARKS_ROOT" && cargo build -q -p quarks-node)
 
-names=(alice bob charlie dave)
+names=(alice bob charlie dave ferdie)
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for i in "${!names[@]}"; do
   for port in $((30333 + i)) $((9944 + i)) $((9615 + i)); do
@@ -68,7 +69,12 @@ for i in "${!names[@]}"; do
         --node-key "$(printf '%064x' $((i + 1)))"
         --listen-addr "/ip4/127.0.0.1/tcp/$((30333 + i))"
         --rpc-port $((9944 + i)) --prometheus-port $((9615 + i)) --no-telemetry)
-  [ "$name" = dave ] || args+=(--validator "--$name")
+  case "$name" in
+    # The operators' accounts (//Dave, //Ferdie) as in the chain's host records.
+    dave) args+=(--host 5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy) ;;
+    ferdie) args+=(--host 5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL) ;;
+    *) args+=(--validator "--$name") ;;
+  esac
   [ "$i" -eq 0 ] || args+=(--bootnodes "$bootnode")
   "$QUARKS_NODE" "${args[@]}" >"$work/$name.log" 2>&1 &
   pids+=($!)
@@ -92,7 +98,7 @@ done
 echo
 echo "Quarks local network is finalizing. Connect to:"
 for i in "${!names[@]}"; do
-  role=validator; [ "${names[$i]}" = dave ] && role="full node"
+  role=validator; [ "$i" -ge 3 ] && role="mail host"
   printf '  %-8s %-10s ws://127.0.0.1:%d  (metrics http://127.0.0.1:%d/metrics)\n' \
     "${names[$i]}" "$role" $((9944 + i)) $((9615 + i))
 done

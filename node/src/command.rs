@@ -126,8 +126,9 @@ pub fn run() -> sc_cli::Result<()> {
 			runner.run_node_until_exit(|config| async move {
 				let hosting = hosting.host.map(|operator| crate::hosting::HostConfig {
 					operator,
-					path: (!hosting.host_in_memory)
-						.then(|| config.base_path.config_dir(config.chain_spec.id()).join("quarks-host")),
+					path: (!hosting.host_in_memory).then(|| {
+						config.base_path.config_dir(config.chain_spec.id()).join("quarks-host")
+					}),
 				});
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<

@@ -12,11 +12,11 @@ use jsonrpsee::RpcModule;
 use quarks_primitives::hosting::HostingApi;
 use quarks_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
 use sc_client_api::BlockchainEvents;
-use sp_core::offchain::OffchainStorage;
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
 use sp_block_builder::BlockBuilder;
 use sp_blockchain::{Error as BlockChainError, HeaderBackend, HeaderMetadata};
+use sp_core::offchain::OffchainStorage;
 
 /// What the RPC methods need from the node.
 pub struct FullDeps<C, P, S> {

@@ -217,7 +217,7 @@ pub fn new_full<
 				.map_err(|e| ServiceError::Other(e.to_string()))?;
 			task_manager.spawn_handle().spawn("quarks-host", None, host.clone().run());
 			Some(host)
-		},
+		}
 		None => None,
 	};
 	let relay = backend.offchain_storage().map(crate::hosting::relay::RelayQueue::new);

@@ -43,7 +43,13 @@ fn to(who: Sr25519Keyring) -> Destination<AccountId> {
 	Destination::Direct(account(who))
 }
 
-fn host_config(name: &str, node_key: u8, operator: Sr25519Keyring, boot: &[String], port: Option<u16>) -> NodeConfig<'static> {
+fn host_config(
+	name: &str,
+	node_key: u8,
+	operator: Sr25519Keyring,
+	boot: &[String],
+	port: Option<u16>,
+) -> NodeConfig<'static> {
 	let name: &'static str = Box::leak(name.to_string().into_boxed_str());
 	NodeConfig {
 		name,
@@ -96,7 +102,11 @@ fn next_nonce() -> u64 {
 }
 
 /// The hashes in `owner`'s mailbox on `operator`'s host, by a fresh signed request.
-async fn mailbox(host: &Node, owner: Sr25519Keyring, operator: Sr25519Keyring) -> Vec<(H256, Bytes)> {
+async fn mailbox(
+	host: &Node,
+	owner: Sr25519Keyring,
+	operator: Sr25519Keyring,
+) -> Vec<(H256, Bytes)> {
 	let request = mailbox_request(host, owner, operator, owner, next_nonce()).await;
 	let mail: Vec<Value> =
 		host.rpc.request("quarks_fetchMailbox", rpc_params![request]).await.expect("own mailbox");
@@ -110,45 +120,83 @@ async fn mailbox(host: &Node, owner: Sr25519Keyring, operator: Sr25519Keyring) -
 		.collect()
 }
 
-async fn wait_in_mailbox(host: &Node, owner: Sr25519Keyring, operator: Sr25519Keyring, envelope: H256) {
+async fn wait_in_mailbox(
+	host: &Node,
+	owner: Sr25519Keyring,
+	operator: Sr25519Keyring,
+	envelope: H256,
+) {
 	wait_until(&format!("{} keeps {envelope:?} for {owner}", host.name), LIMIT, || async {
 		mailbox(host, owner, operator).await.iter().any(|(h, _)| *h == envelope)
 	})
 	.await;
 }
 
-async fn anchor(node: &Node, sender: Sr25519Keyring, envelope: &[u8], to: Destination<AccountId>, class: u8) {
-	node.submit(sender, RuntimeCall::Messaging(MessagingCall::anchor { envelope: hash(envelope), destination: to, size_class: class }))
-		.await;
+async fn anchor(
+	node: &Node,
+	sender: Sr25519Keyring,
+	envelope: &[u8],
+	to: Destination<AccountId>,
+	class: u8,
+) {
+	node.submit(
+		sender,
+		RuntimeCall::Messaging(MessagingCall::anchor {
+			envelope: hash(envelope),
+			destination: to,
+			size_class: class,
+		}),
+	)
+	.await;
 	wait_until_anchored(node, hash(envelope)).await;
 }
 
 async fn wait_until_anchored(node: &Node, envelope: H256) -> AnchorRecord<AccountId, BlockNumber> {
 	wait_for("the anchor is finalized", LIMIT, || async {
-		node.runtime_call::<Option<AnchorRecord<AccountId, BlockNumber>>>("HostingApi_anchor", envelope).await
+		node.runtime_call::<Option<AnchorRecord<AccountId, BlockNumber>>>(
+			"HostingApi_anchor",
+			envelope,
+		)
+		.await
 	})
 	.await
 }
 
 /// Points `operator`'s on-chain record at `host`'s RPC port, with these limits.
-async fn set_host_record(node: &Node, operator: Sr25519Keyring, host: &Node, retention: BlockNumber, user_quota: u64) {
+async fn set_host_record(
+	node: &Node,
+	operator: Sr25519Keyring,
+	host: &Node,
+	retention: BlockNumber,
+	user_quota: u64,
+) {
 	let endpoint = format!("ws://127.0.0.1:{}", host.rpc_port).into_bytes();
 	node.submit(
 		operator,
-		RuntimeCall::Hosts(HostsCall::update_host { endpoint: endpoint.clone(), retention, capacity: 1 << 30, user_quota }),
+		RuntimeCall::Hosts(HostsCall::update_host {
+			endpoint: endpoint.clone(),
+			retention,
+			capacity: 1 << 30,
+			user_quota,
+		}),
 	)
 	.await;
 	wait_until("the host record is finalized", LIMIT, || async {
 		let record: Option<quarks_primitives::hosting::HostInfo<BlockNumber>> =
 			node.runtime_call("HostingApi_host", account(operator)).await;
-		record.is_some_and(|r| r.endpoint == endpoint && r.retention == retention && r.user_quota == user_quota)
+		record.is_some_and(|r| {
+			r.endpoint == endpoint && r.retention == retention && r.user_quota == user_quota
+		})
 	})
 	.await;
 }
 
 async fn submit_envelope(node: &Node, envelope: &[u8]) -> H256 {
 	node.rpc
-		.request("quarks_submitEnvelope", rpc_params![Bytes(envelope.to_vec()), Option::<Bytes>::None])
+		.request(
+			"quarks_submitEnvelope",
+			rpc_params![Bytes(envelope.to_vec()), Option::<Bytes>::None],
+		)
 		.await
 		.expect("the node accepts a well-formed envelope")
 }
@@ -204,14 +252,25 @@ async fn run(dir: &Path) {
 	let forged = mailbox_request(&dave, Bob, Dave, Alice, next_nonce()).await;
 	assert_eq!(refusal(&dave, "quarks_fetchMailbox", rpc_params![forged]).await, 9041);
 	let once = mailbox_request(&dave, Bob, Dave, Bob, next_nonce()).await;
-	let _: Value = dave.rpc.request("quarks_fetchMailbox", rpc_params![once.clone()]).await.expect("first use");
+	let _: Value = dave
+		.rpc
+		.request("quarks_fetchMailbox", rpc_params![once.clone()])
+		.await
+		.expect("first use");
 	assert_eq!(refusal(&dave, "quarks_fetchMailbox", rpc_params![once]).await, 9042);
 	let for_dave = mailbox_request(&ferdie, Bob, Dave, Bob, next_nonce()).await;
 	assert_eq!(refusal(&ferdie, "quarks_fetchMailbox", rpc_params![for_dave]).await, 9040);
 
 	// Bob's finalized receipt makes both hosts delete.
 	validators[1]
-		.submit(Bob, RuntimeCall::Messaging(MessagingCall::acknowledge { anchor: h1, envelope: h1, proof: None }))
+		.submit(
+			Bob,
+			RuntimeCall::Messaging(MessagingCall::acknowledge {
+				anchor: h1,
+				envelope: h1,
+				proof: None,
+			}),
+		)
 		.await;
 	for host in [&dave, &ferdie] {
 		wait_until(&format!("{} deletes the delivered envelope", host.name), LIMIT, || async {
@@ -223,7 +282,12 @@ async fn run(dir: &Path) {
 	// A group of Alice, Bob and Charlie: Dave's host keeps it for Alice and Bob, Ferdie's
 	// for Bob and Charlie.
 	validators[0]
-		.submit(Alice, RuntimeCall::Groups(GroupsCall::create_group { members: vec![account(Bob), account(Charlie)] }))
+		.submit(
+			Alice,
+			RuntimeCall::Groups(GroupsCall::create_group {
+				members: vec![account(Bob), account(Charlie)],
+			}),
+		)
 		.await;
 	let group = Destination::Group { group: 0, epoch: 1 };
 	wait_until("the group exists", LIMIT, || async {
@@ -233,17 +297,28 @@ async fn run(dir: &Path) {
 	})
 	.await;
 	let wrapped = [Alice, Bob, Charlie]
-		.map(|who| WrappedKey { member: account(who), key_version: 1, commitment: H256::repeat_byte(7) })
+		.map(|who| WrappedKey {
+			member: account(who),
+			key_version: 1,
+			commitment: H256::repeat_byte(7),
+		})
 		.to_vec();
 	validators[0]
 		.submit(Alice, RuntimeCall::Groups(GroupsCall::rotate_key { group: 0, epoch: 1, wrapped }))
 		.await;
 	wait_until("the epoch is rotated", LIMIT, || async {
-		let members: Vec<AccountId> = validators[0].runtime_call("HostingApi_recipients", &group).await;
+		let members: Vec<AccountId> =
+			validators[0].runtime_call("HostingApi_recipients", &group).await;
 		members.len() == 3
 	})
 	.await;
 	let to_group = envelope(Alice, group.clone(), 0, 2);
+	let forged = mailbox_request(&ferdie, Charlie, Ferdie, Alice, next_nonce()).await;
+	let (_, refused) = subscribe(&ferdie, forged).await;
+	assert_eq!(refused["error"]["code"], 9041, "only the owner subscribes: {refused}");
+	let request = mailbox_request(&ferdie, Charlie, Ferdie, Charlie, next_nonce()).await;
+	let (mut charlie_feed, accepted) = subscribe(&ferdie, request).await;
+	assert!(accepted["result"].is_string(), "a subscription id: {accepted}");
 	let h2 = submit_envelope(&validators[0], &to_group).await;
 	anchor(&validators[0], Alice, &to_group, group.clone(), 0).await;
 	for who in [Alice, Bob] {
@@ -253,6 +328,13 @@ async fn run(dir: &Path) {
 		wait_in_mailbox(&ferdie, who, Ferdie, h2).await;
 	}
 	assert!(mailbox(&dave, Charlie, Dave).await.is_empty(), "Charlie did not choose Dave");
+	let pushed = next_json(&mut charlie_feed).await;
+	assert_eq!(pushed["method"], "quarks_mailbox");
+	assert_eq!(pushed["params"]["result"]["hash"], serde_json::to_value(h2).expect("json"));
+	assert_eq!(
+		pushed["params"]["result"]["envelope"],
+		serde_json::to_value(Bytes(to_group.clone())).expect("json")
+	);
 
 	// A persistent host keeps its mail across a restart.
 	let dave_port = dave.rpc_port;
@@ -280,9 +362,44 @@ async fn run(dir: &Path) {
 
 	// Undelivered mail disappears past the host's retention.
 	set_host_record(&validators[0], Dave, &dave, 1, 4096).await;
-	wait_until("Dave's host drops mail past its retention", LIMIT, || async { stored(&dave).await == 0 })
-		.await;
+	wait_until("Dave's host drops mail past its retention", LIMIT, || async {
+		stored(&dave).await == 0
+	})
+	.await;
 	assert_eq!(stored(&ferdie).await, 1, "Ferdie's host keeps it for its longer retention");
+}
+
+type Feed =
+	tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a WebSocket to `host` and asks for a mailbox subscription; returns the socket and
+/// the answer.
+async fn subscribe(host: &Node, request: Bytes) -> (Feed, Value) {
+	use futures::SinkExt;
+	let url = format!("ws://127.0.0.1:{}", host.rpc_port);
+	let (mut feed, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket to the host");
+	let call = serde_json::json!({
+		"jsonrpc": "2.0", "id": 1, "method": "quarks_subscribeMailbox", "params": [request]
+	});
+	feed.send(tokio_tungstenite::tungstenite::Message::Text(call.to_string().into()))
+		.await
+		.expect("request sent");
+	let answer = next_json(&mut feed).await;
+	(feed, answer)
+}
+
+async fn next_json(feed: &mut Feed) -> Value {
+	use futures::StreamExt;
+	loop {
+		let message = tokio::time::timeout(LIMIT, feed.next())
+			.await
+			.expect("a message within the limit")
+			.expect("the socket stays open")
+			.expect("a WebSocket message");
+		if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+			return serde_json::from_str(&text).expect("JSON");
+		}
+	}
 }
 
 fn groups_key(group: u64) -> Vec<u8> {

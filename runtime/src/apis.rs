@@ -5,11 +5,11 @@ use frame_support::{
 	genesis_builder_helper::{build_state, get_preset},
 	weights::Weight,
 };
-use sp_api::impl_runtime_apis;
 use quarks_primitives::{
 	hosting::{HostInfo, HostInspect},
 	AnchorRecord, Destination, GroupInspect,
 };
+use sp_api::impl_runtime_apis;
 use sp_core::{crypto::KeyTypeId, OpaqueMetadata, H256};
 use sp_runtime::{
 	traits::{Block as BlockT, NumberFor},
@@ -20,7 +20,8 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	AccountId, Aura, AuraId, Balance, Block, BlockNumber, Executive, Grandpa, GrandpaId, Groups,
-	Hosts, InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	Hosts, InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System,
+	TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {

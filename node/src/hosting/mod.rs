@@ -26,6 +26,10 @@ use std::{path::PathBuf, sync::Arc};
 use store::{HostStore, Limits, StoredEnvelope};
 use tokio::sync::broadcast;
 
+/// How long a host waits for the next block when an envelope's anchor is not in its best
+/// block yet; below the relay's 2-second request timeout.
+const ANCHOR_GRACE: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// How a node hosts mail, from the command line.
 #[derive(Clone, Debug)]
 pub struct HostConfig {
@@ -63,7 +67,12 @@ type Api<'a, C> = sp_api::ApiRef<'a, <C as ProvideRuntimeApi<Block>>::Api>;
 
 impl<C> Host<C>
 where
-	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync + 'static,
+	C: ProvideRuntimeApi<Block>
+		+ HeaderBackend<Block>
+		+ BlockchainEvents<Block>
+		+ Send
+		+ Sync
+		+ 'static,
 	C::Api: HostingApi<Block, AccountId, BlockNumber>,
 {
 	/// Opens the store and serves as `config.operator`'s host.
@@ -81,13 +90,36 @@ where
 		QuarksError::Chain(error.to_string())
 	}
 
+	/// As [`Self::accept`], but an envelope whose anchor is not in this node's best block
+	/// yet gets one more chance at the next imported block: relays run on the block that
+	/// holds the anchor, often before this node imported it.
+	pub async fn accept_soon(
+		&self,
+		bytes: Vec<u8>,
+		batch: Option<BatchMembership>,
+	) -> Result<H256, QuarksError> {
+		let mut imports = self.client.import_notification_stream();
+		match self.accept(bytes.clone(), batch.clone()) {
+			Err(QuarksError::NotAnchored) => {
+				let next_block = tokio::time::timeout(ANCHOR_GRACE, imports.next()).await;
+				if matches!(next_block, Ok(Some(_))) {
+					self.accept(bytes, batch)
+				} else {
+					Err(QuarksError::NotAnchored)
+				}
+			}
+			done => done,
+		}
+	}
+
 	/// Stores an envelope relayed here, after every check; returns its hash.
 	pub fn accept(
 		&self,
 		bytes: Vec<u8>,
 		batch: Option<BatchMembership>,
 	) -> Result<H256, QuarksError> {
-		let envelope = Envelope::<AccountId>::decode_checked(&bytes).map_err(QuarksError::Malformed)?;
+		let envelope =
+			Envelope::<AccountId>::decode_checked(&bytes).map_err(QuarksError::Malformed)?;
 		let hash = hash_of(&bytes);
 		let info = self.client.info();
 		let (at, best) = (info.best_hash, info.best_number);
@@ -99,14 +131,16 @@ where
 		let anchor = anchor.ok_or(QuarksError::NotAnchored)?;
 		let included = match &batch {
 			None => anchor.count == 1,
-			Some(b) => b.proof.leaf_count == anchor.count && merkle::verify(&b.root, &hash, &b.proof),
+			Some(b) => {
+				b.proof.leaf_count == anchor.count && merkle::verify(&b.root, &hash, &b.proof)
+			}
 		};
 		if !included {
 			return Err(QuarksError::NotAnchored);
 		}
-		if envelope.sender != anchor.sender ||
-			envelope.destination != anchor.destination ||
-			envelope.size_class != anchor.size_class
+		if envelope.sender != anchor.sender
+			|| envelope.destination != anchor.destination
+			|| envelope.size_class != anchor.size_class
 		{
 			return Err(QuarksError::AnchorMismatch);
 		}
@@ -120,7 +154,8 @@ where
 		if self.store.contains(&hash) {
 			return Ok(hash);
 		}
-		let stored = StoredEnvelope { envelope: bytes, recipients, anchored_at: anchor.anchored_at };
+		let stored =
+			StoredEnvelope { envelope: bytes, recipients, anchored_at: anchor.anchored_at };
 		let limits = Limits { capacity: host.capacity, user_quota: host.user_quota };
 		self.store.insert(hash, stored.clone(), limits)?;
 		log::info!(target: "quarks-host", "stored envelope {hash:?} for {} recipient(s)", stored.recipients.len());

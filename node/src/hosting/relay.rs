@@ -69,7 +69,12 @@ impl<S: OffchainStorage> RelayQueue<S> {
 				return Err(QuarksError::RelayQueueFull);
 			}
 			// The item goes first: the worker drops queue entries without one.
-			let item = Item { envelope: envelope.clone(), batch: batch.clone(), queued_at: best, deliveries: vec![] };
+			let item = Item {
+				envelope: envelope.clone(),
+				batch: batch.clone(),
+				queued_at: best,
+				deliveries: vec![],
+			};
 			self.storage.set(sp_offchain::STORAGE_PREFIX, &item_key, &item.encode());
 			queue.push(Entry { envelope: hash, due: best });
 			if self.storage.compare_and_set(

@@ -46,7 +46,7 @@ pub trait QuarksApi {
 	/// Stores an anchored envelope on this host for its recipients who chose it; returns
 	/// its hash, which is what relays take as confirmation.
 	#[method(name = "hostEnvelope")]
-	fn host_envelope(&self, envelope: Bytes, batch: Option<Bytes>) -> RpcResult<H256>;
+	async fn host_envelope(&self, envelope: Bytes, batch: Option<Bytes>) -> RpcResult<H256>;
 
 	/// The mail kept for the account that signed `request` (a SCALE-encoded
 	/// `SignedMailboxRequest`), oldest first.
@@ -95,7 +95,12 @@ fn decode_batch(batch: Option<Bytes>) -> Result<Option<BatchMembership>, QuarksE
 #[async_trait]
 impl<C, S> QuarksApiServer for Quarks<C, S>
 where
-	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync + 'static,
+	C: ProvideRuntimeApi<Block>
+		+ HeaderBackend<Block>
+		+ BlockchainEvents<Block>
+		+ Send
+		+ Sync
+		+ 'static,
 	C::Api: HostingApi<Block, AccountId, BlockNumber>,
 	S: OffchainStorage + 'static,
 {
@@ -106,9 +111,9 @@ where
 		Ok(relay.lock().submit(envelope.0, batch, best)?)
 	}
 
-	fn host_envelope(&self, envelope: Bytes, batch: Option<Bytes>) -> RpcResult<H256> {
+	async fn host_envelope(&self, envelope: Bytes, batch: Option<Bytes>) -> RpcResult<H256> {
 		let batch = decode_batch(batch)?;
-		Ok(self.host()?.accept(envelope.0, batch)?)
+		Ok(self.host()?.accept_soon(envelope.0, batch).await?)
 	}
 
 	fn fetch_mailbox(&self, request: Bytes) -> RpcResult<Vec<Mail>> {
@@ -128,7 +133,7 @@ where
 			Err(error) => {
 				pending.reject(error).await;
 				return Ok(());
-			},
+			}
 		};
 		let mut new_mail = host.subscribe();
 		let sink = pending.accept().await?;

@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use quarks_runtime::{AccountId, BlockNumber};
 use sp_core::H256;
 use std::{
-	collections::{BTreeMap, HashMap},
+	collections::{BTreeMap, BTreeSet, HashMap},
 	path::Path,
 };
 
@@ -72,6 +72,8 @@ pub struct Usage {
 #[derive(Default)]
 struct Index {
 	envelopes: HashMap<H256, StoredEnvelope>,
+	/// Each recipient's envelopes, oldest anchor first: a mailbox read is one lookup.
+	mailboxes: HashMap<AccountId, BTreeSet<(BlockNumber, H256)>>,
 	usage: HashMap<AccountId, Usage>,
 	bytes: u64,
 	nonces: HashMap<AccountId, u64>,
@@ -86,11 +88,18 @@ impl Index {
 			let usage = self.usage.entry(recipient.clone()).or_default();
 			usage.envelopes = usage.envelopes.saturating_add(1);
 			usage.bytes = usage.bytes.saturating_add(len);
+			self.mailboxes.entry(recipient.clone()).or_default().insert((stored.anchored_at, hash));
 		}
 		self.envelopes.insert(hash, stored);
 	}
 
-	fn release(&mut self, who: &AccountId, len: u64) {
+	fn release(&mut self, who: &AccountId, entry: (BlockNumber, H256), len: u64) {
+		if let Some(mailbox) = self.mailboxes.get_mut(who) {
+			mailbox.remove(&entry);
+			if mailbox.is_empty() {
+				self.mailboxes.remove(who);
+			}
+		}
 		if let Some(usage) = self.usage.get_mut(who) {
 			usage.envelopes = usage.envelopes.saturating_sub(1);
 			usage.bytes = usage.bytes.saturating_sub(len);
@@ -146,7 +155,12 @@ impl HostStore {
 
 	/// Keeps `stored` under `hash` if it fits the limits. Storing an envelope again is a
 	/// no-op, so a relay may retry after a lost answer.
-	pub fn insert(&self, hash: H256, stored: StoredEnvelope, limits: Limits) -> Result<(), StoreError> {
+	pub fn insert(
+		&self,
+		hash: H256,
+		stored: StoredEnvelope,
+		limits: Limits,
+	) -> Result<(), StoreError> {
 		let mut index = self.index.lock();
 		if index.envelopes.contains_key(&hash) {
 			return Ok(());
@@ -169,14 +183,11 @@ impl HostStore {
 	/// The envelopes kept for `who`, oldest anchor first.
 	pub fn mailbox(&self, who: &AccountId) -> Vec<(H256, StoredEnvelope)> {
 		let index = self.index.lock();
-		let mut mail: Vec<_> = index
-			.envelopes
+		let Some(mailbox) = index.mailboxes.get(who) else { return Vec::new() };
+		mailbox
 			.iter()
-			.filter(|(_, stored)| stored.recipients.contains(who))
-			.map(|(hash, stored)| (*hash, stored.clone()))
-			.collect();
-		mail.sort_by_key(|(hash, stored)| (stored.anchored_at, *hash));
-		mail
+			.filter_map(|(_, hash)| index.envelopes.get(hash).map(|stored| (*hash, stored.clone())))
+			.collect()
 	}
 
 	/// Whether `hash` is kept for anyone.
@@ -194,6 +205,7 @@ impl HostStore {
 		let mut remaining = stored.clone();
 		remaining.recipients.retain(|r| r != who);
 		let len = remaining.envelope.len() as u64;
+		let entry = (remaining.anchored_at, *hash);
 		if remaining.recipients.is_empty() {
 			self.write(vec![(ENVELOPES, hash.as_bytes().to_vec(), None)])?;
 			index.envelopes.remove(hash);
@@ -202,7 +214,7 @@ impl HostStore {
 			self.write(vec![(ENVELOPES, hash.as_bytes().to_vec(), Some(remaining.encode()))])?;
 			index.envelopes.insert(*hash, remaining);
 		}
-		index.release(who, len);
+		index.release(who, entry, len);
 		Ok(true)
 	}
 
@@ -224,7 +236,7 @@ impl HostStore {
 				let len = stored.envelope.len() as u64;
 				index.bytes = index.bytes.saturating_sub(len);
 				for recipient in &stored.recipients {
-					index.release(recipient, len);
+					index.release(recipient, (stored.anchored_at, *hash), len);
 				}
 			}
 		}
@@ -300,8 +312,16 @@ mod tests {
 		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
 		{
 			let store = HostStore::open(dir.path()).expect("opens");
-			store.insert(H256::repeat_byte(1), stored(1000, &[alice.clone(), bob.clone()], 5), LIMITS).expect("fits");
-			store.insert(H256::repeat_byte(2), stored(1000, &[bob.clone()], 6), LIMITS).expect("fits");
+			store
+				.insert(
+					H256::repeat_byte(1),
+					stored(1000, &[alice.clone(), bob.clone()], 5),
+					LIMITS,
+				)
+				.expect("fits");
+			store
+				.insert(H256::repeat_byte(2), stored(1000, &[bob.clone()], 6), LIMITS)
+				.expect("fits");
 			store.acknowledged(&H256::repeat_byte(1), &alice).expect("written");
 			store.use_nonce(&bob, 7).expect("fresh nonce");
 			store.set_cursor(42).expect("written");
@@ -319,7 +339,9 @@ mod tests {
 	fn quota_and_capacity_refuse_without_changing_anything() {
 		let store = HostStore::in_memory();
 		let alice = Alice.to_account_id();
-		store.insert(H256::repeat_byte(1), stored(2500, &[alice.clone()], 1), LIMITS).expect("fits");
+		store
+			.insert(H256::repeat_byte(1), stored(2500, &[alice.clone()], 1), LIMITS)
+			.expect("fits");
 		let before = store.usage();
 		assert_eq!(
 			store.insert(H256::repeat_byte(2), stored(1000, &[alice.clone()], 1), LIMITS),
@@ -340,7 +362,9 @@ mod tests {
 		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
 		let group = H256::repeat_byte(1);
 		store.insert(group, stored(100, &[alice.clone(), bob.clone()], 10), LIMITS).expect("fits");
-		store.insert(H256::repeat_byte(2), stored(100, &[alice.clone()], 20), LIMITS).expect("fits");
+		store
+			.insert(H256::repeat_byte(2), stored(100, &[alice.clone()], 20), LIMITS)
+			.expect("fits");
 		assert!(store.acknowledged(&group, &alice).expect("ok"));
 		assert!(!store.acknowledged(&group, &alice).expect("ok"), "twice is a no-op");
 		assert!(store.contains(&group), "Bob has not acknowledged");

@@ -137,7 +137,16 @@ impl Node {
 			.request_timeout(Duration::from_secs(30))
 			.build(&rpc_url)
 			.expect("RPC client");
-		Node { name: cfg.name.to_string(), child, p2p_port, rpc_port, rpc, rpc_url, log_path, lines }
+		Node {
+			name: cfg.name.to_string(),
+			child,
+			p2p_port,
+			rpc_port,
+			rpc,
+			rpc_url,
+			log_path,
+			lines,
+		}
 	}
 
 	/// This node's multiaddr, for `--bootnodes`.
@@ -201,6 +210,21 @@ impl Node {
 	pub async fn submit(&self, signer: Sr25519Keyring, call: RuntimeCall) -> H256 {
 		let nonce: u32 =
 			self.runtime_call("AccountNonceApi_account_nonce", signer.to_account_id()).await;
+		let xt = signed_extrinsic(call, signer, nonce, self.genesis_hash().await);
+		self.rpc
+			.request("author_submitExtrinsic", rpc_params![sp_core::Bytes(xt.encode())])
+			.await
+			.expect("the extrinsic is accepted into the pool")
+	}
+
+	/// Signs `call` with the signer's next nonce counting its transactions in the pool, so
+	/// several can be in flight, and submits it.
+	pub async fn submit_next(&self, signer: Sr25519Keyring, call: RuntimeCall) -> H256 {
+		let nonce: u32 = self
+			.rpc
+			.request("system_accountNextIndex", rpc_params![signer.to_account_id().to_string()])
+			.await
+			.expect("next nonce");
 		let xt = signed_extrinsic(call, signer, nonce, self.genesis_hash().await);
 		self.rpc
 			.request("author_submitExtrinsic", rpc_params![sp_core::Bytes(xt.encode())])

@@ -48,7 +48,8 @@ pub mod weights;
 
 pub use pallet::*;
 pub use quarks_primitives::{
-	hosting::HostInspect, merkle::InclusionProof, AnchorRecord, Destination, GroupInspect, KeyInspect, SizeClass, SIZE_CLASSES,
+	hosting::HostInspect, merkle::InclusionProof, AnchorRecord, Destination, GroupInspect,
+	KeyInspect, SizeClass, SIZE_CLASSES,
 };
 pub use weights::WeightInfo;
 

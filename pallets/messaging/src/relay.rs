@@ -7,8 +7,9 @@
 //! On each block the worker (one at a time, under a storage lock) takes the entries that
 //! are due: it waits for the envelope's anchor (dropping it after [`ANCHOR_WAIT`] blocks),
 //! checks the envelope is the anchored one, resolves the hosts of every recipient, and
-//! posts the envelope to each host that has not confirmed, in parallel. A host confirms by
-//! answering with the envelope hash; a failed attempt is retried with exponential backoff.
+//! posts the envelope to each host that has not confirmed, in waves of parallel requests.
+//! A host confirms by answering with the envelope hash; a failed attempt is retried with
+//! exponential backoff.
 
 use crate::{Anchors, Config, LOG_TARGET};
 use alloc::{format, string::String, vec::Vec};
@@ -32,12 +33,17 @@ use sp_runtime::{
 
 /// Most envelopes one worker run looks at.
 const MAX_ITEMS_PER_RUN: usize = 256;
-/// How long one run waits for hosts to answer.
+/// Requests in flight at once, well under a host RPC server's default 100 connections.
+const WAVE: usize = 32;
+/// How long one wave waits for hosts to answer.
 const REQUEST_TIMEOUT_MS: u64 = 2_000;
+/// No new wave starts after this long; later runs take the rest.
+const RUN_BUDGET_MS: u64 = 8_000;
 /// Longest wait between two attempts to one host, in blocks.
 const MAX_BACKOFF: u32 = 16;
-/// The lock outlives a run's requests, so a crashed run cannot block relaying for long.
-const LOCK_MS: u64 = 10_000;
+/// The lock outlives a run (budget plus one wave), so a crashed run cannot block relaying
+/// for long.
+const LOCK_MS: u64 = 12_000;
 
 type ItemOf<T> = RelayItem<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
 type EntryOf<T> = QueueEntry<BlockNumberFor<T>>;
@@ -54,7 +60,8 @@ enum Outcome<T: Config> {
 
 /// One worker run at block `now`.
 pub(crate) fn run<T: Config>(now: BlockNumberFor<T>) {
-	let mut lock = StorageLock::<Time>::with_deadline(relay_keys::LOCK, Duration::from_millis(LOCK_MS));
+	let mut lock =
+		StorageLock::<Time>::with_deadline(relay_keys::LOCK, Duration::from_millis(LOCK_MS));
 	let Ok(_guard) = lock.try_lock() else {
 		log::debug!(target: LOG_TARGET, "another worker is relaying");
 		return;
@@ -72,10 +79,10 @@ pub(crate) fn run<T: Config>(now: BlockNumberFor<T>) {
 	}
 
 	let mut items = Vec::with_capacity(due.len());
-	let mut requests = Vec::new();
-	let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(REQUEST_TIMEOUT_MS));
+	let mut attempts = Vec::new();
 	for hash in due {
-		let Ok(Some(mut item)) = StorageValueRef::persistent(&relay_keys::item(&hash)).get::<ItemOf<T>>()
+		let Ok(Some(mut item)) =
+			StorageValueRef::persistent(&relay_keys::item(&hash)).get::<ItemOf<T>>()
 		else {
 			items.push((hash, None));
 			continue;
@@ -86,32 +93,45 @@ pub(crate) fn run<T: Config>(now: BlockNumberFor<T>) {
 			continue;
 		}
 		for (index, delivery) in item.deliveries.iter().enumerate() {
-			if delivery.confirmed_at.is_some() || delivery.next_attempt > now {
-				continue;
-			}
-			match post::<T>(&delivery.host, &item.envelope, &item.batch, deadline) {
-				Some(pending) => requests.push((items.len(), index, pending)),
-				None => log::debug!(target: LOG_TARGET, "host {:?} unreachable", delivery.host),
+			if delivery.confirmed_at.is_none() && delivery.next_attempt <= now {
+				attempts.push((items.len(), index));
 			}
 		}
 		items.push((hash, Some(item)));
 	}
 
-	let (slots, pendings): (Vec<_>, Vec<_>) =
-		requests.into_iter().map(|(item, index, pending)| ((item, index), pending)).unzip();
-	let answers = http::PendingRequest::try_wait_all(pendings, deadline);
-	for ((item_index, delivery_index), answer) in slots.into_iter().zip(answers) {
-		let Some((hash, Some(item))) = items.get_mut(item_index) else { continue };
-		let confirmed = matches!(&answer, Ok(Ok(response)) if confirms(response, hash));
-		if let Some(delivery) = item.deliveries.get_mut(delivery_index) {
-			if confirmed {
-				delivery.confirmed_at = Some(now);
+	// Waves of requests, so no host sees more connections at once than its RPC server
+	// takes; what does not fit in this run's budget waits for the next run, unpenalised.
+	let run_deadline = sp_io::offchain::timestamp().add(Duration::from_millis(RUN_BUDGET_MS));
+	for wave in attempts.chunks(WAVE) {
+		let started_at = sp_io::offchain::timestamp();
+		if started_at >= run_deadline {
+			break;
+		}
+		let deadline = started_at.add(Duration::from_millis(REQUEST_TIMEOUT_MS));
+		let mut slots = Vec::with_capacity(wave.len());
+		let mut pendings = Vec::with_capacity(wave.len());
+		for &(item_index, delivery_index) in wave {
+			let Some((_, Some(item))) = items.get(item_index) else { continue };
+			let Some(delivery) = item.deliveries.get(delivery_index) else { continue };
+			match post::<T>(&delivery.host, &item.envelope, &item.batch, deadline) {
+				Some(pending) => {
+					slots.push((item_index, delivery_index));
+					pendings.push(pending);
+				}
+				None => {
+					log::debug!(target: LOG_TARGET, "host {:?} unreachable", delivery.host);
+					record::<T>(&mut items, (item_index, delivery_index), false, now);
+				}
 			}
 		}
-	}
-	for (_, item) in items.iter_mut() {
-		if let Some(item) = item {
-			schedule_retries::<T>(item, now);
+		let answers = http::PendingRequest::try_wait_all(pendings, deadline);
+		for (slot, answer) in slots.into_iter().zip(answers) {
+			let confirmed = match (&answer, items.get(slot.0)) {
+				(Ok(Ok(response)), Some((hash, _))) => confirms(response, hash),
+				_ => false,
+			};
+			record::<T>(&mut items, slot, confirmed, now);
 		}
 	}
 
@@ -121,14 +141,17 @@ pub(crate) fn run<T: Config>(now: BlockNumberFor<T>) {
 		let mut stored = StorageValueRef::persistent(&key);
 		let outcome = match item {
 			None => Outcome::Dropped,
-			Some(item) if item.deliveries.iter().all(|d| d.confirmed_at.is_some()) &&
-				!item.deliveries.is_empty() =>
-				Outcome::Delivered,
+			Some(item)
+				if item.deliveries.iter().all(|d| d.confirmed_at.is_some())
+					&& !item.deliveries.is_empty() =>
+			{
+				Outcome::Delivered
+			}
 			Some(item) => {
 				let next = next_look::<T>(&item, now);
 				stored.set(&item);
 				Outcome::Pending(next)
-			},
+			}
 		};
 		if !matches!(outcome, Outcome::Pending(_)) {
 			stored.clear();
@@ -167,16 +190,18 @@ fn resolve<T: Config>(
 	}
 	let included = match &item.batch {
 		None => anchor.count == 1,
-		Some(batch) =>
-			batch.proof.leaf_count == anchor.count && merkle::verify(&batch.root, hash, &batch.proof),
+		Some(batch) => {
+			batch.proof.leaf_count == anchor.count
+				&& merkle::verify(&batch.root, hash, &batch.proof)
+		}
 	};
 	let envelope = Envelope::<T::AccountId>::decode_checked(&item.envelope)
 		.map_err(|_| "not a well-formed envelope")?;
-	if !included ||
-		hash_of(&item.envelope) != *hash ||
-		envelope.sender != anchor.sender ||
-		envelope.destination != anchor.destination ||
-		envelope.size_class != anchor.size_class
+	if !included
+		|| hash_of(&item.envelope) != *hash
+		|| envelope.sender != anchor.sender
+		|| envelope.destination != anchor.destination
+		|| envelope.size_class != anchor.size_class
 	{
 		return Err("not the anchored envelope");
 	}
@@ -212,7 +237,9 @@ fn post<T: Config>(
 	let record = T::Hosts::host(host)?;
 	let url = http_url(&record.endpoint)?;
 	let batch = match batch {
-		Some(batch) => format!("\"{}\"", array_bytes::bytes2hex("0x", codec::Encode::encode(batch))),
+		Some(batch) => {
+			format!("\"{}\"", array_bytes::bytes2hex("0x", codec::Encode::encode(batch)))
+		}
 		None => String::from("null"),
 	};
 	let body = format!(
@@ -251,25 +278,30 @@ fn confirms(response: &http::Response, hash: &H256) -> bool {
 	body.windows(expected.len()).any(|window| window == expected.as_bytes())
 }
 
-/// Backs off every delivery that is due and still unconfirmed.
-fn schedule_retries<T: Config>(item: &mut ItemOf<T>, now: BlockNumberFor<T>) {
-	for delivery in item.deliveries.iter_mut() {
-		if delivery.confirmed_at.is_none() && delivery.next_attempt <= now {
-			delivery.attempts = delivery.attempts.saturating_add(1);
-			let backoff = 2u32.saturating_pow(delivery.attempts.min(16)).min(MAX_BACKOFF);
-			delivery.next_attempt = now.saturating_add(backoff.into());
-		}
+/// Records one attempt: confirmed, or backed off by 1, 2, 4 … `MAX_BACKOFF` blocks (the
+/// first retry comes at the next block, when a host that had not imported the anchor yet
+/// will have it).
+fn record<T: Config>(
+	items: &mut [(H256, Option<ItemOf<T>>)],
+	(item_index, delivery_index): (usize, usize),
+	confirmed: bool,
+	now: BlockNumberFor<T>,
+) {
+	let Some((_, Some(item))) = items.get_mut(item_index) else { return };
+	let Some(delivery) = item.deliveries.get_mut(delivery_index) else { return };
+	if confirmed {
+		delivery.confirmed_at = Some(now);
+	} else {
+		let backoff = 2u32.saturating_pow(delivery.attempts.min(16)).min(MAX_BACKOFF);
+		delivery.attempts = delivery.attempts.saturating_add(1);
+		delivery.next_attempt = now.saturating_add(backoff.into());
 	}
 }
 
 /// The next block at which the worker should look at `item` again.
 fn next_look<T: Config>(item: &ItemOf<T>, now: BlockNumberFor<T>) -> BlockNumberFor<T> {
-	let soonest = item
-		.deliveries
-		.iter()
-		.filter(|d| d.confirmed_at.is_none())
-		.map(|d| d.next_attempt)
-		.min();
+	let soonest =
+		item.deliveries.iter().filter(|d| d.confirmed_at.is_none()).map(|d| d.next_attempt).min();
 	soonest.unwrap_or_else(|| now.saturating_add(1u32.into()))
 }
 
@@ -284,7 +316,7 @@ fn update_queue<T: Config>(outcomes: &[(H256, Outcome<T>)]) {
 					Some((_, Outcome::Pending(due))) => {
 						entry.due = *due;
 						true
-					},
+					}
 					Some(_) => false,
 					None => true,
 				}

@@ -374,7 +374,10 @@ mod relay {
 	}
 
 	fn queued() -> Vec<QueueEntry<u64>> {
-		StorageValueRef::persistent(relay_keys::QUEUE).get().expect("queue decodes").unwrap_or_default()
+		StorageValueRef::persistent(relay_keys::QUEUE)
+			.get()
+			.expect("queue decodes")
+			.unwrap_or_default()
 	}
 
 	/// The host answers the next post of `envelope` with `answer`.
@@ -410,20 +413,33 @@ mod relay {
 			let hash = queue(&envelope);
 			anchor(ALICE, hash, to_bob());
 
-			expect_post(state, &envelope, r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"busy"}}"#.into());
+			expect_post(
+				state,
+				&envelope,
+				r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"busy"}}"#.into(),
+			);
 			run(1);
 			let kept = item(&hash).expect("an unconfirmed envelope is kept");
 			assert_eq!(kept.deliveries.len(), 1);
 			assert_eq!(kept.deliveries[0].host, HOST);
 			assert_eq!(kept.deliveries[0].attempts, 1);
-			assert_eq!(queued(), vec![QueueEntry { envelope: hash, due: 3 }]);
+			assert_eq!(queued(), vec![QueueEntry { envelope: hash, due: 2 }]);
 
-			// Not due at block 2: no request (an unexpected one would fail the test).
+			expect_post(state, &envelope, "not json at all".into());
 			run(2);
+			assert_eq!(item(&hash).expect("kept").deliveries[0].attempts, 2);
+			assert_eq!(queued(), vec![QueueEntry { envelope: hash, due: 4 }]);
+
+			// Not due at block 3: no request (an unexpected one would fail the test).
+			run(3);
 			assert!(item(&hash).is_some());
 
-			expect_post(state, &envelope, format!(r#"{{"jsonrpc":"2.0","id":1,"result":"0x{}"}}"#, hex(hash.as_bytes())));
-			run(3);
+			expect_post(
+				state,
+				&envelope,
+				format!(r#"{{"jsonrpc":"2.0","id":1,"result":"0x{}"}}"#, hex(hash.as_bytes())),
+			);
+			run(4);
 			assert_eq!(item(&hash), None);
 			assert!(queued().is_empty());
 		});
@@ -435,7 +451,11 @@ mod relay {
 			let envelope = sealed(ALICE);
 			let hash = queue(&envelope);
 			anchor(ALICE, hash, to_bob());
-			expect_post(state, &envelope, format!(r#"{{"jsonrpc":"2.0","id":1,"result":"0x{}"}}"#, hex(&[7; 32])));
+			expect_post(
+				state,
+				&envelope,
+				format!(r#"{{"jsonrpc":"2.0","id":1,"result":"0x{}"}}"#, hex(&[7; 32])),
+			);
 			run(1);
 			assert_eq!(item(&hash).expect("kept").deliveries[0].confirmed_at, None);
 		});
