@@ -11,5 +11,5 @@ bash scripts/setup.sh
 echo "[test] cargo test --workspace"
 cargo test --workspace
 
-echo "[test] the local network script brings up 4 nodes that finalize"
+echo "[test] the local network script brings up 5 nodes that finalize"
 bash scripts/local-network.sh --until-finalized 3

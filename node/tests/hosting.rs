@@ -223,6 +223,12 @@ async fn run(dir: &Path) {
 	ferdie.stop();
 	let to_bob = envelope(Alice, to(Bob), 0, 1);
 	let h1 = hash(&to_bob);
+	let submit = |bytes: Vec<u8>| rpc_params![Bytes(bytes), Option::<Bytes>::None];
+	let oversize = vec![0u8; quarks_primitives::envelope::MAX_ENVELOPE_LEN + 1];
+	let unpadded = [&to_bob[..to_bob.len() - 1], &[]].concat();
+	for malformed in [oversize, unpadded, b"junk".to_vec()] {
+		assert_eq!(refusal(&validators[2], "quarks_submitEnvelope", submit(malformed)).await, 9000);
+	}
 	assert_eq!(submit_envelope(&validators[2], &to_bob).await, h1, "submission returns the hash");
 	anchor(&validators[0], Alice, &to_bob, to(Bob), 0).await;
 	wait_in_mailbox(&dave, Bob, Dave, h1).await;
