@@ -13,21 +13,18 @@ mod store;
 use codec::Encode;
 use common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params};
-use pallet_quarks_hosts::Call as HostsCall;
 use pallet_quarks_messaging::Call as MessagingCall;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope, ENVELOPE_VERSION},
 	hosting::BatchMembership,
 	merkle, Destination, SIZE_CLASSES,
 };
-use quarks_runtime::{AccountId, BlockNumber, RuntimeCall};
+use quarks_runtime::{AccountId, RuntimeCall};
 use serde_json::Value;
 use sp_core::{Bytes, H256};
-use sp_keyring::Sr25519Keyring::{self, Alice, Dave};
+use sp_keyring::Sr25519Keyring::{Alice, Dave};
 use std::time::{Duration, Instant};
 use store::{HostStore, Limits, StoredEnvelope};
-
-const LIMIT: Duration = Duration::from_secs(600);
 
 fn envelope(class: u8, serial: u32) -> Vec<u8> {
 	let mut body = vec![0u8; SIZE_CLASSES[class as usize] as usize];
@@ -190,26 +187,6 @@ async fn latency(relay: &Node, host: &Node, class: u8, rounds: u32, serial: &mut
 	);
 }
 
-async fn point_host_here(node: &Node, operator: Sr25519Keyring, host: &Node) {
-	let endpoint = format!("ws://127.0.0.1:{}", host.rpc_port).into_bytes();
-	node.submit(
-		operator,
-		RuntimeCall::Hosts(HostsCall::update_host {
-			endpoint: endpoint.clone(),
-			retention: 1000,
-			capacity: 1 << 32,
-			user_quota: 1 << 32,
-		}),
-	)
-	.await;
-	wait_until("the host record is finalized", LIMIT, || async {
-		let record: Option<quarks_primitives::hosting::HostInfo<BlockNumber>> =
-			node.runtime_call("HostingApi_host", account(operator)).await;
-		record.is_some_and(|r| r.endpoint == endpoint)
-	})
-	.await;
-}
-
 #[tokio::main]
 async fn main() {
 	store_figures(0, 20_000);
@@ -229,7 +206,7 @@ async fn main() {
 		},
 	);
 	wait_finalized(&[&validators[0], &validators[1], &validators[2], &dave], 1).await;
-	point_host_here(&validators[0], Dave, &dave).await;
+	set_host_record(&validators[0], Dave, &dave, 1000, 1 << 32, 1 << 32).await;
 	let relay = &validators[2];
 	let mut serial = 0;
 	for (class, count) in [(0u8, 1024u32), (2, 256)] {

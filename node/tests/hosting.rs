@@ -8,7 +8,6 @@ use codec::Encode;
 use common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use pallet_quarks_groups::{Call as GroupsCall, WrappedKey};
-use pallet_quarks_hosts::Call as HostsCall;
 use pallet_quarks_messaging::Call as MessagingCall;
 use quarks_primitives::{
 	envelope::{Envelope, ENVELOPE_VERSION},
@@ -56,13 +55,9 @@ fn host_config(
 		node_key,
 		bootnodes: boot.to_vec(),
 		rpc_port: port,
-		args: vec!["--host".into(), format!("0x{}", hex(account(operator).as_ref()))],
+		args: vec!["--host".into(), account(operator).to_string()],
 		..Default::default()
 	}
-}
-
-fn hex(bytes: &[u8]) -> String {
-	bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The JSON-RPC error code of a refused call.
@@ -163,34 +158,6 @@ async fn wait_until_anchored(node: &Node, envelope: H256) -> AnchorRecord<Accoun
 }
 
 /// Points `operator`'s on-chain record at `host`'s RPC port, with these limits.
-async fn set_host_record(
-	node: &Node,
-	operator: Sr25519Keyring,
-	host: &Node,
-	retention: BlockNumber,
-	user_quota: u64,
-) {
-	let endpoint = format!("ws://127.0.0.1:{}", host.rpc_port).into_bytes();
-	node.submit(
-		operator,
-		RuntimeCall::Hosts(HostsCall::update_host {
-			endpoint: endpoint.clone(),
-			retention,
-			capacity: 1 << 30,
-			user_quota,
-		}),
-	)
-	.await;
-	wait_until("the host record is finalized", LIMIT, || async {
-		let record: Option<quarks_primitives::hosting::HostInfo<BlockNumber>> =
-			node.runtime_call("HostingApi_host", account(operator)).await;
-		record.is_some_and(|r| {
-			r.endpoint == endpoint && r.retention == retention && r.user_quota == user_quota
-		})
-	})
-	.await;
-}
-
 async fn submit_envelope(node: &Node, envelope: &[u8]) -> H256 {
 	node.rpc
 		.request(
@@ -215,8 +182,8 @@ async fn run(dir: &Path) {
 	let mut ferdie = Node::start(dir, host_config("ferdie", 5, Ferdie, &boot, None));
 	wait_finalized(&[&validators[0], &validators[1], &validators[2], &dave, &ferdie], 1).await;
 	// The preset's endpoints name fixed ports; point the records at this test's.
-	set_host_record(&validators[0], Dave, &dave, 1000, 1 << 20).await;
-	set_host_record(&validators[0], Ferdie, &ferdie, 1000, 1 << 20).await;
+	set_host_record(&validators[0], Dave, &dave, 1000, 1 << 30, 1 << 20).await;
+	set_host_record(&validators[0], Ferdie, &ferdie, 1000, 1 << 30, 1 << 20).await;
 
 	// 1:1. Ferdie's host is down before the relay starts; Charlie's node relays.
 	let ferdie_port = ferdie.rpc_port;
@@ -360,14 +327,14 @@ async fn run(dir: &Path) {
 	let claims_bob_sent = envelope(Bob, to(Alice), 0, 5);
 	anchor(&validators[0], Alice, &claims_bob_sent, to(Alice), 0).await;
 	assert_eq!(refusal(&dave, "quarks_hostEnvelope", host_envelope(claims_bob_sent)).await, 9021);
-	set_host_record(&validators[0], Dave, &dave, 1000, 4096).await;
+	set_host_record(&validators[0], Dave, &dave, 1000, 1 << 30, 4096).await;
 	let too_big = envelope(Alice, to(Bob), 1, 6);
 	anchor(&validators[0], Alice, &too_big, to(Bob), 1).await;
 	assert_eq!(refusal(&dave, "quarks_hostEnvelope", host_envelope(too_big)).await, 9030);
 	assert_eq!(host_status(&dave).await, before);
 
 	// Undelivered mail disappears past the host's retention.
-	set_host_record(&validators[0], Dave, &dave, 1, 4096).await;
+	set_host_record(&validators[0], Dave, &dave, 1, 1 << 30, 4096).await;
 	wait_until("Dave's host drops mail past its retention", LIMIT, || async {
 		stored(&dave).await == 0
 	})

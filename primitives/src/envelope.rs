@@ -5,7 +5,7 @@
 //! chain anchors, is BLAKE2-256 of its SCALE encoding. The body's inner layout belongs to
 //! the client (docs/protocol.md).
 
-use crate::{Destination, SizeClass, SIZE_CLASSES};
+use crate::{AnchorRecord, Destination, SizeClass, SIZE_CLASSES};
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode};
 use scale_info::TypeInfo;
@@ -86,6 +86,16 @@ impl<AccountId: Decode + Encode> Envelope<AccountId> {
 	/// The hash the chain anchors.
 	pub fn hash(&self) -> H256 {
 		hash_of(&self.encode())
+	}
+
+	/// Whether `anchor` records this envelope's sender, destination and size class.
+	pub fn matches<BlockNumber>(&self, anchor: &AnchorRecord<AccountId, BlockNumber>) -> bool
+	where
+		AccountId: PartialEq,
+	{
+		self.sender == anchor.sender
+			&& self.destination == anchor.destination
+			&& self.size_class == anchor.size_class
 	}
 }
 

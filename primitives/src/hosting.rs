@@ -133,10 +133,10 @@ sp_api::decl_runtime_apis! {
 		fn anchor(anchor: H256) -> Option<AnchorRecord<AccountId, BlockNumber>>;
 		/// The record of `operator`'s host, if admitted.
 		fn host(operator: AccountId) -> Option<HostInfo<BlockNumber>>;
-		/// Whether `user` chose the admitted host of `operator`.
-		fn chose(user: AccountId, operator: AccountId) -> bool;
 		/// The accounts an envelope for `destination` is for.
 		fn recipients(destination: Destination<AccountId>) -> Vec<AccountId>;
+		/// Those of them who chose the admitted host of `operator`.
+		fn hosted_recipients(destination: Destination<AccountId>, operator: AccountId) -> Vec<AccountId>;
 		/// The receipts recorded in block `at`: (envelope hash, recipient).
 		fn receipts_at(at: BlockNumber) -> Vec<(H256, AccountId)>;
 	}

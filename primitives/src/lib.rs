@@ -114,3 +114,22 @@ pub struct AnchorRecord<AccountId, BlockNumber> {
 	/// The block that recorded the anchor.
 	pub anchored_at: BlockNumber,
 }
+
+impl<AccountId, BlockNumber> AnchorRecord<AccountId, BlockNumber> {
+	/// Whether this anchor, recorded under `key`, covers `envelope`: a single anchor is
+	/// the envelope's own hash; a batch anchor needs the envelope's inclusion `proof`.
+	pub fn covers(
+		&self,
+		key: &sp_core::H256,
+		envelope: &sp_core::H256,
+		proof: Option<&merkle::InclusionProof>,
+	) -> bool {
+		match (proof, self.count) {
+			(None, 1) => envelope == key,
+			(Some(proof), count) if count > 1 => {
+				proof.leaf_count == count && merkle::verify(key, envelope, proof)
+			}
+			_ => false,
+		}
+	}
+}

@@ -7,7 +7,7 @@ use frame_support::{
 };
 use quarks_primitives::{
 	hosting::{HostInfo, HostInspect},
-	AnchorRecord, Destination, GroupInspect,
+	AnchorRecord, Destination,
 };
 use sp_api::impl_runtime_apis;
 use sp_core::{crypto::KeyTypeId, OpaqueMetadata, H256};
@@ -19,9 +19,9 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, AuraId, Balance, Block, BlockNumber, Executive, Grandpa, GrandpaId, Groups,
-	Hosts, InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System,
-	TransactionPayment, VERSION,
+	AccountId, Aura, AuraId, Balance, Block, BlockNumber, Executive, Grandpa, GrandpaId, Hosts,
+	InherentDataExt, Messaging, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys,
+	System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -48,17 +48,17 @@ impl_runtime_apis! {
 			<Hosts as HostInspect<_, _>>::host(&operator)
 		}
 
-		fn chose(user: AccountId, operator: AccountId) -> bool {
-			<Hosts as HostInspect<_, _>>::hosts_of(&user).contains(&operator)
+		fn recipients(destination: Destination<AccountId>) -> Vec<AccountId> {
+			Messaging::recipients(&destination)
 		}
 
-		fn recipients(destination: Destination<AccountId>) -> Vec<AccountId> {
-			match destination {
-				Destination::Direct(recipient) => alloc::vec![recipient],
-				Destination::Group { group, epoch } => {
-					<Groups as GroupInspect<_>>::members_at(group, epoch)
-				}
-			}
+		fn hosted_recipients(
+			destination: Destination<AccountId>,
+			operator: AccountId,
+		) -> Vec<AccountId> {
+			let mut recipients = Messaging::recipients(&destination);
+			recipients.retain(|r| <Hosts as HostInspect<_, _>>::hosts_of(r).contains(&operator));
+			recipients
 		}
 
 		fn receipts_at(at: BlockNumber) -> Vec<(H256, AccountId)> {

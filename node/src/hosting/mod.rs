@@ -16,7 +16,6 @@ use futures::StreamExt;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
 	hosting::{BatchMembership, HostingApi, SignedMailboxRequest},
-	merkle,
 };
 use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
@@ -62,8 +61,6 @@ pub struct Host<C> {
 	store: HostStore,
 	new_mail: broadcast::Sender<Arc<Mail>>,
 }
-
-type Api<'a, C> = sp_api::ApiRef<'a, <C as ProvideRuntimeApi<Block>>::Api>;
 
 impl<C> Host<C>
 where
@@ -129,35 +126,27 @@ where
 		let anchor_key = batch.as_ref().map_or(hash, |b| b.root);
 		let anchor = api.anchor(at, anchor_key).map_err(Self::chain_error)?;
 		let anchor = anchor.ok_or(QuarksError::NotAnchored)?;
-		let included = match &batch {
-			None => anchor.count == 1,
-			Some(b) => {
-				b.proof.leaf_count == anchor.count && merkle::verify(&b.root, &hash, &b.proof)
-			}
-		};
-		if !included {
+		if !anchor.covers(&anchor_key, &hash, batch.as_ref().map(|b| &b.proof)) {
 			return Err(QuarksError::NotAnchored);
 		}
-		if envelope.sender != anchor.sender
-			|| envelope.destination != anchor.destination
-			|| envelope.size_class != anchor.size_class
-		{
+		if !envelope.matches(&anchor) {
 			return Err(QuarksError::AnchorMismatch);
 		}
 		if anchor.anchored_at.saturating_add(host.retention) <= best {
 			return Err(QuarksError::Expired);
 		}
-		let recipients = self.recipients_here(&api, at, &envelope)?;
+		let recipients = api
+			.hosted_recipients(at, envelope.destination, self.operator.clone())
+			.map_err(Self::chain_error)?;
 		if recipients.is_empty() {
 			return Err(QuarksError::NotChosen);
-		}
-		if self.store.contains(&hash) {
-			return Ok(hash);
 		}
 		let stored =
 			StoredEnvelope { envelope: bytes, recipients, anchored_at: anchor.anchored_at };
 		let limits = Limits { capacity: host.capacity, user_quota: host.user_quota };
-		self.store.insert(hash, stored.clone(), limits)?;
+		if !self.store.insert(hash, stored.clone(), limits)? {
+			return Ok(hash);
+		}
 		log::info!(target: "quarks-host", "stored envelope {hash:?} for {} recipient(s)", stored.recipients.len());
 		let _ = self.new_mail.send(Arc::new(Mail {
 			hash,
@@ -166,23 +155,6 @@ where
 			recipients: stored.recipients,
 		}));
 		Ok(hash)
-	}
-
-	/// The recipients of `envelope` who chose this host.
-	fn recipients_here(
-		&self,
-		api: &Api<'_, C>,
-		at: H256,
-		envelope: &Envelope<AccountId>,
-	) -> Result<Vec<AccountId>, QuarksError> {
-		let all = api.recipients(at, envelope.destination.clone()).map_err(Self::chain_error)?;
-		let mut here = Vec::new();
-		for recipient in all {
-			if api.chose(at, recipient.clone(), self.operator.clone()).map_err(Self::chain_error)? {
-				here.push(recipient);
-			}
-		}
-		Ok(here)
 	}
 
 	/// Checks a signed mailbox request (owner's signature, this host, a fresh nonce) and

@@ -58,6 +58,7 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		if self.storage.get(sp_offchain::STORAGE_PREFIX, &item_key).is_some() {
 			return Ok(hash);
 		}
+		let item = Item { envelope, batch, queued_at: best, deliveries: vec![] }.encode();
 		loop {
 			let old = self.storage.get(sp_offchain::STORAGE_PREFIX, relay_keys::QUEUE);
 			let mut queue: Vec<Entry> =
@@ -69,13 +70,7 @@ impl<S: OffchainStorage> RelayQueue<S> {
 				return Err(QuarksError::RelayQueueFull);
 			}
 			// The item goes first: the worker drops queue entries without one.
-			let item = Item {
-				envelope: envelope.clone(),
-				batch: batch.clone(),
-				queued_at: best,
-				deliveries: vec![],
-			};
-			self.storage.set(sp_offchain::STORAGE_PREFIX, &item_key, &item.encode());
+			self.storage.set(sp_offchain::STORAGE_PREFIX, &item_key, &item);
 			queue.push(Entry { envelope: hash, due: best });
 			if self.storage.compare_and_set(
 				sp_offchain::STORAGE_PREFIX,

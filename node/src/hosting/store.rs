@@ -153,17 +153,17 @@ impl HostStore {
 		}
 	}
 
-	/// Keeps `stored` under `hash` if it fits the limits. Storing an envelope again is a
-	/// no-op, so a relay may retry after a lost answer.
+	/// Keeps `stored` under `hash` if it fits the limits; `Ok(false)` if it was kept
+	/// already (a relay may retry after a lost answer).
 	pub fn insert(
 		&self,
 		hash: H256,
 		stored: StoredEnvelope,
 		limits: Limits,
-	) -> Result<(), StoreError> {
+	) -> Result<bool, StoreError> {
 		let mut index = self.index.lock();
 		if index.envelopes.contains_key(&hash) {
-			return Ok(());
+			return Ok(false);
 		}
 		let len = stored.envelope.len() as u64;
 		if index.bytes.saturating_add(len) > limits.capacity {
@@ -177,7 +177,7 @@ impl HostStore {
 		}
 		self.write(vec![(ENVELOPES, hash.as_bytes().to_vec(), Some(stored.encode()))])?;
 		index.add(hash, stored);
-		Ok(())
+		Ok(true)
 	}
 
 	/// The envelopes kept for `who`, oldest anchor first.
@@ -188,11 +188,6 @@ impl HostStore {
 			.iter()
 			.filter_map(|(_, hash)| index.envelopes.get(hash).map(|stored| (*hash, stored.clone())))
 			.collect()
-	}
-
-	/// Whether `hash` is kept for anyone.
-	pub fn contains(&self, hash: &H256) -> bool {
-		self.index.lock().envelopes.contains_key(hash)
 	}
 
 	/// `who` acknowledged `hash`: stop keeping it for `who`, and drop it once nobody is left.
@@ -353,7 +348,7 @@ mod tests {
 			Err(StoreError::OverCapacity)
 		);
 		assert_eq!(store.usage(), before);
-		assert!(!store.contains(&H256::repeat_byte(2)));
+		assert_eq!(store.mailbox(&alice).len(), 1, "only the envelope that fitted");
 	}
 
 	#[test]
@@ -361,15 +356,18 @@ mod tests {
 		let store = HostStore::in_memory();
 		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
 		let group = H256::repeat_byte(1);
-		store.insert(group, stored(100, &[alice.clone(), bob.clone()], 10), LIMITS).expect("fits");
+		let group_mail = stored(100, &[alice.clone(), bob.clone()], 10);
+		assert_eq!(store.insert(group, group_mail.clone(), LIMITS), Ok(true));
+		assert_eq!(store.insert(group, group_mail, LIMITS), Ok(false), "stored once");
 		store
 			.insert(H256::repeat_byte(2), stored(100, &[alice.clone()], 20), LIMITS)
 			.expect("fits");
 		assert!(store.acknowledged(&group, &alice).expect("ok"));
 		assert!(!store.acknowledged(&group, &alice).expect("ok"), "twice is a no-op");
-		assert!(store.contains(&group), "Bob has not acknowledged");
+		assert_eq!(store.mailbox(&bob)[0].0, group, "Bob has not acknowledged");
 		assert!(store.acknowledged(&group, &bob).expect("ok"));
-		assert!(!store.contains(&group));
+		assert!(store.mailbox(&bob).is_empty());
+		assert_eq!(store.usage().0, Usage { envelopes: 1, bytes: 100 }, "the group mail is gone");
 		assert_eq!(store.expire(20).expect("ok"), 0);
 		assert_eq!(store.expire(21).expect("ok"), 1);
 		assert_eq!(store.usage(), (Usage::default(), BTreeMap::new()));

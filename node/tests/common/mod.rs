@@ -206,15 +206,12 @@ impl Node {
 		bytes.map(|b| T::decode(&mut &b[..]).expect("stored value decodes"))
 	}
 
-	/// Signs `call` with `signer`'s development key and submits it.
+	/// Signs `call` with `signer`'s development key, at its nonce in the finalized state,
+	/// and submits it.
 	pub async fn submit(&self, signer: Sr25519Keyring, call: RuntimeCall) -> H256 {
 		let nonce: u32 =
 			self.runtime_call("AccountNonceApi_account_nonce", signer.to_account_id()).await;
-		let xt = signed_extrinsic(call, signer, nonce, self.genesis_hash().await);
-		self.rpc
-			.request("author_submitExtrinsic", rpc_params![sp_core::Bytes(xt.encode())])
-			.await
-			.expect("the extrinsic is accepted into the pool")
+		self.submit_at(signer, call, nonce).await
 	}
 
 	/// Signs `call` with the signer's next nonce counting its transactions in the pool, so
@@ -225,6 +222,10 @@ impl Node {
 			.request("system_accountNextIndex", rpc_params![signer.to_account_id().to_string()])
 			.await
 			.expect("next nonce");
+		self.submit_at(signer, call, nonce).await
+	}
+
+	async fn submit_at(&self, signer: Sr25519Keyring, call: RuntimeCall, nonce: u32) -> H256 {
 		let xt = signed_extrinsic(call, signer, nonce, self.genesis_hash().await);
 		self.rpc
 			.request("author_submitExtrinsic", rpc_params![sp_core::Bytes(xt.encode())])
@@ -350,6 +351,37 @@ pub async fn wait_finalized(nodes: &[&Node], n: u32) {
 		)
 		.await;
 	}
+}
+
+/// Has `operator` point its host record at `host`'s RPC port with these terms, and waits
+/// until the record is finalized.
+pub async fn set_host_record(
+	node: &Node,
+	operator: Sr25519Keyring,
+	host: &Node,
+	retention: quarks_runtime::BlockNumber,
+	capacity: u64,
+	user_quota: u64,
+) {
+	let endpoint = format!("ws://127.0.0.1:{}", host.rpc_port).into_bytes();
+	let update = pallet_quarks_hosts::Call::update_host {
+		endpoint: endpoint.clone(),
+		retention,
+		capacity,
+		user_quota,
+	};
+	node.submit(operator, RuntimeCall::Hosts(update)).await;
+	wait_until("the host record is finalized", Duration::from_secs(300), || async {
+		let record: Option<quarks_primitives::hosting::HostInfo<quarks_runtime::BlockNumber>> =
+			node.runtime_call("HostingApi_host", operator.to_account_id()).await;
+		record.is_some_and(|r| {
+			r.endpoint == endpoint
+				&& r.retention == retention
+				&& r.capacity == capacity
+				&& r.user_quota == user_quota
+		})
+	})
+	.await;
 }
 
 /// The `local` network's three validators, Alice's node the bootnode of the others.

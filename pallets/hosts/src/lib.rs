@@ -304,11 +304,7 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// The admitted hosts `who` chose, with their records, in order of preference.
 		pub fn hosts_of(who: T::AccountId) -> Vec<(T::AccountId, HostRecordOf<T>)> {
-			Choices::<T>::get(&who)
-				.unwrap_or_default()
-				.into_iter()
-				.filter_map(|host| Hosts::<T>::get(&host).map(|record| (host, record)))
-				.collect()
+			Self::admitted_choices(&who).collect()
 		}
 
 		/// The record of `operator`'s host, if admitted.
@@ -328,15 +324,21 @@ pub mod pallet {
 		}
 
 		fn hosts_of(user: &T::AccountId) -> Vec<T::AccountId> {
-			Choices::<T>::get(user)
-				.unwrap_or_default()
-				.into_iter()
-				.filter(|host| Hosts::<T>::contains_key(host))
-				.collect()
+			Self::admitted_choices(user).map(|(host, _)| host).collect()
 		}
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// The hosts `user` chose that are still admitted, with their records, in order.
+		fn admitted_choices(
+			user: &T::AccountId,
+		) -> impl Iterator<Item = (T::AccountId, HostRecordOf<T>)> {
+			Choices::<T>::get(user)
+				.unwrap_or_default()
+				.into_iter()
+				.filter_map(|host| Hosts::<T>::get(&host).map(|record| (host, record)))
+		}
+
 		fn checked_record(
 			endpoint: Vec<u8>,
 			retention: BlockNumberFor<T>,

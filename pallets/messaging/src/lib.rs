@@ -63,7 +63,6 @@ pub mod pallet {
 	use codec::{Decode, DecodeWithMemTracking, Encode};
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
-	use quarks_primitives::merkle;
 	use scale_info::TypeInfo;
 	use sp_core::H256;
 	use sp_runtime::{
@@ -348,13 +347,20 @@ pub mod pallet {
 
 		/// Whether `proof` shows `envelope` in the batch anchored under `root`.
 		pub fn verify_inclusion(root: H256, envelope: H256, proof: InclusionProof) -> bool {
-			Anchors::<T>::get(root).is_some_and(|a| {
-				a.count == proof.leaf_count && merkle::verify(&root, &envelope, &proof)
-			})
+			Anchors::<T>::get(root).is_some_and(|a| a.covers(&root, &envelope, Some(&proof)))
 		}
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// The accounts an envelope for `destination` is for: the addressee, or the members
+		/// that received the key of the group epoch.
+		pub fn recipients(destination: &Destination<T::AccountId>) -> Vec<T::AccountId> {
+			match destination {
+				Destination::Direct(recipient) => alloc::vec![recipient.clone()],
+				Destination::Group { group, epoch } => T::Groups::members_at(*group, *epoch),
+			}
+		}
+
 		fn now() -> BlockNumberFor<T> {
 			frame_system::Pallet::<T>::block_number()
 		}
@@ -400,14 +406,10 @@ pub mod pallet {
 
 		fn check_receipt(who: &T::AccountId, item: &ReceiptItem) -> DispatchResult {
 			let anchor = Anchors::<T>::get(item.anchor).ok_or(Error::<T>::UnknownAnchor)?;
-			let included = match (&item.proof, anchor.count) {
-				(None, 1) => item.envelope == item.anchor,
-				(Some(proof), count) if count > 1 => {
-					proof.leaf_count == count && merkle::verify(&item.anchor, &item.envelope, proof)
-				}
-				_ => false,
-			};
-			ensure!(included, Error::<T>::NotInAnchor);
+			ensure!(
+				anchor.covers(&item.anchor, &item.envelope, item.proof.as_ref()),
+				Error::<T>::NotInAnchor
+			);
 			let recipient = match &anchor.destination {
 				Destination::Direct(recipient) => recipient == who,
 				Destination::Group { group, epoch } => T::Groups::was_member(*group, *epoch, who),

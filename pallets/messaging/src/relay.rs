@@ -11,14 +11,13 @@
 //! A host confirms by answering with the envelope hash; a failed attempt is retried with
 //! exponential backoff.
 
-use crate::{Anchors, Config, LOG_TARGET};
+use crate::{Anchors, Config, Pallet, LOG_TARGET};
 use alloc::{format, string::String, vec::Vec};
 use frame_support::traits::Get;
 use frame_system::pallet_prelude::BlockNumberFor;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
 	hosting::{relay_keys, Delivery, HostInspect, QueueEntry, RelayItem, ANCHOR_WAIT},
-	merkle, Destination, GroupInspect,
 };
 use sp_core::H256;
 use sp_runtime::{
@@ -148,9 +147,11 @@ pub(crate) fn run<T: Config>(now: BlockNumberFor<T>) {
 				Outcome::Delivered
 			}
 			Some(item) => {
-				let next = next_look::<T>(&item, now);
-				stored.set(&item);
-				Outcome::Pending(next)
+				// An envelope still waiting for its anchor is unchanged: no need to rewrite it.
+				if !item.deliveries.is_empty() {
+					stored.set(&item);
+				}
+				Outcome::Pending(next_look::<T>(&item, now))
 			}
 		};
 		if !matches!(outcome, Outcome::Pending(_)) {
@@ -188,27 +189,16 @@ fn resolve<T: Config>(
 	if !item.deliveries.is_empty() {
 		return Ok(());
 	}
-	let included = match &item.batch {
-		None => anchor.count == 1,
-		Some(batch) => {
-			batch.proof.leaf_count == anchor.count
-				&& merkle::verify(&batch.root, hash, &batch.proof)
-		}
-	};
 	let envelope = Envelope::<T::AccountId>::decode_checked(&item.envelope)
 		.map_err(|_| "not a well-formed envelope")?;
-	if !included
-		|| hash_of(&item.envelope) != *hash
-		|| envelope.sender != anchor.sender
-		|| envelope.destination != anchor.destination
-		|| envelope.size_class != anchor.size_class
+	let proof = item.batch.as_ref().map(|batch| &batch.proof);
+	if hash_of(&item.envelope) != *hash
+		|| !anchor.covers(&anchor_key, hash, proof)
+		|| !envelope.matches(&anchor)
 	{
 		return Err("not the anchored envelope");
 	}
-	let recipients = match &anchor.destination {
-		Destination::Direct(recipient) => alloc::vec![recipient.clone()],
-		Destination::Group { group, epoch } => T::Groups::members_at(*group, *epoch),
-	};
+	let recipients = Pallet::<T>::recipients(&anchor.destination);
 	let mut hosts: Vec<T::AccountId> = Vec::new();
 	for recipient in &recipients {
 		for host in T::Hosts::hosts_of(recipient) {
