@@ -20,8 +20,10 @@ while [ $# -gt 0 ]; do
 done
 
 bash "$QUARKS_ROOT/scripts/setup.sh"
-echo "[network] building quarks-node"
-(cd "$QUARKS_ROOT" && cargo build -q -p quarks-node)
+echo "[network] building quarks-node and the quarks client"
+# The whole workspace, as `cargo test --workspace` builds it: building the node alone would
+# resolve other dependency features and rebuild it on every switch.
+(cd "$QUARKS_ROOT" && cargo build -q --workspace --bins)
 
 names=(alice bob charlie dave ferdie)
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -37,16 +39,18 @@ done
 work="$(mktemp -d -t quarks-network.XXXXXX)"
 pids=()
 
-stop() {
-  trap - INT TERM EXIT
+stop() { # stop STATUS
+  trap - INT TERM HUP PIPE EXIT
   echo
   echo "[network] stopping nodes"
   for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
   echo "[network] stopped"
+  exit "$1"
 }
-trap stop INT TERM HUP PIPE EXIT
+trap 'stop 0' INT TERM HUP PIPE
+trap 'stop $?' EXIT
 
 rpc() { # rpc PORT METHOD [PARAMS]
   curl -sf -H 'Content-Type: application/json' \

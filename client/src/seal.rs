@@ -93,6 +93,9 @@ pub enum OpenWith<'a> {
 		/// The key.
 		key: &'a [u8; 32],
 	},
+	/// The envelope's AES-256-GCM key itself, as a recipient discloses it in a proof: it
+	/// opens this one envelope (or, for a group, its epoch) and reveals no long-term secret.
+	MessageKey(&'a [u8; 32]),
 }
 
 /// An opened, signature-checked envelope.
@@ -106,6 +109,8 @@ pub struct Opened {
 	pub letter: Letter,
 	/// The sender's signature over the letter and header: the non-repudiation proof.
 	pub signature: [u8; 64],
+	/// The AES-256-GCM key that opened it (see [`OpenWith::MessageKey`]).
+	pub message_key: [u8; 32],
 }
 
 /// Why an envelope could not be sealed or opened.
@@ -258,6 +263,8 @@ pub fn open(bytes: &[u8], with: OpenWith<'_>) -> Result<Opened, SealError> {
 			}
 			(**key, GROUP_PREFIX)
 		}
+		(OpenWith::MessageKey(key), Destination::Direct(_)) => (**key, DIRECT_PREFIX),
+		(OpenWith::MessageKey(key), Destination::Group { .. }) => (**key, GROUP_PREFIX),
 		_ => return Err(SealError::WrongRecipient),
 	};
 	let (prefix, ciphertext) = body.split_at(prefix_len);
@@ -281,7 +288,19 @@ pub fn open(bytes: &[u8], with: OpenWith<'_>) -> Result<Opened, SealError> {
 		destination: envelope.destination,
 		letter: signed.letter,
 		signature: signed.signature,
+		message_key: key,
 	})
+}
+
+/// The recipient key version a 1:1 envelope was sealed to (it travels in clear so the
+/// recipient picks the right secret); `None` for group envelopes.
+pub fn sealed_key_version(envelope: &Envelope<AccountId32>) -> Option<KeyVersion> {
+	match envelope.destination {
+		Destination::Direct(_) => {
+			envelope.body.get(..4)?.try_into().ok().map(KeyVersion::from_le_bytes)
+		}
+		Destination::Group { .. } => None,
+	}
 }
 
 #[cfg(test)]
@@ -346,6 +365,23 @@ mod tests {
 		assert_eq!(
 			seal(&Alice.pair(), to_bob(&key), &letter(70_000)),
 			Err(SealError::TooLong(70_000))
+		);
+	}
+
+	#[test]
+	fn a_disclosed_message_key_opens_that_envelope_only() {
+		let key = bob_key();
+		let sealed = seal(&Alice.pair(), to_bob(&key), &letter(10)).expect("fits");
+		let opened = as_bob(&sealed).expect("opens");
+		let disclosed = open(&sealed, OpenWith::MessageKey(&opened.message_key)).expect("opens");
+		assert_eq!(disclosed, opened);
+		assert_eq!(sealed_key_version(&Envelope::decode_checked(&sealed).expect("ok")), Some(1));
+
+		// Another message to Bob has another key: the disclosure reveals nothing else.
+		let other = seal(&Alice.pair(), to_bob(&key), &letter(10)).expect("fits");
+		assert_eq!(
+			open(&other, OpenWith::MessageKey(&opened.message_key)),
+			Err(SealError::Tampered)
 		);
 	}
 

@@ -1,0 +1,407 @@
+//! Chain access over one reconnecting WebSocket: subxt (dynamic API) for extrinsics,
+//! runtime APIs, view functions and events, and the same JSON-RPC connection for the
+//! `quarks_*` methods of nodes and hosts.
+//!
+//! Reads default to the latest *finalized* block: what the client shows as proof (an
+//! anchor, a receipt, a key's validity) is never taken from a block that may be reverted.
+
+use crate::BlockNumber;
+use codec::{Decode, Encode};
+use serde::de::DeserializeOwned;
+use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
+use std::{sync::Arc, time::Duration};
+use subxt::{
+	backend::LegacyBackend,
+	config::{SubstrateConfig, SubstrateExtrinsicParamsBuilder},
+	dynamic::Value,
+	rpcs::client::{rpc_params, ReconnectingRpcClient, RpcClient, RpcParams, RpcSubscription},
+	transactions::{Signer, TransactionStatus},
+	utils::MultiSignature,
+	OnlineClient,
+};
+
+/// The subxt client type used throughout.
+pub type Api = OnlineClient<SubstrateConfig>;
+
+/// Why a chain operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+	/// The node could not be reached.
+	#[error("cannot connect to {url}: {reason}")]
+	Connect {
+		/// The endpoint.
+		url: String,
+		/// What went wrong.
+		reason: String,
+	},
+	/// A request failed (transport, or an error answer from the node).
+	#[error("{0}")]
+	Rpc(String),
+	/// The transaction pool refused the transaction (bad nonce, no funds, invalid).
+	#[error("transaction refused: {0}")]
+	Refused(String),
+	/// The transaction was included but failed.
+	#[error("transaction failed on chain: {0}")]
+	Dispatch(String),
+	/// The chain answered with data this client cannot decode.
+	#[error("unexpected answer from the chain: {0}")]
+	Decode(String),
+}
+
+fn rpc_error(e: impl std::fmt::Display) -> ChainError {
+	ChainError::Rpc(e.to_string())
+}
+
+/// How long a transaction submission waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+	/// Until it is in a best block.
+	InBlock,
+	/// Until that block is finalized.
+	Finalized,
+}
+
+/// A step of a transaction's progress, for display.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress {
+	/// The envelope was handed to the node, which relays it once anchored.
+	Relaying,
+	/// Accepted by the node's pool.
+	Submitted,
+	/// Sent to peers.
+	Broadcast,
+	/// In a best block.
+	InBlock(BlockNumber),
+	/// In a finalized block.
+	Finalized(BlockNumber),
+}
+
+/// One event, with its fields SCALE-encoded.
+#[derive(Clone, Debug)]
+pub struct ChainEvent {
+	/// The pallet's name in the runtime (`Messaging`, …).
+	pub pallet: String,
+	/// The event's name (`Anchored`, …).
+	pub name: String,
+	/// The encoded fields.
+	pub fields: Vec<u8>,
+}
+
+impl ChainEvent {
+	/// Whether this is `pallet::name`.
+	pub fn is(&self, pallet: &str, name: &str) -> bool {
+		self.pallet == pallet && self.name == name
+	}
+
+	/// The fields decoded as `T`.
+	pub fn decode<T: Decode>(&self) -> Result<T, ChainError> {
+		T::decode(&mut &self.fields[..])
+			.map_err(|e| ChainError::Decode(format!("{}::{}: {e}", self.pallet, self.name)))
+	}
+}
+
+/// A transaction in a block.
+#[derive(Clone, Debug)]
+pub struct Included {
+	/// The block.
+	pub block_hash: H256,
+	/// Its number.
+	pub block_number: BlockNumber,
+	/// Whether the block was finalized when this returned.
+	pub finalized: bool,
+	/// The transaction's events.
+	pub events: Vec<ChainEvent>,
+}
+
+impl Included {
+	/// The first event `pallet::name`, decoded.
+	pub fn event<T: Decode>(&self, pallet: &str, name: &str) -> Result<T, ChainError> {
+		self.events
+			.iter()
+			.find(|e| e.is(pallet, name))
+			.ok_or_else(|| ChainError::Decode(format!("no {pallet}::{name} event")))?
+			.decode()
+	}
+}
+
+/// Signs transactions with an account's sr25519 key.
+struct AccountSigner<'a>(&'a sr25519::Pair);
+
+impl Signer<SubstrateConfig> for AccountSigner<'_> {
+	fn account_id(&self) -> subxt::utils::AccountId32 {
+		subxt::utils::AccountId32(self.0.public().0)
+	}
+
+	fn sign(&self, payload: &[u8]) -> MultiSignature {
+		MultiSignature::Sr25519(self.0.sign(payload).0)
+	}
+}
+
+/// A JSON-RPC connection to one node (a host's, for mailbox access), re-established
+/// with exponential backoff when it drops.
+#[derive(Clone)]
+pub struct NodeRpc {
+	rpc: RpcClient,
+	url: String,
+}
+
+impl NodeRpc {
+	/// Connects to `url` (`ws://…` or `wss://…`).
+	pub async fn connect(url: &str) -> Result<Self, ChainError> {
+		let reconnecting = ReconnectingRpcClient::builder()
+			.connection_timeout(Duration::from_secs(10))
+			.request_timeout(Duration::from_secs(60))
+			.build(url)
+			.await
+			.map_err(|e| ChainError::Connect { url: url.to_owned(), reason: e.to_string() })?;
+		Ok(Self { rpc: RpcClient::new(reconnecting), url: url.to_owned() })
+	}
+
+	/// The endpoint.
+	pub fn url(&self) -> &str {
+		&self.url
+	}
+
+	/// Calls JSON-RPC `method`.
+	pub async fn request<R: DeserializeOwned>(
+		&self,
+		method: &str,
+		params: RpcParams,
+	) -> Result<R, ChainError> {
+		self.rpc.request(method, params).await.map_err(rpc_error)
+	}
+
+	/// Subscribes to JSON-RPC `method`, cancelled with `unsubscribe`.
+	pub async fn subscribe<R: DeserializeOwned>(
+		&self,
+		method: &str,
+		params: RpcParams,
+		unsubscribe: &str,
+	) -> Result<RpcSubscription<R>, ChainError> {
+		self.rpc.subscribe(method, params, unsubscribe).await.map_err(rpc_error)
+	}
+}
+
+/// A connection to one node, for chain state and transactions.
+#[derive(Clone)]
+pub struct Chain {
+	api: Api,
+	rpc: NodeRpc,
+}
+
+impl Chain {
+	/// Connects to the node at `url` (`ws://…` or `wss://…`).
+	pub async fn connect(url: &str) -> Result<Self, ChainError> {
+		let rpc = NodeRpc::connect(url).await?;
+		// The legacy backend (state_call, author_submitAndWatchExtrinsic): runtime calls
+		// over the chainHead backend did not answer on stable2609 nodes.
+		let backend = LegacyBackend::<SubstrateConfig>::builder().build(rpc.rpc.clone());
+		let api = Api::from_backend(Arc::new(backend))
+			.await
+			.map_err(|e| ChainError::Connect { url: url.to_owned(), reason: e.to_string() })?;
+		Ok(Self { api, rpc })
+	}
+
+	/// The JSON-RPC connection, for the `quarks_*` methods.
+	pub fn rpc(&self) -> &NodeRpc {
+		&self.rpc
+	}
+
+	/// The genesis hash, which signed mailbox requests and proofs name.
+	pub fn genesis(&self) -> H256 {
+		H256(self.api.genesis_hash().0)
+	}
+
+	/// The latest finalized block number.
+	pub async fn finalized(&self) -> Result<BlockNumber, ChainError> {
+		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		block_number(at.block_number())
+	}
+
+	/// The hash of block `number` on the finalized chain, if it exists yet.
+	pub async fn finalized_hash(&self, number: BlockNumber) -> Result<Option<H256>, ChainError> {
+		if number > self.finalized().await? {
+			return Ok(None);
+		}
+		let at = self.api.at_block(u64::from(number)).await.map_err(rpc_error)?;
+		Ok(Some(H256(at.block_hash().0)))
+	}
+
+	/// Calls runtime API `method` (`HostingApi_anchor`, …) with encoded `args` at the
+	/// finalized block, and decodes the answer.
+	pub async fn runtime_api<R: Decode>(&self, method: &str, args: &[u8]) -> Result<R, ChainError> {
+		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		let bytes = at.runtime_apis().call_raw(method, Some(args)).await.map_err(rpc_error)?;
+		R::decode(&mut &bytes[..]).map_err(|e| ChainError::Decode(format!("{method}: {e}")))
+	}
+
+	/// Calls view function `pallet::name` with `args` at the finalized block.
+	pub async fn view<R: Decode>(
+		&self,
+		pallet: &str,
+		name: &str,
+		args: Vec<Value>,
+	) -> Result<R, ChainError> {
+		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		let payload = subxt::dynamic::view_function_call::<_, Value>(pallet, name, args);
+		let encoded = at.view_functions().encode_args(&payload).map_err(rpc_error)?;
+		// subxt gives the 32-byte query id followed by the bare arguments; the runtime API
+		// takes `(ViewFunctionId, Vec<u8>)`, so the arguments need their length prefix.
+		let (id, arguments) = encoded
+			.split_at_checked(32)
+			.ok_or_else(|| ChainError::Decode(format!("{pallet}::{name}: no query id")))?;
+		let input = [id, &arguments.to_vec().encode()].concat();
+		let bytes = at.view_functions().call_raw(Some(&input)).await.map_err(rpc_error)?;
+		// The runtime answers `Result<Vec<u8>, ViewFunctionDispatchError>`.
+		let decode_error = |e: codec::Error| ChainError::Decode(format!("{pallet}::{name}: {e}"));
+		match bytes.split_first() {
+			Some((0, rest)) => {
+				let inner = Vec::<u8>::decode(&mut &rest[..]).map_err(decode_error)?;
+				R::decode(&mut &inner[..]).map_err(decode_error)
+			}
+			_ => Err(ChainError::Rpc(format!("view function {pallet}::{name} is not available"))),
+		}
+	}
+
+	/// The events of finalized block `number`.
+	pub async fn events_at(&self, number: BlockNumber) -> Result<Vec<ChainEvent>, ChainError> {
+		let at = self.api.at_block(u64::from(number)).await.map_err(rpc_error)?;
+		let events = at.events().fetch().await.map_err(rpc_error)?;
+		events
+			.iter()
+			.map(|event| {
+				let event = event.map_err(rpc_error)?;
+				Ok(ChainEvent {
+					pallet: event.pallet_name().to_owned(),
+					name: event.event_name().to_owned(),
+					fields: event.field_bytes().to_vec(),
+				})
+			})
+			.collect()
+	}
+
+	/// Signs `pallet::call(fields)` with `signer`, submits it and waits as `wait` says,
+	/// reporting each step to `progress`. A transaction that fails on chain is an error
+	/// naming the pallet error.
+	pub async fn submit(
+		&self,
+		signer: &sr25519::Pair,
+		pallet: &str,
+		call: &str,
+		fields: Vec<Value>,
+		wait: Wait,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Result<Included, ChainError> {
+		let payload = subxt::dynamic::transaction(pallet, call, fields);
+		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		// The pool's next nonce: the finalized state's would repeat one still in the pool.
+		let nonce: u64 = self
+			.rpc
+			.request(
+				"system_accountNextIndex",
+				rpc_params![AccountId32::from(signer.public()).to_string()],
+			)
+			.await?;
+		let params = SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).build();
+		let mut watch = at
+			.transactions()
+			.sign_and_submit_then_watch(&payload, &AccountSigner(signer), params)
+			.await
+			.map_err(|e| ChainError::Refused(e.to_string()))?;
+		progress(Progress::Submitted);
+		while let Some(status) = watch.next().await {
+			let (in_block, finalized) = match status.map_err(rpc_error)? {
+				TransactionStatus::Broadcasted => {
+					progress(Progress::Broadcast);
+					continue;
+				}
+				TransactionStatus::InBestBlock(in_block) => (in_block, false),
+				TransactionStatus::InFinalizedBlock(in_block) => (in_block, true),
+				TransactionStatus::Invalid { message }
+				| TransactionStatus::Dropped { message }
+				| TransactionStatus::Error { message } => return Err(ChainError::Refused(message)),
+				TransactionStatus::Validated | TransactionStatus::NoLongerInBestBlock => continue,
+			};
+			let block_hash = H256(in_block.block_hash().0);
+			let header = self.api.at_block(in_block.block_hash()).await.map_err(rpc_error)?;
+			let number = block_number(header.block_number())?;
+			progress(if finalized {
+				Progress::Finalized(number)
+			} else {
+				Progress::InBlock(number)
+			});
+			if !finalized && wait == Wait::Finalized {
+				continue;
+			}
+			let events = in_block
+				.wait_for_success()
+				.await
+				.map_err(|e| ChainError::Dispatch(e.to_string()))?;
+			let events = events
+				.iter()
+				.map(|event| {
+					let event = event.map_err(rpc_error)?;
+					Ok(ChainEvent {
+						pallet: event.pallet_name().to_owned(),
+						name: event.event_name().to_owned(),
+						fields: event.field_bytes().to_vec(),
+					})
+				})
+				.collect::<Result<_, ChainError>>()?;
+			return Ok(Included { block_hash, block_number: number, finalized, events });
+		}
+		Err(ChainError::Rpc("the node stopped reporting the transaction's status".into()))
+	}
+
+	/// The encoded value of storage `pallet::entry` under the full key `keys`, at the
+	/// finalized block.
+	pub async fn storage_value(
+		&self,
+		pallet: &str,
+		entry: &str,
+		keys: Vec<Value>,
+	) -> Result<Option<Vec<u8>>, ChainError> {
+		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		let address = subxt::dynamic::storage::<Vec<Value>, Value>(pallet, entry);
+		let value = at.storage().try_fetch(address, keys).await.map_err(rpc_error)?;
+		Ok(value.map(|v| v.bytes().to_vec()))
+	}
+
+	/// Every entry of storage map `pallet::entry` under the encoded key `prefix`, at the
+	/// finalized block: (full key, encoded value).
+	pub async fn storage_entries(
+		&self,
+		pallet: &str,
+		entry: &str,
+		prefix: Vec<Value>,
+	) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ChainError> {
+		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		let address = subxt::dynamic::storage::<Vec<Value>, Value>(pallet, entry);
+		let mut entries = at.storage().iter(address, prefix).await.map_err(rpc_error)?;
+		let mut out = Vec::new();
+		while let Some(item) = entries.next().await {
+			let item = item.map_err(rpc_error)?;
+			out.push((item.key_bytes().to_vec(), item.value().bytes().to_vec()));
+		}
+		Ok(out)
+	}
+}
+
+fn block_number(number: u64) -> Result<BlockNumber, ChainError> {
+	BlockNumber::try_from(number).map_err(|_| ChainError::Decode(format!("block number {number}")))
+}
+
+/// SCALE-encodes `value` for a runtime API argument list.
+pub fn args(value: impl Encode) -> Vec<u8> {
+	value.encode()
+}
+
+/// An account as a dynamic value.
+pub fn account_value(account: &AccountId32) -> Value {
+	Value::from_bytes(<[u8; 32]>::from(account.clone()))
+}
+
+/// A hash as a dynamic value.
+pub fn hash_value(hash: &H256) -> Value {
+	Value::from_bytes(hash.0)
+}

@@ -1,0 +1,144 @@
+//! Mail hosts: the admitted hosts and their records, a user's choice, and mailbox access
+//! with requests signed by the mailbox owner (docs/rpc.md, `quarks_fetchMailbox`).
+
+use crate::{
+	chain::{account_value, Chain, ChainError, Included, NodeRpc, Progress, Wait},
+	BlockNumber,
+};
+use codec::Encode;
+use quarks_primitives::hosting::{HostInfo, MailboxRequest, SignedMailboxRequest};
+use serde::Deserialize;
+use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
+use std::{
+	sync::atomic::{AtomicU64, Ordering},
+	time::{SystemTime, UNIX_EPOCH},
+};
+use subxt::{dynamic::Value, rpcs::rpc_params};
+
+/// An admitted host.
+#[derive(Clone, Debug)]
+pub struct Host {
+	/// The operator's account, which names the host.
+	pub operator: AccountId32,
+	/// Its on-chain record.
+	pub info: HostInfo<BlockNumber>,
+}
+
+impl Host {
+	/// The JSON-RPC endpoint.
+	pub fn endpoint(&self) -> String {
+		String::from_utf8_lossy(&self.info.endpoint).into_owned()
+	}
+}
+
+/// One envelope kept for the account, as a host lists it.
+#[derive(Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct MailboxEntry {
+	/// The envelope hash.
+	pub hash: H256,
+	/// The encoded envelope, hex.
+	pub envelope: sp_core::Bytes,
+	/// The block of its anchor.
+	pub anchored_at: BlockNumber,
+}
+
+/// Every admitted host, read from finalized state.
+pub async fn admitted(chain: &Chain) -> Result<Vec<Host>, ChainError> {
+	let mut hosts = Vec::new();
+	for (key, value) in chain.storage_entries("Hosts", "Hosts", Vec::new()).await? {
+		hosts.push(Host {
+			operator: last_account(&key)?,
+			info: codec::Decode::decode(&mut &value[..])
+				.map_err(|e| ChainError::Decode(format!("host record: {e}")))?,
+		});
+	}
+	Ok(hosts)
+}
+
+/// The admitted hosts `who` chose, in their order.
+pub async fn chosen(chain: &Chain, who: &AccountId32) -> Result<Vec<Host>, ChainError> {
+	let choice: Vec<(AccountId32, HostInfo<BlockNumber>)> =
+		chain.view("Hosts", "hosts_of", vec![account_value(who)]).await?;
+	Ok(choice.into_iter().map(|(operator, info)| Host { operator, info }).collect())
+}
+
+/// Records `hosts` (1 to 3 admitted operators) as the signer's choice.
+pub async fn choose(
+	chain: &Chain,
+	signer: &sr25519::Pair,
+	hosts: &[AccountId32],
+	wait: Wait,
+	progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Included, ChainError> {
+	let hosts = Value::unnamed_composite(hosts.iter().map(account_value));
+	chain.submit(signer, "Hosts", "choose_hosts", vec![hosts], wait, progress).await
+}
+
+/// The account in the last 32 bytes of a `Blake2_128Concat` map key.
+pub(crate) fn last_account(key: &[u8]) -> Result<AccountId32, ChainError> {
+	let start = key.len().checked_sub(32).ok_or_else(|| ChainError::Decode("short key".into()))?;
+	let bytes: [u8; 32] = key[start..].try_into().map_err(|_| ChainError::Decode("key".into()))?;
+	Ok(AccountId32::from(bytes))
+}
+
+/// The mailbox of one account at one host.
+pub struct Mailbox {
+	host: Host,
+	rpc: NodeRpc,
+	owner: sr25519::Pair,
+	genesis: H256,
+	last_nonce: AtomicU64,
+}
+
+impl Mailbox {
+	/// Connects to `host` for `owner`'s mail on the chain with `genesis`.
+	pub async fn connect(
+		host: Host,
+		owner: sr25519::Pair,
+		genesis: H256,
+	) -> Result<Self, ChainError> {
+		let rpc = NodeRpc::connect(&host.endpoint()).await?;
+		Ok(Self { host, rpc, owner, genesis, last_nonce: AtomicU64::new(0) })
+	}
+
+	/// The host.
+	pub fn host(&self) -> &Host {
+		&self.host
+	}
+
+	/// A request good once, at this host only: the nonce is the time in milliseconds,
+	/// kept strictly increasing.
+	fn request(&self) -> String {
+		let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+		let previous = self
+			.last_nonce
+			.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(now.max(last + 1)))
+			.unwrap_or(0);
+		let request = MailboxRequest {
+			account: AccountId32::from(self.owner.public()),
+			host: self.host.operator.clone(),
+			nonce: now.max(previous + 1),
+		};
+		let signature = self.owner.sign(&request.signing_payload(&self.genesis)).0;
+		array_bytes::bytes2hex("0x", SignedMailboxRequest { request, signature }.encode())
+	}
+
+	/// The envelopes the host keeps for the owner, oldest anchor first.
+	pub async fn fetch(&self) -> Result<Vec<MailboxEntry>, ChainError> {
+		self.rpc.request("quarks_fetchMailbox", rpc_params![self.request()]).await
+	}
+
+	/// New envelopes as the host stores them.
+	pub async fn subscribe(
+		&self,
+	) -> Result<subxt::rpcs::client::RpcSubscription<MailboxEntry>, ChainError> {
+		self.rpc
+			.subscribe(
+				"quarks_subscribeMailbox",
+				rpc_params![self.request()],
+				"quarks_unsubscribeMailbox",
+			)
+			.await
+	}
+}

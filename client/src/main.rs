@@ -1,0 +1,738 @@
+//! `quarks`: the Quarks chat client's command line. The logic lives in the library; this
+//! file parses arguments, asks for the passphrase and prints.
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use quarks_client::{
+	audit::{self, Proof},
+	chain::{Chain, Progress, Wait},
+	hosts,
+	keystore::{Identity, Keystore, DEFAULT_LOG_N},
+	messenger::{self, Content, Messenger, ReadError, Received},
+	BlockNumber,
+};
+use quarks_primitives::{Destination, GroupId};
+use sp_core::{
+	crypto::{AccountId32, Ss58AddressFormat, Ss58Codec},
+	H256,
+};
+use std::{
+	collections::HashSet,
+	io::IsTerminal,
+	path::PathBuf,
+	process::ExitCode,
+	time::{Duration, Instant},
+};
+
+/// Blocks per day at 3-second blocks.
+const BLOCKS_PER_DAY: BlockNumber = 28_800;
+/// The SS58 prefix of Quarks accounts.
+const SS58_PREFIX: u16 = 7777;
+
+/// The Quarks chat client: end-to-end encrypted messages, anchored on chain.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+	/// The node to talk to [default: $QUARKS_URL, or ws://127.0.0.1:9944].
+	#[arg(long, global = true)]
+	url: Option<String>,
+	/// The identity's keystore file [default: $QUARKS_KEYSTORE, or quarks-keystore.json].
+	/// The passphrase is read from $QUARKS_PASSPHRASE, or asked for.
+	#[arg(long, global = true)]
+	keystore: Option<PathBuf>,
+	#[command(subcommand)]
+	command: Command,
+}
+
+impl Cli {
+	fn url(&self) -> &str {
+		self.url.as_deref().unwrap_or_default()
+	}
+
+	fn keystore(&self) -> &std::path::Path {
+		self.keystore.as_deref().unwrap_or(std::path::Path::new(""))
+	}
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// Create a new identity (account and encryption key) in a new keystore file.
+	Init(InitArgs),
+	/// Show this identity: account, encryption keys held, chosen hosts.
+	Whoami,
+	/// Publish or rotate the encryption key on chain.
+	#[command(subcommand)]
+	Keys(KeysCommand),
+	/// List mail hosts, or choose which keep your mail.
+	#[command(subcommand)]
+	Hosts(HostsCommand),
+	/// Create and manage groups; every membership change rotates the group key.
+	#[command(subcommand)]
+	Group(GroupCommand),
+	/// Send a message to a person or a group: seal, hand to the node, anchor on chain.
+	Send(SendArgs),
+	/// Fetch your mail from your hosts, check, decrypt and acknowledge it.
+	Inbox(InboxArgs),
+	/// Follow your mailboxes live: decrypt, verify and acknowledge as mail arrives.
+	Watch(WatchArgs),
+	/// Open an envelope file with this identity's keys, with every check.
+	Open {
+		/// The envelope file (raw SCALE bytes).
+		file: PathBuf,
+	},
+	/// What the chain says of a message (anchor, sender, receipts, key versions), or of
+	/// every message of a conversation in the local store.
+	Audit(AuditArgs),
+	/// Export a non-repudiation proof of one received message.
+	Prove {
+		/// The envelope hash.
+		hash: H256,
+		/// Where to write the proof (JSON).
+		#[arg(short, long)]
+		output: PathBuf,
+	},
+	/// Check a proof against the chain; needs no keystore and no secret.
+	VerifyProof {
+		/// The proof file.
+		file: PathBuf,
+	},
+}
+
+#[derive(Args)]
+struct InitArgs {
+	/// Use a development identity (Alice, Bob, Charlie, Dave) whose key the local chain
+	/// registered at genesis. Its secrets are public: for testing only.
+	#[arg(long, conflicts_with = "suri")]
+	dev: Option<String>,
+	/// Import an account from a secret phrase or URI instead of generating one.
+	#[arg(long)]
+	suri: Option<String>,
+	/// scrypt cost as log2(N).
+	#[arg(long, default_value_t = DEFAULT_LOG_N, hide = true)]
+	kdf_log_n: u8,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+	/// Publish this identity's encryption key (a new identity's first step).
+	Register {
+		/// Days the key stays valid (at most 180).
+		#[arg(long, default_value_t = 90)]
+		days: BlockNumber,
+	},
+	/// Publish a new encryption key; old secrets stay to read old mail until they expire.
+	Rotate {
+		/// Days the new key stays valid (at most 180).
+		#[arg(long, default_value_t = 90)]
+		days: BlockNumber,
+	},
+}
+
+#[derive(Subcommand)]
+enum HostsCommand {
+	/// Every admitted host: operator, endpoint, retention, quota; yours are marked.
+	List,
+	/// Choose the hosts (1 to 3 operators) that keep your mail.
+	Choose {
+		/// The hosts' operator accounts.
+		#[arg(required = true, num_args = 1..=3)]
+		operators: Vec<String>,
+	},
+}
+
+#[derive(Subcommand)]
+enum GroupCommand {
+	/// Create a group with you as admin, and post its first key.
+	Create {
+		/// The other members.
+		members: Vec<String>,
+	},
+	/// Add a member and rotate the key (admins only).
+	Add {
+		/// The group.
+		group: GroupId,
+		/// The new member.
+		member: String,
+	},
+	/// Remove a member and rotate the key, so they cannot read what follows (admins only).
+	Remove {
+		/// The group.
+		group: GroupId,
+		/// The member.
+		member: String,
+	},
+	/// Leave a group; an admin then rotates its key.
+	Leave {
+		/// The group.
+		group: GroupId,
+	},
+	/// Post a new key for the group's open epoch (admins only).
+	Rotate {
+		/// The group.
+		group: GroupId,
+	},
+	/// Show a group's members and key epoch.
+	Show {
+		/// The group.
+		group: GroupId,
+	},
+}
+
+#[derive(Args)]
+struct SendArgs {
+	/// The recipient's account.
+	#[arg(long, required_unless_present = "group", conflicts_with = "group")]
+	to: Option<String>,
+	/// The group.
+	#[arg(long)]
+	group: Option<GroupId>,
+	/// Wait for finality, not just inclusion.
+	#[arg(long)]
+	finalized: bool,
+	/// Also write the sealed envelope to this file.
+	#[arg(long)]
+	save_envelope: Option<PathBuf>,
+	/// The message.
+	text: String,
+}
+
+#[derive(Args)]
+struct InboxArgs {
+	/// Do not send delivery receipts (hosts keep the mail).
+	#[arg(long)]
+	no_ack: bool,
+}
+
+#[derive(Args)]
+struct WatchArgs {
+	/// Stop after this many messages.
+	#[arg(long)]
+	count: Option<usize>,
+	/// Stop after this many seconds.
+	#[arg(long)]
+	timeout: Option<u64>,
+	/// Do not send delivery receipts.
+	#[arg(long)]
+	no_ack: bool,
+}
+
+#[derive(Args)]
+struct AuditArgs {
+	/// An envelope hash.
+	#[arg(required_unless_present_any = ["with", "group"])]
+	hash: Option<H256>,
+	/// Every message between you and this account in your local store.
+	#[arg(long, conflicts_with_all = ["hash", "group"])]
+	with: Option<String>,
+	/// Every message of this group in your local store.
+	#[arg(long, conflicts_with = "hash")]
+	group: Option<GroupId>,
+}
+
+type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+	let mut cli = Cli::parse();
+	cli.url = Some(
+		cli.url
+			.or_else(|| std::env::var("QUARKS_URL").ok())
+			.unwrap_or_else(|| "ws://127.0.0.1:9944".into()),
+	);
+	cli.keystore = Some(
+		cli.keystore
+			.or_else(|| std::env::var_os("QUARKS_KEYSTORE").map(PathBuf::from))
+			.unwrap_or_else(|| PathBuf::from("quarks-keystore.json")),
+	);
+	match run(cli).await {
+		Ok(()) => ExitCode::SUCCESS,
+		Err(e) => {
+			eprintln!("error: {e}");
+			ExitCode::FAILURE
+		}
+	}
+}
+
+fn address(account: &AccountId32) -> String {
+	account.to_ss58check_with_version(Ss58AddressFormat::custom(SS58_PREFIX))
+}
+
+fn parse_account(text: &str) -> Fallible<AccountId32> {
+	if let Ok(bytes) = array_bytes::hex2array::<_, 32>(text) {
+		return Ok(AccountId32::from(bytes));
+	}
+	AccountId32::from_ss58check_with_version(text)
+		.map(|(account, _)| account)
+		.map_err(|e| format!("not an account (SS58 or 0x hex): {text}: {e:?}").into())
+}
+
+fn passphrase(confirm: bool) -> Fallible<String> {
+	if let Ok(passphrase) = std::env::var("QUARKS_PASSPHRASE") {
+		return Ok(passphrase);
+	}
+	let first = rpassword::prompt_password("Keystore passphrase: ")?;
+	if confirm && rpassword::prompt_password("Repeat passphrase: ")? != first {
+		return Err("the passphrases differ".into());
+	}
+	Ok(first)
+}
+
+/// Shows a transaction's progress: a spinner on a terminal, a line per step otherwise.
+struct Steps(Option<ProgressBar>);
+
+impl Steps {
+	fn new(what: &str) -> Self {
+		if !std::io::stderr().is_terminal() {
+			eprintln!("{what}");
+			return Self(None);
+		}
+		let bar = ProgressBar::new_spinner();
+		bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid"));
+		bar.enable_steady_tick(Duration::from_millis(120));
+		bar.set_message(what.to_owned());
+		Self(Some(bar))
+	}
+
+	fn step(&self, progress: Progress) {
+		let text = match progress {
+			Progress::Relaying => "envelope handed to the node for relay".to_owned(),
+			Progress::Submitted => "transaction accepted by the node".to_owned(),
+			Progress::Broadcast => "transaction broadcast".to_owned(),
+			Progress::InBlock(n) => format!("in block #{n}"),
+			Progress::Finalized(n) => format!("finalized in block #{n}"),
+		};
+		match &self.0 {
+			Some(bar) => bar.set_message(text),
+			None => eprintln!("  … {text}"),
+		}
+	}
+
+	fn reporter(&self) -> impl FnMut(Progress) + Send + '_ {
+		move |progress| self.step(progress)
+	}
+
+	fn done(self) {
+		if let Some(bar) = self.0 {
+			bar.finish_and_clear();
+		}
+	}
+}
+
+fn wait_for(finalized: bool) -> Wait {
+	if finalized {
+		Wait::Finalized
+	} else {
+		Wait::InBlock
+	}
+}
+
+async fn messenger(cli: &Cli) -> Fallible<Messenger> {
+	let keystore = Keystore::open(cli.keystore(), &passphrase(false)?)?;
+	let chain = Chain::connect(cli.url()).await?;
+	Ok(Messenger::new(chain, keystore)?)
+}
+
+fn describe(destination: &Destination<AccountId32>) -> String {
+	match destination {
+		Destination::Direct(to) => address(to),
+		Destination::Group { group, epoch } => format!("group {group} (epoch {epoch})"),
+	}
+}
+
+fn show(received: &Received) {
+	let from = address(&received.opened.sender);
+	let block = received.anchor.anchored_at;
+	match &received.content {
+		Content::Text(text) => println!(
+			"[#{block}] {from} → {}: {text}\n         hash {:?}",
+			describe(&received.opened.destination),
+			received.hash
+		),
+		Content::GroupKey { group, epoch, .. } => println!(
+			"[#{block}] {from} sent the key of group {group} epoch {epoch} (committed on chain)"
+		),
+	}
+}
+
+async fn run(cli: Cli) -> Fallible<()> {
+	match &cli.command {
+		Command::Init(args) => {
+			let identity = match (&args.dev, &args.suri) {
+				(Some(name), _) => Identity::development(name),
+				(None, Some(suri)) => Identity::from_suri(suri)?,
+				(None, None) => Identity::generate(),
+			};
+			let keystore =
+				Keystore::create(cli.keystore(), &passphrase(true)?, identity, args.kdf_log_n)?;
+			println!("created {}", cli.keystore().display());
+			println!("account {}", address(&keystore.identity.account()?));
+			if args.dev.is_none() && args.suri.is_none() {
+				println!(
+					"secret phrase (write it down; it restores the account): {}",
+					keystore.identity.suri
+				);
+			}
+		}
+		Command::Whoami => {
+			let m = messenger(&cli).await?;
+			println!("account {}", address(m.account()));
+			for secret in &m.keystore.identity.encryption {
+				match (secret.version, secret.expires_at) {
+					(Some(v), Some(at)) => println!("encryption key v{v}, expires at block #{at}"),
+					(Some(v), None) => println!("encryption key v{v}"),
+					_ => println!("encryption key not yet published (run `quarks keys register`)"),
+				}
+			}
+			match messenger::current_key(&m.chain, m.account()).await? {
+				Some(key) => {
+					println!("on chain: key v{} valid until #{}", key.version, key.valid_until)
+				}
+				None => println!("on chain: no valid encryption key"),
+			}
+			for host in hosts::chosen(&m.chain, m.account()).await? {
+				println!("host {} at {}", address(&host.operator), host.endpoint());
+			}
+		}
+		Command::Keys(command) => {
+			let mut m = messenger(&cli).await?;
+			let (days, rotate) = match command {
+				KeysCommand::Register { days } => (*days, false),
+				KeysCommand::Rotate { days } => (*days, true),
+			};
+			let steps = Steps::new("publishing the encryption key");
+			let (version, expires) = m
+				.publish_key(
+					days.saturating_mul(BLOCKS_PER_DAY),
+					rotate,
+					Wait::Finalized,
+					&mut steps.reporter(),
+				)
+				.await?;
+			steps.done();
+			println!("encryption key v{version} published, valid until block #{expires}");
+		}
+		Command::Hosts(HostsCommand::List) => {
+			let m = messenger(&cli).await?;
+			let mine: Vec<_> = hosts::chosen(&m.chain, m.account())
+				.await?
+				.into_iter()
+				.map(|h| h.operator)
+				.collect();
+			for host in hosts::admitted(&m.chain).await? {
+				let marker = if mine.contains(&host.operator) { "*" } else { " " };
+				println!(
+					"{marker} {} {} retention {} blocks, quota {} bytes",
+					address(&host.operator),
+					host.endpoint(),
+					host.info.retention,
+					host.info.user_quota
+				);
+			}
+		}
+		Command::Hosts(HostsCommand::Choose { operators }) => {
+			let m = messenger(&cli).await?;
+			let operators =
+				operators.iter().map(|o| parse_account(o)).collect::<Fallible<Vec<_>>>()?;
+			let steps = Steps::new("recording your choice of hosts");
+			hosts::choose(&m.chain, m.pair(), &operators, Wait::Finalized, &mut steps.reporter())
+				.await?;
+			steps.done();
+			println!("your mail now goes to {} host(s)", operators.len());
+		}
+		Command::Group(command) => group(&cli, command).await?,
+		Command::Send(args) => {
+			let m = messenger(&cli).await?;
+			let wait = wait_for(args.finalized);
+			let sent = if let Some(group) = args.group {
+				let steps = Steps::new(&format!("sending to group {group}"));
+				let sent = m.send_group(group, &args.text, wait, &mut steps.reporter()).await?;
+				steps.done();
+				sent
+			} else {
+				let to = parse_account(args.to.as_deref().unwrap_or_default())?;
+				let steps = Steps::new(&format!("sending to {}", address(&to)));
+				let sent = m.send_direct(&to, &args.text, wait, &mut steps.reporter()).await?;
+				steps.done();
+				sent
+			};
+			if let Some(file) = &args.save_envelope {
+				let bytes = m.store.get(&sent.hash)?.ok_or("envelope missing from the store")?;
+				std::fs::write(file, bytes)?;
+			}
+			let state = if sent.included.finalized { "finalized" } else { "included" };
+			println!(
+				"sent {:?} to {}: anchored in block #{} ({state})",
+				sent.hash,
+				describe(&sent.destination),
+				sent.included.block_number
+			);
+		}
+		Command::Inbox(args) => {
+			let mut m = messenger(&cli).await?;
+			let mut receipts = Vec::new();
+			let entries = m.fetch().await?;
+			if entries.is_empty() {
+				println!("no mail");
+			}
+			// Hosts take mail anchored in a best block; only a final anchor is proof.
+			let newest = entries.iter().map(|e| e.anchored_at).max().unwrap_or_default();
+			let deadline = Instant::now() + Duration::from_secs(60);
+			while m.chain.finalized().await? < newest && Instant::now() < deadline {
+				tokio::time::sleep(Duration::from_millis(500)).await;
+			}
+			for entry in entries {
+				match m.read(&entry.envelope).await {
+					Ok(received) => {
+						show(&received);
+						receipts.push(received.hash);
+					}
+					Err(e) => println!("[#{}] {:?} rejected: {e}", entry.anchored_at, entry.hash),
+				}
+			}
+			receipts.retain(|hash| !m.store.acknowledged(hash));
+			if !args.no_ack && !receipts.is_empty() {
+				let steps = Steps::new(&format!("acknowledging {} message(s)", receipts.len()));
+				m.acknowledge(&receipts, Wait::InBlock, &mut steps.reporter()).await?;
+				steps.done();
+				println!(
+					"acknowledged {} message(s); your hosts delete them once final",
+					receipts.len()
+				);
+			}
+		}
+		Command::Watch(args) => watch(&cli, args).await?,
+		Command::Open { file } => {
+			let mut m = messenger(&cli).await?;
+			let bytes = std::fs::read(file)?;
+			// A fresh anchor may not be final yet; give finality half a minute.
+			let deadline = Instant::now() + Duration::from_secs(30);
+			let mut result = m.read(&bytes).await;
+			while matches!(result, Err(ReadError::Unanchored)) && Instant::now() < deadline {
+				tokio::time::sleep(Duration::from_secs(1)).await;
+				result = m.read(&bytes).await;
+			}
+			match result {
+				Ok(received) => show(&received),
+				Err(e) => return Err(format!("cannot read {}: {e}", file.display()).into()),
+			}
+		}
+		Command::Audit(args) => {
+			let m = messenger(&cli).await?;
+			let mut items = match (&args.hash, &args.with, args.group) {
+				(Some(hash), _, _) => vec![(*hash, m.store.get(hash)?)],
+				(None, Some(peer), _) => {
+					audit::conversation(&m, &Destination::Direct(parse_account(peer)?))?
+						.into_iter()
+						.map(|(h, b)| (h, Some(b)))
+						.collect()
+				}
+				(None, None, Some(group)) => {
+					audit::conversation(&m, &Destination::Group { group, epoch: 0 })?
+						.into_iter()
+						.map(|(h, b)| (h, Some(b)))
+						.collect()
+				}
+				_ => Vec::new(),
+			};
+			let mut reports = Vec::new();
+			for (hash, envelope) in items.drain(..) {
+				match audit::audit(&m.chain, &hash, envelope.as_deref()).await? {
+					Some(report) => reports.push(report),
+					None => println!("{hash:?}: no anchor in finalized state (never anchored, or pruned after 7 days)"),
+				}
+			}
+			reports.sort_by_key(|r| r.anchor.anchored_at);
+			for r in reports {
+				println!("{:?}", r.hash);
+				println!(
+					"  anchored in block #{} {} by {} (sender key v{})",
+					r.anchor.anchored_at,
+					r.anchor_block.map(|h| format!("{h:?}")).unwrap_or_default(),
+					address(&r.anchor.sender),
+					r.sender_key.map_or("-".into(), |v| v.to_string())
+				);
+				print!(
+					"  to {}, size class {}",
+					describe(&r.anchor.destination),
+					r.anchor.size_class
+				);
+				match r.sealed_to {
+					Some(v) => println!(", sealed to recipient key v{v}"),
+					None => println!(),
+				}
+				for recipient in r.recipients {
+					println!(
+						"  {} key v{}: {}",
+						address(&recipient.account),
+						recipient.key_version.map_or("-".into(), |v| v.to_string()),
+						recipient.receipt.map_or("not acknowledged".into(), |b| format!(
+							"delivered, receipt in block #{b}"
+						))
+					);
+				}
+			}
+		}
+		Command::Prove { hash, output } => {
+			let mut m = messenger(&cli).await?;
+			let proof = audit::prove(&mut m, hash).await?;
+			std::fs::write(output, serde_json::to_vec_pretty(&proof)?)?;
+			println!("proof of {hash:?} written to {}", output.display());
+		}
+		Command::VerifyProof { file } => {
+			let proof: Proof = serde_json::from_slice(&std::fs::read(file)?)
+				.map_err(|e| format!("{}: not a proof: {e}", file.display()))?;
+			let chain = Chain::connect(cli.url()).await?;
+			let verified = audit::verify(&chain, &proof).await?;
+			println!("valid proof: {:?}", verified.hash);
+			println!("  sender   {} (signature verified)", address(&verified.sender));
+			println!("  to       {}", describe(&verified.destination));
+			println!("  anchored in finalized block #{}", verified.anchored_at);
+			match verified.content {
+				Some(Content::Text(text)) => println!("  message  {text}"),
+				Some(Content::GroupKey { group, epoch, .. }) => {
+					println!("  message  key of group {group} epoch {epoch}")
+				}
+				None => println!("  message  {} bytes", verified.letter.content.len()),
+			}
+		}
+	}
+	Ok(())
+}
+
+async fn group(cli: &Cli, command: &GroupCommand) -> Fallible<()> {
+	let mut m = messenger(cli).await?;
+	match command {
+		GroupCommand::Create { members } => {
+			let members = members.iter().map(|a| parse_account(a)).collect::<Fallible<Vec<_>>>()?;
+			let steps = Steps::new("creating the group and posting its key");
+			let group = m.create_group(&members, &mut steps.reporter()).await?;
+			steps.done();
+			println!("created group {group} with {} member(s) besides you", members.len());
+		}
+		GroupCommand::Add { group, member } | GroupCommand::Remove { group, member } => {
+			let who = parse_account(member)?;
+			let adding = matches!(command, GroupCommand::Add { .. });
+			let steps =
+				Steps::new(if adding { "adding the member" } else { "removing the member" });
+			let epoch = if adding {
+				m.add_member(*group, &who, &mut steps.reporter()).await?
+			} else {
+				m.remove_member(*group, &who, &mut steps.reporter()).await?
+			};
+			steps.done();
+			let verb = if adding { "added" } else { "removed" };
+			println!("{verb} {} in group {group}; key rotated to epoch {epoch}", address(&who));
+		}
+		GroupCommand::Leave { group } => {
+			let steps = Steps::new("leaving the group");
+			m.leave_group(*group, &mut steps.reporter()).await?;
+			steps.done();
+			println!("left group {group}");
+		}
+		GroupCommand::Rotate { group } => {
+			let steps = Steps::new("rotating the group key");
+			let epoch = m.rotate_group(*group, &mut steps.reporter()).await?;
+			steps.done();
+			println!("group {group} key epoch {epoch} posted");
+		}
+		GroupCommand::Show { group } => {
+			let info = messenger::group_info(&m.chain, *group)
+				.await?
+				.ok_or_else(|| format!("group {group} does not exist"))?;
+			let state = if info.rotated { "key posted" } else { "waiting for a key rotation" };
+			println!("group {group}: epoch {} ({state}), {} members", info.epoch, info.members);
+			for member in messenger::group_members(&m.chain, *group).await? {
+				println!("  {}", address(&member));
+			}
+		}
+	}
+	Ok(())
+}
+
+/// Follows every chosen host's mailbox; reads each envelope once, retries those whose
+/// anchor is not final yet or whose group key has not arrived, and acknowledges in
+/// batches (every 2 seconds, or 128 at once).
+async fn watch(cli: &Cli, args: &WatchArgs) -> Fallible<()> {
+	const RETRY_FOR: Duration = Duration::from_secs(120);
+	const ACK_EVERY: Duration = Duration::from_secs(2);
+	let mut m = messenger(cli).await?;
+	let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+	for mailbox in m.mailboxes().await? {
+		let tx = tx.clone();
+		tokio::spawn(async move {
+			loop {
+				// Subscribe before fetching so nothing falls between the two.
+				let subscription = mailbox.subscribe().await;
+				if let Ok(entries) = mailbox.fetch().await {
+					for entry in entries {
+						if tx.send(entry).is_err() {
+							return;
+						}
+					}
+				}
+				if let Ok(mut subscription) = subscription {
+					while let Some(Ok(entry)) = subscription.next().await {
+						if tx.send(entry).is_err() {
+							return;
+						}
+					}
+				}
+				// The connection dropped: subscriptions do not survive a reconnect.
+				tokio::time::sleep(Duration::from_secs(1)).await;
+			}
+		});
+	}
+	drop(tx);
+	eprintln!("watching for mail to {} (Ctrl-C to stop)", address(m.account()));
+
+	let started = Instant::now();
+	let mut seen = HashSet::<H256>::new();
+	let mut pending: Vec<(hosts::MailboxEntry, Instant)> = Vec::new();
+	let mut receipts: Vec<H256> = Vec::new();
+	let mut last_ack = Instant::now();
+	let mut read = 0usize;
+	let mut tick = tokio::time::interval(Duration::from_millis(500));
+	loop {
+		tokio::select! {
+			entry = rx.recv() => match entry {
+				Some(entry) if seen.insert(entry.hash) => pending.push((entry, Instant::now())),
+				Some(_) => {},
+				None => return Err("every mailbox connection ended".into()),
+			},
+			_ = tick.tick() => {},
+		}
+		let mut waiting = Vec::new();
+		for (entry, since) in std::mem::take(&mut pending) {
+			match m.read(&entry.envelope).await {
+				Ok(received) => {
+					show(&received);
+					receipts.push(received.hash);
+					read += 1;
+				}
+				Err(e) if e.may_resolve() && since.elapsed() < RETRY_FOR => {
+					waiting.push((entry, since))
+				}
+				Err(e) => report_rejected(&entry.hash, &e),
+			}
+		}
+		pending = waiting;
+		let done = args.count.is_some_and(|n| read >= n)
+			|| args.timeout.is_some_and(|t| started.elapsed() >= Duration::from_secs(t));
+		if !args.no_ack
+			&& !receipts.is_empty()
+			&& (done || receipts.len() >= 128 || last_ack.elapsed() >= ACK_EVERY)
+		{
+			let batch = std::mem::take(&mut receipts);
+			m.acknowledge(&batch, Wait::InBlock, &mut |_| {}).await?;
+			eprintln!("acknowledged {} message(s)", batch.len());
+			last_ack = Instant::now();
+		}
+		if done {
+			return Ok(());
+		}
+	}
+}
+
+fn report_rejected(hash: &H256, error: &ReadError) {
+	println!("{hash:?} rejected: {error}");
+}
