@@ -1,7 +1,7 @@
 //! Figures for docs/performance.md: the cost of sealing and opening one message at 1 KiB
 //! and 16 KiB, next to the cost of each primitive it uses. Nothing is asserted; run with
 //!
-//!     cargo bench -p quarks-client --bench seal
+//!     cargo bench --profile dev -p quarks-client --bench seal
 
 use aes_gcm::{
 	aead::{Aead, KeyInit, Payload},

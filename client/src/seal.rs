@@ -369,6 +369,39 @@ mod tests {
 	}
 
 	#[test]
+	fn random_letters_round_trip_and_any_flipped_bit_is_refused() {
+		// Property check over random lengths, contents, bit positions and destinations.
+		let key = bob_key();
+		let group_key = [3u8; 32];
+		let mut rng = OsRng;
+		for round in 0..64 {
+			let len = (rng.next_u32() % 20_000) as usize;
+			let mut content = vec![0u8; len];
+			rng.fill_bytes(&mut content);
+			let letter = Letter { sent_at: u64::from(rng.next_u32()), content };
+			let group = round % 2 == 1;
+			let to = if group {
+				SealFor::Group { group: 7, epoch: 2, key: &group_key }
+			} else {
+				to_bob(&key)
+			};
+			let sealed = seal(&Alice.pair(), to, &letter).expect("fits the largest class");
+			let open_it = |bytes: &[u8]| {
+				if group {
+					open(bytes, OpenWith::Group { group: 7, epoch: 2, key: &group_key })
+				} else {
+					as_bob(bytes)
+				}
+			};
+			assert_eq!(open_it(&sealed).expect("opens").letter, letter);
+			let bit = rng.next_u32() as usize % (sealed.len() * 8);
+			let mut altered = sealed.clone();
+			altered[bit / 8] ^= 1 << (bit % 8);
+			assert!(open_it(&altered).is_err(), "round {round}: bit {bit} flipped and accepted");
+		}
+	}
+
+	#[test]
 	fn a_disclosed_message_key_opens_that_envelope_only() {
 		let key = bob_key();
 		let sealed = seal(&Alice.pair(), to_bob(&key), &letter(10)).expect("fits");
