@@ -391,11 +391,6 @@ fn block_number(number: u64) -> Result<BlockNumber, ChainError> {
 	BlockNumber::try_from(number).map_err(|_| ChainError::Decode(format!("block number {number}")))
 }
 
-/// SCALE-encodes `value` for a runtime API argument list.
-pub fn args(value: impl Encode) -> Vec<u8> {
-	value.encode()
-}
-
 /// An account as a dynamic value.
 pub fn account_value(account: &AccountId32) -> Value {
 	Value::from_bytes(<[u8; 32]>::from(account.clone()))
