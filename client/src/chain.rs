@@ -142,7 +142,6 @@ impl Signer<SubstrateConfig> for AccountSigner<'_> {
 #[derive(Clone)]
 pub struct NodeRpc {
 	rpc: RpcClient,
-	url: String,
 }
 
 impl NodeRpc {
@@ -154,12 +153,7 @@ impl NodeRpc {
 			.build(url)
 			.await
 			.map_err(|e| ChainError::Connect { url: url.to_owned(), reason: e.to_string() })?;
-		Ok(Self { rpc: RpcClient::new(reconnecting), url: url.to_owned() })
-	}
-
-	/// The endpoint.
-	pub fn url(&self) -> &str {
-		&self.url
+		Ok(Self { rpc: RpcClient::new(reconnecting) })
 	}
 
 	/// Calls JSON-RPC `method`.
@@ -261,23 +255,6 @@ impl Chain {
 			}
 			_ => Err(ChainError::Rpc(format!("view function {pallet}::{name} is not available"))),
 		}
-	}
-
-	/// The events of finalized block `number`.
-	pub async fn events_at(&self, number: BlockNumber) -> Result<Vec<ChainEvent>, ChainError> {
-		let at = self.api.at_block(u64::from(number)).await.map_err(rpc_error)?;
-		let events = at.events().fetch().await.map_err(rpc_error)?;
-		events
-			.iter()
-			.map(|event| {
-				let event = event.map_err(rpc_error)?;
-				Ok(ChainEvent {
-					pallet: event.pallet_name().to_owned(),
-					name: event.event_name().to_owned(),
-					fields: event.field_bytes().to_vec(),
-				})
-			})
-			.collect()
 	}
 
 	/// Signs `pallet::call(fields)` with `signer`, submits it and waits as `wait` says,

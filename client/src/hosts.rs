@@ -102,11 +102,6 @@ impl Mailbox {
 		Ok(Self { host, rpc, owner, genesis, last_nonce: AtomicU64::new(0) })
 	}
 
-	/// The host.
-	pub fn host(&self) -> &Host {
-		&self.host
-	}
-
 	/// A request good once, at this host only: the nonce is the time in milliseconds,
 	/// kept strictly increasing.
 	fn request(&self) -> String {

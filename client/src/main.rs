@@ -656,33 +656,7 @@ async fn watch(cli: &Cli, args: &WatchArgs) -> Fallible<()> {
 	const RETRY_FOR: Duration = Duration::from_secs(120);
 	const ACK_EVERY: Duration = Duration::from_secs(2);
 	let mut m = messenger(cli).await?;
-	let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-	for mailbox in m.mailboxes().await? {
-		let tx = tx.clone();
-		tokio::spawn(async move {
-			loop {
-				// Subscribe before fetching so nothing falls between the two.
-				let subscription = mailbox.subscribe().await;
-				if let Ok(entries) = mailbox.fetch().await {
-					for entry in entries {
-						if tx.send(entry).is_err() {
-							return;
-						}
-					}
-				}
-				if let Ok(mut subscription) = subscription {
-					while let Some(Ok(entry)) = subscription.next().await {
-						if tx.send(entry).is_err() {
-							return;
-						}
-					}
-				}
-				// The connection dropped: subscriptions do not survive a reconnect.
-				tokio::time::sleep(Duration::from_secs(1)).await;
-			}
-		});
-	}
-	drop(tx);
+	let mut rx = m.follow().await?;
 	eprintln!("watching for mail to {} (Ctrl-C to stop)", address(m.account()));
 
 	let started = Instant::now();

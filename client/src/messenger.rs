@@ -25,8 +25,9 @@ use quarks_primitives::{
 };
 use rand_core::{OsRng, RngCore};
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use subxt::dynamic::Value;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 /// What a letter carries.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
@@ -680,6 +681,37 @@ impl Messenger {
 			out.push(Mailbox::connect(host, self.pair.clone(), self.chain.genesis()).await?);
 		}
 		Ok(out)
+	}
+
+	/// Every envelope stored for this identity at its chosen hosts, as it arrives: each
+	/// host's push subscription, preceded by a fetch of what it already keeps, and
+	/// renewed after a dropped connection (subscriptions do not survive a reconnect).
+	/// The same envelope may come from several hosts.
+	pub async fn follow(&self) -> Result<UnboundedReceiver<MailboxEntry>, ClientError> {
+		let (tx, rx) = unbounded_channel();
+		for mailbox in self.mailboxes().await? {
+			let tx = tx.clone();
+			tokio::spawn(async move {
+				loop {
+					// Subscribe before fetching so nothing falls between the two.
+					let subscription = mailbox.subscribe().await;
+					for entry in mailbox.fetch().await.unwrap_or_default() {
+						if tx.send(entry).is_err() {
+							return;
+						}
+					}
+					if let Ok(mut subscription) = subscription {
+						while let Some(Ok(entry)) = subscription.next().await {
+							if tx.send(entry).is_err() {
+								return;
+							}
+						}
+					}
+					tokio::time::sleep(Duration::from_secs(1)).await;
+				}
+			});
+		}
+		Ok(rx)
 	}
 
 	/// Fetches the mail kept at every chosen host, one entry per envelope (hosts keep

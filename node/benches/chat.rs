@@ -9,33 +9,15 @@
 mod common;
 
 use common::*;
-use quarks_client::{
-	chain::{Chain, Wait},
-	keystore::{Identity, Keystore},
-	messenger::Messenger,
-};
+use quarks_client::chain::Wait;
 use sp_core::H256;
-use sp_keyring::Sr25519Keyring::{Dave, Ferdie};
 use std::{
 	collections::HashMap,
-	path::Path,
 	sync::{Arc, Mutex},
 	time::{Duration, Instant},
 };
 
 const MESSAGES: usize = 60;
-
-async fn messenger(dir: &Path, node: &Node, name: &str) -> Messenger {
-	let keystore = Keystore::create(
-		&dir.join(format!("{name}.json")),
-		"bench",
-		Identity::development(name),
-		4,
-	)
-	.expect("keystore");
-	let url = format!("ws://127.0.0.1:{}", node.rpc_port);
-	Messenger::new(Chain::connect(&url).await.expect("connects"), keystore).expect("messenger")
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
 	let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
@@ -45,40 +27,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() {
 	let dir = tempfile::tempdir().expect("temp dir");
-	let validators = start_validators(dir.path()).await;
-	let boot = vec![validators[0].multiaddr().await];
-	let host = |name: &'static str, key: u8, operator: sp_keyring::Sr25519Keyring, port: u16| {
-		Node::start(
-			dir.path(),
-			NodeConfig {
-				name,
-				node_key: key,
-				bootnodes: boot.clone(),
-				rpc_port: Some(port),
-				args: vec!["--host".into(), account(operator).to_string()],
-				..Default::default()
-			},
-		)
-	};
-	let dave = host("dave", 4, Dave, 9947);
-	let ferdie = host("ferdie", 5, Ferdie, 9948);
-	wait_finalized(&[&validators[0], &validators[1], &validators[2], &dave, &ferdie], 2).await;
+	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
 
-	let alice = messenger(dir.path(), &validators[0], "Alice").await;
-	let mut bob = messenger(dir.path(), &validators[1], "Bob").await;
+	let alice = client_session(dir.path(), &validators[0], "Alice").await;
+	let mut bob = client_session(dir.path(), &validators[1], "Bob").await;
 	let bob_id = bob.account().clone();
 
 	// Bob follows his hosts' push subscriptions, as `quarks watch` does.
-	let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-	for mailbox in bob.mailboxes().await.expect("mailboxes") {
-		let tx = tx.clone();
-		tokio::spawn(async move {
-			let mut subscription = mailbox.subscribe().await.expect("subscribes");
-			while let Some(Ok(entry)) = subscription.next().await {
-				let _ = tx.send(entry);
-			}
-		});
-	}
+	let mut rx = bob.follow().await.expect("mailboxes");
 	let decrypted: Arc<Mutex<HashMap<H256, Instant>>> = Arc::default();
 	let reader = {
 		let decrypted = decrypted.clone();

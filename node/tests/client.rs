@@ -9,28 +9,14 @@ use common::*;
 use quarks_client::{
 	audit::{self, ProofError},
 	chain::{Chain, Wait},
-	keystore::{Identity, Keystore},
 	messenger::{Content, Messenger, ReadError},
 	seal::SealError,
 };
 use quarks_primitives::Destination;
 use sp_core::H256;
-use sp_keyring::Sr25519Keyring::{Dave, Ferdie};
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(120);
-
-async fn messenger(dir: &Path, node: &Node, name: &str) -> Messenger {
-	let keystore = Keystore::create(
-		&dir.join(format!("{name}.json")),
-		"test passphrase",
-		Identity::development(name),
-		4,
-	)
-	.expect("keystore");
-	let url = format!("ws://127.0.0.1:{}", node.rpc_port);
-	Messenger::new(Chain::connect(&url).await.expect("connects"), keystore).expect("messenger")
-}
 
 /// Reads `hash` from `who`'s hosts once it is there and its anchor is final.
 async fn receive(who: &mut Messenger, hash: H256) -> quarks_client::messenger::Received {
@@ -72,28 +58,11 @@ fn text(received: &quarks_client::messenger::Received) -> &str {
 async fn chat_end_to_end() {
 	let _guard = exclusive();
 	let dir = tempfile::tempdir().expect("temp dir");
-	let validators = start_validators(dir.path()).await;
-	let boot = vec![validators[0].multiaddr().await];
-	let host = |name: &'static str, key: u8, operator: sp_keyring::Sr25519Keyring, port: u16| {
-		Node::start(
-			dir.path(),
-			NodeConfig {
-				name,
-				node_key: key,
-				bootnodes: boot.clone(),
-				rpc_port: Some(port),
-				args: vec!["--host".into(), account(operator).to_string()],
-				..Default::default()
-			},
-		)
-	};
-	let dave = host("dave", 4, Dave, 9947);
-	let ferdie = host("ferdie", 5, Ferdie, 9948);
-	wait_finalized(&[&validators[0], &validators[1], &validators[2], &dave, &ferdie], 1).await;
+	let (validators, dave, _ferdie) = start_local_network(dir.path()).await;
 
-	let mut alice = messenger(dir.path(), &validators[0], "Alice").await;
-	let mut bob = messenger(dir.path(), &validators[1], "Bob").await;
-	let mut charlie = messenger(dir.path(), &validators[2], "Charlie").await;
+	let mut alice = client_session(dir.path(), &validators[0], "Alice").await;
+	let mut bob = client_session(dir.path(), &validators[1], "Bob").await;
+	let mut charlie = client_session(dir.path(), &validators[2], "Charlie").await;
 	let bob_id = bob.account().clone();
 
 	// 1:1, read from Bob's hosts, with every check.

@@ -42,24 +42,6 @@ fn to(who: Sr25519Keyring) -> Destination<AccountId> {
 	Destination::Direct(account(who))
 }
 
-fn host_config(
-	name: &str,
-	node_key: u8,
-	operator: Sr25519Keyring,
-	boot: &[String],
-	port: Option<u16>,
-) -> NodeConfig<'static> {
-	let name: &'static str = Box::leak(name.to_string().into_boxed_str());
-	NodeConfig {
-		name,
-		node_key,
-		bootnodes: boot.to_vec(),
-		rpc_port: port,
-		args: vec!["--host".into(), account(operator).to_string()],
-		..Default::default()
-	}
-}
-
 /// The JSON-RPC error code of a refused call.
 async fn refusal(node: &Node, method: &str, params: jsonrpsee::core::params::ArrayParams) -> i32 {
 	match node.rpc.request::<Value, _>(method, params).await {

@@ -397,3 +397,61 @@ pub async fn start_validators(dir: &Path) -> Vec<Node> {
 pub fn validator_config(name: &str, node_key: u8, bootnodes: Vec<String>) -> NodeConfig<'_> {
 	NodeConfig { name, validator: Some(name), node_key, bootnodes, ..Default::default() }
 }
+
+/// How a mail host of `operator` starts (`--host`), at a fixed RPC `port` when its
+/// on-chain endpoint names one.
+pub fn host_config(
+	name: &str,
+	node_key: u8,
+	operator: Sr25519Keyring,
+	boot: &[String],
+	port: Option<u16>,
+) -> NodeConfig<'static> {
+	let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+	NodeConfig {
+		name,
+		node_key,
+		bootnodes: boot.to_vec(),
+		rpc_port: port,
+		args: vec!["--host".into(), account(operator).to_string()],
+		..Default::default()
+	}
+}
+
+/// The `local` network's validators and the mail hosts of Dave and Ferdie at the
+/// endpoints its genesis records, every node finalizing.
+pub async fn start_local_network(dir: &Path) -> (Vec<Node>, Node, Node) {
+	let validators = start_validators(dir).await;
+	let boot = vec![validators[0].multiaddr().await];
+	let dave = Node::start(dir, host_config("dave", 4, Sr25519Keyring::Dave, &boot, Some(9947)));
+	let ferdie =
+		Node::start(dir, host_config("ferdie", 5, Sr25519Keyring::Ferdie, &boot, Some(9948)));
+	wait_finalized(&[&validators[0], &validators[1], &validators[2], &dave, &ferdie], 2).await;
+	(validators, dave, ferdie)
+}
+
+/// A chat client session for development identity `name` through `node`, with a keystore
+/// in `dir` (cheap scrypt: the format is the same at any cost).
+pub async fn client_session(
+	dir: &Path,
+	node: &Node,
+	name: &str,
+) -> quarks_client::messenger::Messenger {
+	use quarks_client::{
+		chain::Chain,
+		keystore::{Identity, Keystore},
+	};
+	let keystore = Keystore::create(
+		&dir.join(format!("{name}.json")),
+		"test passphrase",
+		Identity::development(name),
+		4,
+	)
+	.expect("keystore");
+	let url = format!("ws://127.0.0.1:{}", node.rpc_port);
+	quarks_client::messenger::Messenger::new(
+		Chain::connect(&url).await.expect("connects"),
+		keystore,
+	)
+	.expect("messenger")
+}
