@@ -21,7 +21,7 @@ declare -A dirs=(
 pallets=("$@")
 [ ${#pallets[@]} -gt 0 ] || pallets=(pallet_validator_set pallet_quarks_keys pallet_quarks_hosts pallet_quarks_groups pallet_quarks_messaging)
 
-bash scripts/setup.sh
+quarks_setup
 # frame-benchmarking-cli's storage-access test runtime serves `benchmark storage`, which
 # Quarks does not wire; its WASM build cannot find itself in this workspace's metadata.
 export SKIP_FRAME_STORAGE_ACCESS_TEST_RUNTIME_WASM_BUILD=1

@@ -11,12 +11,15 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
+quarks_setup
+echo "[demo] building quarks-node and the quarks client"
+(cd "$QUARKS_ROOT" && cargo build -q --workspace --bins)
+
 work="$(mktemp -d -t quarks-demo.XXXXXX)"
 network_pid=""
 cleanup() {
   if [ -n "$network_pid" ]; then
-    # TERM: a background job of a script ignores INT.
-    kill -TERM "$network_pid" 2>/dev/null || true
+    kill -INT "$network_pid" 2>/dev/null || true
     wait "$network_pid" 2>/dev/null || true
   fi
   rm -rf "$work"
@@ -36,7 +39,7 @@ until grep -q "Quarks local network is finalizing" "$work/network.log"; do
 done
 
 export QUARKS_PASSPHRASE="demo passphrase"  # keystores of this throwaway demo only
-quarks() { "$CARGO_TARGET_DIR/debug/quarks" "$@"; }
+quarks() { "$QUARKS_CLI" "$@"; }
 step() { echo; echo "== $*"; }
 inbox_until() { # inbox_until NAME PATTERN: read NAME's inbox (into `out`) until PATTERN shows
   : >out

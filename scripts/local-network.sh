@@ -3,23 +3,34 @@
 # and the mail hosts of Dave and Ferdie (authorised full nodes started with --host, at
 # the endpoints the `local` chain records), with the fixed node keys the chain allows.
 # Waits until finality advances on every node, prints where to connect, then keeps
-# printing finalized blocks until Ctrl-C, which stops every node cleanly.
+# printing finalized blocks until Ctrl-C or SIGINT/SIGTERM, which stop every node cleanly.
+# If a node exits on its own, says which, shows the end of its log, stops the others and
+# exits non-zero.
 #
-#   scripts/local-network.sh                       run until Ctrl-C
+#   scripts/local-network.sh                       run until stopped
 #   scripts/local-network.sh --until-finalized N   exit 0 once every node finalized N
 set -euo pipefail
+
+# A background job of a non-interactive shell starts with SIGINT ignored, and bash cannot
+# trap a signal ignored at entry: restart once with default handling, so a parent's
+# SIGINT stops the network like Ctrl-C does.
+if [ -z "${QUARKS_NETWORK_SIGNALS_RESET:-}" ]; then
+  QUARKS_NETWORK_SIGNALS_RESET=1 exec env --default-signal=INT,TERM,HUP bash "$0" "$@"
+fi
+unset QUARKS_NETWORK_SIGNALS_RESET
+
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 until_finalized=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --until-finalized) until_finalized="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
 
-bash "$QUARKS_ROOT/scripts/setup.sh"
+quarks_setup
 echo "[network] building quarks-node and the quarks client"
 # The whole workspace, as `cargo test --workspace` builds it: building the node alone would
 # resolve other dependency features and rebuild it on every switch.
@@ -49,11 +60,24 @@ stop() { # stop STATUS
   echo "[network] stopped"
   exit "$1"
 }
-trap 'stop 0' INT TERM HUP PIPE
+trap 'stop 130' INT
+trap 'stop 143' TERM
+trap 'stop 129' HUP
+trap 'stop 141' PIPE
 trap 'stop $?' EXIT
 
+# Fails the network if node I exited: which one, how, and the end of its log.
+check_alive() { # check_alive I
+  local i="$1" status=0
+  kill -0 "${pids[$i]}" 2>/dev/null && return 0
+  wait "${pids[$i]}" 2>/dev/null || status=$?
+  echo "[network] ${names[$i]} (pid ${pids[$i]}) exited with status $status; its log ends:" >&2
+  tail -20 "$work/${names[$i]}.log" >&2
+  stop 1
+}
+
 rpc() { # rpc PORT METHOD [PARAMS]
-  curl -sf -H 'Content-Type: application/json' \
+  curl -sf --max-time 5 -H 'Content-Type: application/json' \
     -d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$2\",\"params\":${3:-[]}}" "http://127.0.0.1:$1"
 }
 
@@ -90,10 +114,11 @@ target=${until_finalized:-1}
 deadline=$((SECONDS + 600))
 for i in "${!names[@]}"; do
   until [ "$(finalized $((9944 + i)))" -ge "$target" ]; do
-    if ! kill -0 "${pids[$i]}" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-      echo "[network] ${names[$i]} did not finalize block $target; its log ends:" >&2
+    check_alive "$i"
+    if [ $SECONDS -ge $deadline ]; then
+      echo "[network] ${names[$i]} did not finalize block $target in 10 minutes; its log ends:" >&2
       tail -20 "$work/${names[$i]}.log" >&2
-      exit 1
+      stop 1
     fi
     sleep 1
   done
@@ -110,13 +135,17 @@ echo
 
 if [ -n "$until_finalized" ]; then
   echo "[network] every node finalized block $until_finalized"
-  exit 0
+  stop 0
 fi
 
 echo "Finalized block per node (Ctrl-C stops the network):"
 while true; do
   line=""
-  for i in "${!names[@]}"; do line+="$(printf '%s=%s ' "${names[$i]}" "$(finalized $((9944 + i)))")"; done
+  for i in "${!names[@]}"; do
+    check_alive "$i"
+    line+="$(printf '%s=%s ' "${names[$i]}" "$(finalized $((9944 + i)))")"
+  done
   echo "  $(date +%T)  $line"
-  sleep 6
+  # In the background, so a signal is handled at once rather than after the sleep.
+  sleep 6 & wait $! || true
 done

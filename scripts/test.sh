@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine and runs every Quarks test: pallet and runtime unit tests,
-# multi-node tests with real node processes on 127.0.0.1, and the demo (scripts/demo.sh),
-# which starts scripts/local-network.sh and checks a scripted conversation with the
-# client end to end. `.ci/run` runs exactly this.
+# Sets up a fresh machine and runs every Quarks test: the fresh-home check of every
+# script (scripts/check-fresh-home.sh), pallet and runtime unit tests, multi-node tests
+# with real node processes on 127.0.0.1, the local network's stopping behaviour
+# (scripts/check-local-network.sh), and the demo (scripts/demo.sh), which starts
+# scripts/local-network.sh and checks a scripted conversation with the client end to end.
+# `.ci/run` runs exactly this.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$QUARKS_ROOT"
 
-bash scripts/setup.sh
+quarks_setup
+
+# Under the check itself, this script only needs to reach its first cargo command.
+if [ -z "${QUARKS_FRESH_HOME_CHECK:-}" ]; then
+  echo "[test] every script's first cargo command, from a fresh HOME"
+  bash scripts/check-fresh-home.sh
+fi
 
 echo "[test] cargo test --workspace"
 cargo test --workspace
+
+echo "[test] the local network stops on SIGINT and when a node dies"
+bash scripts/check-local-network.sh
 
 echo "[test] the demo: the local network and a scripted conversation with the client"
 bash scripts/demo.sh

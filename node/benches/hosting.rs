@@ -199,7 +199,7 @@ async fn main() {
 		dir.path(),
 		NodeConfig {
 			name: "dave",
-			node_key: 4,
+			node_key: Some(4),
 			bootnodes: boot,
 			args: vec!["--host".into(), account(Dave).to_string()],
 			..Default::default()

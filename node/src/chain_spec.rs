@@ -1,5 +1,6 @@
-//! Chain specifications. Genesis lives in the runtime's presets; a chain spec here only
-//! names one and adds the chain's identity.
+//! Chain specifications. Genesis lives in the runtime: a development spec names one of its
+//! presets, an operators' network spec carries the genesis the runtime's
+//! `network_genesis` built from their keys (`quarks-node network spec`).
 
 use quarks_runtime::WASM_BINARY;
 use sc_service::ChainType;
@@ -46,4 +47,25 @@ pub fn local_chain_spec() -> Result<ChainSpec, String> {
 		ChainType::Local,
 		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET,
 	)
+}
+
+/// A live network of its operators' own keys, with the genesis config `genesis`.
+pub fn network_chain_spec(
+	name: &str,
+	id: &str,
+	genesis: serde_json::Value,
+	bootnodes: &[String],
+) -> Result<ChainSpec, String> {
+	let bootnodes = bootnodes
+		.iter()
+		.map(|addr| addr.parse().map_err(|e| format!("bootnode {addr:?}: {e}")))
+		.collect::<Result<Vec<sc_network::config::MultiaddrWithPeerId>, String>>()?;
+	Ok(ChainSpec::builder(WASM_BINARY.ok_or("the runtime's WASM blob was not built")?, None)
+		.with_name(name)
+		.with_id(id)
+		.with_chain_type(ChainType::Live)
+		.with_genesis_config(genesis)
+		.with_boot_nodes(bootnodes)
+		.with_properties(properties())
+		.build())
 }

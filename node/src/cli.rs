@@ -41,7 +41,7 @@ fn parse_account(text: &str) -> Result<quarks_runtime::AccountId, String> {
 		.map_err(|e| format!("not an SS58 address: {e}"))
 }
 
-/// Node subcommands, all from `sc-cli`.
+/// Node subcommands: those of `sc-cli`, and the operators' `network` tools.
 #[derive(Debug, clap::Subcommand)]
 #[allow(clippy::large_enum_variant)]
 pub enum Subcommand {
@@ -80,4 +80,8 @@ pub enum Subcommand {
 
 	/// Db meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
+
+	/// Start a network of your own keys: make a node's keys, write the chain spec.
+	#[command(subcommand)]
+	Network(crate::operator::NetworkCmd),
 }

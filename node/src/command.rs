@@ -3,6 +3,7 @@
 use crate::{
 	chain_spec,
 	cli::{Cli, Subcommand},
+	operator::NetworkCmd,
 	service,
 };
 use sc_cli::SubstrateCli;
@@ -47,6 +48,15 @@ impl SubstrateCli for Cli {
 /// Parse and run command line arguments.
 pub fn run() -> sc_cli::Result<()> {
 	let cli = Cli::from_args();
+	// Read and print addresses in the chain's own format (RPC methods such as
+	// `system_accountNextIndex` parse with the default), as wallets and the client do. Not
+	// while writing a spec: its genesis JSON goes to the runtime's genesis builder, which
+	// reads addresses in the generic format only.
+	if !matches!(cli.subcommand, Some(Subcommand::Network(NetworkCmd::Spec(_)))) {
+		sp_core::crypto::set_default_ss58_version(sp_core::crypto::Ss58AddressFormat::custom(
+			quarks_runtime::configs::SS58Prefix::get(),
+		));
+	}
 
 	match &cli.subcommand {
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),
@@ -116,6 +126,8 @@ pub fn run() -> sc_cli::Result<()> {
 				_ => Err("only `benchmark pallet` is wired for Quarks".into()),
 			})
 		}
+		Some(Subcommand::Network(NetworkCmd::Keys(cmd))) => Ok(cmd.run()?),
+		Some(Subcommand::Network(NetworkCmd::Spec(cmd))) => Ok(cmd.run()?),
 		Some(Subcommand::ChainInfo(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<quarks_runtime::opaque::Block>(&config))

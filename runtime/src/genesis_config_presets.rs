@@ -1,16 +1,19 @@
-//! Genesis presets. The node's chain specs only name one of these.
+//! Genesis: the presets the node's development chain specs name, and
+//! [`network_genesis`], from which operators build a network of their own keys.
 //!
 //! - `development`: one validator (Alice), for `--dev`.
 //! - `local`: three validators (Alice, Bob, Charlie) and five authorised nodes (the three
 //!   validators and the mail hosts of Dave and Ferdie), for `scripts/local-network.sh` and
 //!   the tests.
 //!
-//! Both are for testing only: every key here is derived from a well-known seed.
+//! Both presets are for testing only: every key in them is derived from a well-known seed.
+//! `quarks-node network spec` (docs/operations.md) feeds [`network_genesis`] with the
+//! operators' own keys instead.
 
 use crate::{
 	configs::{MaxKeyLifetime, MessageRetention},
-	AccountId, AuraId, BalancesConfig, GrandpaId, HostsConfig, KeysConfig, RuntimeGenesisConfig,
-	SudoConfig, UNIT,
+	AccountId, AuraId, Balance, BalancesConfig, BlockNumber, GrandpaId, HostsConfig, KeysConfig,
+	RuntimeGenesisConfig, SudoConfig, UNIT,
 };
 use alloc::{vec, vec::Vec};
 use serde_json::Value;
@@ -86,29 +89,45 @@ fn validator(who: Sr25519Keyring, finality: Ed25519Keyring) -> (AccountId, AuraI
 }
 
 /// A mail host admitted at genesis.
-struct GenesisHost {
-	operator: Sr25519Keyring,
-	endpoint: &'static str,
+pub struct GenesisHost {
+	/// The operator's account.
+	pub operator: AccountId,
+	/// Its JSON-RPC endpoint.
+	pub endpoint: Vec<u8>,
+	/// Blocks it keeps undelivered mail.
+	pub retention: BlockNumber,
+	/// Bytes it stores in all.
+	pub capacity: u64,
+	/// Bytes it stores per user.
+	pub user_quota: u64,
 }
 
-/// The hosts a development identity chose.
-type GenesisChoice = (Sr25519Keyring, Vec<Sr25519Keyring>);
+/// What a network starts with. The presets below fill it with development keys;
+/// `quarks-node network spec` fills it from an operators' configuration file.
+pub struct NetworkGenesis {
+	/// Validators: account, block-authoring key, finality key.
+	pub validators: Vec<(AccountId, AuraId, GrandpaId)>,
+	/// Nodes allowed to connect: peer id and owner.
+	pub nodes: Vec<(OpaquePeerId, AccountId)>,
+	/// Initial balances.
+	pub balances: Vec<(AccountId, Balance)>,
+	/// The privileged account (sudo key).
+	pub root: AccountId,
+	/// Mail hosts admitted at genesis.
+	pub hosts: Vec<GenesisHost>,
+	/// Encryption keys registered at genesis: account, X25519 key.
+	pub keys: Vec<(AccountId, [u8; 32])>,
+	/// Users' choices of hosts.
+	pub choices: Vec<(AccountId, Vec<AccountId>)>,
+}
 
-fn genesis(
-	mut validators: Vec<(AccountId, AuraId, GrandpaId)>,
-	nodes: Vec<(OpaquePeerId, AccountId)>,
-	endowed: Vec<AccountId>,
-	root: AccountId,
-	hosts: Vec<GenesisHost>,
-	choices: Vec<GenesisChoice>,
-) -> Value {
+/// The genesis config of `network`, as JSON.
+pub fn network_genesis(network: NetworkGenesis) -> Value {
+	let NetworkGenesis { mut validators, nodes, balances, root, hosts, keys, choices } = network;
 	// Aura's slot order and the validator set are both ordered by account.
 	validators.sort_by(|a, b| a.0.cmp(&b.0));
 	let config = RuntimeGenesisConfig {
-		balances: BalancesConfig {
-			balances: endowed.into_iter().map(|who| (who, ENDOWMENT)).collect(),
-			..Default::default()
-		},
+		balances: BalancesConfig { balances, ..Default::default() },
 		aura: pallet_aura::GenesisConfig {
 			authorities: validators.iter().map(|v| v.1.clone()).collect(),
 		},
@@ -120,34 +139,53 @@ fn genesis(
 		node_authorization: pallet_node_authorization::GenesisConfig { nodes },
 		sudo: SudoConfig { key: Some(root) },
 		keys: KeysConfig {
-			keys: DEV_ENCRYPTION_KEYS
-				.iter()
-				.map(|(who, key)| (who.to_account_id(), *key, MaxKeyLifetime::get()))
-				.collect(),
+			keys: keys.into_iter().map(|(who, key)| (who, key, MaxKeyLifetime::get())).collect(),
 		},
 		hosts: HostsConfig {
 			hosts: hosts
 				.into_iter()
-				.map(|host| {
-					(
-						host.operator.to_account_id(),
-						host.endpoint.as_bytes().to_vec(),
-						MessageRetention::get(),
-						HOST_CAPACITY,
-						HOST_USER_QUOTA,
-					)
-				})
+				.map(|h| (h.operator, h.endpoint, h.retention, h.capacity, h.user_quota))
 				.collect(),
-			choices: choices
-				.into_iter()
-				.map(|(user, hosts)| {
-					(user.to_account_id(), hosts.iter().map(|h| h.to_account_id()).collect())
-				})
-				.collect(),
+			choices,
 		},
 		..Default::default()
 	};
 	serde_json::to_value(config).expect("a RuntimeGenesisConfig serialises to JSON")
+}
+
+/// A development host at `endpoint`, with the presets' terms.
+fn dev_host(operator: Sr25519Keyring, endpoint: &str) -> GenesisHost {
+	GenesisHost {
+		operator: operator.to_account_id(),
+		endpoint: endpoint.as_bytes().to_vec(),
+		retention: MessageRetention::get(),
+		capacity: HOST_CAPACITY,
+		user_quota: HOST_USER_QUOTA,
+	}
+}
+
+/// A development network: every well-known account endowed, Alice privileged, the
+/// development encryption keys registered.
+fn development_network(
+	validators: Vec<(AccountId, AuraId, GrandpaId)>,
+	nodes: Vec<(OpaquePeerId, AccountId)>,
+	hosts: Vec<GenesisHost>,
+	choices: Vec<(Sr25519Keyring, Vec<Sr25519Keyring>)>,
+) -> Value {
+	network_genesis(NetworkGenesis {
+		validators,
+		nodes,
+		balances: Sr25519Keyring::well_known().map(|k| (k.to_account_id(), ENDOWMENT)).collect(),
+		root: Sr25519Keyring::Alice.to_account_id(),
+		hosts,
+		keys: DEV_ENCRYPTION_KEYS.iter().map(|(who, key)| (who.to_account_id(), *key)).collect(),
+		choices: choices
+			.into_iter()
+			.map(|(user, hosts)| {
+				(user.to_account_id(), hosts.iter().map(|h| h.to_account_id()).collect())
+			})
+			.collect(),
+	})
 }
 
 fn authorised_nodes(count: usize) -> Vec<(OpaquePeerId, AccountId)> {
@@ -160,12 +198,10 @@ fn authorised_nodes(count: usize) -> Vec<(OpaquePeerId, AccountId)> {
 
 /// `development`: Alice alone validates, and her node hosts everyone's mail.
 pub fn development_config_genesis() -> Value {
-	genesis(
+	development_network(
 		vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		authorised_nodes(1),
-		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
-		Sr25519Keyring::Alice.to_account_id(),
-		vec![GenesisHost { operator: Sr25519Keyring::Alice, endpoint: "ws://127.0.0.1:9944" }],
+		vec![dev_host(Sr25519Keyring::Alice, "ws://127.0.0.1:9944")],
 		DEV_ENCRYPTION_KEYS.iter().map(|(who, _)| (*who, vec![Sr25519Keyring::Alice])).collect(),
 	)
 }
@@ -175,19 +211,14 @@ pub fn development_config_genesis() -> Value {
 /// message can reach one host or two, and a group of Alice, Bob and Charlie reaches both.
 pub fn local_config_genesis() -> Value {
 	use Sr25519Keyring::{Alice, Bob, Charlie, Dave, Ferdie};
-	genesis(
+	development_network(
 		vec![
 			validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
 			validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
 			validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
 		],
 		authorised_nodes(5),
-		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
-		Alice.to_account_id(),
-		vec![
-			GenesisHost { operator: Dave, endpoint: "ws://127.0.0.1:9947" },
-			GenesisHost { operator: Ferdie, endpoint: "ws://127.0.0.1:9948" },
-		],
+		vec![dev_host(Dave, "ws://127.0.0.1:9947"), dev_host(Ferdie, "ws://127.0.0.1:9948")],
 		vec![
 			(Alice, vec![Dave]),
 			(Bob, vec![Dave, Ferdie]),

@@ -15,7 +15,7 @@ use jsonrpsee::{
 use quarks_runtime::{
 	AccountId, Runtime, RuntimeCall, SignedPayload, TxExtension, UncheckedExtrinsic, VERSION,
 };
-use sp_core::{crypto::Pair as _, H256};
+use sp_core::{crypto::Pair as _, sr25519, H256};
 use sp_keyring::Sr25519Keyring;
 use sp_runtime::{generic::Era, MultiAddress};
 use std::{
@@ -67,13 +67,19 @@ pub struct Node {
 }
 
 /// How to start a node. Starting one with the name of a stopped one restarts it on the
-/// same base path.
+/// same base path (`<dir>/<name>`).
 #[derive(Default)]
 pub struct NodeConfig<'a> {
 	pub name: &'a str,
-	/// `Some("alice")` etc. for a validator holding that development key.
-	pub validator: Option<&'a str>,
-	pub node_key: u8,
+	/// The chain spec: `local` when not given.
+	pub chain: Option<&'a str>,
+	/// Whether it authors blocks and votes on finality.
+	pub validator: bool,
+	/// A development key (`alice`, …) to validate with; otherwise a validator uses the
+	/// keys in its base path's keystore.
+	pub dev_key: Option<&'a str>,
+	/// Node key `n` (see [`node_key`]); otherwise the node key file in its base path.
+	pub node_key: Option<u8>,
 	pub bootnodes: Vec<String>,
 	/// A fixed RPC port (a host's endpoint is on chain); a free one otherwise.
 	pub rpc_port: Option<u16>,
@@ -88,16 +94,22 @@ impl Node {
 		let p2p_port = free_port();
 		let rpc_port = cfg.rpc_port.unwrap_or_else(free_port);
 		let mut cmd = Command::new(env!("CARGO_BIN_EXE_quarks-node"));
-		cmd.args(["--chain", "local", "--base-path"])
+		cmd.args(["--chain", cfg.chain.unwrap_or("local"), "--base-path"])
 			.arg(&base)
-			.args(["--name", cfg.name, "--node-key", &node_key(cfg.node_key)])
+			.args(["--name", cfg.name])
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
 			.args(["--log", "info,runtime::node-authorization=debug,runtime::quarks-relay=debug"])
 			.args(&cfg.args);
-		if let Some(key) = cfg.validator {
-			cmd.arg("--validator").arg(format!("--{key}"));
+		if let Some(n) = cfg.node_key {
+			cmd.args(["--node-key", &node_key(n)]);
+		}
+		if cfg.validator {
+			cmd.arg("--validator");
+		}
+		if let Some(key) = cfg.dev_key {
+			cmd.arg(format!("--{key}"));
 		}
 		for bootnode in &cfg.bootnodes {
 			cmd.args(["--bootnodes", bootnode]);
@@ -206,27 +218,27 @@ impl Node {
 		bytes.map(|b| T::decode(&mut &b[..]).expect("stored value decodes"))
 	}
 
-	/// Signs `call` with `signer`'s development key, at its nonce in the finalized state,
-	/// and submits it.
-	pub async fn submit(&self, signer: Sr25519Keyring, call: RuntimeCall) -> H256 {
-		let nonce: u32 =
-			self.runtime_call("AccountNonceApi_account_nonce", signer.to_account_id()).await;
+	/// Signs `call` with `signer`'s key, at its nonce in the finalized state, and submits it.
+	pub async fn submit(&self, signer: impl Signer, call: RuntimeCall) -> H256 {
+		let nonce: u32 = self.runtime_call("AccountNonceApi_account_nonce", signer.account()).await;
 		self.submit_at(signer, call, nonce).await
 	}
 
 	/// Signs `call` with the signer's next nonce counting its transactions in the pool, so
 	/// several can be in flight, and submits it.
-	pub async fn submit_next(&self, signer: Sr25519Keyring, call: RuntimeCall) -> H256 {
-		let nonce: u32 = self
-			.rpc
-			.request("system_accountNextIndex", rpc_params![signer.to_account_id().to_string()])
-			.await
-			.expect("next nonce");
+	pub async fn submit_next(&self, signer: impl Signer, call: RuntimeCall) -> H256 {
+		let nonce = self.next_nonce(&address(&signer.account())).await;
 		self.submit_at(signer, call, nonce).await
 	}
 
-	async fn submit_at(&self, signer: Sr25519Keyring, call: RuntimeCall, nonce: u32) -> H256 {
-		let xt = signed_extrinsic(call, signer, nonce, self.genesis_hash().await);
+	/// The account's next nonce, counting its transactions in the pool, asked with its
+	/// address as wallets write it (`system_accountNextIndex`).
+	pub async fn next_nonce(&self, address: &str) -> u32 {
+		self.rpc.request("system_accountNextIndex", rpc_params![address]).await.expect("next nonce")
+	}
+
+	async fn submit_at(&self, signer: impl Signer, call: RuntimeCall, nonce: u32) -> H256 {
+		let xt = signed_extrinsic(call, &signer.pair(), nonce, self.genesis_hash().await);
 		self.rpc
 			.request("author_submitExtrinsic", rpc_params![sp_core::Bytes(xt.encode())])
 			.await
@@ -265,10 +277,40 @@ impl Drop for Node {
 	}
 }
 
+/// Who signs a transaction: a development key or any sr25519 key pair.
+pub trait Signer {
+	/// The key pair.
+	fn pair(&self) -> sr25519::Pair;
+	/// Its account.
+	fn account(&self) -> AccountId {
+		self.pair().public().into()
+	}
+}
+
+impl Signer for Sr25519Keyring {
+	fn pair(&self) -> sr25519::Pair {
+		Sr25519Keyring::pair(*self)
+	}
+}
+
+impl Signer for &sr25519::Pair {
+	fn pair(&self) -> sr25519::Pair {
+		(*self).clone()
+	}
+}
+
+/// An account's address in the chain's own SS58 format (prefix 7777).
+pub fn address(account: &AccountId) -> String {
+	use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
+	account.to_ss58check_with_version(Ss58AddressFormat::custom(
+		quarks_runtime::configs::SS58Prefix::get(),
+	))
+}
+
 /// A signed, immortal extrinsic for the `quarks-runtime` this test binary was built with.
 pub fn signed_extrinsic(
 	call: RuntimeCall,
-	signer: Sr25519Keyring,
+	signer: &sr25519::Pair,
 	nonce: u32,
 	genesis: H256,
 ) -> UncheckedExtrinsic {
@@ -297,10 +339,10 @@ pub fn signed_extrinsic(
 		(),
 	);
 	let payload = SignedPayload::from_raw(call.clone(), tx_ext.clone(), implicit);
-	let signature = payload.using_encoded(|bytes| signer.pair().sign(bytes));
+	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
 	UncheckedExtrinsic::new_signed(
 		call,
-		MultiAddress::Id(signer.to_account_id()),
+		MultiAddress::Id(signer.public().into()),
 		signature.into(),
 		tx_ext,
 	)
@@ -395,7 +437,14 @@ pub async fn start_validators(dir: &Path) -> Vec<Node> {
 
 /// How the `local` network's validator `name` starts.
 pub fn validator_config(name: &str, node_key: u8, bootnodes: Vec<String>) -> NodeConfig<'_> {
-	NodeConfig { name, validator: Some(name), node_key, bootnodes, ..Default::default() }
+	NodeConfig {
+		name,
+		validator: true,
+		dev_key: Some(name),
+		node_key: Some(node_key),
+		bootnodes,
+		..Default::default()
+	}
 }
 
 /// How a mail host of `operator` starts (`--host`), at a fixed RPC `port` when its
@@ -410,7 +459,7 @@ pub fn host_config(
 	let name: &'static str = Box::leak(name.to_string().into_boxed_str());
 	NodeConfig {
 		name,
-		node_key,
+		node_key: Some(node_key),
 		bootnodes: boot.to_vec(),
 		rpc_port: port,
 		args: vec!["--host".into(), account(operator).to_string()],
