@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Quarks demo: starts the local network (scripts/local-network.sh) and runs a scripted
 # conversation with the `quarks` client, printing each step and checking each outcome:
-#   1. Alice and Bob chat 1:1 (Bob reads with a live `watch`, which acknowledges);
+#   1. Alice and Bob chat 1:1: Bob's live `watch` shows the message as soon as it arrives
+#      (pending), then anchored, then final, and acknowledges it;
 #   2. the chain's audit shows the anchor, the key versions and Bob's receipt;
 #   3. Bob exports a proof of Alice's message that anyone can verify without keys;
 #   4. Alice creates a group with Bob and Charlie (its key goes to both, committed on chain);
@@ -80,7 +81,8 @@ expect out "anchored in block"
 hash=$(sed -n 's/^sent \(0x[0-9a-f]*\) .*/\1/p' out)
 wait "$watcher"
 cat watch.out
-expect watch.out "Hi Bob! Lunch at noon?"
+expect watch.out "pending\] .*Hi Bob! Lunch at noon?"
+expect watch.out "$hash final, anchored in block"
 expect watch.out "acknowledged 1 message"
 
 step "Bob → Alice, 1:1; Alice reads her inbox"

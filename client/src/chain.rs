@@ -2,8 +2,9 @@
 //! runtime APIs, view functions and events, and the same JSON-RPC connection for the
 //! `quarks_*` methods of nodes and hosts.
 //!
-//! Reads default to the latest *finalized* block: what the client shows as proof (an
+//! Reads default to the latest *finalized* block: what the client calls final or proven (an
 //! anchor, a receipt, a key's validity) is never taken from a block that may be reverted.
+//! An anchor in the best chain is read there ([`At::Best`]) and shown as such.
 
 use crate::BlockNumber;
 use codec::{Decode, Encode};
@@ -48,6 +49,13 @@ pub enum ChainError {
 	Decode(String),
 }
 
+impl ChainError {
+	/// Whether a transaction failed on chain with pallet error `name` (`"AlreadyAnchoredInBlock"`).
+	pub fn is_pallet_error(&self, name: &str) -> bool {
+		matches!(self, Self::Dispatch(message) if message.contains(name))
+	}
+}
+
 fn rpc_error(e: impl std::fmt::Display) -> ChainError {
 	ChainError::Rpc(e.to_string())
 }
@@ -74,6 +82,15 @@ pub enum Progress {
 	InBlock(BlockNumber),
 	/// In a finalized block.
 	Finalized(BlockNumber),
+}
+
+/// Which block a read looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum At {
+	/// The latest finalized block.
+	Finalized,
+	/// The node's best block, which may still be reverted.
+	Best,
 }
 
 /// One event, with its fields SCALE-encoded.
@@ -221,11 +238,42 @@ impl Chain {
 		Ok(Some(H256(at.block_hash().0)))
 	}
 
+	/// The latest block number of `at`.
+	pub async fn block_number(&self, at: At) -> Result<BlockNumber, ChainError> {
+		match at {
+			At::Finalized => self.finalized().await,
+			At::Best => {
+				let header: serde_json::Value =
+					self.rpc.request("chain_getHeader", rpc_params![]).await?;
+				header["number"]
+					.as_str()
+					.and_then(|n| BlockNumber::from_str_radix(n.trim_start_matches("0x"), 16).ok())
+					.ok_or_else(|| ChainError::Decode(format!("best header: {header}")))
+			}
+		}
+	}
+
 	/// Calls runtime API `method` (`HostingApi_anchor`, …) with encoded `args` at the
 	/// finalized block, and decodes the answer.
 	pub async fn runtime_api<R: Decode>(&self, method: &str, args: &[u8]) -> Result<R, ChainError> {
-		let at = self.api.at_current_block().await.map_err(rpc_error)?;
-		let bytes = at.runtime_apis().call_raw(method, Some(args)).await.map_err(rpc_error)?;
+		self.runtime_api_at(At::Finalized, method, args).await
+	}
+
+	/// As [`Self::runtime_api`], at block `at`.
+	pub async fn runtime_api_at<R: Decode>(
+		&self,
+		at: At,
+		method: &str,
+		args: &[u8],
+	) -> Result<R, ChainError> {
+		let block = match at {
+			At::Finalized => self.api.at_current_block().await.map_err(rpc_error)?,
+			At::Best => {
+				let best: H256 = self.rpc.request("chain_getBlockHash", rpc_params![]).await?;
+				self.api.at_block(subxt::utils::H256(best.0)).await.map_err(rpc_error)?
+			}
+		};
+		let bytes = block.runtime_apis().call_raw(method, Some(args)).await.map_err(rpc_error)?;
 		R::decode(&mut &bytes[..]).map_err(|e| ChainError::Decode(format!("{method}: {e}")))
 	}
 

@@ -1,13 +1,19 @@
 //! Mail hosts: the admitted hosts and their records, a user's choice, and mailbox access
-//! with requests signed by the mailbox owner (docs/rpc.md, `quarks_fetchMailbox`).
+//! with requests signed by the mailbox owner (docs/rpc.md, `quarks_fetchMailbox`): pages
+//! of mail, and a subscription to mail and its notarization as they happen.
 
 use crate::{
 	chain::{account_value, Chain, ChainError, Included, NodeRpc, Progress, Wait},
 	BlockNumber,
 };
 use codec::Encode;
-use quarks_primitives::hosting::{HostInfo, MailboxRequest, SignedMailboxRequest};
-use serde::Deserialize;
+use quarks_primitives::{
+	hosting::HostInfo,
+	mailbox::{
+		MailEntry, MailEvent, MailboxAction, MailboxPage, MailboxRequest, SignedMailboxRequest,
+		MAX_PAGE_ENTRIES,
+	},
+};
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
 use std::{
 	sync::atomic::{AtomicU64, Ordering},
@@ -32,16 +38,7 @@ impl Host {
 }
 
 /// One envelope kept for the account, as a host lists it.
-#[derive(Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct MailboxEntry {
-	/// The envelope hash.
-	pub hash: H256,
-	/// The encoded envelope, hex.
-	pub envelope: sp_core::Bytes,
-	/// The block of its anchor.
-	pub anchored_at: BlockNumber,
-}
+pub type MailboxEntry = MailEntry<BlockNumber>;
 
 /// Every admitted host, read from finalized state.
 pub async fn admitted(chain: &Chain) -> Result<Vec<Host>, ChainError> {
@@ -104,7 +101,7 @@ impl Mailbox {
 
 	/// A request good once, at this host only: the nonce is the time in milliseconds,
 	/// kept strictly increasing.
-	fn request(&self) -> String {
+	fn request(&self, action: MailboxAction) -> String {
 		let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
 		let previous = self
 			.last_nonce
@@ -114,24 +111,45 @@ impl Mailbox {
 			account: AccountId32::from(self.owner.public()),
 			host: self.host.operator.clone(),
 			nonce: now.max(previous + 1),
+			action,
 		};
 		let signature = self.owner.sign(&request.signing_payload(&self.genesis)).0;
 		array_bytes::bytes2hex("0x", SignedMailboxRequest { request, signature }.encode())
 	}
 
-	/// The envelopes the host keeps for the owner, oldest anchor first.
-	pub async fn fetch(&self) -> Result<Vec<MailboxEntry>, ChainError> {
-		self.rpc.request("quarks_fetchMailbox", rpc_params![self.request()]).await
+	/// The host this mailbox is at.
+	pub fn host(&self) -> &Host {
+		&self.host
 	}
 
-	/// New envelopes as the host stores them.
+	/// One page of the mail the host keeps for the owner, after position `after`.
+	pub async fn page(&self, after: Option<u64>) -> Result<MailboxPage<BlockNumber>, ChainError> {
+		let request = self.request(MailboxAction::Fetch { after, limit: MAX_PAGE_ENTRIES });
+		self.rpc.request("quarks_fetchMailbox", rpc_params![request]).await
+	}
+
+	/// Every envelope the host keeps for the owner, oldest first, page by page.
+	pub async fn fetch(&self) -> Result<Vec<MailboxEntry>, ChainError> {
+		let mut mail = Vec::new();
+		let mut after = None;
+		loop {
+			let page = self.page(after).await?;
+			mail.extend(page.mail);
+			match page.next {
+				Some(next) => after = Some(next),
+				None => return Ok(mail),
+			}
+		}
+	}
+
+	/// Mail as the host stores it, and its notarization as it advances.
 	pub async fn subscribe(
 		&self,
-	) -> Result<subxt::rpcs::client::RpcSubscription<MailboxEntry>, ChainError> {
+	) -> Result<subxt::rpcs::client::RpcSubscription<MailEvent<BlockNumber>>, ChainError> {
 		self.rpc
 			.subscribe(
 				"quarks_subscribeMailbox",
-				rpc_params![self.request()],
+				rpc_params![self.request(MailboxAction::Subscribe)],
 				"quarks_unsubscribeMailbox",
 			)
 			.await

@@ -1,25 +1,39 @@
 //! The Quarks chat client library. The client holds every user key (the node never
-//! does), seals and opens envelopes, and talks to nodes over JSON-RPC.
+//! does), seals and opens envelopes, and talks to nodes over JSON-RPC. One module per
+//! concern; the `quarks` binary only parses arguments and prints.
 //!
 //! - [`keystore`]: the passphrase-encrypted identity file.
 //! - [`seal`]: sealing and opening envelopes (end-to-end encryption and signatures).
-//! - [`chain`]: chain access (subxt over a reconnecting WebSocket).
+//! - [`chain`]: chain access (subxt over a reconnecting WebSocket); [`queries`]: what the
+//!   client reads from it.
 //! - [`hosts`]: mail hosts, the user's choice of them, and mailbox access.
-//! - [`messenger`]: sending, groups with key rotation, reading with every check, receipts.
-//! - [`audit`]: audits of anchors and receipts, and non-repudiation proofs.
+//! - [`messenger`]: one identity's session.
+//! - [`send`]: sending at once, notarizing after (one anchor per block).
+//! - [`inbox`]: reading with every check, notarization states, receipts.
+//! - [`groups`]: groups and key rotation.
+//! - [`proofs`]: audits and non-repudiation proofs.
 //! - [`store`]: the local store of envelopes sent and read.
+//! - [`error`]: the client's errors.
 //! - [`dev`]: the development identities the `local` and `development` chains register.
 
 #![deny(missing_docs)]
 
-pub mod audit;
 pub mod chain;
 pub mod dev;
+pub mod error;
+pub mod groups;
 pub mod hosts;
+pub mod inbox;
 pub mod keystore;
 pub mod messenger;
+pub mod proofs;
+pub mod queries;
 pub mod seal;
+pub mod send;
 pub mod store;
 
 /// Block numbers of the Quarks runtime.
 pub type BlockNumber = u32;
+
+/// The SS58 prefix of Quarks addresses.
+pub const SS58_PREFIX: u16 = 7777;

@@ -4,12 +4,15 @@
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use quarks_client::{
-	audit::{self, Proof},
 	chain::{Chain, Progress, Wait},
 	hosts,
+	inbox::{Notarization, ReadOptions, Received, Update},
 	keystore::{Identity, Keystore, DEFAULT_LOG_N},
-	messenger::{self, Content, Messenger, ReadError, Received},
-	BlockNumber,
+	messenger::Messenger,
+	proofs::{self, Proof},
+	queries,
+	seal::Content,
+	BlockNumber, SS58_PREFIX,
 };
 use quarks_primitives::{Destination, GroupId};
 use sp_core::{
@@ -17,7 +20,6 @@ use sp_core::{
 	H256,
 };
 use std::{
-	collections::HashSet,
 	io::IsTerminal,
 	path::PathBuf,
 	process::ExitCode,
@@ -26,8 +28,6 @@ use std::{
 
 /// Blocks per day at 3-second blocks.
 const BLOCKS_PER_DAY: BlockNumber = 28_800;
-/// The SS58 prefix of Quarks accounts.
-const SS58_PREFIX: u16 = 7777;
 
 /// The Quarks chat client: end-to-end encrypted messages, anchored on chain.
 #[derive(Parser)]
@@ -69,11 +69,14 @@ enum Command {
 	/// Create and manage groups; every membership change rotates the group key.
 	#[command(subcommand)]
 	Group(GroupCommand),
-	/// Send a message to a person or a group: seal, hand to the node, anchor on chain.
+	/// Send a message to a person or a group: seal, hand to the node (which delivers it at
+	/// once), then anchor it on chain.
 	Send(SendArgs),
-	/// Fetch your mail from your hosts, check, decrypt and acknowledge it.
+	/// Read the mail your hosts keep: check, decrypt, show with its notarization state,
+	/// wait for it to settle, and acknowledge what is final.
 	Inbox(InboxArgs),
-	/// Follow your mailboxes live: decrypt, verify and acknowledge as mail arrives.
+	/// Follow your mailboxes live: each message shown as it arrives (pending), then as it is
+	/// anchored and final; final messages acknowledged in batches.
 	Watch(WatchArgs),
 	/// Open an envelope file with this identity's keys, with every check.
 	Open {
@@ -186,7 +189,7 @@ struct SendArgs {
 	/// The group.
 	#[arg(long)]
 	group: Option<GroupId>,
-	/// Wait for finality, not just inclusion.
+	/// Wait until the anchor is final, not just in a block.
 	#[arg(long)]
 	finalized: bool,
 	/// Also write the sealed envelope to this file.
@@ -201,6 +204,9 @@ struct InboxArgs {
 	/// Do not send delivery receipts (hosts keep the mail).
 	#[arg(long)]
 	no_ack: bool,
+	/// Seconds to wait for pending messages to settle.
+	#[arg(long, default_value_t = 60)]
+	timeout: u64,
 }
 
 #[derive(Args)]
@@ -244,6 +250,8 @@ async fn main() -> ExitCode {
 			.or_else(|| std::env::var_os("QUARKS_KEYSTORE").map(PathBuf::from))
 			.unwrap_or_else(|| PathBuf::from("quarks-keystore.json")),
 	);
+	// Print addresses in the chain's own format; both it and the generic one are read.
+	sp_core::crypto::set_default_ss58_version(Ss58AddressFormat::custom(SS58_PREFIX));
 	match run(cli).await {
 		Ok(()) => ExitCode::SUCCESS,
 		Err(e) => {
@@ -254,7 +262,7 @@ async fn main() -> ExitCode {
 }
 
 fn address(account: &AccountId32) -> String {
-	account.to_ss58check_with_version(Ss58AddressFormat::custom(SS58_PREFIX))
+	account.to_ss58check()
 }
 
 fn parse_account(text: &str) -> Fallible<AccountId32> {
@@ -339,18 +347,38 @@ fn describe(destination: &Destination<AccountId32>) -> String {
 	}
 }
 
+fn notarization(state: Notarization) -> String {
+	match state {
+		Notarization::Pending => "pending".into(),
+		Notarization::Anchored(block) => format!("anchored in block #{block}"),
+		Notarization::Final(block) => format!("final, anchored in block #{block}"),
+		Notarization::NotNotarized => "NOT NOTARIZED: no anchor came".into(),
+	}
+}
+
 fn show(received: &Received) {
 	let from = address(&received.opened.sender);
-	let block = received.anchor.anchored_at;
+	let state = notarization(received.notarization);
 	match &received.content {
 		Content::Text(text) => println!(
-			"[#{block}] {from} → {}: {text}\n         hash {:?}",
+			"[{state}] {from} → {}: {text}\n         hash {:?}",
 			describe(&received.opened.destination),
 			received.hash
 		),
 		Content::GroupKey { group, epoch, .. } => println!(
-			"[#{block}] {from} sent the key of group {group} epoch {epoch} (committed on chain)"
+			"[{state}] {from} sent the key of group {group} epoch {epoch} (committed on chain)"
 		),
+	}
+}
+
+fn report(update: &Update) {
+	match update {
+		Update::Shown(received) => show(received),
+		Update::Notarized { hash, notarization: state } => {
+			println!("  {hash:?} {}", notarization(*state))
+		}
+		Update::Rejected { hash, error } => println!("{hash:?} rejected: {error}"),
+		Update::Acknowledged(n) => eprintln!("acknowledged {n} message(s)"),
 	}
 }
 
@@ -383,7 +411,7 @@ async fn run(cli: Cli) -> Fallible<()> {
 					_ => println!("encryption key not yet published (run `quarks keys register`)"),
 				}
 			}
-			match messenger::current_key(&m.chain, m.account()).await? {
+			match queries::current_key(&m.chain, m.account()).await? {
 				Some(key) => {
 					println!("on chain: key v{} valid until #{}", key.version, key.valid_until)
 				}
@@ -442,120 +470,103 @@ async fn run(cli: Cli) -> Fallible<()> {
 		Command::Group(command) => group(&cli, command).await?,
 		Command::Send(args) => {
 			let m = messenger(&cli).await?;
-			let wait = wait_for(args.finalized);
-			let sent = if let Some(group) = args.group {
-				let steps = Steps::new(&format!("sending to group {group}"));
-				let sent = m.send_group(group, &args.text, wait, &mut steps.reporter()).await?;
-				steps.done();
-				sent
-			} else {
-				let to = parse_account(args.to.as_deref().unwrap_or_default())?;
-				let steps = Steps::new(&format!("sending to {}", address(&to)));
-				let sent = m.send_direct(&to, &args.text, wait, &mut steps.reporter()).await?;
-				steps.done();
-				sent
+			let sent = match (args.group, &args.to) {
+				(Some(group), _) => m.send_group(group, &args.text).await?,
+				(None, to) => {
+					m.send_direct(&parse_account(to.as_deref().unwrap_or_default())?, &args.text)
+						.await?
+				}
 			};
+			println!(
+				"sent {:?} to {}: handed to the node, which delivers it now",
+				sent.hash,
+				describe(&sent.leaf.destination)
+			);
 			if let Some(file) = &args.save_envelope {
 				let bytes = m.store.get(&sent.hash)?.ok_or("envelope missing from the store")?;
 				std::fs::write(file, bytes)?;
 			}
-			let state = if sent.included.finalized { "finalized" } else { "included" };
-			println!(
-				"sent {:?} to {}: anchored in block #{} ({state})",
-				sent.hash,
-				describe(&sent.destination),
-				sent.included.block_number
-			);
+			let steps = Steps::new("anchoring it on chain");
+			let notarized = m
+				.notarize(
+					std::slice::from_ref(&sent),
+					wait_for(args.finalized),
+					&mut steps.reporter(),
+				)
+				.await?;
+			steps.done();
+			let state = if notarized.included.finalized { "finalized" } else { "included" };
+			println!("anchored in block #{} ({state})", notarized.included.block_number);
 		}
 		Command::Inbox(args) => {
 			let mut m = messenger(&cli).await?;
-			let mut receipts = Vec::new();
-			let entries = m.fetch().await?;
-			if entries.is_empty() {
+			let mut shown = 0usize;
+			let options = ReadOptions {
+				follow: false,
+				count: None,
+				timeout: Some(Duration::from_secs(args.timeout)),
+				acknowledge: !args.no_ack,
+			};
+			m.read_mail(options, &mut |update| {
+				shown += usize::from(matches!(update, Update::Shown(_)));
+				report(update)
+			})
+			.await?;
+			if shown == 0 {
 				println!("no mail");
-			}
-			// Hosts take mail anchored in a best block; only a final anchor is proof.
-			let newest = entries.iter().map(|e| e.anchored_at).max().unwrap_or_default();
-			let deadline = Instant::now() + Duration::from_secs(60);
-			while m.chain.finalized().await? < newest && Instant::now() < deadline {
-				tokio::time::sleep(Duration::from_millis(500)).await;
-			}
-			for entry in entries {
-				match m.read(&entry.envelope).await {
-					Ok(received) => {
-						show(&received);
-						receipts.push(received.hash);
-					}
-					Err(e) => println!("[#{}] {:?} rejected: {e}", entry.anchored_at, entry.hash),
-				}
-			}
-			receipts.retain(|hash| !m.store.acknowledged(hash));
-			if !args.no_ack && !receipts.is_empty() {
-				let steps = Steps::new(&format!("acknowledging {} message(s)", receipts.len()));
-				m.acknowledge(&receipts, Wait::InBlock, &mut steps.reporter()).await?;
-				steps.done();
-				println!(
-					"acknowledged {} message(s); your hosts delete them once final",
-					receipts.len()
-				);
 			}
 		}
 		Command::Watch(args) => watch(&cli, args).await?,
 		Command::Open { file } => {
 			let mut m = messenger(&cli).await?;
 			let bytes = std::fs::read(file)?;
+			let mut received = m
+				.open_envelope(&bytes)
+				.await
+				.map_err(|e| format!("cannot read {}: {e}", file.display()))?;
 			// A fresh anchor may not be final yet; give finality half a minute.
 			let deadline = Instant::now() + Duration::from_secs(30);
-			let mut result = m.read(&bytes).await;
-			while matches!(result, Err(ReadError::Unanchored)) && Instant::now() < deadline {
+			while !received.notarization.is_settled() && Instant::now() < deadline {
 				tokio::time::sleep(Duration::from_secs(1)).await;
-				result = m.read(&bytes).await;
+				m.check_notarization(&mut received).await?;
 			}
-			match result {
-				Ok(received) => show(&received),
-				Err(e) => return Err(format!("cannot read {}: {e}", file.display()).into()),
-			}
+			show(&received);
 		}
 		Command::Audit(args) => {
 			let m = messenger(&cli).await?;
-			let mut items = match (&args.hash, &args.with, args.group) {
-				(Some(hash), _, _) => vec![(*hash, m.store.get(hash)?)],
+			let items = match (&args.hash, &args.with, args.group) {
+				(Some(hash), _, _) => {
+					vec![(*hash, m.store.get(hash)?.ok_or("not in the local store")?)]
+				}
 				(None, Some(peer), _) => {
-					audit::conversation(&m, &Destination::Direct(parse_account(peer)?))?
-						.into_iter()
-						.map(|(h, b)| (h, Some(b)))
-						.collect()
+					proofs::conversation(&m, &Destination::Direct(parse_account(peer)?))?
 				}
 				(None, None, Some(group)) => {
-					audit::conversation(&m, &Destination::Group { group, epoch: 0 })?
-						.into_iter()
-						.map(|(h, b)| (h, Some(b)))
-						.collect()
+					proofs::conversation(&m, &Destination::Group { group, epoch: 0 })?
 				}
 				_ => Vec::new(),
 			};
 			let mut reports = Vec::new();
-			for (hash, envelope) in items.drain(..) {
-				match audit::audit(&m.chain, &hash, envelope.as_deref()).await? {
+			for (hash, envelope) in items {
+				match proofs::audit(&m.chain, &envelope, m.store.membership(&hash)?).await? {
 					Some(report) => reports.push(report),
-					None => println!("{hash:?}: no anchor in finalized state (never anchored, or pruned after 7 days)"),
+					None => println!("{hash:?}: no final anchor (not yet final, never anchored, or pruned after 7 days)"),
 				}
 			}
-			reports.sort_by_key(|r| r.anchor.anchored_at);
+			reports.sort_by_key(|r| r.anchored_at);
 			for r in reports {
 				println!("{:?}", r.hash);
 				println!(
-					"  anchored in block #{} {} by {} (sender key v{})",
-					r.anchor.anchored_at,
+					"  anchored in block #{} {} by {} (sender key v{}), leaf {} of {} under root {:?}",
+					r.anchored_at,
 					r.anchor_block.map(|h| format!("{h:?}")).unwrap_or_default(),
-					address(&r.anchor.sender),
-					r.sender_key.map_or("-".into(), |v| v.to_string())
+					address(&r.sender),
+					r.sender_key.map_or("-".into(), |v| v.to_string()),
+					r.membership.proof.leaf_index + 1,
+					r.membership.proof.leaf_count,
+					r.membership.root,
 				);
-				print!(
-					"  to {}, size class {}",
-					describe(&r.anchor.destination),
-					r.anchor.size_class
-				);
+				print!("  to {}, size class {}", describe(&r.leaf.destination), r.leaf.size_class);
 				match r.sealed_to {
 					Some(v) => println!(", sealed to recipient key v{v}"),
 					None => println!(),
@@ -574,7 +585,7 @@ async fn run(cli: Cli) -> Fallible<()> {
 		}
 		Command::Prove { hash, output } => {
 			let mut m = messenger(&cli).await?;
-			let proof = audit::prove(&mut m, hash).await?;
+			let proof = proofs::prove(&mut m, hash).await?;
 			std::fs::write(output, serde_json::to_vec_pretty(&proof)?)?;
 			println!("proof of {hash:?} written to {}", output.display());
 		}
@@ -582,7 +593,7 @@ async fn run(cli: Cli) -> Fallible<()> {
 			let proof: Proof = serde_json::from_slice(&std::fs::read(file)?)
 				.map_err(|e| format!("{}: not a proof: {e}", file.display()))?;
 			let chain = Chain::connect(cli.url()).await?;
-			let verified = audit::verify(&chain, &proof).await?;
+			let verified = proofs::verify(&chain, &proof).await?;
 			println!("valid proof: {:?}", verified.hash);
 			println!("  sender   {} (signature verified)", address(&verified.sender));
 			println!("  to       {}", describe(&verified.destination));
@@ -636,12 +647,12 @@ async fn group(cli: &Cli, command: &GroupCommand) -> Fallible<()> {
 			println!("group {group} key epoch {epoch} posted");
 		}
 		GroupCommand::Show { group } => {
-			let info = messenger::group_info(&m.chain, *group)
+			let info = queries::group_info(&m.chain, *group)
 				.await?
 				.ok_or_else(|| format!("group {group} does not exist"))?;
 			let state = if info.rotated { "key posted" } else { "waiting for a key rotation" };
 			println!("group {group}: epoch {} ({state}), {} members", info.epoch, info.members);
-			for member in messenger::group_members(&m.chain, *group).await? {
+			for member in queries::group_members(&m.chain, *group).await? {
 				println!("  {}", address(&member));
 			}
 		}
@@ -649,64 +660,16 @@ async fn group(cli: &Cli, command: &GroupCommand) -> Fallible<()> {
 	Ok(())
 }
 
-/// Follows every chosen host's mailbox; reads each envelope once, retries those whose
-/// anchor is not final yet or whose group key has not arrived, and acknowledges in
-/// batches (every 2 seconds, or 128 at once).
+/// Follows every chosen host's mailbox until `--count` messages settled or `--timeout`.
 async fn watch(cli: &Cli, args: &WatchArgs) -> Fallible<()> {
-	const RETRY_FOR: Duration = Duration::from_secs(120);
-	const ACK_EVERY: Duration = Duration::from_secs(2);
 	let mut m = messenger(cli).await?;
-	let mut rx = m.follow().await?;
 	eprintln!("watching for mail to {} (Ctrl-C to stop)", address(m.account()));
-
-	let started = Instant::now();
-	let mut seen = HashSet::<H256>::new();
-	let mut pending: Vec<(hosts::MailboxEntry, Instant)> = Vec::new();
-	let mut receipts: Vec<H256> = Vec::new();
-	let mut last_ack = Instant::now();
-	let mut read = 0usize;
-	let mut tick = tokio::time::interval(Duration::from_millis(500));
-	loop {
-		tokio::select! {
-			entry = rx.recv() => match entry {
-				Some(entry) if seen.insert(entry.hash) => pending.push((entry, Instant::now())),
-				Some(_) => {},
-				None => return Err("every mailbox connection ended".into()),
-			},
-			_ = tick.tick() => {},
-		}
-		let mut waiting = Vec::new();
-		for (entry, since) in std::mem::take(&mut pending) {
-			match m.read(&entry.envelope).await {
-				Ok(received) => {
-					show(&received);
-					receipts.push(received.hash);
-					read += 1;
-				}
-				Err(e) if e.may_resolve() && since.elapsed() < RETRY_FOR => {
-					waiting.push((entry, since))
-				}
-				Err(e) => report_rejected(&entry.hash, &e),
-			}
-		}
-		pending = waiting;
-		let done = args.count.is_some_and(|n| read >= n)
-			|| args.timeout.is_some_and(|t| started.elapsed() >= Duration::from_secs(t));
-		if !args.no_ack
-			&& !receipts.is_empty()
-			&& (done || receipts.len() >= 128 || last_ack.elapsed() >= ACK_EVERY)
-		{
-			let batch = std::mem::take(&mut receipts);
-			m.acknowledge(&batch, Wait::InBlock, &mut |_| {}).await?;
-			eprintln!("acknowledged {} message(s)", batch.len());
-			last_ack = Instant::now();
-		}
-		if done {
-			return Ok(());
-		}
-	}
-}
-
-fn report_rejected(hash: &H256, error: &ReadError) {
-	println!("{hash:?} rejected: {error}");
+	let options = ReadOptions {
+		follow: true,
+		count: args.count,
+		timeout: args.timeout.map(Duration::from_secs),
+		acknowledge: !args.no_ack,
+	};
+	m.read_mail(options, &mut report).await?;
+	Ok(())
 }

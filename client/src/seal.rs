@@ -15,12 +15,13 @@ use aes_gcm::{
 use codec::{Decode, Encode};
 use hkdf::Hkdf;
 use quarks_primitives::{
-	envelope::{Envelope, EnvelopeError, ENVELOPE_VERSION},
+	envelope::{hash_of, Envelope, EnvelopeError, ENVELOPE_VERSION},
+	merkle::AnchorLeaf,
 	Destination, Epoch, GroupId, KeyVersion, SizeClass, SIZE_CLASSES,
 };
 use rand_core::RngCore;
 use sha2::Sha256;
-use sp_core::{crypto::AccountId32, sr25519, Pair as _};
+use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
 use x25519_dalek::{PublicKey, StaticSecret};
 
 /// HKDF info for 1:1 message keys.
@@ -43,6 +44,33 @@ pub struct Letter {
 	pub sent_at: u64,
 	/// The message.
 	pub content: Vec<u8>,
+}
+
+/// What a letter carries (its `content`, SCALE-encoded).
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
+pub enum Content {
+	/// A text message.
+	Text(String),
+	/// The key of a group epoch, for one member.
+	GroupKey {
+		/// The group.
+		group: GroupId,
+		/// The epoch.
+		epoch: Epoch,
+		/// The key.
+		key: [u8; 32],
+	},
+}
+
+/// A sealed envelope, with what sealing it computed.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Sealed {
+	/// The encoded envelope.
+	pub bytes: Vec<u8>,
+	/// Its hash.
+	pub hash: H256,
+	/// Its leaf in an anchor: the hash, destination and size class.
+	pub leaf: AnchorLeaf<AccountId32>,
 }
 
 /// The plaintext inside the ciphertext, before padding.
@@ -168,13 +196,9 @@ fn direct_key(shared: &[u8; 32], ephemeral: &[u8; 32], recipient: &[u8; 32]) -> 
 	key
 }
 
-/// Seals `letter` from `sender` into an encoded envelope of the smallest size class it
-/// fits; its hash is what the sender anchors.
-pub fn seal(
-	sender: &sr25519::Pair,
-	to: SealFor<'_>,
-	letter: &Letter,
-) -> Result<Vec<u8>, SealError> {
+/// Seals `letter` from `sender` into an envelope of the smallest size class it fits; its
+/// leaf is what the sender anchors.
+pub fn seal(sender: &sr25519::Pair, to: SealFor<'_>, letter: &Letter) -> Result<Sealed, SealError> {
 	let mut rng = OsRng;
 	let mut ephemeral = [0u8; 32];
 	let mut nonce = [0u8; NONCE_LEN];
@@ -191,7 +215,7 @@ fn seal_with(
 	letter: &Letter,
 	ephemeral: [u8; 32],
 	nonce: [u8; NONCE_LEN],
-) -> Result<Vec<u8>, SealError> {
+) -> Result<Sealed, SealError> {
 	let (destination, prefix_len) = match &to {
 		SealFor::Direct { account, .. } => (Destination::Direct((*account).clone()), DIRECT_PREFIX),
 		SealFor::Group { group, epoch, .. } => {
@@ -226,14 +250,16 @@ fn seal_with(
 		.map_err(|_| SealError::Tampered)?;
 	let body = [prefix, ciphertext].concat();
 	debug_assert_eq!(body.len(), body_len);
-	Ok(Envelope {
+	let bytes = Envelope {
 		version: ENVELOPE_VERSION,
 		sender: sender.clone(),
-		destination,
+		destination: destination.clone(),
 		size_class: class,
 		body,
 	}
-	.encode())
+	.encode();
+	let hash = hash_of(&bytes);
+	Ok(Sealed { bytes, hash, leaf: AnchorLeaf { envelope: hash, destination, size_class: class } })
 }
 
 /// Opens an encoded envelope and checks the sender's signature. Chain checks (anchored,
@@ -307,7 +333,6 @@ pub fn sealed_key_version(envelope: &Envelope<AccountId32>) -> Option<KeyVersion
 mod tests {
 	use super::*;
 	use crate::dev::{encryption_public, encryption_secret};
-	use quarks_primitives::envelope::hash_of;
 	use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie};
 
 	fn letter(len: usize) -> Letter {
@@ -340,14 +365,15 @@ mod tests {
 	fn direct_and_group_letters_round_trip_in_every_size_class() {
 		let key = bob_key();
 		for content_len in [0, 900, 1000, 4000, 16_000, 65_000] {
-			let sealed = seal(&Alice.pair(), to_bob(&key), &letter(content_len)).expect("fits");
+			let sealed =
+				seal(&Alice.pair(), to_bob(&key), &letter(content_len)).expect("fits").bytes;
 			let opened = as_bob(&sealed).expect("Bob opens");
 			assert_eq!(opened.letter, letter(content_len));
 			assert_eq!(opened.sender, Alice.to_account_id());
 			let envelope = Envelope::<AccountId32>::decode_checked(&sealed).expect("well formed");
 			assert!(SIZE_CLASSES.contains(&(envelope.body.len() as u32)));
 
-			let sealed = seal(&Alice.pair(), to_group(), &letter(content_len)).expect("fits");
+			let sealed = seal(&Alice.pair(), to_group(), &letter(content_len)).expect("fits").bytes;
 			let with = OpenWith::Group { group: 7, epoch: 2, key: &GROUP_KEY };
 			assert_eq!(open(&sealed, with).expect("a member opens").letter, letter(content_len));
 		}
@@ -356,14 +382,14 @@ mod tests {
 	#[test]
 	fn sizes_reveal_only_the_class() {
 		let key = bob_key();
-		let short = seal(&Alice.pair(), to_bob(&key), &letter(1)).expect("fits");
+		let short = seal(&Alice.pair(), to_bob(&key), &letter(1)).expect("fits").bytes;
 		// 1024 bytes less the clear prefix, tag, signature, time and length prefix.
-		let longer = seal(&Alice.pair(), to_bob(&key), &letter(886)).expect("fits");
+		let longer = seal(&Alice.pair(), to_bob(&key), &letter(886)).expect("fits").bytes;
 		assert_eq!(short.len(), longer.len());
-		let next = seal(&Alice.pair(), to_bob(&key), &letter(887)).expect("fits");
+		let next = seal(&Alice.pair(), to_bob(&key), &letter(887)).expect("fits").bytes;
 		assert!(next.len() > short.len(), "887 bytes no longer fit the 1 KiB class");
 		assert_eq!(
-			seal(&Alice.pair(), to_bob(&key), &letter(70_000)),
+			seal(&Alice.pair(), to_bob(&key), &letter(70_000)).map(|s| s.bytes),
 			Err(SealError::TooLong(70_000))
 		);
 	}
@@ -385,7 +411,7 @@ mod tests {
 			} else {
 				to_bob(&key)
 			};
-			let sealed = seal(&Alice.pair(), to, &letter).expect("fits the largest class");
+			let sealed = seal(&Alice.pair(), to, &letter).expect("fits the largest class").bytes;
 			let open_it = |bytes: &[u8]| {
 				if group {
 					open(bytes, OpenWith::Group { group: 7, epoch: 2, key: &group_key })
@@ -404,14 +430,14 @@ mod tests {
 	#[test]
 	fn a_disclosed_message_key_opens_that_envelope_only() {
 		let key = bob_key();
-		let sealed = seal(&Alice.pair(), to_bob(&key), &letter(10)).expect("fits");
+		let sealed = seal(&Alice.pair(), to_bob(&key), &letter(10)).expect("fits").bytes;
 		let opened = as_bob(&sealed).expect("opens");
 		let disclosed = open(&sealed, OpenWith::MessageKey(&opened.message_key)).expect("opens");
 		assert_eq!(disclosed, opened);
 		assert_eq!(sealed_key_version(&Envelope::decode_checked(&sealed).expect("ok")), Some(1));
 
 		// Another message to Bob has another key: the disclosure reveals nothing else.
-		let other = seal(&Alice.pair(), to_bob(&key), &letter(10)).expect("fits");
+		let other = seal(&Alice.pair(), to_bob(&key), &letter(10)).expect("fits").bytes;
 		assert_eq!(
 			open(&other, OpenWith::MessageKey(&opened.message_key)),
 			Err(SealError::Tampered)
@@ -421,7 +447,7 @@ mod tests {
 	#[test]
 	fn every_alteration_is_detected() {
 		let key = bob_key();
-		let sealed = seal(&Alice.pair(), to_bob(&key), &letter(10)).expect("fits");
+		let sealed = seal(&Alice.pair(), to_bob(&key), &letter(10)).expect("fits").bytes;
 		let body_start = sealed.len() - SIZE_CLASSES[0] as usize;
 		// A flipped bit in the key version, the ephemeral key, the nonce, the ciphertext or
 		// the tag.
@@ -443,7 +469,7 @@ mod tests {
 	#[test]
 	fn only_the_recipient_and_the_right_epoch_open() {
 		let key = bob_key();
-		let sealed = seal(&Alice.pair(), to_bob(&key), &letter(10)).expect("fits");
+		let sealed = seal(&Alice.pair(), to_bob(&key), &letter(10)).expect("fits").bytes;
 		let charlie = |_: KeyVersion| Some(encryption_secret("Charlie"));
 		let as_charlie = OpenWith::Direct { me: &Charlie.to_account_id(), secret: &charlie };
 		assert_eq!(open(&sealed, as_charlie), Err(SealError::WrongRecipient));
@@ -451,7 +477,7 @@ mod tests {
 		let posing = OpenWith::Direct { me: &Bob.to_account_id(), secret: &charlie };
 		assert_eq!(open(&sealed, posing), Err(SealError::Tampered));
 
-		let sealed = seal(&Alice.pair(), to_group(), &letter(10)).expect("fits");
+		let sealed = seal(&Alice.pair(), to_group(), &letter(10)).expect("fits").bytes;
 		let next_epoch = OpenWith::Group { group: 7, epoch: 3, key: &GROUP_KEY };
 		assert_eq!(open(&sealed, next_epoch), Err(SealError::WrongEpoch { expected: 3, found: 2 }));
 		let wrong_key = OpenWith::Group { group: 7, epoch: 2, key: &[6; 32] };
@@ -469,7 +495,8 @@ mod tests {
 			[1; 32],
 			[2; NONCE_LEN],
 		)
-		.expect("fits");
+		.expect("fits")
+		.bytes;
 		assert_eq!(as_bob(&forged), Err(SealError::BadSignature));
 	}
 
@@ -487,7 +514,8 @@ mod tests {
 			[0x11; 32],
 			[0x22; NONCE_LEN],
 		)
-		.expect("fits");
+		.expect("fits")
+		.bytes;
 		let envelope = Envelope::<AccountId32>::decode_checked(&sealed).expect("ok");
 		let ephemeral = PublicKey::from(&StaticSecret::from([0x11; 32])).to_bytes();
 		assert_eq!(
@@ -507,7 +535,7 @@ mod tests {
 		assert_eq!(as_bob(&sealed).expect("opens").letter.content, b"hi Bob");
 		assert_ne!(
 			hash_of(&sealed),
-			hash_of(&seal(&Alice.pair(), to_bob(&key), &letter(6)).expect("fits"))
+			seal(&Alice.pair(), to_bob(&key), &letter(6)).expect("fits").hash
 		);
 	}
 }

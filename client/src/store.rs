@@ -1,8 +1,9 @@
-//! The local mail store: every envelope this identity sent or opened, by hash, so it can
-//! be read again, audited and proven after the hosts deleted it. Envelopes are
-//! ciphertext, so the store needs no encryption of its own.
+//! The local mail store: every envelope this identity sent or opened, by hash, with where
+//! it sits in its sender's anchor, so it can be read again, audited and proven after the
+//! hosts deleted it. Envelopes are ciphertext, so the store needs no encryption of its own.
 
-use quarks_primitives::envelope::hash_of;
+use codec::{Decode, Encode};
+use quarks_primitives::{envelope::hash_of, hosting::BatchMembership};
 use sp_core::H256;
 use std::{
 	fs, io,
@@ -43,6 +44,26 @@ impl MailStore {
 	pub fn get(&self, hash: &H256) -> io::Result<Option<Vec<u8>>> {
 		match fs::read(self.path(hash)) {
 			Ok(bytes) => Ok(Some(bytes)),
+			Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+			Err(e) => Err(e),
+		}
+	}
+
+	/// Keeps where `hash` sits in its sender's anchor.
+	pub fn put_membership(&self, hash: &H256, membership: &BatchMembership) -> io::Result<()> {
+		fs::create_dir_all(&self.dir)?;
+		let path = self.path(hash).with_extension("membership");
+		let temporary = path.with_extension("membership.tmp");
+		fs::write(&temporary, membership.encode())?;
+		fs::rename(&temporary, &path)
+	}
+
+	/// Where `hash` sits in its sender's anchor, if known.
+	pub fn membership(&self, hash: &H256) -> io::Result<Option<BatchMembership>> {
+		match fs::read(self.path(hash).with_extension("membership")) {
+			Ok(bytes) => BatchMembership::decode(&mut &bytes[..])
+				.map(Some)
+				.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
 			Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
 			Err(e) => Err(e),
 		}
@@ -94,6 +115,13 @@ mod tests {
 		assert!(!store.acknowledged(&hash));
 		store.mark_acknowledged(&hash).expect("marks");
 		assert!(store.acknowledged(&hash));
+		let membership = BatchMembership {
+			root: H256::repeat_byte(1),
+			proof: quarks_primitives::merkle::single_proof(),
+		};
+		assert_eq!(store.membership(&hash).expect("reads"), None);
+		store.put_membership(&hash, &membership).expect("keeps");
+		assert_eq!(store.membership(&hash).expect("reads"), Some(membership));
 		assert_eq!(store.all().expect("lists"), vec![b"envelope".to_vec()]);
 	}
 }

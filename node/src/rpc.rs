@@ -3,11 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::hosting::{
-	relay::RelayQueue,
-	rpc::{Quarks, QuarksApiServer},
-	Host,
-};
+use crate::hosting::rpc::{Quarks, QuarksApiServer, Services};
 use jsonrpsee::RpcModule;
 use quarks_primitives::hosting::HostingApi;
 use quarks_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
@@ -24,10 +20,8 @@ pub struct FullDeps<C, P, S> {
 	pub client: Arc<C>,
 	/// Transaction pool instance.
 	pub pool: Arc<P>,
-	/// The relay queue in the node's offchain storage.
-	pub relay: Option<RelayQueue<S>>,
-	/// The mail host, on nodes started with `--host`.
-	pub host: Option<Arc<Host<C>>>,
+	/// Quarks' relay, direct push and host.
+	pub quarks: Services<C, S>,
 }
 
 /// The RPC methods of a full node.
@@ -49,11 +43,11 @@ where
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool, relay, host } = deps;
+	let FullDeps { client, pool, quarks } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
-	module.merge(Quarks::new(client, relay, host).into_rpc())?;
+	module.merge(Quarks::new(client, quarks).into_rpc())?;
 
 	Ok(module)
 }

@@ -211,16 +211,39 @@ pub fn new_full<
 	let enable_grandpa = !config.disable_grandpa;
 	let prometheus_registry = config.prometheus_registry().cloned();
 
+	let metrics = prometheus_registry.as_ref().and_then(|registry| {
+		crate::hosting::metrics::Metrics::register(registry)
+			.map(Arc::new)
+			.map_err(|e| log::warn!("Quarks metrics not registered: {e}"))
+			.ok()
+	});
+	let relay = backend.offchain_storage().map(|storage| {
+		Arc::new(crate::hosting::relay_queue::RelayQueue::new(storage))
+	});
+	let push = relay.clone().map(|relay| {
+		Arc::new(crate::hosting::direct_push::DirectPush::new(
+			relay,
+			metrics.clone(),
+			task_manager.spawn_handle(),
+		))
+	});
+	if let (Some(relay), Some(metrics)) = (&relay, &metrics) {
+		task_manager.spawn_handle().spawn(
+			"quarks-relay-metrics",
+			Some("quarks"),
+			crate::hosting::relay_queue::report_metrics(relay.clone(), client.clone(), metrics.clone()),
+		);
+	}
 	let host = match hosting {
 		Some(host_config) => {
-			let host = crate::hosting::Host::new(client.clone(), host_config)
+			let host = crate::hosting::Host::new(client.clone(), host_config, metrics.clone())
 				.map_err(|e| ServiceError::Other(e.to_string()))?;
-			task_manager.spawn_handle().spawn("quarks-host", None, host.clone().run());
+			task_manager.spawn_handle().spawn("quarks-host", Some("quarks"), host.clone().run());
 			Some(host)
 		}
 		None => None,
 	};
-	let relay = backend.offchain_storage().map(crate::hosting::relay::RelayQueue::new);
+	let quarks = crate::hosting::rpc::Services::new(relay, push, host, metrics);
 
 	let rpc_extensions_builder = {
 		let client = client.clone();
@@ -230,8 +253,7 @@ pub fn new_full<
 			let deps = crate::rpc::FullDeps {
 				client: client.clone(),
 				pool: pool.clone(),
-				relay: relay.clone(),
-				host: host.clone(),
+				quarks: quarks.clone(),
 			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})

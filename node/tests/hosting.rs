@@ -1,45 +1,45 @@
-//! Relay and hosting on a real network on 127.0.0.1: three validators and the two mail
+//! Delivery and hosting on a real network on 127.0.0.1: three validators and the two mail
 //! hosts of the `local` preset (Dave's, chosen by Alice and Bob; Ferdie's, chosen by Bob
-//! and Charlie).
+//! and Charlie). Envelopes are raw signed submissions here; the client library's own test
+//! is `client.rs`.
 
 mod common;
 
-use codec::Encode;
+use codec::{Decode, Encode};
 use common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params};
-use pallet_quarks_groups::{Call as GroupsCall, WrappedKey};
 use pallet_quarks_messaging::Call as MessagingCall;
 use quarks_primitives::{
-	envelope::{Envelope, ENVELOPE_VERSION},
-	hosting::{MailboxRequest, SignedMailboxRequest},
+	envelope::{hash_of, Envelope, ENVELOPE_VERSION},
+	hosting::{submission_payload, HostAnswer, HostItem, Submission},
+	mailbox::{MailEntry, MailboxAction, MailboxPage, MailboxRequest, Notarization, SignedMailboxRequest},
+	merkle::{single_root, AnchorLeaf},
 	AnchorRecord, Destination, SIZE_CLASSES,
 };
 use quarks_runtime::{AccountId, BlockNumber, RuntimeCall};
 use serde_json::Value;
 use sp_core::{Bytes, H256};
-use sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave, Ferdie};
+use sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave, Eve, Ferdie};
 use std::{path::Path, time::Duration};
 
 const LIMIT: Duration = Duration::from_secs(180);
 
-/// A sealed-looking envelope: the node and hosts never look inside the body.
-fn envelope(sender: Sr25519Keyring, to: Destination<AccountId>, class: u8, fill: u8) -> Vec<u8> {
-	Envelope {
-		version: ENVELOPE_VERSION,
-		sender: account(sender),
-		destination: to,
-		size_class: class,
-		body: vec![fill; SIZE_CLASSES[class as usize] as usize],
-	}
-	.encode()
-}
-
-fn hash(envelope: &[u8]) -> H256 {
-	quarks_primitives::envelope::hash_of(envelope)
+/// A sealed-looking envelope: nodes and hosts never look inside the body.
+fn envelope(sender: Sr25519Keyring, to: Destination<AccountId>, class: u8, serial: u32) -> Vec<u8> {
+	let mut body = vec![0; SIZE_CLASSES[class as usize] as usize];
+	body[..4].copy_from_slice(&serial.to_le_bytes());
+	Envelope { version: ENVELOPE_VERSION, sender: account(sender), destination: to, size_class: class, body }
+		.encode()
 }
 
 fn to(who: Sr25519Keyring) -> Destination<AccountId> {
 	Destination::Direct(account(who))
+}
+
+/// `envelope` signed for submission by `signer`.
+async fn submission(node: &Node, signer: Sr25519Keyring, envelope: &[u8]) -> Submission {
+	let payload = submission_payload(&node.genesis_hash().await, &hash_of(envelope));
+	Submission { envelope: envelope.to_vec(), signature: signer.sign(&payload).0 }
 }
 
 /// The JSON-RPC error code of a refused call.
@@ -50,6 +50,27 @@ async fn refusal(node: &Node, method: &str, params: jsonrpsee::core::params::Arr
 	}
 }
 
+async fn submit(node: &Node, submission: &Submission) -> Result<H256, i32> {
+	match node.rpc.request("quarks_submitEnvelope", rpc_params![Bytes(submission.encode())]).await {
+		Ok(hash) => Ok(hash),
+		Err(jsonrpsee::core::ClientError::Call(error)) => Err(error.code()),
+		Err(other) => panic!("submission to {} failed: {other}", node.name),
+	}
+}
+
+/// Anchors `envelope` alone as `sender`, and waits until the anchor is final.
+async fn anchor_alone(node: &Node, sender: Sr25519Keyring, envelope: &[u8]) -> BlockNumber {
+	let decoded = Envelope::<AccountId>::decode_checked(envelope).expect("well formed");
+	let root = single_root(&decoded.leaf(hash_of(envelope)).value());
+	node.submit_next(sender, RuntimeCall::Messaging(MessagingCall::anchor { root, count: 1 })).await;
+	wait_for("the anchor is final", LIMIT, || async {
+		let anchor: Option<AnchorRecord<BlockNumber>> =
+			node.runtime_call("HostingApi_anchor", (account(sender), root)).await;
+		anchor.map(|a| a.anchored_at)
+	})
+	.await
+}
+
 async fn host_status(host: &Node) -> Value {
 	host.rpc.request("quarks_hostStatus", rpc_params![]).await.expect("host status")
 }
@@ -58,100 +79,82 @@ async fn stored(host: &Node) -> u64 {
 	host_status(host).await["envelopes"].as_u64().expect("a count")
 }
 
+async fn relay_status(node: &Node) -> Vec<Value> {
+	node.rpc.request("quarks_relayStatus", rpc_params![]).await.expect("relay status")
+}
+
+/// Nonces for mailbox requests: increasing, as a client's clock would give.
+static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// A mailbox request for `owner`'s mail on `operator`'s host, signed by `signer`.
 async fn mailbox_request(
 	node: &Node,
 	owner: Sr25519Keyring,
 	operator: Sr25519Keyring,
 	signer: Sr25519Keyring,
-	nonce: u64,
+	action: MailboxAction,
 ) -> Bytes {
-	let request = MailboxRequest { account: account(owner), host: account(operator), nonce };
+	let nonce = NONCE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+	let request = MailboxRequest { account: account(owner), host: account(operator), nonce, action };
 	let signature = signer.sign(&request.signing_payload(&node.genesis_hash().await));
 	Bytes(SignedMailboxRequest { request, signature: signature.0 }.encode())
 }
 
-/// Nonces for mailbox requests: increasing, as a client's clock would give.
-static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
-fn next_nonce() -> u64 {
-	NONCE.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+fn fetch() -> MailboxAction {
+	MailboxAction::Fetch { after: None, limit: 256 }
 }
 
-/// The hashes in `owner`'s mailbox on `operator`'s host, by a fresh signed request.
-async fn mailbox(
-	host: &Node,
-	owner: Sr25519Keyring,
-	operator: Sr25519Keyring,
-) -> Vec<(H256, Bytes)> {
-	let request = mailbox_request(host, owner, operator, owner, next_nonce()).await;
-	let mail: Vec<Value> =
-		host.rpc.request("quarks_fetchMailbox", rpc_params![request]).await.expect("own mailbox");
-	mail.into_iter()
-		.map(|m| {
-			(
-				serde_json::from_value(m["hash"].clone()).expect("a hash"),
-				serde_json::from_value(m["envelope"].clone()).expect("bytes"),
-			)
-		})
-		.collect()
+/// `owner`'s mail on `operator`'s host, every page, by fresh signed requests.
+async fn mailbox(host: &Node, owner: Sr25519Keyring, operator: Sr25519Keyring) -> Vec<MailEntry<BlockNumber>> {
+	let mut mail = Vec::new();
+	let mut after = None;
+	loop {
+		let action = MailboxAction::Fetch { after, limit: 256 };
+		let request = mailbox_request(host, owner, operator, owner, action).await;
+		let page: MailboxPage<BlockNumber> =
+			host.rpc.request("quarks_fetchMailbox", rpc_params![request]).await.expect("own mailbox");
+		mail.extend(page.mail);
+		match page.next {
+			Some(next) => after = Some(next),
+			None => return mail,
+		}
+	}
 }
 
+/// Waits until `owner`'s mailbox on `operator`'s host holds `hash` with a notarization
+/// `wanted` accepts, and returns that entry.
 async fn wait_in_mailbox(
 	host: &Node,
 	owner: Sr25519Keyring,
 	operator: Sr25519Keyring,
-	envelope: H256,
-) {
-	wait_until(&format!("{} keeps {envelope:?} for {owner}", host.name), LIMIT, || async {
-		mailbox(host, owner, operator).await.iter().any(|(h, _)| *h == envelope)
-	})
-	.await;
-}
-
-async fn anchor(
-	node: &Node,
-	sender: Sr25519Keyring,
-	envelope: &[u8],
-	to: Destination<AccountId>,
-	class: u8,
-) {
-	node.submit(
-		sender,
-		RuntimeCall::Messaging(MessagingCall::anchor {
-			envelope: hash(envelope),
-			destination: to,
-			size_class: class,
-		}),
-	)
-	.await;
-	wait_until_anchored(node, hash(envelope)).await;
-}
-
-async fn wait_until_anchored(node: &Node, envelope: H256) -> AnchorRecord<AccountId, BlockNumber> {
-	wait_for("the anchor is finalized", LIMIT, || async {
-		node.runtime_call::<Option<AnchorRecord<AccountId, BlockNumber>>>(
-			"HostingApi_anchor",
-			envelope,
-		)
-		.await
+	hash: H256,
+	wanted: impl Fn(&Notarization<BlockNumber>) -> bool,
+) -> MailEntry<BlockNumber> {
+	wait_for(&format!("{} keeps {hash:?} for {owner}", host.name), LIMIT, || async {
+		mailbox(host, owner, operator)
+			.await
+			.into_iter()
+			.find(|e| e.hash == hash && wanted(&e.notarization))
 	})
 	.await
 }
 
-/// Points `operator`'s on-chain record at `host`'s RPC port, with these limits.
-async fn submit_envelope(node: &Node, envelope: &[u8]) -> H256 {
-	node.rpc
-		.request(
-			"quarks_submitEnvelope",
-			rpc_params![Bytes(envelope.to_vec()), Option::<Bytes>::None],
-		)
-		.await
-		.expect("the node accepts a well-formed envelope")
+async fn host_items(host: &Node, items: &[HostItem]) -> Vec<HostAnswer<BlockNumber>> {
+	let answer: Bytes =
+		host.rpc.request("quarks_hostEnvelopes", rpc_params![Bytes(items.encode())]).await.expect("answers");
+	Vec::decode(&mut &answer[..]).expect("SCALE answers")
+}
+
+fn pending(n: &Notarization<BlockNumber>) -> bool {
+	matches!(n, Notarization::Pending)
+}
+
+fn is_final(n: &Notarization<BlockNumber>) -> bool {
+	matches!(n, Notarization::Final { .. })
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn envelopes_reach_every_chosen_host_and_only_the_recipient_reads_them() {
+async fn envelopes_reach_every_chosen_host_at_once_and_are_notarized_after() {
 	let _machine = exclusive();
 	let dir = tempfile::tempdir().expect("temp dir");
 	run(dir.path()).await;
@@ -166,66 +169,77 @@ async fn run(dir: &Path) {
 	// The preset's endpoints name fixed ports; point the records at this test's.
 	set_host_record(&validators[0], Dave, &dave, 1000, 1 << 30, 1 << 20).await;
 	set_host_record(&validators[0], Ferdie, &ferdie, 1000, 1 << 30, 1 << 20).await;
+	let charlie_node = 2;
 
-	// 1:1. Ferdie's host is down before the relay starts; Charlie's node relays.
+	// Submissions are checked before anything is kept.
+	let to_bob = envelope(Alice, to(Bob), 0, 1);
+	let node = &validators[charlie_node];
+	assert_eq!(refusal(node, "quarks_submitEnvelope", rpc_params![Bytes(vec![1, 2, 3])]).await, 9001);
+	let unpadded = [&to_bob[..to_bob.len() - 1], &[]].concat();
+	let mut bad = submission(node, Alice, &to_bob).await;
+	bad.envelope = unpadded;
+	assert_eq!(submit(node, &bad).await, Err(9000));
+	assert_eq!(submit(node, &submission(node, Charlie, &to_bob).await).await, Err(9041), "forged");
+	let from_eve = envelope(Eve, to(Bob), 0, 2);
+	assert_eq!(submit(node, &submission(node, Eve, &from_eve).await).await, Err(9025), "no key");
+	let to_eve = envelope(Alice, to(Eve), 0, 3);
+	assert_eq!(
+		submit(node, &submission(node, Alice, &to_eve).await).await,
+		Err(9024),
+		"Eve chose no host: it could never be delivered"
+	);
+	assert!(relay_status(node).await.is_empty(), "nothing refused was kept");
+
+	// 1:1 with Ferdie's host down: Dave's host has it at once, pending, before any anchor.
 	let ferdie_port = ferdie.rpc_port;
 	ferdie.stop();
-	let to_bob = envelope(Alice, to(Bob), 0, 1);
-	let h1 = hash(&to_bob);
-	let submit = |bytes: Vec<u8>| rpc_params![Bytes(bytes), Option::<Bytes>::None];
-	let oversize = vec![0u8; quarks_primitives::envelope::MAX_ENVELOPE_LEN + 1];
-	let unpadded = [&to_bob[..to_bob.len() - 1], &[]].concat();
-	for malformed in [oversize, unpadded, b"junk".to_vec()] {
-		assert_eq!(refusal(&validators[2], "quarks_submitEnvelope", submit(malformed)).await, 9000);
-	}
-	assert_eq!(submit_envelope(&validators[2], &to_bob).await, h1, "submission returns the hash");
-	anchor(&validators[0], Alice, &to_bob, to(Bob), 0).await;
-	wait_in_mailbox(&dave, Bob, Dave, h1).await;
+	let h1 = submit(node, &submission(node, Alice, &to_bob).await).await.expect("accepted");
+	assert_eq!(h1, hash_of(&to_bob), "submission returns the hash");
+	wait_in_mailbox(&dave, Bob, Dave, h1, pending).await;
+	let anchored_at = anchor_alone(&validators[0], Alice, &to_bob).await;
+	let entry = wait_in_mailbox(&dave, Bob, Dave, h1, is_final).await;
+	assert!(matches!(entry.notarization, Notarization::Final { block, .. } if block == anchored_at));
+	assert_eq!(entry.envelope, to_bob);
 
-	// Restart the sending node mid-relay: the envelope is still queued for Ferdie's host.
-	validators[2].stop();
-	validators[2] = Node::start(dir, validator_config("charlie", 3, boot.clone()));
-	let queued: Vec<Value> =
-		validators[2].rpc.request("quarks_relayStatus", rpc_params![]).await.expect("relay status");
+	// The sending node restarts mid-relay: the envelope is still queued for Ferdie's host,
+	// whose relay worker delivers it once the host is back.
+	validators[charlie_node].stop();
+	validators[charlie_node] = Node::start(dir, validator_config("charlie", 3, boot.clone()));
+	let node = &validators[charlie_node];
+	let queued = relay_status(node).await;
 	assert_eq!(queued.len(), 1, "the restarted node still relays: {queued:?}");
 	assert_eq!(queued[0]["hash"], serde_json::to_value(h1).expect("json"));
-
 	ferdie = Node::start(dir, host_config("ferdie", 5, Ferdie, &boot, Some(ferdie_port)));
-	wait_in_mailbox(&ferdie, Bob, Ferdie, h1).await;
+	wait_in_mailbox(&ferdie, Bob, Ferdie, h1, is_final).await;
 	wait_until("the relay queue empties once both hosts confirmed", LIMIT, || async {
-		let queued: Vec<Value> =
-			validators[2].rpc.request("quarks_relayStatus", rpc_params![]).await.expect("status");
-		queued.is_empty()
+		relay_status(node).await.is_empty()
 	})
 	.await;
 	for (host, operator) in [(&dave, Dave), (&ferdie, Ferdie)] {
-		assert_eq!(mailbox(host, Bob, operator).await, vec![(h1, Bytes(to_bob.clone()))]);
 		assert!(mailbox(host, Alice, operator).await.is_empty(), "the sender has no copy");
 	}
 
-	// Only Bob reads Bob's mail, each request is good once and on one host.
-	let forged = mailbox_request(&dave, Bob, Dave, Alice, next_nonce()).await;
+	// Only Bob reads Bob's mail; each request is good once, on one host, for its action.
+	let forged = mailbox_request(&dave, Bob, Dave, Alice, fetch()).await;
 	assert_eq!(refusal(&dave, "quarks_fetchMailbox", rpc_params![forged]).await, 9041);
-	let once = mailbox_request(&dave, Bob, Dave, Bob, next_nonce()).await;
-	let _: Value = dave
-		.rpc
-		.request("quarks_fetchMailbox", rpc_params![once.clone()])
-		.await
-		.expect("first use");
+	let once = mailbox_request(&dave, Bob, Dave, Bob, fetch()).await;
+	let _: Value = dave.rpc.request("quarks_fetchMailbox", rpc_params![once.clone()]).await.expect("first use");
 	assert_eq!(refusal(&dave, "quarks_fetchMailbox", rpc_params![once]).await, 9042);
-	let for_dave = mailbox_request(&ferdie, Bob, Dave, Bob, next_nonce()).await;
+	let for_dave = mailbox_request(&ferdie, Bob, Dave, Bob, fetch()).await;
 	assert_eq!(refusal(&ferdie, "quarks_fetchMailbox", rpc_params![for_dave]).await, 9040);
+	let subscribe_request = mailbox_request(&dave, Bob, Dave, Bob, MailboxAction::Subscribe).await;
+	assert_eq!(refusal(&dave, "quarks_fetchMailbox", rpc_params![subscribe_request]).await, 9001);
 
-	// Bob's finalized receipt makes both hosts delete.
+	// Bob's finalized receipt of his leaf makes both hosts delete.
+	let leaf = AnchorLeaf { envelope: h1, destination: to(Bob), size_class: 0 };
+	let item = pallet_quarks_messaging::ReceiptItem {
+		sender: account(Alice),
+		root: single_root(&leaf.value()),
+		leaf,
+		proof: quarks_primitives::merkle::single_proof(),
+	};
 	validators[1]
-		.submit(
-			Bob,
-			RuntimeCall::Messaging(MessagingCall::acknowledge {
-				anchor: h1,
-				envelope: h1,
-				proof: None,
-			}),
-		)
+		.submit(Bob, RuntimeCall::Messaging(MessagingCall::acknowledge { items: vec![item].try_into().expect("one") }))
 		.await;
 	for host in [&dave, &ferdie] {
 		wait_until(&format!("{} deletes the delivered envelope", host.name), LIMIT, || async {
@@ -234,94 +248,85 @@ async fn run(dir: &Path) {
 		.await;
 	}
 
-	// A group of Alice, Bob and Charlie: Dave's host keeps it for Alice and Bob, Ferdie's
-	// for Bob and Charlie.
-	validators[0]
-		.submit(
-			Alice,
-			RuntimeCall::Groups(GroupsCall::create_group {
-				members: vec![account(Bob), account(Charlie)],
-			}),
-		)
-		.await;
-	let group = Destination::Group { group: 0, epoch: 1 };
-	wait_until("the group exists", LIMIT, || async {
-		let info: Option<pallet_quarks_groups::GroupInfo> =
-			validators[0].finalized_storage(groups_key(0)).await;
-		info.is_some()
-	})
-	.await;
-	let wrapped = [Alice, Bob, Charlie]
-		.map(|who| WrappedKey {
-			member: account(who),
-			key_version: 1,
-			commitment: H256::repeat_byte(7),
-		})
-		.to_vec();
-	validators[0]
-		.submit(Alice, RuntimeCall::Groups(GroupsCall::rotate_key { group: 0, epoch: 1, wrapped }))
-		.await;
-	wait_until("the epoch is rotated", LIMIT, || async {
-		let members: Vec<AccountId> =
-			validators[0].runtime_call("HostingApi_recipients", &group).await;
-		members.len() == 3
-	})
-	.await;
-	let to_group = envelope(Alice, group.clone(), 0, 2);
-	let forged = mailbox_request(&ferdie, Charlie, Ferdie, Alice, next_nonce()).await;
-	let (_, refused) = subscribe(&ferdie, forged).await;
-	assert_eq!(refused["error"]["code"], 9041, "only the owner subscribes: {refused}");
-	let request = mailbox_request(&ferdie, Charlie, Ferdie, Charlie, next_nonce()).await;
-	let (mut charlie_feed, accepted) = subscribe(&ferdie, request).await;
+	// Pending mail whose anchor never comes: subscribed Bob is told it was dropped.
+	let request = mailbox_request(&dave, Bob, Dave, Bob, MailboxAction::Subscribe).await;
+	let (mut bob_feed, accepted) = subscribe(&dave, request).await;
 	assert!(accepted["result"].is_string(), "a subscription id: {accepted}");
-	let h2 = submit_envelope(&validators[0], &to_group).await;
-	anchor(&validators[0], Alice, &to_group, group.clone(), 0).await;
-	for who in [Alice, Bob] {
-		wait_in_mailbox(&dave, who, Dave, h2).await;
-	}
-	for who in [Bob, Charlie] {
-		wait_in_mailbox(&ferdie, who, Ferdie, h2).await;
-	}
-	assert!(mailbox(&dave, Charlie, Dave).await.is_empty(), "Charlie did not choose Dave");
-	let pushed = next_json(&mut charlie_feed).await;
-	assert_eq!(pushed["method"], "quarks_mailbox");
-	assert_eq!(pushed["params"]["result"]["hash"], serde_json::to_value(h2).expect("json"));
+	let never = envelope(Alice, to(Bob), 0, 4);
+	let h2 = submit(node, &submission(node, Alice, &never).await).await.expect("accepted");
+	let event = next_json(&mut bob_feed).await;
+	assert_eq!(event["params"]["result"]["mail"]["hash"], serde_json::to_value(h2).expect("json"));
+	assert_eq!(event["params"]["result"]["mail"]["notarization"], "pending");
+	let event = next_json(&mut bob_feed).await;
+	assert_eq!(event["params"]["result"]["dropped"]["hash"], serde_json::to_value(h2).expect("json"), "{event}");
+	assert!(mailbox(&dave, Bob, Dave).await.is_empty());
+
+	// A host checks what it is handed directly, item by item.
+	let for_charlie = envelope(Alice, to(Charlie), 0, 5);
+	let answers = host_items(
+		&dave,
+		&[
+			HostItem::Envelope { submission: submission(&dave, Alice, &for_charlie).await, membership: None },
+			HostItem::Envelope { submission: submission(&dave, Charlie, &to_bob).await, membership: None },
+			HostItem::Membership {
+				envelope: H256::repeat_byte(9),
+				membership: quarks_primitives::hosting::BatchMembership {
+					root: H256::repeat_byte(9),
+					proof: quarks_primitives::merkle::single_proof(),
+				},
+			},
+		],
+	)
+	.await;
 	assert_eq!(
-		pushed["params"]["result"]["envelope"],
-		serde_json::to_value(Bytes(to_group.clone())).expect("json")
+		answers,
+		vec![
+			HostAnswer::Refused { code: 9023, retry: false },
+			HostAnswer::Refused { code: 9041, retry: false },
+			HostAnswer::Missing
+		]
 	);
 
 	// A persistent host keeps its mail across a restart.
+	let kept = envelope(Alice, to(Bob), 0, 6);
+	let h3 = submit(node, &submission(node, Alice, &kept).await).await.expect("accepted");
+	anchor_alone(&validators[0], Alice, &kept).await;
+	wait_in_mailbox(&dave, Bob, Dave, h3, is_final).await;
 	let dave_port = dave.rpc_port;
 	dave.stop();
 	dave = Node::start(dir, host_config("dave", 4, Dave, &boot, Some(dave_port)));
-	assert_eq!(mailbox(&dave, Alice, Dave).await, vec![(h2, Bytes(to_group.clone()))]);
-
-	// Refusals leave the store as it was.
-	let before = host_status(&dave).await;
-	let host_envelope = |bytes: Vec<u8>| rpc_params![Bytes(bytes), Option::<Bytes>::None];
-	assert_eq!(refusal(&dave, "quarks_hostEnvelope", host_envelope(vec![1, 2, 3])).await, 9000);
-	let unanchored = envelope(Alice, to(Bob), 0, 3);
-	assert_eq!(refusal(&dave, "quarks_hostEnvelope", host_envelope(unanchored)).await, 9020);
-	let for_charlie = envelope(Alice, to(Charlie), 0, 4);
-	anchor(&validators[0], Alice, &for_charlie, to(Charlie), 0).await;
-	assert_eq!(refusal(&dave, "quarks_hostEnvelope", host_envelope(for_charlie)).await, 9023);
-	let claims_bob_sent = envelope(Bob, to(Alice), 0, 5);
-	anchor(&validators[0], Alice, &claims_bob_sent, to(Alice), 0).await;
-	assert_eq!(refusal(&dave, "quarks_hostEnvelope", host_envelope(claims_bob_sent)).await, 9021);
-	set_host_record(&validators[0], Dave, &dave, 1000, 1 << 30, 4096).await;
-	let too_big = envelope(Alice, to(Bob), 1, 6);
-	anchor(&validators[0], Alice, &too_big, to(Bob), 1).await;
-	assert_eq!(refusal(&dave, "quarks_hostEnvelope", host_envelope(too_big)).await, 9030);
-	assert_eq!(host_status(&dave).await, before);
+	assert_eq!(mailbox(&dave, Bob, Dave).await.iter().map(|e| e.hash).collect::<Vec<_>>(), vec![h3]);
 
 	// Undelivered mail disappears past the host's retention.
-	set_host_record(&validators[0], Dave, &dave, 1, 1 << 30, 4096).await;
+	set_host_record(&validators[0], Dave, &dave, 1, 1 << 30, 1 << 20).await;
 	wait_until("Dave's host drops mail past its retention", LIMIT, || async {
-		stored(&dave).await == 0
+		mailbox(&dave, Bob, Dave).await.is_empty()
 	})
 	.await;
-	assert_eq!(stored(&ferdie).await, 1, "Ferdie's host keeps it for its longer retention");
+	assert!(!mailbox(&ferdie, Bob, Ferdie).await.is_empty(), "Ferdie's host keeps it for its longer retention");
+
+	// A sender over its rate gets a typed error, and nothing changes.
+	// 1000 at once, refilling at 100 a second: concurrent submissions outrun it.
+	let mut serial = 1000;
+	let refused = 'burst: loop {
+		assert!(serial < 10_000, "the node never refused a sender far over its rate");
+		let burst: Vec<Vec<u8>> = (serial..serial + 100).map(|n| envelope(Dave, to(Bob), 0, n)).collect();
+		serial += 100;
+		let submissions = futures::future::join_all(burst.iter().map(|e| submission(node, Dave, e))).await;
+		let answers = futures::future::join_all(submissions.iter().map(|s| submit(node, s))).await;
+		for (answer, envelope) in answers.into_iter().zip(burst) {
+			if let Err(code) = answer {
+				break 'burst (code, envelope);
+			}
+		}
+	};
+	assert_eq!(refused.0, 9060);
+	let refused_hash = serde_json::to_value(hash_of(&refused.1)).expect("json");
+	assert!(
+		relay_status(node).await.iter().all(|queued| queued["hash"] != refused_hash),
+		"the refused envelope was not queued"
+	);
+	assert!(!mailbox(&dave, Bob, Dave).await.iter().any(|e| e.envelope == refused.1), "nor delivered");
 }
 
 type Feed =
@@ -355,10 +360,4 @@ async fn next_json(feed: &mut Feed) -> Value {
 			return serde_json::from_str(&text).expect("JSON");
 		}
 	}
-}
-
-fn groups_key(group: u64) -> Vec<u8> {
-	use sp_io::hashing::{twox_128, twox_64};
-	let encoded = group.encode();
-	[twox_128(b"Groups").as_slice(), &twox_128(b"Groups"), &twox_64(&encoded), &encoded].concat()
 }

@@ -5,7 +5,7 @@
 //! chain anchors, is BLAKE2-256 of its SCALE encoding. The body's inner layout belongs to
 //! the client (docs/protocol.md).
 
-use crate::{AnchorRecord, Destination, SizeClass, SIZE_CLASSES};
+use crate::{merkle::AnchorLeaf, Destination, SizeClass, SIZE_CLASSES};
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode};
 use scale_info::TypeInfo;
@@ -88,14 +88,12 @@ impl<AccountId: Decode + Encode> Envelope<AccountId> {
 		hash_of(&self.encode())
 	}
 
-	/// Whether `anchor` records this envelope's sender, destination and size class.
-	pub fn matches<BlockNumber>(&self, anchor: &AnchorRecord<AccountId, BlockNumber>) -> bool
+	/// This envelope's leaf in an anchor, given its hash.
+	pub fn leaf(&self, hash: H256) -> AnchorLeaf<AccountId>
 	where
-		AccountId: PartialEq,
+		AccountId: Clone,
 	{
-		self.sender == anchor.sender
-			&& self.destination == anchor.destination
-			&& self.size_class == anchor.size_class
+		AnchorLeaf { envelope: hash, destination: self.destination.clone(), size_class: self.size_class }
 	}
 }
 

@@ -1,8 +1,14 @@
-//! What relays, hosts and clients agree on off chain: host records as they read them, the
-//! relay queue the node and its offchain worker share, signed mailbox requests, and the
-//! runtime API hosts ask.
+//! What nodes, relays and hosts exchange to deliver envelopes, and the runtime API they
+//! ask: the sender's signed submission, the items a node or relay hands a host with the
+//! host's answers, and host records.
+//!
+//! Delivery does not wait for the chain: a node pushes a submission to every host of
+//! every recipient at once, and a host keeps it *provisionally* — signed by its sender,
+//! who holds a valid key, within per-sender limits — until its anchor appears. Hosts learn
+//! where an envelope is anchored from its batch membership (or compute it, for an envelope
+//! anchored alone). docs/rpc.md specifies the encodings byte for byte.
 
-use crate::{merkle::InclusionProof, AnchorRecord, Destination};
+use crate::{merkle::InclusionProof, AnchorRecord, Destination, KeyVersion};
 use alloc::vec::Vec;
 use codec::{Codec, Decode, DecodeWithMemTracking, Encode};
 use scale_info::TypeInfo;
@@ -29,114 +35,119 @@ pub trait HostInspect<AccountId, BlockNumber> {
 	fn hosts_of(user: &AccountId) -> Vec<AccountId>;
 }
 
-/// Where an envelope anchored in a batch sits: the batch root and its inclusion proof.
+/// The HTTP URL of a host's JSON-RPC endpoint, which serves WebSocket and HTTP on one port:
+/// `ws://` becomes `http://`, `wss://` `https://`; `None` if it is neither nor HTTP(S).
+pub fn http_url(endpoint: &[u8]) -> Option<alloc::string::String> {
+	let endpoint = core::str::from_utf8(endpoint).ok()?;
+	let (scheme, rest) = if let Some(rest) = endpoint.strip_prefix("ws://") {
+		("http://", rest)
+	} else if let Some(rest) = endpoint.strip_prefix("wss://") {
+		("https://", rest)
+	} else if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
+		("", endpoint)
+	} else {
+		return None;
+	};
+	Some([scheme, rest].concat())
+}
+
+/// Where an envelope sits in its sender's anchor: the batch root and the inclusion proof of
+/// its leaf. An envelope anchored alone has root [`crate::merkle::single_root`] of its leaf
+/// and [`crate::merkle::single_proof`].
 #[derive(Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
 pub struct BatchMembership {
-	/// The anchored batch root.
+	/// The anchored root.
 	pub root: H256,
-	/// The envelope's proof against it.
+	/// The leaf's proof against it.
 	pub proof: InclusionProof,
 }
 
-/// A relay's progress towards one host.
-#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
-pub struct Delivery<AccountId, BlockNumber> {
-	/// The host's operator.
-	pub host: AccountId,
-	/// The block at which the host confirmed storage.
-	pub confirmed_at: Option<BlockNumber>,
-	/// Failed attempts so far.
-	pub attempts: u32,
-	/// The first block at which to try again.
-	pub next_attempt: BlockNumber,
-}
+/// Domain separation of submission signatures.
+pub const SUBMISSION_CONTEXT: &[u8] = b"quarks/submit/v1";
 
-/// An envelope a node accepted for relay, with its delivery state.
+/// An envelope with its sender's sr25519 signature over [`submission_payload`]: what a
+/// client hands its node and nodes hand hosts. Anyone can check it against the sender's
+/// account, so a host can hold an envelope before its anchor exists.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
-pub struct RelayItem<AccountId, BlockNumber> {
+pub struct Submission {
 	/// The encoded envelope.
 	pub envelope: Vec<u8>,
-	/// For an envelope anchored in a batch, its place in it.
-	pub batch: Option<BatchMembership>,
-	/// The node's best block when it accepted the envelope.
-	pub queued_at: BlockNumber,
-	/// One entry per host of each recipient; empty until the anchor is seen.
-	pub deliveries: Vec<Delivery<AccountId, BlockNumber>>,
-}
-
-/// An envelope in the relay queue and the first block at which it needs attention.
-#[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug)]
-pub struct QueueEntry<BlockNumber> {
-	/// The envelope hash.
-	pub envelope: H256,
-	/// The first block at which the worker looks at it again.
-	pub due: BlockNumber,
-}
-
-/// Keys of the relay's state in the node's persistent offchain storage.
-pub mod relay_keys {
-	use super::*;
-
-	/// The queue: `Vec<QueueEntry>`.
-	pub const QUEUE: &[u8] = b"quarks/relay/queue";
-	/// The lock that keeps one worker relaying at a time.
-	pub const LOCK: &[u8] = b"quarks/relay/lock";
-
-	/// Where the [`RelayItem`] of `envelope` is kept.
-	pub fn item(envelope: &H256) -> Vec<u8> {
-		[&b"quarks/relay/item/"[..], envelope.as_bytes()].concat()
-	}
-}
-
-/// Most envelopes a node keeps queued for relay; submissions beyond it are refused.
-pub const MAX_RELAY_QUEUE: usize = 4096;
-
-/// Blocks a relay waits for an envelope's anchor before it drops the envelope.
-pub const ANCHOR_WAIT: u32 = 100;
-
-/// What a mailbox request signs over, so it is good for one host, one chain and once.
-#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
-pub struct MailboxRequest<AccountId> {
-	/// The mailbox owner, who signs.
-	pub account: AccountId,
-	/// The operator of the host asked.
-	pub host: AccountId,
-	/// Must exceed every nonce this host accepted from the account before (clients use
-	/// the time in milliseconds).
-	pub nonce: u64,
-}
-
-/// Domain separation for mailbox request signatures.
-pub const MAILBOX_CONTEXT: &[u8] = b"quarks/mailbox/v1";
-
-impl<AccountId: Encode> MailboxRequest<AccountId> {
-	/// The bytes the account signs for chain `genesis`.
-	pub fn signing_payload(&self, genesis: &H256) -> Vec<u8> {
-		(MAILBOX_CONTEXT, genesis, self).encode()
-	}
-}
-
-/// A mailbox request with the account's sr25519 signature over its
-/// [`MailboxRequest::signing_payload`].
-#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
-pub struct SignedMailboxRequest<AccountId> {
-	/// The request.
-	pub request: MailboxRequest<AccountId>,
-	/// The signature.
+	/// The sender's signature.
 	pub signature: [u8; 64],
 }
 
+/// The bytes a sender signs to submit envelope `envelope` on chain `genesis`.
+pub fn submission_payload(genesis: &H256, envelope: &H256) -> Vec<u8> {
+	(SUBMISSION_CONTEXT, genesis, envelope).encode()
+}
+
+/// Most items in one `quarks_hostEnvelopes` request.
+pub const MAX_HOST_ITEMS: usize = 4096;
+
+/// Most encoded bytes of one `quarks_hostEnvelopes` request's items; relays and nodes
+/// split larger batches.
+pub const MAX_HOST_REQUEST_BYTES: usize = 4 << 20;
+
+/// What a node or relay hands a host.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
+pub enum HostItem {
+	/// An envelope the host may not hold yet. Without a membership, or while its anchor is
+	/// not in the host's best block, it is kept provisionally.
+	Envelope {
+		/// The signed envelope.
+		submission: Submission,
+		/// Where it is anchored, if known.
+		membership: Option<BatchMembership>,
+	},
+	/// Where an envelope the host holds is anchored.
+	Membership {
+		/// The envelope hash.
+		envelope: H256,
+		/// Its place in its sender's anchor.
+		membership: BatchMembership,
+	},
+}
+
+/// A host's answer to one [`HostItem`].
+#[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum HostAnswer<BlockNumber> {
+	/// Kept: provisionally while `anchored_at` is `None`, else as anchored in that block.
+	/// "Kept" means on disk (or in memory, for an in-memory host).
+	Stored {
+		/// The block of its anchor, once the host has seen it.
+		anchored_at: Option<BlockNumber>,
+	},
+	/// A membership for an envelope this host does not hold: send the envelope.
+	Missing,
+	/// Refused, with the error code docs/rpc.md lists; `retry` says whether asking again
+	/// later may succeed (a full mailbox, a rate limit) or not (not for this host, forged).
+	Refused {
+		/// The error code.
+		code: u16,
+		/// Whether a later attempt may succeed.
+		retry: bool,
+	},
+}
+
 sp_api::decl_runtime_apis! {
-	/// What hosts and relays ask the chain.
+	/// What nodes, relays and hosts ask the chain.
 	pub trait HostingApi<AccountId: Codec, BlockNumber: Codec> {
-		/// The anchor recorded under `anchor` (an envelope hash or a batch root), if kept.
-		fn anchor(anchor: H256) -> Option<AnchorRecord<AccountId, BlockNumber>>;
+		/// The anchor `sender` recorded under `root`, if kept.
+		fn anchor(sender: AccountId, root: H256) -> Option<AnchorRecord<BlockNumber>>;
+		/// The anchors recorded in block `block`: sender, root, record.
+		fn anchors_in(block: BlockNumber) -> Vec<(AccountId, H256, AnchorRecord<BlockNumber>)>;
+		/// The encryption key version `who` holds now, if any.
+		fn valid_key(who: AccountId) -> Option<KeyVersion>;
 		/// The record of `operator`'s host, if admitted.
 		fn host(operator: AccountId) -> Option<HostInfo<BlockNumber>>;
 		/// The accounts an envelope for `destination` is for.
 		fn recipients(destination: Destination<AccountId>) -> Vec<AccountId>;
 		/// Those of them who chose the admitted host of `operator`.
 		fn hosted_recipients(destination: Destination<AccountId>, operator: AccountId) -> Vec<AccountId>;
+		/// Every admitted host some recipient of `destination` chose, with its record.
+		fn delivery_hosts(destination: Destination<AccountId>) -> Vec<(AccountId, HostInfo<BlockNumber>)>;
 		/// The receipts recorded in block `at`: (envelope hash, recipient).
 		fn receipts_at(at: BlockNumber) -> Vec<(H256, AccountId)>;
 	}

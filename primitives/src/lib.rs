@@ -10,7 +10,9 @@ extern crate alloc;
 
 pub mod envelope;
 pub mod hosting;
+pub mod mailbox;
 pub mod merkle;
+pub mod relay_queue;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -78,7 +80,7 @@ pub trait GroupInspect<AccountId> {
 
 /// Where an anchored envelope goes.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Hash, Debug, TypeInfo, MaxEncodedLen,
 )]
 pub enum Destination<AccountId> {
 	/// One recipient.
@@ -98,38 +100,24 @@ pub const SIZE_CLASSES: [u32; 4] = [1024, 4096, 16384, 65536];
 /// Index into [`SIZE_CLASSES`].
 pub type SizeClass = u8;
 
-/// What the chain records of an anchored envelope or batch.
+/// What the chain records of an anchor: a sender's commitment, by Merkle root, to a batch
+/// of envelopes, each leaf binding one envelope to its destination and size class
+/// ([`merkle::AnchorLeaf`]). Anchors are keyed by (sender, root), so no account can
+/// pre-claim another's.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
 )]
-pub struct AnchorRecord<AccountId, BlockNumber> {
-	/// The account that signed the anchor.
-	pub sender: AccountId,
-	/// Where the envelopes go.
-	pub destination: Destination<AccountId>,
-	/// Padded size class of the envelopes.
-	pub size_class: SizeClass,
-	/// Envelopes anchored: 1, or the batch size.
+pub struct AnchorRecord<BlockNumber> {
+	/// Leaves under the root: 1 for a single envelope.
 	pub count: u32,
 	/// The block that recorded the anchor.
 	pub anchored_at: BlockNumber,
 }
 
-impl<AccountId, BlockNumber> AnchorRecord<AccountId, BlockNumber> {
-	/// Whether this anchor, recorded under `key`, covers `envelope`: a single anchor is
-	/// the envelope's own hash; a batch anchor needs the envelope's inclusion `proof`.
-	pub fn covers(
-		&self,
-		key: &sp_core::H256,
-		envelope: &sp_core::H256,
-		proof: Option<&merkle::InclusionProof>,
-	) -> bool {
-		match (proof, self.count) {
-			(None, 1) => envelope == key,
-			(Some(proof), count) if count > 1 => {
-				proof.leaf_count == count && merkle::verify(key, envelope, proof)
-			}
-			_ => false,
-		}
+impl<BlockNumber> AnchorRecord<BlockNumber> {
+	/// Whether this anchor, recorded under `root`, covers leaf `leaf` ([`merkle::AnchorLeaf`]
+	/// value) with inclusion `proof`.
+	pub fn covers(&self, root: &sp_core::H256, leaf: &sp_core::H256, proof: &merkle::InclusionProof) -> bool {
+		proof.leaf_count == self.count && merkle::verify(root, leaf, proof)
 	}
 }

@@ -7,7 +7,7 @@ use frame_support::{
 };
 use quarks_primitives::{
 	hosting::{HostInfo, HostInspect},
-	AnchorRecord, Destination,
+	AnchorRecord, Destination, KeyInspect, KeyVersion,
 };
 use sp_api::impl_runtime_apis;
 use sp_core::{crypto::KeyTypeId, OpaqueMetadata, H256};
@@ -20,8 +20,8 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	AccountId, Aura, AuraId, Balance, Block, BlockNumber, Executive, Grandpa, GrandpaId, Hosts,
-	InherentDataExt, Messaging, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys,
-	System, TransactionPayment, VERSION,
+	InherentDataExt, Keys, Messaging, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig,
+	SessionKeys, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -40,8 +40,16 @@ impl_runtime_apis! {
 	}
 
 	impl quarks_primitives::hosting::HostingApi<Block, AccountId, BlockNumber> for Runtime {
-		fn anchor(anchor: H256) -> Option<AnchorRecord<AccountId, BlockNumber>> {
-			pallet_quarks_messaging::Anchors::<Runtime>::get(anchor)
+		fn anchor(sender: AccountId, root: H256) -> Option<AnchorRecord<BlockNumber>> {
+			pallet_quarks_messaging::Anchors::<Runtime>::get(sender, root)
+		}
+
+		fn anchors_in(block: BlockNumber) -> Vec<(AccountId, H256, AnchorRecord<BlockNumber>)> {
+			Messaging::anchors_in(block)
+		}
+
+		fn valid_key(who: AccountId) -> Option<KeyVersion> {
+			<Keys as KeyInspect<_, _>>::valid_key(&who)
 		}
 
 		fn host(operator: AccountId) -> Option<HostInfo<BlockNumber>> {
@@ -61,8 +69,22 @@ impl_runtime_apis! {
 			recipients
 		}
 
+		fn delivery_hosts(destination: Destination<AccountId>) -> Vec<(AccountId, HostInfo<BlockNumber>)> {
+			let mut hosts: Vec<(AccountId, HostInfo<BlockNumber>)> = Vec::new();
+			for recipient in Messaging::recipients(&destination) {
+				for operator in <Hosts as HostInspect<_, _>>::hosts_of(&recipient) {
+					if hosts.iter().all(|(known, _)| known != &operator) {
+						if let Some(record) = <Hosts as HostInspect<_, _>>::host(&operator) {
+							hosts.push((operator, record));
+						}
+					}
+				}
+			}
+			hosts
+		}
+
 		fn receipts_at(at: BlockNumber) -> Vec<(H256, AccountId)> {
-			pallet_quarks_messaging::ReceiptsAt::<Runtime>::get(at).into_inner()
+			Messaging::receipts_in(at)
 		}
 	}
 

@@ -74,10 +74,10 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	authoring_version: 1,
 	// Bump on every change of runtime logic; bump `transaction_version` when calls or
 	// their encoding change.
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 1,
+	transaction_version: 2,
 	system_version: 1,
 };
 
@@ -226,11 +226,11 @@ mod runtime {
 mod tests {
 	use super::*;
 	use frame_support::dispatch::{DispatchClass, GetDispatchInfo};
-	use pallet_quarks_messaging::{InclusionProof, ReceiptItem};
+	use pallet_quarks_messaging::{AnchorLeaf, InclusionProof, ReceiptItem};
 	use quarks_primitives::merkle::MAX_PROOF_DEPTH;
 
 	/// The largest receipt batch, each item with the deepest proof a maximal batch anchor
-	/// needs, must fit in one block by weight and by length.
+	/// needs and a group destination, must fit in one block by weight and by length.
 	#[test]
 	fn a_maximal_receipt_batch_fits_in_a_block() {
 		use frame_support::traits::Get;
@@ -238,17 +238,22 @@ mod tests {
 		let depth = (u32::BITS - max_batch.saturating_sub(1).leading_zeros()) as usize;
 		assert!(depth <= MAX_PROOF_DEPTH);
 		let item = ReceiptItem {
-			anchor: Hash::repeat_byte(1),
-			envelope: Hash::repeat_byte(2),
-			proof: Some(InclusionProof {
+			sender: AccountId::new([1; 32]),
+			root: Hash::repeat_byte(1),
+			leaf: AnchorLeaf {
+				envelope: Hash::repeat_byte(2),
+				destination: quarks_primitives::Destination::Direct(AccountId::new([2; 32])),
+				size_class: 3,
+			},
+			proof: InclusionProof {
 				leaf_index: max_batch - 1,
 				leaf_count: max_batch,
 				siblings: vec![Hash::repeat_byte(3); depth],
-			}),
+			},
 		};
 		let items: u32 = <Runtime as pallet_quarks_messaging::Config>::MaxReceiptBatch::get();
-		let call = RuntimeCall::Messaging(pallet_quarks_messaging::Call::acknowledge_batch {
-			items: vec![item; items as usize],
+		let call = RuntimeCall::Messaging(pallet_quarks_messaging::Call::acknowledge {
+			items: vec![item; items as usize].try_into().expect("MaxReceiptBatch items"),
 		});
 
 		let weights = configs::RuntimeBlockWeights::get();
@@ -259,6 +264,19 @@ mod tests {
 		assert!((codec::Encode::encoded_size(&call) as u32) < max_length);
 	}
 
+	/// Pruning the most anchors and receipts a block may record fits in one block.
+	#[test]
+	fn pruning_a_full_block_fits_in_a_block() {
+		use frame_support::traits::Get;
+		use pallet_quarks_messaging::WeightInfo;
+		type Messaging = <Runtime as pallet_quarks_messaging::Config>::WeightInfo;
+		let anchors: u32 = <Runtime as pallet_quarks_messaging::Config>::MaxAnchorsPerBlock::get();
+		let receipts: u32 = <Runtime as pallet_quarks_messaging::Config>::MaxReceiptsPerBlock::get();
+		let prune = Messaging::prune(anchors, receipts);
+		let block = configs::RuntimeBlockWeights::get().max_block;
+		assert!(prune.all_lte(block / 2), "pruning takes at most half a block: {prune:?}");
+	}
+
 	/// So is a maximal batch anchor and a full group rotation.
 	#[test]
 	fn a_maximal_batch_anchor_and_a_full_rotation_fit_in_a_block() {
@@ -267,11 +285,9 @@ mod tests {
 			.get(DispatchClass::Normal)
 			.max_extrinsic
 			.expect("normal extrinsics are limited");
-		let anchor = RuntimeCall::Messaging(pallet_quarks_messaging::Call::anchor_batch {
+		let anchor = RuntimeCall::Messaging(pallet_quarks_messaging::Call::anchor {
 			root: Hash::repeat_byte(1),
 			count: <Runtime as pallet_quarks_messaging::Config>::MaxBatchSize::get(),
-			destination: quarks_primitives::Destination::Group { group: 0, epoch: 1 },
-			size_class: 3,
 		});
 		assert!(anchor.get_dispatch_info().call_weight.all_lte(max_extrinsic));
 
@@ -289,5 +305,46 @@ mod tests {
 			wrapped,
 		});
 		assert!(rotation.get_dispatch_info().call_weight.all_lte(max_extrinsic));
+	}
+
+	/// A group rotation anchors its key envelopes with the rotation; someone who saw the
+	/// root first and anchored it under their own account does not stop it.
+	#[test]
+	fn a_pre_claimed_root_does_not_block_a_group_rotation() {
+		use frame_support::{assert_ok, traits::UnfilteredDispatchable};
+		use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
+		let config: RuntimeGenesisConfig =
+			serde_json::from_value(genesis_config_presets::local_config_genesis())
+				.expect("the local preset is a genesis config");
+		let mut ext: sp_io::TestExternalities =
+			config.build_storage().expect("the local preset builds").into();
+		ext.execute_with(|| {
+			System::set_block_number(1);
+			let signed = |who: sp_keyring::Sr25519Keyring| RuntimeOrigin::signed(who.to_account_id());
+			assert_ok!(Groups::create_group(signed(Alice), vec![Bob.to_account_id(), Charlie.to_account_id()]));
+			let members = [Alice, Bob, Charlie];
+			let root = Hash::repeat_byte(0x77);
+			assert_ok!(Messaging::anchor(signed(Dave), root, members.len() as u32));
+
+			let wrapped = members
+				.iter()
+				.enumerate()
+				.map(|(i, who)| pallet_quarks_groups::WrappedKey {
+					member: who.to_account_id(),
+					key_version: 1,
+					commitment: Hash::repeat_byte(i as u8),
+				})
+				.collect();
+			let rotation = RuntimeCall::Utility(pallet_utility::Call::batch_all {
+				calls: vec![
+					RuntimeCall::Groups(pallet_quarks_groups::Call::rotate_key { group: 0, epoch: 1, wrapped }),
+					RuntimeCall::Messaging(pallet_quarks_messaging::Call::anchor { root, count: 3 }),
+				],
+			});
+			assert_ok!(rotation.dispatch_bypass_filter(signed(Alice)));
+			assert!(pallet_quarks_messaging::Anchors::<Runtime>::contains_key(Alice.to_account_id(), root));
+			assert!(pallet_quarks_messaging::Anchors::<Runtime>::contains_key(Dave.to_account_id(), root));
+			assert_eq!(Groups::group(0).map(|g| g.rotated), Some(true));
+		});
 	}
 }

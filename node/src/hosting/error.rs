@@ -1,16 +1,17 @@
-//! Errors of the Quarks RPC methods, each with its own JSON-RPC error code.
+//! Errors of the Quarks RPC methods and host items, each with its own code (docs/rpc.md).
 
-use super::store::StoreError;
+use super::host_store::StoreError;
 use jsonrpsee::types::ErrorObjectOwned;
 use quarks_primitives::envelope::EnvelopeError;
 
-/// Why a Quarks RPC call was refused. Nothing is changed when one is returned.
+/// Why a Quarks call or item was refused. Nothing is changed when one is returned.
 #[derive(Debug, thiserror::Error)]
 pub enum QuarksError {
 	/// The bytes are not a well-formed envelope.
 	#[error("malformed envelope: {}", .0.describe())]
 	Malformed(EnvelopeError),
-	/// A batch membership or mailbox request does not decode.
+	/// A submission, item batch, membership or mailbox request does not decode or exceeds
+	/// its bounds.
 	#[error("malformed {0}")]
 	MalformedRequest(&'static str),
 	/// This node was not started as a host.
@@ -19,27 +20,30 @@ pub enum QuarksError {
 	/// This node's operator is not an admitted host on chain.
 	#[error("this host is not admitted on chain")]
 	HostNotAdmitted,
-	/// No anchor holds this envelope.
-	#[error("envelope is not anchored on chain")]
-	NotAnchored,
-	/// The anchor names another sender, destination or size class.
-	#[error("envelope does not match its anchor")]
+	/// The membership does not show the envelope in its sender's anchor.
+	#[error("envelope is not in the anchor its membership names")]
 	AnchorMismatch,
-	/// The envelope is past the host's retention.
+	/// The envelope's anchor is past the host's retention.
 	#[error("envelope is past this host's retention")]
 	Expired,
 	/// No recipient of the envelope chose this host.
 	#[error("no recipient of this envelope chose this host")]
 	NotChosen,
+	/// No recipient of the envelope chose any host: it could never be delivered.
+	#[error("no recipient of this envelope chose a mail host, so it could never be delivered")]
+	NoHostChosen,
+	/// The sender holds no valid encryption key.
+	#[error("the sender holds no valid encryption key on chain")]
+	SenderHasNoKey,
 	/// The mailbox request is for another host.
 	#[error("request is for another host")]
 	WrongHost,
-	/// The mailbox request's signature does not verify for its account.
-	#[error("bad signature: the request is not signed by the mailbox owner")]
+	/// A signature does not verify for its account.
+	#[error("bad signature: not signed by the account it names")]
 	BadSignature,
-	/// The relay queue is full.
-	#[error("relay queue is full; try again later")]
-	RelayQueueFull,
+	/// The sender submits faster than this node or host accepts.
+	#[error("too many submissions from this sender; try again shortly")]
+	RateLimited,
 	/// A store refusal or failure.
 	#[error(transparent)]
 	Store(#[from] StoreError),
@@ -49,31 +53,48 @@ pub enum QuarksError {
 }
 
 impl QuarksError {
-	/// The JSON-RPC error code; docs/rpc.md lists them.
-	pub fn code(&self) -> i32 {
+	/// The error code; docs/rpc.md lists them.
+	pub fn code(&self) -> u16 {
 		match self {
 			Self::Malformed(_) => 9000,
 			Self::MalformedRequest(_) => 9001,
 			Self::NotAHost => 9010,
 			Self::HostNotAdmitted => 9011,
-			Self::NotAnchored => 9020,
 			Self::AnchorMismatch => 9021,
 			Self::Expired => 9022,
 			Self::NotChosen => 9023,
-			Self::Store(StoreError::OverQuota(_)) => 9030,
+			Self::NoHostChosen => 9024,
+			Self::SenderHasNoKey => 9025,
+			Self::Store(StoreError::OverQuota) => 9030,
 			Self::Store(StoreError::OverCapacity) => 9031,
+			Self::Store(StoreError::SenderOverQuota) => 9032,
 			Self::WrongHost => 9040,
 			Self::BadSignature => 9041,
 			Self::Store(StoreError::Replayed { .. }) => 9042,
-			Self::RelayQueueFull => 9050,
+			Self::RateLimited => 9060,
 			Self::Store(StoreError::Database(_)) => 9090,
 			Self::Chain(_) => 9091,
 		}
+	}
+
+	/// Whether the same request may succeed later: quotas, rates and failures pass; a
+	/// malformed, forged or misdirected request never will.
+	pub fn may_succeed_later(&self) -> bool {
+		matches!(
+			self,
+			Self::HostNotAdmitted
+				| Self::Store(StoreError::OverQuota)
+				| Self::Store(StoreError::OverCapacity)
+				| Self::Store(StoreError::SenderOverQuota)
+				| Self::RateLimited
+				| Self::Store(StoreError::Database(_))
+				| Self::Chain(_)
+		)
 	}
 }
 
 impl From<QuarksError> for ErrorObjectOwned {
 	fn from(error: QuarksError) -> Self {
-		ErrorObjectOwned::owned(error.code(), error.to_string(), None::<()>)
+		ErrorObjectOwned::owned(i32::from(error.code()), error.to_string(), None::<()>)
 	}
 }

@@ -2,35 +2,50 @@
 //! here, so they are unsafe: only for the operator (`--rpc-methods unsafe` or localhost).
 
 use super::{
+	direct_push::DirectPush,
 	error::QuarksError,
-	relay::{QueuedEnvelope, RelayQueue},
-	Host, Mail,
+	host::{verify_submission, Host},
+	metrics::Metrics,
+	relay_queue::{QueuedEnvelope, RelayQueue},
+	sender_limits::SenderLimits,
 };
-use codec::Decode;
+use codec::{DecodeAll, Encode};
 use jsonrpsee::{
 	core::{async_trait, RpcResult, SubscriptionResult},
 	proc_macros::rpc,
 	Extensions, PendingSubscriptionSink, SubscriptionMessage,
 };
-use parking_lot::Mutex;
-use quarks_primitives::hosting::{BatchMembership, HostingApi};
+use quarks_primitives::{
+	envelope::{hash_of, Envelope},
+	hosting::{BatchMembership, HostItem, HostingApi, Submission, MAX_HOST_ITEMS},
+	mailbox::{MailboxAction, MailboxPage},
+};
 use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
 use sp_api::ProvideRuntimeApi;
 use sp_core::{offchain::OffchainStorage, Bytes, H256};
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 use tokio::sync::broadcast::error::RecvError;
 
-/// What a host keeps, in all and per user.
+/// Envelopes per second one sender may submit to a node, and its burst.
+const SUBMIT_RATE: (f64, f64) = (100.0, 1000.0);
+
+/// What a host keeps.
 #[derive(serde::Serialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct HostStatus {
 	/// The operator account this host serves.
 	pub operator: AccountId,
-	/// Envelopes kept.
+	/// Envelopes kept, in all.
 	pub envelopes: u32,
 	/// Their bytes.
 	pub bytes: u64,
+	/// Of them, pending their anchor: (envelopes, bytes).
+	pub pending: (u32, u64),
+	/// Anchored, not yet final.
+	pub anchored: (u32, u64),
+	/// Anchored in a final block.
+	pub finalized: (u32, u64),
 	/// Per recipient: (account, envelopes, bytes).
 	pub users: Vec<(AccountId, u32, u64)>,
 }
@@ -38,26 +53,32 @@ pub struct HostStatus {
 /// The Quarks methods.
 #[rpc(server, namespace = "quarks")]
 pub trait QuarksApi {
-	/// Hands a sealed envelope to this node for relay to its recipients' hosts; returns its
-	/// hash. `batch` is the SCALE-encoded batch membership for a batch-anchored envelope.
+	/// Hands a signed envelope (SCALE `Submission`) to this node, which pushes it at once to
+	/// every host of every recipient and keeps it for the relay worker; returns its hash.
 	#[method(name = "submitEnvelope")]
-	fn submit_envelope(&self, envelope: Bytes, batch: Option<Bytes>) -> RpcResult<H256>;
+	fn submit_envelope(&self, submission: Bytes) -> RpcResult<H256>;
 
-	/// Stores an anchored envelope on this host for its recipients who chose it; returns
-	/// its hash, which is what relays take as confirmation.
-	#[method(name = "hostEnvelope")]
-	async fn host_envelope(&self, envelope: Bytes, batch: Option<Bytes>) -> RpcResult<H256>;
+	/// Tells this node where envelopes it accepted sit in their sender's anchor (SCALE
+	/// `Vec<(H256, BatchMembership)>`); returns how many of them it holds.
+	#[method(name = "submitMemberships")]
+	fn submit_memberships(&self, memberships: Bytes) -> RpcResult<u32>;
 
-	/// The mail kept for the account that signed `request` (a SCALE-encoded
-	/// `SignedMailboxRequest`), oldest first.
+	/// Hands this host envelopes or memberships (SCALE `Vec<HostItem>`); answers one
+	/// `HostAnswer` per item (SCALE `Vec<HostAnswer>`).
+	#[method(name = "hostEnvelopes", blocking)]
+	fn host_envelopes(&self, items: Bytes) -> RpcResult<Bytes>;
+
+	/// A page of the mail kept for the account that signed `request` (a SCALE-encoded
+	/// `SignedMailboxRequest` asking `Fetch`), oldest first.
 	#[method(name = "fetchMailbox")]
-	fn fetch_mailbox(&self, request: Bytes) -> RpcResult<Vec<Mail>>;
+	fn fetch_mailbox(&self, request: Bytes) -> RpcResult<MailboxPage<BlockNumber>>;
 
-	/// New mail for the account that signed `request`, as it arrives.
-	#[subscription(name = "subscribeMailbox" => "mailbox", unsubscribe = "unsubscribeMailbox", item = Mail)]
+	/// Mail for the account that signed `request` (asking `Subscribe`) as it arrives, and
+	/// its notarization as it advances.
+	#[subscription(name = "subscribeMailbox" => "mailbox", unsubscribe = "unsubscribeMailbox", item = MailEvent<BlockNumber>)]
 	async fn subscribe_mailbox(&self, request: Bytes) -> SubscriptionResult;
 
-	/// What this host keeps, in all and per user (unsafe).
+	/// What this host keeps, by state and per user (unsafe).
 	#[method(name = "hostStatus", with_extensions)]
 	fn host_status(&self) -> RpcResult<HostStatus>;
 
@@ -66,60 +87,175 @@ pub trait QuarksApi {
 	fn relay_status(&self) -> RpcResult<Vec<QueuedEnvelope>>;
 }
 
+/// The Quarks services of one node, which the RPC methods use.
+pub struct Services<C, S> {
+	/// The relay queue, on every node with offchain storage.
+	pub relay: Option<Arc<RelayQueue<S>>>,
+	/// The direct push, beside the relay queue.
+	pub push: Option<Arc<DirectPush<S>>>,
+	/// The mail host, on nodes started with `--host`.
+	pub host: Option<Arc<Host<C>>>,
+	/// How fast each sender may submit here.
+	pub senders: Arc<SenderLimits>,
+	/// Quarks' metrics, if the node exports any.
+	pub metrics: Option<Arc<Metrics>>,
+}
+
+impl<C, S> Clone for Services<C, S> {
+	fn clone(&self) -> Self {
+		Services {
+			relay: self.relay.clone(),
+			push: self.push.clone(),
+			host: self.host.clone(),
+			senders: self.senders.clone(),
+			metrics: self.metrics.clone(),
+		}
+	}
+}
+
+impl<C, S> Services<C, S> {
+	/// The services, with the node's submission rate per sender.
+	pub fn new(
+		relay: Option<Arc<RelayQueue<S>>>,
+		push: Option<Arc<DirectPush<S>>>,
+		host: Option<Arc<Host<C>>>,
+		metrics: Option<Arc<Metrics>>,
+	) -> Self {
+		let senders = Arc::new(SenderLimits::new(SUBMIT_RATE.0, SUBMIT_RATE.1));
+		Services { relay, push, host, senders, metrics }
+	}
+}
+
 /// The Quarks methods of one node.
 pub struct Quarks<C, S> {
 	client: Arc<C>,
-	relay: Option<Mutex<RelayQueue<S>>>,
+	relay: Option<Arc<RelayQueue<S>>>,
+	push: Option<Arc<DirectPush<S>>>,
 	host: Option<Arc<Host<C>>>,
+	senders: Arc<SenderLimits>,
+	metrics: Option<Arc<Metrics>>,
 }
 
 impl<C, S> Quarks<C, S> {
-	/// Methods backed by `relay` (every node with offchain storage) and `host` (nodes
-	/// started with `--host`).
-	pub fn new(client: Arc<C>, relay: Option<RelayQueue<S>>, host: Option<Arc<Host<C>>>) -> Self {
-		Quarks { client, relay: relay.map(Mutex::new), host }
+	/// The methods, backed by `services`.
+	pub fn new(client: Arc<C>, services: Services<C, S>) -> Self {
+		let Services { relay, push, host, senders, metrics } = services;
+		Quarks { client, relay, push, host, senders, metrics }
 	}
 
 	fn host(&self) -> Result<&Arc<Host<C>>, QuarksError> {
 		self.host.as_ref().ok_or(QuarksError::NotAHost)
 	}
+
+	fn relay(&self) -> Result<(&Arc<RelayQueue<S>>, &Arc<DirectPush<S>>), QuarksError> {
+		match (&self.relay, &self.push) {
+			(Some(relay), Some(push)) => Ok((relay, push)),
+			_ => Err(QuarksError::Chain("this node keeps no offchain storage".into())),
+		}
+	}
 }
 
-fn decode_batch(batch: Option<Bytes>) -> Result<Option<BatchMembership>, QuarksError> {
-	batch
-		.map(|bytes| BatchMembership::decode(&mut &bytes[..]))
-		.transpose()
-		.map_err(|_| QuarksError::MalformedRequest("batch membership"))
+fn chain_error(error: impl std::fmt::Display) -> QuarksError {
+	QuarksError::Chain(error.to_string())
+}
+
+impl<C, S> Quarks<C, S>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync + 'static,
+	C::Api: HostingApi<Block, AccountId, BlockNumber>,
+	S: OffchainStorage + 'static,
+{
+	fn submit(&self, bytes: &[u8]) -> Result<H256, QuarksError> {
+		let (relay, push) = self.relay()?;
+		let submission = Submission::decode_all(&mut &bytes[..])
+			.map_err(|_| QuarksError::MalformedRequest("submission"))?;
+		let envelope = Envelope::<AccountId>::decode_checked(&submission.envelope)
+			.map_err(QuarksError::Malformed)?;
+		let hash = hash_of(&submission.envelope);
+		let info = self.client.info();
+		verify_submission(&info.genesis_hash, &hash, &envelope.sender, &submission.signature)?;
+		let api = self.client.runtime_api();
+		let at = info.best_hash;
+		if api.valid_key(at, envelope.sender.clone()).map_err(chain_error)?.is_none() {
+			return Err(QuarksError::SenderHasNoKey);
+		}
+		let hosts = api.delivery_hosts(at, envelope.destination).map_err(chain_error)?;
+		if hosts.is_empty() {
+			return Err(QuarksError::NoHostChosen);
+		}
+		// A resubmission costs the sender nothing: it only re-queues what was accepted.
+		if !relay.contains(&hash) && !self.senders.admit(&envelope.sender) {
+			return Err(QuarksError::RateLimited);
+		}
+		let accepted = Instant::now();
+		relay.accept(hash, &submission, info.best_number);
+		push.push(hash, &HostItem::Envelope { submission, membership: None }, &hosts, accepted);
+		Ok(hash)
+	}
+
+	fn memberships(&self, bytes: &[u8]) -> Result<u32, QuarksError> {
+		let (relay, push) = self.relay()?;
+		let memberships = Vec::<(H256, BatchMembership)>::decode_all(&mut &bytes[..])
+			.ok()
+			.filter(|list| list.len() <= MAX_HOST_ITEMS)
+			.ok_or(QuarksError::MalformedRequest("memberships"))?;
+		let info = self.client.info();
+		let api = self.client.runtime_api();
+		let mut held = 0;
+		for (hash, membership) in memberships {
+			if !relay.contains(&hash) {
+				continue;
+			}
+			held += 1;
+			relay.record_membership(&hash, &membership);
+			// Hosts that took the direct push can mark it anchored as soon as they see the
+			// anchor; the others get the whole envelope from the worker.
+			let mut hosts = Vec::new();
+			for operator in relay.pushed(&hash) {
+				if let Some(record) = api.host(info.best_hash, operator.clone()).map_err(chain_error)? {
+					hosts.push((operator, record));
+				}
+			}
+			push.push(hash, &HostItem::Membership { envelope: hash, membership }, &hosts, Instant::now());
+		}
+		Ok(held)
+	}
 }
 
 #[async_trait]
 impl<C, S> QuarksApiServer for Quarks<C, S>
 where
-	C: ProvideRuntimeApi<Block>
-		+ HeaderBackend<Block>
-		+ BlockchainEvents<Block>
-		+ Send
-		+ Sync
-		+ 'static,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync + 'static,
 	C::Api: HostingApi<Block, AccountId, BlockNumber>,
 	S: OffchainStorage + 'static,
 {
-	fn submit_envelope(&self, envelope: Bytes, batch: Option<Bytes>) -> RpcResult<H256> {
-		let relay = self.relay.as_ref().ok_or(QuarksError::Chain("no offchain storage".into()))?;
-		let batch = decode_batch(batch)?;
-		let best = self.client.info().best_number;
-		Ok(relay.lock().submit(envelope.0, batch, best)?)
+	fn submit_envelope(&self, submission: Bytes) -> RpcResult<H256> {
+		let result = self.submit(&submission);
+		if let Some(metrics) = &self.metrics {
+			metrics.submission(result.as_ref().map_or_else(QuarksError::code, |_| 0));
+		}
+		Ok(result?)
 	}
 
-	async fn host_envelope(&self, envelope: Bytes, batch: Option<Bytes>) -> RpcResult<H256> {
-		let batch = decode_batch(batch)?;
-		Ok(self.host()?.accept_soon(envelope.0, batch).await?)
+	fn submit_memberships(&self, memberships: Bytes) -> RpcResult<u32> {
+		Ok(self.memberships(&memberships)?)
 	}
 
-	fn fetch_mailbox(&self, request: Bytes) -> RpcResult<Vec<Mail>> {
+	fn host_envelopes(&self, items: Bytes) -> RpcResult<Bytes> {
 		let host = self.host()?;
-		let who = host.authorize(&request)?;
-		Ok(host.mailbox(&who))
+		let items = Vec::<HostItem>::decode_all(&mut &items[..])
+			.ok()
+			.filter(|items| items.len() <= MAX_HOST_ITEMS)
+			.ok_or(QuarksError::MalformedRequest("host items"))?;
+		Ok(Bytes(host.take(items).encode()))
+	}
+
+	fn fetch_mailbox(&self, request: Bytes) -> RpcResult<MailboxPage<BlockNumber>> {
+		let host = self.host()?;
+		match host.authorize(&request)? {
+			(who, MailboxAction::Fetch { after, limit }) => Ok(host.page(&who, after, limit)?),
+			_ => Err(QuarksError::MalformedRequest("mailbox request: not a fetch").into()),
+		}
 	}
 
 	async fn subscribe_mailbox(
@@ -127,7 +263,10 @@ where
 		pending: PendingSubscriptionSink,
 		request: Bytes,
 	) -> SubscriptionResult {
-		let authorized = self.host().and_then(|host| Ok((host.clone(), host.authorize(&request)?)));
+		let authorized = self.host().and_then(|host| match host.authorize(&request)? {
+			(who, MailboxAction::Subscribe) => Ok((host.clone(), who)),
+			_ => Err(QuarksError::MalformedRequest("mailbox request: not a subscription")),
+		});
 		let (host, who) = match authorized {
 			Ok(ok) => ok,
 			Err(error) => {
@@ -135,17 +274,18 @@ where
 				return Ok(());
 			}
 		};
-		let mut new_mail = host.subscribe();
+		let mut notices = host.subscribe();
 		let sink = pending.accept().await?;
+		let _open = host.metrics().map(|m| SubscriptionCount::open(&m.subscriptions));
 		loop {
 			tokio::select! {
 				_ = sink.closed() => return Ok(()),
-				mail = new_mail.recv() => match mail {
-					Ok(mail) if mail.recipients.contains(&who) => {
-						sink.send(SubscriptionMessage::from_json(&*mail)?).await?;
+				notice = notices.recv() => match notice {
+					Ok(notice) if notice.recipients.contains(&who) => {
+						sink.send(SubscriptionMessage::from_json(&notice.event)?).await?;
 					},
 					Ok(_) => {},
-					// A slow subscriber missed mail; it stays in the mailbox for a fetch.
+					// A slow subscriber missed events; its mail stays in the mailbox for a fetch.
 					Err(RecvError::Lagged(_)) => {},
 					Err(RecvError::Closed) => return Ok(()),
 				},
@@ -156,17 +296,38 @@ where
 	fn host_status(&self, ext: &Extensions) -> RpcResult<HostStatus> {
 		sc_rpc_api::check_if_safe(ext)?;
 		let host = self.host()?;
-		let (total, users) = host.usage();
+		let (totals, users) = host.usage();
+		let pair = |u: super::host_store::Usage| (u.envelopes, u.bytes);
 		Ok(HostStatus {
 			operator: host.operator().clone(),
-			envelopes: total.envelopes,
-			bytes: total.bytes,
+			envelopes: totals.pending.envelopes + totals.anchored.envelopes + totals.finalized.envelopes,
+			bytes: totals.pending.bytes + totals.anchored.bytes + totals.finalized.bytes,
+			pending: pair(totals.pending),
+			anchored: pair(totals.anchored),
+			finalized: pair(totals.finalized),
 			users: users.into_iter().map(|(who, u)| (who, u.envelopes, u.bytes)).collect(),
 		})
 	}
 
 	fn relay_status(&self, ext: &Extensions) -> RpcResult<Vec<QueuedEnvelope>> {
 		sc_rpc_api::check_if_safe(ext)?;
-		Ok(self.relay.as_ref().map(|relay| relay.lock().status()).unwrap_or_default())
+		let best = self.client.info().best_number;
+		Ok(self.relay.as_ref().map(|relay| relay.status(best)).unwrap_or_default())
+	}
+}
+
+/// Counts an open subscription while it lives.
+struct SubscriptionCount<'a>(&'a substrate_prometheus_endpoint::Gauge<substrate_prometheus_endpoint::U64>);
+
+impl<'a> SubscriptionCount<'a> {
+	fn open(gauge: &'a substrate_prometheus_endpoint::Gauge<substrate_prometheus_endpoint::U64>) -> Self {
+		gauge.inc();
+		SubscriptionCount(gauge)
+	}
+}
+
+impl Drop for SubscriptionCount<'_> {
+	fn drop(&mut self) {
+		self.0.dec();
 	}
 }

@@ -18,43 +18,30 @@ fn h256(n: u64) -> H256 {
 	H256(bytes)
 }
 
-fn envelope(i: u32) -> H256 {
-	h256(i as u64 + 1)
-}
-
-/// Fills this block's anchor list but for one slot, so the call pays for the full list.
-fn fill_anchors<T: Config>(sender: &T::AccountId, recipient: &T::AccountId) {
-	for i in 0..T::MaxAnchorsPerBlock::get().saturating_sub(1) {
-		Pallet::<T>::anchor(
-			RawOrigin::Signed(sender.clone()).into(),
-			h256(u64::MAX - i as u64),
-			Destination::Direct(recipient.clone()),
-			0,
-		)
-		.expect("benchmark setup anchors");
-	}
-}
-
-/// Anchors a batch of `MaxBatchSize` envelopes and returns them with their root.
-fn anchored_batch<T: Config>(sender: &T::AccountId, recipient: &T::AccountId) -> (H256, Vec<H256>) {
-	let batch: Vec<H256> = (0..T::MaxBatchSize::get()).map(envelope).collect();
-	let root = merkle::batch_root(&batch);
-	Pallet::<T>::anchor_batch(
-		RawOrigin::Signed(sender.clone()).into(),
-		root,
-		batch.len() as u32,
-		Destination::Direct(recipient.clone()),
-		0,
-	)
-	.expect("benchmark setup anchors a batch");
-	(root, batch)
-}
-
 fn parties<T: Config>() -> (T::AccountId, T::AccountId) {
 	let sender: T::AccountId = whitelisted_caller();
 	let recipient: T::AccountId = account("recipient", 0, 0);
 	T::BenchmarkHelper::setup_sender_and_recipient(&sender, &recipient);
 	(sender, recipient)
+}
+
+/// The leaves of a full batch to `recipient`, anchored by `sender`: the deepest proofs.
+fn anchored_batch<T: Config>(
+	sender: &T::AccountId,
+	recipient: &T::AccountId,
+) -> (H256, Vec<AnchorLeaf<T::AccountId>>, Vec<H256>) {
+	let leaves: Vec<AnchorLeaf<T::AccountId>> = (0..T::MaxBatchSize::get())
+		.map(|i| AnchorLeaf {
+			envelope: h256(i as u64 + 1),
+			destination: Destination::Direct(recipient.clone()),
+			size_class: 0,
+		})
+		.collect();
+	let values: Vec<H256> = leaves.iter().map(|leaf| leaf.value()).collect();
+	let root = merkle::batch_root(&values);
+	Pallet::<T>::anchor(RawOrigin::Signed(sender.clone()).into(), root, values.len() as u32)
+		.expect("benchmark setup anchors a batch");
+	(root, leaves, values)
 }
 
 #[benchmarks]
@@ -63,62 +50,38 @@ mod benchmarks {
 
 	#[benchmark]
 	fn anchor() {
-		let (sender, recipient) = parties::<T>();
-		fill_anchors::<T>(&sender, &recipient);
-
-		#[extrinsic_call]
-		_(RawOrigin::Signed(sender), envelope(0), Destination::Direct(recipient), 0);
-
-		assert!(Anchors::<T>::contains_key(envelope(0)));
-	}
-
-	#[benchmark]
-	fn anchor_batch() {
-		let (sender, recipient) = parties::<T>();
-		fill_anchors::<T>(&sender, &recipient);
+		let (sender, _) = parties::<T>();
 		let root = H256::repeat_byte(0xAB);
 
 		#[extrinsic_call]
-		_(
-			RawOrigin::Signed(sender),
-			root,
-			T::MaxBatchSize::get(),
-			Destination::Direct(recipient),
-			0,
-		);
+		_(RawOrigin::Signed(sender.clone()), root, T::MaxBatchSize::get());
 
-		assert!(Anchors::<T>::contains_key(root));
+		assert!(Anchors::<T>::contains_key(&sender, root));
 	}
 
 	#[benchmark]
-	fn acknowledge() {
+	fn acknowledge(n: Linear<1, { T::MaxReceiptBatch::get() }>) {
 		let (sender, recipient) = parties::<T>();
-		let (root, batch) = anchored_batch::<T>(&sender, &recipient);
-		let last = T::MaxBatchSize::get().saturating_sub(1);
-		let proof = merkle::inclusion_proof(&batch, last);
-
-		#[extrinsic_call]
-		_(RawOrigin::Signed(recipient.clone()), root, batch[last as usize], proof);
-
-		assert!(Receipts::<T>::contains_key(batch[last as usize], &recipient));
-	}
-
-	#[benchmark]
-	fn acknowledge_batch(n: Linear<1, { T::MaxReceiptBatch::get() }>) {
-		let (sender, recipient) = parties::<T>();
-		let (root, batch) = anchored_batch::<T>(&sender, &recipient);
-		let items: Vec<ReceiptItem> = (0..n)
-			.map(|i| ReceiptItem {
-				anchor: root,
-				envelope: batch[i as usize % batch.len()],
-				proof: merkle::inclusion_proof(&batch, i % batch.len() as u32),
+		let (root, leaves, values) = anchored_batch::<T>(&sender, &recipient);
+		// The last leaves have the longest proofs.
+		let items: Vec<ReceiptItem<T::AccountId>> = (0..n)
+			.map(|i| {
+				let index = (values.len() as u32).saturating_sub(i.saturating_add(1));
+				ReceiptItem {
+					sender: sender.clone(),
+					root,
+					leaf: leaves[index as usize].clone(),
+					proof: merkle::inclusion_proof(&values, index).expect("index in range"),
+				}
 			})
 			.collect();
+		let items = BoundedVec::truncate_from(items);
+		frame_system::Pallet::<T>::set_block_number(2u32.into());
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(recipient.clone()), items);
 
-		assert!(Receipts::<T>::contains_key(batch[0], &recipient));
+		assert!(ReceiptsAt::<T>::contains_key(BlockNumberFor::<T>::from(2u32), &recipient));
 	}
 
 	#[benchmark]
@@ -127,11 +90,21 @@ mod benchmarks {
 		r: Linear<0, { T::MaxReceiptsPerBlock::get() }>,
 	) {
 		let recorded: BlockNumberFor<T> = 1u32.into();
-		let anchors: Vec<H256> = (0..a).map(envelope).collect();
-		let receipts: Vec<(H256, T::AccountId)> =
-			(0..r).map(|i| (envelope(i), account("recipient", i, 0))).collect();
-		AnchorsAt::<T>::insert(recorded, BoundedVec::truncate_from(anchors));
-		ReceiptsAt::<T>::insert(recorded, BoundedVec::truncate_from(receipts));
+		for i in 0..a {
+			let sender: T::AccountId = account("sender", i, 0);
+			AnchorsAt::<T>::insert(recorded, &sender, h256(i as u64));
+			Anchors::<T>::insert(&sender, h256(i as u64), AnchorRecord { count: 1, anchored_at: recorded });
+		}
+		// Receipts in full batches, one recipient each, as they are recorded.
+		let batch = T::MaxReceiptBatch::get().max(1);
+		for start in (0..r).step_by(batch as usize) {
+			let who: T::AccountId = account("recipient", start, 0);
+			let envelopes: Vec<H256> = (start..r.min(start.saturating_add(batch))).map(|i| h256(i as u64)).collect();
+			for envelope in &envelopes {
+				Receipts::<T>::insert(envelope, &who, recorded);
+			}
+			ReceiptsAt::<T>::insert(recorded, &who, BoundedVec::truncate_from(envelopes));
+		}
 		let now = recorded.saturating_add(T::Retention::get());
 
 		#[block]
@@ -139,7 +112,8 @@ mod benchmarks {
 			Pallet::<T>::on_initialize(now);
 		}
 
-		assert!(AnchorsAt::<T>::get(recorded).is_empty());
+		assert_eq!(AnchorsAt::<T>::iter_prefix(recorded).count(), 0);
+		assert_eq!(ReceiptsAt::<T>::iter_prefix(recorded).count(), 0);
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

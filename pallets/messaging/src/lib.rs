@@ -1,36 +1,45 @@
 //! # Quarks Messaging Pallet
 //!
-//! The notary of Quarks messages. A sender anchors the hash of an encrypted envelope —
-//! never its content — with its destination, key epoch and size class; the recipient
-//! acknowledges delivery on chain. Anyone can later show who sent which ciphertext when,
-//! and that it was delivered; hosts delete mail once it is acknowledged.
+//! The notary of Quarks messages. A sender anchors its envelopes — never their content —
+//! by the Merkle root of a batch whose leaves each bind one envelope hash to its
+//! destination and size class; recipients acknowledge delivery per leaf. Anyone can later
+//! show who sent which ciphertext when, to whom, and that it was delivered.
+//!
+//! Delivery itself never waits for this pallet: nodes push envelopes to hosts at once, and
+//! the chain notarizes after (docs/protocol.md, "The two clocks").
 //!
 //! ## Terminology
 //!
-//! - **Envelope hash**: BLAKE2-256 of the sealed envelope the client built.
-//! - **Anchor**: the on-chain record of one envelope hash, or of a *batch*: the Merkle root
-//!   ([`quarks_primitives::merkle`]) over many envelope hashes for one destination, so
-//!   anchoring scales past one extrinsic per message. The anchor's key is the envelope hash
-//!   or the batch root.
-//! - **Receipt**: a recipient's acknowledgement of one envelope. For a direct message the
-//!   recipient is the addressee; for a group message, any member of its key epoch.
+//! - **Leaf**: [`AnchorLeaf`] — an envelope hash with its destination and size class.
+//! - **Anchor**: a sender's record of the root over a batch of 1 to
+//!   [`Config::MaxBatchSize`] leaves ([`quarks_primitives::merkle`]), keyed by
+//!   (sender, root): no account can pre-claim another's anchor, a group rotation's
+//!   included.
+//! - **Receipt**: a recipient's acknowledgement of one leaf: for a direct message the
+//!   addressee, for a group message any member of its key epoch.
 //! - **Retention**: anchors and receipts stay in state for [`Config::Retention`] blocks
-//!   after the block that recorded them, then are pruned; their events stay in the blocks.
-//!   At most [`Config::MaxAnchorsPerBlock`] anchors and [`Config::MaxReceiptsPerBlock`]
-//!   receipts are recorded per block, so state is bounded by
-//!   `Retention × (MaxAnchorsPerBlock + MaxReceiptsPerBlock)` records.
+//!   after the block that recorded them, then `on_initialize` prunes them; their events
+//!   stay in the blocks.
+//!
+//! ## Capacity and state
+//!
+//! Each account records at most one anchor and one batch of receipts per block, however
+//! many conversations they cover, so network capacity is counted in senders per block,
+//! not messages: a block records at most [`Config::MaxAnchorsPerBlock`] anchors (each up to
+//! `MaxBatchSize` leaves) and [`Config::MaxReceiptsPerBlock`] receipts. State therefore
+//! holds at most `Retention × (MaxAnchorsPerBlock + MaxReceiptsPerBlock)` records, and
+//! pruning a block's records fits in a block.
 //!
 //! ## Relay
 //!
 //! The pallet's offchain worker is the relay that guarantees delivery to hosts: it carries
-//! envelopes clients handed to this node to every host each recipient chose, retrying
-//! until each host confirms or the message expires (see the `relay` module).
+//! envelopes clients handed to this node to every host each recipient chose, until each
+//! host confirmed (see the `relay_worker` module).
 //!
 //! ## Calls
 //!
-//! By any signed account with a valid encryption key: [`Pallet::anchor`],
-//! [`Pallet::anchor_batch`]. By a recipient: [`Pallet::acknowledge`],
-//! [`Pallet::acknowledge_batch`].
+//! By any signed account with a valid encryption key: [`Pallet::anchor`].
+//! By a recipient: [`Pallet::acknowledge`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -41,15 +50,16 @@ extern crate alloc;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
-mod relay;
+mod relay_worker;
 #[cfg(test)]
 mod tests;
 pub mod weights;
 
 pub use pallet::*;
 pub use quarks_primitives::{
-	hosting::HostInspect, merkle::InclusionProof, AnchorRecord, Destination, GroupInspect,
-	KeyInspect, SizeClass, SIZE_CLASSES,
+	hosting::HostInspect,
+	merkle::{AnchorLeaf, InclusionProof},
+	AnchorRecord, Destination, GroupInspect, KeyInspect, SizeClass, SIZE_CLASSES,
 };
 pub use weights::WeightInfo;
 
@@ -60,7 +70,7 @@ pub const LOG_TARGET: &str = "runtime::quarks-relay";
 pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;
-	use codec::{Decode, DecodeWithMemTracking, Encode};
+	use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
 	use scale_info::TypeInfo;
@@ -71,17 +81,32 @@ pub mod pallet {
 	};
 
 	/// An anchor record as stored for a runtime.
-	pub type AnchorOf<T> = AnchorRecord<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
+	pub type AnchorOf<T> = AnchorRecord<BlockNumberFor<T>>;
 
-	/// One acknowledgement in a batch of receipts.
+	/// One acknowledged leaf: the anchor holding it, the leaf, and its inclusion proof.
 	#[derive(Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo)]
-	pub struct ReceiptItem {
-		/// The anchor: the envelope hash, or the root of the batch holding it.
-		pub anchor: H256,
-		/// The envelope hash.
-		pub envelope: H256,
-		/// For an envelope in a batch, its inclusion proof.
-		pub proof: Option<InclusionProof>,
+	pub struct ReceiptItem<AccountId> {
+		/// The sender who anchored it.
+		pub sender: AccountId,
+		/// The anchored root.
+		pub root: H256,
+		/// The leaf: envelope hash, destination, size class.
+		pub leaf: AnchorLeaf<AccountId>,
+		/// The leaf's proof against the root.
+		pub proof: InclusionProof,
+	}
+
+	/// What the current block has recorded so far, to enforce the per-block bounds.
+	#[derive(
+		Encode, Decode, DecodeWithMemTracking, Clone, Copy, Default, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+	)]
+	pub struct BlockUsage<BlockNumber> {
+		/// The block counted.
+		pub block: BlockNumber,
+		/// Anchors recorded in it.
+		pub anchors: u32,
+		/// Receipts recorded in it.
+		pub receipts: u32,
 	}
 
 	#[pallet::pallet]
@@ -89,24 +114,24 @@ pub mod pallet {
 
 	#[pallet::config]
 	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
-		/// Accounts' encryption keys: senders and direct recipients need a valid one.
+		/// Accounts' encryption keys: a sender needs a valid one to anchor.
 		type Keys: KeyInspect<Self::AccountId, BlockNumberFor<Self>>;
 
-		/// Groups, their members and key epochs.
+		/// Groups, their members and key epochs: who may acknowledge a group leaf.
 		type Groups: GroupInspect<Self::AccountId>;
 
 		/// Hosts and users' choices of hosts, for the relay.
 		type Hosts: HostInspect<Self::AccountId, BlockNumberFor<Self>>;
 
-		/// Most envelopes in one batch anchor.
+		/// Most leaves under one anchor.
 		#[pallet::constant]
 		type MaxBatchSize: Get<u32>;
 
-		/// Most receipts in one `acknowledge_batch`.
+		/// Most receipts in one `acknowledge`.
 		#[pallet::constant]
 		type MaxReceiptBatch: Get<u32>;
 
-		/// Most anchors recorded per block.
+		/// Most anchors (so senders) recorded per block.
 		#[pallet::constant]
 		type MaxAnchorsPerBlock: Get<u32>;
 
@@ -133,55 +158,54 @@ pub mod pallet {
 		fn setup_sender_and_recipient(sender: &AccountId, recipient: &AccountId);
 	}
 
-	/// Anchors, by envelope hash or batch root.
+	/// Anchors, by sender and root.
 	#[pallet::storage]
-	pub type Anchors<T: Config> = StorageMap<_, Identity, H256, AnchorOf<T>>;
+	pub type Anchors<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Identity, H256, AnchorOf<T>>;
 
 	/// Receipts: the block at which an account acknowledged an envelope.
 	#[pallet::storage]
 	pub type Receipts<T: Config> =
 		StorageDoubleMap<_, Identity, H256, Blake2_128Concat, T::AccountId, BlockNumberFor<T>>;
 
-	/// The anchors recorded in a block, pruned `Retention` blocks later.
+	/// The root each sender anchored in a block, pruned `Retention` blocks later.
 	#[pallet::storage]
-	pub type AnchorsAt<T: Config> = StorageMap<
+	pub type AnchorsAt<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Blake2_128Concat, T::AccountId, H256>;
+
+	/// The envelopes each recipient acknowledged in a block, pruned `Retention` blocks later.
+	#[pallet::storage]
+	pub type ReceiptsAt<T: Config> = StorageDoubleMap<
 		_,
 		Twox64Concat,
 		BlockNumberFor<T>,
-		BoundedVec<H256, T::MaxAnchorsPerBlock>,
-		ValueQuery,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<H256, T::MaxReceiptBatch>,
 	>;
 
-	/// The receipts recorded in a block, pruned `Retention` blocks later.
+	/// Anchors and receipts the current block recorded.
 	#[pallet::storage]
-	pub type ReceiptsAt<T: Config> = StorageMap<
-		_,
-		Twox64Concat,
-		BlockNumberFor<T>,
-		BoundedVec<(H256, T::AccountId), T::MaxReceiptsPerBlock>,
-		ValueQuery,
-	>;
+	pub type Usage<T: Config> = StorageValue<_, BlockUsage<BlockNumberFor<T>>, ValueQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
-		/// An envelope, or a batch of envelopes, was anchored.
+		/// A sender anchored a batch of envelopes.
 		Anchored {
 			/// The sender.
 			sender: T::AccountId,
-			/// The envelope hash, or the batch root.
-			anchor: H256,
-			/// Where the envelopes go.
-			destination: Destination<T::AccountId>,
-			/// Padded size class.
-			size_class: SizeClass,
-			/// Envelopes anchored: 1, or the batch size.
+			/// The root over the batch's leaves.
+			root: H256,
+			/// Leaves under it.
 			count: u32,
 		},
 		/// A recipient acknowledged an envelope; hosts may delete it for this recipient.
 		Delivered {
-			/// The anchor holding the envelope.
-			anchor: H256,
+			/// The sender who anchored it.
+			sender: T::AccountId,
+			/// The anchor's root.
+			root: H256,
 			/// The envelope hash.
 			envelope: H256,
 			/// The recipient.
@@ -193,31 +217,28 @@ pub mod pallet {
 	pub enum Error<T> {
 		/// The sender has no valid encryption key.
 		SenderHasNoKey,
-		/// The direct recipient has no valid encryption key.
-		RecipientHasNoKey,
-		/// The sender is not a member of the group.
-		NotGroupMember,
-		/// The epoch is not the group's current, rotated one.
-		EpochNotUsable,
-		/// The size class is not one of `SIZE_CLASSES`.
-		InvalidSizeClass,
-		/// A batch must hold 2 to `MaxBatchSize` envelopes.
+		/// An anchor holds 1 to `MaxBatchSize` leaves.
 		InvalidBatchSize,
-		/// This hash is already anchored.
+		/// The sender already anchored this root.
 		AlreadyAnchored,
+		/// The sender already anchored in this block: one anchor per sender per block,
+		/// batching every conversation; try the next block.
+		AlreadyAnchoredInBlock,
 		/// This block already holds `MaxAnchorsPerBlock` anchors; try the next one.
 		BlockAnchorsFull,
-		/// No anchor with this hash (never anchored, or pruned).
+		/// No anchor of this sender under this root (never anchored, or pruned).
 		UnknownAnchor,
-		/// The envelope is not the anchored one, or its inclusion proof does not verify.
+		/// The leaf's inclusion proof does not verify under the anchor.
 		NotInAnchor,
-		/// The caller is not a recipient of the envelope.
+		/// The caller is not a recipient of the leaf's destination.
 		NotRecipient,
 		/// The caller already acknowledged this envelope.
 		AlreadyAcknowledged,
+		/// The caller already acknowledged in this block: one batch per account per block.
+		AlreadyAcknowledgedInBlock,
 		/// This block already holds `MaxReceiptsPerBlock` receipts; try the next one.
 		BlockReceiptsFull,
-		/// A receipt batch is empty, longer than `MaxReceiptBatch`, or repeats an envelope.
+		/// A receipt batch is empty or repeats an envelope.
 		InvalidReceiptBatch,
 	}
 
@@ -227,26 +248,30 @@ pub mod pallet {
 		/// anchors and `MaxReceiptsPerBlock` receipts.
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			let Some(recorded) = now.checked_sub(&T::Retention::get()) else {
-				return Weight::zero();
+				return T::WeightInfo::prune(0, 0);
 			};
-			let anchors = AnchorsAt::<T>::take(recorded);
-			let receipts = ReceiptsAt::<T>::take(recorded);
-			for anchor in &anchors {
-				Anchors::<T>::remove(anchor);
+			let mut anchors = 0u32;
+			for (sender, root) in AnchorsAt::<T>::drain_prefix(recorded) {
+				Anchors::<T>::remove(&sender, root);
+				anchors.saturating_inc();
 			}
-			for (envelope, who) in &receipts {
-				Receipts::<T>::remove(envelope, who);
+			let mut receipts = 0u32;
+			for (who, envelopes) in ReceiptsAt::<T>::drain_prefix(recorded) {
+				for envelope in envelopes {
+					Receipts::<T>::remove(envelope, &who);
+					receipts.saturating_inc();
+				}
 			}
-			T::WeightInfo::prune(anchors.len() as u32, receipts.len() as u32)
+			T::WeightInfo::prune(anchors, receipts)
 		}
 
 		/// Relay envelopes handed to this node to their recipients' hosts.
 		fn offchain_worker(now: BlockNumberFor<T>) {
-			relay::run::<T>(now);
+			relay_worker::run::<T>(now);
 		}
 
 		fn integrity_test() {
-			assert!(T::MaxBatchSize::get() >= 2, "a batch holds at least two envelopes");
+			assert!(T::MaxBatchSize::get() >= 1, "an anchor holds at least one leaf");
 			assert!(T::MaxReceiptBatch::get() >= 1, "receipt batches need room");
 			assert!(T::MaxAnchorsPerBlock::get() >= 1, "blocks must take anchors");
 			assert!(
@@ -264,80 +289,83 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Anchor the hash of one encrypted envelope for `destination`.
+		/// Anchor a batch of `count` envelopes by `root`, the Merkle root over their leaves
+		/// ([`quarks_primitives::merkle::batch_root`] of [`AnchorLeaf`] values; a single
+		/// envelope is a batch of one).
 		///
-		/// The origin must be signed by the sender, who needs a valid encryption key. A
-		/// direct recipient needs one too; for a group the sender must be a member and
-		/// `epoch` its current, rotated epoch. Emits [`Event::Anchored`].
-		#[pallet::call_index(0)]
+		/// The origin must be signed by the sender, who needs a valid encryption key and
+		/// may anchor once per block. `count` is 1 to `MaxBatchSize`. Emits
+		/// [`Event::Anchored`].
+		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::anchor())]
-		pub fn anchor(
-			origin: OriginFor<T>,
-			envelope: H256,
-			destination: Destination<T::AccountId>,
-			size_class: SizeClass,
-		) -> DispatchResult {
+		pub fn anchor(origin: OriginFor<T>, root: H256, count: u32) -> DispatchResult {
 			let sender = ensure_signed(origin)?;
-			Self::record_anchor(sender, envelope, destination, size_class, 1)
+			ensure!((1..=T::MaxBatchSize::get()).contains(&count), Error::<T>::InvalidBatchSize);
+			ensure!(T::Keys::valid_key(&sender).is_some(), Error::<T>::SenderHasNoKey);
+			let now = Self::now();
+			ensure!(!AnchorsAt::<T>::contains_key(now, &sender), Error::<T>::AlreadyAnchoredInBlock);
+			ensure!(!Anchors::<T>::contains_key(&sender, root), Error::<T>::AlreadyAnchored);
+			let mut usage = Self::usage(now);
+			ensure!(usage.anchors < T::MaxAnchorsPerBlock::get(), Error::<T>::BlockAnchorsFull);
+
+			usage.anchors.saturating_inc();
+			Usage::<T>::put(usage);
+			AnchorsAt::<T>::insert(now, &sender, root);
+			Anchors::<T>::insert(&sender, root, AnchorRecord { count, anchored_at: now });
+			Self::deposit_event(Event::Anchored { sender, root, count });
+			Ok(())
 		}
 
-		/// Anchor a batch of `count` envelopes for one `destination` by the Merkle `root`
-		/// over their hashes ([`quarks_primitives::merkle::batch_root`]).
+		/// Acknowledge delivery of 1 to `MaxReceiptBatch` distinct envelopes, each by its
+		/// leaf and inclusion proof in its sender's anchor; all or none are recorded.
 		///
-		/// Checks as [`Pallet::anchor`], and `count` must be 2 to `MaxBatchSize`.
-		/// Emits [`Event::Anchored`] with the count.
-		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::anchor_batch())]
-		pub fn anchor_batch(
-			origin: OriginFor<T>,
-			root: H256,
-			count: u32,
-			destination: Destination<T::AccountId>,
-			size_class: SizeClass,
-		) -> DispatchResult {
-			let sender = ensure_signed(origin)?;
-			ensure!((2..=T::MaxBatchSize::get()).contains(&count), Error::<T>::InvalidBatchSize);
-			Self::record_anchor(sender, root, destination, size_class, count)
-		}
-
-		/// Acknowledge delivery of `envelope`, anchored under `anchor` (itself, or the root
-		/// of its batch with the inclusion `proof`).
-		///
-		/// The origin must be a recipient: the direct addressee, or a member of the group
-		/// epoch. Emits [`Event::Delivered`].
-		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::acknowledge())]
+		/// The origin must be a recipient of each leaf: the direct addressee, or a member
+		/// of the group epoch. One batch per account per block. Emits
+		/// [`Event::Delivered`] for each.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::acknowledge(items.len() as u32))]
 		pub fn acknowledge(
 			origin: OriginFor<T>,
-			anchor: H256,
-			envelope: H256,
-			proof: Option<InclusionProof>,
+			items: BoundedVec<ReceiptItem<T::AccountId>, T::MaxReceiptBatch>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::record_receipts(&who, &[ReceiptItem { anchor, envelope, proof }])
-		}
+			ensure!(!items.is_empty(), Error::<T>::InvalidReceiptBatch);
+			let now = Self::now();
+			ensure!(!ReceiptsAt::<T>::contains_key(now, &who), Error::<T>::AlreadyAcknowledgedInBlock);
+			for (i, item) in items.iter().enumerate() {
+				ensure!(
+					!items[..i].iter().any(|other| other.leaf.envelope == item.leaf.envelope),
+					Error::<T>::InvalidReceiptBatch
+				);
+				Self::check_receipt(&who, item)?;
+			}
+			let mut usage = Self::usage(now);
+			let recorded = usage.receipts.saturating_add(items.len() as u32);
+			ensure!(recorded <= T::MaxReceiptsPerBlock::get(), Error::<T>::BlockReceiptsFull);
 
-		/// Acknowledge several envelopes at once; all or none are recorded.
-		///
-		/// The origin must be a recipient of each; `items` holds 1 to `MaxReceiptBatch`
-		/// distinct envelopes. Emits [`Event::Delivered`] for each.
-		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::acknowledge_batch(items.len() as u32))]
-		pub fn acknowledge_batch(origin: OriginFor<T>, items: Vec<ReceiptItem>) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			ensure!(
-				!items.is_empty() && items.len() as u32 <= T::MaxReceiptBatch::get(),
-				Error::<T>::InvalidReceiptBatch
-			);
-			Self::record_receipts(&who, &items)
+			usage.receipts = recorded;
+			Usage::<T>::put(usage);
+			let envelopes: BoundedVec<H256, T::MaxReceiptBatch> =
+				items.iter().map(|item| item.leaf.envelope).collect::<Vec<_>>().try_into().map_err(|_| Error::<T>::InvalidReceiptBatch)?;
+			ReceiptsAt::<T>::insert(now, &who, envelopes);
+			for item in items {
+				Receipts::<T>::insert(item.leaf.envelope, &who, now);
+				Self::deposit_event(Event::Delivered {
+					sender: item.sender,
+					root: item.root,
+					envelope: item.leaf.envelope,
+					recipient: who.clone(),
+				});
+			}
+			Ok(())
 		}
 	}
 
 	#[pallet::view_functions]
 	impl<T: Config> Pallet<T> {
-		/// The anchor recorded under `hash` (an envelope hash or a batch root), if kept.
-		pub fn anchor_of(hash: H256) -> Option<AnchorOf<T>> {
-			Anchors::<T>::get(hash)
+		/// The anchor `sender` recorded under `root`, if kept.
+		pub fn anchor_of(sender: T::AccountId, root: H256) -> Option<AnchorOf<T>> {
+			Anchors::<T>::get(sender, root)
 		}
 
 		/// The block at which `recipient` acknowledged `envelope`, if kept.
@@ -345,9 +373,14 @@ pub mod pallet {
 			Receipts::<T>::get(envelope, recipient)
 		}
 
-		/// Whether `proof` shows `envelope` in the batch anchored under `root`.
-		pub fn verify_inclusion(root: H256, envelope: H256, proof: InclusionProof) -> bool {
-			Anchors::<T>::get(root).is_some_and(|a| a.covers(&root, &envelope, Some(&proof)))
+		/// Whether `proof` shows `leaf` in the anchor `sender` recorded under `root`.
+		pub fn verify_inclusion(
+			sender: T::AccountId,
+			root: H256,
+			leaf: AnchorLeaf<T::AccountId>,
+			proof: InclusionProof,
+		) -> bool {
+			Anchors::<T>::get(sender, root).is_some_and(|a| a.covers(&root, &leaf.value(), &proof))
 		}
 	}
 
@@ -361,124 +394,86 @@ pub mod pallet {
 			}
 		}
 
+		/// The anchors recorded in block `block`: sender, root, record.
+		pub fn anchors_in(block: BlockNumberFor<T>) -> Vec<(T::AccountId, H256, AnchorOf<T>)> {
+			AnchorsAt::<T>::iter_prefix(block)
+				.filter_map(|(sender, root)| {
+					Anchors::<T>::get(&sender, root).map(|anchor| (sender, root, anchor))
+				})
+				.collect()
+		}
+
+		/// The receipts recorded in block `block`: (envelope, recipient).
+		pub fn receipts_in(block: BlockNumberFor<T>) -> Vec<(H256, T::AccountId)> {
+			ReceiptsAt::<T>::iter_prefix(block)
+				.flat_map(|(who, envelopes)| envelopes.into_iter().map(move |e| (e, who.clone())))
+				.collect()
+		}
+
 		fn now() -> BlockNumberFor<T> {
 			frame_system::Pallet::<T>::block_number()
 		}
 
-		fn record_anchor(
-			sender: T::AccountId,
-			anchor: H256,
-			destination: Destination<T::AccountId>,
-			size_class: SizeClass,
-			count: u32,
-		) -> DispatchResult {
-			ensure!((size_class as usize) < SIZE_CLASSES.len(), Error::<T>::InvalidSizeClass);
-			ensure!(T::Keys::valid_key(&sender).is_some(), Error::<T>::SenderHasNoKey);
-			match &destination {
-				Destination::Direct(recipient) => {
-					ensure!(T::Keys::valid_key(recipient).is_some(), Error::<T>::RecipientHasNoKey)
-				}
-				Destination::Group { group, epoch } => {
-					ensure!(T::Groups::is_member(*group, &sender), Error::<T>::NotGroupMember);
-					ensure!(
-						T::Groups::usable_epoch(*group) == Some(*epoch),
-						Error::<T>::EpochNotUsable
-					);
-				}
-			}
-			ensure!(!Anchors::<T>::contains_key(anchor), Error::<T>::AlreadyAnchored);
-			let now = Self::now();
-			let mut recorded = AnchorsAt::<T>::get(now);
-			recorded.try_push(anchor).map_err(|_| Error::<T>::BlockAnchorsFull)?;
-
-			AnchorsAt::<T>::insert(now, recorded);
-			let record = AnchorRecord {
-				sender: sender.clone(),
-				destination: destination.clone(),
-				size_class,
-				count,
-				anchored_at: now,
-			};
-			Anchors::<T>::insert(anchor, record);
-			Self::deposit_event(Event::Anchored { sender, anchor, destination, size_class, count });
-			Ok(())
+		/// What block `now` recorded so far.
+		fn usage(now: BlockNumberFor<T>) -> BlockUsage<BlockNumberFor<T>> {
+			Some(Usage::<T>::get())
+				.filter(|usage| usage.block == now)
+				.unwrap_or(BlockUsage { block: now, anchors: 0, receipts: 0 })
 		}
 
-		fn check_receipt(who: &T::AccountId, item: &ReceiptItem) -> DispatchResult {
-			let anchor = Anchors::<T>::get(item.anchor).ok_or(Error::<T>::UnknownAnchor)?;
+		fn check_receipt(who: &T::AccountId, item: &ReceiptItem<T::AccountId>) -> DispatchResult {
+			let anchor = Anchors::<T>::get(&item.sender, item.root).ok_or(Error::<T>::UnknownAnchor)?;
 			ensure!(
-				anchor.covers(&item.anchor, &item.envelope, item.proof.as_ref()),
+				anchor.covers(&item.root, &item.leaf.value(), &item.proof),
 				Error::<T>::NotInAnchor
 			);
-			let recipient = match &anchor.destination {
+			let recipient = match &item.leaf.destination {
 				Destination::Direct(recipient) => recipient == who,
 				Destination::Group { group, epoch } => T::Groups::was_member(*group, *epoch, who),
 			};
 			ensure!(recipient, Error::<T>::NotRecipient);
 			ensure!(
-				!Receipts::<T>::contains_key(item.envelope, who),
+				!Receipts::<T>::contains_key(item.leaf.envelope, who),
 				Error::<T>::AlreadyAcknowledged
 			);
 			Ok(())
 		}
 
-		/// Checks every receipt in `items` (distinct envelopes, each valid for `who`) and
-		/// that they fit in this block, then records them all.
-		fn record_receipts(who: &T::AccountId, items: &[ReceiptItem]) -> DispatchResult {
-			for (i, item) in items.iter().enumerate() {
-				ensure!(
-					!items[..i].iter().any(|other| other.envelope == item.envelope),
-					Error::<T>::InvalidReceiptBatch
-				);
-				Self::check_receipt(who, item)?;
-			}
-			let now = Self::now();
-			let mut recorded = ReceiptsAt::<T>::get(now);
-			for item in items {
-				recorded
-					.try_push((item.envelope, who.clone()))
-					.map_err(|_| Error::<T>::BlockReceiptsFull)?;
-			}
-
-			ReceiptsAt::<T>::insert(now, recorded);
-			for item in items {
-				Receipts::<T>::insert(item.envelope, who, now);
-				Self::deposit_event(Event::Delivered {
-					anchor: item.anchor,
-					envelope: item.envelope,
-					recipient: who.clone(),
-				});
-			}
-			Ok(())
-		}
-
 		/// Invariants: every anchor and receipt is listed under the block that recorded it,
-		/// within retention, and every listed entry exists.
+		/// within retention, every listed entry exists, and the block's usage counts them.
 		pub fn do_try_state() -> Result<(), TryRuntimeError> {
-			let oldest = Self::now().saturating_sub(T::Retention::get());
-			for (hash, record) in Anchors::<T>::iter() {
+			let now = Self::now();
+			let oldest = now.saturating_sub(T::Retention::get());
+			for (sender, root, record) in Anchors::<T>::iter() {
 				ensure!(record.anchored_at >= oldest, "anchor outlived retention");
 				ensure!(
-					AnchorsAt::<T>::get(record.anchored_at).contains(&hash),
+					AnchorsAt::<T>::get(record.anchored_at, &sender) == Some(root),
 					"anchor missing from its block's list"
 				);
-				ensure!(record.count >= 1, "anchor of no envelope");
+				ensure!(record.count >= 1, "anchor of no leaf");
 			}
-			for (at, hashes) in AnchorsAt::<T>::iter() {
-				for hash in hashes {
-					ensure!(
-						Anchors::<T>::get(hash).is_some_and(|a| a.anchored_at == at),
-						"listed anchor missing"
-					);
-				}
+			for (at, sender, root) in AnchorsAt::<T>::iter() {
+				ensure!(
+					Anchors::<T>::get(&sender, root).is_some_and(|a| a.anchored_at == at),
+					"listed anchor missing"
+				);
 			}
 			for (envelope, who, at) in Receipts::<T>::iter() {
 				ensure!(at >= oldest, "receipt outlived retention");
 				ensure!(
-					ReceiptsAt::<T>::get(at).contains(&(envelope, who)),
+					ReceiptsAt::<T>::get(at, &who).is_some_and(|list| list.contains(&envelope)),
 					"receipt missing from its block's list"
 				);
 			}
+			let usage = Self::usage(now);
+			ensure!(
+				usage.anchors as usize == AnchorsAt::<T>::iter_prefix(now).count(),
+				"anchor usage miscounted"
+			);
+			ensure!(
+				usage.receipts as usize == Self::receipts_in(now).len(),
+				"receipt usage miscounted"
+			);
 			Ok(())
 		}
 	}

@@ -120,7 +120,7 @@ parameter_types! {
 	pub const MaxReceiptBatch: u32 = 4;
 	pub const MaxAnchorsPerBlock: u32 = 3;
 	pub const MaxReceiptsPerBlock: u32 = 5;
-	pub const Retention: u64 = 10;
+	pub const Retention: u64 = 1000;
 }
 
 impl pallet_quarks_messaging::Config for Test {

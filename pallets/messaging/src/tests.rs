@@ -1,11 +1,11 @@
 //! Tests of the messaging pallet.
 
 use crate::{
-	mock::*, AnchorRecord, Anchors, AnchorsAt, Destination, Error, Event, ReceiptItem, Receipts,
-	SIZE_CLASSES,
+	mock::*, AnchorLeaf, AnchorRecord, Anchors, AnchorsAt, Destination, Error, Event,
+	ReceiptItem, Receipts, ReceiptsAt,
 };
-use frame_support::{assert_noop, assert_ok};
-use quarks_primitives::merkle;
+use frame_support::{assert_noop, assert_ok, BoundedVec};
+use quarks_primitives::merkle::{self, InclusionProof};
 use sp_core::H256;
 use sp_runtime::DispatchError;
 
@@ -20,310 +20,275 @@ fn h(n: u8) -> H256 {
 	H256::repeat_byte(n)
 }
 
-fn to_bob() -> Destination<u64> {
-	Destination::Direct(BOB)
+fn to(who: u64) -> Destination<u64> {
+	Destination::Direct(who)
 }
 
-fn anchor(sender: u64, envelope: H256, destination: Destination<u64>) {
-	assert_ok!(Messaging::anchor(RuntimeOrigin::signed(sender), envelope, destination, 0));
+fn leaf(envelope: H256, destination: Destination<u64>) -> AnchorLeaf<u64> {
+	AnchorLeaf { envelope, destination, size_class: 0 }
 }
 
-fn ack(who: u64, anchor: H256, envelope: H256, proof: Option<merkle::InclusionProof>) {
-	assert_ok!(Messaging::acknowledge(RuntimeOrigin::signed(who), anchor, envelope, proof));
+/// A batch of leaves with its root and the proof of each leaf.
+struct Batch {
+	root: H256,
+	leaves: Vec<AnchorLeaf<u64>>,
+	proofs: Vec<InclusionProof>,
+}
+
+impl Batch {
+	fn of(leaves: Vec<AnchorLeaf<u64>>) -> Self {
+		let values: Vec<H256> = leaves.iter().map(|l| l.value()).collect();
+		let proofs = (0..values.len() as u32)
+			.map(|i| merkle::inclusion_proof(&values, i).expect("in range"))
+			.collect();
+		Batch { root: merkle::batch_root(&values), leaves, proofs }
+	}
+
+	fn anchor(&self, sender: u64) {
+		assert_ok!(Messaging::anchor(
+			RuntimeOrigin::signed(sender),
+			self.root,
+			self.leaves.len() as u32
+		));
+	}
+
+	fn receipt(&self, sender: u64, i: usize) -> ReceiptItem<u64> {
+		ReceiptItem {
+			sender,
+			root: self.root,
+			leaf: self.leaves[i].clone(),
+			proof: self.proofs[i].clone(),
+		}
+	}
+}
+
+fn acknowledge(who: u64, items: Vec<ReceiptItem<u64>>) -> sp_runtime::DispatchResult {
+	Messaging::acknowledge(RuntimeOrigin::signed(who), BoundedVec::truncate_from(items))
+}
+
+fn next_block() {
+	run_to_block(System::block_number() + 1);
 }
 
 #[test]
-fn a_direct_anchor_records_sender_destination_and_block() {
+fn an_anchor_records_its_root_and_count_under_the_sender() {
 	build_and_execute(|| {
-		anchor(ALICE, h(1), to_bob());
+		let batch = Batch::of(vec![leaf(h(1), to(BOB)), leaf(h(2), to(CAROL))]);
+		batch.anchor(ALICE);
 		assert_eq!(
-			Messaging::anchor_of(h(1)),
-			Some(AnchorRecord {
-				sender: ALICE,
-				destination: to_bob(),
-				size_class: 0,
-				count: 1,
-				anchored_at: 1
-			})
+			Messaging::anchor_of(ALICE, batch.root),
+			Some(AnchorRecord { count: 2, anchored_at: 1 })
 		);
+		assert_eq!(AnchorsAt::<Test>::get(1, ALICE), Some(batch.root));
 		System::assert_last_event(
-			Event::Anchored {
-				sender: ALICE,
-				anchor: h(1),
-				destination: to_bob(),
-				size_class: 0,
-				count: 1,
-			}
-			.into(),
+			Event::Anchored { sender: ALICE, root: batch.root, count: 2 }.into(),
 		);
-	});
-}
-
-#[test]
-fn bad_anchors_are_rejected() {
-	build_and_execute(|| {
-		let try_anchor = |sender, envelope, destination, class| {
-			Messaging::anchor(RuntimeOrigin::signed(sender), envelope, destination, class)
-		};
-		assert_noop!(try_anchor(NOKEY, h(1), to_bob(), 0), Error::<Test>::SenderHasNoKey);
-		assert_noop!(
-			try_anchor(ALICE, h(1), Destination::Direct(NOKEY), 0),
-			Error::<Test>::RecipientHasNoKey
-		);
-		assert_noop!(
-			try_anchor(ALICE, h(1), to_bob(), SIZE_CLASSES.len() as u8),
-			Error::<Test>::InvalidSizeClass
-		);
-		assert_noop!(
-			try_anchor(DAVE, h(1), Destination::Group { group: GROUP, epoch: 2 }, 0),
-			Error::<Test>::NotGroupMember
-		);
-		assert_noop!(
-			try_anchor(ALICE, h(1), Destination::Group { group: GROUP, epoch: 1 }, 0),
-			Error::<Test>::EpochNotUsable
-		);
-		assert_noop!(
-			Messaging::anchor(RuntimeOrigin::none(), h(1), to_bob(), 0),
-			DispatchError::BadOrigin
-		);
-		anchor(ALICE, h(1), to_bob());
-		assert_noop!(try_anchor(CAROL, h(1), to_bob(), 0), Error::<Test>::AlreadyAnchored);
-	});
-}
-
-#[test]
-fn expired_sender_key_cannot_anchor() {
-	build_and_execute(|| {
-		World::set_key(ALICE, None);
-		assert_noop!(
-			Messaging::anchor(RuntimeOrigin::signed(ALICE), h(1), to_bob(), 0),
-			Error::<Test>::SenderHasNoKey
-		);
-	});
-}
-
-#[test]
-fn a_group_anchor_needs_the_usable_epoch() {
-	build_and_execute(|| {
-		anchor(CAROL, h(1), Destination::Group { group: GROUP, epoch: 2 });
-		assert_eq!(Messaging::anchor_of(h(1)).map(|a| a.sender), Some(CAROL));
-	});
-}
-
-#[test]
-fn a_block_takes_at_most_max_anchors() {
-	build_and_execute(|| {
-		for n in 0..MaxAnchorsPerBlock::get() as u8 {
-			anchor(ALICE, h(n), to_bob());
-		}
-		assert_noop!(
-			Messaging::anchor(RuntimeOrigin::signed(ALICE), h(99), to_bob(), 0),
-			Error::<Test>::BlockAnchorsFull
-		);
-		run_to_block(2);
-		anchor(ALICE, h(99), to_bob());
-	});
-}
-
-#[test]
-fn batches_anchor_many_envelopes_under_one_root() {
-	build_and_execute(|| {
-		let batch: Vec<H256> = (1..=5).map(h).collect();
-		let root = merkle::batch_root(&batch);
-		assert_ok!(Messaging::anchor_batch(RuntimeOrigin::signed(ALICE), root, 5, to_bob(), 1));
-		System::assert_last_event(
-			Event::Anchored {
-				sender: ALICE,
-				anchor: root,
-				destination: to_bob(),
-				size_class: 1,
-				count: 5,
-			}
-			.into(),
-		);
-		for i in 0..5 {
-			let proof = merkle::inclusion_proof(&batch, i).expect("in range");
-			assert!(Messaging::verify_inclusion(root, batch[i as usize], proof));
-		}
-		let proof = merkle::inclusion_proof(&batch, 0).expect("in range");
-		assert!(!Messaging::verify_inclusion(root, h(9), proof.clone()));
-		assert!(!Messaging::verify_inclusion(h(9), batch[0], proof));
-	});
-}
-
-#[test]
-fn batch_sizes_are_bounded() {
-	build_and_execute(|| {
-		let root = h(1);
-		for count in [0, 1, MaxBatchSize::get() + 1] {
-			assert_noop!(
-				Messaging::anchor_batch(RuntimeOrigin::signed(ALICE), root, count, to_bob(), 0),
-				Error::<Test>::InvalidBatchSize
-			);
-		}
-		assert_ok!(Messaging::anchor_batch(
-			RuntimeOrigin::signed(ALICE),
-			root,
-			MaxBatchSize::get(),
-			to_bob(),
-			0
+		assert!(Messaging::verify_inclusion(
+			ALICE,
+			batch.root,
+			batch.leaves[1].clone(),
+			batch.proofs[1].clone()
 		));
 	});
 }
 
 #[test]
-fn the_recipient_acknowledges_once() {
+fn bad_anchors_are_rejected_and_change_nothing() {
 	build_and_execute(|| {
-		anchor(ALICE, h(1), to_bob());
-		run_to_block(3);
-		ack(BOB, h(1), h(1), None);
-		assert_eq!(Messaging::receipt_of(h(1), BOB), Some(3));
+		let try_anchor =
+			|sender, root, count| Messaging::anchor(RuntimeOrigin::signed(sender), root, count);
+		assert_noop!(try_anchor(NOKEY, h(1), 1), Error::<Test>::SenderHasNoKey);
+		assert_noop!(try_anchor(ALICE, h(1), 0), Error::<Test>::InvalidBatchSize);
+		assert_noop!(
+			try_anchor(ALICE, h(1), MaxBatchSize::get() + 1),
+			Error::<Test>::InvalidBatchSize
+		);
+		assert_noop!(
+			Messaging::anchor(RuntimeOrigin::root(), h(1), 1),
+			DispatchError::BadOrigin
+		);
+
+		assert_ok!(try_anchor(ALICE, h(1), 1));
+		assert_noop!(try_anchor(ALICE, h(2), 1), Error::<Test>::AlreadyAnchoredInBlock);
+		next_block();
+		assert_noop!(try_anchor(ALICE, h(1), 1), Error::<Test>::AlreadyAnchored);
+	});
+}
+
+#[test]
+fn each_sender_anchors_once_per_block_and_a_block_takes_max_anchors() {
+	build_and_execute(|| {
+		for sender in 1..=MaxAnchorsPerBlock::get() as u64 {
+			assert_ok!(Messaging::anchor(RuntimeOrigin::signed(sender), h(sender as u8), 1));
+		}
+		assert_noop!(
+			Messaging::anchor(RuntimeOrigin::signed(9), h(9), 1),
+			Error::<Test>::BlockAnchorsFull
+		);
+		next_block();
+		assert_ok!(Messaging::anchor(RuntimeOrigin::signed(9), h(9), 1));
+	});
+}
+
+#[test]
+fn no_account_can_pre_claim_another_senders_root() {
+	build_and_execute(|| {
+		// Alice's group rotation and a message, seen pending by Carol, who anchors the
+		// same root first under her own account.
+		let batch = Batch::of(vec![
+			leaf(h(1), Destination::Group { group: GROUP, epoch: 2 }),
+			leaf(h(2), to(BOB)),
+		]);
+		batch.anchor(CAROL);
+		batch.anchor(ALICE);
+		assert_eq!(Messaging::anchor_of(ALICE, batch.root).map(|a| a.count), Some(2));
+
+		// Receipts name the real sender's anchor; Carol's copy proves nothing of Alice.
+		assert_ok!(acknowledge(BOB, vec![batch.receipt(ALICE, 0), batch.receipt(ALICE, 1)]));
 		System::assert_last_event(
-			Event::Delivered { anchor: h(1), envelope: h(1), recipient: BOB }.into(),
+			Event::Delivered { sender: ALICE, root: batch.root, envelope: h(2), recipient: BOB }
+				.into(),
 		);
-		assert_noop!(
-			Messaging::acknowledge(RuntimeOrigin::signed(BOB), h(1), h(1), None),
-			Error::<Test>::AlreadyAcknowledged
-		);
+		assert_eq!(Messaging::receipt_of(h(1), BOB), Some(1));
 	});
 }
 
 #[test]
-fn bad_receipts_are_rejected() {
+fn one_batch_of_mixed_destinations_is_acknowledged_per_leaf() {
 	build_and_execute(|| {
-		anchor(ALICE, h(1), to_bob());
-		let try_ack = |who, anchor, envelope| {
-			Messaging::acknowledge(RuntimeOrigin::signed(who), anchor, envelope, None)
-		};
-		assert_noop!(try_ack(BOB, h(2), h(2)), Error::<Test>::UnknownAnchor);
-		assert_noop!(try_ack(BOB, h(1), h(2)), Error::<Test>::NotInAnchor);
-		assert_noop!(try_ack(CAROL, h(1), h(1)), Error::<Test>::NotRecipient);
-		assert_noop!(try_ack(ALICE, h(1), h(1)), Error::<Test>::NotRecipient);
+		let group = Destination::Group { group: GROUP, epoch: 2 };
+		let batch =
+			Batch::of(vec![leaf(h(1), to(BOB)), leaf(h(2), group.clone()), leaf(h(3), to(CAROL))]);
+		batch.anchor(ALICE);
+
+		assert_ok!(acknowledge(BOB, vec![batch.receipt(ALICE, 0), batch.receipt(ALICE, 1)]));
+		assert_ok!(acknowledge(CAROL, vec![batch.receipt(ALICE, 2), batch.receipt(ALICE, 1)]));
+		next_block();
+		// Each leaf only to its own recipients: Bob's message is not Carol's, and Dave was
+		// a member in epoch 1, not 2.
+		assert_noop!(acknowledge(CAROL, vec![batch.receipt(ALICE, 0)]), Error::<Test>::NotRecipient);
+		assert_noop!(acknowledge(DAVE, vec![batch.receipt(ALICE, 1)]), Error::<Test>::NotRecipient);
+		assert_eq!(Messaging::receipt_of(h(1), BOB), Some(1));
+		assert_eq!(Messaging::receipt_of(h(2), BOB), Some(1));
+		assert_eq!(Messaging::receipt_of(h(2), CAROL), Some(1));
+		assert_eq!(Messaging::receipt_of(h(3), CAROL), Some(1));
+		assert_eq!(Messaging::receipt_of(h(3), BOB), None);
 	});
 }
 
 #[test]
-fn batched_envelopes_are_acknowledged_with_their_proofs() {
+fn a_leaf_is_bound_to_its_destination_and_anchor() {
 	build_and_execute(|| {
-		let batch: Vec<H256> = (1..=3).map(h).collect();
-		let root = merkle::batch_root(&batch);
-		assert_ok!(Messaging::anchor_batch(RuntimeOrigin::signed(ALICE), root, 3, to_bob(), 0));
+		let batch = Batch::of(vec![leaf(h(1), to(BOB)), leaf(h(2), to(CAROL))]);
+		batch.anchor(ALICE);
 
-		let proof = merkle::inclusion_proof(&batch, 2).expect("in range");
+		// Carol cannot claim Bob's leaf as hers by changing its destination.
+		let mut redirected = batch.receipt(ALICE, 0);
+		redirected.leaf.destination = to(CAROL);
+		assert_noop!(acknowledge(CAROL, vec![redirected]), Error::<Test>::NotInAnchor);
+		let mut wrong_proof = batch.receipt(ALICE, 0);
+		wrong_proof.proof = batch.proofs[1].clone();
+		assert_noop!(acknowledge(BOB, vec![wrong_proof]), Error::<Test>::NotInAnchor);
+		let mut other_sender = batch.receipt(ALICE, 0);
+		other_sender.sender = CAROL;
+		assert_noop!(acknowledge(BOB, vec![other_sender]), Error::<Test>::UnknownAnchor);
+	});
+}
+
+#[test]
+fn receipt_batches_are_checked_whole_and_bounded() {
+	build_and_execute(|| {
+		let leaves = (1..=6).map(|i| leaf(h(i), to(BOB))).collect();
+		let batch = Batch::of(leaves);
+		batch.anchor(ALICE);
+		assert_noop!(acknowledge(BOB, vec![]), Error::<Test>::InvalidReceiptBatch);
 		assert_noop!(
-			Messaging::acknowledge(RuntimeOrigin::signed(BOB), root, batch[2], None),
+			acknowledge(BOB, vec![batch.receipt(ALICE, 0), batch.receipt(ALICE, 0)]),
+			Error::<Test>::InvalidReceiptBatch
+		);
+		// One bad item refuses the whole batch.
+		let mut redirected = batch.receipt(ALICE, 5);
+		redirected.leaf.destination = to(CAROL);
+		assert_noop!(
+			acknowledge(BOB, vec![batch.receipt(ALICE, 0), redirected]),
 			Error::<Test>::NotInAnchor
 		);
+
+		assert_ok!(acknowledge(BOB, (0..4).map(|i| batch.receipt(ALICE, i)).collect()));
 		assert_noop!(
-			Messaging::acknowledge(RuntimeOrigin::signed(BOB), root, batch[1], Some(proof.clone())),
-			Error::<Test>::NotInAnchor
+			acknowledge(BOB, vec![batch.receipt(ALICE, 4)]),
+			Error::<Test>::AlreadyAcknowledgedInBlock
 		);
-		ack(BOB, root, batch[2], Some(proof));
-		assert_eq!(Receipts::<Test>::get(batch[2], BOB), Some(1));
+		next_block();
+		assert_noop!(acknowledge(BOB, vec![batch.receipt(ALICE, 0)]), Error::<Test>::AlreadyAcknowledged);
 	});
 }
 
 #[test]
-fn group_receipts_come_from_members_of_the_epoch() {
+fn a_block_takes_max_receipts() {
 	build_and_execute(|| {
-		let to_group = Destination::Group { group: GROUP, epoch: 2 };
-		anchor(ALICE, h(1), to_group);
-		ack(BOB, h(1), h(1), None);
-		ack(CAROL, h(1), h(1), None);
-		// Dave was a member in epoch 1 only.
+		let group = Destination::Group { group: GROUP, epoch: 2 };
+		let batch = Batch::of((1..=4).map(|i| leaf(h(i), group.clone())).collect());
+		batch.anchor(ALICE);
+		// Five receipts per block in the mock: Bob's four fit, Carol's two do not.
+		assert_ok!(acknowledge(BOB, (0..4).map(|i| batch.receipt(ALICE, i)).collect()));
 		assert_noop!(
-			Messaging::acknowledge(RuntimeOrigin::signed(DAVE), h(1), h(1), None),
-			Error::<Test>::NotRecipient
-		);
-	});
-}
-
-#[test]
-fn receipt_batches_are_all_or_nothing() {
-	build_and_execute(|| {
-		for n in 1..=3 {
-			anchor(ALICE, h(n), to_bob());
-		}
-		let item = |n| ReceiptItem { anchor: h(n), envelope: h(n), proof: None };
-		let ack_batch = |items| Messaging::acknowledge_batch(RuntimeOrigin::signed(BOB), items);
-
-		assert_noop!(ack_batch(vec![]), Error::<Test>::InvalidReceiptBatch);
-		assert_noop!(ack_batch(vec![item(1); 5]), Error::<Test>::InvalidReceiptBatch);
-		assert_noop!(ack_batch(vec![item(1), item(1)]), Error::<Test>::InvalidReceiptBatch);
-		assert_noop!(ack_batch(vec![item(1), item(9)]), Error::<Test>::UnknownAnchor);
-
-		assert_ok!(ack_batch(vec![item(1), item(2), item(3)]));
-		for n in 1..=3 {
-			assert_eq!(Messaging::receipt_of(h(n), BOB), Some(1));
-		}
-	});
-}
-
-#[test]
-fn a_block_takes_at_most_max_receipts() {
-	build_and_execute(|| {
-		let to_group = Destination::Group { group: GROUP, epoch: 2 };
-		anchor(ALICE, h(1), to_group.clone());
-		anchor(ALICE, h(2), to_group);
-		for who in [ALICE, BOB, CAROL] {
-			ack(who, h(1), h(1), None);
-		}
-		ack(ALICE, h(2), h(2), None);
-		ack(BOB, h(2), h(2), None);
-		assert_noop!(
-			Messaging::acknowledge(RuntimeOrigin::signed(CAROL), h(2), h(2), None),
+			acknowledge(CAROL, (0..2).map(|i| batch.receipt(ALICE, i)).collect()),
 			Error::<Test>::BlockReceiptsFull
 		);
-		run_to_block(2);
-		ack(CAROL, h(2), h(2), None);
+		assert_ok!(acknowledge(CAROL, vec![batch.receipt(ALICE, 0)]));
+		next_block();
+		assert_ok!(acknowledge(CAROL, (1..4).map(|i| batch.receipt(ALICE, i)).collect()));
 	});
 }
 
 #[test]
 fn anchors_and_receipts_are_pruned_after_retention() {
 	build_and_execute(|| {
-		anchor(ALICE, h(1), to_bob());
+		let batch = Batch::of(vec![leaf(h(1), to(BOB))]);
+		batch.anchor(ALICE);
 		run_to_block(4);
-		ack(BOB, h(1), h(1), None);
+		assert_ok!(acknowledge(BOB, vec![batch.receipt(ALICE, 0)]));
 
-		run_to_block(1 + Retention::get() - 1);
-		assert!(Anchors::<Test>::contains_key(h(1)));
+		run_to_block(Retention::get());
+		assert!(Anchors::<Test>::contains_key(ALICE, batch.root));
 		run_to_block(1 + Retention::get());
-		assert_eq!(Messaging::anchor_of(h(1)), None, "anchor pruned");
-		assert!(AnchorsAt::<Test>::get(1).is_empty());
+		assert_eq!(Messaging::anchor_of(ALICE, batch.root), None, "anchor pruned");
+		assert_eq!(AnchorsAt::<Test>::iter_prefix(1).count(), 0);
 		assert_eq!(Messaging::receipt_of(h(1), BOB), Some(4), "receipt kept for its own retention");
 		run_to_block(4 + Retention::get());
 		assert_eq!(Messaging::receipt_of(h(1), BOB), None, "receipt pruned");
+		assert!(!ReceiptsAt::<Test>::contains_key(4, BOB));
+		assert!(!Receipts::<Test>::contains_key(h(1), BOB));
 	});
 }
 
 #[test]
-fn the_largest_batch_anchors_and_its_last_envelope_is_acknowledged() {
+fn the_largest_batch_anchors_and_its_last_leaf_is_acknowledged() {
 	build_and_execute(|| {
-		let batch: Vec<H256> =
-			(0..MaxBatchSize::get()).map(|i| H256::from_low_u64_be(i as u64)).collect();
-		let root = merkle::batch_root(&batch);
-		assert_ok!(Messaging::anchor_batch(
-			RuntimeOrigin::signed(ALICE),
-			root,
-			MaxBatchSize::get(),
-			to_bob(),
-			0
-		));
-		let last = MaxBatchSize::get() - 1;
-		let proof = merkle::inclusion_proof(&batch, last).expect("in range");
-		ack(BOB, root, batch[last as usize], Some(proof));
+		let leaves =
+			(0..MaxBatchSize::get()).map(|i| leaf(H256::from_low_u64_be(i as u64), to(BOB))).collect();
+		let batch = Batch::of(leaves);
+		batch.anchor(ALICE);
+		let last = MaxBatchSize::get() as usize - 1;
+		assert_ok!(acknowledge(BOB, vec![batch.receipt(ALICE, last)]));
 	});
 }
 
-/// The offchain relay against a scripted host.
+/// The relay worker against a scripted host.
 mod relay {
 	use super::*;
+	use crate::relay_worker::MAX_ATTEMPTS;
 	use codec::Encode;
 	use frame_support::traits::Hooks;
 	use quarks_primitives::{
 		envelope::{hash_of, Envelope, ENVELOPE_VERSION},
-		hosting::{relay_keys, QueueEntry, RelayItem, ANCHOR_WAIT},
+		hosting::{BatchMembership, HostAnswer, HostItem, Submission},
+		relay_queue::{
+			keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats, ANCHOR_WAIT,
+			INBOX_SEGMENT,
+		},
+		SIZE_CLASSES,
 	};
 	use sp_core::offchain::{
 		testing::{OffchainState, PendingRequest, TestOffchainExt},
@@ -333,7 +298,6 @@ mod relay {
 	use std::sync::Arc;
 
 	type State = Arc<parking_lot::RwLock<OffchainState>>;
-	type Item = RelayItem<u64, u64>;
 
 	fn with_offchain(test: impl FnOnce(&State)) {
 		let mut ext = new_test_ext();
@@ -343,48 +307,73 @@ mod relay {
 		ext.execute_with(|| test(&state));
 	}
 
-	fn sealed(claimed_sender: u64) -> Vec<u8> {
-		Envelope {
-			version: ENVELOPE_VERSION,
-			sender: claimed_sender,
-			destination: to_bob(),
-			size_class: 0,
-			body: vec![9; SIZE_CLASSES[0] as usize],
-		}
-		.encode()
+	fn get<V: codec::Decode>(key: &[u8]) -> Option<V> {
+		StorageValueRef::persistent(key).get().expect("decodes")
 	}
 
-	/// What the node's submit RPC does: keep the item and queue it.
-	fn queue(envelope: &[u8]) -> H256 {
-		let hash = hash_of(envelope);
-		let item = Item {
-			envelope: envelope.to_vec(),
-			batch: None,
-			queued_at: System::block_number(),
-			deliveries: vec![],
-		};
-		StorageValueRef::persistent(&relay_keys::item(&hash)).set(&item);
-		StorageValueRef::persistent(relay_keys::QUEUE)
-			.set(&vec![QueueEntry { envelope: hash, due: 0u64 }]);
+	fn set<V: Encode>(key: &[u8], value: &V) {
+		StorageValueRef::persistent(key).set(value);
+	}
+
+	/// A distinct envelope per `seed` (the relay never looks inside the body).
+	fn submission(claimed_sender: u64, seed: u32) -> Submission {
+		let mut body = vec![0; SIZE_CLASSES[0] as usize];
+		body[..4].copy_from_slice(&seed.to_le_bytes());
+		let envelope = Envelope {
+			version: ENVELOPE_VERSION,
+			sender: claimed_sender,
+			destination: to(BOB),
+			size_class: 0,
+			body,
+		}
+		.encode();
+		Submission { envelope, signature: [seed as u8; 64] }
+	}
+
+	/// What the node does on `quarks_submitEnvelope`: keep the item, append it to the inbox.
+	fn submit(submission: &Submission) -> H256 {
+		let hash = hash_of(&submission.envelope);
+		set(
+			&keys::item(&hash),
+			&RelayItem { submission: submission.clone(), accepted_at: System::block_number() },
+		);
+		let entry = QueueEntry { envelope: hash, accepted_at: System::block_number() as u32 };
+		let tail: u64 = get(keys::INBOX_TAIL).unwrap_or(0);
+		let mut segment: Vec<QueueEntry> = get(&keys::inbox_segment(tail)).unwrap_or_default();
+		if segment.len() as u32 >= INBOX_SEGMENT {
+			set(keys::INBOX_TAIL, &(tail + 1));
+			set(&keys::inbox_segment(tail + 1), &vec![entry]);
+		} else {
+			segment.push(entry);
+			set(&keys::inbox_segment(tail), &segment);
+		}
 		hash
 	}
 
-	fn item(hash: &H256) -> Option<Item> {
-		StorageValueRef::persistent(&relay_keys::item(hash)).get().expect("item decodes")
+	/// Anchors `submission` alone, as its sender would; returns its membership.
+	fn anchor_alone(sender: u64, submission: &Submission) -> BatchMembership {
+		let envelope = Envelope::<u64>::decode_checked(&submission.envelope).expect("well formed");
+		let leaf = envelope.leaf(hash_of(&submission.envelope));
+		let batch = Batch::of(vec![leaf]);
+		batch.anchor(sender);
+		BatchMembership { root: batch.root, proof: batch.proofs[0].clone() }
 	}
 
-	fn queued() -> Vec<QueueEntry<u64>> {
-		StorageValueRef::persistent(relay_keys::QUEUE)
-			.get()
-			.expect("queue decodes")
-			.unwrap_or_default()
+	fn deliveries(hash: &H256) -> Option<Vec<Delivery<u64, u64>>> {
+		get(&keys::deliveries(hash))
 	}
 
-	/// The host answers the next post of `envelope` with `answer`.
-	fn expect_post(state: &State, envelope: &[u8], answer: String) {
+	fn forgotten(hash: &H256) -> bool {
+		[keys::item(hash), keys::membership(hash), keys::pushed(hash), keys::deliveries(hash)]
+			.iter()
+			.all(|key| get::<Vec<u8>>(key).is_none())
+	}
+
+	/// The host answers the next post of `items` with `answer` (a JSON-RPC response body).
+	fn expect_post(state: &State, items: &[HostItem], answer: String) {
 		let body = format!(
-			"{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"quarks_hostEnvelope\",\"params\":[\"0x{}\",null]}}",
-			hex(envelope)
+			"{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"quarks_hostEnvelopes\",\"params\":[\"0x{}\"]}}",
+			hex(&items.encode())
 		);
 		state.write().expect_request(PendingRequest {
 			method: "POST".into(),
@@ -397,8 +386,16 @@ mod relay {
 		});
 	}
 
+	fn answers(answers: &[HostAnswer<u32>]) -> String {
+		format!(r#"{{"jsonrpc":"2.0","id":1,"result":"0x{}"}}"#, hex(&answers.encode()))
+	}
+
 	fn hex(bytes: &[u8]) -> String {
 		bytes.iter().map(|b| format!("{b:02x}")).collect()
+	}
+
+	fn whole(submission: &Submission, membership: &BatchMembership) -> HostItem {
+		HostItem::Envelope { submission: submission.clone(), membership: Some(membership.clone()) }
 	}
 
 	fn run(at: u64) {
@@ -406,95 +403,201 @@ mod relay {
 		Messaging::offchain_worker(at);
 	}
 
+	const STORED: HostAnswer<u32> = HostAnswer::Stored { anchored_at: Some(1) };
+
 	#[test]
 	fn retries_with_backoff_until_the_host_confirms() {
 		with_offchain(|state| {
-			let envelope = sealed(ALICE);
-			let hash = queue(&envelope);
-			anchor(ALICE, hash, to_bob());
+			let sub = submission(ALICE, 1);
+			let hash = submit(&sub);
+			let membership = anchor_alone(ALICE, &sub);
+			let item = [whole(&sub, &membership)];
 
-			expect_post(
-				state,
-				&envelope,
-				r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"busy"}}"#.into(),
-			);
+			expect_post(state, &item, answers(&[HostAnswer::Refused { code: 9030, retry: true }]));
 			run(1);
-			let kept = item(&hash).expect("an unconfirmed envelope is kept");
-			assert_eq!(kept.deliveries.len(), 1);
-			assert_eq!(kept.deliveries[0].host, HOST);
-			assert_eq!(kept.deliveries[0].attempts, 1);
-			assert_eq!(queued(), vec![QueueEntry { envelope: hash, due: 2 }]);
+			assert_eq!(
+				deliveries(&hash).expect("kept while unconfirmed"),
+				vec![Delivery {
+					host: HOST,
+					state: DeliveryState::Pending { attempts: 1, next_attempt: 2 },
+					lost: false
+				}]
+			);
 
-			expect_post(state, &envelope, "not json at all".into());
+			expect_post(state, &item, "not json at all".into());
 			run(2);
-			assert_eq!(item(&hash).expect("kept").deliveries[0].attempts, 2);
-			assert_eq!(queued(), vec![QueueEntry { envelope: hash, due: 4 }]);
+			assert_eq!(
+				deliveries(&hash).expect("kept")[0].state,
+				DeliveryState::Pending { attempts: 2, next_attempt: 4 }
+			);
 
 			// Not due at block 3: no request (an unexpected one would fail the test).
 			run(3);
-			assert!(item(&hash).is_some());
-
-			expect_post(
-				state,
-				&envelope,
-				format!(r#"{{"jsonrpc":"2.0","id":1,"result":"0x{}"}}"#, hex(hash.as_bytes())),
-			);
+			expect_post(state, &item, answers(&[STORED]));
 			run(4);
-			assert_eq!(item(&hash), None);
-			assert!(queued().is_empty());
+			assert!(forgotten(&hash), "a confirmed envelope leaves the queue");
 		});
 	}
 
 	#[test]
-	fn a_confirmation_of_another_envelope_does_not_count() {
+	fn a_host_that_took_the_direct_push_gets_the_membership_only() {
 		with_offchain(|state| {
-			let envelope = sealed(ALICE);
-			let hash = queue(&envelope);
-			anchor(ALICE, hash, to_bob());
+			let sub = submission(ALICE, 1);
+			let hash = submit(&sub);
+			set(&keys::pushed(&hash), &vec![HOST]);
+			let membership = anchor_alone(ALICE, &sub);
+
+			// The host lost its provisional copy: it asks for the envelope.
 			expect_post(
 				state,
-				&envelope,
-				format!(r#"{{"jsonrpc":"2.0","id":1,"result":"0x{}"}}"#, hex(&[7; 32])),
+				&[HostItem::Membership { envelope: hash, membership: membership.clone() }],
+				answers(&[HostAnswer::Missing]),
 			);
 			run(1);
-			assert_eq!(item(&hash).expect("kept").deliveries[0].confirmed_at, None);
+			expect_post(state, &[whole(&sub, &membership)], answers(&[STORED]));
+			run(2);
+			assert!(forgotten(&hash));
 		});
 	}
 
 	#[test]
-	fn an_envelope_that_is_not_the_anchored_one_is_dropped_unsent() {
-		with_offchain(|_| {
-			// Anchored by Alice, but the envelope claims Carol sent it.
-			let envelope = sealed(CAROL);
-			let hash = queue(&envelope);
-			anchor(ALICE, hash, to_bob());
+	fn many_envelopes_go_to_a_host_in_one_request_with_one_answer_each() {
+		with_offchain(|state| {
+			let subs: Vec<Submission> = (1..=3).map(|i| submission(ALICE, i)).collect();
+			let hashes: Vec<H256> = subs.iter().map(submit).collect();
+			// One anchor over the three, with each membership handed to the node.
+			let leaves = subs
+				.iter()
+				.map(|s| {
+					Envelope::<u64>::decode_checked(&s.envelope).expect("ok").leaf(hash_of(&s.envelope))
+				})
+				.collect();
+			let batch = Batch::of(leaves);
+			batch.anchor(ALICE);
+			let memberships: Vec<BatchMembership> = (0..3)
+				.map(|i| BatchMembership { root: batch.root, proof: batch.proofs[i].clone() })
+				.collect();
+			for (hash, membership) in hashes.iter().zip(&memberships) {
+				set(&keys::membership(hash), membership);
+			}
+			let items: Vec<HostItem> =
+				subs.iter().zip(&memberships).map(|(s, m)| whole(s, m)).collect();
+			expect_post(
+				state,
+				&items,
+				answers(&[STORED, HostAnswer::Refused { code: 9023, retry: false }, HostAnswer::Stored { anchored_at: None }]),
+			);
 			run(1);
-			assert_eq!(item(&hash), None);
-			assert!(queued().is_empty());
+			assert!(forgotten(&hashes[0]), "confirmed");
+			assert!(forgotten(&hashes[1]), "refused for good: done with its only host");
+			let stats: RelayStats<u64> = get(keys::STATS).expect("the worker counts");
+			assert_eq!((stats.confirmed, stats.failed), (vec![(HOST, 1)], vec![(HOST, 1)]));
+			assert_eq!(
+				deliveries(&hashes[2]).expect("the host has not seen the anchor yet")[0].state,
+				DeliveryState::Pending { attempts: 1, next_attempt: 2 }
+			);
+		});
+	}
+
+	#[test]
+	fn a_silent_host_is_given_up_after_the_last_attempt() {
+		with_offchain(|state| {
+			let sub = submission(ALICE, 1);
+			let hash = submit(&sub);
+			let membership = anchor_alone(ALICE, &sub);
+			let mut block = 1;
+			for attempt in 1..=MAX_ATTEMPTS {
+				expect_post(state, &[whole(&sub, &membership)], "garbage".into());
+				run(block);
+				match deliveries(&hash) {
+					Some(d) => {
+						let DeliveryState::Pending { next_attempt, .. } = d[0].state else {
+							panic!("attempt {attempt}: {d:?}")
+						};
+						block = next_attempt;
+					}
+					None => assert_eq!(attempt, MAX_ATTEMPTS, "given up only after the last attempt"),
+				}
+			}
+			assert!(forgotten(&hash));
+		});
+	}
+
+	#[test]
+	fn an_envelope_whose_membership_does_not_verify_is_dropped_unsent() {
+		with_offchain(|_| {
+			let sub = submission(ALICE, 1);
+			let hash = submit(&sub);
+			let other = submission(ALICE, 2);
+			let membership = anchor_alone(ALICE, &other);
+			set(&keys::membership(&hash), &membership);
+			run(1);
+			assert!(forgotten(&hash));
 		});
 	}
 
 	#[test]
 	fn an_envelope_never_anchored_is_dropped_after_the_wait() {
 		with_offchain(|_| {
-			let hash = queue(&sealed(ALICE));
+			// Anchored by Alice, but the envelope claims Carol sent it: no anchor of Carol's
+			// will ever cover it.
+			let sub = submission(CAROL, 1);
+			let hash = submit(&sub);
+			anchor_alone(ALICE, &sub);
 			run(1 + u64::from(ANCHOR_WAIT));
-			assert!(item(&hash).is_some(), "kept while the anchor may still come");
-			run(2 + u64::from(ANCHOR_WAIT));
-			assert_eq!(item(&hash), None);
-			assert!(queued().is_empty());
+			assert!(get::<Vec<u8>>(&keys::item(&hash)).is_some(), "kept while the anchor may come");
+			// Looked at less often as the wait grows, and dropped at the next look.
+			let mut block = 2 + u64::from(ANCHOR_WAIT);
+			while !forgotten(&hash) {
+				assert!(block < 200 + u64::from(ANCHOR_WAIT), "never dropped");
+				run(block);
+				block += 1;
+			}
 		});
 	}
 
 	#[test]
 	fn an_envelope_past_retention_is_dropped() {
 		with_offchain(|_| {
-			let hash = queue(&sealed(ALICE));
-			anchor(ALICE, hash, to_bob());
-			// Retention is 10 blocks in the mock; the anchor is still in state at 11 since
-			// this test runs no on_initialize.
-			run(11);
-			assert_eq!(item(&hash), None);
+			let sub = submission(ALICE, 1);
+			let hash = submit(&sub);
+			anchor_alone(ALICE, &sub);
+			// The anchor is still in state then: this test runs no on_initialize.
+			run(1 + Retention::get());
+			assert!(forgotten(&hash));
+		});
+	}
+
+	#[test]
+	fn an_item_that_does_not_decode_is_dropped_without_stopping_the_others() {
+		with_offchain(|state| {
+			let junk = H256::repeat_byte(0xEE);
+			set(&keys::item(&junk), &b"not a relay item".to_vec());
+			set(&keys::inbox_segment(0), &vec![QueueEntry { envelope: junk, accepted_at: 1 }]);
+			let sub = submission(ALICE, 1);
+			let hash = submit(&sub);
+			let membership = anchor_alone(ALICE, &sub);
+			expect_post(state, &[whole(&sub, &membership)], answers(&[STORED]));
+			run(1);
+			assert!(forgotten(&hash));
+		});
+	}
+
+	#[test]
+	fn the_inbox_is_read_in_segments_and_read_segments_are_cleared() {
+		with_offchain(|_| {
+			let subs: Vec<Submission> = (0..INBOX_SEGMENT + 2).map(|i| submission(ALICE, i)).collect();
+			for sub in &subs {
+				submit(sub);
+			}
+			assert_eq!(get::<u64>(keys::INBOX_TAIL), Some(1));
+			// Nothing anchored: every envelope waits, and the inbox is read to its end.
+			run(1);
+			assert_eq!(get::<InboxHead>(keys::INBOX_HEAD), Some(InboxHead { segment: 1, offset: 2 }));
+			assert_eq!(get::<Vec<QueueEntry>>(&keys::inbox_segment(0)), None, "read segment cleared");
+			assert!(get::<Vec<QueueEntry>>(&keys::inbox_segment(1)).is_some(), "the tail stays");
+			let due: Vec<QueueEntry> = get(&keys::due(2)).expect("each waits for its anchor");
+			assert_eq!(due.len(), subs.len());
 		});
 	}
 }

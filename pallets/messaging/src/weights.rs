@@ -35,123 +35,55 @@ use core::marker::PhantomData;
 /// Weight functions needed for `pallet_quarks_messaging`.
 pub trait WeightInfo {
 	fn anchor() -> Weight;
-	fn anchor_batch() -> Weight;
-	fn acknowledge() -> Weight;
-	fn acknowledge_batch(n: u32, ) -> Weight;
+	fn acknowledge(n: u32, ) -> Weight;
 	fn prune(a: u32, r: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_quarks_messaging` on the machine named above.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	/// Storage: `Keys::Keys` (r:2 w:0)
-	/// Proof: `Keys::Keys` (`max_values`: None, `max_size`: Some(833), added: 3308, mode: `MaxEncodedLen`)
-	/// Storage: `Messaging::Anchors` (r:1 w:1)
-	/// Proof: `Messaging::Anchors` (`max_values`: None, `max_size`: Some(106), added: 2581, mode: `MaxEncodedLen`)
-	/// Storage: `Messaging::AnchorsAt` (r:1 w:1)
-	/// Proof: `Messaging::AnchorsAt` (`max_values`: None, `max_size`: Some(8206), added: 10681, mode: `MaxEncodedLen`)
 	fn anchor() -> Weight {
-		// Minimum execution time: 661_340_000 picoseconds.
 		Weight::from_parts(710_002_000, 11671)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
-	/// Storage: `Keys::Keys` (r:2 w:0)
-	/// Proof: `Keys::Keys` (`max_values`: None, `max_size`: Some(833), added: 3308, mode: `MaxEncodedLen`)
-	/// Storage: `Messaging::Anchors` (r:1 w:1)
-	/// Proof: `Messaging::Anchors` (`max_values`: None, `max_size`: Some(106), added: 2581, mode: `MaxEncodedLen`)
-	/// Storage: `Messaging::AnchorsAt` (r:1 w:1)
-	/// Proof: `Messaging::AnchorsAt` (`max_values`: None, `max_size`: Some(8206), added: 10681, mode: `MaxEncodedLen`)
-	fn anchor_batch() -> Weight {
-		// Minimum execution time: 670_236_000 picoseconds.
-		Weight::from_parts(715_983_000, 11671)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-	}
-	/// Storage: `Messaging::Anchors` (r:1 w:0)
-	/// Proof: `Messaging::Anchors` (`max_values`: None, `max_size`: Some(106), added: 2581, mode: `MaxEncodedLen`)
-	/// Storage: `Messaging::Receipts` (r:1 w:1)
-	/// Proof: `Messaging::Receipts` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
-	/// Storage: `Messaging::ReceiptsAt` (r:1 w:1)
-	/// Proof: `Messaging::ReceiptsAt` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
-	fn acknowledge() -> Weight {
-		// Minimum execution time: 513_583_000 picoseconds.
-		Weight::from_parts(576_702_000, 36247)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-	}
-	/// Storage: `Messaging::Anchors` (r:1 w:0)
-	/// Proof: `Messaging::Anchors` (`max_values`: None, `max_size`: Some(106), added: 2581, mode: `MaxEncodedLen`)
-	/// Storage: `Messaging::Receipts` (r:127 w:127)
-	/// Proof: `Messaging::Receipts` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
-	/// Storage: `Messaging::ReceiptsAt` (r:1 w:1)
-	/// Proof: `Messaging::ReceiptsAt` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
-	/// The range of component `n` is `[1, 128]`.
-	fn acknowledge_batch(n: u32, ) -> Weight {
-		// Minimum execution time: 566_602_000 picoseconds.
+	fn acknowledge(n: u32, ) -> Weight {
 		Weight::from_parts(302_273_529, 36247)
 			.saturating_add(Weight::from_parts(215_020_364, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2559).saturating_mul(n.into()))
 	}
-	/// Storage: `Messaging::AnchorsAt` (r:1 w:1)
-	/// Proof: `Messaging::AnchorsAt` (`max_values`: None, `max_size`: Some(8206), added: 10681, mode: `MaxEncodedLen`)
-	/// Storage: `Messaging::ReceiptsAt` (r:1 w:1)
-	/// Proof: `Messaging::ReceiptsAt` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
-	/// Storage: `Messaging::Anchors` (r:0 w:256)
-	/// Proof: `Messaging::Anchors` (`max_values`: None, `max_size`: Some(106), added: 2581, mode: `MaxEncodedLen`)
-	/// Storage: `Messaging::Receipts` (r:0 w:512)
-	/// Proof: `Messaging::Receipts` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
-	/// The range of component `a` is `[0, 256]`.
-	/// The range of component `r` is `[0, 512]`.
 	fn prune(a: u32, r: u32, ) -> Weight {
-		// Minimum execution time: 4_589_075_000 picoseconds.
 		Weight::from_parts(4_602_199_000, 36247)
 			.saturating_add(Weight::from_parts(6_470_587, 0).saturating_mul(a.into()))
 			.saturating_add(Weight::from_parts(21_788_738, 0).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(a.into())))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(a.into())))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(r.into())))
 	}
 }
 
-// For tests and mocks.
+// For backwards compatibility and tests.
 impl WeightInfo for () {
 	fn anchor() -> Weight {
 		Weight::from_parts(710_002_000, 11671)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
-	fn anchor_batch() -> Weight {
-		Weight::from_parts(715_983_000, 11671)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
-	}
-	fn acknowledge() -> Weight {
-		Weight::from_parts(576_702_000, 36247)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
-	}
-	fn acknowledge_batch(n: u32, ) -> Weight {
+	fn acknowledge(n: u32, ) -> Weight {
 		Weight::from_parts(302_273_529, 36247)
 			.saturating_add(Weight::from_parts(215_020_364, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2559).saturating_mul(n.into()))
 	}
 	fn prune(a: u32, r: u32, ) -> Weight {
 		Weight::from_parts(4_602_199_000, 36247)
 			.saturating_add(Weight::from_parts(6_470_587, 0).saturating_mul(a.into()))
 			.saturating_add(Weight::from_parts(21_788_738, 0).saturating_mul(r.into()))
-			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(a.into())))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(r.into())))
+			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(a.into())))
+			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(r.into())))
 	}
 }

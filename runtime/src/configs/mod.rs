@@ -6,7 +6,7 @@ use frame_support::{
 	parameter_types,
 	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, Everything, VariantCountOf},
 	weights::{
-		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
+		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		IdentityFee, Weight,
 	},
 };
@@ -67,8 +67,8 @@ impl frame_system::Config for Runtime {
 	type Nonce = Nonce;
 	type Hash = Hash;
 	type Hashing = BlakeTwo256;
-	// ParityDB costs are close to these; the node uses ParityDB only.
-	type DbWeight = RocksDbWeight;
+	// The node stores its state in ParityDB only.
+	type DbWeight = ParityDbWeight;
 	type Version = Version;
 	type AccountData = pallet_balances::AccountData<Balance>;
 	type OnNewAccount = ();
@@ -241,11 +241,13 @@ impl pallet_quarks_messaging::Config for Runtime {
 	type Keys = Keys;
 	type Groups = Groups;
 	type Hosts = Hosts;
-	type MaxBatchSize = ConstU32<1024>;
-	type MaxReceiptBatch = ConstU32<128>;
-	// Worst-case state: MessageRetention x (256 + 512) records; see docs/protocol.md.
-	type MaxAnchorsPerBlock = ConstU32<256>;
-	type MaxReceiptsPerBlock = ConstU32<512>;
+	// A sender's whole block of sends, however many conversations (proofs 12 deep).
+	type MaxBatchSize = ConstU32<4096>;
+	type MaxReceiptBatch = ConstU32<256>;
+	// Senders per block, each with up to MaxBatchSize leaves; with MaxReceiptsPerBlock, what
+	// pruning a block's records costs must fit in a later block (docs/protocol.md).
+	type MaxAnchorsPerBlock = ConstU32<1024>;
+	type MaxReceiptsPerBlock = ConstU32<2048>;
 	type Retention = MessageRetention;
 	type WeightInfo = pallet_quarks_messaging::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]

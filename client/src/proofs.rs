@@ -1,28 +1,34 @@
-//! Audit and proof: what the chain says of an envelope, and a non-repudiation proof a
-//! recipient can hand to anyone.
+//! Audits and proofs: what the finalized chain says of a message, and a non-repudiation
+//! proof a recipient can hand to anyone.
 //!
-//! A proof carries the envelope, the block that anchored it, and the envelope's own
-//! AES-256-GCM key. The verifier needs no secret: the key opens that one envelope (for a
-//! group, its epoch) and reveals no long-term key; the sender's sr25519 signature inside
-//! binds the sender to the letter, and the finalized anchor binds the envelope's hash to
-//! the sender's account and a block.
+//! A proof carries the envelope, its place in its sender's anchor, the block of that anchor
+//! and the envelope's own AES-256-GCM key. The verifier needs no secret: the key opens that
+//! one envelope (for a group, its epoch) and reveals no long-term key; the sender's sr25519
+//! signature inside binds the sender to the letter; the final anchor binds the envelope's
+//! leaf — its hash, destination and size class — to the sender's account and a block.
+//! Proofs are made of final anchors only.
 
 use crate::{
-	chain::{account_value, hash_value, Chain, ChainError},
-	messenger::{anchor_of, key_at, Anchor, Content, Messenger, ReadError},
-	seal::{self, Letter, OpenWith, SealError},
+	chain::{At, Chain, ChainError},
+	error::ClientError,
+	inbox::Notarization,
+	messenger::Messenger,
+	queries::{anchored_at, key_at, receipt_of, recipients},
+	seal::{self, Content, Letter, OpenWith, SealError},
 	BlockNumber,
 };
-use codec::{Decode, Encode};
+use codec::Decode;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
+	hosting::BatchMembership,
+	merkle::{single_proof, single_root, AnchorLeaf},
 	Destination, KeyVersion,
 };
 use serde::{Deserialize, Serialize};
 use sp_core::{crypto::AccountId32, Bytes, H256};
 
 /// Format tag of proof files.
-pub const PROOF_FORMAT: &str = "quarks-proof/1";
+pub const PROOF_FORMAT: &str = "quarks-proof/2";
 
 /// One recipient's part in an audit.
 #[derive(Clone, Debug)]
@@ -40,47 +46,58 @@ pub struct RecipientAudit {
 pub struct Audit {
 	/// The envelope hash.
 	pub hash: H256,
-	/// The anchor.
-	pub anchor: Anchor,
-	/// The hash of the anchoring block.
+	/// Its sender, who anchored it.
+	pub sender: AccountId32,
+	/// Its leaf: destination and size class.
+	pub leaf: AnchorLeaf<AccountId32>,
+	/// Its place in the sender's anchor.
+	pub membership: BatchMembership,
+	/// The anchoring block.
+	pub anchored_at: BlockNumber,
+	/// That block's hash.
 	pub anchor_block: Option<H256>,
 	/// The sender's key version valid at the anchoring block.
 	pub sender_key: Option<KeyVersion>,
-	/// The key version a 1:1 envelope was sealed to, if the envelope is at hand.
+	/// The key version a 1:1 envelope was sealed to.
 	pub sealed_to: Option<KeyVersion>,
 	/// Every recipient, with key and receipt.
 	pub recipients: Vec<RecipientAudit>,
 }
 
-/// Audits `hash`; `envelope`, if held, adds the key version it was sealed to. `None` if
-/// the chain keeps no anchor under `hash` (never anchored, or pruned after 7 days).
+/// Audits envelope `bytes` anchored as `membership` says (or alone): `None` if no final
+/// anchor of its sender covers it (never anchored, not final yet, or pruned after 7 days).
 pub async fn audit(
 	chain: &Chain,
-	hash: &H256,
-	envelope: Option<&[u8]>,
+	bytes: &[u8],
+	membership: Option<BatchMembership>,
 ) -> Result<Option<Audit>, ChainError> {
-	let Some(anchor) = anchor_of(chain, hash).await? else { return Ok(None) };
-	let at = anchor.anchored_at;
-	let sender_key = key_at(chain, &anchor.sender, at).await?.map(|k| k.version);
-	let recipients: Vec<AccountId32> =
-		chain.runtime_api("HostingApi_recipients", &anchor.destination.encode()).await?;
+	let hash = hash_of(bytes);
+	let Ok(envelope) = Envelope::<AccountId32>::decode_checked(bytes) else { return Ok(None) };
+	let leaf = envelope.leaf(hash);
+	let membership = membership.unwrap_or_else(|| BatchMembership {
+		root: single_root(&leaf.value()),
+		proof: single_proof(),
+	});
+	let Some(at) = anchored_at(chain, &envelope.sender, &leaf, &membership, At::Finalized).await?
+	else {
+		return Ok(None);
+	};
+	let sender_key = key_at(chain, &envelope.sender, at).await?.map(|k| k.version);
 	let mut audited = Vec::new();
-	for account in recipients {
-		let receipt: Option<BlockNumber> = chain
-			.view("Messaging", "receipt_of", vec![hash_value(hash), account_value(&account)])
-			.await?;
+	for account in recipients(chain, &envelope.destination).await? {
+		let receipt = receipt_of(chain, &hash, &account).await?;
 		let key_version = key_at(chain, &account, at).await?.map(|k| k.version);
 		audited.push(RecipientAudit { account, key_version, receipt });
 	}
-	let sealed_to = envelope
-		.and_then(|bytes| Envelope::<AccountId32>::decode_checked(bytes).ok())
-		.and_then(|e| seal::sealed_key_version(&e));
 	Ok(Some(Audit {
-		hash: *hash,
+		hash,
+		sealed_to: seal::sealed_key_version(&envelope),
+		sender: envelope.sender,
+		leaf,
+		membership,
+		anchored_at: at,
 		anchor_block: chain.finalized_hash(at).await?,
-		anchor,
 		sender_key,
-		sealed_to,
 		recipients: audited,
 	}))
 }
@@ -119,6 +136,8 @@ pub struct Proof {
 	pub genesis: H256,
 	/// The encoded envelope.
 	pub envelope: Bytes,
+	/// Its place in its sender's anchor.
+	pub membership: BatchMembership,
 	/// The envelope's AES-256-GCM key.
 	pub message_key: Bytes,
 	/// The block that anchored it.
@@ -161,11 +180,11 @@ pub enum ProofError {
 	/// The envelope does not open with the key, or its signature fails.
 	#[error(transparent)]
 	Seal(#[from] SealError),
-	/// No anchor under the envelope's hash in finalized state.
-	#[error("the envelope is not anchored on chain (or its anchor was pruned after 7 days)")]
+	/// No final anchor of the sender covers the envelope's leaf as the proof says.
+	#[error("no final anchor of the sender covers this envelope (or it was pruned after 7 days)")]
 	NotAnchored,
-	/// The anchor names another sender, destination, class or block.
-	#[error("the on-chain anchor does not match the envelope and block in the proof")]
+	/// The anchor is in another block than the proof names.
+	#[error("the on-chain anchor is not in the block the proof names")]
 	AnchorMismatch,
 	/// The sender's key was not valid when the anchor was recorded.
 	#[error("the sender had no valid key at the anchoring block")]
@@ -175,24 +194,25 @@ pub enum ProofError {
 	Chain(#[from] ChainError),
 }
 
-/// Builds the proof of received envelope `hash` from the local store, re-checking it.
-pub async fn prove(messenger: &mut Messenger, hash: &H256) -> Result<Proof, ReadError> {
-	let bytes =
-		messenger.store.get(hash).map_err(|e| ReadError::Keep(e.to_string()))?.ok_or_else(
-			|| ReadError::Keep(format!("envelope {hash:?} is not in the local store")),
-		)?;
-	let received = messenger.read(&bytes).await?;
-	let anchor_block = messenger
-		.chain
-		.finalized_hash(received.anchor.anchored_at)
-		.await?
-		.ok_or(ReadError::Unanchored)?;
+/// Builds the proof of received envelope `hash` from the local store, re-checking it; only
+/// for a message whose anchor is final.
+pub async fn prove(messenger: &mut Messenger, hash: &H256) -> Result<Proof, ClientError> {
+	let bytes = messenger.store.get(hash)?.ok_or(ClientError::NotInStore(*hash))?;
+	let received = messenger.open_envelope(&bytes).await?;
+	let (Notarization::Final(anchored_at), Some(membership)) =
+		(received.notarization, received.membership)
+	else {
+		return Err(ClientError::NotFinal(*hash));
+	};
+	let anchor_block =
+		messenger.chain.finalized_hash(anchored_at).await?.ok_or(ClientError::NotFinal(*hash))?;
 	Ok(Proof {
 		format: PROOF_FORMAT.into(),
 		genesis: messenger.chain.genesis(),
 		envelope: bytes.into(),
+		membership,
 		message_key: received.opened.message_key.to_vec().into(),
-		anchored_at: received.anchor.anchored_at,
+		anchored_at,
 		anchor_block,
 	})
 }
@@ -213,16 +233,16 @@ pub async fn verify(chain: &Chain, proof: &Proof) -> Result<Verified, ProofError
 		.map_err(|_| ProofError::Format("message key is not 32 bytes".into()))?;
 	let opened = seal::open(&proof.envelope, OpenWith::MessageKey(&key))?;
 	let hash = hash_of(&proof.envelope);
-	let anchor = anchor_of(chain, &hash).await?.ok_or(ProofError::NotAnchored)?;
 	let envelope = Envelope::<AccountId32>::decode_checked(&proof.envelope)
 		.map_err(|e| ProofError::Seal(SealError::Malformed(e)))?;
-	if !envelope.matches(&anchor)
-		|| anchor.anchored_at != proof.anchored_at
-		|| chain.finalized_hash(anchor.anchored_at).await? != Some(proof.anchor_block)
-	{
+	let leaf = envelope.leaf(hash);
+	let at = anchored_at(chain, &envelope.sender, &leaf, &proof.membership, At::Finalized)
+		.await?
+		.ok_or(ProofError::NotAnchored)?;
+	if at != proof.anchored_at || chain.finalized_hash(at).await? != Some(proof.anchor_block) {
 		return Err(ProofError::AnchorMismatch);
 	}
-	if key_at(chain, &opened.sender, anchor.anchored_at).await?.is_none() {
+	if key_at(chain, &opened.sender, at).await?.is_none() {
 		return Err(ProofError::SenderKeyNotValid);
 	}
 	Ok(Verified {
@@ -231,6 +251,6 @@ pub async fn verify(chain: &Chain, proof: &Proof) -> Result<Verified, ProofError
 		destination: opened.destination,
 		letter: opened.letter,
 		hash,
-		anchored_at: anchor.anchored_at,
+		anchored_at: at,
 	})
 }

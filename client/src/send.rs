@@ -1,0 +1,235 @@
+//! Sending. A sealed envelope is signed by its sender and handed to the node, which
+//! delivers it to every host of every recipient at once: the message is out before any
+//! block. Notarization follows: one anchor per block covers everything the sender sent
+//! since its last one ([`Messenger::notarize`], or a [`Notary`] for a long-running client),
+//! each envelope a leaf binding it to its destination.
+
+use crate::{
+	chain::{hash_value, ChainError, Included, Progress, Wait},
+	error::ClientError,
+	messenger::Messenger,
+	seal::{self, Content, Letter, SealFor, Sealed},
+	BlockNumber,
+};
+use codec::Encode;
+use quarks_primitives::{
+	hosting::{submission_payload, BatchMembership, Submission},
+	merkle::{self, AnchorLeaf},
+	GroupId,
+};
+use sp_core::{crypto::AccountId32, Pair as _, H256};
+use std::{
+	sync::Arc,
+	time::{Duration, SystemTime, UNIX_EPOCH},
+};
+use subxt::{dynamic::Value, rpcs::rpc_params};
+use tokio::sync::{mpsc, oneshot};
+
+/// Attempts at anchoring when the sender already anchored in the block (each a block later).
+const ANCHOR_ATTEMPTS: u32 = 4;
+
+/// An envelope handed to the node: delivered, not yet notarized.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+	/// Its hash.
+	pub hash: H256,
+	/// Its leaf: hash, destination, size class.
+	pub leaf: AnchorLeaf<AccountId32>,
+}
+
+/// An anchor of a batch of sent envelopes.
+#[derive(Clone, Debug)]
+pub struct Notarized {
+	/// The root over the batch's leaves.
+	pub root: H256,
+	/// The anchoring transaction.
+	pub included: Included,
+	/// Each envelope's place in the batch.
+	pub memberships: Vec<(H256, BatchMembership)>,
+}
+
+pub(crate) fn now_ms() -> u64 {
+	SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The root over `leaves` and each leaf's membership under it.
+pub fn batch(leaves: &[AnchorLeaf<AccountId32>]) -> (H256, Vec<(H256, BatchMembership)>) {
+	let values: Vec<H256> = leaves.iter().map(AnchorLeaf::value).collect();
+	let root = merkle::batch_root(&values);
+	let memberships = leaves
+		.iter()
+		.enumerate()
+		.filter_map(|(i, leaf)| {
+			let proof = merkle::inclusion_proof(&values, i as u32)?;
+			Some((leaf.envelope, BatchMembership { root, proof }))
+		})
+		.collect();
+	(root, memberships)
+}
+
+/// The `Messaging::anchor` call of `root` over `count` leaves, as a dynamic value.
+pub(crate) fn anchor_call(root: &H256, count: u32) -> Value {
+	Value::unnamed_variant(
+		"Messaging",
+		[Value::named_variant(
+			"anchor",
+			[("root", hash_value(root)), ("count", Value::u128(count.into()))],
+		)],
+	)
+}
+
+impl Messenger {
+	/// Seals `text` to `to`'s current key and hands it to the node, which delivers it at
+	/// once. Notarize it with [`Self::notarize`].
+	pub async fn send_direct(&self, to: &AccountId32, text: &str) -> Result<Sent, ClientError> {
+		// Always the recipient's key of now: a cached one could predate a rotation.
+		let key = crate::queries::current_key(&self.chain, to)
+			.await?
+			.ok_or_else(|| ClientError::NoKey(to.clone()))?;
+		let letter = Letter { sent_at: now_ms(), content: Content::Text(text.into()).encode() };
+		let to = SealFor::Direct { account: to, key: &key.key, version: key.version };
+		self.submit(seal::seal(self.pair(), to, &letter)?).await
+	}
+
+	/// Seals `text` to `group` under its current epoch's key and hands it to the node.
+	pub async fn send_group(&self, group: GroupId, text: &str) -> Result<Sent, ClientError> {
+		let info = crate::queries::group_info(&self.chain, group)
+			.await?
+			.ok_or(ClientError::NoGroup(group))?;
+		if !info.rotated {
+			return Err(ClientError::GroupNotRotated { group, epoch: info.epoch });
+		}
+		let key = self
+			.keystore
+			.identity
+			.group_key(group, info.epoch)
+			.ok_or(ClientError::NoGroupKey { group, epoch: info.epoch })?;
+		let letter = Letter { sent_at: now_ms(), content: Content::Text(text.into()).encode() };
+		let to = SealFor::Group { group, epoch: info.epoch, key: &key };
+		self.submit(seal::seal(self.pair(), to, &letter)?).await
+	}
+
+	/// Keeps `sealed` locally, signs it as this identity's submission and hands it to the
+	/// node.
+	pub(crate) async fn submit(&self, sealed: Sealed) -> Result<Sent, ClientError> {
+		self.store.put(&sealed.bytes)?;
+		let payload = submission_payload(&self.chain.genesis(), &sealed.hash);
+		let submission =
+			Submission { envelope: sealed.bytes, signature: self.pair().sign(&payload).0 };
+		let accepted: H256 = self
+			.chain
+			.rpc()
+			.request(
+				"quarks_submitEnvelope",
+				rpc_params![array_bytes::bytes2hex("0x", submission.encode())],
+			)
+			.await?;
+		if accepted != sealed.hash {
+			return Err(ChainError::Decode(format!(
+				"the node accepted {accepted:?}, not {:?}",
+				sealed.hash
+			))
+			.into());
+		}
+		Ok(Sent { hash: sealed.hash, leaf: sealed.leaf })
+	}
+
+	/// Anchors `sent` in one transaction (a batch of one for a single envelope). For a
+	/// larger batch, each envelope's membership goes to the node first, which hands it to
+	/// the hosts. The memberships are kept locally for audits and proofs. If this identity
+	/// already anchored in the current block, tries again in the next ones.
+	pub async fn notarize(
+		&self,
+		sent: &[Sent],
+		wait: Wait,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Result<Notarized, ClientError> {
+		let leaves: Vec<AnchorLeaf<AccountId32>> = sent.iter().map(|s| s.leaf.clone()).collect();
+		let (root, memberships) = batch(&leaves);
+		self.keep_memberships(&memberships).await?;
+		let count = sent.len() as u32;
+		let fields = vec![hash_value(&root), Value::u128(count.into())];
+		let mut attempt = 1;
+		let included = loop {
+			match self.transact("Messaging", "anchor", fields.clone(), wait, progress).await {
+				Err(e)
+					if e.is_pallet_error("AlreadyAnchoredInBlock") && attempt < ANCHOR_ATTEMPTS =>
+				{
+					attempt += 1;
+					tokio::time::sleep(Duration::from_secs(1)).await;
+				}
+				result => break result?,
+			}
+		};
+		Ok(Notarized { root, included, memberships })
+	}
+}
+
+impl Messenger {
+	/// Keeps where each envelope sits in its batch, and for a batch of more than one hands
+	/// the memberships to the node, which tells the hosts (an envelope anchored alone
+	/// needs none: its root is its own).
+	pub(crate) async fn keep_memberships(
+		&self,
+		memberships: &[(H256, BatchMembership)],
+	) -> Result<(), ClientError> {
+		for (hash, membership) in memberships {
+			self.store.put_membership(hash, membership)?;
+		}
+		if memberships.len() > 1 {
+			let _held: u32 = self
+				.chain
+				.rpc()
+				.request(
+					"quarks_submitMemberships",
+					rpc_params![array_bytes::bytes2hex("0x", memberships.encode())],
+				)
+				.await?;
+		}
+		Ok(())
+	}
+}
+
+/// What a [`Notary`] reports of one envelope: the block of its anchor.
+pub type Notarization = Result<BlockNumber, String>;
+
+/// Anchors what a long-running client sends, one transaction per block: envelopes handed
+/// to it while an anchor is in flight go into the next one.
+#[derive(Clone)]
+pub struct Notary {
+	queue: mpsc::UnboundedSender<(Sent, oneshot::Sender<Notarization>)>,
+}
+
+impl Notary {
+	/// A notary anchoring for `messenger`, running until every handle is dropped.
+	pub fn start(messenger: Arc<Messenger>) -> Self {
+		let (queue, mut rx) = mpsc::unbounded_channel::<(Sent, oneshot::Sender<Notarization>)>();
+		tokio::spawn(async move {
+			while let Some(first) = rx.recv().await {
+				let mut batch = vec![first];
+				while let Ok(next) = rx.try_recv() {
+					batch.push(next);
+				}
+				let sent: Vec<Sent> = batch.iter().map(|(s, _)| s.clone()).collect();
+				let outcome = messenger
+					.notarize(&sent, Wait::InBlock, &mut |_| {})
+					.await
+					.map(|n| n.included.block_number)
+					.map_err(|e| e.to_string());
+				for (_, reply) in batch {
+					let _ = reply.send(outcome.clone());
+				}
+			}
+		});
+		Notary { queue }
+	}
+
+	/// Hands `sent` to the notary; the answer comes once its anchor is in a block.
+	pub fn notarize(&self, sent: Sent) -> oneshot::Receiver<Notarization> {
+		let (reply, answer) = oneshot::channel();
+		if let Err(mpsc::error::SendError((_, reply))) = self.queue.send((sent, reply)) {
+			let _ = reply.send(Err("the notary stopped".into()));
+		}
+		answer
+	}
+}

@@ -1,0 +1,536 @@
+//! The mail host a node runs when started with `--host <operator>`: it keeps envelopes
+//! for the recipients who chose this host, and tells their subscriptions at once as mail
+//! arrives and as its notarization advances.
+//!
+//! An envelope arrives — from a node's direct push, before any block, or from a relay
+//! worker — as its sender's signed submission. The host keeps it *pending* its anchor if
+//! the signature is the sender's, the sender holds a valid key, a recipient chose this
+//! host, and the sender stays within its rate and its share of pending bytes; it becomes
+//! *anchored* once the sender's anchor covering its leaf is in the host's best chain, and
+//! *final* with that block. Pending mail whose anchor does not come within
+//! [`PROVISIONAL_WAIT`] blocks is dropped, and subscribers are told. A recipient's copy is
+//! deleted on the recipient's finalized receipt; mail past the host's retention is dropped.
+
+use super::{
+	error::QuarksError,
+	host_store::{HostStore, Limits, Meta, State, Totals, Usage},
+	metrics::Metrics,
+	sender_limits::SenderLimits,
+};
+use codec::Decode;
+use futures::StreamExt;
+use quarks_primitives::{
+	envelope::{hash_of, Envelope},
+	hosting::{submission_payload, BatchMembership, HostAnswer, HostInfo, HostItem, HostingApi, Submission},
+	mailbox::{MailEntry, MailEvent, MailboxAction, MailboxPage, Notarization, SignedMailboxRequest},
+	merkle::{single_proof, single_root},
+	AnchorRecord, Destination, KeyVersion,
+};
+use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
+use sc_client_api::{BlockchainEvents, HeaderBackend};
+use sp_api::{ApiRef, ProvideRuntimeApi};
+use sp_core::{crypto::Pair as _, sr25519, H256};
+use std::{
+	collections::{BTreeMap, HashMap},
+	path::PathBuf,
+	sync::Arc,
+};
+use tokio::sync::broadcast;
+
+/// Blocks a host keeps an envelope pending its anchor (30 seconds at 3-second blocks).
+pub const PROVISIONAL_WAIT: BlockNumber = 10;
+/// Bytes of pending mail one sender may have on a host.
+const SENDER_PENDING_BYTES: u64 = 16 << 20;
+/// Pending envelopes per second one sender may bring a host, and its burst.
+const SENDER_RATE: (f64, f64) = (200.0, 1000.0);
+
+/// How a node hosts mail, from the command line.
+#[derive(Clone, Debug)]
+pub struct HostConfig {
+	/// The operator account of the admitted host this node serves.
+	pub operator: AccountId,
+	/// Where the store lives; `None` keeps mail in memory only.
+	pub path: Option<PathBuf>,
+}
+
+/// What a subscription may see: an event and the recipients it concerns.
+pub struct Notice {
+	/// The recipients it concerns.
+	pub recipients: Vec<AccountId>,
+	/// What happened.
+	pub event: MailEvent<BlockNumber>,
+}
+
+/// A running mail host.
+pub struct Host<C> {
+	client: Arc<C>,
+	operator: AccountId,
+	genesis: H256,
+	store: HostStore,
+	notices: broadcast::Sender<Arc<Notice>>,
+	senders: SenderLimits,
+	metrics: Option<Arc<Metrics>>,
+}
+
+/// The chain as one request sees it: the best block, with answers cached for the request.
+struct ChainView<'a, C: ProvideRuntimeApi<Block>> {
+	api: ApiRef<'a, C::Api>,
+	at: H256,
+	best: BlockNumber,
+	keys: HashMap<AccountId, Option<KeyVersion>>,
+	recipients: HashMap<Destination<AccountId>, Vec<AccountId>>,
+}
+
+fn chain_error(error: impl std::fmt::Display) -> QuarksError {
+	QuarksError::Chain(error.to_string())
+}
+
+impl<C> ChainView<'_, C>
+where
+	C: ProvideRuntimeApi<Block>,
+	C::Api: HostingApi<Block, AccountId, BlockNumber>,
+{
+	fn valid_key(&mut self, who: &AccountId) -> Result<Option<KeyVersion>, QuarksError> {
+		if let Some(key) = self.keys.get(who) {
+			return Ok(*key);
+		}
+		let key = self.api.valid_key(self.at, who.clone()).map_err(chain_error)?;
+		self.keys.insert(who.clone(), key);
+		Ok(key)
+	}
+
+	fn hosted_recipients(
+		&mut self,
+		destination: &Destination<AccountId>,
+		operator: &AccountId,
+	) -> Result<Vec<AccountId>, QuarksError> {
+		if let Some(recipients) = self.recipients.get(destination) {
+			return Ok(recipients.clone());
+		}
+		let recipients = self
+			.api
+			.hosted_recipients(self.at, destination.clone(), operator.clone())
+			.map_err(chain_error)?;
+		self.recipients.insert(destination.clone(), recipients.clone());
+		Ok(recipients)
+	}
+
+	fn anchor(&self, sender: &AccountId, root: H256) -> Result<Option<AnchorRecord<BlockNumber>>, QuarksError> {
+		self.api.anchor(self.at, sender.clone(), root).map_err(chain_error)
+	}
+
+	/// Where `leaf` of `sender` is anchored, going by `membership` (or by its own root, for
+	/// an envelope anchored alone): `None` while no such anchor is in this block's state.
+	fn anchored(
+		&self,
+		sender: &AccountId,
+		leaf: &H256,
+		membership: Option<&BatchMembership>,
+	) -> Result<Option<(BlockNumber, BatchMembership)>, QuarksError> {
+		let membership = membership.cloned().unwrap_or_else(|| BatchMembership {
+			root: single_root(leaf),
+			proof: single_proof(),
+		});
+		match self.anchor(sender, membership.root)? {
+			Some(anchor) if anchor.covers(&membership.root, leaf, &membership.proof) => {
+				Ok(Some((anchor.anchored_at, membership)))
+			}
+			Some(_) => Err(QuarksError::AnchorMismatch),
+			None => Ok(None),
+		}
+	}
+}
+
+/// Checks that `signature` is `sender`'s over the submission of envelope `hash`.
+pub fn verify_submission(
+	genesis: &H256,
+	hash: &H256,
+	sender: &AccountId,
+	signature: &[u8; 64],
+) -> Result<(), QuarksError> {
+	let public = sr25519::Public::from_raw(sender.clone().into());
+	let signature = sr25519::Signature::from_raw(*signature);
+	if sr25519::Pair::verify(&signature, submission_payload(genesis, hash), &public) {
+		Ok(())
+	} else {
+		Err(QuarksError::BadSignature)
+	}
+}
+
+fn notarization(state: &State) -> Notarization<BlockNumber> {
+	match state {
+		State::Pending { .. } => Notarization::Pending,
+		State::Anchored { block, membership, is_final: false } => {
+			Notarization::Anchored { block: *block, membership: membership.clone() }
+		}
+		State::Anchored { block, membership, is_final: true } => {
+			Notarization::Final { block: *block, membership: membership.clone() }
+		}
+	}
+}
+
+impl<C> Host<C>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync + 'static,
+	C::Api: HostingApi<Block, AccountId, BlockNumber>,
+{
+	/// Opens the store and serves as `config.operator`'s host.
+	pub fn new(
+		client: Arc<C>,
+		config: HostConfig,
+		metrics: Option<Arc<Metrics>>,
+	) -> Result<Arc<Self>, QuarksError> {
+		let store = match &config.path {
+			Some(path) => HostStore::open(path)?,
+			None => HostStore::in_memory(),
+		};
+		let genesis = client.info().genesis_hash;
+		let (notices, _) = broadcast::channel(4096);
+		Ok(Arc::new(Host {
+			client,
+			operator: config.operator,
+			genesis,
+			store,
+			notices,
+			senders: SenderLimits::new(SENDER_RATE.0, SENDER_RATE.1),
+			metrics,
+		}))
+	}
+
+	/// The operator account this host serves.
+	pub fn operator(&self) -> &AccountId {
+		&self.operator
+	}
+
+	/// Events as they happen, for subscriptions to filter.
+	pub fn subscribe(&self) -> broadcast::Receiver<Arc<Notice>> {
+		self.notices.subscribe()
+	}
+
+	/// What the store keeps, by state and per recipient.
+	pub fn usage(&self) -> (Totals, BTreeMap<AccountId, Usage>) {
+		self.store.usage()
+	}
+
+	/// The metrics, if the node exports any.
+	pub fn metrics(&self) -> Option<&Metrics> {
+		self.metrics.as_deref()
+	}
+
+	fn notify(&self, recipients: Vec<AccountId>, event: MailEvent<BlockNumber>) {
+		// No subscriber is no error.
+		let _ = self.notices.send(Arc::new(Notice { recipients, event }));
+	}
+
+	fn view(&self) -> ChainView<'_, C> {
+		let info = self.client.info();
+		ChainView {
+			api: self.client.runtime_api(),
+			at: info.best_hash,
+			best: info.best_number,
+			keys: HashMap::new(),
+			recipients: HashMap::new(),
+		}
+	}
+
+	/// Answers each item of a `quarks_hostEnvelopes` request, in order.
+	pub fn take(&self, items: Vec<HostItem>) -> Vec<HostAnswer<BlockNumber>> {
+		let mut view = self.view();
+		let record = view
+			.api
+			.host(view.at, self.operator.clone())
+			.map_err(chain_error)
+			.and_then(|record| record.ok_or(QuarksError::HostNotAdmitted));
+		items
+			.into_iter()
+			.map(|item| {
+				let answer = match &record {
+					Ok(record) => match item {
+						HostItem::Envelope { submission, membership } => {
+							self.take_envelope(&mut view, record, submission, membership)
+						}
+						HostItem::Membership { envelope, membership } => {
+							self.take_membership(&view, &envelope, membership)
+						}
+					},
+					Err(error) => Err(QuarksError::Chain(error.to_string())),
+				};
+				let answer = answer.unwrap_or_else(|error| HostAnswer::Refused {
+					code: error.code(),
+					retry: error.may_succeed_later(),
+				});
+				if let Some(metrics) = &self.metrics {
+					match answer {
+						HostAnswer::Refused { code, .. } => metrics.host_item(code),
+						_ => metrics.host_item(0),
+					}
+				}
+				answer
+			})
+			.collect()
+	}
+
+	fn take_envelope(
+		&self,
+		view: &mut ChainView<'_, C>,
+		record: &HostInfo<BlockNumber>,
+		submission: Submission,
+		membership: Option<BatchMembership>,
+	) -> Result<HostAnswer<BlockNumber>, QuarksError> {
+		let envelope = Envelope::<AccountId>::decode_checked(&submission.envelope)
+			.map_err(QuarksError::Malformed)?;
+		let hash = hash_of(&submission.envelope);
+		if self.store.contains(&hash) {
+			return match membership {
+				Some(membership) => self.take_membership(view, &hash, membership),
+				None => Ok(self.answer(&hash)),
+			};
+		}
+		verify_submission(&self.genesis, &hash, &envelope.sender, &submission.signature)?;
+		if view.valid_key(&envelope.sender)?.is_none() {
+			return Err(QuarksError::SenderHasNoKey);
+		}
+		let recipients = view.hosted_recipients(&envelope.destination, &self.operator)?;
+		if recipients.is_empty() {
+			return Err(QuarksError::NotChosen);
+		}
+		let leaf = envelope.leaf(hash).value();
+		let state = match view.anchored(&envelope.sender, &leaf, membership.as_ref())? {
+			Some((block, _)) if block.saturating_add(record.retention) <= view.best => {
+				return Err(QuarksError::Expired)
+			}
+			Some((block, membership)) => State::Anchored { block, membership, is_final: false },
+			None if !self.senders.admit(&envelope.sender) => return Err(QuarksError::RateLimited),
+			None => State::Pending { received_at: view.best, membership },
+		};
+		let meta = Meta {
+			sender: envelope.sender,
+			leaf,
+			len: submission.envelope.len() as u32,
+			recipients,
+			position: 0,
+			state,
+		};
+		let limits = Limits {
+			capacity: record.capacity,
+			user_quota: record.user_quota,
+			sender_pending: SENDER_PENDING_BYTES,
+		};
+		let Some(kept) = self.store.insert(hash, &submission, meta, limits)? else {
+			return Ok(self.answer(&hash)); // Another request stored it meanwhile.
+		};
+		log::debug!(target: "quarks-host", "keeping {hash:?} for {} recipient(s)", kept.recipients.len());
+		let entry = MailEntry {
+			position: kept.position,
+			hash,
+			envelope: submission.envelope,
+			signature: submission.signature,
+			notarization: notarization(&kept.state),
+		};
+		let answer = stored_answer(&kept.state);
+		self.notify(kept.recipients, MailEvent::Mail(entry));
+		Ok(answer)
+	}
+
+	fn take_membership(
+		&self,
+		view: &ChainView<'_, C>,
+		hash: &H256,
+		membership: BatchMembership,
+	) -> Result<HostAnswer<BlockNumber>, QuarksError> {
+		let Some(meta) = self.store.meta(hash) else { return Ok(HostAnswer::Missing) };
+		let State::Pending { received_at, .. } = meta.state else { return Ok(stored_answer(&meta.state)) };
+		match view.anchored(&meta.sender, &meta.leaf, Some(&membership))? {
+			Some((block, membership)) => self.promote(hash, block, membership)?,
+			None => {
+				let state = State::Pending { received_at, membership: Some(membership) };
+				self.store.set_state(hash, state)?;
+			}
+		}
+		Ok(self.answer(hash))
+	}
+
+	/// What the host says of an envelope it holds.
+	fn answer(&self, hash: &H256) -> HostAnswer<BlockNumber> {
+		match self.store.meta(hash) {
+			Some(meta) => stored_answer(&meta.state),
+			None => HostAnswer::Missing,
+		}
+	}
+
+	/// Marks pending `hash` as anchored in `block` and tells its recipients.
+	fn promote(&self, hash: &H256, block: BlockNumber, membership: BatchMembership) -> Result<(), QuarksError> {
+		let state = State::Anchored { block, membership: membership.clone(), is_final: false };
+		if let Some(meta) = self.store.set_state(hash, state)? {
+			self.notify(meta.recipients, MailEvent::Anchored { hash: *hash, block, membership });
+		}
+		Ok(())
+	}
+
+	/// Checks a signed mailbox request (owner's signature, this host, a fresh nonce) and
+	/// returns the account and what it asks.
+	pub fn authorize(&self, request: &[u8]) -> Result<(AccountId, MailboxAction), QuarksError> {
+		let signed = SignedMailboxRequest::<AccountId>::decode(&mut &request[..])
+			.map_err(|_| QuarksError::MalformedRequest("mailbox request"))?;
+		let request = signed.request;
+		if request.host != self.operator {
+			return Err(QuarksError::WrongHost);
+		}
+		let public = sr25519::Public::from_raw(request.account.clone().into());
+		let signature = sr25519::Signature::from_raw(signed.signature);
+		if !sr25519::Pair::verify(&signature, request.signing_payload(&self.genesis), &public) {
+			return Err(QuarksError::BadSignature);
+		}
+		self.store.use_nonce(&request.account, request.nonce)?;
+		Ok((request.account, request.action))
+	}
+
+	/// One page of `who`'s mail.
+	pub fn page(&self, who: &AccountId, after: Option<u64>, limit: u32) -> Result<MailboxPage<BlockNumber>, QuarksError> {
+		let limit = limit.clamp(1, quarks_primitives::mailbox::MAX_PAGE_ENTRIES) as usize;
+		let (entries, next) =
+			self.store.mailbox(who, after, limit, quarks_primitives::mailbox::MAX_PAGE_BYTES)?;
+		if let Some(metrics) = &self.metrics {
+			metrics.fetches.inc();
+		}
+		let mail = entries
+			.into_iter()
+			.map(|(position, hash, body, state)| MailEntry {
+				position,
+				hash,
+				envelope: body.envelope,
+				signature: body.signature,
+				notarization: notarization(&state),
+			})
+			.collect();
+		Ok(MailboxPage { mail, next })
+	}
+
+	/// Promotes pending mail whose anchor is in new best block `number`, and drops pending
+	/// mail that waited longer than [`PROVISIONAL_WAIT`].
+	fn on_best(&self, at: H256, number: BlockNumber) -> Result<(), QuarksError> {
+		let api = self.client.runtime_api();
+		for (sender, root, anchor) in api.anchors_in(at, number).map_err(chain_error)? {
+			for hash in self.store.awaiting(&sender, &root) {
+				let Some(meta) = self.store.meta(&hash) else { continue };
+				let State::Pending { membership, .. } = meta.state else { continue };
+				let membership = membership
+					.unwrap_or_else(|| BatchMembership { root, proof: single_proof() });
+				if anchor.covers(&root, &meta.leaf, &membership.proof) {
+					self.promote(&hash, anchor.anchored_at, membership)?;
+				}
+			}
+		}
+		for hash in self.store.pending_before(number.saturating_sub(PROVISIONAL_WAIT)) {
+			if let Some(meta) = self.store.remove(&hash)? {
+				log::info!(target: "quarks-host", "dropped {hash:?}: no anchor within {PROVISIONAL_WAIT} blocks");
+				if let Some(metrics) = &self.metrics {
+					metrics.dropped_unanchored.inc();
+				}
+				self.notify(meta.recipients, MailEvent::Dropped { hash });
+			}
+		}
+		self.report();
+		Ok(())
+	}
+
+	/// Marks anchored mail final (or pending again, if its anchor was on a dropped fork),
+	/// and applies receipts and retention for every block finalized since the last run.
+	fn on_finalized(&self) -> Result<(), QuarksError> {
+		let info = self.client.info();
+		let (at, finalized) = (info.finalized_hash, info.finalized_number);
+		let api = self.client.runtime_api();
+		let mut anchors: HashMap<(AccountId, H256), Option<AnchorRecord<BlockNumber>>> = HashMap::new();
+		for (hash, meta) in self.store.unfinal_up_to(finalized) {
+			let State::Anchored { block, membership, .. } = meta.state else { continue };
+			let key = (meta.sender.clone(), membership.root);
+			let anchor = match anchors.get(&key) {
+				Some(anchor) => anchor.clone(),
+				None => {
+					let anchor = api.anchor(at, meta.sender.clone(), membership.root).map_err(chain_error)?;
+					anchors.insert(key, anchor.clone());
+					anchor
+				}
+			};
+			if anchor.is_some_and(|a| a.anchored_at == block) {
+				let state = State::Anchored { block, membership, is_final: true };
+				self.store.set_state(&hash, state)?;
+				self.notify(meta.recipients, MailEvent::Final { hash, block });
+			} else {
+				let state = State::Pending { received_at: finalized, membership: Some(membership) };
+				self.store.set_state(&hash, state)?;
+			}
+		}
+
+		let Some(host) = api.host(at, self.operator.clone()).map_err(chain_error)? else {
+			return Ok(());
+		};
+		// Receipts of a block stay in state for the message retention; older ones can only
+		// concern envelopes past retention, which expire below anyway.
+		let first = match self.store.cursor() {
+			Some(done) => done.saturating_add(1),
+			None => finalized,
+		}
+		.max(finalized.saturating_sub(host.retention));
+		for block in first..=finalized {
+			for (envelope, recipient) in api.receipts_at(at, block).map_err(chain_error)? {
+				if self.store.acknowledged(&envelope, &recipient)? {
+					log::debug!(target: "quarks-host", "deleted {envelope:?} for {recipient}: delivered");
+					if let Some(metrics) = &self.metrics {
+						metrics.deleted_on_receipt.inc();
+					}
+				}
+			}
+		}
+		self.store.set_cursor(finalized)?;
+		let expired = self.store.anchored_before(finalized.saturating_sub(host.retention));
+		for hash in &expired {
+			self.store.remove(hash)?;
+		}
+		if !expired.is_empty() {
+			log::info!(target: "quarks-host", "dropped {} envelope(s) past retention", expired.len());
+		}
+		self.report();
+		Ok(())
+	}
+
+	fn report(&self) {
+		let Some(metrics) = &self.metrics else { return };
+		let (totals, _) = self.store.usage();
+		for (state, usage) in [("pending", totals.pending), ("anchored", totals.anchored), ("final", totals.finalized)] {
+			metrics.host_envelopes.with_label_values(&[state]).set(u64::from(usage.envelopes));
+			metrics.host_bytes.with_label_values(&[state]).set(usage.bytes);
+		}
+	}
+
+	/// Follows the best chain and finality for the node's life.
+	pub async fn run(self: Arc<Self>) {
+		let mut imports = self.client.import_notification_stream();
+		let mut finality = self.client.finality_notification_stream();
+		if let Err(error) = self.on_finalized() {
+			log::warn!(target: "quarks-host", "catching up on finality failed: {error}");
+		}
+		loop {
+			let outcome = tokio::select! {
+				Some(block) = imports.next() => {
+					if !block.is_new_best {
+						continue;
+					}
+					self.on_best(block.hash, *sp_runtime::traits::Header::number(&block.header))
+				}
+				Some(_) = finality.next() => self.on_finalized(),
+				else => return,
+			};
+			if let Err(error) = outcome {
+				log::warn!(target: "quarks-host", "following the chain failed: {error}");
+			}
+		}
+	}
+}
+
+fn stored_answer(state: &State) -> HostAnswer<BlockNumber> {
+	match state {
+		State::Pending { .. } => HostAnswer::Stored { anchored_at: None },
+		State::Anchored { block, .. } => HostAnswer::Stored { anchored_at: Some(*block) },
+	}
+}

@@ -1,0 +1,720 @@
+//! The host's mail store. Each envelope has a body — the sender's signed submission,
+//! kept on disk only — and metadata kept on disk and indexed in memory: its sender and
+//! leaf, the recipients it is still kept for, its place in their mailboxes, and how far its
+//! notarization got (pending its anchor, anchored, final). Request nonces and the host's
+//! progress through finalized blocks live beside them.
+//!
+//! Memory holds metadata only, so capacity is the disk's, not RAM's. Every index a block
+//! needs (pending mail by arrival, mail awaiting an anchor by (sender, root), anchored mail
+//! by block) is ordered, so per-block work touches only what changes. In-memory stores (an
+//! operator option) keep bodies in memory and write nothing.
+
+use codec::{Decode, Encode};
+use parking_lot::Mutex;
+use quarks_primitives::hosting::{BatchMembership, Submission};
+use quarks_runtime::{AccountId, BlockNumber};
+use sp_core::H256;
+use std::{
+	collections::{BTreeMap, BTreeSet, HashMap},
+	path::Path,
+};
+
+const BODIES: u8 = 0;
+const METAS: u8 = 1;
+const ACCOUNTS: u8 = 2;
+const CURSOR_KEY: &[u8] = b"cursor";
+const POSITION_KEY: &[u8] = b"position";
+const NONCE_PREFIX: &[u8] = b"nonce/";
+
+/// Where an envelope's notarization stands at this host.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
+pub enum State {
+	/// Held before its anchor, since block `received_at`; `membership` once a node said
+	/// where it is anchored (an envelope anchored alone needs none).
+	Pending {
+		/// The host's best block when it arrived.
+		received_at: BlockNumber,
+		/// Its place in its sender's batch, if told.
+		membership: Option<BatchMembership>,
+	},
+	/// Anchored in `block` of the best chain; `is_final` once that block is finalized.
+	Anchored {
+		/// The anchoring block.
+		block: BlockNumber,
+		/// Its place in the anchor.
+		membership: BatchMembership,
+		/// Whether the anchoring block is final.
+		is_final: bool,
+	},
+}
+
+/// What the host keeps of an envelope besides its body.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
+pub struct Meta {
+	/// The sender, who signed it.
+	pub sender: AccountId,
+	/// Its anchor leaf's value, to recognise its anchor.
+	pub leaf: H256,
+	/// The encoded envelope's length.
+	pub len: u32,
+	/// Recipients who chose this host and have not acknowledged it.
+	pub recipients: Vec<AccountId>,
+	/// Its place in the recipients' mailboxes: increasing in arrival order.
+	pub position: u64,
+	/// How far its notarization got.
+	pub state: State,
+}
+
+impl Meta {
+	/// The root its anchor has: from its membership, or its own for an envelope alone.
+	fn awaited_root(&self) -> Option<H256> {
+		match &self.state {
+			State::Pending { membership: Some(m), .. } => Some(m.root),
+			State::Pending { membership: None, .. } => {
+				Some(quarks_primitives::merkle::single_root(&self.leaf))
+			}
+			State::Anchored { .. } => None,
+		}
+	}
+}
+
+/// Limits from the host's on-chain record and its operator.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+	/// Bytes in all.
+	pub capacity: u64,
+	/// Bytes per recipient.
+	pub user_quota: u64,
+	/// Bytes of pending (not yet anchored) mail per sender.
+	pub sender_pending: u64,
+}
+
+/// Why the store refused or failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+	/// Every recipient is over its quota.
+	#[error("every recipient of this envelope is over its quota on this host")]
+	OverQuota,
+	/// Storing would exceed the host's capacity.
+	#[error("this host is full")]
+	OverCapacity,
+	/// The sender already has as much pending mail here as it may.
+	#[error("the sender has too much mail pending its anchor on this host")]
+	SenderOverQuota,
+	/// The nonce is not above every nonce the account used before.
+	#[error("replayed request: nonce {nonce} is not above {last}")]
+	Replayed {
+		/// The request's nonce.
+		nonce: u64,
+		/// The highest nonce accepted before.
+		last: u64,
+	},
+	/// The database failed.
+	#[error("host storage failed: {0}")]
+	Database(String),
+}
+
+/// What one account uses.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Usage {
+	/// Envelopes kept for it.
+	pub envelopes: u32,
+	/// Their bytes.
+	pub bytes: u64,
+}
+
+/// Envelopes and bytes by notarization state.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Totals {
+	/// Pending their anchor.
+	pub pending: Usage,
+	/// Anchored, not yet final.
+	pub anchored: Usage,
+	/// Anchored in a final block.
+	pub finalized: Usage,
+}
+
+impl Totals {
+	fn of(&mut self, state: &State) -> &mut Usage {
+		match state {
+			State::Pending { .. } => &mut self.pending,
+			State::Anchored { is_final: false, .. } => &mut self.anchored,
+			State::Anchored { is_final: true, .. } => &mut self.finalized,
+		}
+	}
+}
+
+/// One mailbox entry: position, hash, body, state.
+pub type Entry = (u64, H256, Submission, State);
+
+#[derive(Default)]
+struct Index {
+	metas: HashMap<H256, Meta>,
+	/// Each recipient's mail by position: a page is one range.
+	mailboxes: HashMap<AccountId, BTreeMap<u64, H256>>,
+	/// Pending mail by arrival block, to drop what waited too long.
+	pending: BTreeSet<(BlockNumber, H256)>,
+	/// Pending mail by the (sender, root) its anchor will have.
+	awaiting: HashMap<(AccountId, H256), BTreeSet<H256>>,
+	/// Anchored mail by block: for finality and retention.
+	anchored: BTreeSet<(BlockNumber, H256)>,
+	usage: HashMap<AccountId, Usage>,
+	sender_pending: HashMap<AccountId, u64>,
+	totals: Totals,
+	nonces: HashMap<AccountId, u64>,
+	cursor: Option<BlockNumber>,
+	next_position: u64,
+}
+
+impl Index {
+	fn bytes(&self) -> u64 {
+		let t = &self.totals;
+		t.pending.bytes.saturating_add(t.anchored.bytes).saturating_add(t.finalized.bytes)
+	}
+
+	/// Adds `meta` to every index.
+	fn add(&mut self, hash: H256, meta: Meta) {
+		let len = u64::from(meta.len);
+		for recipient in &meta.recipients {
+			let usage = self.usage.entry(recipient.clone()).or_default();
+			usage.envelopes = usage.envelopes.saturating_add(1);
+			usage.bytes = usage.bytes.saturating_add(len);
+			self.mailboxes.entry(recipient.clone()).or_default().insert(meta.position, hash);
+		}
+		self.index_state(hash, &meta, true);
+		self.next_position = self.next_position.max(meta.position.saturating_add(1));
+		self.metas.insert(hash, meta);
+	}
+
+	/// Adds (or removes) `meta`'s state to (from) the state indexes and totals.
+	fn index_state(&mut self, hash: H256, meta: &Meta, add: bool) {
+		let len = u64::from(meta.len);
+		let total = self.totals.of(&meta.state);
+		if add {
+			total.envelopes = total.envelopes.saturating_add(1);
+			total.bytes = total.bytes.saturating_add(len);
+		} else {
+			total.envelopes = total.envelopes.saturating_sub(1);
+			total.bytes = total.bytes.saturating_sub(len);
+		}
+		match &meta.state {
+			State::Pending { received_at, .. } => {
+				let key = (meta.sender.clone(), meta.awaited_root().unwrap_or_default());
+				let pending = self.sender_pending.entry(meta.sender.clone()).or_default();
+				if add {
+					*pending = pending.saturating_add(len);
+					self.pending.insert((*received_at, hash));
+					self.awaiting.entry(key).or_default().insert(hash);
+				} else {
+					*pending = pending.saturating_sub(len);
+					if *pending == 0 {
+						self.sender_pending.remove(&meta.sender);
+					}
+					self.pending.remove(&(*received_at, hash));
+					if let Some(set) = self.awaiting.get_mut(&key) {
+						set.remove(&hash);
+						if set.is_empty() {
+							self.awaiting.remove(&key);
+						}
+					}
+				}
+			}
+			State::Anchored { block, .. } => {
+				if add {
+					self.anchored.insert((*block, hash));
+				} else {
+					self.anchored.remove(&(*block, hash));
+				}
+			}
+		}
+	}
+
+	/// Stops keeping `hash` for `who`.
+	fn release(&mut self, who: &AccountId, position: u64, len: u64) {
+		if let Some(mailbox) = self.mailboxes.get_mut(who) {
+			mailbox.remove(&position);
+			if mailbox.is_empty() {
+				self.mailboxes.remove(who);
+			}
+		}
+		if let Some(usage) = self.usage.get_mut(who) {
+			usage.envelopes = usage.envelopes.saturating_sub(1);
+			usage.bytes = usage.bytes.saturating_sub(len);
+			if usage.envelopes == 0 {
+				self.usage.remove(who);
+			}
+		}
+	}
+
+	/// Removes `hash` from every index; returns its metadata.
+	fn remove(&mut self, hash: &H256) -> Option<Meta> {
+		let meta = self.metas.remove(hash)?;
+		self.index_state(*hash, &meta, false);
+		for recipient in &meta.recipients {
+			self.release(recipient, meta.position, u64::from(meta.len));
+		}
+		Some(meta)
+	}
+}
+
+/// The mail store.
+pub struct HostStore {
+	db: Option<parity_db::Db>,
+	/// Bodies of an in-memory store.
+	bodies: Mutex<HashMap<H256, Submission>>,
+	index: Mutex<Index>,
+}
+
+/// A write to the database: (column, key, value or deletion).
+type Change = (u8, Vec<u8>, Option<Vec<u8>>);
+
+impl HostStore {
+	/// A store that keeps nothing on disk.
+	pub fn in_memory() -> Self {
+		HostStore { db: None, bodies: Mutex::default(), index: Mutex::new(Index::default()) }
+	}
+
+	/// Opens (or creates) the persistent store at `path` and loads its metadata.
+	pub fn open(path: &Path) -> Result<Self, StoreError> {
+		let mut options = parity_db::Options::with_columns(path, 3);
+		for column in &mut options.columns {
+			column.btree_index = true;
+		}
+		let db = parity_db::Db::open_or_create(&options).map_err(db_error)?;
+		let mut index = Index::default();
+		for (key, value) in column_entries(&db, METAS)? {
+			let meta = Meta::decode(&mut &value[..]).map_err(db_error)?;
+			index.add(H256::from_slice(&key), meta);
+		}
+		for (key, value) in column_entries(&db, ACCOUNTS)? {
+			if key == CURSOR_KEY {
+				index.cursor = Some(BlockNumber::decode(&mut &value[..]).map_err(db_error)?);
+			} else if key == POSITION_KEY {
+				let next = u64::decode(&mut &value[..]).map_err(db_error)?;
+				index.next_position = index.next_position.max(next);
+			} else if let Some(account) = key.strip_prefix(NONCE_PREFIX) {
+				let account = AccountId::decode(&mut &account[..]).map_err(db_error)?;
+				index.nonces.insert(account, u64::decode(&mut &value[..]).map_err(db_error)?);
+			}
+		}
+		Ok(HostStore { db: Some(db), bodies: Mutex::default(), index: Mutex::new(index) })
+	}
+
+	fn write(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+		match &self.db {
+			Some(db) => db.commit(changes).map_err(db_error),
+			None => Ok(()),
+		}
+	}
+
+	fn meta_change(hash: &H256, meta: Option<&Meta>) -> Change {
+		(METAS, hash.as_bytes().to_vec(), meta.map(Encode::encode))
+	}
+
+	/// Whether the store holds `hash`.
+	pub fn contains(&self, hash: &H256) -> bool {
+		self.index.lock().metas.contains_key(hash)
+	}
+
+	/// The metadata of `hash`, if held.
+	pub fn meta(&self, hash: &H256) -> Option<Meta> {
+		self.index.lock().metas.get(hash).cloned()
+	}
+
+	/// Keeps `submission` under `hash` for those of `meta.recipients` still under their
+	/// quota, if the host and the sender have room. `Ok(None)` if it was held already;
+	/// otherwise the metadata kept (its position is assigned here).
+	pub fn insert(
+		&self,
+		hash: H256,
+		submission: &Submission,
+		mut meta: Meta,
+		limits: Limits,
+	) -> Result<Option<Meta>, StoreError> {
+		let mut index = self.index.lock();
+		if index.metas.contains_key(&hash) {
+			return Ok(None);
+		}
+		let len = u64::from(meta.len);
+		if index.bytes().saturating_add(len) > limits.capacity {
+			return Err(StoreError::OverCapacity);
+		}
+		if matches!(meta.state, State::Pending { .. }) {
+			let pending = index.sender_pending.get(&meta.sender).copied().unwrap_or_default();
+			if pending.saturating_add(len) > limits.sender_pending {
+				return Err(StoreError::SenderOverQuota);
+			}
+		}
+		// A recipient over quota does not stop the others from getting it.
+		meta.recipients.retain(|recipient| {
+			let used = index.usage.get(recipient).map_or(0, |u| u.bytes);
+			used.saturating_add(len) <= limits.user_quota
+		});
+		if meta.recipients.is_empty() {
+			return Err(StoreError::OverQuota);
+		}
+		meta.position = index.next_position;
+		let next = meta.position.saturating_add(1);
+		self.write(vec![
+			(BODIES, hash.as_bytes().to_vec(), Some(submission.encode())),
+			Self::meta_change(&hash, Some(&meta)),
+			(ACCOUNTS, POSITION_KEY.to_vec(), Some(next.encode())),
+		])?;
+		if self.db.is_none() {
+			self.bodies.lock().insert(hash, submission.clone());
+		}
+		index.add(hash, meta.clone());
+		Ok(Some(meta))
+	}
+
+	/// Moves `hash` to `state` (written before it changes in memory).
+	pub fn set_state(&self, hash: &H256, state: State) -> Result<Option<Meta>, StoreError> {
+		let mut index = self.index.lock();
+		let Some(old) = index.metas.get(hash).cloned() else { return Ok(None) };
+		let mut meta = old.clone();
+		meta.state = state;
+		self.write(vec![Self::meta_change(hash, Some(&meta))])?;
+		index.index_state(*hash, &old, false);
+		index.index_state(*hash, &meta, true);
+		index.metas.insert(*hash, meta.clone());
+		Ok(Some(meta))
+	}
+
+	/// The pending envelopes of `sender` whose anchor will have `root`.
+	pub fn awaiting(&self, sender: &AccountId, root: &H256) -> Vec<H256> {
+		let index = self.index.lock();
+		index
+			.awaiting
+			.get(&(sender.clone(), *root))
+			.map(|set| set.iter().copied().collect())
+			.unwrap_or_default()
+	}
+
+	/// Anchored, not yet final envelopes anchored at or before `block`.
+	pub fn unfinal_up_to(&self, block: BlockNumber) -> Vec<(H256, Meta)> {
+		let index = self.index.lock();
+		index
+			.anchored
+			.range(..=(block, H256::repeat_byte(0xff)))
+			.filter_map(|(_, hash)| index.metas.get(hash).map(|meta| (*hash, meta.clone())))
+			.filter(|(_, meta)| matches!(meta.state, State::Anchored { is_final: false, .. }))
+			.collect()
+	}
+
+	/// Drops `hash` entirely; returns the recipients it was kept for.
+	pub fn remove(&self, hash: &H256) -> Result<Option<Meta>, StoreError> {
+		let mut index = self.index.lock();
+		if !index.metas.contains_key(hash) {
+			return Ok(None);
+		}
+		self.write(vec![(BODIES, hash.as_bytes().to_vec(), None), Self::meta_change(hash, None)])?;
+		self.bodies.lock().remove(hash);
+		Ok(index.remove(hash))
+	}
+
+	/// Pending envelopes that arrived before block `before`.
+	pub fn pending_before(&self, before: BlockNumber) -> Vec<H256> {
+		let index = self.index.lock();
+		index.pending.range(..(before, H256::zero())).map(|(_, hash)| *hash).collect()
+	}
+
+	/// Anchored envelopes anchored before block `before`.
+	pub fn anchored_before(&self, before: BlockNumber) -> Vec<H256> {
+		let index = self.index.lock();
+		index.anchored.range(..(before, H256::zero())).map(|(_, hash)| *hash).collect()
+	}
+
+	/// The body of `hash`.
+	pub fn body(&self, hash: &H256) -> Result<Option<Submission>, StoreError> {
+		match &self.db {
+			Some(db) => db
+				.get(BODIES, hash.as_bytes())
+				.map_err(db_error)?
+				.map(|bytes| Submission::decode(&mut &bytes[..]).map_err(db_error))
+				.transpose(),
+			None => Ok(self.bodies.lock().get(hash).cloned()),
+		}
+	}
+
+	/// `who`'s mail after position `after`: at most `limit` entries and about `max_bytes`
+	/// (at least one entry), and where the next page starts if there is more.
+	pub fn mailbox(
+		&self,
+		who: &AccountId,
+		after: Option<u64>,
+		limit: usize,
+		max_bytes: usize,
+	) -> Result<(Vec<Entry>, Option<u64>), StoreError> {
+		let wanted: Vec<(u64, H256, State, u32)> = {
+			let index = self.index.lock();
+			let Some(mailbox) = index.mailboxes.get(who) else { return Ok((Vec::new(), None)) };
+			let start = after.map_or(0, |a| a.saturating_add(1));
+			mailbox
+				.range(start..)
+				.take(limit.saturating_add(1))
+				.filter_map(|(position, hash)| {
+					index.metas.get(hash).map(|m| (*position, *hash, m.state.clone(), m.len))
+				})
+				.collect()
+		};
+		let mut entries = Vec::new();
+		let mut bytes = 0usize;
+		let mut next = None;
+		for (position, hash, state, len) in wanted {
+			if entries.len() >= limit || (!entries.is_empty() && bytes.saturating_add(len as usize) > max_bytes) {
+				next = entries.last().map(|(p, ..): &Entry| *p);
+				break;
+			}
+			// Bodies are read outside the lock; one deleted meanwhile is skipped.
+			if let Some(body) = self.body(&hash)? {
+				bytes = bytes.saturating_add(len as usize);
+				entries.push((position, hash, body, state));
+			}
+		}
+		Ok((entries, next))
+	}
+
+	/// `who` acknowledged `hash`: stop keeping it for `who`, and drop it once nobody is left.
+	pub fn acknowledged(&self, hash: &H256, who: &AccountId) -> Result<bool, StoreError> {
+		let mut index = self.index.lock();
+		let Some(meta) = index.metas.get(hash) else { return Ok(false) };
+		if !meta.recipients.contains(who) {
+			return Ok(false);
+		}
+		let mut remaining = meta.clone();
+		remaining.recipients.retain(|r| r != who);
+		if remaining.recipients.is_empty() {
+			self.write(vec![(BODIES, hash.as_bytes().to_vec(), None), Self::meta_change(hash, None)])?;
+			self.bodies.lock().remove(hash);
+			index.remove(hash);
+		} else {
+			self.write(vec![Self::meta_change(hash, Some(&remaining))])?;
+			index.release(who, remaining.position, u64::from(remaining.len));
+			index.metas.insert(*hash, remaining);
+		}
+		Ok(true)
+	}
+
+	/// Accepts `nonce` for a request by `who` only if it exceeds every earlier one.
+	pub fn use_nonce(&self, who: &AccountId, nonce: u64) -> Result<(), StoreError> {
+		let mut index = self.index.lock();
+		if let Some(&last) = index.nonces.get(who) {
+			if nonce <= last {
+				return Err(StoreError::Replayed { nonce, last });
+			}
+		}
+		self.write(vec![(ACCOUNTS, nonce_key(who), Some(nonce.encode()))])?;
+		index.nonces.insert(who.clone(), nonce);
+		Ok(())
+	}
+
+	/// The last finalized block whose receipts were applied.
+	pub fn cursor(&self) -> Option<BlockNumber> {
+		self.index.lock().cursor
+	}
+
+	/// Records that receipts up to `block` were applied.
+	pub fn set_cursor(&self, block: BlockNumber) -> Result<(), StoreError> {
+		let mut index = self.index.lock();
+		self.write(vec![(ACCOUNTS, CURSOR_KEY.to_vec(), Some(block.encode()))])?;
+		index.cursor = Some(block);
+		Ok(())
+	}
+
+	/// Envelopes and bytes kept, by state and per recipient.
+	pub fn usage(&self) -> (Totals, BTreeMap<AccountId, Usage>) {
+		let index = self.index.lock();
+		(index.totals, index.usage.iter().map(|(who, usage)| (who.clone(), *usage)).collect())
+	}
+}
+
+fn nonce_key(who: &AccountId) -> Vec<u8> {
+	[NONCE_PREFIX, who.as_ref()].concat()
+}
+
+fn column_entries(db: &parity_db::Db, column: u8) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+	let mut iter = db.iter(column).map_err(db_error)?;
+	iter.seek_to_first().map_err(db_error)?;
+	let mut entries = Vec::new();
+	while let Some(entry) = iter.next().map_err(db_error)? {
+		entries.push(entry);
+	}
+	Ok(entries)
+}
+
+fn db_error(error: impl std::fmt::Display) -> StoreError {
+	StoreError::Database(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use quarks_primitives::merkle;
+	use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie};
+
+	const LIMITS: Limits = Limits { capacity: 10_000, user_quota: 3_000, sender_pending: 5_000 };
+
+	fn body(n: u8, len: usize) -> Submission {
+		Submission { envelope: vec![n; len], signature: [n; 64] }
+	}
+
+	fn meta(len: usize, recipients: &[AccountId], state: State) -> Meta {
+		Meta {
+			sender: Charlie.to_account_id(),
+			leaf: H256::repeat_byte(len as u8),
+			len: len as u32,
+			recipients: recipients.to_vec(),
+			position: 0,
+			state,
+		}
+	}
+
+	fn pending(at: BlockNumber) -> State {
+		State::Pending { received_at: at, membership: None }
+	}
+
+	fn anchored(block: BlockNumber) -> State {
+		State::Anchored {
+			block,
+			membership: BatchMembership { root: H256::zero(), proof: merkle::single_proof() },
+			is_final: false,
+		}
+	}
+
+	#[test]
+	fn a_persistent_store_keeps_mail_states_nonces_and_cursor_across_reopening() {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
+		{
+			let store = HostStore::open(dir.path()).expect("opens");
+			store
+				.insert(H256::repeat_byte(1), &body(1, 1000), meta(1000, &[alice.clone(), bob.clone()], anchored(5)), LIMITS)
+				.expect("fits");
+			store
+				.insert(H256::repeat_byte(2), &body(2, 1000), meta(1000, &[bob.clone()], pending(6)), LIMITS)
+				.expect("fits");
+			store.acknowledged(&H256::repeat_byte(1), &alice).expect("written");
+			store.use_nonce(&bob, 7).expect("fresh nonce");
+			store.set_cursor(42).expect("written");
+		}
+		let store = HostStore::open(dir.path()).expect("reopens");
+		assert!(store.mailbox(&alice, None, 10, usize::MAX).expect("reads").0.is_empty());
+		let (entries, next) = store.mailbox(&bob, None, 10, usize::MAX).expect("reads");
+		let hashes: Vec<H256> = entries.iter().map(|(_, h, ..)| *h).collect();
+		assert_eq!(hashes, vec![H256::repeat_byte(1), H256::repeat_byte(2)]);
+		assert_eq!(entries[1].2, body(2, 1000), "bodies come from disk");
+		assert_eq!(entries[1].3, pending(6));
+		assert_eq!(next, None);
+		assert_eq!(store.use_nonce(&bob, 7), Err(StoreError::Replayed { nonce: 7, last: 7 }));
+		assert_eq!(store.cursor(), Some(42));
+		let (totals, _) = store.usage();
+		assert_eq!(totals.pending, Usage { envelopes: 1, bytes: 1000 });
+		assert_eq!(totals.anchored, Usage { envelopes: 1, bytes: 1000 });
+		// Positions continue after a reopen: a new envelope pages after the old ones.
+		let kept = store
+			.insert(H256::repeat_byte(3), &body(3, 10), meta(10, &[bob.clone()], pending(7)), LIMITS)
+			.expect("fits")
+			.expect("new");
+		assert!(kept.position > entries[1].0);
+	}
+
+	#[test]
+	fn refusals_change_nothing_and_a_recipient_over_quota_does_not_stop_the_others() {
+		let store = HostStore::in_memory();
+		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
+		store.insert(H256::repeat_byte(1), &body(1, 2500), meta(2500, &[alice.clone()], anchored(1)), LIMITS).expect("fits");
+		let before = store.usage();
+		assert_eq!(
+			store.insert(H256::repeat_byte(2), &body(2, 1000), meta(1000, &[alice.clone()], anchored(1)), LIMITS),
+			Err(StoreError::OverQuota)
+		);
+		let tight = Limits { capacity: 3000, ..LIMITS };
+		assert_eq!(
+			store.insert(H256::repeat_byte(3), &body(3, 1000), meta(1000, &[bob.clone()], anchored(1)), tight),
+			Err(StoreError::OverCapacity)
+		);
+		let stingy = Limits { sender_pending: 500, ..LIMITS };
+		assert_eq!(
+			store.insert(H256::repeat_byte(4), &body(4, 1000), meta(1000, &[bob.clone()], pending(1)), stingy),
+			Err(StoreError::SenderOverQuota)
+		);
+		assert_eq!(store.usage(), before);
+
+		// A group envelope: Alice is full, Bob still gets it.
+		let kept = store
+			.insert(H256::repeat_byte(5), &body(5, 1000), meta(1000, &[alice.clone(), bob.clone()], anchored(1)), LIMITS)
+			.expect("fits")
+			.expect("new");
+		assert_eq!(kept.recipients, vec![bob.clone()]);
+		assert_eq!(store.mailbox(&alice, None, 10, usize::MAX).expect("reads").0.len(), 1);
+	}
+
+	#[test]
+	fn pending_mail_is_found_by_its_awaited_root_and_moves_through_its_states() {
+		let store = HostStore::in_memory();
+		let bob = Bob.to_account_id();
+		let hash = H256::repeat_byte(1);
+		let m = meta(100, &[bob.clone()], pending(3));
+		let root = merkle::single_root(&m.leaf);
+		assert_eq!(store.insert(hash, &body(1, 100), m.clone(), LIMITS), Ok(Some(m.clone())));
+		assert_eq!(store.insert(hash, &body(1, 100), m.clone(), LIMITS), Ok(None), "kept once");
+		assert_eq!(store.awaiting(&m.sender, &root), vec![hash]);
+		assert_eq!(store.pending_before(4), vec![hash]);
+		assert!(store.pending_before(3).is_empty());
+
+		store.set_state(&hash, anchored(5)).expect("written");
+		assert!(store.awaiting(&m.sender, &root).is_empty());
+		assert!(store.pending_before(100).is_empty());
+		assert_eq!(store.unfinal_up_to(5).len(), 1);
+		assert!(store.unfinal_up_to(4).is_empty());
+		let State::Anchored { block, membership, .. } = anchored(5) else { unreachable!() };
+		store.set_state(&hash, State::Anchored { block, membership, is_final: true }).expect("written");
+		assert!(store.unfinal_up_to(5).is_empty());
+		assert_eq!(store.anchored_before(6), vec![hash]);
+		assert_eq!(store.usage().0.finalized, Usage { envelopes: 1, bytes: 100 });
+	}
+
+	#[test]
+	fn a_group_envelope_goes_once_every_recipient_acknowledged_or_it_was_removed() {
+		let store = HostStore::in_memory();
+		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
+		let group = H256::repeat_byte(1);
+		store.insert(group, &body(1, 100), meta(100, &[alice.clone(), bob.clone()], anchored(10)), LIMITS).expect("fits");
+		store.insert(H256::repeat_byte(2), &body(2, 100), meta(100, &[alice.clone()], anchored(20)), LIMITS).expect("fits");
+		assert!(store.acknowledged(&group, &alice).expect("ok"));
+		assert!(!store.acknowledged(&group, &alice).expect("ok"), "twice is a no-op");
+		assert_eq!(store.mailbox(&bob, None, 10, usize::MAX).expect("reads").0[0].1, group);
+		assert!(store.acknowledged(&group, &bob).expect("ok"));
+		assert!(store.mailbox(&bob, None, 10, usize::MAX).expect("reads").0.is_empty());
+		assert_eq!(store.body(&group), Ok(None), "its body is gone");
+		assert_eq!(store.remove(&H256::repeat_byte(2)).expect("ok").map(|m| m.recipients), Some(vec![alice.clone()]));
+		assert_eq!(store.usage(), (Totals::default(), BTreeMap::new()));
+	}
+
+	#[test]
+	fn a_mailbox_pages_by_count_and_bytes() {
+		let store = HostStore::in_memory();
+		let bob = Bob.to_account_id();
+		for n in 1..=5u8 {
+			store.insert(H256::repeat_byte(n), &body(n, 100), meta(100, &[bob.clone()], anchored(1)), LIMITS).expect("fits");
+		}
+		let (first, next) = store.mailbox(&bob, None, 2, usize::MAX).expect("reads");
+		assert_eq!(first.len(), 2);
+		let (second, next) = store.mailbox(&bob, next, 2, 250).expect("reads");
+		assert_eq!(second.len(), 2);
+		assert!(second[0].0 > first[1].0);
+		let (third, next) = store.mailbox(&bob, next, 2, 50).expect("reads");
+		assert_eq!(third.len(), 1, "at least one entry, however large");
+		assert_eq!(next, None);
+	}
+
+	#[test]
+	fn nonces_must_grow_per_account() {
+		let store = HostStore::in_memory();
+		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
+		store.use_nonce(&alice, 5).expect("first");
+		store.use_nonce(&bob, 1).expect("accounts are independent");
+		assert_eq!(store.use_nonce(&alice, 4), Err(StoreError::Replayed { nonce: 4, last: 5 }));
+		store.use_nonce(&alice, 6).expect("greater");
+	}
+}
