@@ -23,6 +23,11 @@ type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 /// The minimum period of blocks on which justifications will be imported and generated.
 const GRANDPA_JUSTIFICATION_PERIOD: u32 = 512;
 
+/// How often GRANDPA gossips round messages: a round takes about two gossip periods once
+/// votes arrive, so finality follows a block by tenths of a second on a small set
+/// (docs/operations.md, "Finality").
+const GRANDPA_GOSSIP: Duration = Duration::from_millis(100);
+
 pub type Service = sc_service::PartialComponents<
 	FullClient,
 	FullBackend,
@@ -217,9 +222,9 @@ pub fn new_full<
 			.map_err(|e| log::warn!("Quarks metrics not registered: {e}"))
 			.ok()
 	});
-	let relay = backend.offchain_storage().map(|storage| {
-		Arc::new(crate::hosting::relay_queue::RelayQueue::new(storage))
-	});
+	let relay = backend
+		.offchain_storage()
+		.map(|storage| Arc::new(crate::hosting::relay_queue::RelayQueue::new(storage)));
 	let push = relay.clone().map(|relay| {
 		Arc::new(crate::hosting::direct_push::DirectPush::new(
 			relay,
@@ -231,7 +236,11 @@ pub fn new_full<
 		task_manager.spawn_handle().spawn(
 			"quarks-relay-metrics",
 			Some("quarks"),
-			crate::hosting::relay_queue::report_metrics(relay.clone(), client.clone(), metrics.clone()),
+			crate::hosting::relay_queue::report_metrics(
+				relay.clone(),
+				client.clone(),
+				metrics.clone(),
+			),
 		);
 	}
 	let host = match hosting {
@@ -324,7 +333,7 @@ pub fn new_full<
 		let keystore = if role.is_authority() { Some(keystore_container.keystore()) } else { None };
 
 		let grandpa_config = sc_consensus_grandpa::Config {
-			gossip_duration: Duration::from_millis(333),
+			gossip_duration: GRANDPA_GOSSIP,
 			justification_generation_period: GRANDPA_JUSTIFICATION_PERIOD,
 			name: Some(name),
 			observer_enabled: false,
@@ -340,7 +349,11 @@ pub fn new_full<
 			network,
 			sync: Arc::new(sync_service),
 			notification_service: grandpa_notification_service,
-			voting_rule: sc_consensus_grandpa::VotingRulesBuilder::default().build(),
+			// Vote on the best block (docs/operations.md, "Finality"): the default rules vote two
+			// blocks behind it and three quarters of the unfinalized chain, a guard against
+			// deep reorganisations that a small permissioned set with one author per slot
+			// does not need; finality then follows inclusion by one round, not three blocks.
+			voting_rule: sc_consensus_grandpa::VotingRulesBuilder::new().build(),
 			prometheus_registry,
 			shared_voter_state: SharedVoterState::empty(),
 			telemetry: telemetry.as_ref().map(|x| x.handle()),

@@ -44,6 +44,13 @@ impl_runtime_apis! {
 			pallet_quarks_messaging::Anchors::<Runtime>::get(sender, root)
 		}
 
+		fn anchors(keys: Vec<(AccountId, H256)>) -> Vec<Option<AnchorRecord<BlockNumber>>> {
+			keys.into_iter()
+				.take(quarks_primitives::hosting::MAX_ANCHOR_QUERIES)
+				.map(|(sender, root)| pallet_quarks_messaging::Anchors::<Runtime>::get(sender, root))
+				.collect()
+		}
+
 		fn anchors_in(block: BlockNumber) -> Vec<(AccountId, H256, AnchorRecord<BlockNumber>)> {
 			Messaging::anchors_in(block)
 		}

@@ -6,7 +6,7 @@ use frame_support::{
 	parameter_types,
 	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, Everything, VariantCountOf},
 	weights::{
-		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
+		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_MILLIS},
 		IdentityFee, Weight,
 	},
 };
@@ -24,7 +24,8 @@ use sp_version::RuntimeVersion;
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Groups, Hash, Hosts, Keys, Nonce,
 	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, System, DAYS, EXISTENTIAL_DEPOSIT, SLOT_DURATION, VERSION,
+	RuntimeOrigin, RuntimeTask, System, DAYS, EXISTENTIAL_DEPOSIT, MILLI_SECS_PER_BLOCK,
+	SLOT_DURATION, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -36,10 +37,10 @@ parameter_types! {
 	pub const BlockHashCount: BlockNumber = 2400;
 	pub const Version: RuntimeVersion = VERSION;
 
-	// One second of computation per 3-second block: block import and GRANDPA gossip must
-	// fit in the rest of the slot on small validators.
+	// A third of the slot for computation: block import and GRANDPA gossip must fit in the
+	// rest of the slot on small validators.
 	pub RuntimeBlockWeights: BlockWeights = BlockWeights::with_sensible_defaults(
-		Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND, u64::MAX),
+		Weight::from_parts(WEIGHT_REF_TIME_PER_MILLIS * MILLI_SECS_PER_BLOCK / 3, u64::MAX),
 		NORMAL_DISPATCH_RATIO,
 	);
 	pub RuntimeBlockLength: BlockLength = BlockLength::builder()
@@ -244,10 +245,11 @@ impl pallet_quarks_messaging::Config for Runtime {
 	// A sender's whole block of sends, however many conversations (proofs 12 deep).
 	type MaxBatchSize = ConstU32<4096>;
 	type MaxReceiptBatch = ConstU32<256>;
-	// Senders per block, each with up to MaxBatchSize leaves; with MaxReceiptsPerBlock, what
-	// pruning a block's records costs must fit in a later block (docs/protocol.md).
-	type MaxAnchorsPerBlock = ConstU32<1024>;
-	type MaxReceiptsPerBlock = ConstU32<2048>;
+	// Senders per block, each with up to MaxBatchSize leaves, and receipts per block: 1024
+	// and 2048 every 3 seconds whatever the slot, so pruning a block's records (a block's
+	// computation scales with the slot too) fits in a later block (docs/protocol.md).
+	type MaxAnchorsPerBlock = ConstU32<{ (1024 * MILLI_SECS_PER_BLOCK / 3000) as u32 }>;
+	type MaxReceiptsPerBlock = ConstU32<{ (2048 * MILLI_SECS_PER_BLOCK / 3000) as u32 }>;
 	type Retention = MessageRetention;
 	type WeightInfo = pallet_quarks_messaging::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
