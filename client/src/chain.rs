@@ -85,7 +85,7 @@ pub enum Progress {
 }
 
 /// Which block a read looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum At {
 	/// The latest finalized block.
 	Finalized,
@@ -221,6 +221,11 @@ impl Chain {
 	/// The genesis hash, which signed mailbox requests and proofs name.
 	pub fn genesis(&self) -> H256 {
 		H256(self.api.genesis_hash().0)
+	}
+
+	/// The chain's block time (its Aura slot), in milliseconds.
+	pub async fn block_time_ms(&self) -> Result<u64, ChainError> {
+		self.runtime_api("AuraApi_slot_duration", &[]).await
 	}
 
 	/// The latest finalized block number.

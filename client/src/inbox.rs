@@ -22,7 +22,7 @@ use quarks_primitives::{
 	hosting::{submission_payload, BatchMembership},
 	mailbox::{MailEvent, Notarization as Claim},
 	merkle::{single_proof, single_root, AnchorLeaf},
-	Destination,
+	AnchorRecord, Destination,
 };
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
 use std::{
@@ -121,7 +121,57 @@ struct Tracked {
 	shown_at: Instant,
 	/// A host dropped it for want of an anchor.
 	dropped: bool,
+	/// Something may have changed its notarization: read the chain at the next pass.
+	check: bool,
 	acknowledged: bool,
+}
+
+/// Anchor reads shared by the messages checked in one pass, so messages batched under one
+/// anchor cost one read.
+#[derive(Default)]
+struct AnchorReads(HashMap<(AccountId32, H256, At), Option<AnchorRecord<BlockNumber>>>);
+
+impl AnchorReads {
+	/// Reads the anchors of `keys` at `at` in one call, for the pass to use.
+	async fn prefetch(
+		&mut self,
+		chain: &crate::chain::Chain,
+		keys: Vec<(AccountId32, H256)>,
+		at: At,
+	) -> Result<(), crate::chain::ChainError> {
+		let keys: Vec<(AccountId32, H256)> =
+			keys.into_iter().filter(|(s, r)| !self.0.contains_key(&(s.clone(), *r, at))).collect();
+		if keys.is_empty() {
+			return Ok(());
+		}
+		for ((sender, root), anchor) in keys.iter().zip(queries::anchors(chain, &keys, at).await?) {
+			self.0.insert((sender.clone(), *root, at), anchor);
+		}
+		Ok(())
+	}
+
+	/// The block of `sender`'s anchor covering `leaf` by `membership`, at `at`.
+	async fn anchored_at(
+		&mut self,
+		chain: &crate::chain::Chain,
+		sender: &AccountId32,
+		leaf: &AnchorLeaf<AccountId32>,
+		membership: &BatchMembership,
+		at: At,
+	) -> Result<Option<BlockNumber>, crate::chain::ChainError> {
+		let key = (sender.clone(), membership.root, at);
+		let anchor = match self.0.get(&key) {
+			Some(anchor) => anchor.clone(),
+			None => {
+				let anchor = queries::anchor(chain, sender, &membership.root, at).await?;
+				self.0.insert(key, anchor.clone());
+				anchor
+			}
+		};
+		Ok(anchor
+			.filter(|a| a.covers(&membership.root, &leaf.value(), &membership.proof))
+			.map(|a| a.anchored_at))
+	}
 }
 
 impl Messenger {
@@ -146,8 +196,11 @@ impl Messenger {
 			}
 		};
 		let mut received = self.open_checked(&entry.envelope, &envelope, hash).await?;
-		received.membership = membership;
-		self.check_notarization(&mut received).await?;
+		// A pending claim needs no read: nothing on chain to check yet.
+		if membership.is_some() {
+			received.membership = membership;
+			self.check_notarization(&mut received).await?;
+		}
 		Ok(received)
 	}
 
@@ -222,25 +275,31 @@ impl Messenger {
 	/// anchored alone): final at the finalized block, anchored at the best one, else it
 	/// stays as it was. A final anchor needs the sender's key valid at its block.
 	pub async fn check_notarization(&self, received: &mut Received) -> Result<(), ReadError> {
-		if received.notarization.is_settled() && received.notarization != Notarization::NotNotarized
-		{
+		self.check_with(received, &mut AnchorReads::default()).await
+	}
+
+	async fn check_with(
+		&self,
+		received: &mut Received,
+		reads: &mut AnchorReads,
+	) -> Result<(), ReadError> {
+		if matches!(received.notarization, Notarization::Final(_)) {
 			return Ok(());
 		}
 		let membership = received.membership.clone().unwrap_or_else(|| BatchMembership {
 			root: single_root(&received.leaf.value()),
 			proof: single_proof(),
 		});
-		let sender = &received.opened.sender;
-		let chain = &self.chain;
+		let (chain, sender, leaf) = (&self.chain, &received.opened.sender, &received.leaf);
 		if let Some(block) =
-			queries::anchored_at(chain, sender, &received.leaf, &membership, At::Finalized).await?
+			reads.anchored_at(chain, sender, leaf, &membership, At::Finalized).await?
 		{
-			if queries::key_at(chain, sender, block).await?.is_none() {
+			if !self.key_valid_at(sender, block).await? {
 				return Err(ReadError::SenderKeyNotValid { sender: sender.clone(), block });
 			}
 			received.notarization = Notarization::Final(block);
 		} else if let Some(block) =
-			queries::anchored_at(chain, sender, &received.leaf, &membership, At::Best).await?
+			reads.anchored_at(chain, sender, leaf, &membership, At::Best).await?
 		{
 			received.notarization = Notarization::Anchored(block);
 		} else {
@@ -331,15 +390,19 @@ impl Messenger {
 		let mut fetched = false;
 		let mut open = true;
 		loop {
+			// Events are taken as they come; the chain is read once per tick.
 			tokio::select! {
-				event = events.recv(), if open => match event {
-					Some(Some(event)) => self.on_event(event, &mut tracked, &mut retrying, on_update).await,
-					// Every host's first fetch is in.
-					Some(None) => fetched = true,
-					None if options.follow => {
-						return Err(crate::chain::ChainError::Rpc("every mailbox connection ended".into()).into())
+				event = events.recv(), if open => {
+					match event {
+						Some(Some(event)) => self.on_event(event, &mut tracked, &mut retrying, on_update).await,
+						// Every host's first fetch is in.
+						Some(None) => fetched = true,
+						None if options.follow => {
+							return Err(crate::chain::ChainError::Rpc("every mailbox connection ended".into()).into())
+						}
+						None => (fetched, open) = (true, false),
 					}
-					None => (fetched, open) = (true, false),
+					continue;
 				},
 				_ = tick.tick() => {},
 			}
@@ -418,8 +481,16 @@ impl Messenger {
 						return;
 					};
 					while let Some(Ok(event)) = subscription.next().await {
+						let missed = matches!(event, MailEvent::Missed);
 						if tx.send(Some(event)).is_err() {
 							return;
+						}
+						if missed {
+							for entry in mailbox.fetch().await.unwrap_or_default() {
+								if tx.send(Some(MailEvent::Mail(entry))).is_err() {
+									return;
+								}
+							}
 						}
 					}
 					tokio::time::sleep(Duration::from_secs(1)).await;
@@ -465,15 +536,18 @@ impl Messenger {
 			MailEvent::Anchored { hash, membership, .. } => {
 				if let Some(t) = tracked.get_mut(&hash) {
 					t.received.membership.get_or_insert(membership);
+					t.check = true;
 				}
 			}
-			// The chain decides; `advance` reads it.
+			// The chain decides: `advance` reads it once finality passes the anchor's block.
 			MailEvent::Final { .. } => {}
 			MailEvent::Dropped { hash } => {
 				if let Some(t) = tracked.get_mut(&hash) {
 					t.dropped = true;
 				}
 			}
+			// `mail_events` fetches the mailbox again.
+			MailEvent::Missed => {}
 		}
 	}
 
@@ -494,7 +568,9 @@ impl Messenger {
 				on_update(&Update::Shown(received.clone()));
 				let acknowledged = self.store.acknowledged(&hash);
 				let shown_at = Instant::now();
-				tracked.insert(hash, Tracked { received, shown_at, dropped: false, acknowledged });
+				let tracked_message =
+					Tracked { received, shown_at, dropped: false, check: false, acknowledged };
+				tracked.insert(hash, tracked_message);
 			}
 			Err(error) if error.may_resolve() && since.elapsed() < RETRY_FOR => {
 				retrying.push((entry, since))
@@ -503,28 +579,62 @@ impl Messenger {
 		}
 	}
 
-	/// Reads the chain for every message whose notarization may still advance.
+	/// Reads the chain for the messages whose notarization may have advanced: those a host
+	/// said are anchored, those anchored in a block finality has now passed, and those
+	/// pending past their deadline. Everything else costs nothing per pass.
 	async fn advance(
 		&self,
 		tracked: &mut HashMap<H256, Tracked>,
 		on_update: &mut (dyn FnMut(&Update) + Send),
 	) {
+		let Ok(finalized) = self.chain.finalized().await else { return };
+		let due = |t: &Tracked| {
+			let overdue = t.dropped || t.shown_at.elapsed() >= NOT_NOTARIZED_AFTER;
+			match t.received.notarization {
+				Notarization::Final(_) => false,
+				Notarization::Anchored(block) => finalized >= block || t.check,
+				Notarization::Pending => t.check || overdue,
+				Notarization::NotNotarized => t.check,
+			}
+		};
+		// Every anchor this pass needs, in one read per block kind.
+		let keys: Vec<(AccountId32, H256)> = tracked
+			.values()
+			.filter(|t| due(t))
+			.map(|t| {
+				let root = t
+					.received
+					.membership
+					.as_ref()
+					.map_or_else(|| single_root(&t.received.leaf.value()), |m| m.root);
+				(t.received.opened.sender.clone(), root)
+			})
+			.collect();
+		let mut reads = AnchorReads::default();
+		for at in [At::Finalized, At::Best] {
+			if reads.prefetch(&self.chain, keys.clone(), at).await.is_err() {
+				return;
+			}
+		}
 		for t in tracked.values_mut() {
 			let before = t.received.notarization;
-			if matches!(before, Notarization::Final(_)) {
+			let overdue = t.dropped || t.shown_at.elapsed() >= NOT_NOTARIZED_AFTER;
+			if !due(t) {
 				continue;
 			}
-			if let Err(error) = self.check_notarization(&mut t.received).await {
+			if let Err(error) = self.check_with(&mut t.received, &mut reads).await {
 				if !error.may_resolve() {
 					let hash = t.received.hash;
 					t.received.notarization = Notarization::NotNotarized;
+					t.check = false;
 					on_update(&Update::Rejected { hash, error });
 				}
 				continue;
 			}
-			if t.received.notarization == Notarization::Pending
-				&& (t.dropped || t.shown_at.elapsed() >= NOT_NOTARIZED_AFTER)
-			{
+			// A host saw the anchor before this node did: look again next pass.
+			t.check =
+				t.received.notarization == Notarization::Pending && t.received.membership.is_some();
+			if t.received.notarization == Notarization::Pending && overdue {
 				t.received.notarization = Notarization::NotNotarized;
 			}
 			if t.received.notarization != before {

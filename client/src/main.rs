@@ -26,9 +26,6 @@ use std::{
 	time::{Duration, Instant},
 };
 
-/// Blocks per day at 3-second blocks.
-const BLOCKS_PER_DAY: BlockNumber = 28_800;
-
 /// The Quarks chat client: end-to-end encrypted messages, anchored on chain.
 #[derive(Parser)]
 #[command(version, about)]
@@ -428,9 +425,10 @@ async fn run(cli: Cli) -> Fallible<()> {
 				KeysCommand::Rotate { days } => (*days, true),
 			};
 			let steps = Steps::new("publishing the encryption key");
+			let blocks_per_day = 86_400_000 / m.chain.block_time_ms().await?.max(1);
 			let (version, expires) = m
 				.publish_key(
-					days.saturating_mul(BLOCKS_PER_DAY),
+					days.saturating_mul(BlockNumber::try_from(blocks_per_day)?),
 					rotate,
 					Wait::Finalized,
 					&mut steps.reporter(),

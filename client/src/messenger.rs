@@ -36,6 +36,8 @@ pub struct Messenger {
 	account: AccountId32,
 	/// Senders' current keys as last read, so a conversation costs no read per message.
 	current_keys: Mutex<HashMap<AccountId32, (Option<KeyRecord<BlockNumber>>, Instant)>>,
+	/// Key records read for past blocks: which key was valid at a past block never changes.
+	past_keys: Mutex<HashMap<AccountId32, Vec<KeyRecord<BlockNumber>>>>,
 }
 
 impl Messenger {
@@ -50,6 +52,7 @@ impl Messenger {
 			account: pair.public().into(),
 			pair,
 			current_keys: Mutex::default(),
+			past_keys: Mutex::default(),
 		})
 	}
 
@@ -77,6 +80,26 @@ impl Messenger {
 		let key = queries::current_key(&self.chain, who).await?;
 		self.current_keys.lock().insert(who.clone(), (key.clone(), Instant::now()));
 		Ok(key)
+	}
+
+	/// Whether sender `who` held a valid key at past block `at` (an anchoring block); one
+	/// read per key version, however many messages.
+	pub async fn key_valid_at(
+		&self,
+		who: &AccountId32,
+		at: BlockNumber,
+	) -> Result<bool, ChainError> {
+		if self
+			.past_keys
+			.lock()
+			.get(who)
+			.is_some_and(|records| records.iter().any(|r| r.is_valid_at(&at)))
+		{
+			return Ok(true);
+		}
+		let Some(record) = queries::key_at(&self.chain, who, at).await? else { return Ok(false) };
+		self.past_keys.lock().entry(who.clone()).or_default().push(record);
+		Ok(true)
 	}
 
 	/// Publishes the identity's newest encryption key, valid for `lifetime` blocks; with

@@ -7,8 +7,9 @@ use crate::{
 };
 use codec::{Decode, Encode};
 use quarks_primitives::{
-	hosting::BatchMembership, merkle::AnchorLeaf, AnchorRecord, Destination, Epoch, GroupId,
-	KeyRecord, KeyVersion,
+	hosting::{BatchMembership, MAX_ANCHOR_QUERIES},
+	merkle::AnchorLeaf,
+	AnchorRecord, Destination, Epoch, GroupId, KeyRecord, KeyVersion,
 };
 use sp_core::{crypto::AccountId32, H256};
 use subxt::dynamic::Value;
@@ -62,6 +63,22 @@ pub async fn anchor(
 	at: At,
 ) -> Result<Option<AnchorRecord<BlockNumber>>, ChainError> {
 	chain.runtime_api_at(at, "HostingApi_anchor", &(sender, root).encode()).await
+}
+
+/// The anchors recorded under each (sender, root), at block `at`, in one read per
+/// [`MAX_ANCHOR_QUERIES`].
+pub async fn anchors(
+	chain: &Chain,
+	keys: &[(AccountId32, H256)],
+	at: At,
+) -> Result<Vec<Option<AnchorRecord<BlockNumber>>>, ChainError> {
+	let mut out = Vec::with_capacity(keys.len());
+	for chunk in keys.chunks(MAX_ANCHOR_QUERIES) {
+		let answers: Vec<Option<AnchorRecord<BlockNumber>>> =
+			chain.runtime_api_at(at, "HostingApi_anchors", &chunk.to_vec().encode()).await?;
+		out.extend(answers);
+	}
+	Ok(out)
 }
 
 /// The block of the anchor of `sender` covering `leaf` by `membership`, at block `at`;

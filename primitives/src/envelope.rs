@@ -93,7 +93,11 @@ impl<AccountId: Decode + Encode> Envelope<AccountId> {
 	where
 		AccountId: Clone,
 	{
-		AnchorLeaf { envelope: hash, destination: self.destination.clone(), size_class: self.size_class }
+		AnchorLeaf {
+			envelope: hash,
+			destination: self.destination.clone(),
+			size_class: self.size_class,
+		}
 	}
 }
 

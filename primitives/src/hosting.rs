@@ -83,6 +83,9 @@ pub fn submission_payload(genesis: &H256, envelope: &H256) -> Vec<u8> {
 	(SUBMISSION_CONTEXT, genesis, envelope).encode()
 }
 
+/// Most anchors asked of `HostingApi::anchors` at once.
+pub const MAX_ANCHOR_QUERIES: usize = 1024;
+
 /// Most items in one `quarks_hostEnvelopes` request.
 pub const MAX_HOST_ITEMS: usize = 4096;
 
@@ -136,6 +139,8 @@ sp_api::decl_runtime_apis! {
 	pub trait HostingApi<AccountId: Codec, BlockNumber: Codec> {
 		/// The anchor `sender` recorded under `root`, if kept.
 		fn anchor(sender: AccountId, root: H256) -> Option<AnchorRecord<BlockNumber>>;
+		/// The anchors recorded under each (sender, root), at most [`MAX_ANCHOR_QUERIES`].
+		fn anchors(keys: Vec<(AccountId, H256)>) -> Vec<Option<AnchorRecord<BlockNumber>>>;
 		/// The anchors recorded in block `block`: sender, root, record.
 		fn anchors_in(block: BlockNumber) -> Vec<(AccountId, H256, AnchorRecord<BlockNumber>)>;
 		/// The encryption key version `who` holds now, if any.

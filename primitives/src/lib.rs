@@ -80,7 +80,16 @@ pub trait GroupInspect<AccountId> {
 
 /// Where an anchored envelope goes.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Hash, Debug, TypeInfo, MaxEncodedLen,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	PartialEq,
+	Eq,
+	Hash,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum Destination<AccountId> {
 	/// One recipient.
@@ -117,7 +126,12 @@ pub struct AnchorRecord<BlockNumber> {
 impl<BlockNumber> AnchorRecord<BlockNumber> {
 	/// Whether this anchor, recorded under `root`, covers leaf `leaf` ([`merkle::AnchorLeaf`]
 	/// value) with inclusion `proof`.
-	pub fn covers(&self, root: &sp_core::H256, leaf: &sp_core::H256, proof: &merkle::InclusionProof) -> bool {
+	pub fn covers(
+		&self,
+		root: &sp_core::H256,
+		leaf: &sp_core::H256,
+		proof: &merkle::InclusionProof,
+	) -> bool {
 		proof.leaf_count == self.count && merkle::verify(root, leaf, proof)
 	}
 }

@@ -153,6 +153,8 @@ pub enum MailEvent<BlockNumber> {
 		/// The envelope hash.
 		hash: H256,
 	},
+	/// The subscriber fell behind and missed events: fetch the mailbox to catch up.
+	Missed,
 }
 
 /// A 64-byte signature as `0x`-hex in JSON.

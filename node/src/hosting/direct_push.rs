@@ -51,12 +51,22 @@ pub struct DirectPush<S> {
 
 impl<S: OffchainStorage + 'static> DirectPush<S> {
 	/// Pushes through lanes spawned on `spawner`, recording in `queue`.
-	pub fn new(queue: Arc<RelayQueue<S>>, metrics: Option<Arc<Metrics>>, spawner: SpawnTaskHandle) -> Self {
+	pub fn new(
+		queue: Arc<RelayQueue<S>>,
+		metrics: Option<Arc<Metrics>>,
+		spawner: SpawnTaskHandle,
+	) -> Self {
 		DirectPush { queue, metrics, spawner, lanes: Mutex::default() }
 	}
 
 	/// Hands `item` (about envelope `hash`, accepted at `accepted`) to each of `hosts`.
-	pub fn push(&self, hash: H256, item: &HostItem, hosts: &[(AccountId, HostInfo<BlockNumber>)], accepted: Instant) {
+	pub fn push(
+		&self,
+		hash: H256,
+		item: &HostItem,
+		hosts: &[(AccountId, HostInfo<BlockNumber>)],
+		accepted: Instant,
+	) {
 		for (operator, info) in hosts {
 			let Some(lane) = self.lane(operator, &info.endpoint) else { continue };
 			let push = Push { hash, item: item.clone(), accepted };
@@ -119,7 +129,9 @@ impl<S: OffchainStorage> Lane<S> {
 		let items: Vec<&HostItem> = batch.iter().map(|p| &p.item).collect();
 		let answer: Result<Bytes, _> =
 			self.client.request("quarks_hostEnvelopes", rpc_params![Bytes(items.encode())]).await;
-		let answers = match answer.map(|bytes| Vec::<HostAnswer<BlockNumber>>::decode(&mut &bytes[..])) {
+		let answers = match answer
+			.map(|bytes| Vec::<HostAnswer<BlockNumber>>::decode(&mut &bytes[..]))
+		{
 			Ok(Ok(answers)) if answers.len() == batch.len() => answers,
 			outcome => {
 				log::debug!(target: "quarks-push", "host {} did not take {} item(s): {outcome:?}", self.host, batch.len());
@@ -134,7 +146,9 @@ impl<S: OffchainStorage> Lane<S> {
 					if matches!(push.item, HostItem::Envelope { .. }) {
 						self.queue.record_pushed(&push.hash, &self.host);
 						if let Some(metrics) = &self.metrics {
-							metrics.submission_to_stored.observe(push.accepted.elapsed().as_secs_f64());
+							metrics
+								.submission_to_stored
+								.observe(push.accepted.elapsed().as_secs_f64());
 						}
 					}
 					self.count(true, 1);

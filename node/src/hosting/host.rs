@@ -21,8 +21,12 @@ use codec::Decode;
 use futures::StreamExt;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
-	hosting::{submission_payload, BatchMembership, HostAnswer, HostInfo, HostItem, HostingApi, Submission},
-	mailbox::{MailEntry, MailEvent, MailboxAction, MailboxPage, Notarization, SignedMailboxRequest},
+	hosting::{
+		submission_payload, BatchMembership, HostAnswer, HostInfo, HostItem, HostingApi, Submission,
+	},
+	mailbox::{
+		MailEntry, MailEvent, MailboxAction, MailboxPage, Notarization, SignedMailboxRequest,
+	},
 	merkle::{single_proof, single_root},
 	AnchorRecord, Destination, KeyVersion,
 };
@@ -115,7 +119,11 @@ where
 		Ok(recipients)
 	}
 
-	fn anchor(&self, sender: &AccountId, root: H256) -> Result<Option<AnchorRecord<BlockNumber>>, QuarksError> {
+	fn anchor(
+		&self,
+		sender: &AccountId,
+		root: H256,
+	) -> Result<Option<AnchorRecord<BlockNumber>>, QuarksError> {
 		self.api.anchor(self.at, sender.clone(), root).map_err(chain_error)
 	}
 
@@ -127,10 +135,9 @@ where
 		leaf: &H256,
 		membership: Option<&BatchMembership>,
 	) -> Result<Option<(BlockNumber, BatchMembership)>, QuarksError> {
-		let membership = membership.cloned().unwrap_or_else(|| BatchMembership {
-			root: single_root(leaf),
-			proof: single_proof(),
-		});
+		let membership = membership
+			.cloned()
+			.unwrap_or_else(|| BatchMembership { root: single_root(leaf), proof: single_proof() });
 		match self.anchor(sender, membership.root)? {
 			Some(anchor) if anchor.covers(&membership.root, leaf, &membership.proof) => {
 				Ok(Some((anchor.anchored_at, membership)))
@@ -171,7 +178,12 @@ fn notarization(state: &State) -> Notarization<BlockNumber> {
 
 impl<C> Host<C>
 where
-	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync + 'static,
+	C: ProvideRuntimeApi<Block>
+		+ HeaderBackend<Block>
+		+ BlockchainEvents<Block>
+		+ Send
+		+ Sync
+		+ 'static,
 	C::Api: HostingApi<Block, AccountId, BlockNumber>,
 {
 	/// Opens the store and serves as `config.operator`'s host.
@@ -339,7 +351,9 @@ where
 		membership: BatchMembership,
 	) -> Result<HostAnswer<BlockNumber>, QuarksError> {
 		let Some(meta) = self.store.meta(hash) else { return Ok(HostAnswer::Missing) };
-		let State::Pending { received_at, .. } = meta.state else { return Ok(stored_answer(&meta.state)) };
+		let State::Pending { received_at, .. } = meta.state else {
+			return Ok(stored_answer(&meta.state));
+		};
 		match view.anchored(&meta.sender, &meta.leaf, Some(&membership))? {
 			Some((block, membership)) => self.promote(hash, block, membership)?,
 			None => {
@@ -359,7 +373,12 @@ where
 	}
 
 	/// Marks pending `hash` as anchored in `block` and tells its recipients.
-	fn promote(&self, hash: &H256, block: BlockNumber, membership: BatchMembership) -> Result<(), QuarksError> {
+	fn promote(
+		&self,
+		hash: &H256,
+		block: BlockNumber,
+		membership: BatchMembership,
+	) -> Result<(), QuarksError> {
 		let state = State::Anchored { block, membership: membership.clone(), is_final: false };
 		if let Some(meta) = self.store.set_state(hash, state)? {
 			self.notify(meta.recipients, MailEvent::Anchored { hash: *hash, block, membership });
@@ -386,7 +405,12 @@ where
 	}
 
 	/// One page of `who`'s mail.
-	pub fn page(&self, who: &AccountId, after: Option<u64>, limit: u32) -> Result<MailboxPage<BlockNumber>, QuarksError> {
+	pub fn page(
+		&self,
+		who: &AccountId,
+		after: Option<u64>,
+		limit: u32,
+	) -> Result<MailboxPage<BlockNumber>, QuarksError> {
 		let limit = limit.clamp(1, quarks_primitives::mailbox::MAX_PAGE_ENTRIES) as usize;
 		let (entries, next) =
 			self.store.mailbox(who, after, limit, quarks_primitives::mailbox::MAX_PAGE_BYTES)?;
@@ -410,15 +434,23 @@ where
 	/// mail that waited longer than [`PROVISIONAL_WAIT`].
 	fn on_best(&self, at: H256, number: BlockNumber) -> Result<(), QuarksError> {
 		let api = self.client.runtime_api();
+		let mut promotions = Vec::new();
 		for (sender, root, anchor) in api.anchors_in(at, number).map_err(chain_error)? {
 			for hash in self.store.awaiting(&sender, &root) {
 				let Some(meta) = self.store.meta(&hash) else { continue };
 				let State::Pending { membership, .. } = meta.state else { continue };
-				let membership = membership
-					.unwrap_or_else(|| BatchMembership { root, proof: single_proof() });
+				let membership =
+					membership.unwrap_or_else(|| BatchMembership { root, proof: single_proof() });
 				if anchor.covers(&root, &meta.leaf, &membership.proof) {
-					self.promote(&hash, anchor.anchored_at, membership)?;
+					let block = anchor.anchored_at;
+					promotions.push((hash, State::Anchored { block, membership, is_final: false }));
 				}
+			}
+		}
+		// One write for the block's promotions.
+		for (hash, meta) in self.store.set_states(promotions)? {
+			if let State::Anchored { block, membership, .. } = meta.state {
+				self.notify(meta.recipients, MailEvent::Anchored { hash, block, membership });
 			}
 		}
 		for hash in self.store.pending_before(number.saturating_sub(PROVISIONAL_WAIT)) {
@@ -440,25 +472,32 @@ where
 		let info = self.client.info();
 		let (at, finalized) = (info.finalized_hash, info.finalized_number);
 		let api = self.client.runtime_api();
-		let mut anchors: HashMap<(AccountId, H256), Option<AnchorRecord<BlockNumber>>> = HashMap::new();
+		let mut anchors: HashMap<(AccountId, H256), Option<AnchorRecord<BlockNumber>>> =
+			HashMap::new();
+		let mut changes = Vec::new();
 		for (hash, meta) in self.store.unfinal_up_to(finalized) {
 			let State::Anchored { block, membership, .. } = meta.state else { continue };
 			let key = (meta.sender.clone(), membership.root);
 			let anchor = match anchors.get(&key) {
 				Some(anchor) => anchor.clone(),
 				None => {
-					let anchor = api.anchor(at, meta.sender.clone(), membership.root).map_err(chain_error)?;
+					let anchor = api
+						.anchor(at, meta.sender.clone(), membership.root)
+						.map_err(chain_error)?;
 					anchors.insert(key, anchor.clone());
 					anchor
 				}
 			};
-			if anchor.is_some_and(|a| a.anchored_at == block) {
-				let state = State::Anchored { block, membership, is_final: true };
-				self.store.set_state(&hash, state)?;
-				self.notify(meta.recipients, MailEvent::Final { hash, block });
+			changes.push(if anchor.is_some_and(|a| a.anchored_at == block) {
+				(hash, State::Anchored { block, membership, is_final: true })
 			} else {
-				let state = State::Pending { received_at: finalized, membership: Some(membership) };
-				self.store.set_state(&hash, state)?;
+				// Its anchor was on a fork that lost: pending again, until it reappears.
+				(hash, State::Pending { received_at: finalized, membership: Some(membership) })
+			});
+		}
+		for (hash, meta) in self.store.set_states(changes)? {
+			if let State::Anchored { block, is_final: true, .. } = meta.state {
+				self.notify(meta.recipients, MailEvent::Final { hash, block });
 			}
 		}
 
@@ -497,7 +536,11 @@ where
 	fn report(&self) {
 		let Some(metrics) = &self.metrics else { return };
 		let (totals, _) = self.store.usage();
-		for (state, usage) in [("pending", totals.pending), ("anchored", totals.anchored), ("final", totals.finalized)] {
+		for (state, usage) in [
+			("pending", totals.pending),
+			("anchored", totals.anchored),
+			("final", totals.finalized),
+		] {
 			metrics.host_envelopes.with_label_values(&[state]).set(u64::from(usage.envelopes));
 			metrics.host_bytes.with_label_values(&[state]).set(usage.bytes);
 		}

@@ -369,15 +369,32 @@ impl HostStore {
 
 	/// Moves `hash` to `state` (written before it changes in memory).
 	pub fn set_state(&self, hash: &H256, state: State) -> Result<Option<Meta>, StoreError> {
+		Ok(self.set_states(vec![(*hash, state)])?.pop().map(|(_, meta)| meta))
+	}
+
+	/// Moves each envelope to its state in one write; returns those held, with their
+	/// metadata.
+	pub fn set_states(&self, changes: Vec<(H256, State)>) -> Result<Vec<(H256, Meta)>, StoreError> {
 		let mut index = self.index.lock();
-		let Some(old) = index.metas.get(hash).cloned() else { return Ok(None) };
-		let mut meta = old.clone();
-		meta.state = state;
-		self.write(vec![Self::meta_change(hash, Some(&meta))])?;
-		index.index_state(*hash, &old, false);
-		index.index_state(*hash, &meta, true);
-		index.metas.insert(*hash, meta.clone());
-		Ok(Some(meta))
+		let updated: Vec<(H256, Meta, Meta)> = changes
+			.into_iter()
+			.filter_map(|(hash, state)| {
+				let old = index.metas.get(&hash)?.clone();
+				let new = Meta { state, ..old.clone() };
+				Some((hash, old, new))
+			})
+			.collect();
+		self.write(
+			updated.iter().map(|(hash, _, new)| Self::meta_change(hash, Some(new))).collect(),
+		)?;
+		let mut out = Vec::with_capacity(updated.len());
+		for (hash, old, new) in updated {
+			index.index_state(hash, &old, false);
+			index.index_state(hash, &new, true);
+			index.metas.insert(hash, new.clone());
+			out.push((hash, new));
+		}
+		Ok(out)
 	}
 
 	/// The pending envelopes of `sender` whose anchor will have `root`.
@@ -461,7 +478,9 @@ impl HostStore {
 		let mut bytes = 0usize;
 		let mut next = None;
 		for (position, hash, state, len) in wanted {
-			if entries.len() >= limit || (!entries.is_empty() && bytes.saturating_add(len as usize) > max_bytes) {
+			if entries.len() >= limit
+				|| (!entries.is_empty() && bytes.saturating_add(len as usize) > max_bytes)
+			{
 				next = entries.last().map(|(p, ..): &Entry| *p);
 				break;
 			}
@@ -484,7 +503,10 @@ impl HostStore {
 		let mut remaining = meta.clone();
 		remaining.recipients.retain(|r| r != who);
 		if remaining.recipients.is_empty() {
-			self.write(vec![(BODIES, hash.as_bytes().to_vec(), None), Self::meta_change(hash, None)])?;
+			self.write(vec![
+				(BODIES, hash.as_bytes().to_vec(), None),
+				Self::meta_change(hash, None),
+			])?;
 			self.bodies.lock().remove(hash);
 			index.remove(hash);
 		} else {
@@ -588,10 +610,20 @@ mod tests {
 		{
 			let store = HostStore::open(dir.path()).expect("opens");
 			store
-				.insert(H256::repeat_byte(1), &body(1, 1000), meta(1000, &[alice.clone(), bob.clone()], anchored(5)), LIMITS)
+				.insert(
+					H256::repeat_byte(1),
+					&body(1, 1000),
+					meta(1000, &[alice.clone(), bob.clone()], anchored(5)),
+					LIMITS,
+				)
 				.expect("fits");
 			store
-				.insert(H256::repeat_byte(2), &body(2, 1000), meta(1000, &[bob.clone()], pending(6)), LIMITS)
+				.insert(
+					H256::repeat_byte(2),
+					&body(2, 1000),
+					meta(1000, &[bob.clone()], pending(6)),
+					LIMITS,
+				)
 				.expect("fits");
 			store.acknowledged(&H256::repeat_byte(1), &alice).expect("written");
 			store.use_nonce(&bob, 7).expect("fresh nonce");
@@ -612,7 +644,12 @@ mod tests {
 		assert_eq!(totals.anchored, Usage { envelopes: 1, bytes: 1000 });
 		// Positions continue after a reopen: a new envelope pages after the old ones.
 		let kept = store
-			.insert(H256::repeat_byte(3), &body(3, 10), meta(10, &[bob.clone()], pending(7)), LIMITS)
+			.insert(
+				H256::repeat_byte(3),
+				&body(3, 10),
+				meta(10, &[bob.clone()], pending(7)),
+				LIMITS,
+			)
 			.expect("fits")
 			.expect("new");
 		assert!(kept.position > entries[1].0);
@@ -622,27 +659,54 @@ mod tests {
 	fn refusals_change_nothing_and_a_recipient_over_quota_does_not_stop_the_others() {
 		let store = HostStore::in_memory();
 		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
-		store.insert(H256::repeat_byte(1), &body(1, 2500), meta(2500, &[alice.clone()], anchored(1)), LIMITS).expect("fits");
+		store
+			.insert(
+				H256::repeat_byte(1),
+				&body(1, 2500),
+				meta(2500, &[alice.clone()], anchored(1)),
+				LIMITS,
+			)
+			.expect("fits");
 		let before = store.usage();
 		assert_eq!(
-			store.insert(H256::repeat_byte(2), &body(2, 1000), meta(1000, &[alice.clone()], anchored(1)), LIMITS),
+			store.insert(
+				H256::repeat_byte(2),
+				&body(2, 1000),
+				meta(1000, &[alice.clone()], anchored(1)),
+				LIMITS
+			),
 			Err(StoreError::OverQuota)
 		);
 		let tight = Limits { capacity: 3000, ..LIMITS };
 		assert_eq!(
-			store.insert(H256::repeat_byte(3), &body(3, 1000), meta(1000, &[bob.clone()], anchored(1)), tight),
+			store.insert(
+				H256::repeat_byte(3),
+				&body(3, 1000),
+				meta(1000, &[bob.clone()], anchored(1)),
+				tight
+			),
 			Err(StoreError::OverCapacity)
 		);
 		let stingy = Limits { sender_pending: 500, ..LIMITS };
 		assert_eq!(
-			store.insert(H256::repeat_byte(4), &body(4, 1000), meta(1000, &[bob.clone()], pending(1)), stingy),
+			store.insert(
+				H256::repeat_byte(4),
+				&body(4, 1000),
+				meta(1000, &[bob.clone()], pending(1)),
+				stingy
+			),
 			Err(StoreError::SenderOverQuota)
 		);
 		assert_eq!(store.usage(), before);
 
 		// A group envelope: Alice is full, Bob still gets it.
 		let kept = store
-			.insert(H256::repeat_byte(5), &body(5, 1000), meta(1000, &[alice.clone(), bob.clone()], anchored(1)), LIMITS)
+			.insert(
+				H256::repeat_byte(5),
+				&body(5, 1000),
+				meta(1000, &[alice.clone(), bob.clone()], anchored(1)),
+				LIMITS,
+			)
 			.expect("fits")
 			.expect("new");
 		assert_eq!(kept.recipients, vec![bob.clone()]);
@@ -668,7 +732,9 @@ mod tests {
 		assert_eq!(store.unfinal_up_to(5).len(), 1);
 		assert!(store.unfinal_up_to(4).is_empty());
 		let State::Anchored { block, membership, .. } = anchored(5) else { unreachable!() };
-		store.set_state(&hash, State::Anchored { block, membership, is_final: true }).expect("written");
+		store
+			.set_state(&hash, State::Anchored { block, membership, is_final: true })
+			.expect("written");
 		assert!(store.unfinal_up_to(5).is_empty());
 		assert_eq!(store.anchored_before(6), vec![hash]);
 		assert_eq!(store.usage().0.finalized, Usage { envelopes: 1, bytes: 100 });
@@ -679,15 +745,32 @@ mod tests {
 		let store = HostStore::in_memory();
 		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
 		let group = H256::repeat_byte(1);
-		store.insert(group, &body(1, 100), meta(100, &[alice.clone(), bob.clone()], anchored(10)), LIMITS).expect("fits");
-		store.insert(H256::repeat_byte(2), &body(2, 100), meta(100, &[alice.clone()], anchored(20)), LIMITS).expect("fits");
+		store
+			.insert(
+				group,
+				&body(1, 100),
+				meta(100, &[alice.clone(), bob.clone()], anchored(10)),
+				LIMITS,
+			)
+			.expect("fits");
+		store
+			.insert(
+				H256::repeat_byte(2),
+				&body(2, 100),
+				meta(100, &[alice.clone()], anchored(20)),
+				LIMITS,
+			)
+			.expect("fits");
 		assert!(store.acknowledged(&group, &alice).expect("ok"));
 		assert!(!store.acknowledged(&group, &alice).expect("ok"), "twice is a no-op");
 		assert_eq!(store.mailbox(&bob, None, 10, usize::MAX).expect("reads").0[0].1, group);
 		assert!(store.acknowledged(&group, &bob).expect("ok"));
 		assert!(store.mailbox(&bob, None, 10, usize::MAX).expect("reads").0.is_empty());
 		assert_eq!(store.body(&group), Ok(None), "its body is gone");
-		assert_eq!(store.remove(&H256::repeat_byte(2)).expect("ok").map(|m| m.recipients), Some(vec![alice.clone()]));
+		assert_eq!(
+			store.remove(&H256::repeat_byte(2)).expect("ok").map(|m| m.recipients),
+			Some(vec![alice.clone()])
+		);
 		assert_eq!(store.usage(), (Totals::default(), BTreeMap::new()));
 	}
 
@@ -696,7 +779,14 @@ mod tests {
 		let store = HostStore::in_memory();
 		let bob = Bob.to_account_id();
 		for n in 1..=5u8 {
-			store.insert(H256::repeat_byte(n), &body(n, 100), meta(100, &[bob.clone()], anchored(1)), LIMITS).expect("fits");
+			store
+				.insert(
+					H256::repeat_byte(n),
+					&body(n, 100),
+					meta(100, &[bob.clone()], anchored(1)),
+					LIMITS,
+				)
+				.expect("fits");
 		}
 		let (first, next) = store.mailbox(&bob, None, 2, usize::MAX).expect("reads");
 		assert_eq!(first.len(), 2);

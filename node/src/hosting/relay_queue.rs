@@ -10,8 +10,7 @@ use parking_lot::Mutex;
 use quarks_primitives::{
 	hosting::{BatchMembership, Submission},
 	relay_queue::{
-		keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats,
-		INBOX_SEGMENT,
+		keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats, INBOX_SEGMENT,
 	},
 };
 use quarks_runtime::{AccountId, BlockNumber};
@@ -73,7 +72,11 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		let key = keys::item(&hash);
 		let new = storage.get(sp_offchain::STORAGE_PREFIX, &key).is_none();
 		if new {
-			Self::set(&mut storage, &key, &RelayItem { submission: submission.clone(), accepted_at: best });
+			Self::set(
+				&mut storage,
+				&key,
+				&RelayItem { submission: submission.clone(), accepted_at: best },
+			);
 		}
 		let tail: u64 = Self::get(&storage, keys::INBOX_TAIL).unwrap_or(0);
 		let mut segment: Vec<QueueEntry> =
@@ -134,11 +137,14 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		}
 		let cursor: u32 = Self::get(storage, keys::DUE_CURSOR).unwrap_or(best);
 		for block in cursor..=cursor.max(best).saturating_add(DUE_HORIZON) {
-			let entries: Vec<QueueEntry> = Self::get(storage, &keys::due(block)).unwrap_or_default();
+			let entries: Vec<QueueEntry> =
+				Self::get(storage, &keys::due(block)).unwrap_or_default();
 			out.extend(entries.into_iter().filter(|e| seen.insert(e.envelope)));
 		}
 		// An entry read by a worker run that finished it is gone from the items.
-		out.retain(|e| storage.get(sp_offchain::STORAGE_PREFIX, &keys::item(&e.envelope)).is_some());
+		out.retain(|e| {
+			storage.get(sp_offchain::STORAGE_PREFIX, &keys::item(&e.envelope)).is_some()
+		});
 		out
 	}
 
@@ -188,7 +194,8 @@ impl<S: OffchainStorage> RelayQueue<S> {
 pub async fn report_metrics<S, C>(queue: Arc<RelayQueue<S>>, client: Arc<C>, metrics: Arc<Metrics>)
 where
 	S: OffchainStorage + 'static,
-	C: sc_client_api::BlockchainEvents<quarks_runtime::opaque::Block> + sp_blockchain::HeaderBackend<quarks_runtime::opaque::Block>,
+	C: sc_client_api::BlockchainEvents<quarks_runtime::opaque::Block>
+		+ sp_blockchain::HeaderBackend<quarks_runtime::opaque::Block>,
 {
 	use futures::StreamExt;
 	let mut exported: BTreeMap<(AccountId, bool), u64> = BTreeMap::new();

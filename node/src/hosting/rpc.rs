@@ -18,7 +18,7 @@ use jsonrpsee::{
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
 	hosting::{BatchMembership, HostItem, HostingApi, Submission, MAX_HOST_ITEMS},
-	mailbox::{MailboxAction, MailboxPage},
+	mailbox::{MailEvent, MailboxAction, MailboxPage},
 };
 use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
@@ -161,7 +161,12 @@ fn chain_error(error: impl std::fmt::Display) -> QuarksError {
 
 impl<C, S> Quarks<C, S>
 where
-	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync + 'static,
+	C: ProvideRuntimeApi<Block>
+		+ HeaderBackend<Block>
+		+ BlockchainEvents<Block>
+		+ Send
+		+ Sync
+		+ 'static,
 	C::Api: HostingApi<Block, AccountId, BlockNumber>,
 	S: OffchainStorage + 'static,
 {
@@ -212,11 +217,18 @@ where
 			// anchor; the others get the whole envelope from the worker.
 			let mut hosts = Vec::new();
 			for operator in relay.pushed(&hash) {
-				if let Some(record) = api.host(info.best_hash, operator.clone()).map_err(chain_error)? {
+				if let Some(record) =
+					api.host(info.best_hash, operator.clone()).map_err(chain_error)?
+				{
 					hosts.push((operator, record));
 				}
 			}
-			push.push(hash, &HostItem::Membership { envelope: hash, membership }, &hosts, Instant::now());
+			push.push(
+				hash,
+				&HostItem::Membership { envelope: hash, membership },
+				&hosts,
+				Instant::now(),
+			);
 		}
 		Ok(held)
 	}
@@ -225,7 +237,12 @@ where
 #[async_trait]
 impl<C, S> QuarksApiServer for Quarks<C, S>
 where
-	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync + 'static,
+	C: ProvideRuntimeApi<Block>
+		+ HeaderBackend<Block>
+		+ BlockchainEvents<Block>
+		+ Send
+		+ Sync
+		+ 'static,
 	C::Api: HostingApi<Block, AccountId, BlockNumber>,
 	S: OffchainStorage + 'static,
 {
@@ -285,8 +302,11 @@ where
 						sink.send(SubscriptionMessage::from_json(&notice.event)?).await?;
 					},
 					Ok(_) => {},
-					// A slow subscriber missed events; its mail stays in the mailbox for a fetch.
-					Err(RecvError::Lagged(_)) => {},
+					// A slow subscriber missed events: its mail stays in the mailbox; it is told
+					// to fetch.
+					Err(RecvError::Lagged(_)) => {
+						sink.send(SubscriptionMessage::from_json(&MailEvent::<BlockNumber>::Missed)?).await?;
+					},
 					Err(RecvError::Closed) => return Ok(()),
 				},
 			}
@@ -300,7 +320,9 @@ where
 		let pair = |u: super::host_store::Usage| (u.envelopes, u.bytes);
 		Ok(HostStatus {
 			operator: host.operator().clone(),
-			envelopes: totals.pending.envelopes + totals.anchored.envelopes + totals.finalized.envelopes,
+			envelopes: totals.pending.envelopes
+				+ totals.anchored.envelopes
+				+ totals.finalized.envelopes,
 			bytes: totals.pending.bytes + totals.anchored.bytes + totals.finalized.bytes,
 			pending: pair(totals.pending),
 			anchored: pair(totals.anchored),
@@ -317,10 +339,14 @@ where
 }
 
 /// Counts an open subscription while it lives.
-struct SubscriptionCount<'a>(&'a substrate_prometheus_endpoint::Gauge<substrate_prometheus_endpoint::U64>);
+struct SubscriptionCount<'a>(
+	&'a substrate_prometheus_endpoint::Gauge<substrate_prometheus_endpoint::U64>,
+);
 
 impl<'a> SubscriptionCount<'a> {
-	fn open(gauge: &'a substrate_prometheus_endpoint::Gauge<substrate_prometheus_endpoint::U64>) -> Self {
+	fn open(
+		gauge: &'a substrate_prometheus_endpoint::Gauge<substrate_prometheus_endpoint::U64>,
+	) -> Self {
 		gauge.inc();
 		SubscriptionCount(gauge)
 	}

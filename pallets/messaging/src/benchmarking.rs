@@ -93,13 +93,18 @@ mod benchmarks {
 		for i in 0..a {
 			let sender: T::AccountId = account("sender", i, 0);
 			AnchorsAt::<T>::insert(recorded, &sender, h256(i as u64));
-			Anchors::<T>::insert(&sender, h256(i as u64), AnchorRecord { count: 1, anchored_at: recorded });
+			Anchors::<T>::insert(
+				&sender,
+				h256(i as u64),
+				AnchorRecord { count: 1, anchored_at: recorded },
+			);
 		}
 		// Receipts in full batches, one recipient each, as they are recorded.
 		let batch = T::MaxReceiptBatch::get().max(1);
 		for start in (0..r).step_by(batch as usize) {
 			let who: T::AccountId = account("recipient", start, 0);
-			let envelopes: Vec<H256> = (start..r.min(start.saturating_add(batch))).map(|i| h256(i as u64)).collect();
+			let envelopes: Vec<H256> =
+				(start..r.min(start.saturating_add(batch))).map(|i| h256(i as u64)).collect();
 			for envelope in &envelopes {
 				Receipts::<T>::insert(envelope, &who, recorded);
 			}

@@ -98,7 +98,17 @@ pub mod pallet {
 
 	/// What the current block has recorded so far, to enforce the per-block bounds.
 	#[derive(
-		Encode, Decode, DecodeWithMemTracking, Clone, Copy, Default, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+		Encode,
+		Decode,
+		DecodeWithMemTracking,
+		Clone,
+		Copy,
+		Default,
+		PartialEq,
+		Eq,
+		Debug,
+		TypeInfo,
+		MaxEncodedLen,
 	)]
 	pub struct BlockUsage<BlockNumber> {
 		/// The block counted.
@@ -303,7 +313,10 @@ pub mod pallet {
 			ensure!((1..=T::MaxBatchSize::get()).contains(&count), Error::<T>::InvalidBatchSize);
 			ensure!(T::Keys::valid_key(&sender).is_some(), Error::<T>::SenderHasNoKey);
 			let now = Self::now();
-			ensure!(!AnchorsAt::<T>::contains_key(now, &sender), Error::<T>::AlreadyAnchoredInBlock);
+			ensure!(
+				!AnchorsAt::<T>::contains_key(now, &sender),
+				Error::<T>::AlreadyAnchoredInBlock
+			);
 			ensure!(!Anchors::<T>::contains_key(&sender, root), Error::<T>::AlreadyAnchored);
 			let mut usage = Self::usage(now);
 			ensure!(usage.anchors < T::MaxAnchorsPerBlock::get(), Error::<T>::BlockAnchorsFull);
@@ -331,7 +344,10 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			ensure!(!items.is_empty(), Error::<T>::InvalidReceiptBatch);
 			let now = Self::now();
-			ensure!(!ReceiptsAt::<T>::contains_key(now, &who), Error::<T>::AlreadyAcknowledgedInBlock);
+			ensure!(
+				!ReceiptsAt::<T>::contains_key(now, &who),
+				Error::<T>::AlreadyAcknowledgedInBlock
+			);
 			for (i, item) in items.iter().enumerate() {
 				ensure!(
 					!items[..i].iter().any(|other| other.leaf.envelope == item.leaf.envelope),
@@ -345,8 +361,12 @@ pub mod pallet {
 
 			usage.receipts = recorded;
 			Usage::<T>::put(usage);
-			let envelopes: BoundedVec<H256, T::MaxReceiptBatch> =
-				items.iter().map(|item| item.leaf.envelope).collect::<Vec<_>>().try_into().map_err(|_| Error::<T>::InvalidReceiptBatch)?;
+			let envelopes: BoundedVec<H256, T::MaxReceiptBatch> = items
+				.iter()
+				.map(|item| item.leaf.envelope)
+				.collect::<Vec<_>>()
+				.try_into()
+				.map_err(|_| Error::<T>::InvalidReceiptBatch)?;
 			ReceiptsAt::<T>::insert(now, &who, envelopes);
 			for item in items {
 				Receipts::<T>::insert(item.leaf.envelope, &who, now);
@@ -416,13 +436,16 @@ pub mod pallet {
 
 		/// What block `now` recorded so far.
 		fn usage(now: BlockNumberFor<T>) -> BlockUsage<BlockNumberFor<T>> {
-			Some(Usage::<T>::get())
-				.filter(|usage| usage.block == now)
-				.unwrap_or(BlockUsage { block: now, anchors: 0, receipts: 0 })
+			Some(Usage::<T>::get()).filter(|usage| usage.block == now).unwrap_or(BlockUsage {
+				block: now,
+				anchors: 0,
+				receipts: 0,
+			})
 		}
 
 		fn check_receipt(who: &T::AccountId, item: &ReceiptItem<T::AccountId>) -> DispatchResult {
-			let anchor = Anchors::<T>::get(&item.sender, item.root).ok_or(Error::<T>::UnknownAnchor)?;
+			let anchor =
+				Anchors::<T>::get(&item.sender, item.root).ok_or(Error::<T>::UnknownAnchor)?;
 			ensure!(
 				anchor.covers(&item.root, &item.leaf.value(), &item.proof),
 				Error::<T>::NotInAnchor

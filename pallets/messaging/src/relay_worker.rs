@@ -129,7 +129,9 @@ pub(crate) fn run<T: Config>(now: BlockNumberFor<T>) {
 		match resolve::<T>(hash, item, now) {
 			Ok(Some(work)) => works.push(Work { accepted_at: entry.accepted_at, ..work }),
 			// Every block at first, less often as the wait grows.
-			Ok(None) => queue.schedule(entry, block.saturating_add((waited / 8).clamp(1, MAX_BACKOFF))),
+			Ok(None) => {
+				queue.schedule(entry, block.saturating_add((waited / 8).clamp(1, MAX_BACKOFF)))
+			}
 			Err(reason) => {
 				log::info!(target: LOG_TARGET, "dropping envelope {hash:?}: {reason}");
 				stats.dropped = stats.dropped.saturating_add(1);
@@ -173,7 +175,9 @@ pub(crate) fn run<T: Config>(now: BlockNumberFor<T>) {
 
 /// Clears every key of a finished envelope.
 fn forget(hash: &H256) {
-	for key in [keys::item(hash), keys::membership(hash), keys::pushed(hash), keys::deliveries(hash)] {
+	for key in
+		[keys::item(hash), keys::membership(hash), keys::pushed(hash), keys::deliveries(hash)]
+	{
 		clear(&key);
 	}
 }
@@ -188,9 +192,8 @@ fn resolve<T: Config>(
 	let envelope = Envelope::<T::AccountId>::decode_checked(&item.submission.envelope)
 		.map_err(|_| "not a well-formed envelope")?;
 	let leaf = envelope.leaf(hash).value();
-	let membership = get::<BatchMembership>(&keys::membership(&hash)).unwrap_or_else(|| {
-		BatchMembership { root: single_root(&leaf), proof: single_proof() }
-	});
+	let membership = get::<BatchMembership>(&keys::membership(&hash))
+		.unwrap_or_else(|| BatchMembership { root: single_root(&leaf), proof: single_proof() });
 	let Some(anchor) = Anchors::<T>::get(&envelope.sender, membership.root) else {
 		return if now.saturating_sub(item.accepted_at) > ANCHOR_WAIT.into() {
 			Err("no anchor appeared")
@@ -229,7 +232,14 @@ fn resolve<T: Config>(
 		}
 	};
 	let pushed = get(&keys::pushed(&hash)).unwrap_or_default();
-	Ok(Some(Work { hash, accepted_at: 0, submission: item.submission, membership, deliveries, pushed }))
+	Ok(Some(Work {
+		hash,
+		accepted_at: 0,
+		submission: item.submission,
+		membership,
+		deliveries,
+		pushed,
+	}))
 }
 
 /// Posts every owed item to its host and records the answers in the deliveries.
@@ -274,7 +284,8 @@ fn post_all<T: Config>(
 		for (posted, item) in items {
 			let size = item.encoded_size();
 			if !batch.1.is_empty()
-				&& (batch.1.len() >= MAX_HOST_ITEMS || batch.2.saturating_add(size) > MAX_HOST_REQUEST_BYTES)
+				&& (batch.1.len() >= MAX_HOST_ITEMS
+					|| batch.2.saturating_add(size) > MAX_HOST_REQUEST_BYTES)
 			{
 				let full = core::mem::take(&mut batch);
 				requests.push((url.clone(), full.0, full.1));
@@ -303,10 +314,14 @@ fn post_all<T: Config>(
 					pendings.push(pending);
 					slots.push(posted);
 				}
-				None => posted.iter().for_each(|p| record::<T>(works, p, Answer::Retry, now, stats)),
+				None => {
+					posted.iter().for_each(|p| record::<T>(works, p, Answer::Retry, now, stats))
+				}
 			}
 		}
-		for (posted, response) in slots.into_iter().zip(http::PendingRequest::try_wait_all(pendings, deadline)) {
+		for (posted, response) in
+			slots.into_iter().zip(http::PendingRequest::try_wait_all(pendings, deadline))
+		{
 			let answers = match response {
 				Ok(Ok(response)) => read_answers(response, deadline, posted.len()),
 				_ => None,
@@ -317,7 +332,9 @@ fn post_all<T: Config>(
 						record::<T>(works, p, Answer::from(answer), now, stats);
 					}
 				}
-				None => posted.iter().for_each(|p| record::<T>(works, p, Answer::Retry, now, stats)),
+				None => {
+					posted.iter().for_each(|p| record::<T>(works, p, Answer::Retry, now, stats))
+				}
 			}
 		}
 	}
@@ -488,7 +505,8 @@ impl Queue {
 			unread[..taken].iter().for_each(|e| take(&mut queue.entries, e));
 			queue.inbox_head.offset = queue.inbox_head.offset.saturating_add(taken as u32);
 			// The node appends only to the tail segment; earlier ones read to the end go.
-			if queue.inbox_head.segment < tail && queue.inbox_head.offset as usize >= segment.len() {
+			if queue.inbox_head.segment < tail && queue.inbox_head.offset as usize >= segment.len()
+			{
 				queue.read_segments.push(queue.inbox_head.segment);
 				queue.inbox_head =
 					InboxHead { segment: queue.inbox_head.segment.saturating_add(1), offset: 0 };

@@ -1,8 +1,8 @@
 //! Tests of the messaging pallet.
 
 use crate::{
-	mock::*, AnchorLeaf, AnchorRecord, Anchors, AnchorsAt, Destination, Error, Event,
-	ReceiptItem, Receipts, ReceiptsAt,
+	mock::*, AnchorLeaf, AnchorRecord, Anchors, AnchorsAt, Destination, Error, Event, ReceiptItem,
+	Receipts, ReceiptsAt,
 };
 use frame_support::{assert_noop, assert_ok, BoundedVec};
 use quarks_primitives::merkle::{self, InclusionProof};
@@ -103,10 +103,7 @@ fn bad_anchors_are_rejected_and_change_nothing() {
 			try_anchor(ALICE, h(1), MaxBatchSize::get() + 1),
 			Error::<Test>::InvalidBatchSize
 		);
-		assert_noop!(
-			Messaging::anchor(RuntimeOrigin::root(), h(1), 1),
-			DispatchError::BadOrigin
-		);
+		assert_noop!(Messaging::anchor(RuntimeOrigin::root(), h(1), 1), DispatchError::BadOrigin);
 
 		assert_ok!(try_anchor(ALICE, h(1), 1));
 		assert_noop!(try_anchor(ALICE, h(2), 1), Error::<Test>::AlreadyAnchoredInBlock);
@@ -166,7 +163,10 @@ fn one_batch_of_mixed_destinations_is_acknowledged_per_leaf() {
 		next_block();
 		// Each leaf only to its own recipients: Bob's message is not Carol's, and Dave was
 		// a member in epoch 1, not 2.
-		assert_noop!(acknowledge(CAROL, vec![batch.receipt(ALICE, 0)]), Error::<Test>::NotRecipient);
+		assert_noop!(
+			acknowledge(CAROL, vec![batch.receipt(ALICE, 0)]),
+			Error::<Test>::NotRecipient
+		);
 		assert_noop!(acknowledge(DAVE, vec![batch.receipt(ALICE, 1)]), Error::<Test>::NotRecipient);
 		assert_eq!(Messaging::receipt_of(h(1), BOB), Some(1));
 		assert_eq!(Messaging::receipt_of(h(2), BOB), Some(1));
@@ -220,7 +220,10 @@ fn receipt_batches_are_checked_whole_and_bounded() {
 			Error::<Test>::AlreadyAcknowledgedInBlock
 		);
 		next_block();
-		assert_noop!(acknowledge(BOB, vec![batch.receipt(ALICE, 0)]), Error::<Test>::AlreadyAcknowledged);
+		assert_noop!(
+			acknowledge(BOB, vec![batch.receipt(ALICE, 0)]),
+			Error::<Test>::AlreadyAcknowledged
+		);
 	});
 }
 
@@ -266,8 +269,9 @@ fn anchors_and_receipts_are_pruned_after_retention() {
 #[test]
 fn the_largest_batch_anchors_and_its_last_leaf_is_acknowledged() {
 	build_and_execute(|| {
-		let leaves =
-			(0..MaxBatchSize::get()).map(|i| leaf(H256::from_low_u64_be(i as u64), to(BOB))).collect();
+		let leaves = (0..MaxBatchSize::get())
+			.map(|i| leaf(H256::from_low_u64_be(i as u64), to(BOB)))
+			.collect();
 		let batch = Batch::of(leaves);
 		batch.anchor(ALICE);
 		let last = MaxBatchSize::get() as usize - 1;
@@ -285,8 +289,8 @@ mod relay {
 		envelope::{hash_of, Envelope, ENVELOPE_VERSION},
 		hosting::{BatchMembership, HostAnswer, HostItem, Submission},
 		relay_queue::{
-			keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats, ANCHOR_WAIT,
-			INBOX_SEGMENT,
+			keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats,
+			ANCHOR_WAIT, INBOX_SEGMENT,
 		},
 		SIZE_CLASSES,
 	};
@@ -469,7 +473,9 @@ mod relay {
 			let leaves = subs
 				.iter()
 				.map(|s| {
-					Envelope::<u64>::decode_checked(&s.envelope).expect("ok").leaf(hash_of(&s.envelope))
+					Envelope::<u64>::decode_checked(&s.envelope)
+						.expect("ok")
+						.leaf(hash_of(&s.envelope))
 				})
 				.collect();
 			let batch = Batch::of(leaves);
@@ -485,7 +491,11 @@ mod relay {
 			expect_post(
 				state,
 				&items,
-				answers(&[STORED, HostAnswer::Refused { code: 9023, retry: false }, HostAnswer::Stored { anchored_at: None }]),
+				answers(&[
+					STORED,
+					HostAnswer::Refused { code: 9023, retry: false },
+					HostAnswer::Stored { anchored_at: None },
+				]),
 			);
 			run(1);
 			assert!(forgotten(&hashes[0]), "confirmed");
@@ -516,7 +526,9 @@ mod relay {
 						};
 						block = next_attempt;
 					}
-					None => assert_eq!(attempt, MAX_ATTEMPTS, "given up only after the last attempt"),
+					None => {
+						assert_eq!(attempt, MAX_ATTEMPTS, "given up only after the last attempt")
+					}
 				}
 			}
 			assert!(forgotten(&hash));
@@ -586,15 +598,23 @@ mod relay {
 	#[test]
 	fn the_inbox_is_read_in_segments_and_read_segments_are_cleared() {
 		with_offchain(|_| {
-			let subs: Vec<Submission> = (0..INBOX_SEGMENT + 2).map(|i| submission(ALICE, i)).collect();
+			let subs: Vec<Submission> =
+				(0..INBOX_SEGMENT + 2).map(|i| submission(ALICE, i)).collect();
 			for sub in &subs {
 				submit(sub);
 			}
 			assert_eq!(get::<u64>(keys::INBOX_TAIL), Some(1));
 			// Nothing anchored: every envelope waits, and the inbox is read to its end.
 			run(1);
-			assert_eq!(get::<InboxHead>(keys::INBOX_HEAD), Some(InboxHead { segment: 1, offset: 2 }));
-			assert_eq!(get::<Vec<QueueEntry>>(&keys::inbox_segment(0)), None, "read segment cleared");
+			assert_eq!(
+				get::<InboxHead>(keys::INBOX_HEAD),
+				Some(InboxHead { segment: 1, offset: 2 })
+			);
+			assert_eq!(
+				get::<Vec<QueueEntry>>(&keys::inbox_segment(0)),
+				None,
+				"read segment cleared"
+			);
 			assert!(get::<Vec<QueueEntry>>(&keys::inbox_segment(1)).is_some(), "the tail stays");
 			let due: Vec<QueueEntry> = get(&keys::due(2)).expect("each waits for its anchor");
 			assert_eq!(due.len(), subs.len());
