@@ -52,7 +52,7 @@ fn main() {
 	for (_, len) in sizes {
 		let letter = Letter { sent_at: 1, content: vec![7u8; len] };
 		let to = || SealFor::Direct { account: &bob, key: &bob_key, version: 1 };
-		let sealed = seal(&alice, to(), &letter).expect("fits");
+		let sealed = seal(&alice, to(), &letter).expect("fits").bytes;
 		let secret = |_| Some(bob_secret.clone());
 		add(
 			"seal 1:1 (whole)",
@@ -70,7 +70,7 @@ fn main() {
 		);
 		let group_key = [9u8; 32];
 		let group = || SealFor::Group { group: 0, epoch: 1, key: &group_key };
-		let sealed_group = seal(&alice, group(), &letter).expect("fits");
+		let sealed_group = seal(&alice, group(), &letter).expect("fits").bytes;
 		add(
 			"seal group (whole)",
 			micros(200, || {

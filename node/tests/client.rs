@@ -86,11 +86,17 @@ async fn chat_end_to_end() {
 	// hosts drop it.
 	let unanchored = alice.send_direct(&bob_id, "never anchored").await.expect("sent");
 	let mut updates = Vec::new();
-	let options = ReadOptions { follow: true, count: Some(1), timeout: Some(LIMIT), acknowledge: false };
+	let options =
+		ReadOptions { follow: true, count: Some(1), timeout: Some(LIMIT), acknowledge: false };
 	bob.read_mail(options, &mut |update| updates.push(format!("{update:?}"))).await.expect("reads");
-	assert!(updates[0].starts_with("Shown") && updates[0].contains("notarization: Pending"), "{updates:?}");
 	assert!(
-		updates.iter().any(|u| u.contains(&format!("{:?}", unanchored.hash)) && u.contains("NotNotarized")),
+		updates[0].starts_with("Shown") && updates[0].contains("notarization: Pending"),
+		"{updates:?}"
+	);
+	assert!(
+		updates
+			.iter()
+			.any(|u| u.contains(&format!("{:?}", unanchored.hash)) && u.contains("NotNotarized")),
 		"{updates:?}"
 	);
 	assert!(bob.fetch().await.expect("answers").is_empty(), "the hosts dropped it");
@@ -103,8 +109,10 @@ async fn chat_end_to_end() {
 	assert_eq!(&received.opened.sender, alice.account());
 	assert_eq!(received.notarization, Notarization::Pending);
 	assert!(received.membership.is_none(), "no anchor exists yet");
-	let notarized =
-		alice.notarize(std::slice::from_ref(&sent), Wait::InBlock, &mut |_| {}).await.expect("anchored");
+	let notarized = alice
+		.notarize(std::slice::from_ref(&sent), Wait::InBlock, &mut |_| {})
+		.await
+		.expect("anchored");
 	assert_eq!(until_final(&bob, &mut received).await, notarized.included.block_number);
 
 	// Someone else's mail does not open for Charlie.
@@ -117,8 +125,10 @@ async fn chat_end_to_end() {
 	// The receipt reaches the finalized chain; the audit shows it with the key versions.
 	bob.acknowledge(&[&received], Wait::Finalized, &mut |_| {}).await.expect("acknowledged");
 	let membership = alice.store.membership(&sent.hash).expect("kept");
-	let report =
-		proofs::audit(&alice.chain, &envelope, membership).await.expect("chain answers").expect("anchored");
+	let report = proofs::audit(&alice.chain, &envelope, membership)
+		.await
+		.expect("chain answers")
+		.expect("anchored");
 	assert_eq!(&report.sender, alice.account());
 	assert_eq!(report.sender_key, Some(1));
 	assert_eq!(report.sealed_to, Some(1));
@@ -161,7 +171,10 @@ async fn chat_end_to_end() {
 	];
 	let notarized = alice.notarize(&batch, Wait::InBlock, &mut |_| {}).await.expect("anchored");
 	assert_eq!(notarized.memberships.len(), 3);
-	assert!(notarized.memberships.iter().all(|(_, m)| m.root == notarized.root && m.proof.leaf_count == 3));
+	assert!(notarized
+		.memberships
+		.iter()
+		.all(|(_, m)| m.root == notarized.root && m.proof.leaf_count == 3));
 	let mut for_bob = Vec::new();
 	for sent in &batch[..2] {
 		let mut received = receive(&mut bob, sent.hash).await;
@@ -179,20 +192,32 @@ async fn chat_end_to_end() {
 		charlie.fetch().await.expect("answers").iter().all(|e| e.hash != batch[0].hash),
 		"Bob's leaf is not Charlie's mail"
 	);
-	bob.acknowledge(&for_bob.iter().collect::<Vec<_>>(), Wait::Finalized, &mut |_| {}).await.expect("acknowledged");
+	bob.acknowledge(&for_bob.iter().collect::<Vec<_>>(), Wait::Finalized, &mut |_| {})
+		.await
+		.expect("acknowledged");
 	charlie
 		.acknowledge(&for_charlie.iter().collect::<Vec<_>>(), Wait::Finalized, &mut |_| {})
 		.await
 		.expect("acknowledged");
 	let receipts = |report: proofs::Audit| {
-		report.recipients.into_iter().filter(|r| r.receipt.is_some()).map(|r| r.account).collect::<Vec<_>>()
+		report
+			.recipients
+			.into_iter()
+			.filter(|r| r.receipt.is_some())
+			.map(|r| r.account)
+			.collect::<Vec<_>>()
 	};
-	for (sent, expected) in
-		batch.iter().zip([vec![bob_id.clone()], vec![bob_id.clone(), charlie_id.clone()], vec![charlie_id.clone()]])
-	{
+	for (sent, expected) in batch.iter().zip([
+		vec![bob_id.clone()],
+		vec![bob_id.clone(), charlie_id.clone()],
+		vec![charlie_id.clone()],
+	]) {
 		let bytes = alice.store.get(&sent.hash).expect("kept").expect("kept");
 		let membership = alice.store.membership(&sent.hash).expect("kept");
-		let report = proofs::audit(&alice.chain, &bytes, membership).await.expect("answers").expect("anchored");
+		let report = proofs::audit(&alice.chain, &bytes, membership)
+			.await
+			.expect("answers")
+			.expect("anchored");
 		assert_eq!(report.membership.root, notarized.root);
 		let mut got = receipts(report);
 		got.sort();
@@ -206,12 +231,21 @@ async fn chat_end_to_end() {
 		bob.publish_key(28_800, true, Wait::Finalized, &mut |_| {}).await.expect("rotated");
 	assert_eq!(version, 2);
 	let second = alice.send_direct(&bob_id, "after rotation").await.expect("sent");
-	alice.notarize(std::slice::from_ref(&second), Wait::Finalized, &mut |_| {}).await.expect("anchored");
+	alice
+		.notarize(std::slice::from_ref(&second), Wait::Finalized, &mut |_| {})
+		.await
+		.expect("anchored");
 	assert_eq!(text(&receive(&mut bob, second.hash).await), "after rotation");
 	let second_envelope = bob.store.get(&second.hash).expect("kept").expect("kept");
-	let report = proofs::audit(&bob.chain, &second_envelope, None).await.expect("answers").expect("anchored");
+	let report = proofs::audit(&bob.chain, &second_envelope, None)
+		.await
+		.expect("answers")
+		.expect("anchored");
 	assert_eq!(report.sealed_to, Some(2));
-	assert_eq!(text(&bob.open_envelope(&envelope).await.expect("old mail still opens")), "hello Bob");
+	assert_eq!(
+		text(&bob.open_envelope(&envelope).await.expect("old mail still opens")),
+		"hello Bob"
+	);
 
 	// Removing Charlie rotates the key; the next message is Bob's to read only.
 	let epoch = alice.remove_member(group, &charlie_id, &mut |_| {}).await.expect("removed");

@@ -12,7 +12,9 @@ use pallet_quarks_messaging::Call as MessagingCall;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope, ENVELOPE_VERSION},
 	hosting::{submission_payload, HostAnswer, HostItem, Submission},
-	mailbox::{MailEntry, MailboxAction, MailboxPage, MailboxRequest, Notarization, SignedMailboxRequest},
+	mailbox::{
+		MailEntry, MailboxAction, MailboxPage, MailboxRequest, Notarization, SignedMailboxRequest,
+	},
 	merkle::{single_root, AnchorLeaf},
 	AnchorRecord, Destination, SIZE_CLASSES,
 };
@@ -28,8 +30,14 @@ const LIMIT: Duration = Duration::from_secs(180);
 fn envelope(sender: Sr25519Keyring, to: Destination<AccountId>, class: u8, serial: u32) -> Vec<u8> {
 	let mut body = vec![0; SIZE_CLASSES[class as usize] as usize];
 	body[..4].copy_from_slice(&serial.to_le_bytes());
-	Envelope { version: ENVELOPE_VERSION, sender: account(sender), destination: to, size_class: class, body }
-		.encode()
+	Envelope {
+		version: ENVELOPE_VERSION,
+		sender: account(sender),
+		destination: to,
+		size_class: class,
+		body,
+	}
+	.encode()
 }
 
 fn to(who: Sr25519Keyring) -> Destination<AccountId> {
@@ -62,7 +70,8 @@ async fn submit(node: &Node, submission: &Submission) -> Result<H256, i32> {
 async fn anchor_alone(node: &Node, sender: Sr25519Keyring, envelope: &[u8]) -> BlockNumber {
 	let decoded = Envelope::<AccountId>::decode_checked(envelope).expect("well formed");
 	let root = single_root(&decoded.leaf(hash_of(envelope)).value());
-	node.submit_next(sender, RuntimeCall::Messaging(MessagingCall::anchor { root, count: 1 })).await;
+	node.submit_next(sender, RuntimeCall::Messaging(MessagingCall::anchor { root, count: 1 }))
+		.await;
 	wait_for("the anchor is final", LIMIT, || async {
 		let anchor: Option<AnchorRecord<BlockNumber>> =
 			node.runtime_call("HostingApi_anchor", (account(sender), root)).await;
@@ -95,7 +104,8 @@ async fn mailbox_request(
 	action: MailboxAction,
 ) -> Bytes {
 	let nonce = NONCE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-	let request = MailboxRequest { account: account(owner), host: account(operator), nonce, action };
+	let request =
+		MailboxRequest { account: account(owner), host: account(operator), nonce, action };
 	let signature = signer.sign(&request.signing_payload(&node.genesis_hash().await));
 	Bytes(SignedMailboxRequest { request, signature: signature.0 }.encode())
 }
@@ -105,14 +115,21 @@ fn fetch() -> MailboxAction {
 }
 
 /// `owner`'s mail on `operator`'s host, every page, by fresh signed requests.
-async fn mailbox(host: &Node, owner: Sr25519Keyring, operator: Sr25519Keyring) -> Vec<MailEntry<BlockNumber>> {
+async fn mailbox(
+	host: &Node,
+	owner: Sr25519Keyring,
+	operator: Sr25519Keyring,
+) -> Vec<MailEntry<BlockNumber>> {
 	let mut mail = Vec::new();
 	let mut after = None;
 	loop {
 		let action = MailboxAction::Fetch { after, limit: 256 };
 		let request = mailbox_request(host, owner, operator, owner, action).await;
-		let page: MailboxPage<BlockNumber> =
-			host.rpc.request("quarks_fetchMailbox", rpc_params![request]).await.expect("own mailbox");
+		let page: MailboxPage<BlockNumber> = host
+			.rpc
+			.request("quarks_fetchMailbox", rpc_params![request])
+			.await
+			.expect("own mailbox");
 		mail.extend(page.mail);
 		match page.next {
 			Some(next) => after = Some(next),
@@ -140,8 +157,11 @@ async fn wait_in_mailbox(
 }
 
 async fn host_items(host: &Node, items: &[HostItem]) -> Vec<HostAnswer<BlockNumber>> {
-	let answer: Bytes =
-		host.rpc.request("quarks_hostEnvelopes", rpc_params![Bytes(items.encode())]).await.expect("answers");
+	let answer: Bytes = host
+		.rpc
+		.request("quarks_hostEnvelopes", rpc_params![Bytes(items.encode())])
+		.await
+		.expect("answers");
 	Vec::decode(&mut &answer[..]).expect("SCALE answers")
 }
 
@@ -161,9 +181,22 @@ async fn envelopes_reach_every_chosen_host_at_once_and_are_notarized_after() {
 }
 
 async fn run(dir: &Path) {
-	let mut validators = start_validators(dir).await;
-	let boot = vec![validators[0].multiaddr().await];
-	let mut dave = Node::start(dir, host_config("dave", 4, Dave, &boot, None));
+	// Charlie's node (the sending node) and Dave's host serve their metrics.
+	let alice = Node::start(dir, validator_config("alice", 1, vec![]));
+	let boot = vec![alice.multiaddr().await];
+	let bob = Node::start(dir, validator_config("bob", 2, boot.clone()));
+	let charlie_metrics = Some(free_port());
+	let charlie_config = || NodeConfig {
+		prometheus_port: charlie_metrics,
+		..validator_config("charlie", 3, boot.clone())
+	};
+	let mut validators = vec![alice, bob, Node::start(dir, charlie_config())];
+	let dave_metrics = Some(free_port());
+	let dave_config = |port| NodeConfig {
+		prometheus_port: dave_metrics,
+		..host_config("dave", 4, Dave, &boot, port)
+	};
+	let mut dave = Node::start(dir, dave_config(None));
 	let mut ferdie = Node::start(dir, host_config("ferdie", 5, Ferdie, &boot, None));
 	wait_finalized(&[&validators[0], &validators[1], &validators[2], &dave, &ferdie], 1).await;
 	// The preset's endpoints name fixed ports; point the records at this test's.
@@ -174,7 +207,10 @@ async fn run(dir: &Path) {
 	// Submissions are checked before anything is kept.
 	let to_bob = envelope(Alice, to(Bob), 0, 1);
 	let node = &validators[charlie_node];
-	assert_eq!(refusal(node, "quarks_submitEnvelope", rpc_params![Bytes(vec![1, 2, 3])]).await, 9001);
+	assert_eq!(
+		refusal(node, "quarks_submitEnvelope", rpc_params![Bytes(vec![1, 2, 3])]).await,
+		9001
+	);
 	let unpadded = [&to_bob[..to_bob.len() - 1], &[]].concat();
 	let mut bad = submission(node, Alice, &to_bob).await;
 	bad.envelope = unpadded;
@@ -198,13 +234,46 @@ async fn run(dir: &Path) {
 	wait_in_mailbox(&dave, Bob, Dave, h1, pending).await;
 	let anchored_at = anchor_alone(&validators[0], Alice, &to_bob).await;
 	let entry = wait_in_mailbox(&dave, Bob, Dave, h1, is_final).await;
-	assert!(matches!(entry.notarization, Notarization::Final { block, .. } if block == anchored_at));
+	assert!(
+		matches!(entry.notarization, Notarization::Final { block, .. } if block == anchored_at)
+	);
 	assert_eq!(entry.envelope, to_bob);
+	let charlie = &validators[charlie_node];
+	for code in ["9001", "9000", "9041", "9025", "9024"] {
+		assert_eq!(
+			charlie.metric("quarks_submissions_total", &[("result", "refused"), ("code", code)]),
+			1.0,
+			"{code}"
+		);
+	}
+	assert_eq!(charlie.metric("quarks_submissions_total", &[("result", "accepted")]), 1.0);
+	assert_eq!(
+		charlie.metric("quarks_relayed_envelopes_total", &[("path", "direct")]),
+		1.0,
+		"to Dave's host"
+	);
+	assert_eq!(charlie.metric("quarks_submission_to_stored_seconds_count", &[]), 1.0);
+	wait_until(
+		"Charlie's node exports the envelope still queued for Ferdie's host",
+		LIMIT,
+		|| async { charlie.metric("quarks_relay_queue_length", &[]) == 1.0 },
+	)
+	.await;
+	wait_until("Dave's host exports the final envelope it keeps", LIMIT, || async {
+		dave.metric("quarks_host_envelopes", &[("state", "final")]) == 1.0
+	})
+	.await;
+	assert_eq!(dave.metric("quarks_host_bytes", &[("state", "final")]), to_bob.len() as f64);
+	assert!(dave.metric("quarks_host_items_total", &[("result", "stored")]) >= 1.0);
+	assert!(
+		dave.metric("quarks_mailbox_fetches_total", &[]) >= 2.0,
+		"the mailbox was fetched while waiting"
+	);
 
 	// The sending node restarts mid-relay: the envelope is still queued for Ferdie's host,
 	// whose relay worker delivers it once the host is back.
 	validators[charlie_node].stop();
-	validators[charlie_node] = Node::start(dir, validator_config("charlie", 3, boot.clone()));
+	validators[charlie_node] = Node::start(dir, charlie_config());
 	let node = &validators[charlie_node];
 	let queued = relay_status(node).await;
 	assert_eq!(queued.len(), 1, "the restarted node still relays: {queued:?}");
@@ -215,6 +284,11 @@ async fn run(dir: &Path) {
 		relay_status(node).await.is_empty()
 	})
 	.await;
+	wait_until("the restarted node exports what its relay worker delivered", LIMIT, || async {
+		node.metric("quarks_relayed_envelopes_total", &[("path", "worker")]) >= 1.0
+			&& node.metric("quarks_relay_queue_length", &[]) == 0.0
+	})
+	.await;
 	for (host, operator) in [(&dave, Dave), (&ferdie, Ferdie)] {
 		assert!(mailbox(host, Alice, operator).await.is_empty(), "the sender has no copy");
 	}
@@ -223,7 +297,11 @@ async fn run(dir: &Path) {
 	let forged = mailbox_request(&dave, Bob, Dave, Alice, fetch()).await;
 	assert_eq!(refusal(&dave, "quarks_fetchMailbox", rpc_params![forged]).await, 9041);
 	let once = mailbox_request(&dave, Bob, Dave, Bob, fetch()).await;
-	let _: Value = dave.rpc.request("quarks_fetchMailbox", rpc_params![once.clone()]).await.expect("first use");
+	let _: Value = dave
+		.rpc
+		.request("quarks_fetchMailbox", rpc_params![once.clone()])
+		.await
+		.expect("first use");
 	assert_eq!(refusal(&dave, "quarks_fetchMailbox", rpc_params![once]).await, 9042);
 	let for_dave = mailbox_request(&ferdie, Bob, Dave, Bob, fetch()).await;
 	assert_eq!(refusal(&ferdie, "quarks_fetchMailbox", rpc_params![for_dave]).await, 9040);
@@ -239,7 +317,12 @@ async fn run(dir: &Path) {
 		proof: quarks_primitives::merkle::single_proof(),
 	};
 	validators[1]
-		.submit(Bob, RuntimeCall::Messaging(MessagingCall::acknowledge { items: vec![item].try_into().expect("one") }))
+		.submit(
+			Bob,
+			RuntimeCall::Messaging(MessagingCall::acknowledge {
+				items: vec![item].try_into().expect("one"),
+			}),
+		)
 		.await;
 	for host in [&dave, &ferdie] {
 		wait_until(&format!("{} deletes the delivered envelope", host.name), LIMIT, || async {
@@ -247,27 +330,44 @@ async fn run(dir: &Path) {
 		})
 		.await;
 	}
+	assert_eq!(dave.metric("quarks_deleted_on_receipt_total", &[]), 1.0);
+	wait_until("Dave's host exports that it keeps nothing", LIMIT, || async {
+		dave.metric("quarks_host_envelopes", &[("state", "final")]) == 0.0
+	})
+	.await;
 
 	// Pending mail whose anchor never comes: subscribed Bob is told it was dropped.
 	let request = mailbox_request(&dave, Bob, Dave, Bob, MailboxAction::Subscribe).await;
 	let (mut bob_feed, accepted) = subscribe(&dave, request).await;
 	assert!(accepted["result"].is_string(), "a subscription id: {accepted}");
+	assert_eq!(dave.metric("quarks_mailbox_subscriptions", &[]), 1.0);
 	let never = envelope(Alice, to(Bob), 0, 4);
 	let h2 = submit(node, &submission(node, Alice, &never).await).await.expect("accepted");
 	let event = next_json(&mut bob_feed).await;
 	assert_eq!(event["params"]["result"]["mail"]["hash"], serde_json::to_value(h2).expect("json"));
 	assert_eq!(event["params"]["result"]["mail"]["notarization"], "pending");
 	let event = next_json(&mut bob_feed).await;
-	assert_eq!(event["params"]["result"]["dropped"]["hash"], serde_json::to_value(h2).expect("json"), "{event}");
+	assert_eq!(
+		event["params"]["result"]["dropped"]["hash"],
+		serde_json::to_value(h2).expect("json"),
+		"{event}"
+	);
 	assert!(mailbox(&dave, Bob, Dave).await.is_empty());
+	assert_eq!(dave.metric("quarks_dropped_unanchored_total", &[]), 1.0);
 
 	// A host checks what it is handed directly, item by item.
 	let for_charlie = envelope(Alice, to(Charlie), 0, 5);
 	let answers = host_items(
 		&dave,
 		&[
-			HostItem::Envelope { submission: submission(&dave, Alice, &for_charlie).await, membership: None },
-			HostItem::Envelope { submission: submission(&dave, Charlie, &to_bob).await, membership: None },
+			HostItem::Envelope {
+				submission: submission(&dave, Alice, &for_charlie).await,
+				membership: None,
+			},
+			HostItem::Envelope {
+				submission: submission(&dave, Charlie, &to_bob).await,
+				membership: None,
+			},
 			HostItem::Membership {
 				envelope: H256::repeat_byte(9),
 				membership: quarks_primitives::hosting::BatchMembership {
@@ -294,8 +394,11 @@ async fn run(dir: &Path) {
 	wait_in_mailbox(&dave, Bob, Dave, h3, is_final).await;
 	let dave_port = dave.rpc_port;
 	dave.stop();
-	dave = Node::start(dir, host_config("dave", 4, Dave, &boot, Some(dave_port)));
-	assert_eq!(mailbox(&dave, Bob, Dave).await.iter().map(|e| e.hash).collect::<Vec<_>>(), vec![h3]);
+	dave = Node::start(dir, dave_config(Some(dave_port)));
+	assert_eq!(
+		mailbox(&dave, Bob, Dave).await.iter().map(|e| e.hash).collect::<Vec<_>>(),
+		vec![h3]
+	);
 
 	// Undelivered mail disappears past the host's retention.
 	set_host_record(&validators[0], Dave, &dave, 1, 1 << 30, 1 << 20).await;
@@ -303,16 +406,21 @@ async fn run(dir: &Path) {
 		mailbox(&dave, Bob, Dave).await.is_empty()
 	})
 	.await;
-	assert!(!mailbox(&ferdie, Bob, Ferdie).await.is_empty(), "Ferdie's host keeps it for its longer retention");
+	assert!(
+		!mailbox(&ferdie, Bob, Ferdie).await.is_empty(),
+		"Ferdie's host keeps it for its longer retention"
+	);
 
 	// A sender over its rate gets a typed error, and nothing changes.
 	// 1000 at once, refilling at 100 a second: concurrent submissions outrun it.
 	let mut serial = 1000;
 	let refused = 'burst: loop {
 		assert!(serial < 10_000, "the node never refused a sender far over its rate");
-		let burst: Vec<Vec<u8>> = (serial..serial + 100).map(|n| envelope(Dave, to(Bob), 0, n)).collect();
+		let burst: Vec<Vec<u8>> =
+			(serial..serial + 100).map(|n| envelope(Dave, to(Bob), 0, n)).collect();
 		serial += 100;
-		let submissions = futures::future::join_all(burst.iter().map(|e| submission(node, Dave, e))).await;
+		let submissions =
+			futures::future::join_all(burst.iter().map(|e| submission(node, Dave, e))).await;
 		let answers = futures::future::join_all(submissions.iter().map(|s| submit(node, s))).await;
 		for (answer, envelope) in answers.into_iter().zip(burst) {
 			if let Err(code) = answer {
@@ -321,12 +429,18 @@ async fn run(dir: &Path) {
 		}
 	};
 	assert_eq!(refused.0, 9060);
+	assert!(
+		node.metric("quarks_submissions_total", &[("result", "refused"), ("code", "9060")]) >= 1.0
+	);
 	let refused_hash = serde_json::to_value(hash_of(&refused.1)).expect("json");
 	assert!(
 		relay_status(node).await.iter().all(|queued| queued["hash"] != refused_hash),
 		"the refused envelope was not queued"
 	);
-	assert!(!mailbox(&dave, Bob, Dave).await.iter().any(|e| e.envelope == refused.1), "nor delivered");
+	assert!(
+		!mailbox(&dave, Bob, Dave).await.iter().any(|e| e.envelope == refused.1),
+		"nor delivered"
+	);
 }
 
 type Feed =

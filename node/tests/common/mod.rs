@@ -47,7 +47,7 @@ pub fn node_public_key(n: u8) -> [u8; 32] {
 	sp_core::ed25519::Pair::from_seed(&seed).public().0
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
 	TcpListener::bind("127.0.0.1:0")
 		.and_then(|l| l.local_addr())
 		.map(|a| a.port())
@@ -60,6 +60,7 @@ pub struct Node {
 	child: Child,
 	pub p2p_port: u16,
 	pub rpc_port: u16,
+	pub prometheus_port: Option<u16>,
 	pub rpc: HttpClient,
 	pub rpc_url: String,
 	pub log_path: PathBuf,
@@ -83,6 +84,8 @@ pub struct NodeConfig<'a> {
 	pub bootnodes: Vec<String>,
 	/// A fixed RPC port (a host's endpoint is on chain); a free one otherwise.
 	pub rpc_port: Option<u16>,
+	/// Serve Prometheus metrics on this port (none otherwise).
+	pub prometheus_port: Option<u16>,
 	/// More command-line arguments.
 	pub args: Vec<String>,
 }
@@ -99,9 +102,13 @@ impl Node {
 			.args(["--name", cfg.name])
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
 			.args(["--rpc-port", &rpc_port.to_string()])
-			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
+			.args(["--no-telemetry", "--no-mdns"])
 			.args(["--log", "info,runtime::node-authorization=debug,runtime::quarks-relay=debug"])
 			.args(&cfg.args);
+		match cfg.prometheus_port {
+			Some(port) => cmd.args(["--prometheus-port", &port.to_string()]),
+			None => cmd.arg("--no-prometheus"),
+		};
 		if let Some(n) = cfg.node_key {
 			cmd.args(["--node-key", &node_key(n)]);
 		}
@@ -154,11 +161,33 @@ impl Node {
 			child,
 			p2p_port,
 			rpc_port,
+			prometheus_port: cfg.prometheus_port,
 			rpc,
 			rpc_url,
 			log_path,
 			lines,
 		}
+	}
+
+	/// The sum of the Prometheus series named `name` whose labels include `labels`, as
+	/// this node serves them now (0 when there is none yet).
+	pub fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+		use std::io::Read;
+		let port = self.prometheus_port.expect("the node serves metrics");
+		let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics port");
+		stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+		write!(stream, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("request");
+		let mut page = String::new();
+		stream.read_to_string(&mut page).expect("metrics page");
+		page.lines()
+			.filter_map(|line| {
+				let (series, value) = line.rsplit_once(' ')?;
+				let (series_name, series_labels) = series.split_once('{').unwrap_or((series, ""));
+				let wanted = series_name == name
+					&& labels.iter().all(|(k, v)| series_labels.contains(&format!("{k}=\"{v}\"")));
+				wanted.then(|| value.parse::<f64>().ok()).flatten()
+			})
+			.sum()
 	}
 
 	/// This node's multiaddr, for `--bootnodes`.
@@ -243,6 +272,12 @@ impl Node {
 			.request("author_submitExtrinsic", rpc_params![sp_core::Bytes(xt.encode())])
 			.await
 			.expect("the extrinsic is accepted into the pool")
+	}
+
+	/// Every output line so far that contains `needle`.
+	pub fn lines_containing(&self, needle: &str) -> Vec<String> {
+		let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+		lines.iter().filter(|l| l.contains(needle)).cloned().collect()
 	}
 
 	/// Whether any output line so far contains `needle`.
@@ -486,21 +521,72 @@ pub async fn client_session(
 	node: &Node,
 	name: &str,
 ) -> quarks_client::messenger::Messenger {
-	use quarks_client::{
-		chain::Chain,
-		keystore::{Identity, Keystore},
-	};
-	let keystore = Keystore::create(
-		&dir.join(format!("{name}.json")),
-		"test passphrase",
-		Identity::development(name),
-		4,
-	)
-	.expect("keystore");
+	session(dir, node, name, quarks_client::keystore::Identity::development(name)).await
+}
+
+/// A chat client session for `identity` through `node`, with keystore `<dir>/<file>.json`.
+pub async fn session(
+	dir: &Path,
+	node: &Node,
+	file: &str,
+	identity: quarks_client::keystore::Identity,
+) -> quarks_client::messenger::Messenger {
+	use quarks_client::{chain::Chain, keystore::Keystore};
+	let keystore =
+		Keystore::create(&dir.join(format!("{file}.json")), "test passphrase", identity, 4)
+			.expect("keystore");
 	let url = format!("ws://127.0.0.1:{}", node.rpc_port);
 	quarks_client::messenger::Messenger::new(
 		Chain::connect(&url).await.expect("connects"),
 		keystore,
 	)
 	.expect("messenger")
+}
+
+/// The Aura slot of block `number` of `node`'s canonical chain.
+pub async fn slot(node: &Node, number: u32) -> u64 {
+	let hash: H256 =
+		node.rpc.request("chain_getBlockHash", rpc_params![number]).await.expect("hash");
+	let header: serde_json::Value =
+		node.rpc.request("chain_getHeader", rpc_params![hash]).await.expect("header");
+	let logs = header["digest"]["logs"].as_array().expect("digest logs");
+	logs.iter()
+		.filter_map(|log| {
+			let bytes = array_bytes::hex2bytes(log.as_str()?).ok()?;
+			let item = sp_runtime::DigestItem::decode(&mut &bytes[..]).ok()?;
+			let (engine, data) = item.as_pre_runtime()?;
+			(engine == *b"aura").then(|| u64::decode(&mut &data[..]).ok()).flatten()
+		})
+		.next()
+		.expect("every block carries its Aura slot")
+}
+
+/// Missed slots between blocks `from` and `to` of the first node's chain (from their Aura
+/// slots), and forks and reorgs the nodes logged (several blocks imported at one height).
+pub async fn chain_health(nodes: &[&Node], from: u32, to: u32) -> String {
+	use std::collections::{BTreeMap, BTreeSet};
+	let slots = slot(nodes[0], to).await - slot(nodes[0], from).await + 1;
+	let blocks = u64::from(to - from + 1);
+	let mut heights: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+	for node in nodes {
+		for line in node.lines_containing(" Imported #") {
+			let Some(rest) = line.split(" Imported #").nth(1) else { continue };
+			let (Some(height), Some(hash)) =
+				(rest.split_whitespace().next(), rest.split("→ ").nth(1))
+			else {
+				continue;
+			};
+			heights
+				.entry(height.to_owned())
+				.or_default()
+				.insert(hash.trim().trim_end_matches(')').to_owned());
+		}
+	}
+	let forks = heights.values().filter(|hashes| hashes.len() > 1).count();
+	let reorgs: usize = nodes.iter().map(|n| n.lines_containing("Reorg on").len()).sum();
+	format!(
+		"blocks {from}..={to}: {blocks} blocks in {slots} slots, {} missed ({:.1} %); heights with more than one block imported (forks): {forks}; reorgs logged: {reorgs}",
+		slots - blocks,
+		100.0 * (slots - blocks) as f64 / slots as f64
+	)
 }

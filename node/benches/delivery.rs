@@ -1,0 +1,509 @@
+//! Figures for docs/performance.md, "Delivery and notarization", with release binaries on
+//! the local network on 127.0.0.1 (three validators, the mail hosts of Dave and Ferdie).
+//! Nothing is asserted.
+//!
+//!     cargo bench -p quarks-node --bench delivery                 every scenario
+//!     cargo bench -p quarks-node --bench delivery -- latency      one of: store, latency,
+//!                                                                 load, anchoring, relay
+//!
+//! - store: the host store alone (insert, page, delete), ParityDB and memory.
+//! - latency: Alice → Bob, one message a second: send → shown at Bob (his client has
+//!   opened it and checked its signatures), send → anchored (the sender's anchor in a
+//!   block), send → final (that block finalized).
+//! - load: the same with 50 senders at 2 messages a second each (100 messages/s).
+//! - anchoring: 100 senders anchoring full batches every block: what the chain notarizes.
+//! - relay: one node pushing 1 KiB and 16 KiB envelopes from 100 senders to a host (the
+//!   direct path), then the same volume delivered by the relay worker alone (the host was
+//!   down at submission).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "../src/hosting/host_store.rs"]
+#[allow(dead_code, unused_imports)]
+mod host_store;
+
+use codec::Encode;
+use common::*;
+use host_store::{HostStore, Limits, Meta, State};
+use jsonrpsee::{core::client::ClientT, rpc_params};
+use quarks_client::{
+	chain::{account_value, hash_value, Wait},
+	inbox::{ReadOptions, Update},
+	keystore::Identity,
+	messenger::Messenger,
+	send::{Notary, Sent},
+};
+use quarks_primitives::{
+	envelope::{hash_of, Envelope, ENVELOPE_VERSION},
+	hosting::{submission_payload, Submission},
+	AnchorRecord, Destination, SIZE_CLASSES,
+};
+use quarks_runtime::{AccountId, BlockNumber};
+use serde_json::Value;
+use sp_core::{crypto::Pair as _, sr25519, Bytes, H256};
+use sp_keyring::Sr25519Keyring::{Alice, Dave, Ferdie};
+use std::{
+	collections::HashMap,
+	path::Path,
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+use subxt::dynamic::Value as Dynamic;
+
+fn wants(scenario: &str) -> bool {
+	let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+	only.is_empty() || only.iter().any(|o| o == scenario)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+	let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+	sorted[rank.min(sorted.len()) - 1]
+}
+
+fn describe(name: &str, mut samples: Vec<f64>) {
+	if samples.is_empty() {
+		println!("{name}: no samples");
+		return;
+	}
+	samples.sort_by(|a, b| a.total_cmp(b));
+	let ms = |s: f64| s * 1000.0;
+	println!(
+		"{name}: n={} p50={:.1} ms p99={:.1} ms min={:.1} ms max={:.1} ms",
+		samples.len(),
+		ms(percentile(&samples, 50.0)),
+		ms(percentile(&samples, 99.0)),
+		ms(samples[0]),
+		ms(samples[samples.len() - 1])
+	);
+}
+
+fn per_second(count: usize, took: Duration) -> f64 {
+	count as f64 / took.as_secs_f64()
+}
+
+/// A sealed-looking envelope for the store and relay figures (nobody opens it).
+fn envelope(sender: &AccountId, to: &AccountId, class: u8, serial: u32) -> Vec<u8> {
+	let mut body = vec![0u8; SIZE_CLASSES[class as usize] as usize];
+	body[..4].copy_from_slice(&serial.to_le_bytes());
+	Envelope {
+		version: ENVELOPE_VERSION,
+		sender: sender.clone(),
+		destination: Destination::Direct(to.clone()),
+		size_class: class,
+		body,
+	}
+	.encode()
+}
+
+fn store_figures(class: u8, count: usize) {
+	let users: Vec<AccountId> = (0..100u8).map(|i| AccountId::from([i; 32])).collect();
+	let limits = Limits { capacity: u64::MAX, user_quota: u64::MAX, sender_pending: u64::MAX };
+	for persistent in [true, false] {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let store = if persistent {
+			HostStore::open(dir.path()).expect("opens")
+		} else {
+			HostStore::in_memory()
+		};
+		let items: Vec<(H256, Submission, AccountId)> = (0..count as u32)
+			.map(|i| {
+				let bytes = envelope(&users[0], &users[1], class, i);
+				let to = users[i as usize % users.len()].clone();
+				(hash_of(&bytes), Submission { envelope: bytes, signature: [0; 64] }, to)
+			})
+			.collect();
+		let len = items[0].1.envelope.len();
+		let start = Instant::now();
+		for (hash, submission, to) in &items {
+			let meta = Meta {
+				sender: users[0].clone(),
+				leaf: *hash,
+				len: len as u32,
+				recipients: vec![to.clone()],
+				position: 0,
+				state: State::Pending { received_at: 1, membership: None },
+			};
+			store.insert(*hash, submission, meta, limits).expect("fits");
+		}
+		let inserted = start.elapsed();
+		let start = Instant::now();
+		let mut fetched = 0;
+		let mut pages = 0;
+		for user in &users {
+			let mut after = None;
+			loop {
+				let (entries, next) = store.mailbox(user, after, 256, 4 << 20).expect("reads");
+				fetched += entries.len();
+				pages += 1;
+				match next {
+					Some(n) => after = Some(n),
+					None => break,
+				}
+			}
+		}
+		let fetches = start.elapsed();
+		let start = Instant::now();
+		for (hash, _, to) in &items {
+			store.acknowledged(hash, to).expect("deleted");
+		}
+		let deletes = start.elapsed();
+		println!(
+			"store {} {len} B x {count}: insert {:.0}/s ({:.1} MB/s), read {:.0} envelopes/s ({pages} pages), delete {:.0}/s",
+			if persistent { "paritydb" } else { "memory  " },
+			per_second(count, inserted),
+			(count * len) as f64 / inserted.as_secs_f64() / 1e6,
+			per_second(fetched, fetches),
+			per_second(count, deletes),
+		);
+	}
+}
+
+/// `count` senders, funded by Alice and each with a published key, on `nodes` in turn.
+async fn senders(dir: &Path, nodes: &[Node], count: usize) -> Vec<Arc<Messenger>> {
+	let identities: Vec<(String, AccountId)> = (0..count)
+		.map(|i| {
+			let suri = format!("//quarks-bench/{i}");
+			let pair = sr25519::Pair::from_string(&suri, None).expect("valid suri");
+			(suri, pair.public().into())
+		})
+		.collect();
+	let alice = client_session(dir, &nodes[0], "Alice").await;
+	let transfers: Vec<Dynamic> = identities
+		.iter()
+		.map(|(_, account)| {
+			Dynamic::unnamed_variant(
+				"Balances",
+				[Dynamic::named_variant(
+					"transfer_keep_alive",
+					[
+						("dest", Dynamic::unnamed_variant("Id", [account_value(account)])),
+						("value", Dynamic::u128(1_000 * quarks_runtime::UNIT)),
+					],
+				)],
+			)
+		})
+		.collect();
+	alice
+		.chain
+		.submit(
+			alice.pair(),
+			"Utility",
+			"batch_all",
+			vec![Dynamic::unnamed_composite(transfers)],
+			Wait::Finalized,
+			&mut |_| {},
+		)
+		.await
+		.expect("senders funded");
+	let mut out = Vec::new();
+	for (i, (suri, _)) in identities.iter().enumerate() {
+		let node = &nodes[i % nodes.len()];
+		let identity = Identity::from_suri(suri).expect("identity");
+		out.push(session(dir, node, &format!("sender-{i}"), identity).await);
+	}
+	let published =
+		futures::future::join_all(out.iter_mut().map(|m| async move {
+			m.publish_key(28_800, false, Wait::InBlock, &mut |_| {}).await
+		}))
+		.await;
+	for result in published {
+		result.expect("key published");
+	}
+	let finalized = nodes[0].best_number().await;
+	wait_finalized(&nodes.iter().collect::<Vec<_>>(), finalized).await;
+	out.into_iter().map(Arc::new).collect()
+}
+
+/// Bob's client reading live; records when each message is shown (opened, checked).
+fn read_as(mut bob: Messenger, for_: Duration) -> Arc<Mutex<HashMap<H256, Instant>>> {
+	let shown: Arc<Mutex<HashMap<H256, Instant>>> = Arc::default();
+	let record = shown.clone();
+	tokio::spawn(async move {
+		let options =
+			ReadOptions { follow: true, count: None, timeout: Some(for_), acknowledge: false };
+		let _ = bob
+			.read_mail(options, &mut |update| {
+				if let Update::Shown(r) = update {
+					record.lock().expect("shown").insert(r.hash, Instant::now());
+				}
+			})
+			.await;
+	});
+	shown
+}
+
+/// When each block number became final at `node`, polled every 20 ms.
+fn watch_finality(node_url: String, for_: Duration) -> Arc<Mutex<Vec<(BlockNumber, Instant)>>> {
+	let finals: Arc<Mutex<Vec<(BlockNumber, Instant)>>> = Arc::default();
+	let out = finals.clone();
+	tokio::spawn(async move {
+		let rpc =
+			jsonrpsee::http_client::HttpClientBuilder::default().build(node_url).expect("client");
+		let end = Instant::now() + for_;
+		let mut last = 0;
+		while Instant::now() < end {
+			let head: Option<H256> =
+				rpc.request("chain_getFinalizedHead", rpc_params![]).await.ok();
+			if let Some(head) = head {
+				let header: Value =
+					rpc.request("chain_getHeader", rpc_params![head]).await.unwrap_or_default();
+				if let Some(n) = header["number"]
+					.as_str()
+					.and_then(|n| u32::from_str_radix(n.trim_start_matches("0x"), 16).ok())
+				{
+					if n > last {
+						last = n;
+						out.lock().expect("finals").push((n, Instant::now()));
+					}
+				}
+			}
+			tokio::time::sleep(Duration::from_millis(20)).await;
+		}
+	});
+	finals
+}
+
+/// `senders` each send to Bob every `interval` for `duration`; reports send → shown,
+/// → anchored and → final.
+async fn latency(
+	name: &str,
+	senders: &[Arc<Messenger>],
+	bob: Messenger,
+	nodes: &[&Node],
+	interval: Duration,
+	duration: Duration,
+) {
+	let node_url = format!("http://127.0.0.1:{}", nodes[0].rpc_port);
+	let first_block = nodes[0].best_number().await;
+	let drain = Duration::from_secs(20);
+	let reader = read_as(bob, duration + drain);
+	let finals = watch_finality(node_url, duration + drain);
+	tokio::time::sleep(Duration::from_secs(2)).await; // Bob's subscriptions open.
+	let sent_at: Arc<Mutex<HashMap<H256, Instant>>> = Arc::default();
+	let anchored: Arc<Mutex<HashMap<H256, (Instant, BlockNumber)>>> = Arc::default();
+	let bob_id = AccountId::from(sp_keyring::Sr25519Keyring::Bob.public());
+	let tasks: Vec<_> = senders
+		.iter()
+		.enumerate()
+		.map(|(i, sender)| {
+			let (sender, sent_at, anchored, bob_id) =
+				(sender.clone(), sent_at.clone(), anchored.clone(), bob_id.clone());
+			let phase = interval.mul_f64(i as f64 / senders.len() as f64);
+			tokio::spawn(async move {
+				let notary = Notary::start(sender.clone());
+				tokio::time::sleep(phase).await;
+				let end = Instant::now() + duration;
+				let mut next = Instant::now();
+				let mut waits = Vec::new();
+				while Instant::now() < end {
+					tokio::time::sleep_until(next.into()).await;
+					next += interval;
+					let t0 = Instant::now();
+					let Ok(sent): Result<Sent, _> = sender
+						.send_direct(&bob_id, "a benchmark message of a few dozen bytes")
+						.await
+					else {
+						continue;
+					};
+					sent_at.lock().expect("sent").insert(sent.hash, t0);
+					let reply = notary.notarize(sent.clone());
+					let anchored = anchored.clone();
+					waits.push(tokio::spawn(async move {
+						if let Ok(Ok(block)) = reply.await {
+							anchored
+								.lock()
+								.expect("anchored")
+								.insert(sent.hash, (Instant::now(), block));
+						}
+					}));
+				}
+				futures::future::join_all(waits).await;
+			})
+		})
+		.collect();
+	futures::future::join_all(tasks).await;
+	tokio::time::sleep(drain).await;
+
+	let sent_at = sent_at.lock().expect("sent").clone();
+	let shown = reader.lock().expect("shown").clone();
+	let anchored = anchored.lock().expect("anchored").clone();
+	let finals = finals.lock().expect("finals").clone();
+	let since =
+		|hash: &H256, at: Instant| sent_at.get(hash).map(|t0| at.duration_since(*t0).as_secs_f64());
+	println!("{name}: {} sent, {} shown, {} anchored", sent_at.len(), shown.len(), anchored.len());
+	describe("  send → shown", shown.iter().filter_map(|(h, at)| since(h, *at)).collect());
+	describe(
+		"  send → anchored (in a block)",
+		anchored.iter().filter_map(|(h, (at, _))| since(h, *at)).collect(),
+	);
+	let final_samples = anchored
+		.iter()
+		.filter_map(|(h, (_, block))| {
+			finals.iter().find(|(n, _)| n >= block).and_then(|(_, at)| since(h, *at))
+		})
+		.collect();
+	describe("  send → final", final_samples);
+	let last_block = nodes[0].finalized_number().await;
+	println!("  {}", chain_health(nodes, first_block, last_block).await);
+}
+
+/// 100 senders each anchor a full batch every block for `duration`: the chain's capacity.
+async fn anchoring(senders: &[Arc<Messenger>], node: &Node, duration: Duration) {
+	let start_block = node.best_number().await;
+	let end = Instant::now() + duration;
+	let max_batch: u32 = 4096;
+	let tasks: Vec<_> = senders
+		.iter()
+		.enumerate()
+		.map(|(i, sender)| {
+			let sender = sender.clone();
+			tokio::spawn(async move {
+				let mut n = 0u64;
+				while Instant::now() < end {
+					let root = H256::from_low_u64_be((i as u64) << 32 | n);
+					n += 1;
+					let fields = vec![hash_value(&root), Dynamic::u128(max_batch.into())];
+					let _ = sender
+						.chain
+						.submit(
+							sender.pair(),
+							"Messaging",
+							"anchor",
+							fields,
+							Wait::InBlock,
+							&mut |_| {},
+						)
+						.await;
+				}
+			})
+		})
+		.collect();
+	futures::future::join_all(tasks).await;
+	tokio::time::sleep(Duration::from_secs(5)).await;
+	let end_block = node.finalized_number().await;
+	let (mut anchors, mut leaves) = (0u64, 0u64);
+	for block in start_block + 1..=end_block {
+		let records: Vec<(AccountId, H256, AnchorRecord<BlockNumber>)> =
+			node.runtime_call("HostingApi_anchors_in", block).await;
+		anchors += records.len() as u64;
+		leaves += records.iter().map(|(_, _, r)| u64::from(r.count)).sum::<u64>();
+	}
+	let blocks = (end_block - start_block).max(1);
+	let seconds = blocks as f64 * quarks_runtime::MILLI_SECS_PER_BLOCK as f64 / 1000.0;
+	println!(
+		"anchoring: {} senders, blocks {}..={end_block}: {anchors} anchors ({:.1} per block), {leaves} leaves = {:.0} anchored messages/s",
+		senders.len(),
+		start_block + 1,
+		anchors as f64 / blocks as f64,
+		leaves as f64 / seconds
+	);
+}
+
+async fn stored(host: &Node) -> u64 {
+	let status: Value = host.rpc.request("quarks_hostStatus", rpc_params![]).await.expect("status");
+	status["envelopes"].as_u64().expect("count")
+}
+
+/// `count` envelopes of `class` from `senders` to Alice, submitted to `relay`: how fast
+/// Dave's host holds them all.
+async fn relay(
+	senders: &[Arc<Messenger>],
+	relay: &Node,
+	dave: &Node,
+	class: u8,
+	count: u32,
+	serial: u32,
+) {
+	let genesis = relay.genesis_hash().await;
+	let before = stored(dave).await;
+	let alice = AccountId::from(Alice.public());
+	let submissions: Vec<Vec<u8>> = (0..count)
+		.map(|i| {
+			let sender = &senders[i as usize % senders.len()];
+			let bytes = envelope(sender.account(), &alice, class, serial + i);
+			let signature = sender.pair().sign(&submission_payload(&genesis, &hash_of(&bytes))).0;
+			Submission { envelope: bytes, signature }.encode()
+		})
+		.collect();
+	let len = submissions[0].len();
+	let start = Instant::now();
+	let in_flight = 64;
+	let mut refused = 0;
+	for chunk in submissions.chunks(in_flight) {
+		let answers = futures::future::join_all(chunk.iter().map(|s| {
+			relay.rpc.request::<H256, _>("quarks_submitEnvelope", rpc_params![Bytes(s.clone())])
+		}))
+		.await;
+		refused += answers.iter().filter(|a| a.is_err()).count();
+	}
+	let submitted = start.elapsed();
+	while stored(dave).await < before + u64::from(count) - refused as u64 {
+		tokio::time::sleep(Duration::from_millis(20)).await;
+	}
+	let took = start.elapsed();
+	println!(
+		"relay {len} B x {count} (direct push, {in_flight} submissions in flight, {refused} refused): submitted at {:.0}/s, stored at the host at {:.0} envelopes/s ({:.1} MB/s)",
+		per_second(count as usize, submitted),
+		per_second(count as usize - refused, took),
+		((count as usize - refused) * len) as f64 / took.as_secs_f64() / 1e6,
+	);
+}
+
+#[tokio::main]
+async fn main() {
+	println!("profile: {}", if cfg!(debug_assertions) { "debug" } else { "release" });
+	if wants("store") {
+		store_figures(0, 20_000);
+		store_figures(2, 2_000);
+	}
+	if !["latency", "load", "anchoring", "relay"].iter().any(|s| wants(s)) {
+		return;
+	}
+	let dir = tempfile::tempdir().expect("temp dir");
+	let (validators, dave, ferdie) = start_local_network(dir.path()).await;
+	// Room for every scenario's mail at both hosts.
+	set_host_record(&validators[0], Dave, &dave, 28_800, 8 << 30, 4 << 30).await;
+	set_host_record(&validators[0], Ferdie, &ferdie, 28_800, 8 << 30, 4 << 30).await;
+	let nodes: Vec<&Node> = validators.iter().chain([&dave, &ferdie]).collect();
+	let needs_senders = ["load", "anchoring", "relay"].iter().any(|s| wants(s));
+	let senders =
+		if needs_senders { senders(dir.path(), &validators, 100).await } else { Vec::new() };
+
+	if wants("latency") {
+		let alice = Arc::new(
+			session(dir.path(), &validators[0], "Alice-latency", Identity::development("Alice"))
+				.await,
+		);
+		let bob =
+			session(dir.path(), &validators[1], "Bob-latency", Identity::development("Bob")).await;
+		latency(
+			"1 message/s, Alice → Bob",
+			&[alice],
+			bob,
+			&nodes,
+			Duration::from_secs(1),
+			Duration::from_secs(60),
+		)
+		.await;
+	}
+	if wants("load") {
+		let bob =
+			session(dir.path(), &validators[1], "Bob-load", Identity::development("Bob")).await;
+		latency(
+			"100 messages/s from 50 senders → Bob",
+			&senders[..50],
+			bob,
+			&nodes,
+			Duration::from_millis(500),
+			Duration::from_secs(60),
+		)
+		.await;
+	}
+	if wants("anchoring") {
+		anchoring(&senders, &validators[0], Duration::from_secs(30)).await;
+	}
+	if wants("relay") {
+		relay(&senders, &validators[2], &dave, 0, 20_000, 0).await;
+		relay(&senders, &validators[2], &dave, 2, 3_000, 1_000_000).await;
+	}
+}
