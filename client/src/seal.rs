@@ -173,6 +173,10 @@ pub enum SealError {
 	/// The decrypted plaintext is not a letter followed by zero padding.
 	#[error("bad padding or letter encoding")]
 	BadPadding,
+	/// An X25519 public key of low order: the shared secret would not depend on our
+	/// secret, so anyone could derive the message key.
+	#[error("weak encryption key: a low-order X25519 point")]
+	WeakKey,
 }
 
 fn header(
@@ -238,7 +242,11 @@ fn seal_with(
 		SealFor::Direct { key: recipient, version, .. } => {
 			let secret = StaticSecret::from(ephemeral);
 			let public = PublicKey::from(&secret).to_bytes();
-			let shared = secret.diffie_hellman(&PublicKey::from(*recipient)).to_bytes();
+			let shared = secret.diffie_hellman(&PublicKey::from(*recipient));
+			if !shared.was_contributory() {
+				return Err(SealError::WeakKey);
+			}
+			let shared = shared.to_bytes();
 			let prefix = [&version.to_le_bytes()[..], &public, &nonce].concat();
 			(direct_key(&shared, &public, recipient), prefix)
 		}
@@ -277,7 +285,11 @@ pub fn open(bytes: &[u8], with: OpenWith<'_>) -> Result<Opened, SealError> {
 			let ephemeral: [u8; 32] = body[4..36].try_into().expect("32 bytes");
 			let secret = secret(version).ok_or(SealError::UnknownKeyVersion(version))?;
 			let mine = PublicKey::from(&secret).to_bytes();
-			let shared = secret.diffie_hellman(&PublicKey::from(ephemeral)).to_bytes();
+			let shared = secret.diffie_hellman(&PublicKey::from(ephemeral));
+			if !shared.was_contributory() {
+				return Err(SealError::WeakKey);
+			}
+			let shared = shared.to_bytes();
 			(direct_key(&shared, &ephemeral, &mine), DIRECT_PREFIX)
 		}
 		(OpenWith::Group { group, epoch, key }, Destination::Group { group: g, epoch: e }) => {
@@ -377,6 +389,22 @@ mod tests {
 			let with = OpenWith::Group { group: 7, epoch: 2, key: &GROUP_KEY };
 			assert_eq!(open(&sealed, with).expect("a member opens").letter, letter(content_len));
 		}
+	}
+
+	#[test]
+	fn low_order_keys_are_refused() {
+		for point in quarks_primitives::LOW_ORDER_X25519 {
+			assert_eq!(
+				seal(&Alice.pair(), to_bob(&point), &letter(10)).map(|s| s.bytes),
+				Err(SealError::WeakKey),
+				"anyone could read a letter sealed to {point:?}"
+			);
+		}
+		// An envelope whose ephemeral key is low-order carries no secret either.
+		let mut sealed = seal(&Alice.pair(), to_bob(&bob_key()), &letter(10)).expect("fits").bytes;
+		let body = sealed.len() - SIZE_CLASSES[0] as usize;
+		sealed[body + 4..body + 36].copy_from_slice(&quarks_primitives::LOW_ORDER_X25519[2]);
+		assert_eq!(as_bob(&sealed).map(|o| o.letter), Err(SealError::WeakKey));
 	}
 
 	#[test]

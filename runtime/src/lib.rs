@@ -74,7 +74,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	authoring_version: 1,
 	// Bump on every change of runtime logic; bump `transaction_version` when calls or
 	// their encoding change.
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 2,
@@ -306,6 +306,54 @@ mod tests {
 			wrapped,
 		});
 		assert!(rotation.get_dispatch_info().call_weight.all_lte(max_extrinsic));
+	}
+
+	/// No signed account admits a peer: node authorization's claims and connections are
+	/// filtered for every origin but the privileged one, directly or inside a batch.
+	#[test]
+	fn only_the_privileged_origin_admits_peers() {
+		use frame_support::{assert_ok, traits::Contains};
+		use pallet_node_authorization::Call as Node;
+		use sp_keyring::Sr25519Keyring::Alice;
+		use sp_runtime::traits::Dispatchable;
+		let config: RuntimeGenesisConfig =
+			serde_json::from_value(genesis_config_presets::local_config_genesis())
+				.expect("the local preset is a genesis config");
+		let mut ext: sp_io::TestExternalities =
+			config.build_storage().expect("the local preset builds").into();
+		ext.execute_with(|| {
+			System::set_block_number(1);
+			let peer = || sp_core::OpaquePeerId::new(vec![7; 38]);
+			let claims = [
+				Node::claim_node { node: peer() },
+				Node::add_connections { node: peer(), connections: vec![] },
+				Node::remove_connections { node: peer(), connections: vec![] },
+				Node::remove_claim { node: peer() },
+				Node::transfer_node { node: peer(), owner: Alice.to_account_id().into() },
+			];
+			for call in claims {
+				let call = RuntimeCall::NodeAuthorization(call);
+				assert!(!configs::NoSignedPeerAdmission::contains(&call));
+				let filtered = call.clone().dispatch(RuntimeOrigin::signed(Alice.to_account_id()));
+				assert_eq!(
+					filtered.map_err(|e| e.error),
+					Err(frame_system::Error::<Runtime>::CallFiltered.into()),
+					"{call:?}"
+				);
+				let batch =
+					RuntimeCall::Utility(pallet_utility::Call::batch_all { calls: vec![call] });
+				assert!(batch.dispatch(RuntimeOrigin::signed(Alice.to_account_id())).is_err());
+			}
+			let listed = RuntimeCall::NodeAuthorization(Node::add_well_known_node {
+				node: peer(),
+				owner: Alice.to_account_id().into(),
+			});
+			assert_ok!(listed.dispatch(RuntimeOrigin::root()));
+			assert_eq!(
+				pallet_node_authorization::Owners::<Runtime>::get(peer()),
+				Some(Alice.to_account_id())
+			);
+		});
 	}
 
 	/// A group rotation anchors its key envelopes with the rotation; someone who saw the

@@ -12,7 +12,9 @@
 //!   revocation, or the publication of the next version, whichever comes first. At most
 //!   one version of an account is valid at any block (see [`KeyRecord`]).
 //! - **History**: the last [`Config::MaxKeyVersions`] versions are kept. When the history
-//!   is full, publishing drops the oldest version, which must no longer be valid.
+//!   is full, publishing drops the oldest version, which must have ended at least
+//!   [`Config::KeptAfterEnd`] blocks ago: every anchor made while it was valid has been
+//!   pruned by then, so no record an anchor in state may need is ever dropped.
 //!
 //! ## Calls
 //!
@@ -39,6 +41,7 @@ mod tests;
 pub mod weights;
 
 pub use pallet::*;
+use quarks_primitives::is_low_order_x25519;
 pub use quarks_primitives::{EncryptionKey, KeyInspect, KeyRecord, KeyVersion};
 pub use weights::WeightInfo;
 
@@ -69,6 +72,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxKeyLifetime: Get<BlockNumberFor<Self>>;
 
+		/// Blocks an ended version stays in the history: at least as long as anything
+		/// checked against it (anchors) stays in state.
+		#[pallet::constant]
+		type KeptAfterEnd: Get<BlockNumberFor<Self>>;
+
 		/// Weights of this pallet's calls, from its benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -94,7 +102,7 @@ pub mod pallet {
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
 			for (who, key, expires_at) in &self.keys {
-				assert!(*key != [0u8; 32], "genesis key of {who:?} is all zeroes");
+				assert!(!is_low_order_x25519(key), "genesis key of {who:?} is a low-order point");
 				assert!(!expires_at.is_zero(), "genesis key of {who:?} expires at genesis");
 				assert!(!Keys::<T>::contains_key(who), "{who:?} has two genesis keys");
 				let record = KeyRecord {
@@ -137,7 +145,8 @@ pub mod pallet {
 
 	#[pallet::error]
 	pub enum Error<T> {
-		/// The key is all zeroes, which is no X25519 public key anyone can encrypt to.
+		/// The key is a low-order X25519 point (all zeroes among them): a secret shared with
+		/// it would not be secret.
 		InvalidKey,
 		/// The expiry is not after the current block.
 		ExpiryInPast,
@@ -145,7 +154,8 @@ pub mod pallet {
 		LifetimeTooLong,
 		/// This key was already published by the account; a rotation needs a fresh key.
 		KeyReused,
-		/// The history is full and its oldest version is still valid.
+		/// The history is full and its oldest version is still valid, or ended less than
+		/// `KeptAfterEnd` blocks ago.
 		TooManyKeyVersions,
 		/// The account has no valid key to revoke.
 		NoValidKey,
@@ -175,7 +185,7 @@ pub mod pallet {
 		/// `expires_at` (exclusive). The previously valid version, if any, ends now.
 		///
 		/// The origin must be signed. `expires_at` must be after the current block and at
-		/// most `MaxKeyLifetime` ahead; `key` must not be all zeroes nor a key the account
+		/// most `MaxKeyLifetime` ahead; `key` must not be a low-order point nor a key the account
 		/// published before. Emits [`Event::KeyPublished`].
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::publish_key())]
@@ -187,7 +197,7 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let now = frame_system::Pallet::<T>::block_number();
 
-			ensure!(key != [0u8; 32], Error::<T>::InvalidKey);
+			ensure!(!is_low_order_x25519(&key), Error::<T>::InvalidKey);
 			ensure!(expires_at > now, Error::<T>::ExpiryInPast);
 			ensure!(
 				expires_at <= now.saturating_add(T::MaxKeyLifetime::get()),
@@ -197,8 +207,11 @@ pub mod pallet {
 			ensure!(history.iter().all(|r| r.key != key), Error::<T>::KeyReused);
 			let version = history.last().map_or(1, |r| r.version.saturating_add(1));
 			if history.is_full() {
-				let oldest_ended = history.first().is_some_and(|r| !r.is_valid_at(&now));
-				ensure!(oldest_ended, Error::<T>::TooManyKeyVersions);
+				let kept_until =
+					|r: &KeyRecordOf<T>| r.valid_until.saturating_add(T::KeptAfterEnd::get());
+				let oldest_unneeded =
+					history.first().is_some_and(|r| !r.is_valid_at(&now) && kept_until(r) <= now);
+				ensure!(oldest_unneeded, Error::<T>::TooManyKeyVersions);
 				history.remove(0);
 			}
 

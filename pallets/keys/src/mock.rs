@@ -37,11 +37,13 @@ impl frame_system::Config for Test {
 parameter_types! {
 	pub const MaxKeyVersions: u32 = 3;
 	pub const MaxKeyLifetime: u64 = 1_000;
+	pub const KeptAfterEnd: u64 = 50;
 }
 
 impl pallet_quarks_keys::Config for Test {
 	type MaxKeyVersions = MaxKeyVersions;
 	type MaxKeyLifetime = MaxKeyLifetime;
+	type KeptAfterEnd = KeptAfterEnd;
 	type WeightInfo = ();
 }
 

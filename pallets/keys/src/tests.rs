@@ -135,6 +135,45 @@ fn full_history_drops_the_oldest_ended_version() {
 }
 
 #[test]
+fn a_version_an_unpruned_anchor_may_need_is_kept() {
+	build_and_execute(|| {
+		// Versions 1..=3 at blocks 10, 20, 30: version 1 ended at 20.
+		for n in 1..=MaxKeyVersions::get() as u8 {
+			run_to_block(n as u64 * 10);
+			publish(ALICE, n, 900);
+		}
+		// Rotating again would erase what an anchor made in blocks 10..20 is checked
+		// against, while such anchors may still be in state.
+		for at in [40, 20 + KeptAfterEnd::get() - 1] {
+			run_to_block(at);
+			assert_noop!(
+				Keys::publish_key(RuntimeOrigin::signed(ALICE), key(9), 900),
+				Error::<Test>::TooManyKeyVersions
+			);
+		}
+		run_to_block(20 + KeptAfterEnd::get());
+		publish(ALICE, 9, 900);
+		assert_eq!(Keys::key_at(ALICE, 15), None, "version 1 is dropped once no anchor needs it");
+	});
+}
+
+#[test]
+fn low_order_keys_are_refused() {
+	build_and_execute(|| {
+		for point in quarks_primitives::LOW_ORDER_X25519 {
+			let mut high = point;
+			high[31] |= 0x80;
+			for key in [point, high] {
+				assert_noop!(
+					Keys::publish_key(RuntimeOrigin::signed(ALICE), key, 900),
+					Error::<Test>::InvalidKey
+				);
+			}
+		}
+	});
+}
+
+#[test]
 fn full_history_whose_oldest_is_valid_is_refused() {
 	build_and_execute(|| {
 		// Publishing always ends the previous version, so a full history's oldest entry is

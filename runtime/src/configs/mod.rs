@@ -4,7 +4,7 @@
 use frame_support::dispatch::DispatchClass;
 use frame_support::{
 	parameter_types,
-	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, Everything, VariantCountOf},
+	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
 		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_MILLIS},
 		IdentityFee, Weight,
@@ -29,6 +29,27 @@ use super::{
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
+
+/// Every call but node authorization's signed ones: claiming a node and adding
+/// connections would let any account admit peers the privileged origin never listed. The
+/// privileged origin (root) is not filtered and manages the allow-list.
+pub struct NoSignedPeerAdmission;
+
+impl frame_support::traits::Contains<RuntimeCall> for NoSignedPeerAdmission {
+	fn contains(call: &RuntimeCall) -> bool {
+		use pallet_node_authorization::Call as Node;
+		!matches!(
+			call,
+			RuntimeCall::NodeAuthorization(
+				Node::claim_node { .. }
+					| Node::remove_claim { .. }
+					| Node::transfer_node { .. }
+					| Node::add_connections { .. }
+					| Node::remove_connections { .. }
+			)
+		)
+	}
+}
 
 /// Most validators the chain supports; Aura and GRANDPA accept as many.
 pub const MAX_VALIDATORS: u32 = 32;
@@ -58,7 +79,7 @@ impl frame_system::Config for Runtime {
 	type RuntimeCall = RuntimeCall;
 	type RuntimeTask = RuntimeTask;
 	type PalletInfo = PalletInfo;
-	type BaseCallFilter = Everything;
+	type BaseCallFilter = NoSignedPeerAdmission;
 	type Block = Block;
 	type BlockWeights = RuntimeBlockWeights;
 	type BlockLength = RuntimeBlockLength;
@@ -217,6 +238,8 @@ impl pallet_quarks_keys::Config for Runtime {
 	// Four years of quarterly rotations.
 	type MaxKeyVersions = ConstU32<16>;
 	type MaxKeyLifetime = MaxKeyLifetime;
+	// Anchors are checked against the key valid at their block while they are kept.
+	type KeptAfterEnd = MessageRetention;
 	type WeightInfo = pallet_quarks_keys::weights::SubstrateWeight<Runtime>;
 }
 
