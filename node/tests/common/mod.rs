@@ -503,13 +503,19 @@ pub fn host_config(
 }
 
 /// The `local` network's validators and the mail hosts of Dave and Ferdie at the
-/// endpoints its genesis records, every node finalizing.
+/// endpoints its genesis records (serving metrics), every node finalizing.
 pub async fn start_local_network(dir: &Path) -> (Vec<Node>, Node, Node) {
 	let validators = start_validators(dir).await;
 	let boot = vec![validators[0].multiaddr().await];
-	let dave = Node::start(dir, host_config("dave", 4, Sr25519Keyring::Dave, &boot, Some(9947)));
-	let ferdie =
-		Node::start(dir, host_config("ferdie", 5, Sr25519Keyring::Ferdie, &boot, Some(9948)));
+	let with_metrics = |config| NodeConfig { prometheus_port: Some(free_port()), ..config };
+	let dave = Node::start(
+		dir,
+		with_metrics(host_config("dave", 4, Sr25519Keyring::Dave, &boot, Some(9947))),
+	);
+	let ferdie = Node::start(
+		dir,
+		with_metrics(host_config("ferdie", 5, Sr25519Keyring::Ferdie, &boot, Some(9948))),
+	);
 	wait_finalized(&[&validators[0], &validators[1], &validators[2], &dave, &ferdie], 2).await;
 	(validators, dave, ferdie)
 }
