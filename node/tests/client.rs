@@ -1,6 +1,7 @@
 //! The chat client end to end on a real network on 127.0.0.1 (three validators and the
 //! `local` preset's mail hosts of Dave and Ferdie): a message shown before its block whose
-//! notarization then advances to final, a message never anchored flagged as such, a batch
+//! notarization then advances to final although another account anchored its root first,
+//! a message never anchored flagged as such, a batch
 //! of mixed destinations under one anchor acknowledged per leaf and audited, proofs, key
 //! rotation, and a group whose key rotates when a member is removed.
 
@@ -8,7 +9,7 @@ mod common;
 
 use common::*;
 use quarks_client::{
-	chain::{At, Chain, Wait},
+	chain::{hash_value, At, Chain, Wait},
 	error::ReadError,
 	inbox::{Notarization, ReadOptions, Received},
 	messenger::Messenger,
@@ -16,9 +17,10 @@ use quarks_client::{
 	queries,
 	seal::{Content, SealError},
 };
-use quarks_primitives::Destination;
+use quarks_primitives::{merkle::single_root, Destination};
 use sp_core::H256;
 use std::time::{Duration, Instant};
+use subxt::dynamic::Value as Dynamic;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -109,11 +111,24 @@ async fn chat_end_to_end() {
 	assert_eq!(&received.opened.sender, alice.account());
 	assert_eq!(received.notarization, Notarization::Pending);
 	assert!(received.membership.is_none(), "no anchor exists yet");
+	// Charlie sees Alice's pending message and anchors its root first, under his own
+	// account: anchors are keyed by sender, so Alice's anchor still counts.
+	let root = single_root(&sent.leaf.value());
+	let fields = vec![hash_value(&root), Dynamic::u128(1)];
+	charlie
+		.chain
+		.submit(charlie.pair(), "Messaging", "anchor", fields, Wait::InBlock, &mut |_| {})
+		.await
+		.expect("anyone may anchor any root under their own account");
 	let notarized = alice
 		.notarize(std::slice::from_ref(&sent), Wait::InBlock, &mut |_| {})
 		.await
 		.expect("anchored");
+	assert_eq!(notarized.root, root);
 	assert_eq!(until_final(&bob, &mut received).await, notarized.included.block_number);
+	let charlies =
+		queries::anchor(&alice.chain, &charlie_id, &root, At::Finalized).await.expect("reads");
+	assert!(charlies.is_some_and(|record| record.anchored_at < notarized.included.block_number));
 
 	// Someone else's mail does not open for Charlie.
 	let envelope = alice.store.get(&sent.hash).expect("kept").expect("kept");
