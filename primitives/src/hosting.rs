@@ -117,7 +117,7 @@ pub enum HostItem {
 #[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum HostAnswer<BlockNumber> {
 	/// Kept: provisionally while `anchored_at` is `None`, else as anchored in that block.
-	/// "Kept" means on disk (or in memory, for an in-memory host).
+	/// "Kept" means committed to the host's store (docs/security.md on durability).
 	Stored {
 		/// The block of its anchor, once the host has seen it.
 		anchored_at: Option<BlockNumber>,

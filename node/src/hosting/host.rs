@@ -41,7 +41,7 @@ use std::{
 };
 use tokio::sync::broadcast;
 
-/// Blocks a host keeps an envelope pending its anchor (30 seconds at 3-second blocks).
+/// Blocks a host keeps an envelope pending its anchor (10 seconds at 1-second blocks).
 pub const PROVISIONAL_WAIT: BlockNumber = 10;
 /// Bytes of pending mail one sender may have on a host.
 const SENDER_PENDING_BYTES: u64 = 16 << 20;
