@@ -63,12 +63,16 @@ mod benchmarks {
 	fn acknowledge(n: Linear<1, { T::MaxReceiptBatch::get() }>) {
 		let (sender, recipient) = parties::<T>();
 		let (root, leaves, values) = anchored_batch::<T>(&sender, &recipient);
-		// The last leaves have the longest proofs.
+		let record = Anchors::<T>::get(&sender, root).expect("anchored");
+		// The last leaves have the longest proofs, and each item names another sender's
+		// anchor of the same root: one anchor read per item, the worst case.
 		let items: Vec<ReceiptItem<T::AccountId>> = (0..n)
 			.map(|i| {
 				let index = (values.len() as u32).saturating_sub(i.saturating_add(1));
+				let sender: T::AccountId = account("sender", i, 0);
+				Anchors::<T>::insert(&sender, root, record.clone());
 				ReceiptItem {
-					sender: sender.clone(),
+					sender,
 					root,
 					leaf: leaves[index as usize].clone(),
 					proof: merkle::inclusion_proof(&values, index).expect("index in range"),
