@@ -4,7 +4,7 @@
 //! ciphertext of the identity (its sr25519 secret URI, every X25519 secret it still
 //! needs, and the group keys it received). The header is the associated data, so
 //! weakening the KDF parameters in the file makes decryption fail. The file is created
-//! with mode 0600 and written atomically (temporary file, fsync, rename); a keystore
+//! with mode 0600 and written atomically (`files::write_private`); a keystore
 //! readable by others is refused, as ssh refuses such keys.
 
 use crate::BlockNumber;
@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 use sp_core::{crypto::AccountId32, sr25519, Pair as _};
 use std::{
 	fs,
-	io::Write,
-	os::unix::fs::{OpenOptionsExt, PermissionsExt},
+	os::unix::fs::PermissionsExt,
 	path::{Path, PathBuf},
 };
 use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::Zeroizing;
 
 /// Format tag of keystore files.
 const FORMAT: &str = "quarks-keystore/1";
@@ -30,6 +30,10 @@ const FORMAT: &str = "quarks-keystore/1";
 /// scrypt cost of new keystores: N = 2^15, r = 8, p = 1 (32 MiB, the parameters
 /// RFC 7914 and most wallets use for interactive logins).
 pub const DEFAULT_LOG_N: u8 = 15;
+
+/// scrypt costs a keystore may have: from 1 MiB (tests) to 1 GiB. A file asking for more
+/// would make opening it exhaust memory; less protects nothing.
+pub const LOG_N_RANGE: std::ops::RangeInclusive<u8> = 10..=20;
 
 /// Why a keystore could not be created, opened or saved.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +66,9 @@ pub enum KeystoreError {
 	/// The account secret is not a valid secret URI.
 	#[error("invalid account secret: {0}")]
 	InvalidSecret(String),
+	/// The scrypt cost is outside [`LOG_N_RANGE`].
+	#[error("scrypt cost log2(N) = {0} is outside {min}..={max}", min = LOG_N_RANGE.start(), max = LOG_N_RANGE.end())]
+	KdfCost(u8),
 }
 
 /// One X25519 secret and what the chain says of it.
@@ -243,7 +250,7 @@ impl File {
 /// An opened keystore: the identity, and how to write it back.
 pub struct Keystore {
 	path: PathBuf,
-	passphrase: String,
+	passphrase: Zeroizing<String>,
 	log_n: u8,
 	/// The identity held.
 	pub identity: Identity,
@@ -260,9 +267,16 @@ impl Keystore {
 		if path.exists() {
 			return Err(KeystoreError::Exists(path.to_owned()));
 		}
+		if !LOG_N_RANGE.contains(&log_n) {
+			return Err(KeystoreError::KdfCost(log_n));
+		}
 		identity.pair()?;
-		let keystore =
-			Self { path: path.to_owned(), passphrase: passphrase.to_owned(), log_n, identity };
+		let keystore = Self {
+			path: path.to_owned(),
+			passphrase: Zeroizing::new(passphrase.to_owned()),
+			log_n,
+			identity,
+		};
 		keystore.save()?;
 		Ok(keystore)
 	}
@@ -285,17 +299,21 @@ impl Keystore {
 		if file.nonce.len() != 12 {
 			return Err(KeystoreError::Corrupt("nonce is not 12 bytes".into()));
 		}
+		if !LOG_N_RANGE.contains(&file.kdf.log_n) || (file.kdf.r, file.kdf.p) != (8, 1) {
+			return Err(KeystoreError::KdfCost(file.kdf.log_n));
+		}
 		let key = derive(passphrase, &file.kdf)?;
 		let aad = File::associated_data(&file.format, &file.kdf, &file.cipher);
-		let plaintext = Aes256Gcm::new(&key.into())
+		let plaintext = Aes256Gcm::new(&(*key).into())
 			.decrypt(Nonce::from_slice(&file.nonce), Payload { msg: &file.ciphertext, aad: &aad })
+			.map(Zeroizing::new)
 			.map_err(|_| KeystoreError::WrongPassphrase)?;
 		let identity: Identity = serde_json::from_slice(&plaintext)
 			.map_err(|e| KeystoreError::Corrupt(e.to_string()))?;
 		identity.pair()?;
 		Ok(Self {
 			path: path.to_owned(),
-			passphrase: passphrase.to_owned(),
+			passphrase: Zeroizing::new(passphrase.to_owned()),
 			log_n: file.kdf.log_n,
 			identity,
 		})
@@ -317,9 +335,10 @@ impl Keystore {
 		let key = derive(&self.passphrase, &kdf)?;
 		let cipher = "aes-256-gcm".to_owned();
 		let aad = File::associated_data(FORMAT, &kdf, &cipher);
-		let plaintext =
-			serde_json::to_vec(&self.identity).expect("serialising plain data cannot fail");
-		let ciphertext = Aes256Gcm::new(&key.into())
+		let plaintext = Zeroizing::new(
+			serde_json::to_vec(&self.identity).expect("serialising plain data cannot fail"),
+		);
+		let ciphertext = Aes256Gcm::new(&(*key).into())
 			.encrypt(Nonce::from_slice(&nonce), Payload { msg: &plaintext, aad: &aad })
 			.map_err(|_| KeystoreError::Corrupt("encryption failed".into()))?;
 		let file = File { format: FORMAT.into(), kdf, cipher, nonce: nonce.to_vec(), ciphertext };
@@ -327,25 +346,17 @@ impl Keystore {
 		if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
 			fs::create_dir_all(dir).map_err(io)?;
 		}
-		let temporary = self.path.with_extension("tmp");
-		let mut out = fs::OpenOptions::new()
-			.write(true)
-			.create(true)
-			.truncate(true)
-			.mode(0o600)
-			.open(&temporary)
-			.map_err(io)?;
-		out.write_all(&serde_json::to_vec_pretty(&file).expect("plain data")).map_err(io)?;
-		out.sync_all().map_err(io)?;
-		fs::rename(&temporary, &self.path).map_err(io)
+		let bytes = serde_json::to_vec_pretty(&file).expect("plain data");
+		crate::files::write_private(&self.path, &bytes).map_err(io)
 	}
 }
 
-fn derive(passphrase: &str, kdf: &Kdf) -> Result<[u8; 32], KeystoreError> {
+/// The file key; it, the passphrase and the plaintext are wiped from memory when dropped.
+fn derive(passphrase: &str, kdf: &Kdf) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
 	let params = scrypt::Params::new(kdf.log_n, kdf.r, kdf.p, 32)
 		.map_err(|e| KeystoreError::Corrupt(format!("scrypt parameters: {e}")))?;
-	let mut key = [0u8; 32];
-	scrypt::scrypt(passphrase.as_bytes(), &kdf.salt, &params, &mut key)
+	let mut key = Zeroizing::new([0u8; 32]);
+	scrypt::scrypt(passphrase.as_bytes(), &kdf.salt, &params, &mut *key)
 		.map_err(|e| KeystoreError::Corrupt(format!("scrypt: {e}")))?;
 	Ok(key)
 }
@@ -381,7 +392,7 @@ mod tests {
 	use super::*;
 
 	/// Cheap scrypt for tests; the format and checks are the same at any cost.
-	const TEST_LOG_N: u8 = 4;
+	const TEST_LOG_N: u8 = *LOG_N_RANGE.start();
 
 	fn store(dir: &Path) -> Keystore {
 		Keystore::create(
@@ -415,15 +426,49 @@ mod tests {
 	}
 
 	#[test]
+	fn kdf_costs_outside_the_range_are_refused() {
+		let dir = tempfile::tempdir().expect("temp dir");
+		for cost in [*LOG_N_RANGE.start() - 1, *LOG_N_RANGE.end() + 1, 40] {
+			let path = dir.path().join(format!("cost-{cost}.json"));
+			assert!(matches!(
+				Keystore::create(&path, "x", Identity::generate(), cost),
+				Err(KeystoreError::KdfCost(c)) if c == cost
+			));
+			assert!(!path.exists());
+		}
+		// A file asking for 2^40 rounds is refused before any derivation starts.
+		let keystore = store(dir.path());
+		let text = fs::read_to_string(keystore.path()).expect("reads");
+		fs::write(keystore.path(), text.replace("\"log_n\": 10", "\"log_n\": 40")).expect("writes");
+		assert!(matches!(
+			Keystore::open(keystore.path(), "correct horse"),
+			Err(KeystoreError::KdfCost(40))
+		));
+	}
+
+	#[test]
+	fn saving_never_follows_a_planted_temporary_file() {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let victim = dir.path().join("victim");
+		fs::write(&victim, b"untouched").expect("writes");
+		// The temporary file an earlier version wrote through, for alice.json.
+		std::os::unix::fs::symlink(&victim, dir.path().join("alice.tmp")).expect("symlink");
+		let keystore = store(dir.path());
+		keystore.save().expect("saves");
+		assert_eq!(fs::read(&victim).expect("reads"), b"untouched");
+		assert!(Keystore::open(keystore.path(), "correct horse").is_ok());
+	}
+
+	#[test]
 	fn refuses_wrong_passphrase_tampering_overwrite_and_open_permissions() {
 		let dir = tempfile::tempdir().expect("temp dir");
 		let keystore = store(dir.path());
 		let path = keystore.path().to_owned();
 		assert!(matches!(Keystore::open(&path, "wrong"), Err(KeystoreError::WrongPassphrase)));
 
-		// Weakening the KDF in the file breaks the authentication, not the secrecy.
+		// Altering the KDF in the file breaks the authentication.
 		let text = fs::read_to_string(&path).expect("reads");
-		fs::write(&path, text.replace("\"log_n\": 4", "\"log_n\": 1")).expect("writes");
+		fs::write(&path, text.replace("\"log_n\": 10", "\"log_n\": 11")).expect("writes");
 		assert!(matches!(
 			Keystore::open(&path, "correct horse"),
 			Err(KeystoreError::WrongPassphrase)

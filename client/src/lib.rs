@@ -21,6 +21,7 @@
 pub mod chain;
 pub mod dev;
 pub mod error;
+pub mod files;
 pub mod groups;
 pub mod hosts;
 pub mod inbox;

@@ -7,7 +7,7 @@ use quarks_client::{
 	chain::{Chain, Progress, Wait},
 	hosts,
 	inbox::{Notarization, ReadOptions, Received, Update},
-	keystore::{Identity, Keystore, DEFAULT_LOG_N},
+	keystore::{Identity, Keystore, DEFAULT_LOG_N, LOG_N_RANGE},
 	messenger::Messenger,
 	proofs::{self, Proof},
 	queries,
@@ -108,7 +108,8 @@ struct InitArgs {
 	#[arg(long)]
 	suri: Option<String>,
 	/// scrypt cost as log2(N).
-	#[arg(long, default_value_t = DEFAULT_LOG_N, hide = true)]
+	#[arg(long, default_value_t = DEFAULT_LOG_N, hide = true,
+		value_parser = clap::value_parser!(u8).range(*LOG_N_RANGE.start() as i64..=*LOG_N_RANGE.end() as i64))]
 	kdf_log_n: u8,
 }
 

@@ -2,6 +2,7 @@
 //! it sits in its sender's anchor, so it can be read again, audited and proven after the
 //! hosts deleted it. Envelopes are ciphertext, so the store needs no encryption of its own.
 
+use crate::files::{private_dir, write_private};
 use codec::{Decode, Encode};
 use quarks_primitives::{envelope::hash_of, hosting::BatchMembership};
 use sp_core::H256;
@@ -32,10 +33,8 @@ impl MailStore {
 		let hash = hash_of(envelope);
 		let path = self.path(&hash);
 		if !path.exists() {
-			fs::create_dir_all(&self.dir)?;
-			let temporary = path.with_extension("tmp");
-			fs::write(&temporary, envelope)?;
-			fs::rename(&temporary, &path)?;
+			private_dir(&self.dir)?;
+			write_private(&path, envelope)?;
 		}
 		Ok(hash)
 	}
@@ -51,11 +50,8 @@ impl MailStore {
 
 	/// Keeps where `hash` sits in its sender's anchor.
 	pub fn put_membership(&self, hash: &H256, membership: &BatchMembership) -> io::Result<()> {
-		fs::create_dir_all(&self.dir)?;
-		let path = self.path(hash).with_extension("membership");
-		let temporary = path.with_extension("membership.tmp");
-		fs::write(&temporary, membership.encode())?;
-		fs::rename(&temporary, &path)
+		private_dir(&self.dir)?;
+		write_private(&self.path(hash).with_extension("membership"), &membership.encode())
 	}
 
 	/// Where `hash` sits in its sender's anchor, if known.
@@ -71,7 +67,7 @@ impl MailStore {
 
 	/// Marks `hash` as acknowledged by this identity.
 	pub fn mark_acknowledged(&self, hash: &H256) -> io::Result<()> {
-		fs::create_dir_all(&self.dir)?;
+		private_dir(&self.dir)?;
 		fs::write(self.path(hash).with_extension("ack"), [])
 	}
 
@@ -123,5 +119,9 @@ mod tests {
 		store.put_membership(&hash, &membership).expect("keeps");
 		assert_eq!(store.membership(&hash).expect("reads"), Some(membership));
 		assert_eq!(store.all().expect("lists"), vec![b"envelope".to_vec()]);
+		// Who this identity talks to is nobody else's business.
+		use std::os::unix::fs::PermissionsExt;
+		let mode = fs::metadata(&store.dir).expect("exists").permissions().mode();
+		assert_eq!(mode & 0o777, 0o700);
 	}
 }

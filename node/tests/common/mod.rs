@@ -539,7 +539,7 @@ pub async fn session(
 ) -> quarks_client::messenger::Messenger {
 	use quarks_client::{chain::Chain, keystore::Keystore};
 	let keystore =
-		Keystore::create(&dir.join(format!("{file}.json")), "test passphrase", identity, 4)
+		Keystore::create(&dir.join(format!("{file}.json")), "test passphrase", identity, 10)
 			.expect("keystore");
 	let url = format!("ws://127.0.0.1:{}", node.rpc_port);
 	quarks_client::messenger::Messenger::new(
