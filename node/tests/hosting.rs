@@ -355,6 +355,28 @@ async fn run(dir: &Path) {
 	assert!(mailbox(&dave, Bob, Dave).await.is_empty());
 	assert_eq!(dave.metric("quarks_dropped_unanchored_total", &[]), 1.0);
 
+	// A mailbox has at most 8 open subscriptions on a host; closing one makes room.
+	let mut feeds = vec![bob_feed];
+	for _ in 1..8 {
+		let request = mailbox_request(&dave, Bob, Dave, Bob, MailboxAction::Subscribe).await;
+		let (feed, accepted) = subscribe(&dave, request).await;
+		assert!(accepted["result"].is_string(), "{accepted}");
+		feeds.push(feed);
+	}
+	let request = mailbox_request(&dave, Bob, Dave, Bob, MailboxAction::Subscribe).await;
+	let (_, refused) = subscribe(&dave, request).await;
+	assert_eq!(refused["error"]["code"], 9061, "{refused}");
+	assert_eq!(dave.metric("quarks_mailbox_subscriptions", &[]), 8.0);
+	drop(feeds.pop());
+	wait_until("the closed subscription frees its place", LIMIT, || async {
+		dave.metric("quarks_mailbox_subscriptions", &[]) == 7.0
+	})
+	.await;
+	let request = mailbox_request(&dave, Bob, Dave, Bob, MailboxAction::Subscribe).await;
+	let (_reopened, accepted) = subscribe(&dave, request).await;
+	assert!(accepted["result"].is_string(), "{accepted}");
+	drop(feeds);
+
 	// A host checks what it is handed directly, item by item.
 	let for_charlie = envelope(Alice, to(Charlie), 0, 5);
 	let answers = host_items(

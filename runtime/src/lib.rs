@@ -308,6 +308,36 @@ mod tests {
 		assert!(rotation.get_dispatch_info().call_weight.all_lte(max_extrinsic));
 	}
 
+	/// Full blocks raise the fee multiplier; empty ones bring it back, never below one.
+	#[test]
+	fn congestion_raises_fees() {
+		use frame_support::traits::Hooks;
+		use pallet_transaction_payment::{Multiplier, NextFeeMultiplier};
+		use sp_runtime::traits::One;
+		sp_io::TestExternalities::new_empty().execute_with(|| {
+			let full = configs::RuntimeBlockWeights::get()
+				.get(DispatchClass::Normal)
+				.max_total
+				.expect("normal blocks are limited");
+			let mut previous = NextFeeMultiplier::<Runtime>::get();
+			assert_eq!(previous, Multiplier::one());
+			for block in 1..=10 {
+				System::set_block_number(block);
+				System::register_extra_weight_unchecked(full, DispatchClass::Normal);
+				TransactionPayment::on_finalize(block);
+				let next = NextFeeMultiplier::<Runtime>::get();
+				assert!(next > previous, "block {block}: {next:?} after {previous:?}");
+				previous = next;
+			}
+			for block in 11..=1_000 {
+				System::set_block_number(block);
+				frame_system::BlockWeight::<Runtime>::kill();
+				TransactionPayment::on_finalize(block);
+			}
+			assert_eq!(NextFeeMultiplier::<Runtime>::get(), Multiplier::one());
+		});
+	}
+
 	/// No signed account admits a peer: node authorization's claims and connections are
 	/// filtered for every origin but the privileged one, directly or inside a batch.
 	#[test]

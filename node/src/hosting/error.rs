@@ -44,6 +44,9 @@ pub enum QuarksError {
 	/// The sender submits faster than this node or host accepts.
 	#[error("too many submissions from this sender; try again shortly")]
 	RateLimited,
+	/// The mailbox has as many open subscriptions as a host allows.
+	#[error("too many open subscriptions to this mailbox; close one first")]
+	TooManySubscriptions,
 	/// A store refusal or failure.
 	#[error(transparent)]
 	Store(#[from] StoreError),
@@ -72,6 +75,7 @@ impl QuarksError {
 			Self::BadSignature => 9041,
 			Self::Store(StoreError::Replayed { .. }) => 9042,
 			Self::RateLimited => 9060,
+			Self::TooManySubscriptions => 9061,
 			Self::Store(StoreError::Database(_)) => 9090,
 			Self::Chain(_) => 9091,
 		}
@@ -87,6 +91,7 @@ impl QuarksError {
 				| Self::Store(StoreError::OverCapacity)
 				| Self::Store(StoreError::SenderOverQuota)
 				| Self::RateLimited
+				| Self::TooManySubscriptions
 				| Self::Store(StoreError::Database(_))
 				| Self::Chain(_)
 		)

@@ -15,6 +15,7 @@ use jsonrpsee::{
 	proc_macros::rpc,
 	Extensions, PendingSubscriptionSink, SubscriptionMessage,
 };
+use parking_lot::Mutex;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
 	hosting::{BatchMembership, HostItem, HostingApi, Submission, MAX_HOST_ITEMS},
@@ -24,11 +25,14 @@ use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
 use sp_api::ProvideRuntimeApi;
 use sp_core::{offchain::OffchainStorage, Bytes, H256};
-use std::{sync::Arc, time::Instant};
+use std::{collections::HashMap, sync::Arc, time::Instant};
 use tokio::sync::broadcast::error::RecvError;
 
 /// Envelopes per second one sender may submit to a node, and its burst.
 const SUBMIT_RATE: (f64, f64) = (100.0, 1000.0);
+
+/// Open subscriptions one mailbox may have on a host: a few devices, not a flood.
+pub const MAX_SUBSCRIPTIONS_PER_MAILBOX: u32 = 8;
 
 /// What a host keeps.
 #[derive(serde::Serialize, Clone, Debug)]
@@ -97,6 +101,8 @@ pub struct Services<C, S> {
 	pub host: Option<Arc<Host<C>>>,
 	/// How fast each sender may submit here.
 	pub senders: Arc<SenderLimits>,
+	/// Open subscriptions per mailbox.
+	pub subscribers: Arc<Mutex<HashMap<AccountId, u32>>>,
 	/// Quarks' metrics, if the node exports any.
 	pub metrics: Option<Arc<Metrics>>,
 }
@@ -108,6 +114,7 @@ impl<C, S> Clone for Services<C, S> {
 			push: self.push.clone(),
 			host: self.host.clone(),
 			senders: self.senders.clone(),
+			subscribers: self.subscribers.clone(),
 			metrics: self.metrics.clone(),
 		}
 	}
@@ -122,7 +129,7 @@ impl<C, S> Services<C, S> {
 		metrics: Option<Arc<Metrics>>,
 	) -> Self {
 		let senders = Arc::new(SenderLimits::new(SUBMIT_RATE.0, SUBMIT_RATE.1));
-		Services { relay, push, host, senders, metrics }
+		Services { relay, push, host, senders, subscribers: Arc::default(), metrics }
 	}
 }
 
@@ -133,14 +140,15 @@ pub struct Quarks<C, S> {
 	push: Option<Arc<DirectPush<S>>>,
 	host: Option<Arc<Host<C>>>,
 	senders: Arc<SenderLimits>,
+	subscribers: Arc<Mutex<HashMap<AccountId, u32>>>,
 	metrics: Option<Arc<Metrics>>,
 }
 
 impl<C, S> Quarks<C, S> {
 	/// The methods, backed by `services`.
 	pub fn new(client: Arc<C>, services: Services<C, S>) -> Self {
-		let Services { relay, push, host, senders, metrics } = services;
-		Quarks { client, relay, push, host, senders, metrics }
+		let Services { relay, push, host, senders, subscribers, metrics } = services;
+		Quarks { client, relay, push, host, senders, subscribers, metrics }
 	}
 
 	fn host(&self) -> Result<&Arc<Host<C>>, QuarksError> {
@@ -281,10 +289,13 @@ where
 		request: Bytes,
 	) -> SubscriptionResult {
 		let authorized = self.host().and_then(|host| match host.authorize(&request)? {
-			(who, MailboxAction::Subscribe) => Ok((host.clone(), who)),
+			(who, MailboxAction::Subscribe) => {
+				let slot = Subscriber::open(&self.subscribers, &who)?;
+				Ok((host.clone(), who, slot))
+			}
 			_ => Err(QuarksError::MalformedRequest("mailbox request: not a subscription")),
 		});
-		let (host, who) = match authorized {
+		let (host, who, _slot) = match authorized {
 			Ok(ok) => ok,
 			Err(error) => {
 				pending.reject(error).await;
@@ -335,6 +346,39 @@ where
 		sc_rpc_api::check_if_safe(ext)?;
 		let best = self.client.info().best_number;
 		Ok(self.relay.as_ref().map(|relay| relay.status(best)).unwrap_or_default())
+	}
+}
+
+/// One of a mailbox's open subscriptions, counted while it lives.
+struct Subscriber {
+	open: Arc<Mutex<HashMap<AccountId, u32>>>,
+	who: AccountId,
+}
+
+impl Subscriber {
+	fn open(
+		open: &Arc<Mutex<HashMap<AccountId, u32>>>,
+		who: &AccountId,
+	) -> Result<Self, QuarksError> {
+		let mut counts = open.lock();
+		let count = counts.entry(who.clone()).or_default();
+		if *count >= MAX_SUBSCRIPTIONS_PER_MAILBOX {
+			return Err(QuarksError::TooManySubscriptions);
+		}
+		*count += 1;
+		Ok(Subscriber { open: open.clone(), who: who.clone() })
+	}
+}
+
+impl Drop for Subscriber {
+	fn drop(&mut self) {
+		let mut counts = self.open.lock();
+		if let Some(count) = counts.get_mut(&self.who) {
+			*count = count.saturating_sub(1);
+			if *count == 0 {
+				counts.remove(&self.who);
+			}
+		}
 	}
 }
 

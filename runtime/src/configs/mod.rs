@@ -14,10 +14,10 @@ use frame_system::{
 	limits::{BlockLength, BlockWeights},
 	EnsureRoot,
 };
-use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
+use pallet_transaction_payment::{FungibleAdapter, Multiplier, TargetedFeeAdjustment};
 use sp_runtime::{
-	traits::{AccountIdLookup, BlakeTwo256, One},
-	Perbill,
+	traits::{AccountIdLookup, BlakeTwo256, Bounded, One},
+	FixedPointNumber, Perbill, Perquintill,
 };
 use sp_version::RuntimeVersion;
 
@@ -152,7 +152,14 @@ impl pallet_balances::Config for Runtime {
 }
 
 parameter_types! {
-	pub FeeMultiplier: Multiplier = Multiplier::one();
+	/// Blocks fuller than this (of their normal-class weight) raise the fee multiplier.
+	pub const TargetBlockFullness: Perquintill = Perquintill::from_percent(25);
+	/// How fast: about +0.075 % per full block, so a minute of full 1-second blocks
+	/// raises fees by about 5 % and a quarter of an hour doubles them.
+	pub AdjustmentVariable: Multiplier = Multiplier::saturating_from_rational(1, 1_000);
+	/// Fees never fall below the weight's own price.
+	pub MinimumMultiplier: Multiplier = Multiplier::one();
+	pub MaximumMultiplier: Multiplier = Bounded::max_value();
 }
 
 impl pallet_transaction_payment::Config for Runtime {
@@ -161,7 +168,14 @@ impl pallet_transaction_payment::Config for Runtime {
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightToFee = IdentityFee<Balance>;
 	type LengthToFee = IdentityFee<Balance>;
-	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+	// Whoever fills blocks pays more the longer they do (issue 12: blockspace griefing).
+	type FeeMultiplierUpdate = TargetedFeeAdjustment<
+		Runtime,
+		TargetBlockFullness,
+		AdjustmentVariable,
+		MinimumMultiplier,
+		MaximumMultiplier,
+	>;
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 
