@@ -31,6 +31,10 @@ use tokio::sync::mpsc;
 
 /// How long a host has to answer one request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// Bytes in one push request: small enough that a loaded host answers well within the
+/// deadline (4 MiB batches of 16 KiB envelopes timed out on 2 busy cores, and what times
+/// out waits for the relay worker).
+const PUSH_BATCH_BYTES: usize = 1 << 20;
 /// Pushes waiting per host; beyond it the worker takes over.
 const LANE_DEPTH: usize = 16_384;
 
@@ -116,7 +120,7 @@ impl<S: OffchainStorage> Lane<S> {
 		while let Some(first) = rx.recv().await {
 			let mut bytes = first.item.encoded_size();
 			let mut batch = vec![first];
-			while batch.len() < MAX_HOST_ITEMS && bytes < MAX_HOST_REQUEST_BYTES {
+			while batch.len() < MAX_HOST_ITEMS && bytes < PUSH_BATCH_BYTES {
 				let Ok(next) = rx.try_recv() else { break };
 				bytes = bytes.saturating_add(next.item.encoded_size());
 				batch.push(next);

@@ -18,8 +18,9 @@ use jsonrpsee::{
 use parking_lot::Mutex;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
-	hosting::{BatchMembership, HostItem, HostingApi, Submission, MAX_HOST_ITEMS},
+	hosting::{BatchMembership, HostInfo, HostItem, HostingApi, Submission, MAX_HOST_ITEMS},
 	mailbox::{MailEvent, MailboxAction, MailboxPage},
+	Destination,
 };
 use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
@@ -33,6 +34,30 @@ const SUBMIT_RATE: (f64, f64) = (100.0, 1000.0);
 
 /// Open subscriptions one mailbox may have on a host: a few devices, not a flood.
 pub const MAX_SUBSCRIPTIONS_PER_MAILBOX: u32 = 8;
+
+/// Most senders and destinations whose chain lookups are kept for one best block.
+const MAX_CACHED_LOOKUPS: usize = 16_384;
+
+/// What submissions ask the chain — whether the sender holds a key, and where a
+/// destination's mail goes — remembered for the best block they were asked at: a runtime
+/// call each was most of a submission's cost, and a sender's messages in one block ask
+/// the same.
+#[derive(Default)]
+struct ChainLookups {
+	at: H256,
+	has_key: HashMap<AccountId, bool>,
+	hosts: HashMap<Destination<AccountId>, Vec<(AccountId, HostInfo<BlockNumber>)>>,
+}
+
+impl ChainLookups {
+	/// Forgets everything unless it was asked at `best`, and when it grew too large.
+	fn at(&mut self, best: H256) -> &mut Self {
+		if self.at != best || self.has_key.len() + self.hosts.len() >= MAX_CACHED_LOOKUPS {
+			*self = ChainLookups { at: best, ..Default::default() };
+		}
+		self
+	}
+}
 
 /// What a host keeps.
 #[derive(serde::Serialize, Clone, Debug)]
@@ -141,6 +166,7 @@ pub struct Quarks<C, S> {
 	host: Option<Arc<Host<C>>>,
 	senders: Arc<SenderLimits>,
 	subscribers: Arc<Mutex<HashMap<AccountId, u32>>>,
+	lookups: Mutex<ChainLookups>,
 	metrics: Option<Arc<Metrics>>,
 }
 
@@ -148,7 +174,16 @@ impl<C, S> Quarks<C, S> {
 	/// The methods, backed by `services`.
 	pub fn new(client: Arc<C>, services: Services<C, S>) -> Self {
 		let Services { relay, push, host, senders, subscribers, metrics } = services;
-		Quarks { client, relay, push, host, senders, subscribers, metrics }
+		Quarks {
+			client,
+			relay,
+			push,
+			host,
+			senders,
+			subscribers,
+			lookups: Mutex::default(),
+			metrics,
+		}
 	}
 
 	fn host(&self) -> Result<&Arc<Host<C>>, QuarksError> {
@@ -189,10 +224,34 @@ where
 		verify_submission(&info.genesis_hash, &hash, &envelope.sender, &submission.signature)?;
 		let api = self.client.runtime_api();
 		let at = info.best_hash;
-		if api.valid_key(at, envelope.sender.clone()).map_err(chain_error)?.is_none() {
+		// Looked up outside the lock: runtime calls are the slow part.
+		let known_key = self.lookups.lock().at(at).has_key.get(&envelope.sender).copied();
+		let has_key = match known_key {
+			Some(has_key) => has_key,
+			None => {
+				let has_key =
+					api.valid_key(at, envelope.sender.clone()).map_err(chain_error)?.is_some();
+				self.lookups.lock().at(at).has_key.insert(envelope.sender.clone(), has_key);
+				has_key
+			}
+		};
+		if !has_key {
 			return Err(QuarksError::SenderHasNoKey);
 		}
-		let hosts = api.delivery_hosts(at, envelope.destination).map_err(chain_error)?;
+		let known_hosts = self.lookups.lock().at(at).hosts.get(&envelope.destination).cloned();
+		let hosts = match known_hosts {
+			Some(hosts) => hosts,
+			None => {
+				let hosts =
+					api.delivery_hosts(at, envelope.destination.clone()).map_err(chain_error)?;
+				self.lookups
+					.lock()
+					.at(at)
+					.hosts
+					.insert(envelope.destination.clone(), hosts.clone());
+				hosts
+			}
+		};
 		if hosts.is_empty() {
 			return Err(QuarksError::NoHostChosen);
 		}
