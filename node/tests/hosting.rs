@@ -289,8 +289,12 @@ async fn run(dir: &Path) {
 			&& node.metric("quarks_relay_queue_length", &[]) == 0.0
 	})
 	.await;
-	for (host, operator) in [(&dave, Dave), (&ferdie, Ferdie)] {
-		assert!(mailbox(host, Alice, operator).await.is_empty(), "the sender has no copy");
+	assert!(mailbox(&dave, Alice, Dave).await.is_empty(), "the sender has no copy");
+	// Only a host's users have a mailbox there (and a nonce record): Alice chose Dave's host,
+	// not Ferdie's; Eve chose none.
+	for (host, operator, who) in [(&ferdie, Ferdie, Alice), (&dave, Dave, Eve)] {
+		let request = mailbox_request(host, who, operator, who, fetch()).await;
+		assert_eq!(refusal(host, "quarks_fetchMailbox", rpc_params![request]).await, 9043);
 	}
 
 	// Only Bob reads Bob's mail; each request is good once, on one host, for its action.

@@ -47,6 +47,9 @@ pub enum QuarksError {
 	/// The mailbox has as many open subscriptions as a host allows.
 	#[error("too many open subscriptions to this mailbox; close one first")]
 	TooManySubscriptions,
+	/// A mailbox request from an account that did not choose this host and has no mail here.
+	#[error("this host keeps no mailbox for this account")]
+	NotAUser,
 	/// A store refusal or failure.
 	#[error(transparent)]
 	Store(#[from] StoreError),
@@ -74,6 +77,7 @@ impl QuarksError {
 			Self::WrongHost => 9040,
 			Self::BadSignature => 9041,
 			Self::Store(StoreError::Replayed { .. }) => 9042,
+			Self::NotAUser => 9043,
 			Self::RateLimited => 9060,
 			Self::TooManySubscriptions => 9061,
 			Self::Store(StoreError::Database(_)) => 9090,

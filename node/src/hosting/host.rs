@@ -400,6 +400,16 @@ where
 		if !sr25519::Pair::verify(&signature, request.signing_payload(&self.genesis), &public) {
 			return Err(QuarksError::BadSignature);
 		}
+		// Only this host's users get a nonce record, so its table is bounded by the accounts
+		// that chose it on chain (or still have mail here), not by whoever asks.
+		let user = self.store.keeps_mail_for(&request.account)
+			|| !self
+				.view()
+				.hosted_recipients(&Destination::Direct(request.account.clone()), &self.operator)?
+				.is_empty();
+		if !user {
+			return Err(QuarksError::NotAUser);
+		}
 		self.store.use_nonce(&request.account, request.nonce)?;
 		Ok((request.account, request.action))
 	}

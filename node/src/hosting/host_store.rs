@@ -543,6 +543,11 @@ impl HostStore {
 		Ok(())
 	}
 
+	/// Whether any mail is kept for `who`.
+	pub fn keeps_mail_for(&self, who: &AccountId) -> bool {
+		self.index.lock().usage.contains_key(who)
+	}
+
 	/// Envelopes and bytes kept, by state and per recipient.
 	pub fn usage(&self) -> (Totals, BTreeMap<AccountId, Usage>) {
 		let index = self.index.lock();
