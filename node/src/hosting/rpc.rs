@@ -35,6 +35,9 @@ const SUBMIT_RATE: (f64, f64) = (100.0, 1000.0);
 /// Open subscriptions one mailbox may have on a host: a few devices, not a flood.
 pub const MAX_SUBSCRIPTIONS_PER_MAILBOX: u32 = 8;
 
+/// Open subscriptions per mailbox, shared by every connection.
+pub type OpenSubscriptions = Arc<Mutex<HashMap<AccountId, u32>>>;
+
 /// Most senders and destinations whose chain lookups are kept for one best block.
 const MAX_CACHED_LOOKUPS: usize = 16_384;
 
@@ -127,7 +130,7 @@ pub struct Services<C, S> {
 	/// How fast each sender may submit here.
 	pub senders: Arc<SenderLimits>,
 	/// Open subscriptions per mailbox.
-	pub subscribers: Arc<Mutex<HashMap<AccountId, u32>>>,
+	pub subscribers: OpenSubscriptions,
 	/// Quarks' metrics, if the node exports any.
 	pub metrics: Option<Arc<Metrics>>,
 }
@@ -165,7 +168,7 @@ pub struct Quarks<C, S> {
 	push: Option<Arc<DirectPush<S>>>,
 	host: Option<Arc<Host<C>>>,
 	senders: Arc<SenderLimits>,
-	subscribers: Arc<Mutex<HashMap<AccountId, u32>>>,
+	subscribers: OpenSubscriptions,
 	lookups: Mutex<ChainLookups>,
 	metrics: Option<Arc<Metrics>>,
 }
@@ -410,15 +413,12 @@ where
 
 /// One of a mailbox's open subscriptions, counted while it lives.
 struct Subscriber {
-	open: Arc<Mutex<HashMap<AccountId, u32>>>,
+	open: OpenSubscriptions,
 	who: AccountId,
 }
 
 impl Subscriber {
-	fn open(
-		open: &Arc<Mutex<HashMap<AccountId, u32>>>,
-		who: &AccountId,
-	) -> Result<Self, QuarksError> {
+	fn open(open: &OpenSubscriptions, who: &AccountId) -> Result<Self, QuarksError> {
 		let mut counts = open.lock();
 		let count = counts.entry(who.clone()).or_default();
 		if *count >= MAX_SUBSCRIPTIONS_PER_MAILBOX {
