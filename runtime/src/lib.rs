@@ -308,6 +308,14 @@ mod tests {
 		assert!(rotation.get_dispatch_info().call_weight.all_lte(max_extrinsic));
 	}
 
+	/// State built from the `local` genesis preset.
+	fn local_preset() -> sp_io::TestExternalities {
+		let config: RuntimeGenesisConfig =
+			serde_json::from_value(genesis_config_presets::local_config_genesis())
+				.expect("the local preset is a genesis config");
+		config.build_storage().expect("the local preset builds").into()
+	}
+
 	/// Full blocks raise the fee multiplier; empty ones bring it back, never below one.
 	#[test]
 	fn congestion_raises_fees() {
@@ -346,12 +354,7 @@ mod tests {
 		use pallet_node_authorization::Call as Node;
 		use sp_keyring::Sr25519Keyring::Alice;
 		use sp_runtime::traits::Dispatchable;
-		let config: RuntimeGenesisConfig =
-			serde_json::from_value(genesis_config_presets::local_config_genesis())
-				.expect("the local preset is a genesis config");
-		let mut ext: sp_io::TestExternalities =
-			config.build_storage().expect("the local preset builds").into();
-		ext.execute_with(|| {
+		local_preset().execute_with(|| {
 			System::set_block_number(1);
 			let peer = || sp_core::OpaquePeerId::new(vec![7; 38]);
 			let claims = [
@@ -392,12 +395,7 @@ mod tests {
 	fn a_pre_claimed_root_does_not_block_a_group_rotation() {
 		use frame_support::{assert_ok, traits::UnfilteredDispatchable};
 		use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
-		let config: RuntimeGenesisConfig =
-			serde_json::from_value(genesis_config_presets::local_config_genesis())
-				.expect("the local preset is a genesis config");
-		let mut ext: sp_io::TestExternalities =
-			config.build_storage().expect("the local preset builds").into();
-		ext.execute_with(|| {
+		local_preset().execute_with(|| {
 			System::set_block_number(1);
 			let signed =
 				|who: sp_keyring::Sr25519Keyring| RuntimeOrigin::signed(who.to_account_id());

@@ -102,6 +102,11 @@ impl QuarksError {
 	}
 }
 
+/// A failed runtime call or chain read, as the error callers see.
+pub fn chain_error(error: impl std::fmt::Display) -> QuarksError {
+	QuarksError::Chain(error.to_string())
+}
+
 impl From<QuarksError> for ErrorObjectOwned {
 	fn from(error: QuarksError) -> Self {
 		ErrorObjectOwned::owned(i32::from(error.code()), error.to_string(), None::<()>)

@@ -12,7 +12,7 @@
 //! deleted on the recipient's finalized receipt; mail past the host's retention is dropped.
 
 use super::{
-	error::QuarksError,
+	error::{chain_error, QuarksError},
 	host_store::{HostStore, Limits, Meta, State, Totals, Usage},
 	metrics::Metrics,
 	sender_limits::SenderLimits,
@@ -83,10 +83,6 @@ struct ChainView<'a, C: ProvideRuntimeApi<Block>> {
 	best: BlockNumber,
 	keys: HashMap<AccountId, Option<KeyVersion>>,
 	recipients: HashMap<Destination<AccountId>, Vec<AccountId>>,
-}
-
-fn chain_error(error: impl std::fmt::Display) -> QuarksError {
-	QuarksError::Chain(error.to_string())
 }
 
 impl<C> ChainView<'_, C>

@@ -3,7 +3,7 @@
 
 use super::{
 	direct_push::DirectPush,
-	error::QuarksError,
+	error::{chain_error, QuarksError},
 	host::{verify_submission, Host},
 	metrics::Metrics,
 	relay_queue::{QueuedEnvelope, RelayQueue},
@@ -199,10 +199,6 @@ impl<C, S> Quarks<C, S> {
 			_ => Err(QuarksError::Chain("this node keeps no offchain storage".into())),
 		}
 	}
-}
-
-fn chain_error(error: impl std::fmt::Display) -> QuarksError {
-	QuarksError::Chain(error.to_string())
 }
 
 impl<C, S> Quarks<C, S>
