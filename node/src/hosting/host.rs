@@ -13,7 +13,7 @@
 
 use super::{
 	error::{chain_error, QuarksError},
-	host_store::{HostStore, Limits, Meta, State, Totals, Usage},
+	host_store::{Batch, HostStore, Limits, Meta, State, Totals, Usage},
 	metrics::Metrics,
 	sender_limits::SenderLimits,
 };
@@ -190,7 +190,7 @@ where
 	) -> Result<Arc<Self>, QuarksError> {
 		let store = match &config.path {
 			Some(path) => HostStore::open(path)?,
-			None => HostStore::in_memory(),
+			None => HostStore::in_memory()?,
 		};
 		let genesis = client.info().genesis_hash;
 		let (notices, _) = broadcast::channel(4096);
@@ -241,58 +241,88 @@ where
 		}
 	}
 
-	/// Answers each item of a `quarks_hostEnvelopes` request, in order.
+	/// Answers each item of a `quarks_hostEnvelopes` request, in order. The envelopes it
+	/// keeps are written in one durable commit before any "stored" answer or notice.
 	pub fn take(&self, items: Vec<HostItem>) -> Vec<HostAnswer<BlockNumber>> {
+		let refused = |error: &QuarksError| HostAnswer::Refused {
+			code: error.code(),
+			retry: error.may_succeed_later(),
+		};
 		let mut view = self.view();
 		let record = view
 			.api
 			.host(view.at, self.operator.clone())
 			.map_err(chain_error)
 			.and_then(|record| record.ok_or(QuarksError::HostNotAdmitted));
-		items
+		let mut batch = self.store.batch();
+		// New envelopes: their answer's place, recipients and mailbox entry.
+		let mut kept = Vec::new();
+		let mut answers: Vec<_> = items
 			.into_iter()
-			.map(|item| {
+			.enumerate()
+			.map(|(place, item)| {
 				let answer = match &record {
 					Ok(record) => match item {
-						HostItem::Envelope { submission, membership } => {
-							self.take_envelope(&mut view, record, submission, membership)
-						}
+						HostItem::Envelope { submission, membership } => self
+							.take_envelope(&mut view, &mut batch, record, submission, membership)
+							.map(|(answer, new)| {
+								kept.extend(
+									new.map(|(recipients, entry)| (place, recipients, entry)),
+								);
+								answer
+							}),
 						HostItem::Membership { envelope, membership } => {
 							self.take_membership(&view, &envelope, membership)
 						}
 					},
 					Err(error) => Err(QuarksError::Chain(error.to_string())),
 				};
-				let answer = answer.unwrap_or_else(|error| HostAnswer::Refused {
-					code: error.code(),
-					retry: error.may_succeed_later(),
-				});
-				if let Some(metrics) = &self.metrics {
-					match answer {
-						HostAnswer::Refused { code, .. } => metrics.host_item(code),
-						_ => metrics.host_item(0),
-					}
-				}
-				answer
+				answer.unwrap_or_else(|error| refused(&error))
 			})
-			.collect()
+			.collect();
+		match batch.commit() {
+			Ok(()) => {
+				for (_, recipients, entry) in kept {
+					self.notify(recipients, MailEvent::Mail(entry));
+				}
+			}
+			Err(error) => {
+				let error = QuarksError::from(error);
+				log::warn!(target: "quarks-host", "could not store mail: {error}");
+				for (place, ..) in kept {
+					answers[place] = refused(&error);
+				}
+			}
+		}
+		if let Some(metrics) = &self.metrics {
+			for answer in &answers {
+				match *answer {
+					HostAnswer::Refused { code, .. } => metrics.host_item(code),
+					_ => metrics.host_item(0),
+				}
+			}
+		}
+		answers
 	}
 
+	/// Takes one envelope into `batch`; for a new one, also whom to tell and what.
 	fn take_envelope(
 		&self,
 		view: &mut ChainView<'_, C>,
+		batch: &mut Batch<'_>,
 		record: &HostInfo<BlockNumber>,
 		submission: Submission,
 		membership: Option<BatchMembership>,
-	) -> Result<HostAnswer<BlockNumber>, QuarksError> {
+	) -> Result<(HostAnswer<BlockNumber>, Option<NewMail>), QuarksError> {
 		let envelope = Envelope::<AccountId>::decode_checked(&submission.envelope)
 			.map_err(QuarksError::Malformed)?;
 		let hash = hash_of(&submission.envelope);
 		if self.store.contains(&hash) {
-			return match membership {
-				Some(membership) => self.take_membership(view, &hash, membership),
-				None => Ok(self.answer(&hash)),
+			let answer = match membership {
+				Some(membership) => self.take_membership(view, &hash, membership)?,
+				None => self.answer(&hash),
 			};
+			return Ok((answer, None));
 		}
 		verify_submission(&self.genesis, &hash, &envelope.sender, &submission.signature)?;
 		if view.valid_key(&envelope.sender)?.is_none() {
@@ -324,8 +354,8 @@ where
 			user_quota: record.user_quota,
 			sender_pending: SENDER_PENDING_BYTES,
 		};
-		let Some(kept) = self.store.insert(hash, &submission, meta, limits)? else {
-			return Ok(self.answer(&hash)); // Another request stored it meanwhile.
+		let Some(kept) = batch.insert(hash, &submission, meta, limits)? else {
+			return Ok((self.answer(&hash), None)); // An earlier item of this request.
 		};
 		log::debug!(target: "quarks-host", "keeping {hash:?} for {} recipient(s)", kept.recipients.len());
 		let entry = MailEntry {
@@ -335,9 +365,7 @@ where
 			signature: submission.signature,
 			notarization: notarization(&kept.state),
 		};
-		let answer = stored_answer(&kept.state);
-		self.notify(kept.recipients, MailEvent::Mail(entry));
-		Ok(answer)
+		Ok((stored_answer(&kept.state), Some((kept.recipients, entry))))
 	}
 
 	fn take_membership(
@@ -576,6 +604,9 @@ where
 		}
 	}
 }
+
+/// A newly kept envelope: whom to tell, and their mailbox entry.
+type NewMail = (Vec<AccountId>, MailEntry<BlockNumber>);
 
 fn stored_answer(state: &State) -> HostAnswer<BlockNumber> {
 	match state {

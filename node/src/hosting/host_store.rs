@@ -4,24 +4,32 @@
 //! notarization got (pending its anchor, anchored, final). Request nonces and the host's
 //! progress through finalized blocks live beside them.
 //!
+//! Every write is durable when it returns (a redb transaction committed with an fsync):
+//! the host tells a sender "stored" only after that, so a crash, even SIGKILL or power
+//! loss, never loses mail it confirmed. ParityDB, the chain's database, cannot be used
+//! for this: its commit returns before its log is written, with no way to wait for it.
+//! Envelopes a request brings arrive in one [`Batch`] and one commit.
+//!
 //! Memory holds metadata only, so capacity is the disk's, not RAM's. Every index a block
 //! needs (pending mail by arrival, mail awaiting an anchor by (sender, root), anchored mail
 //! by block) is ordered, so per-block work touches only what changes. In-memory stores (an
-//! operator option) keep bodies in memory and write nothing.
+//! operator option) keep the same database in memory.
 
 use codec::{Decode, Encode};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use quarks_primitives::hosting::{BatchMembership, Submission};
 use quarks_runtime::{AccountId, BlockNumber};
+use redb::{ReadableDatabase, ReadableTable};
 use sp_core::H256;
 use std::{
 	collections::{BTreeMap, BTreeSet, HashMap},
 	path::Path,
 };
 
-const BODIES: u8 = 0;
-const METAS: u8 = 1;
-const ACCOUNTS: u8 = 2;
+type Column = redb::TableDefinition<'static, &'static [u8], &'static [u8]>;
+const BODIES: Column = redb::TableDefinition::new("bodies");
+const METAS: Column = redb::TableDefinition::new("metas");
+const ACCOUNTS: Column = redb::TableDefinition::new("accounts");
 const CURSOR_KEY: &[u8] = b"cursor";
 const POSITION_KEY: &[u8] = b"position";
 const NONCE_PREFIX: &[u8] = b"nonce/";
@@ -259,79 +267,37 @@ impl Index {
 
 /// The mail store.
 pub struct HostStore {
-	db: Option<parity_db::Db>,
-	/// Bodies of an in-memory store.
-	bodies: Mutex<HashMap<H256, Submission>>,
+	db: redb::Database,
 	index: Mutex<Index>,
+	/// Held by a [`Batch`] until its commit, so nobody is told an envelope is stored
+	/// before it is durable.
+	batch: Mutex<()>,
 }
 
 /// A write to the database: (column, key, value or deletion).
-type Change = (u8, Vec<u8>, Option<Vec<u8>>);
+type Change = (Column, Vec<u8>, Option<Vec<u8>>);
 
-impl HostStore {
-	/// A store that keeps nothing on disk.
-	pub fn in_memory() -> Self {
-		HostStore { db: None, bodies: Mutex::default(), index: Mutex::new(Index::default()) }
-	}
+/// Envelopes inserted together and made durable by one commit.
+pub struct Batch<'a> {
+	store: &'a HostStore,
+	_exclusive: MutexGuard<'a, ()>,
+	/// Inserted envelopes with their encoded bodies.
+	inserted: Vec<(H256, Vec<u8>)>,
+}
 
-	/// Opens (or creates) the persistent store at `path` and loads its metadata.
-	pub fn open(path: &Path) -> Result<Self, StoreError> {
-		let mut options = parity_db::Options::with_columns(path, 3);
-		for column in &mut options.columns {
-			column.btree_index = true;
-		}
-		let db = parity_db::Db::open_or_create(&options).map_err(db_error)?;
-		let mut index = Index::default();
-		for (key, value) in column_entries(&db, METAS)? {
-			let meta = Meta::decode(&mut &value[..]).map_err(db_error)?;
-			index.add(H256::from_slice(&key), meta);
-		}
-		for (key, value) in column_entries(&db, ACCOUNTS)? {
-			if key == CURSOR_KEY {
-				index.cursor = Some(BlockNumber::decode(&mut &value[..]).map_err(db_error)?);
-			} else if key == POSITION_KEY {
-				let next = u64::decode(&mut &value[..]).map_err(db_error)?;
-				index.next_position = index.next_position.max(next);
-			} else if let Some(account) = key.strip_prefix(NONCE_PREFIX) {
-				let account = AccountId::decode(&mut &account[..]).map_err(db_error)?;
-				index.nonces.insert(account, u64::decode(&mut &value[..]).map_err(db_error)?);
-			}
-		}
-		Ok(HostStore { db: Some(db), bodies: Mutex::default(), index: Mutex::new(index) })
-	}
-
-	fn write(&self, changes: Vec<Change>) -> Result<(), StoreError> {
-		match &self.db {
-			Some(db) => db.commit(changes).map_err(db_error),
-			None => Ok(()),
-		}
-	}
-
-	fn meta_change(hash: &H256, meta: Option<&Meta>) -> Change {
-		(METAS, hash.as_bytes().to_vec(), meta.map(Encode::encode))
-	}
-
-	/// Whether the store holds `hash`.
-	pub fn contains(&self, hash: &H256) -> bool {
-		self.index.lock().metas.contains_key(hash)
-	}
-
-	/// The metadata of `hash`, if held.
-	pub fn meta(&self, hash: &H256) -> Option<Meta> {
-		self.index.lock().metas.get(hash).cloned()
-	}
-
+impl Batch<'_> {
 	/// Keeps `submission` under `hash` for those of `meta.recipients` still under their
 	/// quota, if the host and the sender have room. `Ok(None)` if it was held already;
-	/// otherwise the metadata kept (its position is assigned here).
+	/// otherwise the metadata kept (its position is assigned here). Nothing is durable, or
+	/// may be announced, before [`Batch::commit`].
 	pub fn insert(
-		&self,
+		&mut self,
 		hash: H256,
 		submission: &Submission,
 		mut meta: Meta,
 		limits: Limits,
 	) -> Result<Option<Meta>, StoreError> {
-		let mut index = self.index.lock();
+		let mut index = self.store.index.lock();
 		if index.metas.contains_key(&hash) {
 			return Ok(None);
 		}
@@ -354,17 +320,131 @@ impl HostStore {
 			return Err(StoreError::OverQuota);
 		}
 		meta.position = index.next_position;
-		let next = meta.position.saturating_add(1);
-		self.write(vec![
-			(BODIES, hash.as_bytes().to_vec(), Some(submission.encode())),
-			Self::meta_change(&hash, Some(&meta)),
-			(ACCOUNTS, POSITION_KEY.to_vec(), Some(next.encode())),
-		])?;
-		if self.db.is_none() {
-			self.bodies.lock().insert(hash, submission.clone());
-		}
 		index.add(hash, meta.clone());
+		self.inserted.push((hash, submission.encode()));
 		Ok(Some(meta))
+	}
+
+	/// Writes the batch's envelopes, as their metadata stands now, in one durable commit;
+	/// if it fails, they are forgotten as if never inserted.
+	pub fn commit(mut self) -> Result<(), StoreError> {
+		let inserted = std::mem::take(&mut self.inserted);
+		if inserted.is_empty() {
+			return Ok(());
+		}
+		let mut index = self.store.index.lock();
+		let mut changes = Vec::with_capacity(inserted.len() * 2 + 1);
+		for (hash, body) in &inserted {
+			// Acknowledged or dropped meanwhile: nothing to keep.
+			let Some(meta) = index.metas.get(hash) else { continue };
+			changes.push((BODIES, hash.as_bytes().to_vec(), Some(body.clone())));
+			changes.push(HostStore::meta_change(hash, Some(meta)));
+		}
+		changes.push((ACCOUNTS, POSITION_KEY.to_vec(), Some(index.next_position.encode())));
+		let written = self.store.write(changes);
+		if written.is_err() {
+			for (hash, _) in &inserted {
+				index.remove(hash);
+			}
+		}
+		written
+	}
+}
+
+impl Drop for Batch<'_> {
+	/// A batch dropped uncommitted leaves nothing behind.
+	fn drop(&mut self) {
+		let mut index = self.store.index.lock();
+		for (hash, _) in &self.inserted {
+			index.remove(hash);
+		}
+	}
+}
+
+impl HostStore {
+	/// A store that keeps nothing on disk.
+	pub fn in_memory() -> Result<Self, StoreError> {
+		let backend = redb::backends::InMemoryBackend::new();
+		Self::load(redb::Database::builder().create_with_backend(backend).map_err(db_error)?)
+	}
+
+	/// Opens (or creates) the persistent store in the directory `path` and loads its
+	/// metadata.
+	pub fn open(path: &Path) -> Result<Self, StoreError> {
+		std::fs::create_dir_all(path).map_err(db_error)?;
+		Self::load(redb::Database::create(path.join("mail.redb")).map_err(db_error)?)
+	}
+
+	fn load(db: redb::Database) -> Result<Self, StoreError> {
+		let mut index = Index::default();
+		let tx = db.begin_write().map_err(db_error)?;
+		{
+			let bodies = tx.open_table(BODIES).map_err(db_error)?;
+			let mut metas = tx.open_table(METAS).map_err(db_error)?;
+			let mut bodiless = Vec::new();
+			for entry in metas.iter().map_err(db_error)? {
+				let (key, value) = entry.map_err(db_error)?;
+				let hash = H256::from_slice(key.value());
+				// A state change may reach the disk before its envelope's batch did.
+				if bodies.get(key.value()).map_err(db_error)?.is_none() {
+					bodiless.push(hash);
+					continue;
+				}
+				let meta = Meta::decode(&mut value.value()).map_err(db_error)?;
+				index.add(hash, meta);
+			}
+			for hash in bodiless {
+				metas.remove(hash.as_bytes()).map_err(db_error)?;
+			}
+			for entry in tx.open_table(ACCOUNTS).map_err(db_error)?.iter().map_err(db_error)? {
+				let (key, value) = entry.map_err(db_error)?;
+				let (key, mut value) = (key.value(), value.value());
+				if key == CURSOR_KEY {
+					index.cursor = Some(BlockNumber::decode(&mut value).map_err(db_error)?);
+				} else if key == POSITION_KEY {
+					let next = u64::decode(&mut value).map_err(db_error)?;
+					index.next_position = index.next_position.max(next);
+				} else if let Some(mut account) = key.strip_prefix(NONCE_PREFIX) {
+					let account = AccountId::decode(&mut account).map_err(db_error)?;
+					index.nonces.insert(account, u64::decode(&mut value).map_err(db_error)?);
+				}
+			}
+		}
+		tx.commit().map_err(db_error)?;
+		Ok(HostStore { db, index: Mutex::new(index), batch: Mutex::new(()) })
+	}
+
+	/// Writes `changes` in one transaction, durable when this returns.
+	fn write(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+		let tx = self.db.begin_write().map_err(db_error)?;
+		for (column, key, value) in changes {
+			let mut table = tx.open_table(column).map_err(db_error)?;
+			match value {
+				Some(value) => table.insert(&key[..], &value[..]).map(drop),
+				None => table.remove(&key[..]).map(drop),
+			}
+			.map_err(db_error)?;
+		}
+		tx.commit().map_err(db_error)
+	}
+
+	/// Starts a batch of insertions; other batches wait until it is committed or dropped.
+	pub fn batch(&self) -> Batch<'_> {
+		Batch { store: self, _exclusive: self.batch.lock(), inserted: Vec::new() }
+	}
+
+	fn meta_change(hash: &H256, meta: Option<&Meta>) -> Change {
+		(METAS, hash.as_bytes().to_vec(), meta.map(Encode::encode))
+	}
+
+	/// Whether the store holds `hash`.
+	pub fn contains(&self, hash: &H256) -> bool {
+		self.index.lock().metas.contains_key(hash)
+	}
+
+	/// The metadata of `hash`, if held.
+	pub fn meta(&self, hash: &H256) -> Option<Meta> {
+		self.index.lock().metas.get(hash).cloned()
 	}
 
 	/// Moves `hash` to `state` (written before it changes in memory).
@@ -425,7 +505,6 @@ impl HostStore {
 			return Ok(None);
 		}
 		self.write(vec![(BODIES, hash.as_bytes().to_vec(), None), Self::meta_change(hash, None)])?;
-		self.bodies.lock().remove(hash);
 		Ok(index.remove(hash))
 	}
 
@@ -443,14 +522,10 @@ impl HostStore {
 
 	/// The body of `hash`.
 	pub fn body(&self, hash: &H256) -> Result<Option<Submission>, StoreError> {
-		match &self.db {
-			Some(db) => db
-				.get(BODIES, hash.as_bytes())
-				.map_err(db_error)?
-				.map(|bytes| Submission::decode(&mut &bytes[..]).map_err(db_error))
-				.transpose(),
-			None => Ok(self.bodies.lock().get(hash).cloned()),
-		}
+		let tx = self.db.begin_read().map_err(db_error)?;
+		let body =
+			tx.open_table(BODIES).map_err(db_error)?.get(hash.as_bytes()).map_err(db_error)?;
+		body.map(|bytes| Submission::decode(&mut bytes.value()).map_err(db_error)).transpose()
 	}
 
 	/// `who`'s mail after position `after`: at most `limit` entries and about `max_bytes`
@@ -507,7 +582,6 @@ impl HostStore {
 				(BODIES, hash.as_bytes().to_vec(), None),
 				Self::meta_change(hash, None),
 			])?;
-			self.bodies.lock().remove(hash);
 			index.remove(hash);
 		} else {
 			self.write(vec![Self::meta_change(hash, Some(&remaining))])?;
@@ -559,16 +633,6 @@ fn nonce_key(who: &AccountId) -> Vec<u8> {
 	[NONCE_PREFIX, who.as_ref()].concat()
 }
 
-fn column_entries(db: &parity_db::Db, column: u8) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-	let mut iter = db.iter(column).map_err(db_error)?;
-	iter.seek_to_first().map_err(db_error)?;
-	let mut entries = Vec::new();
-	while let Some(entry) = iter.next().map_err(db_error)? {
-		entries.push(entry);
-	}
-	Ok(entries)
-}
-
 fn db_error(error: impl std::fmt::Display) -> StoreError {
 	StoreError::Database(error.to_string())
 }
@@ -580,6 +644,20 @@ mod tests {
 	use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie};
 
 	const LIMITS: Limits = Limits { capacity: 10_000, user_quota: 3_000, sender_pending: 5_000 };
+
+	/// Inserts one envelope in a batch of its own.
+	fn insert(
+		store: &HostStore,
+		hash: H256,
+		submission: &Submission,
+		meta: Meta,
+		limits: Limits,
+	) -> Result<Option<Meta>, StoreError> {
+		let mut batch = store.batch();
+		let kept = batch.insert(hash, submission, meta, limits)?;
+		batch.commit()?;
+		Ok(kept)
+	}
 
 	fn body(n: u8, len: usize) -> Submission {
 		Submission { envelope: vec![n; len], signature: [n; 64] }
@@ -614,22 +692,22 @@ mod tests {
 		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
 		{
 			let store = HostStore::open(dir.path()).expect("opens");
-			store
-				.insert(
-					H256::repeat_byte(1),
-					&body(1, 1000),
-					meta(1000, &[alice.clone(), bob.clone()], anchored(5)),
-					LIMITS,
-				)
-				.expect("fits");
-			store
-				.insert(
-					H256::repeat_byte(2),
-					&body(2, 1000),
-					meta(1000, &[bob.clone()], pending(6)),
-					LIMITS,
-				)
-				.expect("fits");
+			insert(
+				&store,
+				H256::repeat_byte(1),
+				&body(1, 1000),
+				meta(1000, &[alice.clone(), bob.clone()], anchored(5)),
+				LIMITS,
+			)
+			.expect("fits");
+			insert(
+				&store,
+				H256::repeat_byte(2),
+				&body(2, 1000),
+				meta(1000, &[bob.clone()], pending(6)),
+				LIMITS,
+			)
+			.expect("fits");
 			store.acknowledged(&H256::repeat_byte(1), &alice).expect("written");
 			store.use_nonce(&bob, 7).expect("fresh nonce");
 			store.set_cursor(42).expect("written");
@@ -648,33 +726,68 @@ mod tests {
 		assert_eq!(totals.pending, Usage { envelopes: 1, bytes: 1000 });
 		assert_eq!(totals.anchored, Usage { envelopes: 1, bytes: 1000 });
 		// Positions continue after a reopen: a new envelope pages after the old ones.
-		let kept = store
-			.insert(
-				H256::repeat_byte(3),
-				&body(3, 10),
-				meta(10, &[bob.clone()], pending(7)),
-				LIMITS,
-			)
-			.expect("fits")
-			.expect("new");
+		let kept = insert(
+			&store,
+			H256::repeat_byte(3),
+			&body(3, 10),
+			meta(10, &[bob.clone()], pending(7)),
+			LIMITS,
+		)
+		.expect("fits")
+		.expect("new");
 		assert!(kept.position > entries[1].0);
 	}
 
 	#[test]
+	fn mail_is_kept_only_once_its_batch_is_committed() {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let bob = Bob.to_account_id();
+		let (a, b, c) = (H256::repeat_byte(1), H256::repeat_byte(2), H256::repeat_byte(3));
+		{
+			let store = HostStore::open(dir.path()).expect("opens");
+			let mut batch = store.batch();
+			batch
+				.insert(a, &body(1, 100), meta(100, &[bob.clone()], pending(1)), LIMITS)
+				.expect("fits");
+			assert_eq!(store.body(&a), Ok(None), "not on disk before the commit");
+			batch.commit().expect("committed");
+			let mut batch = store.batch();
+			batch
+				.insert(b, &body(2, 100), meta(100, &[bob.clone()], pending(1)), LIMITS)
+				.expect("fits");
+			drop(batch);
+			assert!(!store.contains(&b), "an uncommitted batch leaves nothing behind");
+			let mut batch = store.batch();
+			batch
+				.insert(c, &body(3, 100), meta(100, &[bob.clone()], pending(1)), LIMITS)
+				.expect("fits");
+			// Its anchor is seen before the batch commits: the state reaches the disk first.
+			store.set_state(&c, anchored(2)).expect("written");
+			drop(batch);
+			assert_eq!(store.usage().1[&bob], Usage { envelopes: 1, bytes: 100 });
+		}
+		let store = HostStore::open(dir.path()).expect("reopens");
+		let (entries, _) = store.mailbox(&bob, None, 10, usize::MAX).expect("reads");
+		assert_eq!(entries.iter().map(|(_, h, ..)| *h).collect::<Vec<_>>(), vec![a]);
+		assert!(!store.contains(&c), "a state without its body is dropped on opening");
+	}
+
+	#[test]
 	fn refusals_change_nothing_and_a_recipient_over_quota_does_not_stop_the_others() {
-		let store = HostStore::in_memory();
+		let store = HostStore::in_memory().expect("opens");
 		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
-		store
-			.insert(
-				H256::repeat_byte(1),
-				&body(1, 2500),
-				meta(2500, &[alice.clone()], anchored(1)),
-				LIMITS,
-			)
-			.expect("fits");
+		insert(
+			&store,
+			H256::repeat_byte(1),
+			&body(1, 2500),
+			meta(2500, &[alice.clone()], anchored(1)),
+			LIMITS,
+		)
+		.expect("fits");
 		let before = store.usage();
 		assert_eq!(
-			store.insert(
+			insert(
+				&store,
 				H256::repeat_byte(2),
 				&body(2, 1000),
 				meta(1000, &[alice.clone()], anchored(1)),
@@ -684,7 +797,8 @@ mod tests {
 		);
 		let tight = Limits { capacity: 3000, ..LIMITS };
 		assert_eq!(
-			store.insert(
+			insert(
+				&store,
 				H256::repeat_byte(3),
 				&body(3, 1000),
 				meta(1000, &[bob.clone()], anchored(1)),
@@ -694,7 +808,8 @@ mod tests {
 		);
 		let stingy = Limits { sender_pending: 500, ..LIMITS };
 		assert_eq!(
-			store.insert(
+			insert(
+				&store,
 				H256::repeat_byte(4),
 				&body(4, 1000),
 				meta(1000, &[bob.clone()], pending(1)),
@@ -705,28 +820,28 @@ mod tests {
 		assert_eq!(store.usage(), before);
 
 		// A group envelope: Alice is full, Bob still gets it.
-		let kept = store
-			.insert(
-				H256::repeat_byte(5),
-				&body(5, 1000),
-				meta(1000, &[alice.clone(), bob.clone()], anchored(1)),
-				LIMITS,
-			)
-			.expect("fits")
-			.expect("new");
+		let kept = insert(
+			&store,
+			H256::repeat_byte(5),
+			&body(5, 1000),
+			meta(1000, &[alice.clone(), bob.clone()], anchored(1)),
+			LIMITS,
+		)
+		.expect("fits")
+		.expect("new");
 		assert_eq!(kept.recipients, vec![bob.clone()]);
 		assert_eq!(store.mailbox(&alice, None, 10, usize::MAX).expect("reads").0.len(), 1);
 	}
 
 	#[test]
 	fn pending_mail_is_found_by_its_awaited_root_and_moves_through_its_states() {
-		let store = HostStore::in_memory();
+		let store = HostStore::in_memory().expect("opens");
 		let bob = Bob.to_account_id();
 		let hash = H256::repeat_byte(1);
 		let m = meta(100, &[bob.clone()], pending(3));
 		let root = merkle::single_root(&m.leaf);
-		assert_eq!(store.insert(hash, &body(1, 100), m.clone(), LIMITS), Ok(Some(m.clone())));
-		assert_eq!(store.insert(hash, &body(1, 100), m.clone(), LIMITS), Ok(None), "kept once");
+		assert_eq!(insert(&store, hash, &body(1, 100), m.clone(), LIMITS), Ok(Some(m.clone())));
+		assert_eq!(insert(&store, hash, &body(1, 100), m.clone(), LIMITS), Ok(None), "kept once");
 		assert_eq!(store.awaiting(&m.sender, &root), vec![hash]);
 		assert_eq!(store.pending_before(4), vec![hash]);
 		assert!(store.pending_before(3).is_empty());
@@ -747,25 +862,25 @@ mod tests {
 
 	#[test]
 	fn a_group_envelope_goes_once_every_recipient_acknowledged_or_it_was_removed() {
-		let store = HostStore::in_memory();
+		let store = HostStore::in_memory().expect("opens");
 		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
 		let group = H256::repeat_byte(1);
-		store
-			.insert(
-				group,
-				&body(1, 100),
-				meta(100, &[alice.clone(), bob.clone()], anchored(10)),
-				LIMITS,
-			)
-			.expect("fits");
-		store
-			.insert(
-				H256::repeat_byte(2),
-				&body(2, 100),
-				meta(100, &[alice.clone()], anchored(20)),
-				LIMITS,
-			)
-			.expect("fits");
+		insert(
+			&store,
+			group,
+			&body(1, 100),
+			meta(100, &[alice.clone(), bob.clone()], anchored(10)),
+			LIMITS,
+		)
+		.expect("fits");
+		insert(
+			&store,
+			H256::repeat_byte(2),
+			&body(2, 100),
+			meta(100, &[alice.clone()], anchored(20)),
+			LIMITS,
+		)
+		.expect("fits");
 		assert!(store.acknowledged(&group, &alice).expect("ok"));
 		assert!(!store.acknowledged(&group, &alice).expect("ok"), "twice is a no-op");
 		assert_eq!(store.mailbox(&bob, None, 10, usize::MAX).expect("reads").0[0].1, group);
@@ -781,17 +896,17 @@ mod tests {
 
 	#[test]
 	fn a_mailbox_pages_by_count_and_bytes() {
-		let store = HostStore::in_memory();
+		let store = HostStore::in_memory().expect("opens");
 		let bob = Bob.to_account_id();
 		for n in 1..=5u8 {
-			store
-				.insert(
-					H256::repeat_byte(n),
-					&body(n, 100),
-					meta(100, &[bob.clone()], anchored(1)),
-					LIMITS,
-				)
-				.expect("fits");
+			insert(
+				&store,
+				H256::repeat_byte(n),
+				&body(n, 100),
+				meta(100, &[bob.clone()], anchored(1)),
+				LIMITS,
+			)
+			.expect("fits");
 		}
 		let (first, next) = store.mailbox(&bob, None, 2, usize::MAX).expect("reads");
 		assert_eq!(first.len(), 2);
@@ -805,7 +920,7 @@ mod tests {
 
 	#[test]
 	fn nonces_must_grow_per_account() {
-		let store = HostStore::in_memory();
+		let store = HostStore::in_memory().expect("opens");
 		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
 		store.use_nonce(&alice, 5).expect("first");
 		store.use_nonce(&bob, 1).expect("accounts are independent");
