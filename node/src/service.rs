@@ -222,9 +222,19 @@ pub fn new_full<
 			.map_err(|e| log::warn!("Quarks metrics not registered: {e}"))
 			.ok()
 	});
+	let relay_journal = config.base_path.config_dir(config.chain_spec.id()).join("quarks-relay");
 	let relay = backend
 		.offchain_storage()
-		.map(|storage| Arc::new(crate::hosting::relay_queue::RelayQueue::new(storage)));
+		.map(|storage| {
+			crate::hosting::relay_queue::RelayQueue::open(
+				storage,
+				&relay_journal,
+				client.chain_info().best_number,
+			)
+		})
+		.transpose()
+		.map_err(|e| ServiceError::Other(e.to_string()))?
+		.map(Arc::new);
 	let push = relay.clone().map(|relay| {
 		Arc::new(crate::hosting::direct_push::DirectPush::new(
 			relay,

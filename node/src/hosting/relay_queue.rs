@@ -3,23 +3,37 @@
 //! inbox the messaging pallet's relay worker reads (pallets/messaging/src/relay_worker.rs),
 //! records batch memberships and the hosts that took the direct push, and reads the queue
 //! back for `quarks_relayStatus` and the relay metrics.
+//!
+//! "Accepted" means durable: offchain storage lives in the chain's ParityDB, whose writes
+//! return before they reach its log, so each submission is first written to a journal
+//! committed with an fsync. On start, every journaled submission missing from the queue is
+//! queued again (a host answers a re-sent envelope it holds or that was delivered without
+//! storing it twice). Journal records are dropped after [`ANCHOR_WAIT`] blocks, by when
+//! ParityDB has long synced the offchain writes (its log is fsynced as it is written).
 
-use super::metrics::Metrics;
+use super::{host_store::StoreError, metrics::Metrics};
 use codec::{Decode, Encode};
 use parking_lot::Mutex;
 use quarks_primitives::{
 	hosting::{BatchMembership, Submission},
 	relay_queue::{
-		keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats, INBOX_SEGMENT,
+		keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats, ANCHOR_WAIT,
+		INBOX_SEGMENT,
 	},
 };
 use quarks_runtime::{AccountId, BlockNumber};
+use redb::{ReadableDatabase, ReadableTable};
 use sp_core::{offchain::OffchainStorage, H256};
 use sp_runtime::traits::Header as _;
 use std::{
 	collections::{BTreeMap, HashSet},
+	path::Path,
 	sync::Arc,
 };
+
+/// Journal records by (acceptance block, envelope hash): the encoded submission.
+const JOURNAL: redb::TableDefinition<'static, (BlockNumber, [u8; 32]), &'static [u8]> =
+	redb::TableDefinition::new("accepted");
 
 /// Due lists ahead of the worker's cursor that may hold entries: the worker schedules at
 /// most its longest backoff ahead.
@@ -42,15 +56,42 @@ pub struct QueuedEnvelope {
 	pub failed: Vec<(AccountId, u16)>,
 }
 
-/// The relay queue in a node's offchain storage.
+/// The relay queue in a node's offchain storage, with its journal.
 pub struct RelayQueue<S> {
 	storage: Mutex<S>,
+	journal: redb::Database,
 }
 
 impl<S: OffchainStorage> RelayQueue<S> {
-	/// The queue kept in `storage`.
-	pub fn new(storage: S) -> Self {
-		RelayQueue { storage: Mutex::new(storage) }
+	/// The queue kept in `storage`, journaled in the directory `journal`; queues again what
+	/// the journal holds and the queue lost.
+	pub fn open(storage: S, journal: &Path, best: BlockNumber) -> Result<Self, StoreError> {
+		std::fs::create_dir_all(journal).map_err(database)?;
+		let journal = redb::Database::create(journal.join("accepted.redb")).map_err(database)?;
+		let tx = journal.begin_write().map_err(database)?;
+		tx.open_table(JOURNAL).map_err(database)?;
+		tx.commit().map_err(database)?;
+		let queue = RelayQueue { storage: Mutex::new(storage), journal };
+		let queued: HashSet<H256> = Self::entries(&queue.storage.lock(), best)
+			.into_iter()
+			.map(|entry| entry.envelope)
+			.collect();
+		let mut requeued = 0;
+		let tx = queue.journal.begin_read().map_err(database)?;
+		for record in tx.open_table(JOURNAL).map_err(database)?.iter().map_err(database)? {
+			let (key, body) = record.map_err(database)?;
+			let (accepted_at, hash) = key.value();
+			let hash = H256(hash);
+			if !queued.contains(&hash) {
+				let submission = Submission::decode(&mut body.value()).map_err(database)?;
+				queue.enqueue(hash, &submission, accepted_at);
+				requeued += 1;
+			}
+		}
+		if requeued > 0 {
+			log::info!(target: "quarks-relay", "queued {requeued} journaled submission(s) again");
+		}
+		Ok(queue)
 	}
 
 	fn get<T: Decode>(storage: &S, key: &[u8]) -> Option<T> {
@@ -63,11 +104,38 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		storage.set(sp_offchain::STORAGE_PREFIX, key, &value.encode());
 	}
 
+	/// Journals `submission` durably, then queues it; drops journal records older than
+	/// [`ANCHOR_WAIT`]. Returns whether it is new.
+	pub fn accept(
+		&self,
+		hash: H256,
+		submission: &Submission,
+		best: BlockNumber,
+	) -> Result<bool, StoreError> {
+		let tx = self.journal.begin_write().map_err(database)?;
+		{
+			let mut journal = tx.open_table(JOURNAL).map_err(database)?;
+			let stale = best.saturating_sub(ANCHOR_WAIT);
+			let old: Vec<(BlockNumber, [u8; 32])> = journal
+				.range(..(stale, [0; 32]))
+				.map_err(database)?
+				.map(|record| record.map(|(key, _)| key.value()))
+				.collect::<Result<_, _>>()
+				.map_err(database)?;
+			for key in old {
+				journal.remove(key).map_err(database)?;
+			}
+			journal.insert((best, hash.0), &submission.encode()[..]).map_err(database)?;
+		}
+		tx.commit().map_err(database)?;
+		Ok(self.enqueue(hash, submission, best))
+	}
+
 	/// Keeps `submission` for the relay worker — its item first, then its inbox entry — and
 	/// returns whether it is new. Submitting an envelope again appends its entry again, so
 	/// one whose entry a crash lost between the two writes is queued once more; the worker
 	/// reads each envelope once however often it is listed.
-	pub fn accept(&self, hash: H256, submission: &Submission, best: BlockNumber) -> bool {
+	fn enqueue(&self, hash: H256, submission: &Submission, best: BlockNumber) -> bool {
 		let mut storage = self.storage.lock();
 		let key = keys::item(&hash);
 		let new = storage.get(sp_offchain::STORAGE_PREFIX, &key).is_none();
@@ -187,6 +255,10 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		let stats = Self::get(&storage, keys::STATS).unwrap_or_default();
 		(entries.len(), oldest, stats)
 	}
+}
+
+fn database(error: impl std::fmt::Display) -> StoreError {
+	StoreError::Database(error.to_string())
 }
 
 /// Exports the relay queue's length and age and the worker's counters at every new best

@@ -259,7 +259,7 @@ where
 			return Err(QuarksError::RateLimited);
 		}
 		let accepted = Instant::now();
-		relay.accept(hash, &submission, info.best_number);
+		relay.accept(hash, &submission, info.best_number)?;
 		push.push(hash, &HostItem::Envelope { submission, membership: None }, &hosts, accepted);
 		Ok(hash)
 	}
