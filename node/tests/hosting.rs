@@ -11,11 +11,11 @@ use jsonrpsee::{core::client::ClientT, rpc_params};
 use pallet_quarks_messaging::Call as MessagingCall;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope, ENVELOPE_VERSION},
-	hosting::{submission_payload, HostAnswer, HostItem, Submission},
+	hosting::{submission_payload, BatchMembership, HostAnswer, HostItem, Submission},
 	mailbox::{
 		MailEntry, MailboxAction, MailboxPage, MailboxRequest, Notarization, SignedMailboxRequest,
 	},
-	merkle::{single_root, AnchorLeaf},
+	merkle::{single_proof, single_root, AnchorLeaf},
 	AnchorRecord, Destination, SIZE_CLASSES,
 };
 use quarks_runtime::{AccountId, BlockNumber, RuntimeCall};
@@ -314,11 +314,12 @@ async fn run(dir: &Path) {
 
 	// Bob's finalized receipt of his leaf makes both hosts delete.
 	let leaf = AnchorLeaf { envelope: h1, destination: to(Bob), size_class: 0 };
+	let leaf_value = leaf.value();
 	let item = pallet_quarks_messaging::ReceiptItem {
 		sender: account(Alice),
-		root: single_root(&leaf.value()),
+		root: single_root(&leaf_value),
 		leaf,
-		proof: quarks_primitives::merkle::single_proof(),
+		proof: single_proof(),
 	};
 	validators[1]
 		.submit(
@@ -335,6 +336,13 @@ async fn run(dir: &Path) {
 		.await;
 	}
 	assert_eq!(dave.metric("quarks_deleted_on_receipt_total", &[]), 1.0);
+	// Posting it again (a relay after a restart, or anyone re-injecting it) stores nothing.
+	let again = HostItem::Envelope {
+		submission: submission(node, Alice, &to_bob).await,
+		membership: Some(BatchMembership { root: single_root(&leaf_value), proof: single_proof() }),
+	};
+	assert_eq!(host_items(&dave, &[again]).await, vec![HostAnswer::Delivered]);
+	assert_eq!(stored(&dave).await, 0);
 	wait_until("Dave's host exports that it keeps nothing", LIMIT, || async {
 		dave.metric("quarks_host_envelopes", &[("state", "final")]) == 0.0
 	})

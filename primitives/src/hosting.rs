@@ -132,6 +132,9 @@ pub enum HostAnswer<BlockNumber> {
 		/// Whether a later attempt may succeed.
 		retry: bool,
 	},
+	/// Not kept: every recipient who chose this host has acknowledged it on chain, so a
+	/// copy posted again (by a relay after a restart, or anyone re-injecting it) is done.
+	Delivered,
 }
 
 sp_api::decl_runtime_apis! {
@@ -155,5 +158,7 @@ sp_api::decl_runtime_apis! {
 		fn delivery_hosts(destination: Destination<AccountId>) -> Vec<(AccountId, HostInfo<BlockNumber>)>;
 		/// The receipts recorded in block `at`: (envelope hash, recipient).
 		fn receipts_at(at: BlockNumber) -> Vec<(H256, AccountId)>;
+		/// Those of `recipients` whose receipt of `envelope` the chain keeps.
+		fn acknowledged_by(envelope: H256, recipients: Vec<AccountId>) -> Vec<AccountId>;
 	}
 }

@@ -112,6 +112,7 @@ fn submissions_and_host_items() {
 	assert_eq!(hex(HostAnswer::<u32>::Stored { anchored_at: None }.encode()), "0000");
 	assert_eq!(hex(HostAnswer::<u32>::Missing.encode()), "01");
 	assert_eq!(hex(HostAnswer::<u32>::Refused { code: 9023, retry: false }.encode()), "023f2300");
+	assert_eq!(hex(HostAnswer::<u32>::Delivered.encode()), "03");
 }
 
 #[test]

@@ -93,6 +93,10 @@ impl_runtime_apis! {
 		fn receipts_at(at: BlockNumber) -> Vec<(H256, AccountId)> {
 			Messaging::receipts_in(at)
 		}
+
+		fn acknowledged_by(envelope: H256, recipients: Vec<AccountId>) -> Vec<AccountId> {
+			Messaging::acknowledged_by(envelope, recipients)
+		}
 	}
 
 	impl sp_api::Metadata<Block> for Runtime {

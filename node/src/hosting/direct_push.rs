@@ -159,6 +159,7 @@ impl<S: OffchainStorage> Lane<S> {
 				}
 				// A membership for an envelope the host lacks: the worker sends it whole.
 				HostAnswer::Missing => {}
+				HostAnswer::Delivered => self.count(true, 1),
 				HostAnswer::Refused { code, .. } => {
 					log::debug!(target: "quarks-push", "host {host} refused {:?}: {code}", push.hash);
 					self.count(false, 1);

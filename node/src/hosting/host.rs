@@ -333,7 +333,18 @@ where
 			return Err(QuarksError::NotChosen);
 		}
 		let leaf = envelope.leaf(hash).value();
-		let state = match view.anchored(&envelope.sender, &leaf, membership.as_ref())? {
+		let anchored = view.anchored(&envelope.sender, &leaf, membership.as_ref())?;
+		let mut recipients = recipients;
+		if anchored.is_some() {
+			// Only anchored mail can have receipts; a recipient who acknowledged it is done.
+			let done =
+				view.api.acknowledged_by(view.at, hash, recipients.clone()).map_err(chain_error)?;
+			recipients.retain(|recipient| !done.contains(recipient));
+			if recipients.is_empty() {
+				return Ok((HostAnswer::Delivered, None));
+			}
+		}
+		let state = match anchored {
 			Some((block, _)) if block.saturating_add(record.retention) <= view.best => {
 				return Err(QuarksError::Expired)
 			}

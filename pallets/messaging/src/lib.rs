@@ -430,6 +430,14 @@ pub mod pallet {
 				.collect()
 		}
 
+		/// Those of `recipients` whose receipt of `envelope` is kept.
+		pub fn acknowledged_by(envelope: H256, recipients: Vec<T::AccountId>) -> Vec<T::AccountId> {
+			recipients
+				.into_iter()
+				.filter(|who| Receipts::<T>::contains_key(envelope, who))
+				.collect()
+		}
+
 		fn now() -> BlockNumberFor<T> {
 			frame_system::Pallet::<T>::block_number()
 		}

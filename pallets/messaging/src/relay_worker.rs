@@ -355,7 +355,9 @@ enum Answer {
 impl<BlockNumber> From<HostAnswer<BlockNumber>> for Answer {
 	fn from(answer: HostAnswer<BlockNumber>) -> Self {
 		match answer {
-			HostAnswer::Stored { anchored_at: Some(_) } => Answer::Confirmed,
+			HostAnswer::Stored { anchored_at: Some(_) } | HostAnswer::Delivered => {
+				Answer::Confirmed
+			}
 			// The host has not imported the anchor yet.
 			HostAnswer::Stored { anchored_at: None } => Answer::Retry,
 			HostAnswer::Missing => Answer::SendEnvelope,
