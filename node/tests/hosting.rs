@@ -15,7 +15,7 @@ use quarks_primitives::{
 	mailbox::{
 		MailEntry, MailboxAction, MailboxPage, MailboxRequest, Notarization, SignedMailboxRequest,
 	},
-	merkle::{single_proof, single_root, AnchorLeaf},
+	merkle::{batch_root, inclusion_proof, single_proof, single_root, AnchorLeaf},
 	AnchorRecord, Destination, SIZE_CLASSES,
 };
 use quarks_runtime::{AccountId, BlockNumber, RuntimeCall};
@@ -165,6 +165,64 @@ async fn host_items(host: &Node, items: &[HostItem]) -> Vec<HostAnswer<BlockNumb
 	Vec::decode(&mut &answer[..]).expect("SCALE answers")
 }
 
+/// Anchors `envelopes` as one batch of `sender` through `node`; waits until every node of
+/// `seen_by` has the anchor finalized, and returns each envelope's membership.
+async fn anchor_batch(
+	node: &Node,
+	seen_by: &[&Node],
+	sender: Sr25519Keyring,
+	envelopes: &[Vec<u8>],
+) -> Vec<BatchMembership> {
+	let leaves: Vec<H256> = envelopes
+		.iter()
+		.map(|e| {
+			let decoded = Envelope::<AccountId>::decode_checked(e).expect("well formed");
+			decoded.leaf(hash_of(e)).value()
+		})
+		.collect();
+	let root = batch_root(&leaves);
+	let count = leaves.len() as u32;
+	node.submit_next(sender, RuntimeCall::Messaging(MessagingCall::anchor { root, count })).await;
+	for seer in seen_by {
+		wait_until(&format!("{} sees the anchor", seer.name), LIMIT, || async {
+			let anchor: Option<AnchorRecord<BlockNumber>> =
+				seer.runtime_call("HostingApi_anchor", (account(sender), root)).await;
+			anchor.is_some()
+		})
+		.await;
+	}
+	(0..count)
+		.map(|i| BatchMembership {
+			root,
+			proof: inclusion_proof(&leaves, i).expect("in the batch"),
+		})
+		.collect()
+}
+
+/// How many of `hashes` `owner`'s mailbox on `operator`'s host lacks in a final anchor,
+/// once all are there or `LIMIT` passed.
+async fn lost_after_wait(
+	host: &Node,
+	owner: Sr25519Keyring,
+	operator: Sr25519Keyring,
+	hashes: &[H256],
+) -> usize {
+	let deadline = std::time::Instant::now() + LIMIT;
+	loop {
+		let kept: std::collections::HashSet<H256> = mailbox(host, owner, operator)
+			.await
+			.into_iter()
+			.filter(|e| is_final(&e.notarization))
+			.map(|e| e.hash)
+			.collect();
+		let lost = hashes.iter().filter(|h| !kept.contains(h)).count();
+		if lost == 0 || std::time::Instant::now() > deadline {
+			return lost;
+		}
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
 fn pending(n: &Notarization<BlockNumber>) -> bool {
 	matches!(n, Notarization::Pending)
 }
@@ -178,6 +236,98 @@ async fn envelopes_reach_every_chosen_host_at_once_and_are_notarized_after() {
 	let _machine = exclusive();
 	let dir = tempfile::tempdir().expect("temp dir");
 	run(dir.path()).await;
+}
+
+/// Issue 12's fault tests, with real processes: SIGKILL of a host right after it
+/// confirmed, of the sending node mid-relay, and of a validator under traffic. Each phase
+/// counts the accepted envelopes that never became final at the hosts: none may be lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn accepted_mail_survives_sigkill_of_hosts_senders_and_validators() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let dir = dir.path();
+	let (mut validators, mut dave, mut ferdie) = start_local_network(dir).await;
+	let boot = vec![validators[1].multiaddr().await];
+	let host = |name, key, operator, port| {
+		Node::start(dir, host_config(name, key, operator, &boot, Some(port)))
+	};
+	let batch = |from: u32| -> Vec<Vec<u8>> {
+		(from..from + 64).map(|n| envelope(Alice, to(Bob), 0, n)).collect()
+	};
+	let hashes =
+		|envelopes: &[Vec<u8>]| -> Vec<H256> { envelopes.iter().map(|e| hash_of(e)).collect() };
+
+	// A host killed right after it confirmed: what it confirmed is there after a restart.
+	let confirmed = batch(10_000);
+	let memberships = anchor_batch(&validators[0], &[&dave], Alice, &confirmed).await;
+	let mut items = Vec::new();
+	for (e, membership) in confirmed.iter().zip(memberships) {
+		let submission = submission(&validators[0], Alice, e).await;
+		items.push(HostItem::Envelope { submission, membership: Some(membership) });
+	}
+	let answers = host_items(&dave, &items).await;
+	dave.kill();
+	assert!(
+		answers.iter().all(|a| matches!(a, HostAnswer::Stored { anchored_at: Some(_) })),
+		"{answers:?}"
+	);
+	dave = host("dave", 4, Dave, 9947);
+	let kept: Vec<H256> = mailbox(&dave, Bob, Dave).await.into_iter().map(|e| e.hash).collect();
+	let lost = hashes(&confirmed).iter().filter(|h| !kept.contains(h)).count();
+	assert_eq!(lost, 0, "confirmed envelopes lost by a host's SIGKILL");
+
+	// The sending node killed mid-relay, while both hosts are down: its accepted
+	// envelopes reach them after all three restart.
+	dave.kill();
+	ferdie.kill();
+	let accepted = batch(20_000);
+	let sender = &validators[2];
+	for e in &accepted {
+		submit(sender, &submission(sender, Alice, e).await).await.expect("accepted");
+	}
+	let memberships = anchor_batch(&validators[0], &[sender], Alice, &accepted).await;
+	let list: Vec<(H256, BatchMembership)> =
+		hashes(&accepted).into_iter().zip(memberships).collect();
+	let held: u32 = sender
+		.rpc
+		.request("quarks_submitMemberships", rpc_params![Bytes(list.encode())])
+		.await
+		.expect("memberships");
+	assert_eq!(held, 64);
+	validators[2].kill();
+	validators[2] = Node::start(dir, validator_config("charlie", 3, boot.clone()));
+	dave = host("dave", 4, Dave, 9947);
+	ferdie = host("ferdie", 5, Ferdie, 9948);
+	for (host, operator) in [(&dave, Dave), (&ferdie, Ferdie)] {
+		let lost = lost_after_wait(host, Bob, operator, &hashes(&accepted)).await;
+		assert_eq!(lost, 0, "accepted envelopes lost at {} by the sender's SIGKILL", host.name);
+	}
+
+	// A validator killed under traffic (finality stops without it): mail sent meanwhile,
+	// and anchored while it is down, is not lost.
+	let streamed = batch(30_000);
+	for (n, e) in streamed.iter().enumerate() {
+		if n == streamed.len() / 2 {
+			validators[0].kill();
+		}
+		let sender = &validators[2];
+		submit(sender, &submission(sender, Alice, e).await).await.expect("accepted");
+		tokio::time::sleep(Duration::from_millis(50)).await;
+	}
+	let memberships = anchor_batch(&validators[1], &[], Alice, &streamed).await;
+	let list: Vec<(H256, BatchMembership)> =
+		hashes(&streamed).into_iter().zip(memberships).collect();
+	let held: u32 = validators[2]
+		.rpc
+		.request("quarks_submitMemberships", rpc_params![Bytes(list.encode())])
+		.await
+		.expect("memberships");
+	assert_eq!(held, 64);
+	validators[0] = Node::start(dir, validator_config("alice", 1, boot.clone()));
+	for (host, operator) in [(&dave, Dave), (&ferdie, Ferdie)] {
+		let lost = lost_after_wait(host, Bob, operator, &hashes(&streamed)).await;
+		assert_eq!(lost, 0, "envelopes lost at {} by a validator's SIGKILL", host.name);
+	}
 }
 
 async fn run(dir: &Path) {

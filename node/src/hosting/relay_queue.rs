@@ -34,6 +34,9 @@ use std::{
 /// Journal records by (acceptance block, envelope hash): the encoded submission.
 const JOURNAL: redb::TableDefinition<'static, (BlockNumber, [u8; 32]), &'static [u8]> =
 	redb::TableDefinition::new("accepted");
+/// Journaled batch memberships by envelope hash.
+const JOURNALED_MEMBERSHIPS: redb::TableDefinition<'static, [u8; 32], &'static [u8]> =
+	redb::TableDefinition::new("memberships");
 
 /// Due lists ahead of the worker's cursor that may hold entries: the worker schedules at
 /// most its longest backoff ahead.
@@ -70,6 +73,7 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		let journal = redb::Database::create(journal.join("accepted.redb")).map_err(database)?;
 		let tx = journal.begin_write().map_err(database)?;
 		tx.open_table(JOURNAL).map_err(database)?;
+		tx.open_table(JOURNALED_MEMBERSHIPS).map_err(database)?;
 		tx.commit().map_err(database)?;
 		let queue = RelayQueue { storage: Mutex::new(storage), journal };
 		let queued: HashSet<H256> = Self::entries(&queue.storage.lock(), best)
@@ -78,11 +82,23 @@ impl<S: OffchainStorage> RelayQueue<S> {
 			.collect();
 		let mut requeued = 0;
 		let tx = queue.journal.begin_read().map_err(database)?;
+		let memberships = tx.open_table(JOURNALED_MEMBERSHIPS).map_err(database)?;
 		for record in tx.open_table(JOURNAL).map_err(database)?.iter().map_err(database)? {
 			let (key, body) = record.map_err(database)?;
 			let (accepted_at, hash) = key.value();
 			let hash = H256(hash);
-			if !queued.contains(&hash) {
+			let requeue = !queued.contains(&hash);
+			// The worker needs the membership of an envelope it will relay.
+			if requeue || queue.contains(&hash) {
+				if let Some(membership) = memberships.get(hash.0).map_err(database)? {
+					let mut storage = queue.storage.lock();
+					let key = keys::membership(&hash);
+					if storage.get(sp_offchain::STORAGE_PREFIX, &key).is_none() {
+						storage.set(sp_offchain::STORAGE_PREFIX, &key, membership.value());
+					}
+				}
+			}
+			if requeue {
 				let submission = Submission::decode(&mut body.value()).map_err(database)?;
 				queue.enqueue(hash, &submission, accepted_at);
 				requeued += 1;
@@ -122,8 +138,10 @@ impl<S: OffchainStorage> RelayQueue<S> {
 				.map(|record| record.map(|(key, _)| key.value()))
 				.collect::<Result<_, _>>()
 				.map_err(database)?;
+			let mut memberships = tx.open_table(JOURNALED_MEMBERSHIPS).map_err(database)?;
 			for key in old {
 				journal.remove(key).map_err(database)?;
+				memberships.remove(key.1).map_err(database)?;
 			}
 			journal.insert((best, hash.0), &submission.encode()[..]).map_err(database)?;
 		}
@@ -166,9 +184,25 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		self.storage.lock().get(sp_offchain::STORAGE_PREFIX, &keys::item(hash)).is_some()
 	}
 
-	/// Records where `hash` is anchored, for the worker.
-	pub fn record_membership(&self, hash: &H256, membership: &BatchMembership) {
-		Self::set(&mut self.storage.lock(), &keys::membership(hash), membership);
+	/// Records where each envelope is anchored, for the worker: journaled first, like the
+	/// submission itself, since the worker cannot find an envelope in a batch without it.
+	pub fn record_memberships(
+		&self,
+		memberships: &[(H256, BatchMembership)],
+	) -> Result<(), StoreError> {
+		let tx = self.journal.begin_write().map_err(database)?;
+		{
+			let mut journal = tx.open_table(JOURNALED_MEMBERSHIPS).map_err(database)?;
+			for (hash, membership) in memberships {
+				journal.insert(hash.0, &membership.encode()[..]).map_err(database)?;
+			}
+		}
+		tx.commit().map_err(database)?;
+		let mut storage = self.storage.lock();
+		for (hash, membership) in memberships {
+			Self::set(&mut storage, &keys::membership(hash), membership);
+		}
+		Ok(())
 	}
 
 	/// Records that `host` took the direct push of `hash`: the worker then sends it the

@@ -272,13 +272,11 @@ where
 			.ok_or(QuarksError::MalformedRequest("memberships"))?;
 		let info = self.client.info();
 		let api = self.client.runtime_api();
-		let mut held = 0;
+		let memberships: Vec<_> =
+			memberships.into_iter().filter(|(hash, _)| relay.contains(hash)).collect();
+		relay.record_memberships(&memberships)?;
+		let held = memberships.len() as u32;
 		for (hash, membership) in memberships {
-			if !relay.contains(&hash) {
-				continue;
-			}
-			held += 1;
-			relay.record_membership(&hash, &membership);
 			// Hosts that took the direct push can mark it anchored as soon as they see the
 			// anchor; the others get the whole envelope from the worker.
 			let mut hosts = Vec::new();

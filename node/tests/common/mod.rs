@@ -2,7 +2,8 @@
 //!
 //! Each node runs in its own temporary base path with fixed node keys, its output goes
 //! to a log file kept in the test's temporary directory (printed when a test fails),
-//! and every process is stopped with SIGINT, then killed, when its handle drops.
+//! and every process is stopped with SIGINT, then killed, when its handle drops (or killed
+//! at once by [`Node::kill`], for fault tests).
 
 #![allow(dead_code)]
 
@@ -283,6 +284,12 @@ impl Node {
 	/// Whether any output line so far contains `needle`.
 	pub fn logged(&self, needle: &str) -> bool {
 		self.lines.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|l| l.contains(needle))
+	}
+
+	/// Kills the node at once (SIGKILL: no shutdown, no flush) and waits for it.
+	pub fn kill(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
 	}
 
 	/// Stops the node (SIGINT, then kill) and waits for it.
