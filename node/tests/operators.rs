@@ -76,10 +76,12 @@ fn peer_id(text: &str) -> sp_core::OpaquePeerId {
 	sp_core::OpaquePeerId(peer.to_bytes())
 }
 
+fn sudo(call: RuntimeCall) -> RuntimeCall {
+	RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(call) })
+}
+
 fn sudo_batch(calls: Vec<RuntimeCall>) -> RuntimeCall {
-	RuntimeCall::Sudo(pallet_sudo::Call::sudo {
-		call: Box::new(RuntimeCall::Utility(pallet_utility::Call::batch_all { calls })),
-	})
+	sudo(RuntimeCall::Utility(pallet_utility::Call::batch_all { calls }))
 }
 
 async fn grandpa_voters(node: &Node) -> Vec<GrandpaId> {
@@ -142,7 +144,7 @@ async fn operators_start_a_network_of_their_own_keys_and_grow_it() {
 	let v1 = start("v1", true, vec![], vec![]);
 	let boot = vec![v1.multiaddr().await];
 	let v2 = start("v2", true, boot.clone(), vec![]);
-	let v3 = start("v3", true, boot.clone(), vec![]);
+	let mut v3 = start("v3", true, boot.clone(), vec![]);
 	wait_finalized(&[&v1, &v2, &v3], 3).await;
 
 	// Wallets address accounts in the chain's own format.
@@ -223,11 +225,9 @@ async fn operators_start_a_network_of_their_own_keys_and_grow_it() {
 	// Removing it again: the other three finalize without its node.
 	v1.submit_next(
 		&root,
-		RuntimeCall::Sudo(pallet_sudo::Call::sudo {
-			call: Box::new(RuntimeCall::ValidatorSet(
-				pallet_validator_set::Call::remove_validator { validator: v4_account },
-			)),
-		}),
+		sudo(RuntimeCall::ValidatorSet(pallet_validator_set::Call::remove_validator {
+			validator: v4_account,
+		})),
 	)
 	.await;
 	wait_until("the validator leaves the voters", LIMIT, || async {
@@ -238,4 +238,52 @@ async fn operators_start_a_network_of_their_own_keys_and_grow_it() {
 	let after = v1.finalized_number().await + 3;
 	wait_finalized(&[&v1, &v2, &v3, &host], after).await;
 	assert_eq!(grandpa_voters(&v1).await.len(), 3);
+
+	// A validator's node goes offline: two of three votes finalize nothing, so no
+	// standard change removing it can be finalized either.
+	v3.kill();
+	let best = v1.best_number().await;
+	wait_until("blocks go on", LIMIT, || async { v1.best_number().await >= best + 4 }).await;
+	let stalled = v1.finalized_number().await;
+	let best = v1.best_number().await;
+	wait_until("more blocks go on", LIMIT, || async { v1.best_number().await >= best + 4 }).await;
+	assert_eq!(v1.finalized_number().await, stalled, "finality stalled");
+
+	// The privileged origin removes it, then forces the remaining set: finality resumes.
+	let v3_aura: AuraId = from_ss58(text(&validators[2], "aura"));
+	v1.submit_next(
+		&root,
+		sudo(RuntimeCall::ValidatorSet(pallet_validator_set::Call::remove_validator {
+			validator: AccountId::from(v3_aura.into_inner()),
+		})),
+	)
+	.await;
+	wait_until("the removal is in the best chain", LIMIT, || async {
+		authors_at_best(&v1).await == 2
+	})
+	.await;
+	v1.submit_next(
+		&root,
+		sudo(RuntimeCall::ValidatorSet(pallet_validator_set::Call::recover_finality {
+			best_finalized: stalled,
+			delay: 2,
+		})),
+	)
+	.await;
+	wait_finalized(&[&v1, &v2, &host], stalled + 5).await;
+	assert_eq!(grandpa_voters(&v1).await.len(), 2);
+}
+
+/// How many block authors the runtime lists at `node`'s best block.
+async fn authors_at_best(node: &Node) -> usize {
+	use codec::Decode;
+	let bytes: sp_core::Bytes = node
+		.rpc
+		.request(
+			"state_call",
+			jsonrpsee::rpc_params!["AuraApi_authorities", sp_core::Bytes(vec![])],
+		)
+		.await
+		.expect("state_call");
+	Vec::<AuraId>::decode(&mut &bytes[..]).expect("authorities decode").len()
 }

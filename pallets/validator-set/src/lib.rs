@@ -26,6 +26,10 @@
 //! - [`Pallet::add_validator`]: admit an account with its Aura and GRANDPA keys.
 //! - [`Pallet::remove_validator`]: remove a validator, keeping at least
 //!   [`Config::MinValidators`].
+//! - [`Pallet::recover_finality`]: when finality stalled (a validator that is offline
+//!   holds more than a third of the votes, so no change can be finalized either), force
+//!   the current set as GRANDPA's voters once the change is `delay` blocks deep in the
+//!   best chain. Remove the offline validator first, then recover.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -156,6 +160,13 @@ pub mod pallet {
 		/// GRANDPA already had a change pending; the current set will be scheduled in a
 		/// later block.
 		FinalityChangeDeferred,
+		/// The current set was forced as the GRANDPA voter set, enacted `delay` blocks deep.
+		FinalityRecoveryScheduled {
+			/// Number of voters in the forced set.
+			voters: u32,
+			/// Blocks of the best chain after which the set takes over.
+			delay: BlockNumberFor<T>,
+		},
 	}
 
 	#[pallet::error]
@@ -172,6 +183,9 @@ pub mod pallet {
 		TooManyValidators,
 		/// Removing would leave fewer than `MinValidators` validators.
 		TooFewValidators,
+		/// GRANDPA refused the forced change: another change is pending, the last forced
+		/// one was too recent, or the numbers are out of range.
+		FinalityRecoveryRefused,
 	}
 
 	#[pallet::hooks]
@@ -269,6 +283,44 @@ pub mod pallet {
 			Self::deposit_event(Event::ValidatorRemoved { validator });
 			Self::apply(&validators);
 			Ok(Some(T::WeightInfo::remove_validator(validators.len() as u32)).into())
+		}
+
+		/// Recover stalled finality: force the current validators as the GRANDPA voter set
+		/// once this block is `delay` blocks deep in the best chain, voting on from
+		/// `best_finalized` (the last block every honest node finalized).
+		///
+		/// The origin must be [`Config::AddRemoveOrigin`]. GRANDPA must have no change
+		/// pending and no forced change in the last `2 × delay` blocks. Emits
+		/// [`Event::FinalityRecoveryScheduled`].
+		//
+		// Weight: the reads and the one GRANDPA write of `remove_validator`'s finality
+		// change, without its set rewrite, so its benchmark bounds this call.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::remove_validator(T::MaxValidators::get()))]
+		pub fn recover_finality(
+			origin: OriginFor<T>,
+			best_finalized: BlockNumberFor<T>,
+			delay: BlockNumberFor<T>,
+		) -> DispatchResult {
+			T::AddRemoveOrigin::ensure_origin(origin)?;
+			let validators = Validators::<T>::get();
+			let voters: Vec<T::GrandpaId> = validators.iter().map(|v| v.grandpa.clone()).collect();
+			let count = voters.len() as u32;
+			let as_u32 = |n: BlockNumberFor<T>| TryInto::<u32>::try_into(n).ok();
+			let (Some(from), Some(after)) = (as_u32(best_finalized), as_u32(delay)) else {
+				return Err(Error::<T>::FinalityRecoveryRefused.into());
+			};
+			ensure!(
+				best_finalized < frame_system::Pallet::<T>::block_number(),
+				Error::<T>::FinalityRecoveryRefused
+			);
+			T::AuthoritySet::force_finality_change(voters, after, from)
+				.map_err(|_| Error::<T>::FinalityRecoveryRefused)?;
+			// The forced set is the current one: a deferred standard change has nothing
+			// left to schedule.
+			FinalityChangeDeferred::<T>::kill();
+			Self::deposit_event(Event::FinalityRecoveryScheduled { voters: count, delay });
+			Ok(())
 		}
 	}
 

@@ -177,3 +177,37 @@ fn second_change_in_a_block_is_scheduled_in_the_next() {
 fn genesis_below_minimum_is_refused() {
 	ExtBuilder::default().validators(1).build();
 }
+
+#[test]
+fn a_stalled_finality_is_recovered_by_forcing_the_current_set() {
+	ExtBuilder::default().build_and_execute(|| {
+		System::set_block_number(10);
+		assert_noop!(
+			ValidatorSet::recover_finality(RuntimeOrigin::signed(1), 5, 2),
+			DispatchError::BadOrigin
+		);
+		assert_noop!(
+			ValidatorSet::recover_finality(RuntimeOrigin::root(), 10, 2),
+			Error::<Test>::FinalityRecoveryRefused
+		);
+		// Validator 3 went offline: removed, its standard change cannot be finalized.
+		assert_ok!(ValidatorSet::remove_validator(RuntimeOrigin::root(), 3));
+		next_block();
+		assert_ok!(ValidatorSet::recover_finality(RuntimeOrigin::root(), 5, 2));
+		System::assert_last_event(Event::FinalityRecoveryScheduled { voters: 2, delay: 2 }.into());
+		let change = Grandpa::pending_change().expect("a change is pending");
+		assert_eq!(change.forced, Some(5), "forced, voting on from the last finalized block");
+		assert_eq!(change.delay, 2);
+		let survivors: Vec<_> = (1..=2).map(|i| keys(i).1).collect();
+		assert_eq!(pending_voters(), Some(survivors.clone()));
+		// A second recovery while one is pending is refused and changes nothing.
+		assert_noop!(
+			ValidatorSet::recover_finality(RuntimeOrigin::root(), 5, 2),
+			Error::<Test>::FinalityRecoveryRefused
+		);
+		for _ in 0..3 {
+			next_block();
+		}
+		assert_eq!(grandpa_voters(), survivors);
+	});
+}

@@ -37,6 +37,15 @@ pub trait AuthoritySet<AuraId, GrandpaId> {
 	/// Schedule `voters` as the next finality voter set. Fails, changing nothing, while
 	/// another change is pending.
 	fn schedule_finality_change(voters: Vec<GrandpaId>) -> DispatchResult;
+	/// Force `voters` as the finality voter set once the block carrying the change is
+	/// `delay` blocks deep in the best chain, finalized or not; they resume voting from
+	/// `best_finalized`. Fails, changing nothing, while another change is pending or soon
+	/// after the last forced one.
+	fn force_finality_change(
+		voters: Vec<GrandpaId>,
+		delay: u32,
+		best_finalized: u32,
+	) -> DispatchResult;
 }
 
 /// [`AuthoritySet`] for `pallet-aura` (block production) and `pallet-grandpa` (finality).
@@ -63,6 +72,19 @@ impl<T: pallet_aura::Config + pallet_grandpa::Config>
 		// Equal weights; delay 0: enacted when the block carrying the change is finalised.
 		let list = voters.into_iter().map(|id| (id, 1u64)).collect();
 		pallet_grandpa::Pallet::<T>::schedule_change(list, 0u32.into(), None)
+	}
+
+	fn force_finality_change(
+		voters: Vec<sp_consensus_grandpa::AuthorityId>,
+		delay: u32,
+		best_finalized: u32,
+	) -> DispatchResult {
+		let list = voters.into_iter().map(|id| (id, 1u64)).collect();
+		pallet_grandpa::Pallet::<T>::schedule_change(
+			list,
+			delay.into(),
+			Some(best_finalized.into()),
+		)
 	}
 }
 
