@@ -255,20 +255,17 @@ where
 			.map_err(chain_error)
 			.and_then(|record| record.ok_or(QuarksError::HostNotAdmitted));
 		let mut batch = self.store.batch();
-		// New envelopes: their answer's place, recipients and mailbox entry.
+		// New envelopes: whom to tell, and what.
 		let mut kept = Vec::new();
 		let mut answers: Vec<_> = items
 			.into_iter()
-			.enumerate()
-			.map(|(place, item)| {
+			.map(|item| {
 				let answer = match &record {
 					Ok(record) => match item {
 						HostItem::Envelope { submission, membership } => self
 							.take_envelope(&mut view, &mut batch, record, submission, membership)
 							.map(|(answer, new)| {
-								kept.extend(
-									new.map(|(recipients, entry)| (place, recipients, entry)),
-								);
+								kept.extend(new);
 								answer
 							}),
 						HostItem::Membership { envelope, membership } => {
@@ -282,15 +279,18 @@ where
 			.collect();
 		match batch.commit() {
 			Ok(()) => {
-				for (_, recipients, entry) in kept {
+				for (recipients, entry) in kept {
 					self.notify(recipients, MailEvent::Mail(entry));
 				}
 			}
 			Err(error) => {
 				let error = QuarksError::from(error);
 				log::warn!(target: "quarks-host", "could not store mail: {error}");
-				for (place, ..) in kept {
-					answers[place] = refused(&error);
+				// Later items may have answered for envelopes of this batch: none stands.
+				for answer in &mut answers {
+					if !matches!(answer, HostAnswer::Refused { .. }) {
+						*answer = refused(&error);
+					}
 				}
 			}
 		}
@@ -328,13 +328,12 @@ where
 		if view.valid_key(&envelope.sender)?.is_none() {
 			return Err(QuarksError::SenderHasNoKey);
 		}
-		let recipients = view.hosted_recipients(&envelope.destination, &self.operator)?;
+		let mut recipients = view.hosted_recipients(&envelope.destination, &self.operator)?;
 		if recipients.is_empty() {
 			return Err(QuarksError::NotChosen);
 		}
 		let leaf = envelope.leaf(hash).value();
 		let anchored = view.anchored(&envelope.sender, &leaf, membership.as_ref())?;
-		let mut recipients = recipients;
 		if anchored.is_some() {
 			// Only anchored mail can have receipts; a recipient who acknowledged it is done.
 			let done =

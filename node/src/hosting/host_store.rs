@@ -98,7 +98,7 @@ pub struct Limits {
 }
 
 /// Why the store refused or failed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {
 	/// Every recipient is over its quota.
 	#[error("every recipient of this envelope is over its quota on this host")]

@@ -59,10 +59,69 @@ pub struct QueuedEnvelope {
 	pub failed: Vec<(AccountId, u16)>,
 }
 
-/// The relay queue in a node's offchain storage, with its journal.
+/// A record the journal makes durable.
+enum JournalWrite {
+	/// A submission accepted at best block `best`.
+	Accepted { best: BlockNumber, hash: [u8; 32], submission: Vec<u8> },
+	/// An envelope's batch membership.
+	Membership { hash: [u8; 32], membership: Vec<u8> },
+}
+
+/// Records to commit, and where to answer once they are durable.
+type JournalRequest = (Vec<JournalWrite>, std::sync::mpsc::SyncSender<Result<(), StoreError>>);
+
+/// Commits whatever requests are waiting in one transaction (one fsync for all the
+/// submissions that arrived meanwhile), then answers each; drops records older than
+/// [`ANCHOR_WAIT`].
+fn write_journal(db: redb::Database, requests: std::sync::mpsc::Receiver<JournalRequest>) {
+	while let Ok(first) = requests.recv() {
+		let mut group = vec![first];
+		group.extend(requests.try_iter());
+		let result = commit_journal(&db, group.iter().flat_map(|(writes, _)| writes));
+		for (_, reply) in group {
+			let _ = reply.send(result.clone());
+		}
+	}
+}
+
+fn commit_journal<'a>(
+	db: &redb::Database,
+	writes: impl Iterator<Item = &'a JournalWrite>,
+) -> Result<(), StoreError> {
+	let tx = db.begin_write().map_err(database)?;
+	{
+		let mut accepted = tx.open_table(JOURNAL).map_err(database)?;
+		let mut memberships = tx.open_table(JOURNALED_MEMBERSHIPS).map_err(database)?;
+		let mut best = 0;
+		for write in writes {
+			match write {
+				JournalWrite::Accepted { best: at, hash, submission } => {
+					best = best.max(*at);
+					accepted.insert((*at, *hash), &submission[..]).map_err(database)?;
+				}
+				JournalWrite::Membership { hash, membership } => {
+					memberships.insert(*hash, &membership[..]).map_err(database)?;
+				}
+			}
+		}
+		let stale: Vec<(BlockNumber, [u8; 32])> = accepted
+			.range(..(best.saturating_sub(ANCHOR_WAIT), [0; 32]))
+			.map_err(database)?
+			.map(|record| record.map(|(key, _)| key.value()))
+			.collect::<Result<_, _>>()
+			.map_err(database)?;
+		for key in stale {
+			accepted.remove(key).map_err(database)?;
+			memberships.remove(key.1).map_err(database)?;
+		}
+	}
+	tx.commit().map_err(database)
+}
+
+/// The relay queue in a node's offchain storage, with its journal's writer.
 pub struct RelayQueue<S> {
 	storage: Mutex<S>,
-	journal: redb::Database,
+	journal_writer: std::sync::mpsc::Sender<JournalRequest>,
 }
 
 impl<S: OffchainStorage> RelayQueue<S> {
@@ -75,13 +134,14 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		tx.open_table(JOURNAL).map_err(database)?;
 		tx.open_table(JOURNALED_MEMBERSHIPS).map_err(database)?;
 		tx.commit().map_err(database)?;
-		let queue = RelayQueue { storage: Mutex::new(storage), journal };
+		let (requests, writer) = std::sync::mpsc::channel();
+		let queue = RelayQueue { storage: Mutex::new(storage), journal_writer: requests };
 		let queued: HashSet<H256> = Self::entries(&queue.storage.lock(), best)
 			.into_iter()
 			.map(|entry| entry.envelope)
 			.collect();
 		let mut requeued = 0;
-		let tx = queue.journal.begin_read().map_err(database)?;
+		let tx = journal.begin_read().map_err(database)?;
 		let memberships = tx.open_table(JOURNALED_MEMBERSHIPS).map_err(database)?;
 		for record in tx.open_table(JOURNAL).map_err(database)?.iter().map_err(database)? {
 			let (key, body) = record.map_err(database)?;
@@ -107,6 +167,11 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		if requeued > 0 {
 			log::info!(target: "quarks-relay", "queued {requeued} journaled submission(s) again");
 		}
+		drop(tx);
+		std::thread::Builder::new()
+			.name("quarks-journal".into())
+			.spawn(move || write_journal(journal, writer))
+			.map_err(database)?;
 		Ok(queue)
 	}
 
@@ -120,32 +185,29 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		storage.set(sp_offchain::STORAGE_PREFIX, key, &value.encode());
 	}
 
-	/// Journals `submission` durably, then queues it; drops journal records older than
-	/// [`ANCHOR_WAIT`]. Returns whether it is new.
+	/// Writes `writes` durably, with whatever other callers wait to write; blocks until
+	/// then.
+	fn journal(&self, writes: Vec<JournalWrite>) -> Result<(), StoreError> {
+		let stopped = || StoreError::Database("the relay journal's writer stopped".into());
+		let (reply, answer) = std::sync::mpsc::sync_channel(1);
+		self.journal_writer.send((writes, reply)).map_err(|_| stopped())?;
+		answer.recv().map_err(|_| stopped())?
+	}
+
+	/// Journals `submission` durably, then queues it. Returns whether it is new. Blocks
+	/// for the journal's commit: call it from a blocking context.
 	pub fn accept(
 		&self,
 		hash: H256,
 		submission: &Submission,
 		best: BlockNumber,
 	) -> Result<bool, StoreError> {
-		let tx = self.journal.begin_write().map_err(database)?;
-		{
-			let mut journal = tx.open_table(JOURNAL).map_err(database)?;
-			let stale = best.saturating_sub(ANCHOR_WAIT);
-			let old: Vec<(BlockNumber, [u8; 32])> = journal
-				.range(..(stale, [0; 32]))
-				.map_err(database)?
-				.map(|record| record.map(|(key, _)| key.value()))
-				.collect::<Result<_, _>>()
-				.map_err(database)?;
-			let mut memberships = tx.open_table(JOURNALED_MEMBERSHIPS).map_err(database)?;
-			for key in old {
-				journal.remove(key).map_err(database)?;
-				memberships.remove(key.1).map_err(database)?;
-			}
-			journal.insert((best, hash.0), &submission.encode()[..]).map_err(database)?;
-		}
-		tx.commit().map_err(database)?;
+		let submission_bytes = submission.encode();
+		self.journal(vec![JournalWrite::Accepted {
+			best,
+			hash: hash.0,
+			submission: submission_bytes,
+		}])?;
 		Ok(self.enqueue(hash, submission, best))
 	}
 
@@ -186,18 +248,20 @@ impl<S: OffchainStorage> RelayQueue<S> {
 
 	/// Records where each envelope is anchored, for the worker: journaled first, like the
 	/// submission itself, since the worker cannot find an envelope in a batch without it.
+	/// Blocks for the journal's commit.
 	pub fn record_memberships(
 		&self,
 		memberships: &[(H256, BatchMembership)],
 	) -> Result<(), StoreError> {
-		let tx = self.journal.begin_write().map_err(database)?;
-		{
-			let mut journal = tx.open_table(JOURNALED_MEMBERSHIPS).map_err(database)?;
-			for (hash, membership) in memberships {
-				journal.insert(hash.0, &membership.encode()[..]).map_err(database)?;
-			}
-		}
-		tx.commit().map_err(database)?;
+		self.journal(
+			memberships
+				.iter()
+				.map(|(hash, membership)| JournalWrite::Membership {
+					hash: hash.0,
+					membership: membership.encode(),
+				})
+				.collect(),
+		)?;
 		let mut storage = self.storage.lock();
 		for (hash, membership) in memberships {
 			Self::set(&mut storage, &keys::membership(hash), membership);

@@ -87,12 +87,12 @@ pub struct HostStatus {
 pub trait QuarksApi {
 	/// Hands a signed envelope (SCALE `Submission`) to this node, which pushes it at once to
 	/// every host of every recipient and keeps it for the relay worker; returns its hash.
-	#[method(name = "submitEnvelope")]
+	#[method(name = "submitEnvelope", blocking)]
 	fn submit_envelope(&self, submission: Bytes) -> RpcResult<H256>;
 
 	/// Tells this node where envelopes it accepted sit in their sender's anchor (SCALE
 	/// `Vec<(H256, BatchMembership)>`); returns how many of them it holds.
-	#[method(name = "submitMemberships")]
+	#[method(name = "submitMemberships", blocking)]
 	fn submit_memberships(&self, memberships: Bytes) -> RpcResult<u32>;
 
 	/// Hands this host envelopes or memberships (SCALE `Vec<HostItem>`); answers one
@@ -259,8 +259,11 @@ where
 			return Err(QuarksError::RateLimited);
 		}
 		let accepted = Instant::now();
+		// Delivery does not wait for the journal's fsync (hosts keep an envelope once,
+		// however often it comes); the answer "accepted" does.
+		let item = HostItem::Envelope { submission: submission.clone(), membership: None };
+		push.push(hash, &item, &hosts, accepted);
 		relay.accept(hash, &submission, info.best_number)?;
-		push.push(hash, &HostItem::Envelope { submission, membership: None }, &hosts, accepted);
 		Ok(hash)
 	}
 
