@@ -19,7 +19,7 @@ use codec::{Decode, Encode};
 use parking_lot::{Mutex, MutexGuard};
 use quarks_primitives::hosting::{BatchMembership, Submission};
 use quarks_runtime::{AccountId, BlockNumber};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::{ReadableDatabase, ReadableTable, TableHandle};
 use sp_core::H256;
 use std::{
 	collections::{BTreeMap, BTreeSet, HashMap},
@@ -120,6 +120,13 @@ pub enum StoreError {
 	/// The database failed.
 	#[error("host storage failed: {0}")]
 	Database(String),
+}
+
+impl StoreError {
+	/// A failure of the database underneath, as the error callers see.
+	pub fn database(error: impl std::fmt::Display) -> Self {
+		StoreError::Database(error.to_string())
+	}
 }
 
 /// What one account uses.
@@ -365,67 +372,90 @@ impl HostStore {
 	/// A store that keeps nothing on disk.
 	pub fn in_memory() -> Result<Self, StoreError> {
 		let backend = redb::backends::InMemoryBackend::new();
-		Self::load(redb::Database::builder().create_with_backend(backend).map_err(db_error)?)
+		Self::load(
+			redb::Database::builder().create_with_backend(backend).map_err(StoreError::database)?,
+		)
 	}
 
 	/// Opens (or creates) the persistent store in the directory `path` and loads its
 	/// metadata.
 	pub fn open(path: &Path) -> Result<Self, StoreError> {
-		std::fs::create_dir_all(path).map_err(db_error)?;
-		Self::load(redb::Database::create(path.join("mail.redb")).map_err(db_error)?)
+		std::fs::create_dir_all(path).map_err(StoreError::database)?;
+		Self::load(redb::Database::create(path.join("mail.redb")).map_err(StoreError::database)?)
 	}
 
 	fn load(db: redb::Database) -> Result<Self, StoreError> {
 		let mut index = Index::default();
-		let tx = db.begin_write().map_err(db_error)?;
+		let tx = db.begin_write().map_err(StoreError::database)?;
 		{
-			let bodies = tx.open_table(BODIES).map_err(db_error)?;
-			let mut metas = tx.open_table(METAS).map_err(db_error)?;
+			let bodies = tx.open_table(BODIES).map_err(StoreError::database)?;
+			let mut metas = tx.open_table(METAS).map_err(StoreError::database)?;
 			let mut bodiless = Vec::new();
-			for entry in metas.iter().map_err(db_error)? {
-				let (key, value) = entry.map_err(db_error)?;
+			for entry in metas.iter().map_err(StoreError::database)? {
+				let (key, value) = entry.map_err(StoreError::database)?;
 				let hash = H256::from_slice(key.value());
 				// A state change may reach the disk before its envelope's batch did.
-				if bodies.get(key.value()).map_err(db_error)?.is_none() {
+				if bodies.get(key.value()).map_err(StoreError::database)?.is_none() {
 					bodiless.push(hash);
 					continue;
 				}
-				let meta = Meta::decode(&mut value.value()).map_err(db_error)?;
+				let meta = Meta::decode(&mut value.value()).map_err(StoreError::database)?;
 				index.add(hash, meta);
 			}
 			for hash in bodiless {
-				metas.remove(hash.as_bytes()).map_err(db_error)?;
+				metas.remove(hash.as_bytes()).map_err(StoreError::database)?;
 			}
-			for entry in tx.open_table(ACCOUNTS).map_err(db_error)?.iter().map_err(db_error)? {
-				let (key, value) = entry.map_err(db_error)?;
+			for entry in tx
+				.open_table(ACCOUNTS)
+				.map_err(StoreError::database)?
+				.iter()
+				.map_err(StoreError::database)?
+			{
+				let (key, value) = entry.map_err(StoreError::database)?;
 				let (key, mut value) = (key.value(), value.value());
 				if key == CURSOR_KEY {
-					index.cursor = Some(BlockNumber::decode(&mut value).map_err(db_error)?);
+					index.cursor =
+						Some(BlockNumber::decode(&mut value).map_err(StoreError::database)?);
 				} else if key == POSITION_KEY {
-					let next = u64::decode(&mut value).map_err(db_error)?;
+					let next = u64::decode(&mut value).map_err(StoreError::database)?;
 					index.next_position = index.next_position.max(next);
 				} else if let Some(mut account) = key.strip_prefix(NONCE_PREFIX) {
-					let account = AccountId::decode(&mut account).map_err(db_error)?;
-					index.nonces.insert(account, u64::decode(&mut value).map_err(db_error)?);
+					let account = AccountId::decode(&mut account).map_err(StoreError::database)?;
+					index
+						.nonces
+						.insert(account, u64::decode(&mut value).map_err(StoreError::database)?);
 				}
 			}
 		}
-		tx.commit().map_err(db_error)?;
+		tx.commit().map_err(StoreError::database)?;
 		Ok(HostStore { db, index: Mutex::new(index), batch: Mutex::new(()) })
 	}
 
 	/// Writes `changes` in one transaction, durable when this returns.
 	fn write(&self, changes: Vec<Change>) -> Result<(), StoreError> {
-		let tx = self.db.begin_write().map_err(db_error)?;
-		for (column, key, value) in changes {
-			let mut table = tx.open_table(column).map_err(db_error)?;
-			match value {
-				Some(value) => table.insert(&key[..], &value[..]).map(drop),
-				None => table.remove(&key[..]).map(drop),
+		let tx = self.db.begin_write().map_err(StoreError::database)?;
+		{
+			// Each table opened once per transaction, however many changes touch it.
+			let mut tables: Vec<(Column, redb::Table<'_, &[u8], &[u8]>)> = Vec::new();
+			for (column, key, value) in changes {
+				let open = tables.iter().position(|(open, _)| open.name() == column.name());
+				let index = match open {
+					Some(index) => index,
+					None => {
+						let table = tx.open_table(column).map_err(StoreError::database)?;
+						tables.push((column, table));
+						tables.len() - 1
+					}
+				};
+				let table = &mut tables[index].1;
+				match value {
+					Some(value) => table.insert(&key[..], &value[..]).map(drop),
+					None => table.remove(&key[..]).map(drop),
+				}
+				.map_err(StoreError::database)?;
 			}
-			.map_err(db_error)?;
 		}
-		tx.commit().map_err(db_error)
+		tx.commit().map_err(StoreError::database)
 	}
 
 	/// Starts a batch of insertions; other batches wait until it is committed or dropped.
@@ -522,10 +552,14 @@ impl HostStore {
 
 	/// The body of `hash`.
 	pub fn body(&self, hash: &H256) -> Result<Option<Submission>, StoreError> {
-		let tx = self.db.begin_read().map_err(db_error)?;
-		let body =
-			tx.open_table(BODIES).map_err(db_error)?.get(hash.as_bytes()).map_err(db_error)?;
-		body.map(|bytes| Submission::decode(&mut bytes.value()).map_err(db_error)).transpose()
+		let tx = self.db.begin_read().map_err(StoreError::database)?;
+		let body = tx
+			.open_table(BODIES)
+			.map_err(StoreError::database)?
+			.get(hash.as_bytes())
+			.map_err(StoreError::database)?;
+		body.map(|bytes| Submission::decode(&mut bytes.value()).map_err(StoreError::database))
+			.transpose()
 	}
 
 	/// `who`'s mail after position `after`: at most `limit` entries and about `max_bytes`
@@ -631,10 +665,6 @@ impl HostStore {
 
 fn nonce_key(who: &AccountId) -> Vec<u8> {
 	[NONCE_PREFIX, who.as_ref()].concat()
-}
-
-fn db_error(error: impl std::fmt::Display) -> StoreError {
-	StoreError::Database(error.to_string())
 }
 
 #[cfg(test)]

@@ -88,34 +88,34 @@ fn commit_journal<'a>(
 	db: &redb::Database,
 	writes: impl Iterator<Item = &'a JournalWrite>,
 ) -> Result<(), StoreError> {
-	let tx = db.begin_write().map_err(database)?;
+	let tx = db.begin_write().map_err(StoreError::database)?;
 	{
-		let mut accepted = tx.open_table(JOURNAL).map_err(database)?;
-		let mut memberships = tx.open_table(JOURNALED_MEMBERSHIPS).map_err(database)?;
+		let mut accepted = tx.open_table(JOURNAL).map_err(StoreError::database)?;
+		let mut memberships = tx.open_table(JOURNALED_MEMBERSHIPS).map_err(StoreError::database)?;
 		let mut best = 0;
 		for write in writes {
 			match write {
 				JournalWrite::Accepted { best: at, hash, submission } => {
 					best = best.max(*at);
-					accepted.insert((*at, *hash), &submission[..]).map_err(database)?;
+					accepted.insert((*at, *hash), &submission[..]).map_err(StoreError::database)?;
 				}
 				JournalWrite::Membership { hash, membership } => {
-					memberships.insert(*hash, &membership[..]).map_err(database)?;
+					memberships.insert(*hash, &membership[..]).map_err(StoreError::database)?;
 				}
 			}
 		}
 		let stale: Vec<(BlockNumber, [u8; 32])> = accepted
 			.range(..(best.saturating_sub(ANCHOR_WAIT), [0; 32]))
-			.map_err(database)?
+			.map_err(StoreError::database)?
 			.map(|record| record.map(|(key, _)| key.value()))
 			.collect::<Result<_, _>>()
-			.map_err(database)?;
+			.map_err(StoreError::database)?;
 		for key in stale {
-			accepted.remove(key).map_err(database)?;
-			memberships.remove(key.1).map_err(database)?;
+			accepted.remove(key).map_err(StoreError::database)?;
+			memberships.remove(key.1).map_err(StoreError::database)?;
 		}
 	}
-	tx.commit().map_err(database)
+	tx.commit().map_err(StoreError::database)
 }
 
 /// The relay queue in a node's offchain storage, with its journal's writer.
@@ -128,12 +128,13 @@ impl<S: OffchainStorage> RelayQueue<S> {
 	/// The queue kept in `storage`, journaled in the directory `journal`; queues again what
 	/// the journal holds and the queue lost.
 	pub fn open(storage: S, journal: &Path, best: BlockNumber) -> Result<Self, StoreError> {
-		std::fs::create_dir_all(journal).map_err(database)?;
-		let journal = redb::Database::create(journal.join("accepted.redb")).map_err(database)?;
-		let tx = journal.begin_write().map_err(database)?;
-		tx.open_table(JOURNAL).map_err(database)?;
-		tx.open_table(JOURNALED_MEMBERSHIPS).map_err(database)?;
-		tx.commit().map_err(database)?;
+		std::fs::create_dir_all(journal).map_err(StoreError::database)?;
+		let journal =
+			redb::Database::create(journal.join("accepted.redb")).map_err(StoreError::database)?;
+		let tx = journal.begin_write().map_err(StoreError::database)?;
+		tx.open_table(JOURNAL).map_err(StoreError::database)?;
+		tx.open_table(JOURNALED_MEMBERSHIPS).map_err(StoreError::database)?;
+		tx.commit().map_err(StoreError::database)?;
 		let (requests, writer) = std::sync::mpsc::channel();
 		let queue = RelayQueue { storage: Mutex::new(storage), journal_writer: requests };
 		let queued: HashSet<H256> = Self::entries(&queue.storage.lock(), best)
@@ -141,16 +142,21 @@ impl<S: OffchainStorage> RelayQueue<S> {
 			.map(|entry| entry.envelope)
 			.collect();
 		let mut requeued = 0;
-		let tx = journal.begin_read().map_err(database)?;
-		let memberships = tx.open_table(JOURNALED_MEMBERSHIPS).map_err(database)?;
-		for record in tx.open_table(JOURNAL).map_err(database)?.iter().map_err(database)? {
-			let (key, body) = record.map_err(database)?;
+		let tx = journal.begin_read().map_err(StoreError::database)?;
+		let memberships = tx.open_table(JOURNALED_MEMBERSHIPS).map_err(StoreError::database)?;
+		for record in tx
+			.open_table(JOURNAL)
+			.map_err(StoreError::database)?
+			.iter()
+			.map_err(StoreError::database)?
+		{
+			let (key, body) = record.map_err(StoreError::database)?;
 			let (accepted_at, hash) = key.value();
 			let hash = H256(hash);
 			let requeue = !queued.contains(&hash);
 			// The worker needs the membership of an envelope it will relay.
 			if requeue || queue.contains(&hash) {
-				if let Some(membership) = memberships.get(hash.0).map_err(database)? {
+				if let Some(membership) = memberships.get(hash.0).map_err(StoreError::database)? {
 					let mut storage = queue.storage.lock();
 					let key = keys::membership(&hash);
 					if storage.get(sp_offchain::STORAGE_PREFIX, &key).is_none() {
@@ -159,7 +165,8 @@ impl<S: OffchainStorage> RelayQueue<S> {
 				}
 			}
 			if requeue {
-				let submission = Submission::decode(&mut body.value()).map_err(database)?;
+				let submission =
+					Submission::decode(&mut body.value()).map_err(StoreError::database)?;
 				queue.enqueue(hash, &submission, accepted_at);
 				requeued += 1;
 			}
@@ -171,7 +178,7 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		std::thread::Builder::new()
 			.name("quarks-journal".into())
 			.spawn(move || write_journal(journal, writer))
-			.map_err(database)?;
+			.map_err(StoreError::database)?;
 		Ok(queue)
 	}
 
@@ -188,7 +195,7 @@ impl<S: OffchainStorage> RelayQueue<S> {
 	/// Writes `writes` durably, with whatever other callers wait to write; blocks until
 	/// then.
 	fn journal(&self, writes: Vec<JournalWrite>) -> Result<(), StoreError> {
-		let stopped = || StoreError::Database("the relay journal's writer stopped".into());
+		let stopped = || StoreError::database("the relay journal's writer stopped");
 		let (reply, answer) = std::sync::mpsc::sync_channel(1);
 		self.journal_writer.send((writes, reply)).map_err(|_| stopped())?;
 		answer.recv().map_err(|_| stopped())?
@@ -353,10 +360,6 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		let stats = Self::get(&storage, keys::STATS).unwrap_or_default();
 		(entries.len(), oldest, stats)
 	}
-}
-
-fn database(error: impl std::fmt::Display) -> StoreError {
-	StoreError::Database(error.to_string())
 }
 
 /// Exports the relay queue's length and age and the worker's counters at every new best
