@@ -11,6 +11,7 @@
 //! - [`send`]: sending at once, notarizing after (one anchor per block).
 //! - [`inbox`]: reading with every check, notarization states, receipts.
 //! - [`groups`]: groups and key rotation.
+//! - [`mls`]: conversations as MLS groups whose commits the chain orders.
 //! - [`proofs`]: audits and non-repudiation proofs.
 //! - [`store`]: the local store of envelopes sent and read.
 //! - [`error`]: the client's errors.
@@ -27,6 +28,7 @@ pub mod hosts;
 pub mod inbox;
 pub mod keystore;
 pub mod messenger;
+pub mod mls;
 pub mod proofs;
 pub mod queries;
 pub mod seal;

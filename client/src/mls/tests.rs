@@ -1,0 +1,259 @@
+use super::*;
+use std::collections::HashMap;
+
+const GROUP: GroupId = 7;
+const DAY: u64 = 24 * 60 * 60;
+
+fn device(account: u8) -> Device {
+	Device::new(AccountId32::new([account; 32])).expect("a device")
+}
+
+/// Stands in for the groups pallet's ordering: the first commit submitted for an epoch
+/// is that epoch's.
+#[derive(Default)]
+struct Orderer(HashMap<u64, H256>);
+
+impl Orderer {
+	fn submit(&mut self, commit: &Commit) -> H256 {
+		*self.0.entry(commit.epoch).or_insert(commit.hash)
+	}
+}
+
+/// `committer` stages a commit, the orderer records it, and every device in `members`
+/// (the committer among them) applies it; returns the commit.
+fn ordered(orderer: &mut Orderer, commit: Commit, members: &mut [&mut Device]) -> Commit {
+	let hash = orderer.submit(&commit);
+	assert_eq!(hash, commit.hash, "the commit was the first for its epoch");
+	for member in members.iter_mut() {
+		member.apply_commit(GROUP, &commit.message, hash).expect("an ordered commit applies");
+	}
+	commit
+}
+
+/// Alice's group with Bob in it, at epoch 1.
+fn alice_and_bob(orderer: &mut Orderer) -> (Device, Device) {
+	let mut alice = device(1);
+	let mut bob = device(2);
+	alice.create_group(GROUP).expect("created");
+	let bob_package = bob.key_package(DAY).expect("a key package");
+	let add = alice.commit(GROUP, &[bob_package], &[]).expect("staged");
+	let add = ordered(orderer, add, &mut [&mut alice]);
+	let joined = bob.join(&add.welcome.expect("a welcome for Bob")).expect("Bob joins");
+	assert_eq!(joined, GROUP);
+	(alice, bob)
+}
+
+fn is_refused(result: Result<Opened, MlsError>) -> bool {
+	matches!(result, Err(MlsError::Refused { .. }))
+}
+
+#[test]
+fn members_chat_in_one_epoch_and_see_each_others_devices() {
+	let mut orderer = Orderer::default();
+	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
+
+	assert_eq!(alice.epoch(GROUP).unwrap(), 1);
+	assert_eq!(bob.epoch(GROUP).unwrap(), 1);
+	assert_eq!(alice.epoch_authenticator(GROUP).unwrap(), bob.epoch_authenticator(GROUP).unwrap());
+	let mut members = bob.members(GROUP).unwrap();
+	members.sort();
+	assert_eq!(members, vec![alice.id(), bob.id()]);
+
+	let hello = alice.encrypt(GROUP, b"hello Bob").unwrap();
+	let opened = bob.decrypt(GROUP, &hello).unwrap();
+	assert_eq!(opened, Opened { sender: alice.id(), epoch: 1, plaintext: b"hello Bob".to_vec() });
+	let reply = bob.encrypt(GROUP, b"hi Alice").unwrap();
+	assert_eq!(alice.decrypt(GROUP, &reply).unwrap().sender, bob.id());
+	// Sizes reveal the padding class, not the letter's length.
+	assert_eq!(
+		alice.encrypt(GROUP, b"a").unwrap().len(),
+		alice.encrypt(GROUP, &[b'a'; 100]).unwrap().len()
+	);
+}
+
+#[test]
+fn a_stolen_state_opens_no_message_read_before_nor_any_of_old_epochs() {
+	let mut orderer = Orderer::default();
+	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
+	let dir = tempfile::tempdir().unwrap();
+	let key = [9u8; 32];
+
+	let read = alice.encrypt(GROUP, b"read before the theft").unwrap();
+	bob.decrypt(GROUP, &read).unwrap();
+	let unread_old_epoch = alice.encrypt(GROUP, b"never read, epoch 1").unwrap();
+	for _ in 0..=PAST_EPOCHS {
+		let update = alice.update(GROUP).unwrap();
+		ordered(&mut orderer, update, &mut [&mut alice, &mut bob]);
+	}
+
+	bob.save(&dir.path().join("bob"), &key).unwrap();
+	let mut thief = Device::open(&dir.path().join("bob"), &key).unwrap();
+	assert!(is_refused(thief.decrypt(GROUP, &read)), "a used message key is deleted");
+	assert!(
+		is_refused(thief.decrypt(GROUP, &unread_old_epoch)),
+		"secrets of epochs more than {PAST_EPOCHS} back are deleted"
+	);
+	// The stolen state does hold the current epoch: the thief reads what comes next,
+	// until Bob updates (the next test).
+	let current = alice.encrypt(GROUP, b"current epoch").unwrap();
+	assert_eq!(thief.decrypt(GROUP, &current).unwrap().plaintext, b"current epoch");
+}
+
+#[test]
+fn an_update_locks_out_whoever_stole_the_state_before() {
+	let mut orderer = Orderer::default();
+	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
+	let dir = tempfile::tempdir().unwrap();
+	let key = [9u8; 32];
+	bob.save(&dir.path().join("bob"), &key).unwrap();
+	let mut thief = Device::open(&dir.path().join("bob"), &key).unwrap();
+
+	let update = bob.update(GROUP).unwrap();
+	let update = ordered(&mut orderer, update, &mut [&mut bob, &mut alice]);
+	assert!(
+		thief.apply_commit(GROUP, &update.message, update.hash).is_err(),
+		"the update's new secrets were never in the stolen state"
+	);
+	let after = alice.encrypt(GROUP, b"after Bob's update").unwrap();
+	assert!(is_refused(thief.decrypt(GROUP, &after)));
+	assert_eq!(bob.decrypt(GROUP, &after).unwrap().plaintext, b"after Bob's update");
+}
+
+#[test]
+fn a_removed_member_reads_nothing_sent_after_its_removal() {
+	let mut orderer = Orderer::default();
+	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
+	let mut carol = device(3);
+	let add = alice.commit(GROUP, &[carol.key_package(DAY).unwrap()], &[]).unwrap();
+	let add = ordered(&mut orderer, add, &mut [&mut alice, &mut bob]);
+	carol.join(&add.welcome.unwrap()).unwrap();
+
+	let remove = alice.commit(GROUP, &[], &[bob.id()]).unwrap();
+	let hash = orderer.submit(&remove);
+	alice.apply_commit(GROUP, &remove.message, hash).unwrap();
+	let seen = carol.apply_commit(GROUP, &remove.message, hash).unwrap();
+	assert_eq!(seen.removed, vec![bob.id()]);
+	let applied = bob.apply_commit(GROUP, &remove.message, hash).unwrap();
+	assert!(applied.self_removed);
+
+	let later = alice.encrypt(GROUP, b"without Bob").unwrap();
+	assert_eq!(carol.decrypt(GROUP, &later).unwrap().plaintext, b"without Bob");
+	assert!(matches!(bob.decrypt(GROUP, &later), Err(MlsError::NotInGroup(GROUP))));
+}
+
+#[test]
+fn of_two_concurrent_commits_one_wins_and_the_other_is_staged_again() {
+	let mut orderer = Orderer::default();
+	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
+	let mut carol = device(3);
+
+	// Both commit on epoch 1; the chain takes Alice's.
+	let alices = alice.commit(GROUP, &[carol.key_package(DAY).unwrap()], &[]).unwrap();
+	let bobs = bob.update(GROUP).unwrap();
+	assert_eq!((alices.epoch, bobs.epoch), (1, 1));
+	let winner = orderer.submit(&alices);
+	assert_eq!(orderer.submit(&bobs), winner, "the epoch is taken");
+	assert!(matches!(
+		bob.apply_commit(GROUP, &bobs.message, winner),
+		Err(MlsError::NotOrdered { .. })
+	));
+	assert!(!alice.apply_commit(GROUP, &alices.message, winner).unwrap().own_commit_lost);
+	let at_bob = bob.apply_commit(GROUP, &alices.message, winner).unwrap();
+	assert!(at_bob.own_commit_lost);
+	assert_eq!(at_bob.added, vec![carol.id()]);
+	carol.join(&alices.welcome.unwrap()).unwrap();
+
+	// Bob stages his update again, on epoch 2, and it wins there.
+	let again = bob.update(GROUP).unwrap();
+	assert_eq!(again.epoch, 2);
+	ordered(&mut orderer, again, &mut [&mut bob, &mut alice, &mut carol]);
+	let authenticator = alice.epoch_authenticator(GROUP).unwrap();
+	assert_eq!(bob.epoch_authenticator(GROUP).unwrap(), authenticator);
+	assert_eq!(carol.epoch_authenticator(GROUP).unwrap(), authenticator);
+	let message = bob.encrypt(GROUP, b"no fork").unwrap();
+	assert_eq!(alice.decrypt(GROUP, &message).unwrap().plaintext, b"no fork");
+	assert_eq!(carol.decrypt(GROUP, &message).unwrap().sender, bob.id());
+}
+
+#[test]
+fn a_second_device_reads_everything_new_until_it_is_removed() {
+	let mut orderer = Orderer::default();
+	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
+	let mut bob_laptop = Device::new(bob.account().clone()).unwrap();
+	assert_ne!(bob_laptop.signature_key(), bob.signature_key());
+
+	let add = bob.commit(GROUP, &[bob_laptop.key_package(DAY).unwrap()], &[]).unwrap();
+	let add = ordered(&mut orderer, add, &mut [&mut bob, &mut alice]);
+	bob_laptop.join(&add.welcome.unwrap()).unwrap();
+	let hello = alice.encrypt(GROUP, b"to both of Bob's devices").unwrap();
+	assert_eq!(bob.decrypt(GROUP, &hello).unwrap().plaintext, b"to both of Bob's devices");
+	assert_eq!(bob_laptop.decrypt(GROUP, &hello).unwrap().plaintext, b"to both of Bob's devices");
+	let from_laptop = bob_laptop.encrypt(GROUP, b"from the laptop").unwrap();
+	let opened = bob.decrypt(GROUP, &from_laptop).unwrap();
+	assert_eq!(opened.sender.account, *bob.account());
+	assert_eq!(opened.sender.signature_key, bob_laptop.signature_key());
+
+	let remove = bob.commit(GROUP, &[], &[bob_laptop.id()]).unwrap();
+	let remove = ordered(&mut orderer, remove, &mut [&mut bob, &mut alice]);
+	assert!(bob_laptop.apply_commit(GROUP, &remove.message, remove.hash).unwrap().self_removed);
+	let later = alice.encrypt(GROUP, b"phone only").unwrap();
+	assert_eq!(bob.decrypt(GROUP, &later).unwrap().plaintext, b"phone only");
+	assert!(bob_laptop.decrypt(GROUP, &later).is_err());
+}
+
+#[test]
+fn refused_input_changes_nothing() {
+	let mut orderer = Orderer::default();
+	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
+	let message = alice.encrypt(GROUP, b"intact").unwrap();
+	let mut tampered = message.clone();
+	let last = tampered.len() - 1;
+	tampered[last] ^= 1;
+	assert!(is_refused(bob.decrypt(GROUP, &tampered)));
+	assert!(matches!(
+		bob.decrypt(GROUP, b"not mls"),
+		Err(MlsError::Malformed { what: "MLS message", .. })
+	));
+	assert_eq!(bob.decrypt(GROUP, &message).unwrap().plaintext, b"intact");
+
+	// A commit other than the ordered one, and garbage under the ordered hash.
+	let update = alice.update(GROUP).unwrap();
+	let other = H256::repeat_byte(1);
+	assert!(matches!(
+		bob.apply_commit(GROUP, &update.message, other),
+		Err(MlsError::NotOrdered { .. })
+	));
+	let garbage = b"garbage".to_vec();
+	assert!(bob.apply_commit(GROUP, &garbage, commit_hash(&garbage)).is_err());
+	// Alice's staged commit survives garbage (openmls' work on it is undone).
+	assert!(alice.apply_commit(GROUP, &garbage, commit_hash(&garbage)).is_err());
+	assert_eq!(bob.epoch(GROUP).unwrap(), 1);
+	ordered(&mut orderer, update, &mut [&mut alice, &mut bob]);
+	assert_eq!(bob.epoch(GROUP).unwrap(), 2);
+}
+
+#[test]
+fn a_saved_state_resumes_the_conversation_and_needs_its_key() {
+	let mut orderer = Orderer::default();
+	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
+	let dir = tempfile::tempdir().unwrap();
+	let path = dir.path().join("bob");
+	let key = [5u8; 32];
+	let staged = bob.update(GROUP).unwrap();
+	bob.save(&path, &key).unwrap();
+	drop(bob);
+
+	assert!(matches!(Device::open(&path, &[6u8; 32]), Err(MlsError::State(_))));
+	let file = std::fs::read(&path).unwrap();
+	let mut bob = Device::open(&path, &key).unwrap();
+	assert!(
+		!file.windows(32).any(|w| w == bob.signature_key()),
+		"nothing of the state is in the file in the clear"
+	);
+	// The commit staged before the restart is still this device's own.
+	let applied = ordered(&mut orderer, staged, &mut [&mut bob, &mut alice]);
+	assert_eq!(bob.epoch(GROUP).unwrap(), 2);
+	let message = alice.encrypt(GROUP, b"after the restart").unwrap();
+	assert_eq!(bob.decrypt(GROUP, &message).unwrap().plaintext, b"after the restart");
+	assert_eq!(applied.epoch, 1);
+}
