@@ -96,6 +96,46 @@ impl<BlockNumber: PartialOrd> KeyRecord<BlockNumber> {
 	}
 }
 
+/// A device's MLS signature key (Ed25519): the device's identity in conversations, bound
+/// on chain to one account.
+pub type DeviceKey = [u8; 32];
+
+/// What a device signs to prove to the chain that its key is its account's: this tag,
+/// then the SCALE-encoded account.
+pub const DEVICE_PROOF_TAG: &[u8] = b"quarks/device/1";
+
+/// A device an account bound on chain. It is bound from `added` until `removed`.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct DeviceRecord<BlockNumber> {
+	/// The device's signature key.
+	pub key: DeviceKey,
+	/// Block the account bound it.
+	pub added: BlockNumber,
+	/// Block the account removed it, if it did.
+	pub removed: Option<BlockNumber>,
+}
+
+impl<BlockNumber: PartialOrd> DeviceRecord<BlockNumber> {
+	/// Whether the device was bound to its account at block `at`.
+	pub fn is_bound_at(&self, at: &BlockNumber) -> bool {
+		&self.added <= at && self.removed.as_ref().is_none_or(|removed| at < removed)
+	}
+}
+
+/// A device's published MLS key package (a last-resort one, RFC 9420 §10 and the
+/// `last_resort` extension), through which others add the device to conversations.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct KeyPackageRecord<Package, BlockNumber> {
+	/// The TLS-encoded key package, as `openmls` writes it.
+	pub package: Package,
+	/// First block at which it may no longer be used.
+	pub expires_at: BlockNumber,
+}
+
 /// Read access to accounts' encryption keys.
 pub trait KeyInspect<AccountId, BlockNumber> {
 	/// The key version of `who` valid at the current block, if any.

@@ -5,6 +5,12 @@
 //! block — what a recipient checks before trusting a message, and what an auditor checks
 //! later.
 //!
+//! Accounts also bind their devices: each device's MLS signature key (its credential in
+//! conversations) is bound to one account by a transaction the account signs, with the
+//! device's own signature proving it holds the key, and carries one published key
+//! package with an expiry. "Was device D bound to A at block N" is answerable as long as
+//! an anchor may need it.
+//!
 //! ## Terminology
 //!
 //! - **Version**: the n-th key an account published; the first is version 1.
@@ -21,11 +27,15 @@
 //! By any signed account, for its own keys:
 //! - [`Pallet::publish_key`]: publish a first key, or rotate to a new version.
 //! - [`Pallet::revoke_key`]: end the valid version early.
+//! - [`Pallet::add_device`]: bind a device and publish its key package.
+//! - [`Pallet::publish_key_package`]: replace a device's key package.
+//! - [`Pallet::remove_device`]: unbind a device from this block on.
 //!
 //! ## Queries
 //!
-//! View functions [`Pallet::key_at`] ("which key of A was valid at block N") and
-//! [`Pallet::current_key`]; other pallets use [`KeyInspect`].
+//! View functions [`Pallet::key_at`] ("which key of A was valid at block N"),
+//! [`Pallet::current_key`], [`Pallet::device_at`] ("was device D bound to A at block N")
+//! and [`Pallet::key_package`]; other pallets use [`KeyInspect`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -42,13 +52,17 @@ pub mod weights;
 
 pub use pallet::*;
 use quarks_primitives::is_low_order_x25519;
-pub use quarks_primitives::{EncryptionKey, KeyInspect, KeyRecord, KeyVersion};
+pub use quarks_primitives::{
+	DeviceKey, DeviceRecord, EncryptionKey, KeyInspect, KeyPackageRecord, KeyRecord, KeyVersion,
+	DEVICE_PROOF_TAG,
+};
 pub use weights::WeightInfo;
 
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;
+	use codec::Encode;
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
 	use sp_runtime::{
@@ -58,6 +72,18 @@ pub mod pallet {
 
 	/// A key record as stored for a runtime.
 	pub type KeyRecordOf<T> = KeyRecord<BlockNumberFor<T>>;
+
+	/// A device record as stored for a runtime.
+	pub type DeviceRecordOf<T> = DeviceRecord<BlockNumberFor<T>>;
+
+	/// A key package as a call carries it: bounded before it is decoded.
+	pub type KeyPackageOf<T> = BoundedVec<u8, <T as Config>::MaxKeyPackageLen>;
+
+	/// A key package record as stored for a runtime.
+	pub type KeyPackageRecordOf<T> = KeyPackageRecord<KeyPackageOf<T>, BlockNumberFor<T>>;
+
+	/// A device's Ed25519 signature over [`DEVICE_PROOF_TAG`] and its account.
+	pub type DeviceProof = [u8; 64];
 
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
@@ -77,6 +103,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type KeptAfterEnd: Get<BlockNumberFor<Self>>;
 
+		/// Device records kept per account, removed ones included until `KeptAfterEnd`
+		/// blocks after their removal.
+		#[pallet::constant]
+		type MaxDevices: Get<u32>;
+
+		/// Longest key package, in bytes.
+		#[pallet::constant]
+		type MaxKeyPackageLen: Get<u32>;
+
 		/// Weights of this pallet's calls, from its benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -90,6 +125,26 @@ pub mod pallet {
 		BoundedVec<KeyRecordOf<T>, T::MaxKeyVersions>,
 		ValueQuery,
 	>;
+
+	/// The devices each account bound, oldest first.
+	#[pallet::storage]
+	pub type Devices<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<DeviceRecordOf<T>, T::MaxDevices>,
+		ValueQuery,
+	>;
+
+	/// The account each device key is bound to (for as long as its record is kept): a key
+	/// belongs to one account only.
+	#[pallet::storage]
+	pub type DeviceOwner<T: Config> = StorageMap<_, Blake2_128Concat, DeviceKey, T::AccountId>;
+
+	/// The key package of each bound device.
+	#[pallet::storage]
+	pub type KeyPackages<T: Config> =
+		StorageMap<_, Blake2_128Concat, DeviceKey, KeyPackageRecordOf<T>>;
 
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
@@ -141,6 +196,27 @@ pub mod pallet {
 			/// The revoked version.
 			version: KeyVersion,
 		},
+		/// An account bound a device.
+		DeviceAdded {
+			/// The account.
+			who: T::AccountId,
+			/// The device's signature key.
+			device: DeviceKey,
+		},
+		/// A device published a key package.
+		KeyPackagePublished {
+			/// The device's signature key.
+			device: DeviceKey,
+			/// Block at which the package expires.
+			expires_at: BlockNumberFor<T>,
+		},
+		/// An account removed a device; its credential is not valid from this block on.
+		DeviceRemoved {
+			/// The account.
+			who: T::AccountId,
+			/// The device's signature key.
+			device: DeviceKey,
+		},
 	}
 
 	#[pallet::error]
@@ -161,6 +237,18 @@ pub mod pallet {
 		NoValidKey,
 		/// The given version is not the account's valid one.
 		NotValidVersion,
+		/// The device key is bound to an account already (or was, recently enough that
+		/// anchors may still need the record).
+		DeviceKeyTaken,
+		/// The proof is not the device key's signature over the tag and the caller.
+		BadDeviceProof,
+		/// The account's device records are full and none was removed long enough ago to
+		/// be dropped.
+		TooManyDevices,
+		/// The caller has no bound device with this key.
+		NoSuchDevice,
+		/// A key package must not be empty.
+		EmptyKeyPackage,
 	}
 
 	#[pallet::hooks]
@@ -266,6 +354,118 @@ pub mod pallet {
 			Self::deposit_event(Event::KeyRevoked { who, version });
 			Ok(())
 		}
+
+		/// Bind `device` to the caller and publish its `key_package`, valid until
+		/// `expires_at` (exclusive).
+		///
+		/// The origin must be signed. `proof` is the device key's Ed25519 signature over
+		/// [`DEVICE_PROOF_TAG`] followed by the SCALE-encoded caller, so no account can
+		/// bind a key it does not hold. The key must not be bound to any account; when the
+		/// caller's records are full, its oldest record removed at least `KeptAfterEnd`
+		/// blocks ago is dropped. Emits [`Event::DeviceAdded`] and
+		/// [`Event::KeyPackagePublished`].
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::add_device())]
+		pub fn add_device(
+			origin: OriginFor<T>,
+			device: DeviceKey,
+			proof: DeviceProof,
+			key_package: KeyPackageOf<T>,
+			expires_at: BlockNumberFor<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let now = frame_system::Pallet::<T>::block_number();
+
+			Self::ensure_key_package(&key_package, expires_at, now)?;
+			ensure!(!DeviceOwner::<T>::contains_key(device), Error::<T>::DeviceKeyTaken);
+			let mut message = DEVICE_PROOF_TAG.to_vec();
+			who.encode_to(&mut message);
+			ensure!(
+				sp_io::crypto::ed25519_verify(
+					&sp_core::ed25519::Signature::from_raw(proof),
+					&message,
+					&sp_core::ed25519::Public::from_raw(device),
+				),
+				Error::<T>::BadDeviceProof
+			);
+			let mut devices = Devices::<T>::get(&who);
+			let dropped = if devices.is_full() {
+				let index = devices
+					.iter()
+					.position(|r| {
+						r.removed.is_some_and(|removed| {
+							removed.saturating_add(T::KeptAfterEnd::get()) <= now
+						})
+					})
+					.ok_or(Error::<T>::TooManyDevices)?;
+				Some(devices.remove(index).key)
+			} else {
+				None
+			};
+			devices
+				.try_push(DeviceRecord { key: device, added: now, removed: None })
+				.map_err(|_| Error::<T>::TooManyDevices)?;
+
+			if let Some(dropped) = dropped {
+				DeviceOwner::<T>::remove(dropped);
+			}
+			Devices::<T>::insert(&who, devices);
+			DeviceOwner::<T>::insert(device, &who);
+			KeyPackages::<T>::insert(device, KeyPackageRecord { package: key_package, expires_at });
+			Self::deposit_event(Event::DeviceAdded { who, device });
+			Self::deposit_event(Event::KeyPackagePublished { device, expires_at });
+			Ok(())
+		}
+
+		/// Replace the key package of the caller's bound `device`.
+		///
+		/// The origin must be signed and `device` one of its bound devices; the package
+		/// must not be empty and `expires_at` must be after this block and at most
+		/// `MaxKeyLifetime` ahead. Emits [`Event::KeyPackagePublished`].
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::publish_key_package())]
+		pub fn publish_key_package(
+			origin: OriginFor<T>,
+			device: DeviceKey,
+			key_package: KeyPackageOf<T>,
+			expires_at: BlockNumberFor<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let now = frame_system::Pallet::<T>::block_number();
+
+			Self::ensure_key_package(&key_package, expires_at, now)?;
+			ensure!(
+				Devices::<T>::get(&who).iter().any(|r| r.key == device && r.removed.is_none()),
+				Error::<T>::NoSuchDevice
+			);
+			KeyPackages::<T>::insert(device, KeyPackageRecord { package: key_package, expires_at });
+			Self::deposit_event(Event::KeyPackagePublished { device, expires_at });
+			Ok(())
+		}
+
+		/// Unbind the caller's `device` from this block on and drop its key package. Its
+		/// record stays `KeptAfterEnd` blocks, for anchors it made.
+		///
+		/// The origin must be signed and `device` one of its bound devices. Emits
+		/// [`Event::DeviceRemoved`].
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::remove_device())]
+		pub fn remove_device(origin: OriginFor<T>, device: DeviceKey) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let now = frame_system::Pallet::<T>::block_number();
+
+			let mut devices = Devices::<T>::get(&who);
+			let record = devices
+				.iter_mut()
+				.find(|r| r.key == device && r.removed.is_none())
+				.ok_or(Error::<T>::NoSuchDevice)?;
+			record.removed = Some(now);
+
+			Devices::<T>::insert(&who, devices);
+			KeyPackages::<T>::remove(device);
+			Self::deposit_event(Event::DeviceRemoved { who, device });
+			Ok(())
+		}
 	}
 
 	#[pallet::view_functions]
@@ -279,6 +479,21 @@ pub mod pallet {
 		pub fn current_key(who: T::AccountId) -> Option<KeyRecordOf<T>> {
 			Self::key_at(who, frame_system::Pallet::<T>::block_number())
 		}
+
+		/// The record of `device` if it was bound to `who` at block `at` and is still kept.
+		pub fn device_at(
+			who: T::AccountId,
+			device: DeviceKey,
+			at: BlockNumberFor<T>,
+		) -> Option<DeviceRecordOf<T>> {
+			Devices::<T>::get(&who).into_iter().find(|r| r.key == device && r.is_bound_at(&at))
+		}
+
+		/// The key package of a bound `device`, if it has not expired.
+		pub fn key_package(device: DeviceKey) -> Option<KeyPackageRecordOf<T>> {
+			let now = frame_system::Pallet::<T>::block_number();
+			KeyPackages::<T>::get(device).filter(|r| r.expires_at > now)
+		}
 	}
 
 	impl<T: Config> KeyInspect<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
@@ -288,8 +503,24 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		fn ensure_key_package(
+			key_package: &KeyPackageOf<T>,
+			expires_at: BlockNumberFor<T>,
+			now: BlockNumberFor<T>,
+		) -> DispatchResult {
+			ensure!(!key_package.is_empty(), Error::<T>::EmptyKeyPackage);
+			ensure!(expires_at > now, Error::<T>::ExpiryInPast);
+			ensure!(
+				expires_at <= now.saturating_add(T::MaxKeyLifetime::get()),
+				Error::<T>::LifetimeTooLong
+			);
+			Ok(())
+		}
+
 		/// Invariants: per account, versions strictly increase, validity windows are
-		/// ordered and disjoint, no window outlives its expiry, and keys are distinct.
+		/// ordered and disjoint, no window outlives its expiry, and keys are distinct;
+		/// device owners and records match one to one, and only bound devices have key
+		/// packages.
 		pub fn do_try_state() -> Result<(), TryRuntimeError> {
 			for (_, history) in Keys::<T>::iter() {
 				for pair in history.windows(2) {
@@ -305,6 +536,31 @@ pub mod pallet {
 					);
 					ensure!(r.valid_until <= r.expires_at, "a key must not outlive its expiry");
 				}
+			}
+			let mut records = 0usize;
+			for (who, devices) in Devices::<T>::iter() {
+				for r in devices.iter() {
+					records = records.saturating_add(1);
+					ensure!(
+						DeviceOwner::<T>::get(r.key).as_ref() == Some(&who),
+						"a kept device record must name its owner"
+					);
+					ensure!(
+						r.removed.is_none_or(|removed| r.added <= removed),
+						"removed before added"
+					);
+					ensure!(
+						r.removed.is_none() || !KeyPackages::<T>::contains_key(r.key),
+						"a removed device keeps no key package"
+					);
+				}
+			}
+			ensure!(DeviceOwner::<T>::iter().count() == records, "every owner entry has a record");
+			for (device, _) in KeyPackages::<T>::iter() {
+				ensure!(
+					DeviceOwner::<T>::contains_key(device),
+					"a key package of an unbound device"
+				);
 			}
 			Ok(())
 		}

@@ -38,12 +38,16 @@ parameter_types! {
 	pub const MaxKeyVersions: u32 = 3;
 	pub const MaxKeyLifetime: u64 = 1_000;
 	pub const KeptAfterEnd: u64 = 50;
+	pub const MaxDevices: u32 = 2;
+	pub const MaxKeyPackageLen: u32 = 64;
 }
 
 impl pallet_quarks_keys::Config for Test {
 	type MaxKeyVersions = MaxKeyVersions;
 	type MaxKeyLifetime = MaxKeyLifetime;
 	type KeptAfterEnd = KeptAfterEnd;
+	type MaxDevices = MaxDevices;
+	type MaxKeyPackageLen = MaxKeyPackageLen;
 	type WeightInfo = ();
 }
 
@@ -53,6 +57,10 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		.build_storage()
 		.expect("mock genesis builds");
 	let mut ext = sp_io::TestExternalities::new(storage);
+	// The benchmarks make device keys in a keystore, as the benchmark CLI provides one.
+	ext.register_extension(sp_keystore::KeystoreExt::new(
+		sp_keystore::testing::MemoryKeystore::new(),
+	));
 	ext.execute_with(|| System::set_block_number(1));
 	ext
 }

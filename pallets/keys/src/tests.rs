@@ -228,3 +228,186 @@ fn genesis_keys_are_version_one_from_block_zero() {
 		Keys::do_try_state().expect("invariants hold");
 	});
 }
+
+mod devices {
+	use super::*;
+	use crate::{DeviceOwner, DeviceProof, KeyPackageOf, KeyPackages, DEVICE_PROOF_TAG};
+	use codec::Encode;
+	use sp_core::{ed25519, Pair};
+
+	fn device(seed: u8) -> ed25519::Pair {
+		ed25519::Pair::from_seed(&[seed; 32])
+	}
+
+	fn proof(device: &ed25519::Pair, who: u64) -> DeviceProof {
+		let mut message = DEVICE_PROOF_TAG.to_vec();
+		who.encode_to(&mut message);
+		device.sign(&message).0
+	}
+
+	fn package(byte: u8) -> KeyPackageOf<Test> {
+		KeyPackageOf::<Test>::truncate_from(vec![byte; 40])
+	}
+
+	fn add(who: u64, seed: u8) -> [u8; 32] {
+		let pair = device(seed);
+		assert_ok!(Keys::add_device(
+			RuntimeOrigin::signed(who),
+			pair.public().0,
+			proof(&pair, who),
+			package(seed),
+			100
+		));
+		pair.public().0
+	}
+
+	#[test]
+	fn a_device_is_bound_with_its_own_proof_and_publishes_a_key_package() {
+		build_and_execute(|| {
+			let phone = add(ALICE, 1);
+			System::assert_has_event(Event::DeviceAdded { who: ALICE, device: phone }.into());
+			assert!(Keys::device_at(ALICE, phone, 1).is_some());
+			assert!(Keys::device_at(BOB, phone, 1).is_none());
+			assert_eq!(Keys::key_package(phone).map(|r| r.package), Some(package(1)));
+
+			assert_ok!(Keys::publish_key_package(
+				RuntimeOrigin::signed(ALICE),
+				phone,
+				package(9),
+				200
+			));
+			assert_eq!(
+				Keys::key_package(phone).map(|r| (r.package, r.expires_at)),
+				Some((package(9), 200))
+			);
+			run_to_block(200);
+			assert!(Keys::key_package(phone).is_none(), "an expired package is not offered");
+		});
+	}
+
+	#[test]
+	fn no_account_binds_a_key_it_does_not_hold_or_that_is_taken() {
+		build_and_execute(|| {
+			let pair = device(1);
+			let key = pair.public().0;
+			// Bob replays Alice's proof, or signs with another key.
+			assert_noop!(
+				Keys::add_device(
+					RuntimeOrigin::signed(BOB),
+					key,
+					proof(&pair, ALICE),
+					package(1),
+					100
+				),
+				Error::<Test>::BadDeviceProof
+			);
+			assert_noop!(
+				Keys::add_device(
+					RuntimeOrigin::signed(BOB),
+					key,
+					proof(&device(2), BOB),
+					package(1),
+					100
+				),
+				Error::<Test>::BadDeviceProof
+			);
+			add(ALICE, 1);
+			assert_noop!(
+				Keys::add_device(
+					RuntimeOrigin::signed(BOB),
+					key,
+					proof(&pair, BOB),
+					package(1),
+					100
+				),
+				Error::<Test>::DeviceKeyTaken
+			);
+			assert_noop!(
+				Keys::add_device(
+					RuntimeOrigin::signed(ALICE),
+					key,
+					proof(&pair, ALICE),
+					package(1),
+					100
+				),
+				Error::<Test>::DeviceKeyTaken
+			);
+		});
+	}
+
+	#[test]
+	fn bad_key_packages_and_expiries_are_refused() {
+		build_and_execute(|| {
+			let pair = device(1);
+			let call = |package: KeyPackageOf<Test>, expires_at| {
+				Keys::add_device(
+					RuntimeOrigin::signed(ALICE),
+					pair.public().0,
+					proof(&pair, ALICE),
+					package,
+					expires_at,
+				)
+			};
+			assert_noop!(
+				call(KeyPackageOf::<Test>::default(), 100),
+				Error::<Test>::EmptyKeyPackage
+			);
+			assert_noop!(call(package(1), 1), Error::<Test>::ExpiryInPast);
+			assert_noop!(call(package(1), 1_002), Error::<Test>::LifetimeTooLong);
+			assert!(
+				KeyPackageOf::<Test>::try_from(vec![0u8; 65]).is_err(),
+				"a package over MaxKeyPackageLen does not even decode"
+			);
+			assert_noop!(
+				Keys::publish_key_package(
+					RuntimeOrigin::signed(ALICE),
+					pair.public().0,
+					package(1),
+					100
+				),
+				Error::<Test>::NoSuchDevice
+			);
+		});
+	}
+
+	#[test]
+	fn a_removed_device_stays_provable_for_its_past_until_its_record_may_go() {
+		build_and_execute(|| {
+			let phone = add(ALICE, 1);
+			let laptop = add(ALICE, 2);
+			run_to_block(10);
+			assert_ok!(Keys::remove_device(RuntimeOrigin::signed(ALICE), laptop));
+			System::assert_last_event(Event::DeviceRemoved { who: ALICE, device: laptop }.into());
+			assert!(Keys::device_at(ALICE, laptop, 9).is_some(), "bound before its removal");
+			assert!(Keys::device_at(ALICE, laptop, 10).is_none());
+			assert!(KeyPackages::<Test>::get(laptop).is_none());
+			assert_noop!(
+				Keys::remove_device(RuntimeOrigin::signed(ALICE), laptop),
+				Error::<Test>::NoSuchDevice
+			);
+			assert_noop!(
+				Keys::publish_key_package(RuntimeOrigin::signed(ALICE), laptop, package(1), 100),
+				Error::<Test>::NoSuchDevice
+			);
+
+			// Records are full (2): the removed one goes only `KeptAfterEnd` (50) after.
+			let tablet = device(3);
+			let add_tablet = || {
+				Keys::add_device(
+					RuntimeOrigin::signed(ALICE),
+					tablet.public().0,
+					proof(&tablet, ALICE),
+					package(3),
+					100,
+				)
+			};
+			run_to_block(59);
+			assert_noop!(add_tablet(), Error::<Test>::TooManyDevices);
+			run_to_block(60);
+			assert_ok!(add_tablet());
+			assert!(Keys::device_at(ALICE, laptop, 9).is_none(), "dropped after its keeping");
+			assert_eq!(DeviceOwner::<Test>::get(laptop), None, "its key may be bound again");
+			assert!(Keys::device_at(ALICE, phone, 60).is_some());
+		});
+	}
+}

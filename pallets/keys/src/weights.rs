@@ -36,6 +36,9 @@ use core::marker::PhantomData;
 pub trait WeightInfo {
 	fn publish_key() -> Weight;
 	fn revoke_key() -> Weight;
+	fn add_device() -> Weight;
+	fn publish_key_package() -> Weight;
+	fn remove_device() -> Weight;
 }
 
 /// Weights for `pallet_quarks_keys` on the machine named above.
@@ -57,6 +60,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	fn add_device() -> Weight {
+		Weight::from_parts(60_000_000, 4298)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
+	fn publish_key_package() -> Weight {
+		Weight::from_parts(20_000_000, 4298)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn remove_device() -> Weight {
+		Weight::from_parts(20_000_000, 4298)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
 }
 
 // For tests and mocks.
@@ -70,5 +88,20 @@ impl WeightInfo for () {
 		Weight::from_parts(17_166_000, 4298)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn add_device() -> Weight {
+		Weight::from_parts(60_000_000, 4298)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	}
+	fn publish_key_package() -> Weight {
+		Weight::from_parts(20_000_000, 4298)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn remove_device() -> Weight {
+		Weight::from_parts(20_000_000, 4298)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 }

@@ -254,6 +254,11 @@ impl pallet_quarks_keys::Config for Runtime {
 	type MaxKeyLifetime = MaxKeyLifetime;
 	// Anchors are checked against the key valid at their block while they are kept.
 	type KeptAfterEnd = MessageRetention;
+	// Eight devices in use and as many removed within the retention.
+	type MaxDevices = ConstU32<16>;
+	// An X25519/Ed25519 last-resort key package with a basic credential is about 300
+	// bytes; room for larger capabilities and extensions.
+	type MaxKeyPackageLen = ConstU32<1024>;
 	type WeightInfo = pallet_quarks_keys::weights::SubstrateWeight<Runtime>;
 }
 
