@@ -32,8 +32,8 @@ use openmls::prelude::{
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::{MemoryStorage, RustCrypto};
-use openmls_traits::OpenMlsProvider;
-use quarks_primitives::GroupId;
+use openmls_traits::{signatures::Signer, OpenMlsProvider};
+use quarks_primitives::{GroupId, DEVICE_PROOF_TAG};
 use rand_core::RngCore;
 use sp_core::{crypto::AccountId32, Blake2Hasher, Hasher, H256};
 use std::{collections::BTreeMap, fmt::Display, path::Path};
@@ -260,6 +260,19 @@ impl Device {
 		let mut key = [0u8; 32];
 		key.copy_from_slice(self.signer.public());
 		key
+	}
+
+	/// The device's proof, for the keys pallet's `add_device`, that its key is this
+	/// account's: its signature over [`DEVICE_PROOF_TAG`] and the SCALE-encoded account.
+	pub fn binding_proof(&self) -> Result<[u8; 64], MlsError> {
+		let mut message = DEVICE_PROOF_TAG.to_vec();
+		self.account.encode_to(&mut message);
+		let signature = self.signer.sign(&message).map_err(|e| MlsError::Refused {
+			operation: "signing the binding",
+			reason: format!("{e:?}"),
+		})?;
+		<[u8; 64]>::try_from(signature.as_slice())
+			.map_err(|_| MlsError::State("an Ed25519 signature is not 64 bytes".into()))
 	}
 
 	fn credential(&self) -> CredentialWithKey {

@@ -257,3 +257,17 @@ fn a_saved_state_resumes_the_conversation_and_needs_its_key() {
 	assert_eq!(bob.decrypt(GROUP, &message).unwrap().plaintext, b"after the restart");
 	assert_eq!(applied.epoch, 1);
 }
+
+#[test]
+fn the_binding_proof_is_what_the_keys_pallet_checks() {
+	use sp_core::{ed25519, Pair};
+	let phone = device(1);
+	let proof = phone.binding_proof().unwrap();
+	let mut message = DEVICE_PROOF_TAG.to_vec();
+	phone.account().encode_to(&mut message);
+	let key = ed25519::Public::from_raw(phone.signature_key());
+	assert!(ed25519::Pair::verify(&ed25519::Signature::from_raw(proof), &message, &key));
+	let mut other_account = DEVICE_PROOF_TAG.to_vec();
+	device(2).account().encode_to(&mut other_account);
+	assert!(!ed25519::Pair::verify(&ed25519::Signature::from_raw(proof), &other_account, &key));
+}
