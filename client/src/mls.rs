@@ -25,10 +25,9 @@ use codec::{Decode, Encode};
 use openmls::prelude::{
 	tls_codec::{Deserialize as _, Serialize as _},
 	BasicCredential, Capabilities, Ciphersuite, CredentialWithKey, ExtensionType, KeyPackage,
-	KeyPackageIn, LeafNodeIndex, Lifetime, MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig,
-	MlsMessageBodyIn, MlsMessageIn, MlsMessageOut, ProcessedMessageContent, ProtocolMessage,
-	ProtocolVersion, Sender, SenderRatchetConfiguration, StagedWelcome,
-	PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
+	KeyPackageIn, LeafNodeIndex, Lifetime, MlsGroup, MlsGroupCreateConfig, MlsMessageBodyIn,
+	MlsMessageIn, MlsMessageOut, ProcessedMessageContent, ProtocolMessage, ProtocolVersion, Sender,
+	SenderRatchetConfiguration, StagedWelcome, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::{MemoryStorage, RustCrypto};
@@ -297,8 +296,10 @@ impl Device {
 		bundle.key_package().tls_serialize_detached().map_err(malformed("key package"))
 	}
 
-	fn join_config() -> MlsGroupJoinConfig {
-		MlsGroupJoinConfig::builder()
+	/// How every Quarks group is run; members who join take the same settings.
+	fn create_config() -> MlsGroupCreateConfig {
+		MlsGroupCreateConfig::builder()
+			.ciphersuite(CIPHERSUITE)
 			.wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
 			.padding_size(PADDING)
 			.max_past_epochs(PAST_EPOCHS)
@@ -315,21 +316,10 @@ impl Device {
 		if MlsGroup::load(self.provider.storage(), &mls_id(group)).map_err(state)?.is_some() {
 			return Err(MlsError::GroupExists(group));
 		}
-		let config = MlsGroupCreateConfig::builder()
-			.ciphersuite(CIPHERSUITE)
-			.wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
-			.padding_size(PADDING)
-			.max_past_epochs(PAST_EPOCHS)
-			.sender_ratchet_configuration(SenderRatchetConfiguration::new(
-				OUT_OF_ORDER_TOLERANCE,
-				MAX_FORWARD_DISTANCE,
-			))
-			.use_ratchet_tree_extension(true)
-			.build();
 		MlsGroup::new_with_group_id(
 			&self.provider,
 			&self.signer,
-			&config,
+			&Self::create_config(),
 			mls_id(group),
 			self.credential(),
 		)
@@ -453,11 +443,15 @@ impl Device {
 			return Err(MlsError::Malformed { what: "welcome", reason: "not a welcome".into() });
 		};
 		self.provider.atomically(|provider| {
-			let mls =
-				StagedWelcome::new_from_welcome(provider, &Self::join_config(), welcome, None)
-					.map_err(refused("joining"))?
-					.into_group(provider)
-					.map_err(refused("joining"))?;
+			let mls = StagedWelcome::new_from_welcome(
+				provider,
+				Self::create_config().join_config(),
+				welcome,
+				None,
+			)
+			.map_err(refused("joining"))?
+			.into_group(provider)
+			.map_err(refused("joining"))?;
 			quarks_id(mls.group_id().as_slice())
 		})
 	}
@@ -526,9 +520,7 @@ impl Device {
 	pub fn save(&self, path: &Path, key: &[u8; 32]) -> Result<(), MlsError> {
 		let values = {
 			let map = self.provider.storage.values.read().map_err(|_| poisoned())?;
-			let mut values: Vec<_> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-			values.sort();
-			values
+			map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 		};
 		let state = State {
 			account: self.account.clone().into(),

@@ -286,11 +286,7 @@ pub mod pallet {
 			let now = frame_system::Pallet::<T>::block_number();
 
 			ensure!(!is_low_order_x25519(&key), Error::<T>::InvalidKey);
-			ensure!(expires_at > now, Error::<T>::ExpiryInPast);
-			ensure!(
-				expires_at <= now.saturating_add(T::MaxKeyLifetime::get()),
-				Error::<T>::LifetimeTooLong
-			);
+			Self::ensure_expiry(expires_at, now)?;
 			let mut history = Keys::<T>::get(&who);
 			ensure!(history.iter().all(|r| r.key != key), Error::<T>::KeyReused);
 			let version = history.last().map_or(1, |r| r.version.saturating_add(1));
@@ -509,6 +505,11 @@ pub mod pallet {
 			now: BlockNumberFor<T>,
 		) -> DispatchResult {
 			ensure!(!key_package.is_empty(), Error::<T>::EmptyKeyPackage);
+			Self::ensure_expiry(expires_at, now)
+		}
+
+		/// Keys and key packages expire after this block and at most `MaxKeyLifetime` ahead.
+		fn ensure_expiry(expires_at: BlockNumberFor<T>, now: BlockNumberFor<T>) -> DispatchResult {
 			ensure!(expires_at > now, Error::<T>::ExpiryInPast);
 			ensure!(
 				expires_at <= now.saturating_add(T::MaxKeyLifetime::get()),
