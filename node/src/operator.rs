@@ -318,7 +318,7 @@ impl NetworkConfig {
 			balances,
 			root: parse("privileged account", &self.privileged)?,
 			hosts,
-			keys: Vec::new(),
+			devices: Vec::new(),
 			choices: Vec::new(),
 		})
 	}

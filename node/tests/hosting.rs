@@ -367,7 +367,7 @@ async fn run(dir: &Path) {
 	assert_eq!(submit(node, &bad).await, Err(9000));
 	assert_eq!(submit(node, &submission(node, Charlie, &to_bob).await).await, Err(9041), "forged");
 	let from_eve = envelope(Eve, to(Bob), 0, 2);
-	assert_eq!(submit(node, &submission(node, Eve, &from_eve).await).await, Err(9025), "no key");
+	assert_eq!(submit(node, &submission(node, Eve, &from_eve).await).await, Err(9025), "no device");
 	let to_eve = envelope(Alice, to(Eve), 0, 3);
 	assert_eq!(
 		submit(node, &submission(node, Alice, &to_eve).await).await,

@@ -8,7 +8,7 @@
 //! where an envelope is anchored from its batch membership (or compute it, for an envelope
 //! anchored alone). docs/rpc.md specifies the encodings byte for byte.
 
-use crate::{merkle::InclusionProof, AnchorRecord, Destination, KeyVersion};
+use crate::{merkle::InclusionProof, AnchorRecord, Destination};
 use alloc::vec::Vec;
 use codec::{Codec, Decode, DecodeWithMemTracking, Encode};
 use scale_info::TypeInfo;
@@ -146,8 +146,8 @@ sp_api::decl_runtime_apis! {
 		fn anchors(keys: Vec<(AccountId, H256)>) -> Vec<Option<AnchorRecord<BlockNumber>>>;
 		/// The anchors recorded in block `block`: sender, root, record.
 		fn anchors_in(block: BlockNumber) -> Vec<(AccountId, H256, AnchorRecord<BlockNumber>)>;
-		/// The encryption key version `who` holds now, if any.
-		fn valid_key(who: AccountId) -> Option<KeyVersion>;
+		/// Whether `who` has a device bound now: an account that can send.
+		fn has_device(who: AccountId) -> bool;
 		/// The record of `operator`'s host, if admitted.
 		fn host(operator: AccountId) -> Option<HostInfo<BlockNumber>>;
 		/// The accounts an envelope for `destination` is for.

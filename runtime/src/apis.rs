@@ -7,7 +7,7 @@ use frame_support::{
 };
 use quarks_primitives::{
 	hosting::{HostInfo, HostInspect},
-	AnchorRecord, Destination, KeyInspect, KeyVersion,
+	AnchorRecord, Destination, DeviceInspect,
 };
 use sp_api::impl_runtime_apis;
 use sp_core::{crypto::KeyTypeId, OpaqueMetadata, H256};
@@ -55,8 +55,8 @@ impl_runtime_apis! {
 			Messaging::anchors_in(block)
 		}
 
-		fn valid_key(who: AccountId) -> Option<KeyVersion> {
-			<Keys as KeyInspect<_, _>>::valid_key(&who)
+		fn has_device(who: AccountId) -> bool {
+			<Keys as DeviceInspect<_>>::has_device(&who)
 		}
 
 		fn host(operator: AccountId) -> Option<HostInfo<BlockNumber>> {

@@ -11,9 +11,8 @@
 //! operators' own keys instead.
 
 use crate::{
-	configs::{MaxKeyLifetime, MessageRetention},
-	AccountId, AuraId, Balance, BalancesConfig, BlockNumber, GrandpaId, HostsConfig, KeysConfig,
-	RuntimeGenesisConfig, SudoConfig, UNIT,
+	configs::MessageRetention, AccountId, AuraId, Balance, BalancesConfig, BlockNumber, GrandpaId,
+	HostsConfig, KeysConfig, RuntimeGenesisConfig, SudoConfig, UNIT,
 };
 use alloc::{vec, vec::Vec};
 use serde_json::Value;
@@ -50,24 +49,25 @@ pub const LOCAL_NODE_PUBLIC_KEYS: [(Sr25519Keyring, [u8; 32]); 5] = [
 	),
 ];
 
-/// X25519 public keys of the development identities. Their secrets are
-/// BLAKE2b-256(`quarks-dev-x25519//<Name>`), so the demo can chat at once; development only.
-pub const DEV_ENCRYPTION_KEYS: [(Sr25519Keyring, [u8; 32]); 4] = [
+/// Device keys (Ed25519) of the development identities, bound at genesis. Their seeds are
+/// BLAKE2b-256(`quarks-dev-device//<Name>`), so the demo needs only to publish their key
+/// packages; development only.
+pub const DEV_DEVICE_KEYS: [(Sr25519Keyring, [u8; 32]); 4] = [
 	(
 		Sr25519Keyring::Alice,
-		hex2array!("9418b698a4af99f452c0349acdc3cf3be365989bcc629e30a7064f25fc0e2e22"),
+		hex2array!("13a61157d2dd8df2ecacadff1adcf47c6b6ab5ebc82073a65d0bf3ce77411622"),
 	),
 	(
 		Sr25519Keyring::Bob,
-		hex2array!("cf797ad547a6a6281ed8ca1934e9444ef9eb4a31224b416e45cf7b6fdf27ef40"),
+		hex2array!("2d0cdc4d35927a22f3d62782cebb7fbe165088cd4240763f66cfed0a8cbbe1d7"),
 	),
 	(
 		Sr25519Keyring::Charlie,
-		hex2array!("2ae0216d03effe5ef81be55d1d9a8e65fc3a90428a2035635abcc7c3fa540f16"),
+		hex2array!("777e0ce5c423c3dc307828aebd1ccf9f5c5952b0dd76bcc8e93489b5525f78bb"),
 	),
 	(
 		Sr25519Keyring::Dave,
-		hex2array!("64a81be754d73afe3eb1120feebf99be04c7cca5dafaa1cd446bd0513fa0570a"),
+		hex2array!("7c37d261fa97680843351a2d96500bb8420503819d39dc52967c3d6b67784639"),
 	),
 ];
 
@@ -115,15 +115,15 @@ pub struct NetworkGenesis {
 	pub root: AccountId,
 	/// Mail hosts admitted at genesis.
 	pub hosts: Vec<GenesisHost>,
-	/// Encryption keys registered at genesis: account, X25519 key.
-	pub keys: Vec<(AccountId, [u8; 32])>,
+	/// Devices bound at genesis: account, device key.
+	pub devices: Vec<(AccountId, [u8; 32])>,
 	/// Users' choices of hosts.
 	pub choices: Vec<(AccountId, Vec<AccountId>)>,
 }
 
 /// The genesis config of `network`, as JSON.
 pub fn network_genesis(network: NetworkGenesis) -> Value {
-	let NetworkGenesis { mut validators, nodes, balances, root, hosts, keys, choices } = network;
+	let NetworkGenesis { mut validators, nodes, balances, root, hosts, devices, choices } = network;
 	// Aura's slot order and the validator set are both ordered by account.
 	validators.sort_by(|a, b| a.0.cmp(&b.0));
 	let config = RuntimeGenesisConfig {
@@ -138,9 +138,7 @@ pub fn network_genesis(network: NetworkGenesis) -> Value {
 		validator_set: pallet_validator_set::GenesisConfig { validators },
 		node_authorization: pallet_node_authorization::GenesisConfig { nodes },
 		sudo: SudoConfig { key: Some(root) },
-		keys: KeysConfig {
-			keys: keys.into_iter().map(|(who, key)| (who, key, MaxKeyLifetime::get())).collect(),
-		},
+		keys: KeysConfig { devices },
 		hosts: HostsConfig {
 			hosts: hosts
 				.into_iter()
@@ -165,7 +163,7 @@ fn dev_host(operator: Sr25519Keyring, endpoint: &str) -> GenesisHost {
 }
 
 /// A development network: every well-known account endowed, Alice privileged, the
-/// development encryption keys registered.
+/// development devices bound.
 fn development_network(
 	validators: Vec<(AccountId, AuraId, GrandpaId)>,
 	nodes: Vec<(OpaquePeerId, AccountId)>,
@@ -178,7 +176,7 @@ fn development_network(
 		balances: Sr25519Keyring::well_known().map(|k| (k.to_account_id(), ENDOWMENT)).collect(),
 		root: Sr25519Keyring::Alice.to_account_id(),
 		hosts,
-		keys: DEV_ENCRYPTION_KEYS.iter().map(|(who, key)| (who.to_account_id(), *key)).collect(),
+		devices: DEV_DEVICE_KEYS.iter().map(|(who, key)| (who.to_account_id(), *key)).collect(),
 		choices: choices
 			.into_iter()
 			.map(|(user, hosts)| {
@@ -202,7 +200,7 @@ pub fn development_config_genesis() -> Value {
 		vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		authorised_nodes(1),
 		vec![dev_host(Sr25519Keyring::Alice, "ws://127.0.0.1:9944")],
-		DEV_ENCRYPTION_KEYS.iter().map(|(who, _)| (*who, vec![Sr25519Keyring::Alice])).collect(),
+		DEV_DEVICE_KEYS.iter().map(|(who, _)| (*who, vec![Sr25519Keyring::Alice])).collect(),
 	)
 }
 
@@ -274,9 +272,8 @@ mod tests {
 	#[test]
 	fn local_preset_lets_the_demo_chat_at_once() {
 		build(local_config_genesis()).execute_with(|| {
-			for (who, key) in DEV_ENCRYPTION_KEYS {
-				let current = Keys::current_key(who.to_account_id()).expect("a valid key");
-				assert_eq!((current.version, current.key), (1, key));
+			for (who, key) in DEV_DEVICE_KEYS {
+				assert_eq!(Keys::devices(who.to_account_id()), vec![key]);
 				let hosts = Hosts::hosts_of(who.to_account_id());
 				assert!(!hosts.is_empty(), "{who} chose an admitted host");
 			}

@@ -74,7 +74,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	authoring_version: 1,
 	// Bump on every change of runtime logic; bump `transaction_version` when calls or
 	// their encoding change.
-	spec_version: 104,
+	spec_version: 105,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 2,
@@ -278,9 +278,10 @@ mod tests {
 		assert!(prune.all_lte(block / 2), "pruning takes at most half a block: {prune:?}");
 	}
 
-	/// So is a maximal batch anchor and a full group rotation.
+	/// So is a maximal batch anchor, a commit with a full roster, and dissolving a group
+	/// with a full history.
 	#[test]
-	fn a_maximal_batch_anchor_and_a_full_rotation_fit_in_a_block() {
+	fn a_maximal_batch_anchor_and_a_full_commit_fit_in_a_block() {
 		use frame_support::traits::Get;
 		let max_extrinsic = configs::RuntimeBlockWeights::get()
 			.get(DispatchClass::Normal)
@@ -292,20 +293,19 @@ mod tests {
 		});
 		assert!(anchor.get_dispatch_info().call_weight.all_lte(max_extrinsic));
 
-		let members: u32 = <Runtime as pallet_quarks_groups::Config>::MaxMembers::get();
-		let wrapped = (0..members)
-			.map(|i| pallet_quarks_groups::WrappedKey {
-				member: AccountId::new([i as u8; 32]),
-				key_version: 1,
-				commitment: Hash::repeat_byte(9),
-			})
-			.collect();
-		let rotation = RuntimeCall::Groups(pallet_quarks_groups::Call::rotate_key {
+		let leaves: u32 = <Runtime as pallet_quarks_groups::Config>::MaxLeaves::get();
+		let roster = (0..leaves).map(|i| [i as u8; 32]).collect();
+		let commit = RuntimeCall::Groups(pallet_quarks_groups::Call::commit {
 			group: 0,
 			epoch: 1,
-			wrapped,
+			commit: Hash::repeat_byte(9),
+			roster,
 		});
-		assert!(rotation.get_dispatch_info().call_weight.all_lte(max_extrinsic));
+		assert!(commit.get_dispatch_info().call_weight.all_lte(max_extrinsic));
+		let max_length = *configs::RuntimeBlockLength::get().max.get(DispatchClass::Normal);
+		assert!((codec::Encode::encoded_size(&commit) as u32) < max_length);
+		let leave = RuntimeCall::Groups(pallet_quarks_groups::Call::leave { group: 0 });
+		assert!(leave.get_dispatch_info().call_weight.all_lte(max_extrinsic));
 	}
 
 	/// State built from the `local` genesis preset.
@@ -389,10 +389,10 @@ mod tests {
 		});
 	}
 
-	/// A group rotation anchors its key envelopes with the rotation; someone who saw the
-	/// root first and anchored it under their own account does not stop it.
+	/// A commit anchors its commit and welcome envelopes in the same transaction; someone
+	/// who saw the root first and anchored it under their own account does not stop it.
 	#[test]
-	fn a_pre_claimed_root_does_not_block_a_group_rotation() {
+	fn a_pre_claimed_root_does_not_block_a_commit() {
 		use frame_support::{assert_ok, traits::UnfilteredDispatchable};
 		use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
 		local_preset().execute_with(|| {
@@ -403,33 +403,31 @@ mod tests {
 				signed(Alice),
 				vec![Bob.to_account_id(), Charlie.to_account_id()]
 			));
-			let members = [Alice, Bob, Charlie];
 			let root = Hash::repeat_byte(0x77);
-			assert_ok!(Messaging::anchor(signed(Dave), root, members.len() as u32));
+			assert_ok!(Messaging::anchor(signed(Dave), root, 2));
 
-			let wrapped = members
+			// The genesis-bound devices of the three members.
+			let mut roster: Vec<[u8; 32]> = genesis_config_presets::DEV_DEVICE_KEYS
 				.iter()
-				.enumerate()
-				.map(|(i, who)| pallet_quarks_groups::WrappedKey {
-					member: who.to_account_id(),
-					key_version: 1,
-					commitment: Hash::repeat_byte(i as u8),
-				})
+				.filter(|(who, _)| [Alice, Bob, Charlie].contains(who))
+				.map(|(_, key)| *key)
 				.collect();
-			let rotation = RuntimeCall::Utility(pallet_utility::Call::batch_all {
+			roster.sort();
+			let commit = RuntimeCall::Utility(pallet_utility::Call::batch_all {
 				calls: vec![
-					RuntimeCall::Groups(pallet_quarks_groups::Call::rotate_key {
+					RuntimeCall::Groups(pallet_quarks_groups::Call::commit {
 						group: 0,
 						epoch: 1,
-						wrapped,
+						commit: Hash::repeat_byte(1),
+						roster,
 					}),
 					RuntimeCall::Messaging(pallet_quarks_messaging::Call::anchor {
 						root,
-						count: 3,
+						count: 2,
 					}),
 				],
 			});
-			assert_ok!(rotation.dispatch_bypass_filter(signed(Alice)));
+			assert_ok!(commit.dispatch_bypass_filter(signed(Alice)));
 			assert!(pallet_quarks_messaging::Anchors::<Runtime>::contains_key(
 				Alice.to_account_id(),
 				root
@@ -438,7 +436,7 @@ mod tests {
 				Dave.to_account_id(),
 				root
 			));
-			assert_eq!(Groups::group(0).map(|g| g.rotated), Some(true));
+			assert_eq!(Groups::group(0).map(|g| g.committed), Some(true));
 		});
 	}
 }

@@ -32,9 +32,9 @@ pub enum QuarksError {
 	/// No recipient of the envelope chose any host: it could never be delivered.
 	#[error("no recipient of this envelope chose a mail host, so it could never be delivered")]
 	NoHostChosen,
-	/// The sender holds no valid encryption key.
-	#[error("the sender holds no valid encryption key on chain")]
-	SenderHasNoKey,
+	/// The sender has no device bound on chain.
+	#[error("the sender has no device bound on chain")]
+	SenderHasNoDevice,
 	/// The mailbox request is for another host.
 	#[error("request is for another host")]
 	WrongHost,
@@ -70,7 +70,7 @@ impl QuarksError {
 			Self::Expired => 9022,
 			Self::NotChosen => 9023,
 			Self::NoHostChosen => 9024,
-			Self::SenderHasNoKey => 9025,
+			Self::SenderHasNoDevice => 9025,
 			Self::Store(StoreError::OverQuota) => 9030,
 			Self::Store(StoreError::OverCapacity) => 9031,
 			Self::Store(StoreError::SenderOverQuota) => 9032,

@@ -4,7 +4,7 @@
 //!
 //! An envelope arrives — from a node's direct push, before any block, or from a relay
 //! worker — as its sender's signed submission. The host keeps it *pending* its anchor if
-//! the signature is the sender's, the sender holds a valid key, a recipient chose this
+//! the signature is the sender's, the sender has a bound device, a recipient chose this
 //! host, and the sender stays within its rate and its share of pending bytes; it becomes
 //! *anchored* once the sender's anchor covering its leaf is in the host's best chain, and
 //! *final* with that block. Pending mail whose anchor does not come within
@@ -28,7 +28,7 @@ use quarks_primitives::{
 		MailEntry, MailEvent, MailboxAction, MailboxPage, Notarization, SignedMailboxRequest,
 	},
 	merkle::{single_proof, single_root},
-	AnchorRecord, Destination, KeyVersion,
+	AnchorRecord, Destination,
 };
 use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
@@ -81,7 +81,7 @@ struct ChainView<'a, C: ProvideRuntimeApi<Block>> {
 	api: ApiRef<'a, C::Api>,
 	at: H256,
 	best: BlockNumber,
-	keys: HashMap<AccountId, Option<KeyVersion>>,
+	devices: HashMap<AccountId, bool>,
 	recipients: HashMap<Destination<AccountId>, Vec<AccountId>>,
 }
 
@@ -90,13 +90,13 @@ where
 	C: ProvideRuntimeApi<Block>,
 	C::Api: HostingApi<Block, AccountId, BlockNumber>,
 {
-	fn valid_key(&mut self, who: &AccountId) -> Result<Option<KeyVersion>, QuarksError> {
-		if let Some(key) = self.keys.get(who) {
-			return Ok(*key);
+	fn has_device(&mut self, who: &AccountId) -> Result<bool, QuarksError> {
+		if let Some(has) = self.devices.get(who) {
+			return Ok(*has);
 		}
-		let key = self.api.valid_key(self.at, who.clone()).map_err(chain_error)?;
-		self.keys.insert(who.clone(), key);
-		Ok(key)
+		let has = self.api.has_device(self.at, who.clone()).map_err(chain_error)?;
+		self.devices.insert(who.clone(), has);
+		Ok(has)
 	}
 
 	fn hosted_recipients(
@@ -236,7 +236,7 @@ where
 			api: self.client.runtime_api(),
 			at: info.best_hash,
 			best: info.best_number,
-			keys: HashMap::new(),
+			devices: HashMap::new(),
 			recipients: HashMap::new(),
 		}
 	}
@@ -325,8 +325,8 @@ where
 			return Ok((answer, None));
 		}
 		verify_submission(&self.genesis, &hash, &envelope.sender, &submission.signature)?;
-		if view.valid_key(&envelope.sender)?.is_none() {
-			return Err(QuarksError::SenderHasNoKey);
+		if !view.has_device(&envelope.sender)? {
+			return Err(QuarksError::SenderHasNoDevice);
 		}
 		let mut recipients = view.hosted_recipients(&envelope.destination, &self.operator)?;
 		if recipients.is_empty() {

@@ -41,21 +41,21 @@ pub type OpenSubscriptions = Arc<Mutex<HashMap<AccountId, u32>>>;
 /// Most senders and destinations whose chain lookups are kept for one best block.
 const MAX_CACHED_LOOKUPS: usize = 16_384;
 
-/// What submissions ask the chain — whether the sender holds a key, and where a
+/// What submissions ask the chain — whether the sender has a device, and where a
 /// destination's mail goes — remembered for the best block they were asked at: a runtime
 /// call each was most of a submission's cost, and a sender's messages in one block ask
 /// the same.
 #[derive(Default)]
 struct ChainLookups {
 	at: H256,
-	has_key: HashMap<AccountId, bool>,
+	has_device: HashMap<AccountId, bool>,
 	hosts: HashMap<Destination<AccountId>, Vec<(AccountId, HostInfo<BlockNumber>)>>,
 }
 
 impl ChainLookups {
 	/// Forgets everything unless it was asked at `best`, and when it grew too large.
 	fn at(&mut self, best: H256) -> &mut Self {
-		if self.at != best || self.has_key.len() + self.hosts.len() >= MAX_CACHED_LOOKUPS {
+		if self.at != best || self.has_device.len() + self.hosts.len() >= MAX_CACHED_LOOKUPS {
 			*self = ChainLookups { at: best, ..Default::default() };
 		}
 		self
@@ -224,18 +224,18 @@ where
 		let api = self.client.runtime_api();
 		let at = info.best_hash;
 		// Looked up outside the lock: runtime calls are the slow part.
-		let known_key = self.lookups.lock().at(at).has_key.get(&envelope.sender).copied();
-		let has_key = match known_key {
-			Some(has_key) => has_key,
+		let known = self.lookups.lock().at(at).has_device.get(&envelope.sender).copied();
+		let has_device = match known {
+			Some(has_device) => has_device,
 			None => {
-				let has_key =
-					api.valid_key(at, envelope.sender.clone()).map_err(chain_error)?.is_some();
-				self.lookups.lock().at(at).has_key.insert(envelope.sender.clone(), has_key);
-				has_key
+				let has_device =
+					api.has_device(at, envelope.sender.clone()).map_err(chain_error)?;
+				self.lookups.lock().at(at).has_device.insert(envelope.sender.clone(), has_device);
+				has_device
 			}
 		};
-		if !has_key {
-			return Err(QuarksError::SenderHasNoKey);
+		if !has_device {
+			return Err(QuarksError::SenderHasNoDevice);
 		}
 		let known_hosts = self.lookups.lock().at(at).hosts.get(&envelope.destination).cloned();
 		let hosts = match known_hosts {

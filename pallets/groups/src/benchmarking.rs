@@ -6,6 +6,7 @@ use frame_benchmarking::v2::*;
 use frame_support::traits::Get;
 use frame_system::RawOrigin;
 use sp_core::H256;
+use sp_runtime::Saturating;
 
 const GROUP: GroupId = 0;
 
@@ -19,15 +20,33 @@ fn group_of<T: Config>(admin: &T::AccountId, n: u32) -> Vec<T::AccountId> {
 	all
 }
 
-fn wrapped_for<T: Config>(members: &[T::AccountId]) -> Vec<WrappedKey<T::AccountId>> {
-	members
-		.iter()
-		.map(|m| WrappedKey {
-			member: m.clone(),
-			key_version: T::BenchmarkHelper::ensure_valid_key(m),
-			commitment: H256::repeat_byte(7),
-		})
-		.collect()
+/// A device key whose order is `i`'s.
+fn device(i: u32) -> DeviceKey {
+	let mut key = [7u8; 32];
+	key[..4].copy_from_slice(&i.to_be_bytes());
+	key
+}
+
+/// `MaxKeptCommits` records of `group`'s epochs `1..=MaxKeptCommits`, each with a member
+/// set of its own of `members` (sorted), recorded at block 0.
+fn full_history<T: Config>(members: &[T::AccountId]) -> Epoch {
+	let mut sorted = members.to_vec();
+	sorted.sort();
+	let set = EpochMembersOf::<T>::try_from(sorted).expect("at most MaxMembers");
+	let kept = T::MaxKeptCommits::get();
+	for epoch in 1..=kept {
+		EpochMembers::<T>::insert(GROUP, epoch, set.clone());
+		let record = CommitRecord::<T> {
+			commit: H256::repeat_byte(1),
+			roster: H256::repeat_byte(2),
+			committer: members[0].clone(),
+			members_since: epoch,
+			at: 0u32.into(),
+		};
+		Commits::<T>::insert(GROUP, epoch, record);
+	}
+	OldestCommit::<T>::insert(GROUP, 1);
+	kept
 }
 
 #[benchmarks]
@@ -49,13 +68,10 @@ mod benchmarks {
 	fn add_member() {
 		let admin: T::AccountId = whitelisted_caller();
 		let members = group_of::<T>(&admin, T::MaxMembers::get().saturating_sub(1));
-		Pallet::<T>::rotate_key(
-			RawOrigin::Signed(admin.clone()).into(),
-			GROUP,
-			1,
-			wrapped_for::<T>(&members),
-		)
-		.expect("benchmark setup rotates");
+		// A committed epoch: the addition opens the next one.
+		let committed =
+			GroupInfo { members: members.len() as u32, admins: 1, epoch: 1, committed: true };
+		Groups::<T>::insert(GROUP, committed);
 		let new: T::AccountId = account("new", 0, 0);
 
 		#[extrinsic_call]
@@ -100,16 +116,52 @@ mod benchmarks {
 		assert!(Members::<T>::get(GROUP, &who).is_some_and(|m| m.admin));
 	}
 
+	/// A membership change's commit with a roster of `n` devices over as many members as
+	/// fit, in a group whose full history has two records old enough to drop.
 	#[benchmark]
-	fn rotate_key(n: Linear<1, { T::MaxMembers::get() }>) {
+	fn commit(n: Linear<1, { T::MaxLeaves::get() }>) {
 		let admin: T::AccountId = whitelisted_caller();
-		let members = group_of::<T>(&admin, n);
-		let wrapped = wrapped_for::<T>(&members);
+		let members = group_of::<T>(&admin, n.min(T::MaxMembers::get()));
+		let roster: Vec<DeviceKey> = (0..n).map(device).collect();
+		for (i, key) in roster.iter().enumerate() {
+			T::BenchmarkHelper::bind_device(&members[i % members.len()], *key);
+		}
+		let latest = full_history::<T>(&members);
+		let epoch = latest.saturating_add(1);
+		let pending =
+			GroupInfo { members: members.len() as u32, admins: 1, epoch, committed: false };
+		Groups::<T>::insert(GROUP, pending);
+		frame_system::Pallet::<T>::set_block_number(
+			T::CommitRetention::get().saturating_add(10u32.into()),
+		);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(admin), GROUP, 1, wrapped);
+		_(RawOrigin::Signed(admin), GROUP, epoch, H256::repeat_byte(9), roster);
 
-		assert_eq!(Pallet::<T>::usable_epoch(GROUP), Some(1));
+		assert_eq!(Pallet::<T>::usable_epoch(GROUP), Some(epoch));
+		assert_eq!(OldestCommit::<T>::get(GROUP), Some(3));
+	}
+
+	/// The last member leaves a group that keeps a full history, each record with a full
+	/// member set of its own.
+	#[benchmark]
+	fn dissolve() {
+		let admin: T::AccountId = whitelisted_caller();
+		group_of::<T>(&admin, 1);
+		let full: Vec<T::AccountId> =
+			(0..T::MaxMembers::get()).map(|i| account("member", i, 0)).collect();
+		let latest = full_history::<T>(&full);
+		Groups::<T>::insert(
+			GROUP,
+			GroupInfo { members: 1, admins: 1, epoch: latest, committed: true },
+		);
+
+		#[extrinsic_call]
+		leave(RawOrigin::Signed(admin), GROUP);
+
+		assert!(Groups::<T>::get(GROUP).is_none());
+		assert_eq!(Commits::<T>::iter_prefix(GROUP).count(), 0);
+		assert_eq!(EpochMembers::<T>::iter_prefix(GROUP).count(), 0);
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

@@ -1,27 +1,34 @@
 //! # Quarks Groups Pallet
 //!
-//! Group conversations: members, admins and key epochs, on chain. Messages to a group are
-//! encrypted with the group key of an epoch; the chain records which members were given
-//! that key, so removed members cannot read later epochs and new members cannot read
-//! earlier ones.
+//! Conversations, 1:1 included: members, admins and epochs on chain, and the order of
+//! every conversation's MLS (RFC 9420) commits. The chain is MLS's ordering service: a
+//! commit is accepted only for the epoch that builds on the chain's current one, so two
+//! members committing at once cannot fork the group — the first in block order wins, the
+//! other's call fails with [`Error::WrongEpoch`] and its client applies the winner and
+//! tries again. Message bodies and MLS secrets never touch the chain.
 //!
 //! ## Terminology
 //!
-//! - **Epoch**: a period with one group key. Creating a group opens epoch 1; every later
-//!   membership change opens the next epoch, unless the current one still awaits its key,
-//!   in which case the change joins it.
-//! - **Rotation**: an admin posts, for the open epoch, one commitment per current member:
-//!   the hash of the new group key wrapped for that member's valid encryption key version.
-//!   Until then the epoch is *pending* and messages cannot use it.
-//! - **Epoch members**: the members a rotation covered; [`Pallet::members_at`] answers
-//!   "who was a member in epoch e".
+//! - **Epoch**: the MLS epoch the chain ordered. Creating a group opens epoch 1; every
+//!   later membership change opens the next epoch, unless the current one still awaits its
+//!   commit, in which case the change joins it. Until its commit is ordered the epoch is
+//!   *pending* and messages cannot use it.
+//! - **Commit**: [`Pallet::commit`] names the group's devices after the commit (its
+//!   *roster*); the chain checks they are bound to exactly the current members and records
+//!   the commit's hash and the roster's, which every client checks before applying a
+//!   commit or joining from a welcome. A membership change therefore needs the matching
+//!   commit. A commit that changes no membership (an *update*, for future secrecy) waits
+//!   `MinUpdateInterval` blocks after the group's last commit.
+//! - **Epoch members**: the members of an epoch, which [`Pallet::members_at`] answers for
+//!   the epochs whose records are kept: a record goes `CommitRetention` blocks after its
+//!   epoch ended, or earlier once the group keeps `MaxKeptCommits`.
 //!
 //! ## Calls
 //!
 //! By any signed account: [`Pallet::create_group`] (the caller becomes its first admin).
 //! By a group's admins: [`Pallet::add_member`], [`Pallet::remove_member`],
-//! [`Pallet::set_admin`], [`Pallet::rotate_key`].
-//! By a member: [`Pallet::leave`].
+//! [`Pallet::set_admin`].
+//! By a member: [`Pallet::leave`], [`Pallet::commit`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -37,21 +44,24 @@ mod tests;
 pub mod weights;
 
 pub use pallet::*;
-pub use quarks_primitives::{Epoch, GroupId, GroupInspect, KeyInspect, KeyVersion};
+pub use quarks_primitives::{DeviceInspect, DeviceKey, Epoch, GroupId, GroupInspect};
 pub use weights::WeightInfo;
 
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use alloc::vec::Vec;
+	use alloc::{collections::BTreeSet, vec::Vec};
 	use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
 	use scale_info::TypeInfo;
 	use sp_core::H256;
-	use sp_runtime::TryRuntimeError;
+	use sp_runtime::{
+		traits::{BlakeTwo256, Hash},
+		Saturating, TryRuntimeError,
+	};
 
-	/// A group's counters and key state.
+	/// A group's counters and epoch.
 	#[derive(
 		Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
 	)]
@@ -62,8 +72,8 @@ pub mod pallet {
 		pub admins: u32,
 		/// The open epoch.
 		pub epoch: Epoch,
-		/// Whether the open epoch's key has been posted.
-		pub rotated: bool,
+		/// Whether the open epoch's commit was ordered, so messages may use it.
+		pub committed: bool,
 	}
 
 	/// A member's role.
@@ -77,39 +87,71 @@ pub mod pallet {
 		pub joined: Epoch,
 	}
 
-	/// The group key of an epoch, wrapped for one member.
-	#[derive(
-		Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
-	)]
-	pub struct WrappedKey<AccountId> {
-		/// The member.
-		pub member: AccountId,
-		/// The member's encryption key version the group key was wrapped for.
-		pub key_version: KeyVersion,
-		/// Hash of the wrapped group key, which travels off chain.
-		pub commitment: H256,
-	}
+	/// The members of an epoch, in ascending order.
+	pub type EpochMembersOf<T> =
+		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxMembers>;
 
-	/// The rotation record of an epoch.
-	pub type RotationOf<T> =
-		BoundedVec<WrappedKey<<T as frame_system::Config>::AccountId>, <T as Config>::MaxMembers>;
+	/// What the chain recorded of the MLS commit that opened an epoch.
+	#[derive(
+		CloneNoBound,
+		PartialEqNoBound,
+		EqNoBound,
+		DebugNoBound,
+		Encode,
+		Decode,
+		DecodeWithMemTracking,
+		TypeInfo,
+		MaxEncodedLen,
+	)]
+	#[scale_info(skip_type_params(T))]
+	pub struct CommitRecord<T: Config> {
+		/// BLAKE2-256 of the commit's MLS message: the only commit for the epoch.
+		pub commit: H256,
+		/// BLAKE2-256 of the SCALE-encoded roster: the devices the group has after it.
+		pub roster: H256,
+		/// The member who committed.
+		pub committer: T::AccountId,
+		/// The epoch whose member set ([`EpochMembers`]) holds for this one: the members
+		/// changed last in that epoch.
+		pub members_since: Epoch,
+		/// The block that recorded it.
+		pub at: BlockNumberFor<T>,
+	}
 
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
 	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
-		/// Accounts' encryption keys, which group keys are wrapped for.
-		type Keys: KeyInspect<Self::AccountId, BlockNumberFor<Self>>;
+		/// Accounts' devices, which rosters name.
+		type Devices: DeviceInspect<Self::AccountId>;
 
 		/// Most members a group may have.
 		#[pallet::constant]
 		type MaxMembers: Get<u32>;
 
+		/// Most devices a group's roster may list.
+		#[pallet::constant]
+		type MaxLeaves: Get<u32>;
+
+		/// Most commit records a group keeps; a commit beyond drops the oldest.
+		#[pallet::constant]
+		type MaxKeptCommits: Get<u32>;
+
+		/// Blocks a commit record is kept after its epoch ended, for the anchors and
+		/// receipts of that epoch's messages.
+		#[pallet::constant]
+		type CommitRetention: Get<BlockNumberFor<Self>>;
+
+		/// Blocks after a group's last commit before a commit that changes no membership
+		/// is accepted, so no member can churn the group's records.
+		#[pallet::constant]
+		type MinUpdateInterval: Get<BlockNumberFor<Self>>;
+
 		/// Weights of this pallet's calls, from its benchmarks.
 		type WeightInfo: WeightInfo;
 
-		/// Gives accounts valid encryption keys for the benchmarks.
+		/// Binds devices for the benchmarks.
 		#[cfg(feature = "runtime-benchmarks")]
 		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
 	}
@@ -117,8 +159,8 @@ pub mod pallet {
 	/// Sets up what the benchmarks need from other pallets.
 	#[cfg(feature = "runtime-benchmarks")]
 	pub trait BenchmarkHelper<AccountId> {
-		/// Make sure `who` has a valid encryption key; return its version.
-		fn ensure_valid_key(who: &AccountId) -> KeyVersion;
+		/// Bind the device `device` to `who`.
+		fn bind_device(who: &AccountId, device: DeviceKey);
 	}
 
 	/// The next group id.
@@ -134,16 +176,26 @@ pub mod pallet {
 	pub type Members<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, GroupId, Blake2_128Concat, T::AccountId, MemberInfo>;
 
-	/// The rotation of each epoch whose key was posted: who received the key, for which
-	/// of their key versions, and a commitment to what they received.
+	/// The MLS commit of each epoch a commit opened, while kept.
 	#[pallet::storage]
-	pub type Rotations<T: Config> =
-		StorageDoubleMap<_, Twox64Concat, GroupId, Twox64Concat, Epoch, RotationOf<T>>;
+	pub type Commits<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, GroupId, Twox64Concat, Epoch, CommitRecord<T>>;
+
+	/// The members of an MLS group from the epoch of a membership change on, in ascending
+	/// order, while a kept commit record refers to them.
+	#[pallet::storage]
+	pub type EpochMembers<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, GroupId, Twox64Concat, Epoch, EpochMembersOf<T>>;
+
+	/// The oldest epoch whose commit record each MLS group keeps; every later one up to
+	/// the latest committed has one.
+	#[pallet::storage]
+	pub type OldestCommit<T> = StorageMap<_, Twox64Concat, GroupId, Epoch>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
-		/// A group was created; its epoch 1 awaits a key rotation.
+		/// A group was created; its epoch 1 awaits its commit.
 		GroupCreated {
 			/// The new group.
 			group: GroupId,
@@ -158,7 +210,7 @@ pub mod pallet {
 			group: GroupId,
 			/// The new member.
 			who: T::AccountId,
-			/// The epoch now open, which awaits a key rotation.
+			/// The epoch now open, which awaits its commit.
 			epoch: Epoch,
 		},
 		/// A member was removed by an admin.
@@ -167,7 +219,7 @@ pub mod pallet {
 			group: GroupId,
 			/// The removed member.
 			who: T::AccountId,
-			/// The epoch now open, which awaits a key rotation.
+			/// The epoch now open, which awaits its commit.
 			epoch: Epoch,
 		},
 		/// A member left.
@@ -176,7 +228,7 @@ pub mod pallet {
 			group: GroupId,
 			/// The member who left.
 			who: T::AccountId,
-			/// The epoch now open, which awaits a key rotation.
+			/// The epoch now open, which awaits its commit.
 			epoch: Epoch,
 		},
 		/// The last member left; the group no longer exists.
@@ -193,13 +245,15 @@ pub mod pallet {
 			/// Whether the member is now an admin.
 			admin: bool,
 		},
-		/// An admin posted the key of an epoch; messages may now use it.
-		KeyRotated {
+		/// The chain ordered an MLS commit; it opened `epoch`, which messages may use.
+		Committed {
 			/// The group.
 			group: GroupId,
-			/// The epoch.
+			/// The epoch it opened.
 			epoch: Epoch,
-			/// The admin who posted it.
+			/// BLAKE2-256 of the commit's MLS message.
+			commit: H256,
+			/// The member who committed.
 			by: T::AccountId,
 		},
 	}
@@ -222,22 +276,33 @@ pub mod pallet {
 		LastAdmin,
 		/// Admins leave or are removed by others; they cannot remove themselves.
 		CannotRemoveSelf,
-		/// The rotation is not for the open epoch.
+		/// The commit does not build on the chain's current epoch of the group.
 		WrongEpoch,
-		/// The open epoch's key was already posted.
-		AlreadyRotated,
-		/// The rotation does not cover exactly the current members.
-		RotationMembersMismatch,
-		/// A member has no valid encryption key to wrap the group key for.
-		MemberHasNoKey,
-		/// A wrapped key names a key version that is not the member's valid one.
-		StaleMemberKey,
+		/// The roster lists more than `MaxLeaves` devices.
+		RosterTooLarge,
+		/// The roster is not in strictly ascending order.
+		RosterNotSorted,
+		/// A roster device is not bound to any account now.
+		DeviceNotBound,
+		/// The roster's devices are not bound to exactly the current members.
+		RosterMismatch,
+		/// A commit that changes no membership came within `MinUpdateInterval` blocks of
+		/// the group's last commit.
+		UpdateTooSoon,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn integrity_test() {
 			assert!(T::MaxMembers::get() >= 2, "a group needs room for two members");
+			assert!(
+				T::MaxLeaves::get() >= T::MaxMembers::get(),
+				"a full group's roster needs a device per member"
+			);
+			assert!(
+				T::MaxKeptCommits::get() >= 2,
+				"a commit must keep the record before it, for the member set it shares"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -251,7 +316,7 @@ pub mod pallet {
 		/// Create a group of the caller (its first admin) and `members`.
 		///
 		/// The origin must be signed; `members` must be distinct, not include the caller,
-		/// and fit in `MaxMembers` with it. Epoch 1 opens and awaits a key rotation.
+		/// and fit in `MaxMembers` with it. Epoch 1 opens and awaits its commit.
 		/// Emits [`Event::GroupCreated`].
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::create_group(members.len() as u32))]
@@ -270,7 +335,7 @@ pub mod pallet {
 			NextGroupId::<T>::put(group.saturating_add(1));
 			Groups::<T>::insert(
 				group,
-				GroupInfo { members: count, admins: 1, epoch: 1, rotated: false },
+				GroupInfo { members: count, admins: 1, epoch: 1, committed: false },
 			);
 			Members::<T>::insert(group, &creator, MemberInfo { admin: true, joined: 1 });
 			for who in &members {
@@ -280,7 +345,7 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Add `who` to `group`, opening a new epoch that awaits a key rotation.
+		/// Add `who` to `group`, opening a new epoch that awaits its commit.
 		///
 		/// The origin must be an admin of the group. Emits [`Event::MemberAdded`].
 		#[pallet::call_index(1)]
@@ -303,7 +368,7 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Remove `who` from `group`, opening a new epoch that awaits a key rotation.
+		/// Remove `who` from `group`, opening a new epoch that awaits its commit.
 		///
 		/// The origin must be an admin of the group, other than `who`; at least one admin
 		/// must remain. Emits [`Event::MemberRemoved`].
@@ -325,13 +390,13 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Leave `group`. The last member leaving dissolves it; otherwise a new epoch
-		/// opens. The last admin may leave only as the last member.
+		/// Leave `group`. The last member leaving dissolves it, with its commit records;
+		/// otherwise a new epoch opens. The last admin may leave only as the last member.
 		///
 		/// The origin must be a member. Emits [`Event::MemberLeft`] or
 		/// [`Event::GroupDissolved`].
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::leave())]
+		#[pallet::weight(T::WeightInfo::leave().max(T::WeightInfo::dissolve()))]
 		pub fn leave(origin: OriginFor<T>, group: GroupId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut info = Groups::<T>::get(group).ok_or(Error::<T>::UnknownGroup)?;
@@ -340,6 +405,11 @@ pub mod pallet {
 			if info.members == 1 {
 				Members::<T>::remove(group, &who);
 				Groups::<T>::remove(group);
+				// At most `MaxKeptCommits` of each.
+				let kept = T::MaxKeptCommits::get();
+				let _ = Commits::<T>::clear_prefix(group, kept, None);
+				let _ = EpochMembers::<T>::clear_prefix(group, kept, None);
+				OldestCommit::<T>::remove(group);
 				Self::deposit_event(Event::GroupDissolved { group });
 				return Ok(());
 			}
@@ -383,55 +453,87 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Post the key of `group`'s open `epoch`: one wrapped-key commitment per current
-		/// member, for that member's valid encryption key version.
+		/// Order the MLS commit of `group` whose message hashes to `commit`: it opens
+		/// `epoch`, and the group's devices after it are `roster`.
 		///
-		/// The origin must be an admin of the group. `wrapped` must cover exactly the
-		/// current members. Emits [`Event::KeyRotated`]; messages may then use the epoch.
-		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::rotate_key(wrapped.len() as u32))]
-		pub fn rotate_key(
+		/// The origin must be a current member. `epoch` must build on the chain's: the open
+		/// epoch if a membership change left it awaiting a key, else the next one (an
+		/// update, at least `MinUpdateInterval` blocks after the last commit). `roster`
+		/// must be in ascending order, each device bound now to a current member, every
+		/// current member with at least one. Drops the records the group no longer keeps.
+		/// Emits [`Event::Committed`].
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::commit(roster.len() as u32))]
+		pub fn commit(
 			origin: OriginFor<T>,
 			group: GroupId,
 			epoch: Epoch,
-			wrapped: Vec<WrappedKey<T::AccountId>>,
+			commit: H256,
+			roster: Vec<DeviceKey>,
 		) -> DispatchResult {
-			let admin = ensure_signed(origin)?;
-			let mut info = Self::admin_group(group, &admin)?;
-			ensure!(epoch == info.epoch, Error::<T>::WrongEpoch);
-			ensure!(!info.rotated, Error::<T>::AlreadyRotated);
-			ensure!(wrapped.len() as u32 == info.members, Error::<T>::RotationMembersMismatch);
-			for (i, entry) in wrapped.iter().enumerate() {
+			let who = ensure_signed(origin)?;
+			let mut info = Groups::<T>::get(group).ok_or(Error::<T>::UnknownGroup)?;
+			ensure!(Members::<T>::contains_key(group, &who), Error::<T>::NotMember);
+			let oldest = OldestCommit::<T>::get(group);
+			let next = if info.committed { info.epoch.saturating_add(1) } else { info.epoch };
+			ensure!(epoch == next, Error::<T>::WrongEpoch);
+			let now = frame_system::Pallet::<T>::block_number();
+			let last = info.committed.then(|| Commits::<T>::get(group, info.epoch)).flatten();
+			if let Some(last) = &last {
 				ensure!(
-					Members::<T>::contains_key(group, &entry.member)
-						&& !wrapped[..i].iter().any(|e| e.member == entry.member),
-					Error::<T>::RotationMembersMismatch
+					last.at.saturating_add(T::MinUpdateInterval::get()) <= now,
+					Error::<T>::UpdateTooSoon
 				);
-				let valid = T::Keys::valid_key(&entry.member).ok_or(Error::<T>::MemberHasNoKey)?;
-				ensure!(valid == entry.key_version, Error::<T>::StaleMemberKey);
 			}
-			let rotation = RotationOf::<T>::try_from(wrapped)
-				.map_err(|_| Error::<T>::RotationMembersMismatch)?;
+			let members = Self::roster_members(group, &info, &roster)?;
+			let kept_from = oldest.map(|oldest| Self::kept_after_commit(group, oldest, epoch, now));
 
-			info.rotated = true;
-			Rotations::<T>::insert(group, epoch, rotation);
+			if let (Some(oldest), Some(kept_from)) = (oldest, kept_from) {
+				for ended in oldest..kept_from {
+					Self::drop_commit(group, ended);
+				}
+			}
+			OldestCommit::<T>::insert(group, kept_from.unwrap_or(epoch));
+			// An update keeps the member set of the last commit; a membership change (or
+			// the first commit) starts a new one.
+			let members_since = match last {
+				Some(last) => last.members_since,
+				None => {
+					EpochMembers::<T>::insert(group, epoch, members);
+					epoch
+				}
+			};
+			let record = CommitRecord::<T> {
+				commit,
+				roster: BlakeTwo256::hash(&roster.encode()),
+				committer: who.clone(),
+				members_since,
+				at: now,
+			};
+			Commits::<T>::insert(group, epoch, record);
+			info.epoch = epoch;
+			info.committed = true;
 			Groups::<T>::insert(group, &info);
-			Self::deposit_event(Event::KeyRotated { group, epoch, by: admin });
+			Self::deposit_event(Event::Committed { group, epoch, commit, by: who });
 			Ok(())
 		}
 	}
 
 	#[pallet::view_functions]
 	impl<T: Config> Pallet<T> {
-		/// The members that received the key of `group`'s `epoch`; empty if it was never
-		/// rotated.
+		/// The members of `group` at `epoch`, in ascending order; empty if no kept commit
+		/// record opened it.
 		pub fn members_at(group: GroupId, epoch: Epoch) -> Vec<T::AccountId> {
-			Rotations::<T>::get(group, epoch)
-				.map(|r| r.into_iter().map(|w| w.member).collect())
-				.unwrap_or_default()
+			Self::committed_members(group, epoch).map(BoundedVec::into_inner).unwrap_or_default()
 		}
 
-		/// The group's counters and key state.
+		/// What the chain recorded of the MLS commit that opened `group`'s `epoch`, while
+		/// it is kept.
+		pub fn commit_at(group: GroupId, epoch: Epoch) -> Option<CommitRecord<T>> {
+			Commits::<T>::get(group, epoch)
+		}
+
+		/// The group's counters and epoch.
 		pub fn group(group: GroupId) -> Option<GroupInfo> {
 			Groups::<T>::get(group)
 		}
@@ -443,11 +545,12 @@ pub mod pallet {
 		}
 
 		fn usable_epoch(group: GroupId) -> Option<Epoch> {
-			Groups::<T>::get(group).filter(|g| g.rotated).map(|g| g.epoch)
+			Groups::<T>::get(group).filter(|g| g.committed).map(|g| g.epoch)
 		}
 
 		fn was_member(group: GroupId, epoch: Epoch, who: &T::AccountId) -> bool {
-			Rotations::<T>::get(group, epoch).is_some_and(|r| r.iter().any(|w| &w.member == who))
+			Pallet::<T>::committed_members(group, epoch)
+				.is_some_and(|members| members.binary_search(who).is_ok())
 		}
 
 		fn members_at(group: GroupId, epoch: Epoch) -> Vec<T::AccountId> {
@@ -463,12 +566,76 @@ pub mod pallet {
 			Ok(info)
 		}
 
-		/// A membership change needs a new key: open the next epoch unless the open one
-		/// still awaits its key.
+		/// The members `roster` covers, if its devices are in ascending order, bound now
+		/// to current members of `group`, and cover every one of them.
+		fn roster_members(
+			group: GroupId,
+			info: &GroupInfo,
+			roster: &[DeviceKey],
+		) -> Result<EpochMembersOf<T>, Error<T>> {
+			ensure!(roster.len() as u32 <= T::MaxLeaves::get(), Error::<T>::RosterTooLarge);
+			ensure!(roster.windows(2).all(|pair| pair[0] < pair[1]), Error::<T>::RosterNotSorted);
+			let mut covered = BTreeSet::new();
+			for device in roster {
+				let owner = T::Devices::device_owner(device).ok_or(Error::<T>::DeviceNotBound)?;
+				if !covered.contains(&owner) {
+					ensure!(Members::<T>::contains_key(group, &owner), Error::<T>::RosterMismatch);
+					covered.insert(owner);
+				}
+			}
+			ensure!(covered.len() as u32 == info.members, Error::<T>::RosterMismatch);
+			EpochMembersOf::<T>::try_from(covered.into_iter().collect::<Vec<_>>())
+				.map_err(|_| Error::<T>::RosterMismatch)
+		}
+
+		/// The oldest epoch whose record `group` keeps once `epoch` is committed at `now`:
+		/// up to two records whose epoch ended `CommitRetention` blocks ago go, and as many
+		/// more as keep at most `MaxKeptCommits`.
+		fn kept_after_commit(
+			group: GroupId,
+			oldest: Epoch,
+			epoch: Epoch,
+			now: BlockNumberFor<T>,
+		) -> Epoch {
+			let mut kept_from = oldest;
+			// The epoch before `epoch` ends now, so it is never among these.
+			for _ in 0..2 {
+				let ended_at = Commits::<T>::get(group, kept_from.saturating_add(1)).map(|c| c.at);
+				match ended_at {
+					Some(at)
+						if kept_from.saturating_add(1) < epoch
+							&& at.saturating_add(T::CommitRetention::get()) <= now =>
+					{
+						kept_from = kept_from.saturating_add(1)
+					}
+					_ => break,
+				}
+			}
+			kept_from.max(epoch.saturating_add(1).saturating_sub(T::MaxKeptCommits::get()))
+		}
+
+		/// Drops the record of `group`'s `epoch`, and its member set unless the next
+		/// record shares it.
+		fn drop_commit(group: GroupId, epoch: Epoch) {
+			let Some(record) = Commits::<T>::take(group, epoch) else { return };
+			let next = Commits::<T>::get(group, epoch.saturating_add(1));
+			if next.is_none_or(|next| next.members_since != record.members_since) {
+				EpochMembers::<T>::remove(group, record.members_since);
+			}
+		}
+
+		/// The members of `group` at `epoch` if a kept commit record opened it.
+		fn committed_members(group: GroupId, epoch: Epoch) -> Option<EpochMembersOf<T>> {
+			let record = Commits::<T>::get(group, epoch)?;
+			EpochMembers::<T>::get(group, record.members_since)
+		}
+
+		/// A membership change needs a commit: open the next epoch unless the open one
+		/// still awaits its commit.
 		fn open_epoch(info: &mut GroupInfo) {
-			if info.rotated {
+			if info.committed {
 				info.epoch = info.epoch.saturating_add(1);
-				info.rotated = false;
+				info.committed = false;
 			}
 		}
 
@@ -487,8 +654,9 @@ pub mod pallet {
 		}
 
 		/// Invariants: each group's counters match its members, it has an admin, no member
-		/// joined after the open epoch, a rotated epoch has its rotation record, and no
-		/// group id reaches `NextGroupId`.
+		/// joined after the open epoch, a committed epoch has its commit record, commit
+		/// records are contiguous from the oldest kept to the latest, at most
+		/// `MaxKeptCommits`, and no group id reaches `NextGroupId`.
 		pub fn do_try_state() -> Result<(), TryRuntimeError> {
 			for (group, info) in Groups::<T>::iter() {
 				ensure!(group < NextGroupId::<T>::get(), "group id not yet allocated");
@@ -502,9 +670,47 @@ pub mod pallet {
 				ensure!(admins == info.admins, "admin count drifted");
 				ensure!(admins >= 1, "group without admin");
 				ensure!(
-					!info.rotated || Rotations::<T>::contains_key(group, info.epoch),
-					"rotated epoch without a rotation record"
+					!info.committed || Commits::<T>::contains_key(group, info.epoch),
+					"committed epoch without its record"
 				);
+				if let Some(oldest) = OldestCommit::<T>::get(group) {
+					let latest =
+						if info.committed { info.epoch } else { info.epoch.saturating_sub(1) };
+					ensure!(
+						latest.saturating_sub(oldest) < T::MaxKeptCommits::get(),
+						"more commit records than MaxKeptCommits"
+					);
+					let mut since = 0;
+					for epoch in oldest..=latest {
+						let record =
+							Commits::<T>::get(group, epoch).ok_or("commit record missing")?;
+						ensure!(
+							record.members_since >= since && record.members_since <= epoch,
+							"member sets out of order"
+						);
+						since = record.members_since;
+						let members = EpochMembers::<T>::get(group, since)
+							.ok_or("commit record without its member set")?;
+						ensure!(
+							members.windows(2).all(|pair| pair[0] < pair[1]),
+							"epoch members not in ascending order"
+						);
+					}
+					ensure!(
+						Commits::<T>::iter_key_prefix(group).all(|e| e >= oldest && e <= latest),
+						"commit record outside the kept range"
+					);
+					ensure!(
+						EpochMembers::<T>::iter_key_prefix(group).all(|since| {
+							Commits::<T>::iter_prefix_values(group)
+								.any(|c| c.members_since == since)
+						}),
+						"member set no kept record refers to"
+					);
+				}
+			}
+			for group in OldestCommit::<T>::iter_keys() {
+				ensure!(Groups::<T>::contains_key(group), "records of a dissolved group");
 			}
 			Ok(())
 		}

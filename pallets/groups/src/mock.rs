@@ -1,8 +1,8 @@
-//! A runtime for the groups pallet with a settable key registry.
+//! A runtime for the groups pallet with a settable device registry.
 
 use crate as pallet_quarks_groups;
 use frame_support::{derive_impl, parameter_types};
-use quarks_primitives::{KeyInspect, KeyVersion};
+use quarks_primitives::{DeviceInspect, DeviceKey};
 use sp_runtime::BuildStorage;
 use std::{cell::RefCell, collections::BTreeMap};
 
@@ -37,46 +37,57 @@ impl frame_system::Config for Test {
 }
 
 thread_local! {
-	static KEYS: RefCell<BTreeMap<u64, KeyVersion>> = RefCell::new(BTreeMap::new());
+	static DEVICES: RefCell<BTreeMap<DeviceKey, u64>> = RefCell::new(BTreeMap::new());
 }
 
-/// Accounts' valid key versions, set by the tests.
-pub struct MockKeys;
-impl MockKeys {
-	pub fn set(who: u64, version: Option<KeyVersion>) {
-		KEYS.with(|k| match version {
-			Some(v) => k.borrow_mut().insert(who, v),
-			None => k.borrow_mut().remove(&who),
+/// Accounts' bound devices, set by the tests.
+pub struct MockDevices;
+impl MockDevices {
+	/// Binds `device` to `who`, or with `None` unbinds it.
+	pub fn bind(device: DeviceKey, who: Option<u64>) {
+		DEVICES.with(|d| match who {
+			Some(who) => d.borrow_mut().insert(device, who),
+			None => d.borrow_mut().remove(&device),
 		});
 	}
 }
-impl KeyInspect<u64, u64> for MockKeys {
-	fn valid_key(who: &u64) -> Option<KeyVersion> {
-		KEYS.with(|k| k.borrow().get(who).copied())
+impl DeviceInspect<u64> for MockDevices {
+	fn has_device(who: &u64) -> bool {
+		DEVICES.with(|d| d.borrow().values().any(|owner| owner == who))
+	}
+	fn device_owner(device: &DeviceKey) -> Option<u64> {
+		DEVICES.with(|d| d.borrow().get(device).copied())
 	}
 }
 
 parameter_types! {
 	pub const MaxMembers: u32 = 4;
+	pub const MaxLeaves: u32 = 6;
+	pub const MaxKeptCommits: u32 = 4;
+	pub const CommitRetention: u64 = 100;
+	pub const MinUpdateInterval: u64 = 5;
 }
 
 impl pallet_quarks_groups::Config for Test {
-	type Keys = MockKeys;
+	type Devices = MockDevices;
 	type MaxMembers = MaxMembers;
+	type MaxLeaves = MaxLeaves;
+	type MaxKeptCommits = MaxKeptCommits;
+	type CommitRetention = CommitRetention;
+	type MinUpdateInterval = MinUpdateInterval;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = MockKeys;
+	type BenchmarkHelper = MockDevices;
 }
 
 #[cfg(feature = "runtime-benchmarks")]
-impl crate::BenchmarkHelper<u64> for MockKeys {
-	fn ensure_valid_key(who: &u64) -> KeyVersion {
-		MockKeys::set(*who, Some(1));
-		1
+impl crate::BenchmarkHelper<u64> for MockDevices {
+	fn bind_device(who: &u64, device: DeviceKey) {
+		MockDevices::bind(device, Some(*who));
 	}
 }
 
-/// Accounts 1..=9 have valid key version 1.
+/// At block 1, with no device bound.
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	let storage = frame_system::GenesisConfig::<Test>::default()
 		.build_storage()
@@ -84,8 +95,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.execute_with(|| {
 		System::set_block_number(1);
-		KEYS.with(|k| k.borrow_mut().clear());
-		(1..=9).for_each(|who| MockKeys::set(who, Some(1)));
+		DEVICES.with(|d| d.borrow_mut().clear());
 	});
 	ext
 }

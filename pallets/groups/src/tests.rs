@@ -1,7 +1,9 @@
 //! Tests of the groups pallet.
 
-use crate::{mock::*, Error, Event, GroupInfo, GroupInspect, Members, Rotations, WrappedKey};
+use crate::{mock::*, Error, Event, GroupInfo, GroupInspect, Members};
+use codec::Encode;
 use frame_support::{assert_noop, assert_ok};
+use quarks_primitives::DeviceKey;
 use sp_core::H256;
 use sp_runtime::DispatchError;
 
@@ -12,23 +14,24 @@ const DAVE: u64 = 4;
 const EVE: u64 = 5;
 const GROUP: u64 = 0;
 
-fn wrapped(members: &[u64]) -> Vec<WrappedKey<u64>> {
-	members
-		.iter()
-		.map(|&member| WrappedKey {
-			member,
-			key_version: 1,
-			commitment: H256::repeat_byte(member as u8),
-		})
-		.collect()
-}
-
 fn create(members: Vec<u64>) {
 	assert_ok!(Groups::create_group(RuntimeOrigin::signed(ADMIN), members));
 }
 
-fn rotate(epoch: u32, members: &[u64]) {
-	assert_ok!(Groups::rotate_key(RuntimeOrigin::signed(ADMIN), GROUP, epoch, wrapped(members)));
+/// One device per account, bound to it.
+fn roster(members: &[u64]) -> Vec<DeviceKey> {
+	let mut roster: Vec<DeviceKey> = members.iter().map(|&m| [m as u8; 32]).collect();
+	for (device, member) in roster.iter().zip(members) {
+		MockDevices::bind(*device, Some(*member));
+	}
+	roster.sort();
+	roster
+}
+
+/// The admin commits `epoch` for `members`' devices.
+fn commit_for(epoch: u32, members: &[u64]) {
+	let hash = H256::repeat_byte(epoch as u8);
+	assert_ok!(Groups::commit(RuntimeOrigin::signed(ADMIN), GROUP, epoch, hash, roster(members)));
 }
 
 fn info() -> GroupInfo {
@@ -39,19 +42,20 @@ fn info() -> GroupInfo {
 fn create_opens_a_pending_epoch_one() {
 	build_and_execute(|| {
 		create(vec![BOB, CAROL]);
-		assert_eq!(info(), GroupInfo { members: 3, admins: 1, epoch: 1, rotated: false });
+		assert_eq!(info(), GroupInfo { members: 3, admins: 1, epoch: 1, committed: false });
 		assert!(Members::<Test>::get(GROUP, ADMIN).is_some_and(|m| m.admin));
-		assert_eq!(Groups::usable_epoch(GROUP), None, "no messages before the first key");
+		assert_eq!(Groups::usable_epoch(GROUP), None, "no messages before the first commit");
 		System::assert_last_event(
 			Event::GroupCreated { group: GROUP, creator: ADMIN, members: 3 }.into(),
 		);
 
-		rotate(1, &[ADMIN, BOB, CAROL]);
+		commit_for(1, &[ADMIN, BOB, CAROL]);
 		assert_eq!(Groups::usable_epoch(GROUP), Some(1));
-		let mut at_one = Groups::members_at(GROUP, 1);
-		at_one.sort();
-		assert_eq!(at_one, vec![ADMIN, BOB, CAROL]);
-		System::assert_last_event(Event::KeyRotated { group: GROUP, epoch: 1, by: ADMIN }.into());
+		assert_eq!(Groups::members_at(GROUP, 1), vec![ADMIN, BOB, CAROL]);
+		System::assert_last_event(
+			Event::Committed { group: GROUP, epoch: 1, commit: H256::repeat_byte(1), by: ADMIN }
+				.into(),
+		);
 	});
 }
 
@@ -75,27 +79,27 @@ fn bad_creations_are_rejected() {
 }
 
 #[test]
-fn every_membership_change_needs_a_rotation() {
+fn every_membership_change_needs_a_commit() {
 	build_and_execute(|| {
 		create(vec![BOB]);
-		rotate(1, &[ADMIN, BOB]);
+		commit_for(1, &[ADMIN, BOB]);
 
 		assert_ok!(Groups::add_member(RuntimeOrigin::signed(ADMIN), GROUP, CAROL));
-		assert_eq!((info().epoch, info().rotated), (2, false));
+		assert_eq!((info().epoch, info().committed), (2, false));
 		assert_eq!(Groups::usable_epoch(GROUP), None);
 		System::assert_last_event(Event::MemberAdded { group: GROUP, who: CAROL, epoch: 2 }.into());
-		// A second change before the rotation joins the open epoch.
+		// A second change before the commit joins the open epoch.
 		assert_ok!(Groups::add_member(RuntimeOrigin::signed(ADMIN), GROUP, DAVE));
 		assert_eq!(info().epoch, 2);
-		rotate(2, &[ADMIN, BOB, CAROL, DAVE]);
+		commit_for(2, &[ADMIN, BOB, CAROL, DAVE]);
 		assert_eq!(Groups::usable_epoch(GROUP), Some(2));
 
 		assert_ok!(Groups::remove_member(RuntimeOrigin::signed(ADMIN), GROUP, BOB));
 		assert_eq!((info().epoch, info().members), (3, 3));
 		System::assert_last_event(Event::MemberRemoved { group: GROUP, who: BOB, epoch: 3 }.into());
-		rotate(3, &[ADMIN, CAROL, DAVE]);
+		commit_for(3, &[ADMIN, CAROL, DAVE]);
 
-		// Bob received epochs 1 and 2 only; Carol and Dave epochs 2 and 3 only.
+		// Bob was a member of epochs 1 and 2 only; Carol and Dave of epochs 2 and 3 only.
 		assert!(Groups::members_at(GROUP, 2).contains(&BOB));
 		assert!(!Groups::members_at(GROUP, 3).contains(&BOB));
 		assert!(!Groups::members_at(GROUP, 1).contains(&CAROL));
@@ -121,10 +125,6 @@ fn only_admins_manage_members() {
 		);
 		assert_noop!(
 			Groups::remove_member(RuntimeOrigin::signed(BOB), GROUP, ADMIN),
-			Error::<Test>::NotAdmin
-		);
-		assert_noop!(
-			Groups::rotate_key(RuntimeOrigin::signed(BOB), GROUP, 1, wrapped(&[ADMIN, BOB])),
 			Error::<Test>::NotAdmin
 		);
 		assert_noop!(
@@ -158,47 +158,15 @@ fn bad_member_changes_are_rejected() {
 }
 
 #[test]
-fn rotation_must_cover_exactly_the_current_members_with_valid_keys() {
-	build_and_execute(|| {
-		create(vec![BOB, CAROL]);
-		let rotate_with =
-			|epoch, w| Groups::rotate_key(RuntimeOrigin::signed(ADMIN), GROUP, epoch, w);
-		assert_noop!(rotate_with(2, wrapped(&[ADMIN, BOB, CAROL])), Error::<Test>::WrongEpoch);
-		assert_noop!(
-			rotate_with(1, wrapped(&[ADMIN, BOB])),
-			Error::<Test>::RotationMembersMismatch
-		);
-		assert_noop!(
-			rotate_with(1, wrapped(&[ADMIN, BOB, EVE])),
-			Error::<Test>::RotationMembersMismatch
-		);
-		assert_noop!(
-			rotate_with(1, wrapped(&[ADMIN, BOB, BOB])),
-			Error::<Test>::RotationMembersMismatch
-		);
-		let mut stale = wrapped(&[ADMIN, BOB, CAROL]);
-		stale[2].key_version = 7;
-		assert_noop!(rotate_with(1, stale), Error::<Test>::StaleMemberKey);
-		MockKeys::set(CAROL, None);
-		assert_noop!(rotate_with(1, wrapped(&[ADMIN, BOB, CAROL])), Error::<Test>::MemberHasNoKey);
-		MockKeys::set(CAROL, Some(1));
-
-		rotate(1, &[ADMIN, BOB, CAROL]);
-		assert!(Rotations::<Test>::contains_key(GROUP, 1));
-		assert_noop!(rotate_with(1, wrapped(&[ADMIN, BOB, CAROL])), Error::<Test>::AlreadyRotated);
-	});
-}
-
-#[test]
 fn leaving_opens_an_epoch_and_the_last_member_dissolves() {
 	build_and_execute(|| {
 		create(vec![BOB]);
-		rotate(1, &[ADMIN, BOB]);
+		commit_for(1, &[ADMIN, BOB]);
 		assert_noop!(Groups::leave(RuntimeOrigin::signed(ADMIN), GROUP), Error::<Test>::LastAdmin);
 		assert_noop!(Groups::leave(RuntimeOrigin::signed(CAROL), GROUP), Error::<Test>::NotMember);
 
 		assert_ok!(Groups::leave(RuntimeOrigin::signed(BOB), GROUP));
-		assert_eq!((info().epoch, info().members, info().rotated), (2, 1, false));
+		assert_eq!((info().epoch, info().members, info().committed), (2, 1, false));
 		System::assert_last_event(Event::MemberLeft { group: GROUP, who: BOB, epoch: 2 }.into());
 
 		assert_ok!(Groups::leave(RuntimeOrigin::signed(ADMIN), GROUP));
@@ -227,10 +195,176 @@ fn admin_roles_keep_at_least_one_admin() {
 		);
 		// Now Bob is the only admin and may remove the former one.
 		assert_ok!(Groups::remove_member(RuntimeOrigin::signed(BOB), GROUP, ADMIN));
-		assert_eq!(info(), GroupInfo { members: 1, admins: 1, epoch: 1, rotated: false });
+		assert_eq!(info(), GroupInfo { members: 1, admins: 1, epoch: 1, committed: false });
 		assert_noop!(
 			Groups::set_admin(RuntimeOrigin::signed(BOB), GROUP, EVE, true),
 			Error::<Test>::NotMember
 		);
 	});
+}
+
+mod commits {
+	use super::*;
+	use crate::{Commits, EpochMembers, OldestCommit};
+	fn device(n: u8) -> DeviceKey {
+		[n; 32]
+	}
+
+	/// Binds device `n` to `who`.
+	fn bind(n: u8, who: u64) -> DeviceKey {
+		MockDevices::bind(device(n), Some(who));
+		device(n)
+	}
+
+	fn commit(who: u64, epoch: u32, hash: u8, roster: &[DeviceKey]) -> DispatchResultWithInfo {
+		Groups::commit(
+			RuntimeOrigin::signed(who),
+			GROUP,
+			epoch,
+			H256::repeat_byte(hash),
+			roster.to_vec(),
+		)
+	}
+
+	type DispatchResultWithInfo = frame_support::dispatch::DispatchResult;
+
+	fn advance(blocks: u64) {
+		System::set_block_number(System::block_number() + blocks);
+	}
+
+	#[test]
+	fn the_chain_orders_one_commit_per_epoch() {
+		build_and_execute(|| {
+			create(vec![BOB]);
+			let roster = [bind(1, ADMIN), bind(2, BOB)];
+			assert_ok!(commit(ADMIN, 1, 0xa1, &roster));
+			assert_eq!(Groups::usable_epoch(GROUP), Some(1));
+			assert_eq!(Groups::members_at(GROUP, 1), vec![ADMIN, BOB]);
+			let record = Groups::commit_at(GROUP, 1).expect("recorded");
+			assert_eq!(record.commit, H256::repeat_byte(0xa1));
+			assert_eq!(record.roster, H256(sp_io::hashing::blake2_256(&roster.to_vec().encode())));
+			assert_eq!((record.committer, record.members_since, record.at), (ADMIN, 1, 1));
+			System::assert_last_event(
+				Event::Committed {
+					group: GROUP,
+					epoch: 1,
+					commit: H256::repeat_byte(0xa1),
+					by: ADMIN,
+				}
+				.into(),
+			);
+
+			// Bob committed on epoch 0 at the same time: his lost, and nothing changed.
+			assert_noop!(commit(BOB, 1, 0xb1, &roster), Error::<Test>::WrongEpoch);
+			// An update builds on epoch 1, once the interval passed.
+			assert_noop!(commit(BOB, 2, 0xb2, &roster), Error::<Test>::UpdateTooSoon);
+			advance(5);
+			assert_noop!(commit(BOB, 3, 0xb2, &roster), Error::<Test>::WrongEpoch);
+			assert_ok!(commit(BOB, 2, 0xb2, &roster));
+			assert_eq!(
+				Groups::commit_at(GROUP, 2).map(|r| (r.committer, r.members_since)),
+				Some((BOB, 1))
+			);
+			assert_eq!(
+				EpochMembers::<Test>::iter_prefix(GROUP).count(),
+				1,
+				"an update shares the member set"
+			);
+			assert!(Groups::was_member(GROUP, 2, &BOB));
+			assert!(!Groups::was_member(GROUP, 2, &CAROL));
+		});
+	}
+
+	#[test]
+	fn a_roster_must_be_the_current_members_bound_devices() {
+		build_and_execute(|| {
+			create(vec![BOB]);
+			let (a, b) = (bind(1, ADMIN), bind(2, BOB));
+			let carol = bind(3, CAROL);
+			assert_noop!(commit(CAROL, 1, 1, &[a, b]), Error::<Test>::NotMember);
+			assert_noop!(
+				Groups::commit(RuntimeOrigin::signed(ADMIN), 7, 1, H256::zero(), vec![a]),
+				Error::<Test>::UnknownGroup
+			);
+			assert_noop!(commit(ADMIN, 1, 1, &[b, a]), Error::<Test>::RosterNotSorted);
+			assert_noop!(commit(ADMIN, 1, 1, &[a, a, b]), Error::<Test>::RosterNotSorted);
+			assert_noop!(commit(ADMIN, 1, 1, &[a, b, device(9)]), Error::<Test>::DeviceNotBound);
+			assert_noop!(commit(ADMIN, 1, 1, &[a]), Error::<Test>::RosterMismatch);
+			assert_noop!(commit(ADMIN, 1, 1, &[a, b, carol]), Error::<Test>::RosterMismatch);
+			let seven: Vec<DeviceKey> = (10..17).map(|n| bind(n, ADMIN)).collect();
+			assert_noop!(commit(ADMIN, 1, 1, &seven), Error::<Test>::RosterTooLarge);
+			// Several devices of one member are fine.
+			let second = bind(4, BOB);
+			assert_ok!(commit(ADMIN, 1, 1, &[a, b, second]));
+		});
+	}
+
+	#[test]
+	fn a_membership_change_needs_its_commit() {
+		build_and_execute(|| {
+			create(vec![BOB]);
+			let (a, b, c) = (bind(1, ADMIN), bind(2, BOB), bind(3, CAROL));
+			assert_ok!(commit(ADMIN, 1, 1, &[a, b]));
+
+			assert_ok!(Groups::add_member(RuntimeOrigin::signed(ADMIN), GROUP, CAROL));
+			assert_eq!(Groups::usable_epoch(GROUP), None, "epoch 2 awaits its commit");
+			assert_noop!(commit(BOB, 2, 2, &[a, b]), Error::<Test>::RosterMismatch);
+			// A membership change is never held back by the update interval.
+			assert_ok!(commit(BOB, 2, 2, &[a, b, c]));
+			assert_eq!(Groups::members_at(GROUP, 2), vec![ADMIN, BOB, CAROL]);
+			assert_eq!(Groups::members_at(GROUP, 1), vec![ADMIN, BOB]);
+
+			// Bob removes a device: the next commit cannot keep it.
+			assert_ok!(Groups::remove_member(RuntimeOrigin::signed(ADMIN), GROUP, CAROL));
+			MockDevices::bind(b, None);
+			let b2 = bind(5, BOB);
+			assert_noop!(commit(ADMIN, 3, 3, &[a, b, b2]), Error::<Test>::DeviceNotBound);
+			assert_ok!(commit(ADMIN, 3, 3, &[a, b2]));
+			assert_eq!(Groups::members_at(GROUP, 3), vec![ADMIN, BOB]);
+			assert!(!Groups::was_member(GROUP, 3, &CAROL));
+		});
+	}
+
+	#[test]
+	fn records_are_kept_for_the_retention_and_at_most_max_kept() {
+		build_and_execute(|| {
+			create(vec![BOB]);
+			let roster = [bind(1, ADMIN), bind(2, BOB)];
+			assert_ok!(commit(ADMIN, 1, 1, &roster));
+			assert_ok!(Groups::add_member(RuntimeOrigin::signed(ADMIN), GROUP, CAROL));
+			let roster3 = [roster[0], roster[1], bind(3, CAROL)];
+			assert_ok!(commit(ADMIN, 2, 2, &roster3));
+			// Updates, each at the interval: at most four records stay.
+			for epoch in 3..=6 {
+				advance(5);
+				assert_ok!(commit(BOB, epoch, epoch as u8, &roster3));
+			}
+			assert_eq!(OldestCommit::<Test>::get(GROUP), Some(3));
+			assert_eq!(Commits::<Test>::iter_prefix(GROUP).count(), 4);
+			assert_eq!(Groups::members_at(GROUP, 1), Vec::<u64>::new(), "dropped with its record");
+			assert_eq!(Groups::members_at(GROUP, 3), vec![ADMIN, BOB, CAROL]);
+			assert_eq!(EpochMembers::<Test>::iter_prefix(GROUP).count(), 1);
+
+			// Once the retention passed, records whose epoch ended go two per commit.
+			advance(100);
+			assert_ok!(commit(BOB, 7, 7, &roster3));
+			assert_eq!(OldestCommit::<Test>::get(GROUP), Some(5));
+			assert_eq!(Commits::<Test>::iter_prefix(GROUP).count(), 3);
+		});
+	}
+
+	#[test]
+	fn dissolving_drops_every_record() {
+		build_and_execute(|| {
+			create(vec![BOB]);
+			let (a, b) = (bind(1, ADMIN), bind(2, BOB));
+			assert_ok!(commit(ADMIN, 1, 1, &[a, b]));
+			assert_ok!(Groups::leave(RuntimeOrigin::signed(BOB), GROUP));
+			assert_ok!(commit(ADMIN, 2, 2, &[a]));
+			assert_ok!(Groups::leave(RuntimeOrigin::signed(ADMIN), GROUP));
+			assert_eq!(Commits::<Test>::iter_prefix(GROUP).count(), 0);
+			assert_eq!(EpochMembers::<Test>::iter_prefix(GROUP).count(), 0);
+			assert_eq!(OldestCommit::<Test>::get(GROUP), None);
+		});
+	}
 }

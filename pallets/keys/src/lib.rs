@@ -1,41 +1,33 @@
 //! # Quarks Keys Pallet
 //!
-//! Accounts publish the X25519 public key others encrypt to. Keys have versions and an
-//! expiry block on chain, so anyone can tell which key of an account was valid at any
-//! block — what a recipient checks before trusting a message, and what an auditor checks
-//! later.
-//!
-//! Accounts also bind their devices: each device's MLS signature key (its credential in
+//! Accounts bind their devices: each device's MLS signature key (its credential in
 //! conversations) is bound to one account by a transaction the account signs, with the
-//! device's own signature proving it holds the key, and carries one published key
-//! package with an expiry. "Was device D bound to A at block N" is answerable as long as
-//! an anchor may need it.
+//! device's own signature proving it holds the key, and carries one published key package
+//! with an expiry, through which others add the device to conversations. "Was device D
+//! bound to A at block N" is answerable as long as an anchor may need it.
 //!
 //! ## Terminology
 //!
-//! - **Version**: the n-th key an account published; the first is version 1.
-//! - **Valid**: a version is valid from the block it was published until its expiry, its
-//!   revocation, or the publication of the next version, whichever comes first. At most
-//!   one version of an account is valid at any block (see [`KeyRecord`]).
-//! - **History**: the last [`Config::MaxKeyVersions`] versions are kept. When the history
-//!   is full, publishing drops the oldest version, which must have ended at least
-//!   [`Config::KeptAfterEnd`] blocks ago: every anchor made while it was valid has been
-//!   pruned by then, so no record an anchor in state may need is ever dropped.
+//! - **Bound**: a device is bound to its account from the block it was added until the
+//!   block it was removed (see [`DeviceRecord`]). An account with a bound device can send.
+//! - **Kept**: a removed device's record stays [`Config::KeptAfterEnd`] blocks, as long as
+//!   the anchors it signed letters for; then a new device may take its place in the
+//!   account's [`Config::MaxDevices`] records.
+//! - **Key package**: a device's last-resort MLS key package (RFC 9420), with an expiry
+//!   at most [`Config::MaxKeyLifetime`] ahead.
 //!
 //! ## Calls
 //!
-//! By any signed account, for its own keys:
-//! - [`Pallet::publish_key`]: publish a first key, or rotate to a new version.
-//! - [`Pallet::revoke_key`]: end the valid version early.
+//! By any signed account, for its own devices:
 //! - [`Pallet::add_device`]: bind a device and publish its key package.
 //! - [`Pallet::publish_key_package`]: replace a device's key package.
 //! - [`Pallet::remove_device`]: unbind a device from this block on.
 //!
 //! ## Queries
 //!
-//! View functions [`Pallet::key_at`] ("which key of A was valid at block N"),
-//! [`Pallet::current_key`], [`Pallet::device_at`] ("was device D bound to A at block N")
-//! and [`Pallet::key_package`]; other pallets use [`KeyInspect`].
+//! View functions [`Pallet::devices`] (the devices bound now), [`Pallet::device_at`] ("was
+//! device D bound to A at block N") and [`Pallet::key_package`]; other pallets use
+//! [`DeviceInspect`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -51,10 +43,8 @@ mod tests;
 pub mod weights;
 
 pub use pallet::*;
-use quarks_primitives::is_low_order_x25519;
 pub use quarks_primitives::{
-	DeviceKey, DeviceRecord, EncryptionKey, KeyInspect, KeyPackageRecord, KeyRecord, KeyVersion,
-	DEVICE_PROOF_TAG,
+	DeviceInspect, DeviceKey, DeviceRecord, KeyPackageRecord, DEVICE_PROOF_TAG,
 };
 pub use weights::WeightInfo;
 
@@ -69,9 +59,6 @@ pub mod pallet {
 		traits::{Saturating, Zero},
 		TryRuntimeError,
 	};
-
-	/// A key record as stored for a runtime.
-	pub type KeyRecordOf<T> = KeyRecord<BlockNumberFor<T>>;
 
 	/// A device record as stored for a runtime.
 	pub type DeviceRecordOf<T> = DeviceRecord<BlockNumberFor<T>>;
@@ -90,16 +77,12 @@ pub mod pallet {
 
 	#[pallet::config]
 	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
-		/// Versions kept per account.
-		#[pallet::constant]
-		type MaxKeyVersions: Get<u32>;
-
-		/// Longest time, in blocks, a key may be published for.
+		/// Longest time, in blocks, a key package may be published for.
 		#[pallet::constant]
 		type MaxKeyLifetime: Get<BlockNumberFor<Self>>;
 
-		/// Blocks an ended version stays in the history: at least as long as anything
-		/// checked against it (anchors) stays in state.
+		/// Blocks a removed device's record is kept: at least as long as anything checked
+		/// against it (anchors) stays in state.
 		#[pallet::constant]
 		type KeptAfterEnd: Get<BlockNumberFor<Self>>;
 
@@ -115,16 +98,6 @@ pub mod pallet {
 		/// Weights of this pallet's calls, from its benchmarks.
 		type WeightInfo: WeightInfo;
 	}
-
-	/// The kept key versions of each account, oldest first.
-	#[pallet::storage]
-	pub type Keys<T: Config> = StorageMap<
-		_,
-		Blake2_128Concat,
-		T::AccountId,
-		BoundedVec<KeyRecordOf<T>, T::MaxKeyVersions>,
-		ValueQuery,
-	>;
 
 	/// The devices each account bound, oldest first.
 	#[pallet::storage]
@@ -149,26 +122,23 @@ pub mod pallet {
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
-		/// Keys valid from genesis, as version 1: account, X25519 key, expiry block.
-		pub keys: Vec<(T::AccountId, EncryptionKey, BlockNumberFor<T>)>,
+		/// Devices bound from genesis (without key packages, which their owners publish):
+		/// account, device key.
+		pub devices: Vec<(T::AccountId, DeviceKey)>,
 	}
 
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
-			for (who, key, expires_at) in &self.keys {
-				assert!(!is_low_order_x25519(key), "genesis key of {who:?} is a low-order point");
-				assert!(!expires_at.is_zero(), "genesis key of {who:?} expires at genesis");
-				assert!(!Keys::<T>::contains_key(who), "{who:?} has two genesis keys");
-				let record = KeyRecord {
-					version: 1,
-					key: *key,
-					valid_from: Zero::zero(),
-					valid_until: *expires_at,
-					expires_at: *expires_at,
-					revoked: false,
-				};
-				Keys::<T>::insert(who, BoundedVec::truncate_from(alloc::vec![record]));
+			for (who, device) in &self.devices {
+				assert!(
+					!DeviceOwner::<T>::contains_key(device),
+					"genesis device {device:?} bound twice"
+				);
+				let record = DeviceRecord { key: *device, added: Zero::zero(), removed: None };
+				Devices::<T>::try_mutate(who, |devices| devices.try_push(record))
+					.expect("at most MaxDevices genesis devices per account");
+				DeviceOwner::<T>::insert(device, who);
 			}
 		}
 	}
@@ -176,26 +146,6 @@ pub mod pallet {
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
-		/// An account published a key version; any earlier version stopped being valid.
-		KeyPublished {
-			/// The account.
-			who: T::AccountId,
-			/// The new version.
-			version: KeyVersion,
-			/// The X25519 public key.
-			key: EncryptionKey,
-			/// First block at which it is valid.
-			valid_from: BlockNumberFor<T>,
-			/// Block at which it expires.
-			expires_at: BlockNumberFor<T>,
-		},
-		/// An account revoked its valid key version.
-		KeyRevoked {
-			/// The account.
-			who: T::AccountId,
-			/// The revoked version.
-			version: KeyVersion,
-		},
 		/// An account bound a device.
 		DeviceAdded {
 			/// The account.
@@ -221,22 +171,10 @@ pub mod pallet {
 
 	#[pallet::error]
 	pub enum Error<T> {
-		/// The key is a low-order X25519 point (all zeroes among them): a secret shared with
-		/// it would not be secret.
-		InvalidKey,
 		/// The expiry is not after the current block.
 		ExpiryInPast,
 		/// The expiry is further away than `MaxKeyLifetime`.
 		LifetimeTooLong,
-		/// This key was already published by the account; a rotation needs a fresh key.
-		KeyReused,
-		/// The history is full and its oldest version is still valid, or ended less than
-		/// `KeptAfterEnd` blocks ago.
-		TooManyKeyVersions,
-		/// The account has no valid key to revoke.
-		NoValidKey,
-		/// The given version is not the account's valid one.
-		NotValidVersion,
 		/// The device key is bound to an account already (or was, recently enough that
 		/// anchors may still need the record).
 		DeviceKeyTaken,
@@ -254,7 +192,7 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn integrity_test() {
-			assert!(T::MaxKeyVersions::get() >= 2, "MaxKeyVersions must allow a rotation");
+			assert!(T::MaxDevices::get() >= 1, "MaxDevices must allow a device");
 			assert!(
 				T::MaxKeyLifetime::get() > BlockNumberFor::<T>::zero(),
 				"MaxKeyLifetime must be positive"
@@ -269,88 +207,6 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Publish `key` as the caller's next key version, valid from this block until
-		/// `expires_at` (exclusive). The previously valid version, if any, ends now.
-		///
-		/// The origin must be signed. `expires_at` must be after the current block and at
-		/// most `MaxKeyLifetime` ahead; `key` must not be a low-order point nor a key the account
-		/// published before. Emits [`Event::KeyPublished`].
-		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::publish_key())]
-		pub fn publish_key(
-			origin: OriginFor<T>,
-			key: EncryptionKey,
-			expires_at: BlockNumberFor<T>,
-		) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let now = frame_system::Pallet::<T>::block_number();
-
-			ensure!(!is_low_order_x25519(&key), Error::<T>::InvalidKey);
-			Self::ensure_expiry(expires_at, now)?;
-			let mut history = Keys::<T>::get(&who);
-			ensure!(history.iter().all(|r| r.key != key), Error::<T>::KeyReused);
-			let version = history.last().map_or(1, |r| r.version.saturating_add(1));
-			if history.is_full() {
-				let kept_until =
-					|r: &KeyRecordOf<T>| r.valid_until.saturating_add(T::KeptAfterEnd::get());
-				let oldest_unneeded =
-					history.first().is_some_and(|r| !r.is_valid_at(&now) && kept_until(r) <= now);
-				ensure!(oldest_unneeded, Error::<T>::TooManyKeyVersions);
-				history.remove(0);
-			}
-
-			if let Some(current) = history.last_mut() {
-				if current.is_valid_at(&now) {
-					current.valid_until = now;
-				}
-			}
-			let record = KeyRecord {
-				version,
-				key,
-				valid_from: now,
-				valid_until: expires_at,
-				expires_at,
-				revoked: false,
-			};
-			history.try_push(record).map_err(|_| Error::<T>::TooManyKeyVersions)?;
-			Keys::<T>::insert(&who, history);
-
-			Self::deposit_event(Event::KeyPublished {
-				who,
-				version,
-				key,
-				valid_from: now,
-				expires_at,
-			});
-			Ok(())
-		}
-
-		/// Revoke the caller's valid key `version`: it stops being valid at this block.
-		///
-		/// The origin must be signed and `version` must be its valid version (naming it
-		/// guards against revoking a newer key by mistake). Emits [`Event::KeyRevoked`].
-		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::revoke_key())]
-		pub fn revoke_key(origin: OriginFor<T>, version: KeyVersion) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let now = frame_system::Pallet::<T>::block_number();
-
-			let mut history = Keys::<T>::get(&who);
-			let current = history
-				.iter_mut()
-				.rev()
-				.find(|r| r.is_valid_at(&now))
-				.ok_or(Error::<T>::NoValidKey)?;
-			ensure!(current.version == version, Error::<T>::NotValidVersion);
-
-			current.valid_until = now;
-			current.revoked = true;
-			Keys::<T>::insert(&who, history);
-
-			Self::deposit_event(Event::KeyRevoked { who, version });
-			Ok(())
-		}
-
 		/// Bind `device` to the caller and publish its `key_package`, valid until
 		/// `expires_at` (exclusive).
 		///
@@ -466,16 +322,6 @@ pub mod pallet {
 
 	#[pallet::view_functions]
 	impl<T: Config> Pallet<T> {
-		/// The key version of `who` that was valid at block `at`, if it is still kept.
-		pub fn key_at(who: T::AccountId, at: BlockNumberFor<T>) -> Option<KeyRecordOf<T>> {
-			Keys::<T>::get(&who).into_iter().rev().find(|r| r.is_valid_at(&at))
-		}
-
-		/// The key version of `who` valid now, if any.
-		pub fn current_key(who: T::AccountId) -> Option<KeyRecordOf<T>> {
-			Self::key_at(who, frame_system::Pallet::<T>::block_number())
-		}
-
 		/// The record of `device` if it was bound to `who` at block `at` and is still kept.
 		pub fn device_at(
 			who: T::AccountId,
@@ -485,6 +331,17 @@ pub mod pallet {
 			Devices::<T>::get(&who).into_iter().find(|r| r.key == device && r.is_bound_at(&at))
 		}
 
+		/// The devices bound to `who` now, oldest first: the devices a conversation with
+		/// `who` must include.
+		pub fn devices(who: T::AccountId) -> Vec<DeviceKey> {
+			let now = frame_system::Pallet::<T>::block_number();
+			Devices::<T>::get(&who)
+				.into_iter()
+				.filter(|r| r.is_bound_at(&now))
+				.map(|r| r.key)
+				.collect()
+		}
+
 		/// The key package of a bound `device`, if it has not expired.
 		pub fn key_package(device: DeviceKey) -> Option<KeyPackageRecordOf<T>> {
 			let now = frame_system::Pallet::<T>::block_number();
@@ -492,9 +349,16 @@ pub mod pallet {
 		}
 	}
 
-	impl<T: Config> KeyInspect<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
-		fn valid_key(who: &T::AccountId) -> Option<KeyVersion> {
-			Self::current_key(who.clone()).map(|r| r.version)
+	impl<T: Config> DeviceInspect<T::AccountId> for Pallet<T> {
+		fn has_device(who: &T::AccountId) -> bool {
+			let now = frame_system::Pallet::<T>::block_number();
+			Devices::<T>::get(who).iter().any(|r| r.is_bound_at(&now))
+		}
+
+		fn device_owner(device: &DeviceKey) -> Option<T::AccountId> {
+			let owner = DeviceOwner::<T>::get(device)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			Self::device_at(owner.clone(), *device, now).map(|_| owner)
 		}
 	}
 
@@ -508,7 +372,7 @@ pub mod pallet {
 			Self::ensure_expiry(expires_at, now)
 		}
 
-		/// Keys and key packages expire after this block and at most `MaxKeyLifetime` ahead.
+		/// Key packages expire after this block and at most `MaxKeyLifetime` ahead.
 		fn ensure_expiry(expires_at: BlockNumberFor<T>, now: BlockNumberFor<T>) -> DispatchResult {
 			ensure!(expires_at > now, Error::<T>::ExpiryInPast);
 			ensure!(
@@ -518,26 +382,9 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Invariants: per account, versions strictly increase, validity windows are
-		/// ordered and disjoint, no window outlives its expiry, and keys are distinct;
-		/// device owners and records match one to one, and only bound devices have key
-		/// packages.
+		/// Invariants: device owners and records match one to one, and only bound devices
+		/// have key packages.
 		pub fn do_try_state() -> Result<(), TryRuntimeError> {
-			for (_, history) in Keys::<T>::iter() {
-				for pair in history.windows(2) {
-					let (a, b) = (&pair[0], &pair[1]);
-					ensure!(a.version < b.version, "key versions must increase");
-					ensure!(a.valid_until <= b.valid_from, "validity windows must not overlap");
-					ensure!(a.key != b.key, "consecutive versions must differ");
-				}
-				for r in history.iter() {
-					ensure!(
-						r.valid_from <= r.valid_until,
-						"a window must not end before it starts"
-					);
-					ensure!(r.valid_until <= r.expires_at, "a key must not outlive its expiry");
-				}
-			}
 			let mut records = 0usize;
 			for (who, devices) in Devices::<T>::iter() {
 				for r in devices.iter() {

@@ -35,7 +35,6 @@ impl frame_system::Config for Test {
 }
 
 parameter_types! {
-	pub const MaxKeyVersions: u32 = 3;
 	pub const MaxKeyLifetime: u64 = 1_000;
 	pub const KeptAfterEnd: u64 = 50;
 	pub const MaxDevices: u32 = 2;
@@ -43,7 +42,6 @@ parameter_types! {
 }
 
 impl pallet_quarks_keys::Config for Test {
-	type MaxKeyVersions = MaxKeyVersions;
 	type MaxKeyLifetime = MaxKeyLifetime;
 	type KeptAfterEnd = KeptAfterEnd;
 	type MaxDevices = MaxDevices;
@@ -74,9 +72,4 @@ pub fn build_and_execute(test: impl FnOnce()) {
 
 pub fn run_to_block(n: u64) {
 	System::set_block_number(n);
-}
-
-/// A distinct test key.
-pub fn key(n: u8) -> [u8; 32] {
-	[n; 32]
 }

@@ -39,8 +39,6 @@ use core::marker::PhantomData;
 
 /// Weight functions needed for `pallet_quarks_keys`.
 pub trait WeightInfo {
-	fn publish_key() -> Weight;
-	fn revoke_key() -> Weight;
 	fn add_device() -> Weight;
 	fn publish_key_package() -> Weight;
 	fn remove_device() -> Weight;
@@ -49,22 +47,6 @@ pub trait WeightInfo {
 /// Weights for `pallet_quarks_keys` on the machine named above.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	/// Storage: `Keys::Keys` (r:1 w:1)
-	/// Proof: `Keys::Keys` (`max_values`: None, `max_size`: Some(833), added: 3308, mode: `MaxEncodedLen`)
-	fn publish_key() -> Weight {
-		// Minimum execution time: 15_673_000 picoseconds.
-		Weight::from_parts(17_616_000, 4298)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
-	}
-	/// Storage: `Keys::Keys` (r:1 w:1)
-	/// Proof: `Keys::Keys` (`max_values`: None, `max_size`: Some(833), added: 3308, mode: `MaxEncodedLen`)
-	fn revoke_key() -> Weight {
-		// Minimum execution time: 15_483_000 picoseconds.
-		Weight::from_parts(17_166_000, 4298)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
-	}
 	fn add_device() -> Weight {
 		Weight::from_parts(100_000_000, 8000)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
@@ -84,16 +66,6 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 // For tests and mocks.
 impl WeightInfo for () {
-	fn publish_key() -> Weight {
-		Weight::from_parts(17_616_000, 4298)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
-	}
-	fn revoke_key() -> Weight {
-		Weight::from_parts(17_166_000, 4298)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
-	}
 	fn add_device() -> Weight {
 		Weight::from_parts(100_000_000, 8000)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))

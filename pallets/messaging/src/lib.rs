@@ -59,7 +59,7 @@ pub use pallet::*;
 pub use quarks_primitives::{
 	hosting::HostInspect,
 	merkle::{AnchorLeaf, InclusionProof},
-	AnchorRecord, Destination, GroupInspect, KeyInspect, SizeClass, SIZE_CLASSES,
+	AnchorRecord, Destination, DeviceInspect, GroupInspect, SizeClass, SIZE_CLASSES,
 };
 pub use weights::WeightInfo;
 
@@ -124,10 +124,10 @@ pub mod pallet {
 
 	#[pallet::config]
 	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
-		/// Accounts' encryption keys: a sender needs a valid one to anchor.
-		type Keys: KeyInspect<Self::AccountId, BlockNumberFor<Self>>;
+		/// Accounts' devices: a sender needs a bound one to anchor.
+		type Devices: DeviceInspect<Self::AccountId>;
 
-		/// Groups, their members and key epochs: who may acknowledge a group leaf.
+		/// Groups, their members and epochs: who may acknowledge a group leaf.
 		type Groups: GroupInspect<Self::AccountId>;
 
 		/// Hosts and users' choices of hosts, for the relay.
@@ -225,8 +225,8 @@ pub mod pallet {
 
 	#[pallet::error]
 	pub enum Error<T> {
-		/// The sender has no valid encryption key.
-		SenderHasNoKey,
+		/// The sender has no device bound.
+		SenderHasNoDevice,
 		/// An anchor holds 1 to `MaxBatchSize` leaves.
 		InvalidBatchSize,
 		/// The sender already anchored this root.
@@ -303,7 +303,7 @@ pub mod pallet {
 		/// ([`quarks_primitives::merkle::batch_root`] of [`AnchorLeaf`] values; a single
 		/// envelope is a batch of one).
 		///
-		/// The origin must be signed by the sender, who needs a valid encryption key and
+		/// The origin must be signed by the sender, who needs a bound device and
 		/// may anchor once per block. `count` is 1 to `MaxBatchSize`. Emits
 		/// [`Event::Anchored`].
 		#[pallet::call_index(4)]
@@ -311,7 +311,7 @@ pub mod pallet {
 		pub fn anchor(origin: OriginFor<T>, root: H256, count: u32) -> DispatchResult {
 			let sender = ensure_signed(origin)?;
 			ensure!((1..=T::MaxBatchSize::get()).contains(&count), Error::<T>::InvalidBatchSize);
-			ensure!(T::Keys::valid_key(&sender).is_some(), Error::<T>::SenderHasNoKey);
+			ensure!(T::Devices::has_device(&sender), Error::<T>::SenderHasNoDevice);
 			let now = Self::now();
 			ensure!(
 				!AnchorsAt::<T>::contains_key(now, &sender),

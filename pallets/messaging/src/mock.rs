@@ -4,7 +4,7 @@ use crate as pallet_quarks_messaging;
 use frame_support::{derive_impl, parameter_types, traits::Hooks};
 use quarks_primitives::{
 	hosting::{HostInfo, HostInspect},
-	Epoch, GroupId, GroupInspect, KeyInspect, KeyVersion,
+	DeviceInspect, DeviceKey, Epoch, GroupId, GroupInspect,
 };
 use sp_runtime::BuildStorage;
 use std::{
@@ -51,18 +51,16 @@ pub struct MockGroup {
 }
 
 thread_local! {
-	static KEYS: RefCell<BTreeMap<u64, KeyVersion>> = RefCell::new(BTreeMap::new());
+	static SENDERS: RefCell<BTreeSet<u64>> = RefCell::new(BTreeSet::new());
 	static GROUPS: RefCell<BTreeMap<GroupId, MockGroup>> = RefCell::new(BTreeMap::new());
 }
 
-/// Keys and groups, set by the tests.
+/// Accounts with devices, and groups, set by the tests.
 pub struct World;
 impl World {
-	pub fn set_key(who: u64, version: Option<KeyVersion>) {
-		KEYS.with(|k| match version {
-			Some(v) => k.borrow_mut().insert(who, v),
-			None => k.borrow_mut().remove(&who),
-		});
+	pub fn set_device(who: u64, bound: bool) {
+		SENDERS
+			.with(|s| if bound { s.borrow_mut().insert(who) } else { s.borrow_mut().remove(&who) });
 	}
 
 	pub fn set_group(id: GroupId, group: MockGroup) {
@@ -73,9 +71,12 @@ impl World {
 		GROUPS.with(|g| g.borrow().get(&id).cloned())
 	}
 }
-impl KeyInspect<u64, u64> for World {
-	fn valid_key(who: &u64) -> Option<KeyVersion> {
-		KEYS.with(|k| k.borrow().get(who).copied())
+impl DeviceInspect<u64> for World {
+	fn has_device(who: &u64) -> bool {
+		SENDERS.with(|s| s.borrow().contains(who))
+	}
+	fn device_owner(_device: &DeviceKey) -> Option<u64> {
+		None
 	}
 }
 impl GroupInspect<u64> for World {
@@ -124,7 +125,7 @@ parameter_types! {
 }
 
 impl pallet_quarks_messaging::Config for Test {
-	type Keys = World;
+	type Devices = World;
 	type Groups = World;
 	type Hosts = World;
 	type MaxBatchSize = MaxBatchSize;
@@ -140,12 +141,12 @@ impl pallet_quarks_messaging::Config for Test {
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper<u64> for World {
 	fn setup_sender_and_recipient(sender: &u64, recipient: &u64) {
-		World::set_key(*sender, Some(1));
-		World::set_key(*recipient, Some(1));
+		World::set_device(*sender, true);
+		World::set_device(*recipient, true);
 	}
 }
 
-/// Accounts 1..=9 have valid keys; group 7 has members 1, 2, 3 at usable epoch 2,
+/// Accounts 1..=9 have devices; group 7 has members 1, 2, 3 at usable epoch 2,
 /// after epoch 1 of members 1, 2, 4.
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	let storage = frame_system::GenesisConfig::<Test>::default()
@@ -154,9 +155,9 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.execute_with(|| {
 		System::set_block_number(1);
-		KEYS.with(|k| k.borrow_mut().clear());
+		SENDERS.with(|s| s.borrow_mut().clear());
 		GROUPS.with(|g| g.borrow_mut().clear());
-		(1..=9).for_each(|who| World::set_key(who, Some(1)));
+		(1..=9).for_each(|who| World::set_device(who, true));
 		World::set_group(
 			7,
 			MockGroup {

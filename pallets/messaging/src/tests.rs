@@ -13,7 +13,7 @@ const ALICE: u64 = 1;
 const BOB: u64 = 2;
 const CAROL: u64 = 3;
 const DAVE: u64 = 4;
-const NOKEY: u64 = 42;
+const NODEVICE: u64 = 42;
 const GROUP: u64 = 7;
 
 fn h(n: u8) -> H256 {
@@ -97,7 +97,7 @@ fn bad_anchors_are_rejected_and_change_nothing() {
 	build_and_execute(|| {
 		let try_anchor =
 			|sender, root, count| Messaging::anchor(RuntimeOrigin::signed(sender), root, count);
-		assert_noop!(try_anchor(NOKEY, h(1), 1), Error::<Test>::SenderHasNoKey);
+		assert_noop!(try_anchor(NODEVICE, h(1), 1), Error::<Test>::SenderHasNoDevice);
 		assert_noop!(try_anchor(ALICE, h(1), 0), Error::<Test>::InvalidBatchSize);
 		assert_noop!(
 			try_anchor(ALICE, h(1), MaxBatchSize::get() + 1),

@@ -24,7 +24,7 @@ use sp_version::RuntimeVersion;
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Groups, Hash, Hosts, Keys, Nonce,
 	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, System, DAYS, EXISTENTIAL_DEPOSIT, MILLI_SECS_PER_BLOCK,
+	RuntimeOrigin, RuntimeTask, System, DAYS, EXISTENTIAL_DEPOSIT, MILLI_SECS_PER_BLOCK, MINUTES,
 	SLOT_DURATION, VERSION,
 };
 
@@ -241,7 +241,7 @@ impl pallet_validator_set::BenchmarkHelper<super::AuraId, super::GrandpaId> for 
 }
 
 parameter_types! {
-	/// Keys are published for at most 180 days; clients rotate before expiry.
+	/// Key packages are published for at most 180 days; clients renew them before.
 	pub const MaxKeyLifetime: BlockNumber = 180 * DAYS;
 	/// How long anchors, receipts and undelivered mail are kept: one week. Hosts may not
 	/// keep mail longer than the chain keeps the anchors they check it against.
@@ -249,10 +249,8 @@ parameter_types! {
 }
 
 impl pallet_quarks_keys::Config for Runtime {
-	// Four years of quarterly rotations.
-	type MaxKeyVersions = ConstU32<16>;
 	type MaxKeyLifetime = MaxKeyLifetime;
-	// Anchors are checked against the key valid at their block while they are kept.
+	// Anchors are checked against the devices bound at their block while they are kept.
 	type KeptAfterEnd = MessageRetention;
 	// Eight devices in use and as many removed within the retention.
 	type MaxDevices = ConstU32<16>;
@@ -272,16 +270,26 @@ impl pallet_quarks_hosts::Config for Runtime {
 }
 
 impl pallet_quarks_groups::Config for Runtime {
-	type Keys = Keys;
-	// A rotation carries one commitment per member; 256 keeps it well inside a block.
+	type Devices = Keys;
+	// A commit's roster names every member's devices; 256 members keep it inside a block.
 	type MaxMembers = ConstU32<256>;
+	// Four devices per member of a full group (a roster is 32 bytes a device).
+	type MaxLeaves = ConstU32<1024>;
+	// Commit records stay as long as the anchors of their epoch's messages, unless a
+	// group churns through more than 64 epochs in that time.
+	type MaxKeptCommits = ConstU32<64>;
+	type CommitRetention = MessageRetention;
+	// Updates come seconds apart at most, so a member churning the group's records leaves
+	// at least ten minutes of epochs (64 records) whose receipts can be checked, and an
+	// update on demand waits a few seconds at most.
+	type MinUpdateInterval = ConstU32<{ 10 * MINUTES / 60 }>;
 	type WeightInfo = pallet_quarks_groups::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = benchmark_helpers::ValidKeys;
+	type BenchmarkHelper = benchmark_helpers::BoundDevices;
 }
 
 impl pallet_quarks_messaging::Config for Runtime {
-	type Keys = Keys;
+	type Devices = Keys;
 	type Groups = Groups;
 	type Hosts = Hosts;
 	// A sender's whole block of sends, however many conversations (proofs 12 deep).
@@ -295,40 +303,37 @@ impl pallet_quarks_messaging::Config for Runtime {
 	type Retention = MessageRetention;
 	type WeightInfo = pallet_quarks_messaging::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = benchmark_helpers::ValidKeys;
+	type BenchmarkHelper = benchmark_helpers::BoundDevices;
 }
 
-/// Benchmark set-up through the real keys pallet.
+/// Benchmark set-up through the real keys pallet's storage.
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmark_helpers {
 	use super::*;
+	use quarks_primitives::{DeviceKey, DeviceRecord};
 
-	pub struct ValidKeys;
+	pub struct BoundDevices;
 
-	fn publish(who: &AccountId) -> quarks_primitives::KeyVersion {
-		// Distinct per account and never all zeroes.
-		let mut key: [u8; 32] = *AsRef::<[u8; 32]>::as_ref(who);
-		key[0] |= 1;
-		let expires_at = System::block_number().saturating_add(MaxKeyLifetime::get());
-		Keys::publish_key(RuntimeOrigin::signed(who.clone()), key, expires_at)
-			.expect("benchmark accounts can publish a key");
-		pallet_quarks_keys::Pallet::<Runtime>::current_key(who.clone())
-			.map(|r| r.version)
-			.expect("the key just published is valid")
+	fn bind(who: &AccountId, device: DeviceKey) {
+		use pallet_quarks_keys::{DeviceOwner, Devices};
+		let record = DeviceRecord { key: device, added: System::block_number(), removed: None };
+		Devices::<Runtime>::try_mutate(who, |devices| devices.try_push(record))
+			.expect("benchmark accounts bind at most MaxDevices devices");
+		DeviceOwner::<Runtime>::insert(device, who);
 	}
 
-	impl pallet_quarks_groups::BenchmarkHelper<AccountId> for ValidKeys {
-		fn ensure_valid_key(who: &AccountId) -> quarks_primitives::KeyVersion {
-			pallet_quarks_keys::Pallet::<Runtime>::current_key(who.clone())
-				.map(|r| r.version)
-				.unwrap_or_else(|| publish(who))
+	impl pallet_quarks_groups::BenchmarkHelper<AccountId> for BoundDevices {
+		fn bind_device(who: &AccountId, device: DeviceKey) {
+			bind(who, device);
 		}
 	}
 
-	impl pallet_quarks_messaging::BenchmarkHelper<AccountId> for ValidKeys {
+	impl pallet_quarks_messaging::BenchmarkHelper<AccountId> for BoundDevices {
 		fn setup_sender_and_recipient(sender: &AccountId, recipient: &AccountId) {
-			publish(sender);
-			publish(recipient);
+			// A device key per account, as distinct as the accounts.
+			for who in [sender, recipient] {
+				bind(who, *AsRef::<[u8; 32]>::as_ref(who));
+			}
 		}
 	}
 }
