@@ -141,6 +141,7 @@ pub fn run() -> sc_cli::Result<()> {
 					path: (!hosting.host_in_memory).then(|| {
 						config.base_path.config_dir(config.chain_spec.id()).join("quarks-host")
 					}),
+					receipt_grace: hosting.host_receipt_grace,
 				});
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<

@@ -9,7 +9,9 @@
 //! *anchored* once the sender's anchor covering its leaf is in the host's best chain, and
 //! *final* with that block. Pending mail whose anchor does not come within
 //! [`PROVISIONAL_WAIT`] blocks is dropped, and subscribers are told. A recipient's copy is
-//! deleted on the recipient's finalized receipt; mail past the host's retention is dropped.
+//! deleted [`HostConfig::receipt_grace`] blocks after the recipient's receipt is final (a
+//! receipt is the account's, from any one of its devices; the others fetch meanwhile);
+//! mail past the host's retention is dropped.
 
 use super::{
 	error::{chain_error, QuarksError},
@@ -55,6 +57,9 @@ pub struct HostConfig {
 	pub operator: AccountId,
 	/// Where the store lives; `None` keeps mail in memory only.
 	pub path: Option<PathBuf>,
+	/// Blocks mail stays after its recipient's receipt is final, for the recipient's
+	/// other devices.
+	pub receipt_grace: BlockNumber,
 }
 
 /// What a subscription may see: an event and the recipients it concerns.
@@ -69,6 +74,7 @@ pub struct Notice {
 pub struct Host<C> {
 	client: Arc<C>,
 	operator: AccountId,
+	receipt_grace: BlockNumber,
 	genesis: H256,
 	store: HostStore,
 	notices: broadcast::Sender<Arc<Notice>>,
@@ -197,6 +203,7 @@ where
 		Ok(Arc::new(Host {
 			client,
 			operator: config.operator,
+			receipt_grace: config.receipt_grace,
 			genesis,
 			store,
 			notices,
@@ -548,14 +555,17 @@ where
 		let Some(host) = api.host(at, self.operator.clone()).map_err(chain_error)? else {
 			return Ok(());
 		};
-		// Receipts of a block stay in state for the message retention; older ones can only
-		// concern envelopes past retention, which expire below anyway.
+		// Receipts are applied `receipt_grace` blocks after they are final, so the
+		// recipient's other devices can still fetch. Receipts of a block stay in state for
+		// the message retention; older ones can only concern envelopes past retention,
+		// which expire below anyway.
+		let due = finalized.saturating_sub(self.receipt_grace);
 		let first = match self.store.cursor() {
 			Some(done) => done.saturating_add(1),
-			None => finalized,
+			None => due,
 		}
 		.max(finalized.saturating_sub(host.retention));
-		for block in first..=finalized {
+		for block in first..=due {
 			for (envelope, recipient) in api.receipts_at(at, block).map_err(chain_error)? {
 				if self.store.acknowledged(&envelope, &recipient)? {
 					log::debug!(target: "quarks-host", "deleted {envelope:?} for {recipient}: delivered");
@@ -565,7 +575,7 @@ where
 				}
 			}
 		}
-		self.store.set_cursor(finalized)?;
+		self.store.set_cursor(due.max(first.saturating_sub(1)))?;
 		let expired = self.store.anchored_before(finalized.saturating_sub(host.retention));
 		for hash in &expired {
 			self.store.remove(hash)?;
