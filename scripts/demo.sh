@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # The Quarks demo: starts the local network (scripts/local-network.sh) and runs a scripted
-# conversation with the `quarks` client, printing each step and checking each outcome:
-#   1. Alice and Bob chat 1:1: Bob's live `watch` shows the message as soon as it arrives
-#      (pending), then anchored, then final, and acknowledges it;
-#   2. the chain's audit shows the anchor, the key versions and Bob's receipt;
-#   3. Bob exports a proof of Alice's message that anyone can verify without keys;
-#   4. Alice creates a group with Bob and Charlie (its key goes to both, committed on chain);
-#   5. Alice removes Charlie (the key rotates), writes again: Bob reads it, Charlie cannot.
-# Uses the development identities, whose keys the local chain registered at genesis.
+# conversation with the `quarks` client, every conversation an MLS group whose commits the
+# chain orders, printing each step and checking each outcome:
+#   1. Alice, Bob and Charlie publish their devices' key packages;
+#   2. Alice and Bob chat 1:1: Bob's live `watch` joins the conversation from its welcome,
+#      shows the message as soon as it arrives (pending), then anchored, then final, and
+#      acknowledges it;
+#   3. the chain's audit shows the anchor, the signing device and Bob's receipt;
+#   4. Bob exports a proof of Alice's message that anyone can verify without keys;
+#   5. Alice and Bob compare safety numbers;
+#   6. Bob adds a second device: both of his devices read what Alice writes next;
+#   7. Alice creates a group with Bob and Charlie, then removes Charlie: Bob reads the next
+#      message, Charlie cannot;
+#   8. Bob removes his second device and updates his keys: the removed device reads
+#      nothing new.
+# Uses the development identities, whose devices the local chain bound at genesis.
 # Exits non-zero if any step does not behave as described.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -68,65 +75,96 @@ echo "[demo] Alice $alice"
 echo "[demo] Bob $bob"
 echo "[demo] Charlie $charlie"
 
+step "Each device publishes the key package others add it to conversations with"
+for name in Alice Bob Charlie; do
+  quarks --keystore "$name.json" device register | tee out
+  expect out "registered, key package valid until block"
+done
+
 step "Bob's mail hosts (chosen on chain; * marks his)"
 quarks --keystore Bob.json hosts list | tee out
 expect out "^\* "
 
-step "Alice → Bob, 1:1, while Bob watches his mailboxes live"
+step "Alice → Bob, 1:1 (an MLS group of two), while Bob watches his mailboxes live"
 quarks --keystore Bob.json watch --count 1 --timeout 120 >watch.out 2>&1 &
 watcher=$!
 sleep 3
 quarks --keystore Alice.json send --to "$bob" --finalized "Hi Bob! Lunch at noon?" | tee out
 expect out "anchored in block"
 hash=$(sed -n 's/^sent \(0x[0-9a-f]*\) .*/\1/p' out)
+direct=$(sed -n 's/^sent 0x[0-9a-f]* to group \([0-9]*\) .*/\1/p' out)
 wait "$watcher"
 cat watch.out
+expect watch.out "added you to group $direct (epoch 1)"
 expect watch.out "pending\] .*Hi Bob! Lunch at noon?"
 expect watch.out "$hash final, anchored in block"
-expect watch.out "acknowledged 1 message"
+expect watch.out "acknowledged"
 
-step "Bob → Alice, 1:1; Alice reads her inbox"
-quarks --keystore Bob.json send --to "$alice" "Noon works." >/dev/null
+step "Bob → Alice in the same conversation; Alice reads her inbox"
+quarks --keystore Bob.json send --to "$alice" "Noon works." | tee out
+expect out "to group $direct "
 inbox_until Alice "Noon works."
 expect out "Noon works."
 
-step "Audit of Alice's message: anchor, sender, key versions, Bob's receipt (once final)"
+step "Audit of Alice's message: anchor, signing device, Bob's receipt (once final)"
 for _ in $(seq 30); do
   quarks --keystore Alice.json audit "$hash" >out
-  grep -q "delivered, receipt in block" out && break
+  grep -q "$bob: delivered, receipt in block" out && break
   sleep 2
 done
 cat out
-expect out "by $alice (sender key v1)"
-expect out "sealed to recipient key v1"
-expect out "$bob key v1: delivered, receipt in block"
+expect out "by $alice"
+expect out "signed by device 0x[0-9a-f]*, bound to the sender then"
+expect out "$bob: delivered, receipt in block"
 
 step "Bob proves Alice sent it; anyone verifies the proof without keys"
 quarks --keystore Bob.json prove "$hash" -o proof.json
 quarks verify-proof proof.json | tee out
-expect out "sender   $alice (signature verified)"
+expect out "sender   $alice (signature of its device"
 expect out "Hi Bob! Lunch at noon?"
 
-step "Alice creates a group with Bob and Charlie"
+step "Alice and Bob compare safety numbers (from the devices the chain binds)"
+quarks --keystore Alice.json contact verify "$bob" | tee alice.contact
+quarks --keystore Bob.json contact verify "$alice" | tee bob.contact
+if [ "$(sed -n 2,3p alice.contact)" != "$(sed -n 2,3p bob.contact)" ]; then
+  echo "[demo] FAILED: the two sides see different safety numbers" >&2
+  exit 1
+fi
+expect alice.contact "your conversation with them holds exactly these devices"
+
+step "Bob adds his laptop: a new device of his account, added to his conversations"
+quarks --keystore Bob-laptop.json init --suri //Bob >Bob-laptop.init
+laptop=$(sed -n 's/^device \(0x[0-9a-f]*\) .*/\1/p' Bob-laptop.init)
+quarks --keystore Bob-laptop.json device register | tee out
+quarks --keystore Bob.json group sync | tee out
+expect out "group $direct: committed epoch"
+quarks --keystore Alice.json send --to "$bob" "To both of your devices." >/dev/null
+# The phone reads (and acknowledges) first: hosts keep acknowledged mail an hour for the
+# account's other devices (`--host-receipt-grace`).
+for device in Bob Bob-laptop; do
+  echo "-- $device's inbox"
+  inbox_until "$device" "To both of your devices."
+  expect out "To both of your devices."
+done
+
+step "Alice creates a group with Bob and Charlie, then removes Charlie"
 quarks --keystore Alice.json group create "$bob" "$charlie" | tee out
 group=$(sed -n 's/^created group \([0-9]*\) .*/\1/p' out)
 quarks --keystore Alice.json send --group "$group" "Welcome to the group, both of you." >/dev/null
 for name in Bob Charlie; do
   echo "-- $name's inbox"
   inbox_until "$name" "Welcome to the group"
-  expect out "sent the key of group $group epoch 1 (committed on chain)"
+  expect out "added you to group $group"
   expect out "Welcome to the group, both of you."
 done
-
-step "Alice removes Charlie: the group key rotates to a new epoch"
 quarks --keystore Alice.json group remove "$group" "$charlie" | tee out
-expect out "key rotated to epoch 2"
+expect out "its commit opened epoch 2"
 quarks --keystore Alice.json send --group "$group" --save-envelope next.envelope \
   "Bob only: planning Charlie's surprise party." >/dev/null
 echo "-- Bob's inbox"
 inbox_until Bob "surprise party"
 expect out "Bob only: planning Charlie's surprise party."
-echo "-- Charlie's inbox (hosts keep nothing of the new epoch for him)"
+echo "-- Charlie's inbox (his removal; hosts keep nothing of the new epoch for him)"
 quarks --keystore Charlie.json inbox | tee out
 if grep -q "surprise party" out; then
   echo "[demo] FAILED: Charlie read a message sent after his removal" >&2
@@ -139,7 +177,29 @@ if quarks --keystore Charlie.json open next.envelope >out 2>&1; then
   exit 1
 fi
 cat out
-expect out "no key for group $group epoch 2"
+expect out "this device is not in group $group"
+
+step "Bob removes his laptop and updates his keys; the laptop reads nothing new"
+quarks --keystore Bob.json device remove "$laptop" | tee out
+expect out "group $direct: without it from epoch"
+quarks --keystore Bob.json keys update | tee out
+expect out "group $direct: keys updated"
+quarks --keystore Alice.json send --to "$bob" --save-envelope after.envelope "Phone only now." >/dev/null
+inbox_until Bob "Phone only now."
+expect out "Phone only now."
+quarks --keystore Bob-laptop.json inbox >out 2>&1 || true
+if grep -q "Phone only now." out; then
+  cat out
+  echo "[demo] FAILED: the removed laptop read a later message" >&2
+  exit 1
+fi
+if quarks --keystore Bob-laptop.json open after.envelope >out 2>&1; then
+  cat out
+  echo "[demo] FAILED: the removed laptop opened a later message" >&2
+  exit 1
+fi
+cat out
+expect out "this device is not in group $direct"
 
 echo
 echo "[demo] every step behaved as described"

@@ -282,6 +282,14 @@ impl Chain {
 		R::decode(&mut &bytes[..]).map_err(|e| ChainError::Decode(format!("{method}: {e}")))
 	}
 
+	/// Runtime constant `pallet::name`, decoded.
+	pub async fn constant<R: Decode>(&self, pallet: &str, name: &str) -> Result<R, ChainError> {
+		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		let address = subxt::dynamic::constant::<Value>(pallet, name);
+		let bytes = at.constants().entry_bytes(address).map_err(rpc_error)?;
+		R::decode(&mut &bytes[..]).map_err(|e| ChainError::Decode(format!("{pallet}::{name}: {e}")))
+	}
+
 	/// Calls view function `pallet::name` with `args` at the finalized block.
 	pub async fn view<R: Decode>(
 		&self,

@@ -1,8 +1,10 @@
 //! The client's errors, one type per layer: [`ReadError`] for a received envelope that
 //! cannot be shown, [`ClientError`] for an operation, nesting the layers below.
 
-use crate::{chain::ChainError, keystore::KeystoreError, seal::SealError, BlockNumber};
-use quarks_primitives::{Epoch, GroupId};
+use crate::{
+	chain::ChainError, keystore::KeystoreError, mls::MlsError, seal::SealError, BlockNumber,
+};
+use quarks_primitives::{DeviceKey, Epoch, GroupId};
 use sp_core::{crypto::AccountId32, H256};
 
 /// Why an operation failed.
@@ -17,34 +19,43 @@ pub enum ClientError {
 	/// Sealing.
 	#[error(transparent)]
 	Seal(#[from] SealError),
+	/// This device's MLS state.
+	#[error(transparent)]
+	Mls(#[from] MlsError),
 	/// Reading a received envelope.
 	#[error(transparent)]
 	Read(#[from] ReadError),
 	/// The local mail store.
 	#[error("mail store: {0}")]
 	Store(#[from] std::io::Error),
-	/// The recipient (or a group member) has no valid encryption key on chain.
-	#[error("{0} has no valid encryption key on chain; they must register one first")]
-	NoKey(AccountId32),
+	/// A member has no device with an unexpired key package, so no conversation can
+	/// include them.
+	#[error(
+		"{0} has no device with a key package on chain; they must run `quarks device register`"
+	)]
+	NoDevice(AccountId32),
+	/// This device is not bound to its account on chain.
+	#[error("this device is not registered on chain; run `quarks device register`")]
+	DeviceNotRegistered,
 	/// The group does not exist.
 	#[error("group {0} does not exist")]
 	NoGroup(GroupId),
-	/// The group's open epoch has no key yet.
-	#[error("group {group} is waiting for an admin to rotate the key of epoch {epoch}")]
-	GroupNotRotated {
+	/// This device is not in the group (not a member, or not yet welcomed).
+	#[error("this device is not in group {0}: not a member, or its welcome has not arrived")]
+	NotInGroup(GroupId),
+	/// The chain ordered commits this device could not apply in time.
+	#[error("group {group} is at epoch {chain} on chain but this device could only reach {device}: its commits have not arrived")]
+	Behind {
 		/// The group.
 		group: GroupId,
-		/// Its open epoch.
-		epoch: Epoch,
+		/// The chain's epoch.
+		chain: Epoch,
+		/// This device's.
+		device: Epoch,
 	},
-	/// This identity does not hold the key of the group epoch.
-	#[error("no key for group {group} epoch {epoch}: not a member, or the key has not arrived")]
-	NoGroupKey {
-		/// The group.
-		group: GroupId,
-		/// The epoch.
-		epoch: Epoch,
-	},
+	/// The chain refused this device's commit every time, other commits winning.
+	#[error("group {0}: other members' commits kept winning; try again")]
+	CommitContended(GroupId),
 	/// The envelope is not in the local store.
 	#[error("envelope {0:?} is not in the local store")]
 	NotInStore(H256),
@@ -59,52 +70,96 @@ pub enum ReadError {
 	/// It does not open or verify.
 	#[error(transparent)]
 	Seal(#[from] SealError),
+	/// MLS refused it: not from a member, altered, or from an epoch whose secrets are gone.
+	#[error(transparent)]
+	Mls(#[from] MlsError),
 	/// The submission signature is not the sender's.
 	#[error("not signed by its sender: the submission signature does not verify")]
 	BadSubmission,
-	/// The sender holds no valid encryption key.
-	#[error("sender {0} holds no valid encryption key")]
-	SenderHasNoKey(AccountId32),
-	/// The sender had no valid encryption key when the anchor was recorded.
-	#[error("sender {sender} had no valid key at the anchoring block {block}")]
-	SenderKeyNotValid {
+	/// For a group this device is not in (yet: its welcome may still come).
+	#[error("this device is not in group {0}")]
+	NotInGroup(GroupId),
+	/// From an epoch this device has not reached (yet: its commit may still come).
+	#[error("group {group} epoch {epoch} is ahead of this device")]
+	EpochAhead {
+		/// The group.
+		group: GroupId,
+		/// The envelope's epoch.
+		epoch: Epoch,
+	},
+	/// From an epoch before this device joined the group: MLS gave it no key for it.
+	#[error("group {group} epoch {epoch} was before this device joined")]
+	BeforeJoined {
+		/// The group.
+		group: GroupId,
+		/// The envelope's epoch.
+		epoch: Epoch,
+	},
+	/// A commit or welcome for an epoch the finalized chain has not ordered (yet).
+	#[error("group {group} epoch {epoch} has no commit on the finalized chain")]
+	CommitNotOrdered {
+		/// The group.
+		group: GroupId,
+		/// The epoch.
+		epoch: Epoch,
+	},
+	/// The MLS sender is not the envelope's sender, or not the device that signed the
+	/// letter.
+	#[error("the MLS sender is not the envelope's sender and signing device")]
+	SenderMismatch,
+	/// The device that signed the letter was not bound to the sender at the anchoring
+	/// block.
+	#[error("device {device:?} was not bound to {sender} at the anchoring block {block}")]
+	DeviceNotBound {
 		/// The sender.
 		sender: AccountId32,
+		/// The signing device.
+		device: DeviceKey,
 		/// The anchoring block.
 		block: BlockNumber,
 	},
-	/// The group epoch's key is not held.
-	#[error("no key for group {group} epoch {epoch}: not a member of that epoch, or its key has not arrived")]
-	NoGroupKey {
+	/// Addressed to another account.
+	#[error("the envelope is addressed to another account")]
+	WrongRecipient,
+	/// A welcome into an epoch before this account's current membership began (from
+	/// before it was removed, or left).
+	#[error("a welcome into group {group} epoch {epoch}, before this account's membership")]
+	StaleWelcome {
 		/// The group.
 		group: GroupId,
-		/// The epoch.
+		/// The welcome's epoch.
 		epoch: Epoch,
 	},
-	/// A group key whose envelope the chain's (finalized) rotation record does not commit
-	/// to for this member.
-	#[error("group key for group {group} epoch {epoch} is not committed on chain for this member")]
-	UncommittedGroupKey {
-		/// The group.
-		group: GroupId,
-		/// The epoch.
-		epoch: Epoch,
-	},
+	/// A welcome for another device of this account.
+	#[error("a welcome for another device of this account")]
+	ForAnotherDevice,
 	/// The letter's content is not a Quarks message.
 	#[error("content is not a Quarks message")]
 	UnknownContent,
 	/// The chain could not be asked.
 	#[error(transparent)]
 	Chain(#[from] ChainError),
-	/// A key or the envelope could not be kept.
+	/// The message or this device's state could not be kept.
 	#[error("keeping the message failed: {0}")]
 	Keep(String),
 }
 
 impl ReadError {
-	/// Whether reading again later may succeed: the group key may still arrive, the
-	/// rotation that commits to it may become final, the chain may answer.
+	/// Whether reading again later may succeed: the welcome or commit this device needs
+	/// may still arrive, the chain may order or finalize a commit, the chain may answer.
 	pub fn may_resolve(&self) -> bool {
-		matches!(self, Self::NoGroupKey { .. } | Self::UncommittedGroupKey { .. } | Self::Chain(_))
+		matches!(
+			self,
+			Self::NotInGroup(_)
+				| Self::EpochAhead { .. }
+				| Self::CommitNotOrdered { .. }
+				| Self::Chain(_)
+		)
+	}
+}
+
+impl From<std::io::Error> for ReadError {
+	fn from(e: std::io::Error) -> Self {
+		Self::Keep(e.to_string())
 	}
 }

@@ -1,19 +1,25 @@
-//! Reading. Mail from the hosts is checked and shown at once — the sender's submission and
-//! letter signatures, the sender's valid key, and for a group key its commitment on chain
-//! — marked with its notarization, which the client verifies on chain as it advances:
-//! pending → anchored (block N of the best chain) → final; or not notarized, when no anchor
-//! came in time. Hosts' claims only say where to look: a hash is always recomputed, and an
-//! anchor always read from the chain. Receipts go on chain per leaf, batched, once the
-//! anchor is final.
+//! Reading. Mail from the hosts is checked and shown at once — the sender's submission
+//! signature; for a letter, MLS opening its message key from a member's device, the key
+//! matching the envelope's commitment and the device's signature; for a commit, the
+//! chain's record for the epoch it opens; for a welcome, the epoch and roster the chain
+//! recorded — marked with its notarization, which the client verifies on chain as it
+//! advances: pending → anchored (block N of the best chain) → final; or not notarized, when
+//! no anchor came in time. Hosts' claims only say where to look: a hash is always
+//! recomputed, and an anchor always read from the chain. Receipts go on chain per leaf,
+//! batched, once the anchor is final.
+//!
+//! MLS opens a message once (its key is then deleted): what opened is kept in the local
+//! store, so the same mail from another host, or read again, opens from there.
 
 use crate::{
 	chain::{account_value, hash_value, At, Included, Progress, Wait},
 	error::{ClientError, ReadError},
 	hosts::MailboxEntry,
-	keystore::GroupKey,
 	messenger::Messenger,
+	mls::{commit_hash, Applied, MlsError},
 	queries,
-	seal::{self, Content, OpenWith, Opened, SealError},
+	seal::{self, Body, Content, MessageKey, Opened},
+	send::chain_epoch,
 	BlockNumber,
 };
 use codec::Decode;
@@ -22,7 +28,7 @@ use quarks_primitives::{
 	hosting::{submission_payload, BatchMembership},
 	mailbox::{MailEvent, Notarization as Claim},
 	merkle::{single_proof, single_root, AnchorLeaf},
-	AnchorRecord, Destination,
+	AnchorRecord, Destination, Epoch, GroupId,
 };
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
 use std::{
@@ -35,7 +41,7 @@ use tokio::sync::mpsc;
 /// A message still pending after this long is taken as not notarized: hosts drop pending
 /// mail after ten blocks (30 seconds).
 pub const NOT_NOTARIZED_AFTER: Duration = Duration::from_secs(45);
-/// How long a message that may yet open (its group key may still come) is retried.
+/// How long mail that may yet open (its welcome or commit may still come) is retried.
 const RETRY_FOR: Duration = Duration::from_secs(120);
 /// Receipts wait at most this long to be batched.
 const ACK_EVERY: Duration = Duration::from_secs(2);
@@ -62,21 +68,72 @@ impl Notarization {
 	}
 }
 
-/// A received message that passed every check.
+/// What became of a commit this device received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommitOutcome {
+	/// The chain ordered it and this device applied it.
+	Applied(Applied),
+	/// This device was past its epoch already (its own commit, or applied before).
+	AlreadyApplied,
+	/// The chain ordered another commit for its epoch.
+	Lost,
+}
+
+/// What a received envelope delivered.
+#[derive(Clone, Debug)]
+pub enum Delivered {
+	/// A letter, opened and its signature checked.
+	Letter {
+		/// The opened letter.
+		opened: Opened,
+		/// What it says.
+		content: Content,
+	},
+	/// A commit of a group.
+	Commit {
+		/// The group.
+		group: GroupId,
+		/// The epoch it opens.
+		epoch: Epoch,
+		/// What became of it here.
+		outcome: CommitOutcome,
+	},
+	/// A welcome into a group.
+	Welcome {
+		/// The group.
+		group: GroupId,
+		/// The epoch it opens.
+		epoch: Epoch,
+		/// Whether this device joined with it (or was in the group already).
+		joined: bool,
+	},
+}
+
+/// A received envelope that passed every check.
 #[derive(Clone, Debug)]
 pub struct Received {
 	/// Its hash, recomputed.
 	pub hash: H256,
-	/// The opened envelope.
-	pub opened: Opened,
-	/// What it says.
-	pub content: Content,
+	/// Its sender, who anchors it.
+	pub sender: AccountId32,
+	/// What it delivered.
+	pub delivered: Delivered,
 	/// Its leaf: what its sender's anchor commits to.
 	pub leaf: AnchorLeaf<AccountId32>,
 	/// Where it sits in its sender's anchor, once known.
 	pub membership: Option<BatchMembership>,
 	/// How far its notarization got.
 	pub notarization: Notarization,
+}
+
+impl Received {
+	/// The letter it delivered, if it is one.
+	pub fn letter(&self) -> Option<(&Opened, &Content)> {
+		match &self.delivered {
+			Delivered::Letter { opened, content } => Some((opened, content)),
+			_ => None,
+		}
+	}
 }
 
 /// What happened to mail being read.
@@ -100,6 +157,21 @@ pub enum Update {
 	},
 	/// Receipts for this many messages are in a block.
 	Acknowledged(usize),
+	/// This device committed to a group as [`ReadOptions`] asked (an update, or the
+	/// devices or members the chain has now).
+	Committed {
+		/// The group.
+		group: GroupId,
+		/// The epoch the commit opened.
+		epoch: Epoch,
+	},
+	/// A commit [`ReadOptions`] asked for failed; it is tried again at the next interval.
+	CommitFailed {
+		/// The group.
+		group: GroupId,
+		/// Why.
+		error: ClientError,
+	},
 }
 
 /// How [`Messenger::read_mail`] behaves.
@@ -107,12 +179,18 @@ pub enum Update {
 pub struct ReadOptions {
 	/// Keep following new mail, rather than reading what the hosts keep now.
 	pub follow: bool,
-	/// Stop once this many messages were shown and their notarization settled.
+	/// Stop once this many letters were shown and their notarization settled.
 	pub count: Option<usize>,
 	/// Stop after this long.
 	pub timeout: Option<Duration>,
 	/// Send delivery receipts for final messages.
 	pub acknowledge: bool,
+	/// While following, bring every group's devices in line with the chain this often
+	/// (a member left, a device was added or removed).
+	pub sync_every: Option<Duration>,
+	/// While following, update this device's leaf in every group this often (future
+	/// secrecy).
+	pub update_every: Option<Duration>,
 }
 
 /// The state of one message being read.
@@ -124,6 +202,9 @@ struct Tracked {
 	/// Something may have changed its notarization: read the chain at the next pass.
 	check: bool,
 	acknowledged: bool,
+	/// A letter this very device sent, back from the hosts (it is a member too): its
+	/// other devices read it; here it is only acknowledged, never shown.
+	own: bool,
 }
 
 /// Anchor reads shared by the messages checked in one pass, so messages batched under one
@@ -179,10 +260,9 @@ impl Messenger {
 	/// host cannot pass one envelope off as another, nor hide one behind a false hash);
 	/// the submission must be signed by the envelope's sender. Its notarization starts from
 	/// the host's claim, verified on chain.
-	pub async fn open_mail(&mut self, entry: &MailboxEntry) -> Result<Received, ReadError> {
+	pub async fn open_mail(&self, entry: &MailboxEntry) -> Result<Received, ReadError> {
 		let hash = hash_of(&entry.envelope);
-		let envelope = Envelope::<AccountId32>::decode_checked(&entry.envelope)
-			.map_err(SealError::Malformed)?;
+		let (envelope, body) = seal::parse(&entry.envelope)?;
 		let public = sr25519::Public::from_raw(envelope.sender.clone().into());
 		let signature = sr25519::Signature::from_raw(entry.signature);
 		let payload = submission_payload(&self.chain.genesis(), &hash);
@@ -195,7 +275,7 @@ impl Messenger {
 				Some(membership.clone())
 			}
 		};
-		let mut received = self.open_checked(&entry.envelope, &envelope, hash).await?;
+		let mut received = self.open_checked(&entry.envelope, envelope, body, hash).await?;
 		// A pending claim needs no read: nothing on chain to check yet.
 		if membership.is_some() {
 			received.membership = membership;
@@ -207,68 +287,152 @@ impl Messenger {
 	/// Checks and opens envelope bytes held locally (a file, the local store): every check
 	/// but the submission's, which travels with mail only; its anchor as the local store
 	/// knows it, or as an envelope anchored alone.
-	pub async fn open_envelope(&mut self, bytes: &[u8]) -> Result<Received, ReadError> {
+	pub async fn open_envelope(&self, bytes: &[u8]) -> Result<Received, ReadError> {
 		let hash = hash_of(bytes);
-		let envelope =
-			Envelope::<AccountId32>::decode_checked(bytes).map_err(SealError::Malformed)?;
-		let mut received = self.open_checked(bytes, &envelope, hash).await?;
-		received.membership =
-			self.store.membership(&hash).map_err(|e| ReadError::Keep(e.to_string()))?;
+		let (envelope, body) = seal::parse(bytes)?;
+		let mut received = self.open_checked(bytes, envelope, body, hash).await?;
+		received.membership = self.store.membership(&hash)?;
 		self.check_notarization(&mut received).await?;
 		Ok(received)
 	}
 
-	/// Opens `envelope` (hash `hash`) with this identity's keys once its sender is known to
-	/// hold a valid key; keeps a group key only if the chain's rotation commits to it.
+	/// Opens `envelope` (hash `hash`, encoded as `bytes`) with this device: a letter by
+	/// its kept message key or through MLS, a commit or welcome as the chain ordered it.
 	async fn open_checked(
-		&mut self,
+		&self,
 		bytes: &[u8],
-		envelope: &Envelope<AccountId32>,
+		envelope: Envelope<AccountId32>,
+		body: Body,
 		hash: H256,
 	) -> Result<Received, ReadError> {
-		if self.sender_key(&envelope.sender).await?.is_none() {
-			return Err(ReadError::SenderHasNoKey(envelope.sender.clone()));
-		}
-		let identity = &self.keystore.identity;
-		let me = self.account().clone();
-		let opened = match envelope.destination {
-			Destination::Direct(_) => seal::open(
-				bytes,
-				OpenWith::Direct { me: &me, secret: &|v| identity.secret_for(v) },
-			)?,
-			Destination::Group { group, epoch } => {
-				let key = identity
-					.group_key(group, epoch)
-					.ok_or(ReadError::NoGroupKey { group, epoch })?;
-				seal::open(bytes, OpenWith::Group { group, epoch, key: &key })?
+		let delivered = match (&body, &envelope.destination) {
+			(Body::Letter { mls, .. }, Destination::Group { group, epoch }) => {
+				let key = match self.store.message_key(&hash)? {
+					Some(key) => (key, None),
+					None => self.letter_key(&envelope, *group, *epoch, mls)?,
+				};
+				let opened = seal::open_letter(&envelope, &body, &key.0)?;
+				if key.1.is_some_and(|device| device != opened.device) {
+					return Err(ReadError::SenderMismatch);
+				}
+				self.store.put_message_key(&hash, &key.0)?;
+				let content = Content::decode(&mut &opened.letter.content[..])
+					.map_err(|_| ReadError::UnknownContent)?;
+				Delivered::Letter { opened, content }
 			}
+			(Body::Commit { mls }, Destination::Group { group, epoch }) => {
+				let outcome = self.apply_commit_mail(*group, *epoch, mls).await?;
+				Delivered::Commit { group: *group, epoch: epoch.saturating_add(1), outcome }
+			}
+			(Body::Welcome { group, epoch, mls }, Destination::Direct(to)) => {
+				if to != self.account() {
+					return Err(ReadError::WrongRecipient);
+				}
+				let joined = self.join_mail(*group, *epoch, mls, &envelope.sender).await?;
+				Delivered::Welcome { group: *group, epoch: *epoch, joined }
+			}
+			// `seal::parse` refuses every other pairing.
+			_ => return Err(seal::SealError::WrongDestination("body").into()),
 		};
-		let content = Content::decode(&mut &opened.letter.content[..])
-			.map_err(|_| ReadError::UnknownContent)?;
-		if let Content::GroupKey { group, epoch, key } = &content {
-			let committed = queries::rotation(&self.chain, *group, *epoch)
-				.await?
-				.iter()
-				.any(|w| w.member == me && w.commitment == hash);
-			if !committed {
-				return Err(ReadError::UncommittedGroupKey { group: *group, epoch: *epoch });
-			}
-			self.keystore.identity.add_group_key(GroupKey {
-				group: *group,
-				epoch: *epoch,
-				key: *key,
-			});
-			self.keystore.save().map_err(|e| ReadError::Keep(e.to_string()))?;
-		}
-		self.store.put(bytes).map_err(|e| ReadError::Keep(e.to_string()))?;
+		self.store.put(bytes)?;
 		Ok(Received {
 			hash,
 			leaf: envelope.leaf(hash),
-			opened,
-			content,
+			sender: envelope.sender,
+			delivered,
 			membership: None,
 			notarization: Notarization::Pending,
 		})
+	}
+
+	/// The message key an MLS application message carries, from a member device of
+	/// `envelope`'s sender, with that device; the key is deleted from MLS once used.
+	fn letter_key(
+		&self,
+		envelope: &Envelope<AccountId32>,
+		group: GroupId,
+		epoch: Epoch,
+		mls: &[u8],
+	) -> Result<(MessageKey, Option<[u8; 32]>), ReadError> {
+		self.with_device(|device| {
+			if !device.is_in(group) {
+				return Err(ReadError::NotInGroup(group));
+			}
+			if epoch > chain_epoch(device.epoch(group)?) {
+				return Err(ReadError::EpochAhead { group, epoch });
+			}
+			if device.joined(group).is_some_and(|joined| epoch < chain_epoch(joined)) {
+				return Err(ReadError::BeforeJoined { group, epoch });
+			}
+			let opened = device.decrypt(group, mls)?;
+			if opened.sender.account != envelope.sender || chain_epoch(opened.epoch) != epoch {
+				return Err(ReadError::SenderMismatch);
+			}
+			let key = MessageKey::try_from(opened.plaintext.as_slice())
+				.map_err(|_| seal::SealError::KeyCommitment)?;
+			Ok((key, Some(opened.sender.signature_key)))
+		})
+	}
+
+	/// Applies a commit of `group` building on `epoch`, if the finalized chain ordered it.
+	async fn apply_commit_mail(
+		&self,
+		group: GroupId,
+		epoch: Epoch,
+		mls: &[u8],
+	) -> Result<CommitOutcome, ReadError> {
+		let at = self.device(|d| d.is_in(group).then(|| d.epoch(group)).transpose())?;
+		let at = chain_epoch(at.ok_or(ReadError::NotInGroup(group))?);
+		if at > epoch {
+			return Ok(CommitOutcome::AlreadyApplied);
+		}
+		if at < epoch {
+			return Err(ReadError::EpochAhead { group, epoch });
+		}
+		let opens = epoch.saturating_add(1);
+		let record = queries::commit_at(&self.chain, group, opens)
+			.await?
+			.ok_or(ReadError::CommitNotOrdered { group, epoch: opens })?;
+		if record.commit != commit_hash(mls) {
+			return Ok(CommitOutcome::Lost);
+		}
+		let applied = self.with_device(|d| d.apply_commit(group, mls, record.ordered()))?;
+		Ok(CommitOutcome::Applied(applied))
+	}
+
+	/// Joins `group` at `epoch` from a welcome, if this account is a member since then and
+	/// the finalized chain ordered the commit that opened it with the roster the welcome
+	/// gives (a welcome from before a removal is stale); the 1:1 conversation with
+	/// `sender` if the group has only the two of them. Returns whether it joined now.
+	async fn join_mail(
+		&self,
+		group: GroupId,
+		epoch: Epoch,
+		mls: &[u8],
+		sender: &AccountId32,
+	) -> Result<bool, ReadError> {
+		let at = self.device(|d| d.is_in(group).then(|| d.epoch(group)).transpose())?;
+		if at.is_some_and(|at| chain_epoch(at) >= epoch) {
+			return Ok(false);
+		}
+		let member = queries::member(&self.chain, group, self.account()).await?;
+		if member.is_none_or(|m| m.joined > epoch) {
+			return Err(ReadError::StaleWelcome { group, epoch });
+		}
+		let record = queries::commit_at(&self.chain, group, epoch)
+			.await?
+			.ok_or(ReadError::CommitNotOrdered { group, epoch })?;
+		self.with_device(|d| d.join(mls, group, u64::from(epoch), record.ordered())).map_err(
+			|e| match e {
+				MlsError::NotForThisDevice => ReadError::ForAnotherDevice,
+				e => e.into(),
+			},
+		)?;
+		let members = queries::members_at(&self.chain, group, epoch).await?;
+		if members.len() == 2 && members.contains(sender) && self.store.direct(sender)?.is_none() {
+			self.store.set_direct(sender, group)?;
+		}
+		Ok(true)
 	}
 
 	/// Reads the chain for `received`'s anchor (by its membership, or as an envelope
@@ -290,12 +454,19 @@ impl Messenger {
 			root: single_root(&received.leaf.value()),
 			proof: single_proof(),
 		});
-		let (chain, sender, leaf) = (&self.chain, &received.opened.sender, &received.leaf);
+		let (chain, sender, leaf) = (&self.chain, &received.sender, &received.leaf);
 		if let Some(block) =
 			reads.anchored_at(chain, sender, leaf, &membership, At::Finalized).await?
 		{
-			if !self.key_valid_at(sender, block).await? {
-				return Err(ReadError::SenderKeyNotValid { sender: sender.clone(), block });
+			if let Some((opened, _)) = received.letter() {
+				if !self.device_bound_at(sender, &opened.device, block).await? {
+					let device = opened.device;
+					return Err(ReadError::DeviceNotBound {
+						sender: sender.clone(),
+						device,
+						block,
+					});
+				}
 			}
 			received.notarization = Notarization::Final(block);
 		} else if let Some(block) =
@@ -315,8 +486,8 @@ impl Messenger {
 	}
 
 	/// The mail kept at every chosen host, one entry per envelope (hosts keep copies of the
-	/// same envelope; its recomputed hash identifies it), 1:1 mail first so group keys
-	/// arrive before the group mail they open.
+	/// same envelope; its recomputed hash identifies it), welcomes first so a device joins
+	/// before the mail of its groups.
 	pub async fn fetch(&self) -> Result<Vec<MailboxEntry>, ClientError> {
 		let mut entries: Vec<(H256, MailboxEntry)> = Vec::new();
 		for mailbox in self.mailboxes().await? {
@@ -348,25 +519,42 @@ impl Messenger {
 			.collect();
 		let mut out = Vec::new();
 		for chunk in fresh.chunks(MAX_RECEIPTS) {
-			let items: Vec<Value> = chunk.iter().filter_map(|r| receipt_item(r)).collect();
-			let fields = vec![Value::unnamed_composite(items)];
-			let mut attempts = 0;
-			let included = loop {
-				match self
-					.transact("Messaging", "acknowledge", fields.clone(), wait, progress)
-					.await
-				{
-					Err(e) if e.is_pallet_error("AlreadyAcknowledgedInBlock") && attempts < 4 => {
-						attempts += 1;
-						tokio::time::sleep(Duration::from_secs(1)).await;
+			let mut due: Vec<&Received> = chunk.to_vec();
+			let mut attempts = 0u32;
+			while !due.is_empty() {
+				let items: Vec<Value> = due.iter().filter_map(|r| receipt_item(r)).collect();
+				let fields = vec![Value::unnamed_composite(items)];
+				match self.transact("Messaging", "acknowledge", fields, wait, progress).await {
+					Ok(included) => {
+						out.push(included);
+						break;
 					}
-					result => break result?,
+					// Another device of this account acknowledged some of them first (the
+					// batch is all or nothing), or this account acknowledged in this block.
+					Err(e)
+						if (e.is_pallet_error("AlreadyAcknowledged")
+							|| e.is_pallet_error("AlreadyAcknowledgedInBlock"))
+							&& attempts < 4 =>
+					{
+						attempts = attempts.saturating_add(1);
+						tokio::time::sleep(Duration::from_secs(1)).await;
+						let mut still = Vec::new();
+						for r in due {
+							if queries::receipt_of(&self.chain, &r.hash, self.account())
+								.await?
+								.is_none()
+							{
+								still.push(r);
+							}
+						}
+						due = still;
+					}
+					Err(e) => return Err(e.into()),
 				}
-			};
+			}
 			for r in chunk {
 				self.store.mark_acknowledged(&r.hash)?;
 			}
-			out.push(included);
 		}
 		Ok(out)
 	}
@@ -374,10 +562,11 @@ impl Messenger {
 	/// Reads mail: what the hosts keep, and with `follow` what arrives, reporting each
 	/// [`Update`] to `on_update` — a message as soon as it opens, then its notarization as
 	/// it advances — and acknowledging final messages in batches. Returns when `count`
-	/// messages were shown and settled, at `timeout`, or (without `follow`) once every
-	/// message read has settled.
+	/// letters were shown and settled, at `timeout`, or (without `follow`) once every
+	/// message read has settled. While following, keeps this device's groups in line with
+	/// the chain and updates its leaves as `options` say.
 	pub async fn read_mail(
-		&mut self,
+		&self,
 		options: ReadOptions,
 		on_update: &mut (dyn FnMut(&Update) + Send),
 	) -> Result<(), ClientError> {
@@ -386,6 +575,7 @@ impl Messenger {
 		let mut tracked: HashMap<H256, Tracked> = HashMap::new();
 		let mut retrying: Vec<(MailboxEntry, Instant)> = Vec::new();
 		let mut last_ack = Instant::now();
+		let (mut last_sync, mut last_update) = (Instant::now(), Instant::now());
 		let mut tick = tokio::time::interval(Duration::from_millis(500));
 		let mut fetched = false;
 		let mut open = true;
@@ -410,6 +600,23 @@ impl Messenger {
 				self.show(entry, since, &mut tracked, &mut retrying, on_update).await;
 			}
 			self.advance(&mut tracked, on_update).await;
+			let due = |every: Option<Duration>, last: Instant| {
+				options.follow && every.is_some_and(|every| last.elapsed() >= every)
+			};
+			if due(options.sync_every, last_sync) || due(options.update_every, last_update) {
+				let update = due(options.update_every, last_update);
+				for (group, outcome) in self.sync_groups(update, &mut |_| {}).await {
+					match outcome {
+						Ok(Some(epoch)) => on_update(&Update::Committed { group, epoch }),
+						Ok(None) => {}
+						Err(error) => on_update(&Update::CommitFailed { group, error }),
+					}
+				}
+				last_sync = Instant::now();
+				if update {
+					last_update = last_sync;
+				}
+			}
 			if options.acknowledge && !tracked.is_empty() {
 				let due: Vec<&Received> = tracked
 					.values()
@@ -437,7 +644,9 @@ impl Messenger {
 						|| !options.acknowledge
 						|| t.received.notarization == Notarization::NotNotarized)
 			});
-			let counted = options.count.map_or(!options.follow, |n| tracked.len() >= n);
+			let letters =
+				tracked.values().filter(|t| !t.own && t.received.letter().is_some()).count();
+			let counted = options.count.map_or(!options.follow, |n| letters >= n);
 			if (fetched && counted && settled && retrying.is_empty())
 				|| options.timeout.is_some_and(|t| started.elapsed() >= t)
 			{
@@ -510,7 +719,7 @@ impl Messenger {
 	}
 
 	async fn on_event(
-		&mut self,
+		&self,
 		event: MailEvent<BlockNumber>,
 		tracked: &mut HashMap<H256, Tracked>,
 		retrying: &mut Vec<(MailboxEntry, Instant)>,
@@ -552,7 +761,7 @@ impl Messenger {
 	}
 
 	async fn show(
-		&mut self,
+		&self,
 		entry: MailboxEntry,
 		since: Instant,
 		tracked: &mut HashMap<H256, Tracked>,
@@ -560,16 +769,27 @@ impl Messenger {
 		on_update: &mut (dyn FnMut(&Update) + Send),
 	) {
 		let hash = hash_of(&entry.envelope);
-		if tracked.contains_key(&hash) {
+		// Mail this device acknowledged was read here before; hosts keep it a while for
+		// the account's other devices.
+		if tracked.contains_key(&hash) || self.store.acknowledged(&hash) {
 			return;
 		}
 		match self.open_mail(&entry).await {
 			Ok(received) => {
-				on_update(&Update::Shown(received.clone()));
-				let acknowledged = self.store.acknowledged(&hash);
+				let own =
+					received.letter().is_some_and(|(opened, _)| opened.device == self.device_key());
+				if !own {
+					on_update(&Update::Shown(received.clone()));
+				}
 				let shown_at = Instant::now();
-				let tracked_message =
-					Tracked { received, shown_at, dropped: false, check: false, acknowledged };
+				let tracked_message = Tracked {
+					received,
+					shown_at,
+					dropped: false,
+					check: false,
+					acknowledged: false,
+					own,
+				};
 				tracked.insert(hash, tracked_message);
 			}
 			Err(error) if error.may_resolve() && since.elapsed() < RETRY_FOR => {
@@ -607,7 +827,7 @@ impl Messenger {
 					.membership
 					.as_ref()
 					.map_or_else(|| single_root(&t.received.leaf.value()), |m| m.root);
-				(t.received.opened.sender.clone(), root)
+				(t.received.sender.clone(), root)
 			})
 			.collect();
 		let mut reads = AnchorReads::default();
@@ -637,7 +857,7 @@ impl Messenger {
 			if t.received.notarization == Notarization::Pending && overdue {
 				t.received.notarization = Notarization::NotNotarized;
 			}
-			if t.received.notarization != before {
+			if t.received.notarization != before && !t.own {
 				on_update(&Update::Notarized {
 					hash: t.received.hash,
 					notarization: t.received.notarization,
@@ -653,7 +873,7 @@ fn receipt_item(received: &Received) -> Option<Value> {
 	let leaf = &received.leaf;
 	let proof = &membership.proof;
 	Some(Value::named_composite([
-		("sender", account_value(&received.opened.sender)),
+		("sender", account_value(&received.sender)),
 		("root", hash_value(&membership.root)),
 		(
 			"leaf",

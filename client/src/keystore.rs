@@ -1,18 +1,17 @@
 //! The keystore: one identity per file, encrypted with a passphrase.
 //!
 //! The file is JSON: scrypt parameters and salt, an AES-256-GCM nonce, and the
-//! ciphertext of the identity (its sr25519 secret URI, every X25519 secret it still
-//! needs, and the group keys it received). The header is the associated data, so
+//! ciphertext of the identity (its sr25519 secret URI, its device's Ed25519 seed, and the
+//! key that encrypts the device's MLS state and the local store's message keys at rest).
+//! The header is the associated data, so
 //! weakening the KDF parameters in the file makes decryption fail. The file is created
 //! with mode 0600 and written atomically (`files::write_private`); a keystore
 //! readable by others is refused, as ssh refuses such keys.
 
-use crate::BlockNumber;
 use aes_gcm::{
 	aead::{Aead, KeyInit, OsRng, Payload},
 	Aes256Gcm, Nonce,
 };
-use quarks_primitives::{Epoch, GroupId, KeyVersion};
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 use sp_core::{crypto::AccountId32, sr25519, Pair as _};
@@ -21,7 +20,6 @@ use std::{
 	os::unix::fs::PermissionsExt,
 	path::{Path, PathBuf},
 };
-use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
 /// Format tag of keystore files.
@@ -71,74 +69,42 @@ pub enum KeystoreError {
 	KdfCost(u8),
 }
 
-/// One X25519 secret and what the chain says of it.
-#[derive(Serialize, Deserialize, Clone, Debug)]
-pub struct EncryptionSecret {
-	/// The on-chain version, once published.
-	pub version: Option<KeyVersion>,
-	/// The secret, hex.
-	#[serde(with = "hex32")]
-	pub secret: [u8; 32],
-	/// The block its key expires at, once published.
-	pub expires_at: Option<BlockNumber>,
-}
-
-impl EncryptionSecret {
-	/// The public key.
-	pub fn public(&self) -> [u8; 32] {
-		PublicKey::from(&StaticSecret::from(self.secret)).to_bytes()
-	}
-}
-
-/// The key of one group epoch.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct GroupKey {
-	/// The group.
-	pub group: GroupId,
-	/// The epoch.
-	pub epoch: Epoch,
-	/// The AES-256-GCM key, hex.
-	#[serde(with = "hex32")]
-	pub key: [u8; 32],
-}
-
 /// Everything secret a user holds.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Identity {
 	/// The sr25519 account secret: a mnemonic phrase or a development URI like `//Alice`.
 	pub suri: String,
-	/// X25519 secrets, oldest first; the last is the newest.
-	pub encryption: Vec<EncryptionSecret>,
-	/// Group keys received.
-	pub groups: Vec<GroupKey>,
+	/// The Ed25519 seed of this device's signature key: its MLS credential, which the
+	/// account binds on chain.
+	#[serde(with = "hex32")]
+	pub device_seed: [u8; 32],
+	/// The AES-256-GCM key of this device's MLS state and of the message keys the local
+	/// store keeps.
+	#[serde(with = "hex32")]
+	pub state_key: [u8; 32],
 }
 
 impl Identity {
-	/// A new identity with a random account (a 12-word phrase) and encryption secret.
+	/// A new identity with a random account (a 12-word phrase) and device.
 	pub fn generate() -> Self {
 		let (_, phrase, _) = sr25519::Pair::generate_with_phrase(None);
-		Self { suri: phrase, encryption: vec![random_secret()], groups: Vec::new() }
+		Self { suri: phrase, device_seed: random(), state_key: random() }
 	}
 
-	/// Identity `suri` with a fresh, unpublished encryption secret.
+	/// A new device of account `suri` (an account imported, or its second device).
 	pub fn from_suri(suri: &str) -> Result<Self, KeystoreError> {
-		let identity =
-			Self { suri: suri.to_owned(), encryption: vec![random_secret()], groups: Vec::new() };
+		let identity = Self { suri: suri.to_owned(), device_seed: random(), state_key: random() };
 		identity.pair()?;
 		Ok(identity)
 	}
 
-	/// A development identity (`Alice`, `Bob`, …) with the encryption key version 1 the
-	/// development chains register at genesis.
+	/// A development identity (`Alice`, `Bob`, …) with the device the development chains
+	/// bind at genesis.
 	pub fn development(name: &str) -> Self {
 		Self {
 			suri: format!("//{name}"),
-			encryption: vec![EncryptionSecret {
-				version: Some(1),
-				secret: crate::dev::encryption_secret(name).to_bytes(),
-				expires_at: None,
-			}],
-			groups: Vec::new(),
+			device_seed: crate::dev::device_seed(name),
+			state_key: random(),
 		}
 	}
 
@@ -152,70 +118,12 @@ impl Identity {
 	pub fn account(&self) -> Result<AccountId32, KeystoreError> {
 		Ok(self.pair()?.public().into())
 	}
-
-	/// The newest encryption secret.
-	pub fn newest(&self) -> Option<&EncryptionSecret> {
-		self.encryption.last()
-	}
-
-	/// The secret of published key `version`, if still held.
-	pub fn secret_for(&self, version: KeyVersion) -> Option<StaticSecret> {
-		self.encryption
-			.iter()
-			.find(|s| s.version == Some(version))
-			.map(|s| StaticSecret::from(s.secret))
-	}
-
-	/// Starts a rotation: a new secret to publish. Earlier secrets stay for old mail.
-	pub fn add_encryption_secret(&mut self) -> &EncryptionSecret {
-		// An unpublished newest secret (a rotation that never reached the chain) is replaced.
-		if self.encryption.last().is_some_and(|s| s.version.is_none()) {
-			self.encryption.pop();
-		}
-		self.encryption.push(random_secret());
-		self.encryption.last().expect("just pushed")
-	}
-
-	/// Records that the newest secret was published as `version` until `expires_at`.
-	pub fn published(&mut self, version: KeyVersion, expires_at: BlockNumber) {
-		if let Some(newest) = self.encryption.last_mut() {
-			newest.version = Some(version);
-			newest.expires_at = Some(expires_at);
-		}
-	}
-
-	/// Forgets secrets whose keys expired by block `now`; the newest is always kept.
-	pub fn forget_expired(&mut self, now: BlockNumber) -> usize {
-		let before = self.encryption.len();
-		let newest = before.saturating_sub(1);
-		let mut index = 0;
-		self.encryption.retain(|s| {
-			let keep = index == newest || s.expires_at.is_none_or(|at| at > now);
-			index += 1;
-			keep
-		});
-		before - self.encryption.len()
-	}
-
-	/// The key of `group`'s `epoch`, if received.
-	pub fn group_key(&self, group: GroupId, epoch: Epoch) -> Option<[u8; 32]> {
-		self.groups.iter().find(|k| k.group == group && k.epoch == epoch).map(|k| k.key)
-	}
-
-	/// Keeps a group key; returns whether it was new.
-	pub fn add_group_key(&mut self, key: GroupKey) -> bool {
-		if self.group_key(key.group, key.epoch).is_some() {
-			return false;
-		}
-		self.groups.push(key);
-		true
-	}
 }
 
-fn random_secret() -> EncryptionSecret {
+fn random() -> [u8; 32] {
 	let mut secret = [0u8; 32];
 	OsRng.fill_bytes(&mut secret);
-	EncryptionSecret { version: None, secret, expires_at: None }
+	secret
 }
 
 /// scrypt parameters and salt as stored.
@@ -408,18 +316,15 @@ mod tests {
 	fn round_trips_and_is_owner_only() {
 		let dir = tempfile::tempdir().expect("temp dir");
 		let mut keystore = store(dir.path());
-		keystore.identity.add_group_key(GroupKey { group: 3, epoch: 2, key: [7; 32] });
+		keystore.identity.state_key = [7; 32];
 		keystore.save().expect("saves");
 		let mode = fs::metadata(keystore.path()).expect("exists").permissions().mode();
 		assert_eq!(mode & 0o777, 0o600);
 
 		let opened = Keystore::open(keystore.path(), "correct horse").expect("opens");
 		assert_eq!(opened.identity.suri, "//Alice");
-		assert_eq!(opened.identity.group_key(3, 2), Some([7; 32]));
-		assert_eq!(
-			opened.identity.secret_for(1).map(|s| s.to_bytes()),
-			Some(crate::dev::encryption_secret("Alice").to_bytes())
-		);
+		assert_eq!(opened.identity.state_key, [7; 32]);
+		assert_eq!(opened.identity.device_seed, crate::dev::device_seed("Alice"));
 		// Nothing secret is in the file in clear.
 		let text = fs::read_to_string(keystore.path()).expect("reads");
 		assert!(!text.contains("Alice") && !text.contains("0707070707"));
@@ -493,31 +398,14 @@ mod tests {
 	}
 
 	#[test]
-	fn rotation_keeps_old_secrets_until_they_expire() {
-		let mut identity = Identity::development("Bob");
-		identity.encryption[0].expires_at = Some(100);
-		let first = identity.encryption[0].secret;
-		identity.add_encryption_secret();
-		// A rotation that never reached the chain is replaced, not stacked.
-		identity.add_encryption_secret();
-		assert_eq!(identity.encryption.len(), 2);
-		identity.published(2, 500);
-		assert_eq!(identity.secret_for(1).map(|s| s.to_bytes()), Some(first));
-		assert!(identity.secret_for(2).is_some());
-
-		assert_eq!(identity.forget_expired(99), 0);
-		assert_eq!(identity.forget_expired(100), 1);
-		assert!(identity.secret_for(1).is_none());
-		// The newest key is never forgotten, even past its expiry.
-		assert_eq!(identity.forget_expired(1_000), 0);
-		assert!(identity.secret_for(2).is_some());
-	}
-
-	#[test]
 	fn generated_identities_differ_and_reopen() {
 		let (a, b) = (Identity::generate(), Identity::generate());
 		assert_ne!(a.account().expect("valid"), b.account().expect("valid"));
-		assert_ne!(a.encryption[0].public(), b.encryption[0].public());
+		assert_ne!(a.device_seed, b.device_seed);
+		assert_ne!(a.state_key, b.state_key);
+		let second = Identity::from_suri(&a.suri).expect("a second device");
+		assert_eq!(second.account().expect("valid"), a.account().expect("valid"));
+		assert_ne!(second.device_seed, a.device_seed);
 		assert!(Identity::from_suri("not a phrase at all").is_err());
 	}
 }

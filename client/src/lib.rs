@@ -3,27 +3,31 @@
 //! concern; the `quarks` binary only parses arguments and prints.
 //!
 //! - [`keystore`]: the passphrase-encrypted identity file.
-//! - [`seal`]: sealing and opening envelopes (end-to-end encryption and signatures).
+//! - [`mls`]: this device's MLS groups (openmls), whose commits the chain orders.
+//! - [`seal`]: envelope bodies: letters under one-time keys that MLS carries, commits and
+//!   welcomes.
 //! - [`chain`]: chain access (subxt over a reconnecting WebSocket); [`queries`]: what the
 //!   client reads from it.
 //! - [`hosts`]: mail hosts, the user's choice of them, and mailbox access.
-//! - [`messenger`]: one identity's session.
+//! - [`messenger`]: one identity's session, and this device's registration.
+//! - [`conversations`]: conversations (1:1 and groups), their members and devices, each
+//!   change an MLS commit the chain orders.
 //! - [`send`]: sending at once, notarizing after (one anchor per block).
 //! - [`inbox`]: reading with every check, notarization states, receipts.
-//! - [`groups`]: groups and key rotation.
-//! - [`mls`]: conversations as MLS groups whose commits the chain orders.
 //! - [`proofs`]: audits and non-repudiation proofs.
-//! - [`store`]: the local store of envelopes sent and read.
+//! - [`contacts`]: safety numbers.
+//! - [`store`]: the local store of envelopes sent and read, and their message keys.
 //! - [`error`]: the client's errors.
-//! - [`dev`]: the development identities the `local` and `development` chains register.
+//! - [`dev`]: the development identities' devices, which the development chains bind.
 
 #![deny(missing_docs)]
 
 pub mod chain;
+pub mod contacts;
+pub mod conversations;
 pub mod dev;
 pub mod error;
 pub mod files;
-pub mod groups;
 pub mod hosts;
 pub mod inbox;
 pub mod keystore;

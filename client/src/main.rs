@@ -5,8 +5,9 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use quarks_client::{
 	chain::{Chain, Progress, Wait},
+	error::ReadError,
 	hosts,
-	inbox::{Notarization, ReadOptions, Received, Update},
+	inbox::{CommitOutcome, Delivered, Notarization, ReadOptions, Received, Update},
 	keystore::{Identity, Keystore, DEFAULT_LOG_N, LOG_N_RANGE},
 	messenger::Messenger,
 	proofs::{self, Proof},
@@ -14,7 +15,7 @@ use quarks_client::{
 	seal::Content,
 	BlockNumber, SS58_PREFIX,
 };
-use quarks_primitives::{Destination, GroupId};
+use quarks_primitives::{Destination, DeviceKey, GroupId};
 use sp_core::{
 	crypto::{AccountId32, Ss58AddressFormat, Ss58Codec},
 	H256,
@@ -53,21 +54,29 @@ impl Cli {
 
 #[derive(Subcommand)]
 enum Command {
-	/// Create a new identity (account and encryption key) in a new keystore file.
+	/// Create a new identity (account and this device) in a new keystore file; with the
+	/// secret of an existing account, a new device of it.
 	Init(InitArgs),
-	/// Show this identity: account, encryption keys held, chosen hosts.
+	/// Show this identity: account, this device, chosen hosts.
 	Whoami,
-	/// Publish or rotate the encryption key on chain.
+	/// Register this device on chain, list this account's devices, or remove one.
+	#[command(subcommand)]
+	Device(DeviceCommand),
+	/// Update this device's keys in your conversations (future secrecy).
 	#[command(subcommand)]
 	Keys(KeysCommand),
 	/// List mail hosts, or choose which keep your mail.
 	#[command(subcommand)]
 	Hosts(HostsCommand),
-	/// Create and manage groups; every membership change rotates the group key.
+	/// Create and manage groups; every change of members or devices is an MLS commit the
+	/// chain orders.
 	#[command(subcommand)]
 	Group(GroupCommand),
-	/// Send a message to a person or a group: seal, hand to the node (which delivers it at
-	/// once), then anchor it on chain.
+	/// Verify a contact: the safety number to compare with them.
+	#[command(subcommand)]
+	Contact(ContactCommand),
+	/// Send a message to a person (your 1:1 conversation, started if needed) or a group:
+	/// seal, hand to the node (which delivers it at once), then anchor it on chain.
 	Send(SendArgs),
 	/// Read the mail your hosts keep: check, decrypt, show with its notarization state,
 	/// wait for it to settle, and acknowledge what is final.
@@ -100,11 +109,12 @@ enum Command {
 
 #[derive(Args)]
 struct InitArgs {
-	/// Use a development identity (Alice, Bob, Charlie, Dave) whose key the local chain
-	/// registered at genesis. Its secrets are public: for testing only.
+	/// Use a development identity (Alice, Bob, Charlie, Dave) whose device the local chain
+	/// bound at genesis. Its secrets are public: for testing only.
 	#[arg(long, conflicts_with = "suri")]
 	dev: Option<String>,
-	/// Import an account from a secret phrase or URI instead of generating one.
+	/// Use an existing account (a secret phrase or URI) instead of generating one: a new
+	/// device of that account.
 	#[arg(long)]
 	suri: Option<String>,
 	/// scrypt cost as log2(N).
@@ -114,18 +124,43 @@ struct InitArgs {
 }
 
 #[derive(Subcommand)]
-enum KeysCommand {
-	/// Publish this identity's encryption key (a new identity's first step).
+enum DeviceCommand {
+	/// Bind this device to the account on chain (a new identity's first step) and publish
+	/// its key package, through which others add it to conversations; bound already, a
+	/// fresh key package.
 	Register {
-		/// Days the key stays valid (at most 180).
+		/// Days the key package stays valid (at most 180).
 		#[arg(long, default_value_t = 90)]
 		days: BlockNumber,
 	},
-	/// Publish a new encryption key; old secrets stay to read old mail until they expire.
-	Rotate {
-		/// Days the new key stays valid (at most 180).
-		#[arg(long, default_value_t = 90)]
-		days: BlockNumber,
+	/// This account's devices on chain; this one is marked.
+	List,
+	/// Unbind a device of this account (a lost phone): it reads nothing sent after your
+	/// conversations' next commit, which this command makes.
+	Remove {
+		/// The device key (0x hex), as `device list` shows it.
+		device: String,
+	},
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+	/// Replace this device's keys in every conversation (or one): whoever stole its state
+	/// before cannot read what follows.
+	Update {
+		/// Only this group.
+		#[arg(long)]
+		group: Option<GroupId>,
+	},
+}
+
+#[derive(Subcommand)]
+enum ContactCommand {
+	/// Show the safety number of you and an account, from the devices the chain binds to
+	/// each; compare it with theirs in person or over another channel.
+	Verify {
+		/// Their account.
+		account: String,
 	},
 }
 
@@ -143,36 +178,35 @@ enum HostsCommand {
 
 #[derive(Subcommand)]
 enum GroupCommand {
-	/// Create a group with you as admin, and post its first key.
+	/// Create a group with you as admin: every member's devices are added by one commit.
 	Create {
 		/// The other members.
 		members: Vec<String>,
 	},
-	/// Add a member and rotate the key (admins only).
+	/// Add a member, with the commit that adds their devices (admins only).
 	Add {
 		/// The group.
 		group: GroupId,
 		/// The new member.
 		member: String,
 	},
-	/// Remove a member and rotate the key, so they cannot read what follows (admins only).
+	/// Remove a member, with the commit that removes their devices, so they cannot read
+	/// what follows (admins only).
 	Remove {
 		/// The group.
 		group: GroupId,
 		/// The member.
 		member: String,
 	},
-	/// Leave a group; an admin then rotates its key.
+	/// Leave a group; any other member's next commit removes your devices.
 	Leave {
 		/// The group.
 		group: GroupId,
 	},
-	/// Post a new key for the group's open epoch (admins only).
-	Rotate {
-		/// The group.
-		group: GroupId,
-	},
-	/// Show a group's members and key epoch.
+	/// Commit what the chain asks of your groups: the removal of a member who left,
+	/// devices bound or unbound since (`watch` does this on its own).
+	Sync,
+	/// Show a group: members and epoch on chain, and the devices this device sees in it.
 	Show {
 		/// The group.
 		group: GroupId,
@@ -218,6 +252,14 @@ struct WatchArgs {
 	/// Do not send delivery receipts.
 	#[arg(long)]
 	no_ack: bool,
+	/// Seconds between updates of this device's keys in every conversation (future
+	/// secrecy); 0 for none.
+	#[arg(long, default_value_t = 86_400)]
+	update_every: u64,
+	/// Seconds between checks that your groups' devices are the chain's (a member left, a
+	/// device was added or removed).
+	#[arg(long, default_value_t = 10)]
+	sync_every: u64,
 }
 
 #[derive(Args)]
@@ -225,7 +267,7 @@ struct AuditArgs {
 	/// An envelope hash.
 	#[arg(required_unless_present_any = ["with", "group"])]
 	hash: Option<H256>,
-	/// Every message between you and this account in your local store.
+	/// Every message of your 1:1 conversation with this account in your local store.
 	#[arg(long, conflicts_with_all = ["hash", "group"])]
 	with: Option<String>,
 	/// Every message of this group in your local store.
@@ -345,6 +387,10 @@ fn describe(destination: &Destination<AccountId32>) -> String {
 	}
 }
 
+fn device(key: &DeviceKey) -> String {
+	array_bytes::bytes2hex("0x", key)
+}
+
 fn notarization(state: Notarization) -> String {
 	match state {
 		Notarization::Pending => "pending".into(),
@@ -355,17 +401,35 @@ fn notarization(state: Notarization) -> String {
 }
 
 fn show(received: &Received) {
-	let from = address(&received.opened.sender);
+	let from = address(&received.sender);
 	let state = notarization(received.notarization);
-	match &received.content {
-		Content::Text(text) => println!(
+	match &received.delivered {
+		Delivered::Letter { opened, content: Content::Text(text) } => println!(
 			"[{state}] {from} → {}: {text}\n         hash {:?}",
-			describe(&received.opened.destination),
+			describe(&opened.destination),
 			received.hash
 		),
-		Content::GroupKey { group, epoch, .. } => println!(
-			"[{state}] {from} sent the key of group {group} epoch {epoch} (committed on chain)"
-		),
+		Delivered::Commit { group, epoch, outcome: CommitOutcome::Applied(applied) } => {
+			let list = |devices: &[quarks_client::mls::DeviceId]| {
+				devices.iter().map(|d| address(&d.account)).collect::<Vec<_>>().join(", ")
+			};
+			let mut change = String::new();
+			if !applied.added.is_empty() {
+				change += &format!(", added device(s) of {}", list(&applied.added));
+			}
+			if !applied.removed.is_empty() {
+				change += &format!(", removed device(s) of {}", list(&applied.removed));
+			}
+			if applied.self_removed {
+				change += ": this device was removed and reads nothing of it from now on";
+			}
+			println!("[{state}] {from} committed group {group} epoch {epoch}{change}")
+		}
+		Delivered::Commit { .. } => {}
+		Delivered::Welcome { group, epoch, joined: true } => {
+			println!("[{state}] {from} added you to group {group} (epoch {epoch})")
+		}
+		Delivered::Welcome { .. } => {}
 	}
 }
 
@@ -375,8 +439,35 @@ fn report(update: &Update) {
 		Update::Notarized { hash, notarization: state } => {
 			println!("  {hash:?} {}", notarization(*state))
 		}
+		// Another device's welcome, or mail from before this device joined, is not this
+		// device's to read.
+		Update::Rejected {
+			error:
+				ReadError::ForAnotherDevice
+				| ReadError::BeforeJoined { .. }
+				| ReadError::StaleWelcome { .. },
+			..
+		} => {}
 		Update::Rejected { hash, error } => println!("{hash:?} rejected: {error}"),
 		Update::Acknowledged(n) => eprintln!("acknowledged {n} message(s)"),
+		Update::Committed { group, epoch } => eprintln!("committed group {group} epoch {epoch}"),
+		Update::CommitFailed { group, error } => eprintln!("group {group}: commit failed: {error}"),
+	}
+}
+
+fn parse_device(text: &str) -> Fallible<DeviceKey> {
+	array_bytes::hex2array::<_, 32>(text)
+		.map_err(|e| format!("not a device key (0x and 64 hex digits): {text}: {e:?}").into())
+}
+
+fn read_options(follow: bool, acknowledge: bool) -> ReadOptions {
+	ReadOptions {
+		follow,
+		count: None,
+		timeout: None,
+		acknowledge,
+		sync_every: None,
+		update_every: None,
 	}
 }
 
@@ -398,45 +489,61 @@ async fn run(cli: Cli) -> Fallible<()> {
 					keystore.identity.suri
 				);
 			}
+			let seed = keystore.identity.device_seed;
+			let key = quarks_client::mls::Device::from_seed(keystore.identity.account()?, seed)?
+				.signature_key();
+			println!("device {} (register it with `quarks device register`)", device(&key));
 		}
 		Command::Whoami => {
 			let m = messenger(&cli).await?;
 			println!("account {}", address(m.account()));
-			for secret in &m.keystore.identity.encryption {
-				match (secret.version, secret.expires_at) {
-					(Some(v), Some(at)) => println!("encryption key v{v}, expires at block #{at}"),
-					(Some(v), None) => println!("encryption key v{v}"),
-					_ => println!("encryption key not yet published (run `quarks keys register`)"),
-				}
-			}
-			match queries::current_key(&m.chain, m.account()).await? {
-				Some(key) => {
-					println!("on chain: key v{} valid until #{}", key.version, key.valid_until)
-				}
-				None => println!("on chain: no valid encryption key"),
+			let this = m.device_key();
+			let bound = queries::devices(&m.chain, m.account()).await?.contains(&this);
+			let package = queries::key_package(&m.chain, &this).await?;
+			match (bound, package) {
+				(true, Some(p)) => println!(
+					"device {} registered, key package valid until block #{}",
+					device(&this),
+					p.expires_at
+				),
+				(true, None) => println!(
+					"device {} registered, its key package expired (run `quarks device register`)",
+					device(&this)
+				),
+				(false, _) => println!(
+					"device {} not registered (run `quarks device register`)",
+					device(&this)
+				),
 			}
 			for host in hosts::chosen(&m.chain, m.account()).await? {
 				println!("host {} at {}", address(&host.operator), host.endpoint());
 			}
 		}
-		Command::Keys(command) => {
-			let mut m = messenger(&cli).await?;
-			let (days, rotate) = match command {
-				KeysCommand::Register { days } => (*days, false),
-				KeysCommand::Rotate { days } => (*days, true),
+		Command::Device(command) => device_command(&cli, command).await?,
+		Command::Keys(KeysCommand::Update { group }) => {
+			let m = messenger(&cli).await?;
+			let steps = Steps::new("updating this device's keys");
+			let outcomes = match group {
+				Some(group) => {
+					vec![(*group, m.update(*group, &mut steps.reporter()).await.map(Some))]
+				}
+				None => m.sync_groups(true, &mut steps.reporter()).await,
 			};
-			let steps = Steps::new("publishing the encryption key");
-			let blocks_per_day = 86_400_000 / m.chain.block_time_ms().await?.max(1);
-			let (version, expires) = m
-				.publish_key(
-					days.saturating_mul(BlockNumber::try_from(blocks_per_day)?),
-					rotate,
-					Wait::Finalized,
-					&mut steps.reporter(),
-				)
-				.await?;
 			steps.done();
-			println!("encryption key v{version} published, valid until block #{expires}");
+			let mut failed = 0u32;
+			for (group, outcome) in outcomes {
+				match outcome {
+					Ok(Some(epoch)) => println!("group {group}: keys updated, epoch {epoch}"),
+					Ok(None) => {}
+					Err(e) => {
+						failed = failed.saturating_add(1);
+						println!("group {group}: {e}");
+					}
+				}
+			}
+			if failed > 0 {
+				return Err(format!("{failed} group(s) not updated").into());
+			}
 		}
 		Command::Hosts(HostsCommand::List) => {
 			let m = messenger(&cli).await?;
@@ -467,6 +574,28 @@ async fn run(cli: Cli) -> Fallible<()> {
 			println!("your mail now goes to {} host(s)", operators.len());
 		}
 		Command::Group(command) => group(&cli, command).await?,
+		Command::Contact(ContactCommand::Verify { account }) => {
+			let m = messenger(&cli).await?;
+			let peer = parse_account(account)?;
+			let contact = m.contact(&peer).await?;
+			println!("safety number of you and {}:", address(&peer));
+			for line in contact.safety_number.as_bytes().chunks(30) {
+				let groups: Vec<&str> =
+					line.chunks(5).map(|g| std::str::from_utf8(g).unwrap_or("?")).collect();
+				println!("  {}", groups.join(" "));
+			}
+			println!("their devices on chain:");
+			for key in &contact.devices {
+				println!("  {}", device(key));
+			}
+			match contact.conversation_matches {
+				Some(true) => println!("your conversation with them holds exactly these devices"),
+				Some(false) => println!(
+					"WARNING: your conversation with them holds other devices than the chain binds to them (a commit may be on its way; run `quarks group sync`)"
+				),
+				None => println!("you have no conversation with them yet"),
+			}
+		}
 		Command::Send(args) => {
 			let m = messenger(&cli).await?;
 			let sent = match (args.group, &args.to) {
@@ -498,16 +627,14 @@ async fn run(cli: Cli) -> Fallible<()> {
 			println!("anchored in block #{} ({state})", notarized.included.block_number);
 		}
 		Command::Inbox(args) => {
-			let mut m = messenger(&cli).await?;
+			let m = messenger(&cli).await?;
 			let mut shown = 0usize;
 			let options = ReadOptions {
-				follow: false,
-				count: None,
 				timeout: Some(Duration::from_secs(args.timeout)),
-				acknowledge: !args.no_ack,
+				..read_options(false, !args.no_ack)
 			};
 			m.read_mail(options, &mut |update| {
-				shown += usize::from(matches!(update, Update::Shown(_)));
+				shown += usize::from(matches!(update, Update::Shown(r) if r.letter().is_some()));
 				report(update)
 			})
 			.await?;
@@ -517,7 +644,7 @@ async fn run(cli: Cli) -> Fallible<()> {
 		}
 		Command::Watch(args) => watch(&cli, args).await?,
 		Command::Open { file } => {
-			let mut m = messenger(&cli).await?;
+			let m = messenger(&cli).await?;
 			let bytes = std::fs::read(file)?;
 			let mut received = m
 				.open_envelope(&bytes)
@@ -531,60 +658,10 @@ async fn run(cli: Cli) -> Fallible<()> {
 			}
 			show(&received);
 		}
-		Command::Audit(args) => {
-			let m = messenger(&cli).await?;
-			let items = match (&args.hash, &args.with, args.group) {
-				(Some(hash), _, _) => {
-					vec![(*hash, m.store.get(hash)?.ok_or("not in the local store")?)]
-				}
-				(None, Some(peer), _) => {
-					proofs::conversation(&m, &Destination::Direct(parse_account(peer)?))?
-				}
-				(None, None, Some(group)) => {
-					proofs::conversation(&m, &Destination::Group { group, epoch: 0 })?
-				}
-				_ => Vec::new(),
-			};
-			let mut reports = Vec::new();
-			for (hash, envelope) in items {
-				match proofs::audit(&m.chain, &envelope, m.store.membership(&hash)?).await? {
-					Some(report) => reports.push(report),
-					None => println!("{hash:?}: no final anchor (not yet final, never anchored, or pruned after 7 days)"),
-				}
-			}
-			reports.sort_by_key(|r| r.anchored_at);
-			for r in reports {
-				println!("{:?}", r.hash);
-				println!(
-					"  anchored in block #{} {} by {} (sender key v{}), leaf {} of {} under root {:?}",
-					r.anchored_at,
-					r.anchor_block.map(|h| format!("{h:?}")).unwrap_or_default(),
-					address(&r.sender),
-					r.sender_key.map_or("-".into(), |v| v.to_string()),
-					r.membership.proof.leaf_index + 1,
-					r.membership.proof.leaf_count,
-					r.membership.root,
-				);
-				print!("  to {}, size class {}", describe(&r.leaf.destination), r.leaf.size_class);
-				match r.sealed_to {
-					Some(v) => println!(", sealed to recipient key v{v}"),
-					None => println!(),
-				}
-				for recipient in r.recipients {
-					println!(
-						"  {} key v{}: {}",
-						address(&recipient.account),
-						recipient.key_version.map_or("-".into(), |v| v.to_string()),
-						recipient.receipt.map_or("not acknowledged".into(), |b| format!(
-							"delivered, receipt in block #{b}"
-						))
-					);
-				}
-			}
-		}
+		Command::Audit(args) => audit(&cli, args).await?,
 		Command::Prove { hash, output } => {
-			let mut m = messenger(&cli).await?;
-			let proof = proofs::prove(&mut m, hash).await?;
+			let m = messenger(&cli).await?;
+			let proof = proofs::prove(&m, hash).await?;
 			std::fs::write(output, serde_json::to_vec_pretty(&proof)?)?;
 			println!("proof of {hash:?} written to {}", output.display());
 		}
@@ -594,14 +671,18 @@ async fn run(cli: Cli) -> Fallible<()> {
 			let chain = Chain::connect(cli.url()).await?;
 			let verified = proofs::verify(&chain, &proof).await?;
 			println!("valid proof: {:?}", verified.hash);
-			println!("  sender   {} (signature verified)", address(&verified.sender));
+			println!(
+				"  sender   {} (signature of its device {} verified)",
+				address(&verified.sender),
+				device(&verified.device)
+			);
 			println!("  to       {}", describe(&verified.destination));
-			println!("  anchored in finalized block #{}", verified.anchored_at);
+			println!(
+				"  anchored in finalized block #{}, the device bound to the sender then",
+				verified.anchored_at
+			);
 			match verified.content {
 				Some(Content::Text(text)) => println!("  message  {text}"),
-				Some(Content::GroupKey { group, epoch, .. }) => {
-					println!("  message  key of group {group} epoch {epoch}")
-				}
 				None => println!("  message  {} bytes", verified.letter.content.len()),
 			}
 		}
@@ -609,12 +690,57 @@ async fn run(cli: Cli) -> Fallible<()> {
 	Ok(())
 }
 
+async fn device_command(cli: &Cli, command: &DeviceCommand) -> Fallible<()> {
+	let m = messenger(cli).await?;
+	match command {
+		DeviceCommand::Register { days } => {
+			let steps = Steps::new("registering this device");
+			let blocks_per_day = 86_400_000 / m.chain.block_time_ms().await?.max(1);
+			let expires = m
+				.register_device(
+					days.saturating_mul(BlockNumber::try_from(blocks_per_day)?),
+					Wait::Finalized,
+					&mut steps.reporter(),
+				)
+				.await?;
+			steps.done();
+			println!(
+				"device {} registered, key package valid until block #{expires}",
+				device(&m.device_key())
+			);
+		}
+		DeviceCommand::List => {
+			let this = m.device_key();
+			for key in queries::devices(&m.chain, m.account()).await? {
+				let marker = if key == this { "* " } else { "  " };
+				println!("{marker}{}", device(&key));
+			}
+		}
+		DeviceCommand::Remove { device: key } => {
+			let key = parse_device(key)?;
+			let steps = Steps::new("removing the device");
+			m.remove_device(&key, &mut steps.reporter()).await?;
+			let outcomes = m.sync_groups(false, &mut steps.reporter()).await;
+			steps.done();
+			println!("device {} removed", device(&key));
+			for (group, outcome) in outcomes {
+				match outcome {
+					Ok(Some(epoch)) => println!("group {group}: without it from epoch {epoch}"),
+					Ok(None) => {}
+					Err(e) => println!("group {group}: {e}"),
+				}
+			}
+		}
+	}
+	Ok(())
+}
+
 async fn group(cli: &Cli, command: &GroupCommand) -> Fallible<()> {
-	let mut m = messenger(cli).await?;
+	let m = messenger(cli).await?;
 	match command {
 		GroupCommand::Create { members } => {
 			let members = members.iter().map(|a| parse_account(a)).collect::<Fallible<Vec<_>>>()?;
-			let steps = Steps::new("creating the group and posting its key");
+			let steps = Steps::new("creating the group and adding its members' devices");
 			let group = m.create_group(&members, &mut steps.reporter()).await?;
 			steps.done();
 			println!("created group {group} with {} member(s) besides you", members.len());
@@ -631,7 +757,7 @@ async fn group(cli: &Cli, command: &GroupCommand) -> Fallible<()> {
 			};
 			steps.done();
 			let verb = if adding { "added" } else { "removed" };
-			println!("{verb} {} in group {group}; key rotated to epoch {epoch}", address(&who));
+			println!("{verb} {} in group {group}; its commit opened epoch {epoch}", address(&who));
 		}
 		GroupCommand::Leave { group } => {
 			let steps = Steps::new("leaving the group");
@@ -639,35 +765,109 @@ async fn group(cli: &Cli, command: &GroupCommand) -> Fallible<()> {
 			steps.done();
 			println!("left group {group}");
 		}
-		GroupCommand::Rotate { group } => {
-			let steps = Steps::new("rotating the group key");
-			let epoch = m.rotate_group(*group, &mut steps.reporter()).await?;
+		GroupCommand::Sync => {
+			let steps = Steps::new("bringing your groups in line with the chain");
+			let outcomes = m.sync_groups(false, &mut steps.reporter()).await;
 			steps.done();
-			println!("group {group} key epoch {epoch} posted");
+			for (group, outcome) in outcomes {
+				match outcome {
+					Ok(Some(epoch)) => println!("group {group}: committed epoch {epoch}"),
+					Ok(None) => println!("group {group}: in line with the chain"),
+					Err(e) => println!("group {group}: {e}"),
+				}
+			}
 		}
 		GroupCommand::Show { group } => {
 			let info = queries::group_info(&m.chain, *group)
 				.await?
 				.ok_or_else(|| format!("group {group} does not exist"))?;
-			let state = if info.rotated { "key posted" } else { "waiting for a key rotation" };
+			let state = if info.committed { "committed" } else { "awaiting its commit" };
 			println!("group {group}: epoch {} ({state}), {} members", info.epoch, info.members);
 			for member in queries::group_members(&m.chain, *group).await? {
 				println!("  {}", address(&member));
+			}
+			match m.group_devices(*group) {
+				Ok((epoch, devices)) => {
+					println!("this device is at epoch {epoch}; the group's devices:");
+					for d in devices {
+						println!("  {} of {}", device(&d.signature_key), address(&d.account));
+					}
+				}
+				Err(e) => println!("this device: {e}"),
 			}
 		}
 	}
 	Ok(())
 }
 
-/// Follows every chosen host's mailbox until `--count` messages settled or `--timeout`.
+async fn audit(cli: &Cli, args: &AuditArgs) -> Fallible<()> {
+	let m = messenger(cli).await?;
+	let items = match (&args.hash, &args.with, args.group) {
+		(Some(hash), _, _) => vec![(*hash, m.store.get(hash)?.ok_or("not in the local store")?)],
+		(None, Some(peer), _) => {
+			let peer = parse_account(peer)?;
+			let group = m.store.direct(&peer)?.ok_or("no conversation with them")?;
+			proofs::conversation(&m, group)?
+		}
+		(None, None, Some(group)) => proofs::conversation(&m, group)?,
+		_ => Vec::new(),
+	};
+	let mut reports = Vec::new();
+	for (hash, envelope) in items {
+		let (membership, key) = (m.store.membership(&hash)?, m.store.message_key(&hash)?);
+		match proofs::audit(&m.chain, &envelope, membership, key).await? {
+			Some(report) => reports.push(report),
+			None => println!(
+				"{hash:?}: no final anchor (not yet final, never anchored, or pruned after 7 days)"
+			),
+		}
+	}
+	reports.sort_by_key(|r| r.anchored_at);
+	for r in reports {
+		println!("{:?}", r.hash);
+		println!(
+			"  anchored in block #{} {} by {}, leaf {} of {} under root {:?}",
+			r.anchored_at,
+			r.anchor_block.map(|h| format!("{h:?}")).unwrap_or_default(),
+			address(&r.sender),
+			r.membership.proof.leaf_index + 1,
+			r.membership.proof.leaf_count,
+			r.membership.root,
+		);
+		match r.device {
+			Some((key, true)) => {
+				println!("  signed by device {}, bound to the sender then", device(&key))
+			}
+			Some((key, false)) => {
+				println!("  signed by device {}, NOT bound to the sender then", device(&key))
+			}
+			None => {}
+		}
+		println!("  to {}, size class {}", describe(&r.leaf.destination), r.leaf.size_class);
+		for recipient in r.recipients {
+			println!(
+				"  {}: {}",
+				address(&recipient.account),
+				recipient.receipt.map_or("not acknowledged".into(), |b| format!(
+					"delivered, receipt in block #{b}"
+				))
+			);
+		}
+	}
+	Ok(())
+}
+
+/// Follows every chosen host's mailbox until `--count` messages settled or `--timeout`,
+/// keeping this device's groups in line with the chain meanwhile.
 async fn watch(cli: &Cli, args: &WatchArgs) -> Fallible<()> {
-	let mut m = messenger(cli).await?;
+	let m = messenger(cli).await?;
 	eprintln!("watching for mail to {} (Ctrl-C to stop)", address(m.account()));
 	let options = ReadOptions {
-		follow: true,
 		count: args.count,
 		timeout: args.timeout.map(Duration::from_secs),
-		acknowledge: !args.no_ack,
+		sync_every: Some(Duration::from_secs(args.sync_every.max(1))),
+		update_every: (args.update_every > 0).then(|| Duration::from_secs(args.update_every)),
+		..read_options(true, !args.no_ack)
 	};
 	m.read_mail(options, &mut report).await?;
 	Ok(())

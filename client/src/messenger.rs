@@ -1,28 +1,25 @@
-//! One identity's session with the network: its keystore, its connection to a node and
-//! its local mail store. What a session does lives with its concern: [`crate::send`],
-//! [`crate::inbox`], [`crate::groups`], [`crate::proofs`].
+//! One identity's session with the network: its keystore, this device's MLS state, its
+//! connection to a node and its local mail store. What a session does lives with its
+//! concern: [`crate::send`], [`crate::inbox`], [`crate::conversations`],
+//! [`crate::proofs`], [`crate::contacts`].
 
 use crate::{
-	chain::{Chain, ChainError, Included, Progress, Wait},
+	chain::{ChainError, Included, Progress, Wait},
 	error::ClientError,
 	hosts::{self, Mailbox},
 	keystore::Keystore,
+	mls::{Device, MlsError},
 	queries,
 	store::MailStore,
 	BlockNumber,
 };
 use parking_lot::Mutex;
-use quarks_primitives::{KeyRecord, KeyVersion};
+use quarks_primitives::DeviceKey;
 use sp_core::{crypto::AccountId32, sr25519, Pair as _};
-use std::{
-	collections::HashMap,
-	time::{Duration, Instant},
-};
+use std::{collections::HashSet, path::PathBuf};
 use subxt::dynamic::Value;
 
-/// How long a sender's current key, once read, is taken as still current when reading
-/// its mail (the final notarization checks the key at the anchoring block anyway).
-const KEY_CACHE: Duration = Duration::from_secs(30);
+use crate::chain::Chain;
 
 /// One identity's session with the network.
 pub struct Messenger {
@@ -30,29 +27,48 @@ pub struct Messenger {
 	pub chain: Chain,
 	/// The identity.
 	pub keystore: Keystore,
-	/// Envelopes sent and read, with their anchors.
+	/// Envelopes sent and read, with their anchors and message keys.
 	pub store: MailStore,
 	pair: sr25519::Pair,
 	account: AccountId32,
-	/// Senders' current keys as last read, so a conversation costs no read per message.
-	current_keys: Mutex<HashMap<AccountId32, (Option<KeyRecord<BlockNumber>>, Instant)>>,
-	/// Key records read for past blocks: which key was valid at a past block never changes.
-	past_keys: Mutex<HashMap<AccountId32, Vec<KeyRecord<BlockNumber>>>>,
+	device: Mutex<Device>,
+	device_path: PathBuf,
+	/// (sender, device, block) bindings already checked: a past binding never changes.
+	bindings: Mutex<HashSet<(AccountId32, DeviceKey, BlockNumber)>>,
 }
 
 impl Messenger {
-	/// A session for `keystore` through `chain`.
+	/// A session for `keystore` through `chain`; this device's MLS state is read from
+	/// beside the keystore, or started there.
 	pub fn new(chain: Chain, keystore: Keystore) -> Result<Self, ClientError> {
 		let pair = keystore.identity.pair()?;
-		let store = MailStore::beside(keystore.path());
+		let account: AccountId32 = pair.public().into();
+		let identity = &keystore.identity;
+		let store = MailStore::beside(keystore.path(), identity.state_key);
+		let mut device_path = keystore.path().as_os_str().to_owned();
+		device_path.push(".mls");
+		let device_path = PathBuf::from(device_path);
+		let device = if device_path.exists() {
+			Device::open(&device_path, &identity.state_key)?
+		} else {
+			let device = Device::from_seed(account.clone(), identity.device_seed)?;
+			device.save(&device_path, &identity.state_key)?;
+			device
+		};
+		if device.account() != &account {
+			return Err(
+				MlsError::State("the device state belongs to another account".into()).into()
+			);
+		}
 		Ok(Self {
 			chain,
 			keystore,
 			store,
-			account: pair.public().into(),
+			account,
 			pair,
-			current_keys: Mutex::default(),
-			past_keys: Mutex::default(),
+			device: Mutex::new(device),
+			device_path,
+			bindings: Mutex::default(),
 		})
 	}
 
@@ -66,84 +82,89 @@ impl Messenger {
 		&self.pair
 	}
 
-	/// The current key of sender `who`, read at most every [`KEY_CACHE`], so reading a
-	/// conversation costs no chain read per message.
-	pub async fn sender_key(
-		&self,
-		who: &AccountId32,
-	) -> Result<Option<KeyRecord<BlockNumber>>, ChainError> {
-		if let Some((key, read)) = self.current_keys.lock().get(who) {
-			if read.elapsed() < KEY_CACHE {
-				return Ok(key.clone());
-			}
-		}
-		let key = queries::current_key(&self.chain, who).await?;
-		self.current_keys.lock().insert(who.clone(), (key.clone(), Instant::now()));
-		Ok(key)
+	/// This device's key: its MLS credential.
+	pub fn device_key(&self) -> DeviceKey {
+		self.device.lock().signature_key()
 	}
 
-	/// Whether sender `who` held a valid key at past block `at` (an anchoring block); one
-	/// read per key version, however many messages.
-	pub async fn key_valid_at(
+	/// Runs `change` on this device's MLS state and saves it once it succeeded (a failed
+	/// change leaves the state as it was).
+	pub(crate) fn with_device<R, E: From<MlsError>>(
 		&self,
-		who: &AccountId32,
+		change: impl FnOnce(&mut Device) -> Result<R, E>,
+	) -> Result<R, E> {
+		let mut device = self.device.lock();
+		let result = change(&mut device)?;
+		device.save(&self.device_path, &self.keystore.identity.state_key)?;
+		Ok(result)
+	}
+
+	/// Reads this device's MLS state.
+	pub(crate) fn device<R>(&self, read: impl FnOnce(&Device) -> R) -> R {
+		read(&self.device.lock())
+	}
+
+	/// Whether `device` was bound to `sender` at past block `at` (an anchoring block); one
+	/// read per binding, however many messages.
+	pub async fn device_bound_at(
+		&self,
+		sender: &AccountId32,
+		device: &DeviceKey,
 		at: BlockNumber,
 	) -> Result<bool, ChainError> {
-		if self
-			.past_keys
-			.lock()
-			.get(who)
-			.is_some_and(|records| records.iter().any(|r| r.is_valid_at(&at)))
-		{
+		let key = (sender.clone(), *device, at);
+		if self.bindings.lock().contains(&key) {
 			return Ok(true);
 		}
-		let Some(record) = queries::key_at(&self.chain, who, at).await? else { return Ok(false) };
-		self.past_keys.lock().entry(who.clone()).or_default().push(record);
-		Ok(true)
+		let bound = queries::device_at(&self.chain, sender, device, at).await?.is_some();
+		if bound {
+			self.bindings.lock().insert(key);
+		}
+		Ok(bound)
 	}
 
-	/// Publishes the identity's newest encryption key, valid for `lifetime` blocks; with
-	/// `rotate`, first makes a new one (older secrets stay to read old mail until their
-	/// keys expire). The secret is saved before the transaction is sent, so it is never
-	/// lost if the chain accepts the key. Returns the version and expiry.
-	pub async fn publish_key(
-		&mut self,
+	/// Registers this device on chain with a fresh key package valid for `lifetime`
+	/// blocks: binds it to the account (with its proof) if it is not bound yet, else
+	/// replaces its key package. Returns the package's expiry block.
+	pub async fn register_device(
+		&self,
 		lifetime: BlockNumber,
-		rotate: bool,
 		wait: Wait,
 		progress: &mut (dyn FnMut(Progress) + Send),
-	) -> Result<(KeyVersion, BlockNumber), ClientError> {
-		let identity = &mut self.keystore.identity;
-		if rotate || identity.newest().is_none_or(|s| s.version.is_some()) {
-			identity.add_encryption_secret();
-		}
-		self.keystore.save()?;
-		let public = self.keystore.identity.newest().map(|s| s.public()).unwrap_or_default();
+	) -> Result<BlockNumber, ClientError> {
+		let device = self.device_key();
+		let bound = queries::devices(&self.chain, &self.account).await?.contains(&device);
+		let block_ms = self.chain.block_time_ms().await?.max(1);
+		let lifetime_secs = u64::from(lifetime).saturating_mul(block_ms) / 1000;
+		let package = self.with_device(|d| d.key_package(lifetime_secs))?;
 		let expires_at = self.chain.finalized().await?.saturating_add(lifetime);
-		let included = self
-			.chain
-			.submit(
-				&self.pair,
-				"Keys",
-				"publish_key",
-				vec![Value::from_bytes(public), Value::u128(expires_at.into())],
-				wait,
-				progress,
-			)
-			.await?;
-		let (_, version, _, _, expires_at): (
-			AccountId32,
-			KeyVersion,
-			[u8; 32],
-			BlockNumber,
-			BlockNumber,
-		) = included.event("Keys", "KeyPublished")?;
-		let identity = &mut self.keystore.identity;
-		identity.published(version, expires_at);
-		identity.forget_expired(included.block_number);
-		self.keystore.save()?;
-		self.current_keys.lock().remove(&self.account);
-		Ok((version, expires_at))
+		let key = Value::from_bytes(device);
+		let (call, fields) = if bound {
+			let fields = vec![key, Value::from_bytes(&package), Value::u128(expires_at.into())];
+			("publish_key_package", fields)
+		} else {
+			let proof = self.device(|d| d.binding_proof())?;
+			let fields = vec![
+				key,
+				Value::from_bytes(proof),
+				Value::from_bytes(&package),
+				Value::u128(expires_at.into()),
+			];
+			("add_device", fields)
+		};
+		self.transact("Keys", call, fields, wait, progress).await?;
+		Ok(expires_at)
+	}
+
+	/// Unbinds `device` (this account's) on chain from the next block on; the
+	/// conversations it is in drop it at their next commit ([`Self::sync_groups`]).
+	pub async fn remove_device(
+		&self,
+		device: &DeviceKey,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Result<Included, ClientError> {
+		let fields = vec![Value::from_bytes(device)];
+		Ok(self.transact("Keys", "remove_device", fields, Wait::Finalized, progress).await?)
 	}
 
 	/// Connections to the mailbox at every host this identity chose.

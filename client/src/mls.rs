@@ -6,10 +6,12 @@
 //! that [`Device::save`] writes encrypted at rest.
 //!
 //! The chain orders each group's commits: a member stages a commit ([`Device::commit`],
-//! [`Device::update`]) and submits its hash for the epoch it builds on; whichever commit
-//! the chain records for that epoch is the one every member applies
-//! ([`Device::apply_commit`]). A member whose own commit lost drops it, applies the
-//! winner and stages its change again on the new epoch, so members never fork.
+//! [`Device::update`]) and submits its hash, with the group's devices after it (its
+//! roster), for the epoch it builds on; whichever commit the chain records for that epoch
+//! is the one every member applies ([`Device::apply_commit`]), and only if it leaves the
+//! group with the roster the chain checked. A member whose own commit lost drops it,
+//! applies the winner and stages its change again on the new epoch, so members never fork.
+//! A device joins from a welcome only into the epoch and roster the chain recorded.
 //!
 //! Forward secrecy: a message key is deleted once used, and a group keeps the secrets of
 //! at most [`PAST_EPOCHS`] earlier epochs (for messages that arrive late). Future secrecy:
@@ -32,9 +34,9 @@ use openmls::prelude::{
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::{MemoryStorage, RustCrypto};
 use openmls_traits::{signatures::Signer, OpenMlsProvider};
-use quarks_primitives::{GroupId, DEVICE_PROOF_TAG};
+use quarks_primitives::{DeviceKey, GroupId, DEVICE_PROOF_TAG};
 use rand_core::RngCore;
-use sp_core::{crypto::AccountId32, Blake2Hasher, Hasher, H256};
+use sp_core::{crypto::AccountId32, Blake2Hasher, Hasher, Pair as _, H256};
 use std::{collections::BTreeMap, fmt::Display, path::Path};
 use zeroize::Zeroizing;
 
@@ -78,8 +80,27 @@ pub struct Commit {
 	pub message: Vec<u8>,
 	/// What the chain records for the epoch.
 	pub hash: H256,
+	/// The group's devices after it, in ascending order, which the chain checks.
+	pub roster: Vec<DeviceKey>,
 	/// The welcome for the devices it adds, if any.
 	pub welcome: Option<Vec<u8>>,
+}
+
+impl Commit {
+	/// What the chain records if it orders this commit.
+	pub fn ordered(&self) -> OrderedCommit {
+		OrderedCommit { commit: self.hash, roster: roster_hash(&self.roster) }
+	}
+}
+
+/// What the chain recorded for an epoch: the commit that opened it and the hash of the
+/// group's devices after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderedCommit {
+	/// The commit's hash ([`commit_hash`]).
+	pub commit: H256,
+	/// The roster's hash ([`roster_hash`]).
+	pub roster: H256,
 }
 
 /// What applying an ordered commit changed.
@@ -134,6 +155,20 @@ pub enum MlsError {
 		/// The hash the chain recorded.
 		ordered: H256,
 	},
+	/// The group's devices after a commit or welcome are not the roster the chain checked.
+	#[error("the group's devices are not the roster the chain recorded for epoch {0}")]
+	RosterMismatch(u64),
+	/// A welcome into another group or epoch than the one it claims.
+	#[error("the welcome is for group {group} epoch {epoch}, not the one it was sent for")]
+	WrongWelcome {
+		/// The group it opens.
+		group: GroupId,
+		/// The epoch it opens.
+		epoch: u64,
+	},
+	/// A welcome for another device (of the same account, or a device this one replaced).
+	#[error("the welcome is for another device")]
+	NotForThisDevice,
 	/// A device to remove that is not a member.
 	#[error("device {0:?} is not a member of the group")]
 	NotAMember(DeviceId),
@@ -222,6 +257,7 @@ struct State {
 	account: [u8; 32],
 	signature_key: Vec<u8>,
 	pending: Vec<(GroupId, [u8; 32])>,
+	groups: Vec<(GroupId, u64)>,
 	values: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
@@ -232,16 +268,30 @@ pub struct Device {
 	signer: SignatureKeyPair,
 	/// The hash of the commit this device staged in each group, until the chain orders one.
 	pending: BTreeMap<GroupId, H256>,
+	/// The groups this device is in, with the epoch it joined each at.
+	groups: BTreeMap<GroupId, u64>,
 }
 
 impl Device {
 	/// A new device of `account`, with a fresh signature key.
 	pub fn new(account: AccountId32) -> Result<Self, MlsError> {
+		let mut seed = Zeroizing::new([0u8; 32]);
+		OsRng.fill_bytes(seed.as_mut());
+		Self::from_seed(account, *seed)
+	}
+
+	/// The device of `account` whose signature key is the Ed25519 key of `seed` (the
+	/// keystore keeps the seed; this state keeps the groups).
+	pub fn from_seed(account: AccountId32, seed: [u8; 32]) -> Result<Self, MlsError> {
 		let provider = Provider::default();
-		let signer = SignatureKeyPair::new(CIPHERSUITE.signature_algorithm())
-			.map_err(refused("generating a signature key"))?;
+		let public = sp_core::ed25519::Pair::from_seed(&seed).public().0;
+		let signer = SignatureKeyPair::from_raw(
+			CIPHERSUITE.signature_algorithm(),
+			seed.to_vec(),
+			public.to_vec(),
+		);
 		signer.store(provider.storage()).map_err(state)?;
-		Ok(Self { account, provider, signer, pending: BTreeMap::new() })
+		Ok(Self { account, provider, signer, pending: BTreeMap::new(), groups: BTreeMap::new() })
 	}
 
 	/// The account this device belongs to.
@@ -266,12 +316,55 @@ impl Device {
 	pub fn binding_proof(&self) -> Result<[u8; 64], MlsError> {
 		let mut message = DEVICE_PROOF_TAG.to_vec();
 		self.account.encode_to(&mut message);
-		let signature = self.signer.sign(&message).map_err(|e| MlsError::Refused {
-			operation: "signing the binding",
-			reason: format!("{e:?}"),
-		})?;
+		self.sign(&message)
+	}
+
+	/// The device's Ed25519 signature over `message`: what makes a letter non-repudiable.
+	pub fn sign(&self, message: &[u8]) -> Result<[u8; 64], MlsError> {
+		let signature = self
+			.signer
+			.sign(message)
+			.map_err(|e| MlsError::Refused { operation: "signing", reason: format!("{e:?}") })?;
 		<[u8; 64]>::try_from(signature.as_slice())
 			.map_err(|_| MlsError::State("an Ed25519 signature is not 64 bytes".into()))
+	}
+
+	/// The groups this device is in.
+	pub fn groups(&self) -> impl Iterator<Item = GroupId> + '_ {
+		self.groups.keys().copied()
+	}
+
+	/// Drops the commit this device staged in `group`, which the chain did not order.
+	pub fn drop_staged(&mut self, group: GroupId) -> Result<(), MlsError> {
+		if self.pending.remove(&group).is_some() {
+			self.provider
+				.load(group)?
+				.clear_pending_commit(self.provider.storage())
+				.map_err(state)?;
+		}
+		Ok(())
+	}
+
+	/// Deletes everything this device holds of `group` (it left).
+	pub fn forget(&mut self, group: GroupId) -> Result<(), MlsError> {
+		if let Some(mut mls) =
+			MlsGroup::load(self.provider.storage(), &mls_id(group)).map_err(state)?
+		{
+			mls.delete(self.provider.storage()).map_err(state)?;
+		}
+		self.pending.remove(&group);
+		self.groups.remove(&group);
+		Ok(())
+	}
+
+	/// Whether this device is in `group`.
+	pub fn is_in(&self, group: GroupId) -> bool {
+		self.groups.contains_key(&group)
+	}
+
+	/// The epoch this device joined `group` at, if it is in it: it reads nothing older.
+	pub fn joined(&self, group: GroupId) -> Option<u64> {
+		self.groups.get(&group).copied()
 	}
 
 	fn credential(&self) -> CredentialWithKey {
@@ -324,6 +417,7 @@ impl Device {
 			self.credential(),
 		)
 		.map_err(refused("creating a group"))?;
+		self.groups.insert(group, 0);
 		Ok(())
 	}
 
@@ -356,6 +450,14 @@ impl Device {
 			// A commit left staged by an earlier attempt is replaced by this one.
 			mls.clear_pending_commit(provider.storage()).map_err(state)?;
 			let epoch = mls.epoch().as_u64();
+			let gone: Vec<DeviceKey> = removed.iter().map(|d| d.signature_key).collect();
+			let mut roster: Vec<DeviceKey> =
+				roster_of(&mls)?.into_iter().filter(|key| !gone.contains(key)).collect();
+			for add in &adds {
+				let key = add.leaf_node().signature_key().as_slice();
+				roster.push(<[u8; 32]>::try_from(key).map_err(|_| MlsError::Credential)?);
+			}
+			roster.sort();
 			let bundle = mls
 				.commit_builder()
 				.force_self_update(true)
@@ -371,7 +473,7 @@ impl Device {
 			let message = to_bytes(&message)?;
 			let welcome = welcome.as_ref().map(to_bytes).transpose()?;
 			let hash = commit_hash(&message);
-			Ok(Commit { epoch, message, hash, welcome })
+			Ok(Commit { epoch, message, hash, roster, welcome })
 		})?;
 		self.pending.insert(group, commit.hash);
 		Ok(commit)
@@ -383,77 +485,107 @@ impl Device {
 	}
 
 	/// Applies the commit the chain `ordered` for the group's current epoch: this device's
-	/// own staged commit if it won, or someone else's (dropping this device's own).
+	/// own staged commit if it won, or someone else's (dropping this device's own). The
+	/// group's devices after it must be the roster the chain checked; otherwise nothing
+	/// changes.
 	pub fn apply_commit(
 		&mut self,
 		group: GroupId,
 		message: &[u8],
-		ordered: H256,
+		ordered: OrderedCommit,
 	) -> Result<Applied, MlsError> {
 		let got = commit_hash(message);
-		if got != ordered {
-			return Err(MlsError::NotOrdered { got, ordered });
+		if got != ordered.commit {
+			return Err(MlsError::NotOrdered { got, ordered: ordered.commit });
 		}
-		let own_staged = self.pending.get(&group) == Some(&ordered);
+		let own_staged = self.pending.get(&group) == Some(&ordered.commit);
 		let applied = self.provider.atomically(|provider| {
 			let mut mls = provider.load(group)?;
-			if own_staged {
+			let mut applied = if own_staged {
 				let staged = mls
 					.pending_commit()
 					.ok_or_else(|| MlsError::State("the staged commit is missing".into()))?;
 				let (added, removed) = changes(&mls, staged);
 				mls.merge_pending_commit(provider).map_err(refused("applying a commit"))?;
-				return Ok(Applied {
-					epoch: mls.epoch().as_u64(),
-					added,
-					removed,
-					..Default::default()
-				});
-			}
-			// openmls processes nothing while a commit of ours is staged: the chain chose
-			// another, so ours is dropped (and staged again by the caller).
-			let own_commit_lost = mls.pending_commit().is_some();
-			mls.clear_pending_commit(provider.storage()).map_err(state)?;
-			let processed = mls
-				.process_message(provider, protocol_message(message)?)
-				.map_err(refused("applying a commit"))?;
-			let ProcessedMessageContent::StagedCommitMessage(staged) = processed.into_content()
-			else {
-				return Err(MlsError::Malformed { what: "commit", reason: "not a commit".into() });
+				Applied { added, removed, ..Default::default() }
+			} else {
+				// openmls processes nothing while a commit of ours is staged: the chain chose
+				// another, so ours is dropped (and staged again by the caller).
+				let own_commit_lost = mls.pending_commit().is_some();
+				mls.clear_pending_commit(provider.storage()).map_err(state)?;
+				let processed = mls
+					.process_message(provider, protocol_message(message)?)
+					.map_err(refused("applying a commit"))?;
+				let ProcessedMessageContent::StagedCommitMessage(staged) = processed.into_content()
+				else {
+					return Err(MlsError::Malformed {
+						what: "commit",
+						reason: "not a commit".into(),
+					});
+				};
+				let (added, removed) = changes(&mls, &staged);
+				let self_removed = staged.self_removed();
+				mls.merge_staged_commit(provider, *staged).map_err(refused("applying a commit"))?;
+				Applied { added, removed, own_commit_lost, self_removed, ..Default::default() }
 			};
-			let (added, removed) = changes(&mls, &staged);
-			let self_removed = staged.self_removed();
-			mls.merge_staged_commit(provider, *staged).map_err(refused("applying a commit"))?;
-			Ok(Applied {
-				epoch: mls.epoch().as_u64(),
-				added,
-				removed,
-				own_commit_lost,
-				self_removed,
-			})
+			applied.epoch = mls.epoch().as_u64();
+			if applied.self_removed {
+				// Nothing of the group is readable now; a later welcome starts afresh.
+				mls.delete(provider.storage()).map_err(state)?;
+			} else if roster_hash(&roster_of(&mls)?) != ordered.roster {
+				return Err(MlsError::RosterMismatch(applied.epoch));
+			}
+			Ok(applied)
 		})?;
 		self.pending.remove(&group);
+		if applied.self_removed {
+			self.groups.remove(&group);
+		}
 		Ok(applied)
 	}
 
-	/// Joins the group a welcome invites this device to; returns the group.
-	pub fn join(&mut self, welcome: &[u8]) -> Result<GroupId, MlsError> {
+	/// Joins the group a welcome invites this device to, only if it opens `group` at
+	/// `epoch` with the roster the chain `ordered` for that epoch.
+	pub fn join(
+		&mut self,
+		welcome: &[u8],
+		group: GroupId,
+		epoch: u64,
+		ordered: OrderedCommit,
+	) -> Result<(), MlsError> {
 		let message = MlsMessageIn::tls_deserialize_exact(welcome).map_err(malformed("welcome"))?;
 		let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
 			return Err(MlsError::Malformed { what: "welcome", reason: "not a welcome".into() });
 		};
 		self.provider.atomically(|provider| {
-			let mls = StagedWelcome::new_from_welcome(
+			// What this device kept of an earlier membership gives way to the welcome.
+			if let Some(mut earlier) =
+				MlsGroup::load(provider.storage(), &mls_id(group)).map_err(state)?
+			{
+				earlier.delete(provider.storage()).map_err(state)?;
+			}
+			let staged = StagedWelcome::new_from_welcome(
 				provider,
 				Self::create_config().join_config(),
 				welcome,
 				None,
 			)
-			.map_err(refused("joining"))?
-			.into_group(provider)
-			.map_err(refused("joining"))?;
-			quarks_id(mls.group_id().as_slice())
-		})
+			.map_err(|e| match e {
+				openmls::prelude::WelcomeError::NoMatchingKeyPackage => MlsError::NotForThisDevice,
+				e => MlsError::Refused { operation: "joining", reason: e.to_string() },
+			})?;
+			let mls = staged.into_group(provider).map_err(refused("joining"))?;
+			let (joined, at) = (quarks_id(mls.group_id().as_slice())?, mls.epoch().as_u64());
+			if (joined, at) != (group, epoch) {
+				return Err(MlsError::WrongWelcome { group: joined, epoch: at });
+			}
+			if roster_hash(&roster_of(&mls)?) != ordered.roster {
+				return Err(MlsError::RosterMismatch(epoch));
+			}
+			Ok(())
+		})?;
+		self.groups.insert(group, epoch);
+		Ok(())
 	}
 
 	/// Encrypts and signs `plaintext` for the group's current epoch.
@@ -509,6 +641,11 @@ impl Device {
 			.collect()
 	}
 
+	/// The group's devices, in ascending order: what the chain records a hash of.
+	pub fn roster(&self, group: GroupId) -> Result<Vec<DeviceKey>, MlsError> {
+		roster_of(&self.provider.load(group)?)
+	}
+
 	/// A value every member of the group's current epoch derives alike; members compare
 	/// it to know they share one epoch.
 	pub fn epoch_authenticator(&self, group: GroupId) -> Result<Vec<u8>, MlsError> {
@@ -526,6 +663,7 @@ impl Device {
 			account: self.account.clone().into(),
 			signature_key: self.signer.to_public_vec(),
 			pending: self.pending.iter().map(|(group, hash)| (*group, hash.0)).collect(),
+			groups: self.groups.iter().map(|(group, epoch)| (*group, *epoch)).collect(),
 			values,
 		};
 		let plaintext = Zeroizing::new(state.encode());
@@ -569,6 +707,7 @@ impl Device {
 			provider,
 			signer,
 			pending: state.pending.into_iter().map(|(group, hash)| (group, H256(hash))).collect(),
+			groups: state.groups.into_iter().collect(),
 		})
 	}
 }
@@ -576,6 +715,21 @@ impl Device {
 /// What the chain records for a commit: its BLAKE2-256.
 pub fn commit_hash(message: &[u8]) -> H256 {
 	Blake2Hasher::hash(message)
+}
+
+/// What the chain records for a roster: the BLAKE2-256 of its SCALE encoding (as the
+/// groups pallet hashes the roster it is given).
+pub fn roster_hash(roster: &[DeviceKey]) -> H256 {
+	Blake2Hasher::hash(&roster.encode())
+}
+
+fn roster_of(mls: &MlsGroup) -> Result<Vec<DeviceKey>, MlsError> {
+	let mut roster = mls
+		.members()
+		.map(|m| device_id(&m.credential, &m.signature_key).map(|d| d.signature_key))
+		.collect::<Result<Vec<_>, _>>()?;
+	roster.sort();
+	Ok(roster)
 }
 
 fn mls_id(group: GroupId) -> openmls::prelude::GroupId {

@@ -2,19 +2,21 @@
 //! proof a recipient can hand to anyone.
 //!
 //! A proof carries the envelope, its place in its sender's anchor, the block of that anchor
-//! and the envelope's own AES-256-GCM key. The verifier needs no secret: the key opens that
-//! one envelope (for a group, its epoch) and reveals no long-term key; the sender's sr25519
-//! signature inside binds the sender to the letter; the final anchor binds the envelope's
-//! leaf — its hash, destination and size class — to the sender's account and a block.
-//! Proofs are made of final anchors only.
+//! and the letter's one-time message key. The verifier needs no secret: the key opens that
+//! one letter and no other message (each letter has its own key, which the envelope
+//! commits to), and reveals nothing of the conversation's MLS secrets; the signature of
+//! the sender's device inside binds the device to the letter; the chain says the device
+//! was bound to the sender's account at the anchoring block; the final anchor binds the
+//! envelope's leaf — its hash, destination and size class — to the sender's account and a
+//! block. Proofs are made of final anchors only.
 
 use crate::{
 	chain::{At, Chain, ChainError},
 	error::ClientError,
 	inbox::Notarization,
 	messenger::Messenger,
-	queries::{anchored_at, key_at, receipt_of, recipients},
-	seal::{self, Content, Letter, OpenWith, SealError},
+	queries::{anchored_at, device_at, receipt_of, recipients},
+	seal::{self, Content, Letter, MessageKey, SealError},
 	BlockNumber,
 };
 use codec::Decode;
@@ -22,21 +24,19 @@ use quarks_primitives::{
 	envelope::{hash_of, Envelope},
 	hosting::BatchMembership,
 	merkle::{single_proof, single_root, AnchorLeaf},
-	Destination, KeyVersion,
+	Destination, DeviceKey, GroupId,
 };
 use serde::{Deserialize, Serialize};
 use sp_core::{crypto::AccountId32, Bytes, H256};
 
 /// Format tag of proof files.
-pub const PROOF_FORMAT: &str = "quarks-proof/2";
+pub const PROOF_FORMAT: &str = "quarks-proof/3";
 
 /// One recipient's part in an audit.
 #[derive(Clone, Debug)]
 pub struct RecipientAudit {
 	/// The recipient.
 	pub account: AccountId32,
-	/// Their key version valid at the anchoring block.
-	pub key_version: Option<KeyVersion>,
 	/// The block of their delivery receipt, if recorded.
 	pub receipt: Option<BlockNumber>,
 }
@@ -56,20 +56,21 @@ pub struct Audit {
 	pub anchored_at: BlockNumber,
 	/// That block's hash.
 	pub anchor_block: Option<H256>,
-	/// The sender's key version valid at the anchoring block.
-	pub sender_key: Option<KeyVersion>,
-	/// The key version a 1:1 envelope was sealed to.
-	pub sealed_to: Option<KeyVersion>,
-	/// Every recipient, with key and receipt.
+	/// For a letter whose key is known: the device that signed it, and whether the chain
+	/// had it bound to the sender at the anchoring block.
+	pub device: Option<(DeviceKey, bool)>,
+	/// Every recipient, with their receipt.
 	pub recipients: Vec<RecipientAudit>,
 }
 
-/// Audits envelope `bytes` anchored as `membership` says (or alone): `None` if no final
-/// anchor of its sender covers it (never anchored, not final yet, or pruned after 7 days).
+/// Audits envelope `bytes` anchored as `membership` says (or alone), its letter opened
+/// with `key` if given: `None` if no final anchor of its sender covers it (never anchored,
+/// not final yet, or pruned after 7 days).
 pub async fn audit(
 	chain: &Chain,
 	bytes: &[u8],
 	membership: Option<BatchMembership>,
+	key: Option<MessageKey>,
 ) -> Result<Option<Audit>, ChainError> {
 	let hash = hash_of(bytes);
 	let Ok(envelope) = Envelope::<AccountId32>::decode_checked(bytes) else { return Ok(None) };
@@ -82,44 +83,42 @@ pub async fn audit(
 	else {
 		return Ok(None);
 	};
-	let sender_key = key_at(chain, &envelope.sender, at).await?.map(|k| k.version);
+	let device = match key
+		.map(|key| seal::parse(bytes).and_then(|(e, b)| seal::open_letter(&e, &b, &key)))
+	{
+		Some(Ok(opened)) => {
+			let bound = device_at(chain, &envelope.sender, &opened.device, at).await?.is_some();
+			Some((opened.device, bound))
+		}
+		_ => None,
+	};
 	let mut audited = Vec::new();
 	for account in recipients(chain, &envelope.destination).await? {
 		let receipt = receipt_of(chain, &hash, &account).await?;
-		let key_version = key_at(chain, &account, at).await?.map(|k| k.version);
-		audited.push(RecipientAudit { account, key_version, receipt });
+		audited.push(RecipientAudit { account, receipt });
 	}
 	Ok(Some(Audit {
 		hash,
-		sealed_to: seal::sealed_key_version(&envelope),
 		sender: envelope.sender,
 		leaf,
 		membership,
 		anchored_at: at,
 		anchor_block: chain.finalized_hash(at).await?,
-		sender_key,
+		device,
 		recipients: audited,
 	}))
 }
 
-/// The envelopes in the local store between this identity and `peer` (a person), or of a
-/// group, as (hash, envelope), unordered: the caller orders them by anchor block.
+/// The envelopes of `group` in the local store (letters and commits), as (hash,
+/// envelope), unordered: the caller orders them by anchor block.
 pub fn conversation(
 	messenger: &Messenger,
-	peer: &Destination<AccountId32>,
+	group: GroupId,
 ) -> std::io::Result<Vec<(H256, Vec<u8>)>> {
-	let me = messenger.account();
 	let mut out = Vec::new();
 	for bytes in messenger.store.all()? {
 		let Ok(envelope) = Envelope::<AccountId32>::decode_checked(&bytes) else { continue };
-		let ours = match (peer, &envelope.destination) {
-			(Destination::Direct(peer), Destination::Direct(to)) => {
-				(&envelope.sender == me && to == peer) || (&envelope.sender == peer && to == me)
-			}
-			(Destination::Group { group, .. }, Destination::Group { group: g, .. }) => group == g,
-			_ => false,
-		};
-		if ours {
+		if matches!(envelope.destination, Destination::Group { group: g, .. } if g == group) {
 			out.push((hash_of(&bytes), bytes));
 		}
 	}
@@ -138,7 +137,7 @@ pub struct Proof {
 	pub envelope: Bytes,
 	/// Its place in its sender's anchor.
 	pub membership: BatchMembership,
-	/// The envelope's AES-256-GCM key.
+	/// The letter's one-time message key.
 	pub message_key: Bytes,
 	/// The block that anchored it.
 	pub anchored_at: BlockNumber,
@@ -149,8 +148,10 @@ pub struct Proof {
 /// What a valid proof shows.
 #[derive(Clone, Debug)]
 pub struct Verified {
-	/// The sender, whose signature verified.
+	/// The sender, whose device's signature verified.
 	pub sender: AccountId32,
+	/// The device that signed it, bound to the sender at the anchoring block.
+	pub device: DeviceKey,
 	/// Where it went.
 	pub destination: Destination<AccountId32>,
 	/// What the sender wrote and signed.
@@ -186,9 +187,9 @@ pub enum ProofError {
 	/// The anchor is in another block than the proof names.
 	#[error("the on-chain anchor is not in the block the proof names")]
 	AnchorMismatch,
-	/// The sender's key was not valid when the anchor was recorded.
-	#[error("the sender had no valid key at the anchoring block")]
-	SenderKeyNotValid,
+	/// The signing device was not bound to the sender when the anchor was recorded.
+	#[error("the signing device was not bound to the sender at the anchoring block")]
+	DeviceNotBound,
 	/// The chain could not be asked.
 	#[error(transparent)]
 	Chain(#[from] ChainError),
@@ -196,9 +197,11 @@ pub enum ProofError {
 
 /// Builds the proof of received envelope `hash` from the local store, re-checking it; only
 /// for a message whose anchor is final.
-pub async fn prove(messenger: &mut Messenger, hash: &H256) -> Result<Proof, ClientError> {
+pub async fn prove(messenger: &Messenger, hash: &H256) -> Result<Proof, ClientError> {
 	let bytes = messenger.store.get(hash)?.ok_or(ClientError::NotInStore(*hash))?;
 	let received = messenger.open_envelope(&bytes).await?;
+	let message_key =
+		received.letter().map(|(opened, _)| opened.message_key).ok_or(SealError::NotA("letter"))?;
 	let (Notarization::Final(anchored_at), Some(membership)) =
 		(received.notarization, received.membership)
 	else {
@@ -211,7 +214,7 @@ pub async fn prove(messenger: &mut Messenger, hash: &H256) -> Result<Proof, Clie
 		genesis: messenger.chain.genesis(),
 		envelope: bytes.into(),
 		membership,
-		message_key: received.opened.message_key.to_vec().into(),
+		message_key: message_key.to_vec().into(),
 		anchored_at,
 		anchor_block,
 	})
@@ -231,10 +234,9 @@ pub async fn verify(chain: &Chain, proof: &Proof) -> Result<Verified, ProofError
 		.as_slice()
 		.try_into()
 		.map_err(|_| ProofError::Format("message key is not 32 bytes".into()))?;
-	let opened = seal::open(&proof.envelope, OpenWith::MessageKey(&key))?;
+	let (envelope, body) = seal::parse(&proof.envelope)?;
+	let opened = seal::open_letter(&envelope, &body, &key)?;
 	let hash = hash_of(&proof.envelope);
-	let envelope = Envelope::<AccountId32>::decode_checked(&proof.envelope)
-		.map_err(|e| ProofError::Seal(SealError::Malformed(e)))?;
 	let leaf = envelope.leaf(hash);
 	let at = anchored_at(chain, &envelope.sender, &leaf, &proof.membership, At::Finalized)
 		.await?
@@ -242,11 +244,12 @@ pub async fn verify(chain: &Chain, proof: &Proof) -> Result<Verified, ProofError
 	if at != proof.anchored_at || chain.finalized_hash(at).await? != Some(proof.anchor_block) {
 		return Err(ProofError::AnchorMismatch);
 	}
-	if key_at(chain, &opened.sender, at).await?.is_none() {
-		return Err(ProofError::SenderKeyNotValid);
+	if device_at(chain, &opened.sender, &opened.device, at).await?.is_none() {
+		return Err(ProofError::DeviceNotBound);
 	}
 	Ok(Verified {
 		content: Content::decode(&mut &opened.letter.content[..]).ok(),
+		device: opened.device,
 		sender: opened.sender,
 		destination: opened.destination,
 		letter: opened.letter,

@@ -1,15 +1,17 @@
-//! What the client reads from the chain: keys, anchors, receipts, groups. Reads are at the
-//! finalized block unless they say otherwise.
+//! What the client reads from the chain: devices and key packages, anchors, receipts,
+//! groups and their commits. Reads are at the finalized block unless they say otherwise.
 
 use crate::{
 	chain::{account_value, hash_value, At, Chain, ChainError},
-	hosts, BlockNumber,
+	hosts,
+	mls::OrderedCommit,
+	BlockNumber,
 };
 use codec::{Decode, Encode};
 use quarks_primitives::{
 	hosting::{BatchMembership, MAX_ANCHOR_QUERIES},
 	merkle::AnchorLeaf,
-	AnchorRecord, Destination, Epoch, GroupId, KeyRecord, KeyVersion,
+	AnchorRecord, Destination, DeviceKey, DeviceRecord, Epoch, GroupId, KeyPackageRecord,
 };
 use sp_core::{crypto::AccountId32, H256};
 use subxt::dynamic::Value;
@@ -23,36 +25,54 @@ pub struct GroupInfo {
 	pub admins: u32,
 	/// The open epoch.
 	pub epoch: Epoch,
-	/// Whether its key was posted.
-	pub rotated: bool,
+	/// Whether a commit opened the epoch, so messages may use it.
+	pub committed: bool,
 }
 
-/// One member's entry in a key rotation.
-#[derive(Encode, Decode, Clone, Debug, PartialEq, Eq)]
-pub struct WrappedKey {
-	/// The member.
-	pub member: AccountId32,
-	/// The member's key version the group key was sealed to.
-	pub key_version: KeyVersion,
-	/// The hash of the envelope carrying the group key to the member.
-	pub commitment: H256,
+/// What the chain recorded of the MLS commit that opened an epoch.
+#[derive(Decode, Clone, Debug, PartialEq, Eq)]
+pub struct CommitRecord {
+	/// The commit's hash.
+	pub commit: H256,
+	/// The hash of the group's devices after it.
+	pub roster: H256,
+	/// The member who committed.
+	pub committer: AccountId32,
+	/// The epoch whose member set holds for this one.
+	pub members_since: Epoch,
+	/// The block that recorded it.
+	pub at: BlockNumber,
 }
 
-/// The encryption key `who` has at the finalized block.
-pub async fn current_key(
+impl CommitRecord {
+	/// What a device checks a commit or welcome against.
+	pub fn ordered(&self) -> OrderedCommit {
+		OrderedCommit { commit: self.commit, roster: self.roster }
+	}
+}
+
+/// The devices bound to `who` at the finalized block.
+pub async fn devices(chain: &Chain, who: &AccountId32) -> Result<Vec<DeviceKey>, ChainError> {
+	chain.view("Keys", "devices", vec![account_value(who)]).await
+}
+
+/// The record of `device` if it was bound to `who` at block `at`.
+pub async fn device_at(
 	chain: &Chain,
 	who: &AccountId32,
-) -> Result<Option<KeyRecord<BlockNumber>>, ChainError> {
-	chain.view("Keys", "current_key", vec![account_value(who)]).await
-}
-
-/// The encryption key `who` had at block `at`.
-pub async fn key_at(
-	chain: &Chain,
-	who: &AccountId32,
+	device: &DeviceKey,
 	at: BlockNumber,
-) -> Result<Option<KeyRecord<BlockNumber>>, ChainError> {
-	chain.view("Keys", "key_at", vec![account_value(who), Value::u128(at.into())]).await
+) -> Result<Option<DeviceRecord<BlockNumber>>, ChainError> {
+	let args = vec![account_value(who), Value::from_bytes(device), Value::u128(at.into())];
+	chain.view("Keys", "device_at", args).await
+}
+
+/// The unexpired key package of a bound `device`.
+pub async fn key_package(
+	chain: &Chain,
+	device: &DeviceKey,
+) -> Result<Option<KeyPackageRecord<Vec<u8>, BlockNumber>>, ChainError> {
+	chain.view("Keys", "key_package", vec![Value::from_bytes(device)]).await
 }
 
 /// The anchor `sender` recorded under `root`, at block `at`.
@@ -130,16 +150,51 @@ pub async fn group_members(chain: &Chain, group: GroupId) -> Result<Vec<AccountI
 		.collect()
 }
 
-/// The rotation record of `group`'s `epoch`.
-pub async fn rotation(
+/// A current member's role and the epoch they (last) joined at.
+#[derive(Decode, Clone, Debug, PartialEq, Eq)]
+pub struct MemberInfo {
+	/// Whether they administer the group.
+	pub admin: bool,
+	/// The epoch they joined at: nothing older is theirs to read.
+	pub joined: Epoch,
+}
+
+/// `who`'s membership of `group` now, if they are a member.
+pub async fn member(
+	chain: &Chain,
+	group: GroupId,
+	who: &AccountId32,
+) -> Result<Option<MemberInfo>, ChainError> {
+	let keys = vec![Value::u128(group.into()), account_value(who)];
+	chain
+		.storage_value("Groups", "Members", keys)
+		.await?
+		.map(|value| {
+			MemberInfo::decode(&mut &value[..])
+				.map_err(|e| ChainError::Decode(format!("member: {e}")))
+		})
+		.transpose()
+}
+
+/// The members of `group` at `epoch`, while the chain keeps its record.
+pub async fn members_at(
 	chain: &Chain,
 	group: GroupId,
 	epoch: Epoch,
-) -> Result<Vec<WrappedKey>, ChainError> {
-	let keys = vec![Value::u128(group.into()), Value::u128(epoch.into())];
-	match chain.storage_value("Groups", "Rotations", keys).await? {
-		Some(value) => Vec::<WrappedKey>::decode(&mut &value[..])
-			.map_err(|e| ChainError::Decode(format!("rotation: {e}"))),
-		None => Ok(Vec::new()),
-	}
+) -> Result<Vec<AccountId32>, ChainError> {
+	chain
+		.view("Groups", "members_at", vec![Value::u128(group.into()), Value::u128(epoch.into())])
+		.await
+}
+
+/// What the chain recorded of the commit that opened `group`'s `epoch`, at the finalized
+/// block.
+pub async fn commit_at(
+	chain: &Chain,
+	group: GroupId,
+	epoch: Epoch,
+) -> Result<Option<CommitRecord>, ChainError> {
+	chain
+		.view("Groups", "commit_at", vec![Value::u128(group.into()), Value::u128(epoch.into())])
+		.await
 }

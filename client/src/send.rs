@@ -1,21 +1,21 @@
-//! Sending. A sealed envelope is signed by its sender and handed to the node, which
-//! delivers it to every host of every recipient at once: the message is out before any
-//! block. Notarization follows: one anchor per block covers everything the sender sent
-//! since its last one ([`Messenger::notarize`], or a [`Notary`] for a long-running client),
-//! each envelope a leaf binding it to its destination.
+//! Sending. A letter is sealed for a conversation's current MLS epoch, signed by its
+//! sender and handed to the node, which delivers it to every host of every member at once:
+//! the message is out before any block. Notarization follows: one anchor per block covers
+//! everything the sender sent since its last one ([`Messenger::notarize`], or a [`Notary`]
+//! for a long-running client), each envelope a leaf binding it to its destination.
 
 use crate::{
 	chain::{hash_value, ChainError, Included, Progress, Wait},
 	error::ClientError,
 	messenger::Messenger,
-	seal::{self, Content, Letter, SealFor, Sealed},
+	seal::{self, Content, Letter, Sealed},
 	BlockNumber,
 };
 use codec::Encode;
 use quarks_primitives::{
 	hosting::{submission_payload, BatchMembership, Submission},
 	merkle::{self, AnchorLeaf},
-	GroupId,
+	Epoch, GroupId,
 };
 use sp_core::{crypto::AccountId32, Pair as _, H256};
 use std::{
@@ -46,6 +46,12 @@ pub struct Notarized {
 	pub included: Included,
 	/// Each envelope's place in the batch.
 	pub memberships: Vec<(H256, BatchMembership)>,
+}
+
+/// An MLS epoch as the chain numbers it (the chain opens epoch e with the commit that
+/// takes MLS from e - 1 to e).
+pub(crate) fn chain_epoch(mls_epoch: u64) -> Epoch {
+	Epoch::try_from(mls_epoch).unwrap_or(Epoch::MAX)
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -79,34 +85,25 @@ pub(crate) fn anchor_call(root: &H256, count: u32) -> Value {
 }
 
 impl Messenger {
-	/// Seals `text` to `to`'s current key and hands it to the node, which delivers it at
-	/// once. Notarize it with [`Self::notarize`].
+	/// Sends `text` in the 1:1 conversation with `to`, starting it if there is none; the
+	/// node delivers it at once. Notarize it with [`Self::notarize`].
 	pub async fn send_direct(&self, to: &AccountId32, text: &str) -> Result<Sent, ClientError> {
-		// Always the recipient's key of now: a cached one could predate a rotation.
-		let key = crate::queries::current_key(&self.chain, to)
-			.await?
-			.ok_or_else(|| ClientError::NoKey(to.clone()))?;
-		let letter = Letter { sent_at: now_ms(), content: Content::Text(text.into()).encode() };
-		let to = SealFor::Direct { account: to, key: &key.key, version: key.version };
-		self.submit(seal::seal(self.pair(), to, &letter)?).await
+		let group = self.conversation_with(to, &mut |_| {}).await?;
+		self.send_group(group, text).await
 	}
 
-	/// Seals `text` to `group` under its current epoch's key and hands it to the node.
+	/// Sends `text` to `group` under this device's current epoch of it, once the device
+	/// has caught up with the epoch the chain ordered last; the node delivers it at once.
 	pub async fn send_group(&self, group: GroupId, text: &str) -> Result<Sent, ClientError> {
-		let info = crate::queries::group_info(&self.chain, group)
-			.await?
-			.ok_or(ClientError::NoGroup(group))?;
-		if !info.rotated {
-			return Err(ClientError::GroupNotRotated { group, epoch: info.epoch });
-		}
-		let key = self
-			.keystore
-			.identity
-			.group_key(group, info.epoch)
-			.ok_or(ClientError::NoGroupKey { group, epoch: info.epoch })?;
+		self.ensure_current(group).await?;
 		let letter = Letter { sent_at: now_ms(), content: Content::Text(text.into()).encode() };
-		let to = SealFor::Group { group, epoch: info.epoch, key: &key };
-		self.submit(seal::seal(self.pair(), to, &letter)?).await
+		let (sealed, key) = self.with_device(|device| -> Result<_, ClientError> {
+			let epoch = chain_epoch(device.epoch(group)?);
+			Ok(seal::seal_letter(device, group, epoch, &letter)?)
+		})?;
+		// The sender's own device cannot open its MLS message: the key is kept for it.
+		self.store.put_message_key(&sealed.hash, &key)?;
+		self.submit(sealed).await
 	}
 
 	/// Keeps `sealed` locally, signs it as this identity's submission and hands it to the

@@ -166,7 +166,7 @@ fn store_figures(class: u8, count: usize) {
 	}
 }
 
-/// `count` senders, funded by Alice and each with a published key, on `nodes` in turn.
+/// `count` senders, funded by Alice and each with a registered device, on `nodes` in turn.
 async fn senders(dir: &Path, nodes: &[Node], count: usize) -> Vec<Arc<Messenger>> {
 	let identities: Vec<(String, AccountId)> = (0..count)
 		.map(|i| {
@@ -209,13 +209,13 @@ async fn senders(dir: &Path, nodes: &[Node], count: usize) -> Vec<Arc<Messenger>
 		let identity = Identity::from_suri(suri).expect("identity");
 		out.push(session(dir, node, &format!("sender-{i}"), identity).await);
 	}
-	let published =
-		futures::future::join_all(out.iter_mut().map(|m| async move {
-			m.publish_key(28_800, false, Wait::InBlock, &mut |_| {}).await
-		}))
-		.await;
-	for result in published {
-		result.expect("key published");
+	let registered = futures::future::join_all(
+		out.iter()
+			.map(|m| async move { m.register_device(28_800, Wait::InBlock, &mut |_| {}).await }),
+	)
+	.await;
+	for result in registered {
+		result.expect("device registered");
 	}
 	let finalized = nodes[0].best_number().await;
 	wait_finalized(&nodes.iter().collect::<Vec<_>>(), finalized).await;
@@ -223,21 +223,44 @@ async fn senders(dir: &Path, nodes: &[Node], count: usize) -> Vec<Arc<Messenger>
 }
 
 /// Bob's client reading live; records when each message is shown (opened, checked).
-fn read_as(mut bob: Messenger, for_: Duration) -> Arc<Mutex<HashMap<H256, Instant>>> {
+fn read_as(bob: Messenger, for_: Duration) -> Arc<Mutex<HashMap<H256, Instant>>> {
 	let shown: Arc<Mutex<HashMap<H256, Instant>>> = Arc::default();
 	let record = shown.clone();
 	tokio::spawn(async move {
-		let options =
-			ReadOptions { follow: true, count: None, timeout: Some(for_), acknowledge: false };
+		let options = ReadOptions {
+			follow: true,
+			count: None,
+			timeout: Some(for_),
+			acknowledge: false,
+			sync_every: None,
+			update_every: None,
+		};
 		let _ = bob
 			.read_mail(options, &mut |update| {
 				if let Update::Shown(r) = update {
-					record.lock().expect("shown").insert(r.hash, Instant::now());
+					if r.letter().is_some() {
+						record.lock().expect("shown").insert(r.hash, Instant::now());
+					}
 				}
 			})
 			.await;
 	});
 	shown
+}
+
+/// Bob publishes his key package and every sender starts its conversation with him, so
+/// what is measured is sending in a conversation, not starting one.
+async fn conversations_with_bob(senders: &[Arc<Messenger>], bob: &Messenger) {
+	bob.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("Bob's key package");
+	let started = futures::future::join_all(
+		senders
+			.iter()
+			.map(|s| async move { s.conversation_with(bob.account(), &mut |_| {}).await }),
+	)
+	.await;
+	for outcome in started {
+		outcome.expect("conversation started");
+	}
 }
 
 /// When each block number became final at `node`, polled every 20 ms.
@@ -485,6 +508,8 @@ async fn main() {
 		);
 		let bob =
 			session(dir.path(), &validators[1], "Bob-latency", Identity::development("Bob")).await;
+		alice.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("registered");
+		conversations_with_bob(std::slice::from_ref(&alice), &bob).await;
 		latency(
 			"1 message/s, Alice → Bob",
 			&[alice],
@@ -498,6 +523,7 @@ async fn main() {
 	if wants("load") {
 		let bob =
 			session(dir.path(), &validators[1], "Bob-load", Identity::development("Bob")).await;
+		conversations_with_bob(&senders[..50], &bob).await;
 		latency(
 			"100 messages/s from 50 senders → Bob",
 			&senders[..50],

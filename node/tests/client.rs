@@ -1,9 +1,12 @@
 //! The chat client end to end on a real network on 127.0.0.1 (three validators and the
-//! `local` preset's mail hosts of Dave and Ferdie): a message shown before its block whose
-//! notarization then advances to final although another account anchored its root first,
-//! a message never anchored flagged as such, a batch
-//! of mixed destinations under one anchor acknowledged per leaf and audited, proofs, key
-//! rotation, and a group whose key rotates when a member is removed.
+//! `local` preset's mail hosts of Dave and Ferdie), every conversation an MLS group whose
+//! commits the chain orders: a 1:1 message shown before its block whose notarization then
+//! advances to final although another account anchored its root first; a message never
+//! anchored flagged as such; a batch of mixed conversations under one anchor acknowledged
+//! per leaf and audited; proofs of one message that any alteration breaks; an update that
+//! the other member follows; a member removed who reads nothing after; two admins
+//! committing at once, one winning and the other rebasing, with no fork; a second device
+//! that reads everything new until it is removed; and a client that resumes from disk.
 
 mod common;
 
@@ -12,10 +15,11 @@ use quarks_client::{
 	chain::{hash_value, At, Chain, Wait},
 	error::ReadError,
 	inbox::{Notarization, ReadOptions, Received},
+	keystore::Identity,
 	messenger::Messenger,
 	proofs::{self, ProofError},
 	queries,
-	seal::{Content, SealError},
+	seal::{self, Body, Content, SealError},
 };
 use quarks_primitives::{merkle::single_root, Destination};
 use sp_core::H256;
@@ -24,13 +28,17 @@ use subxt::dynamic::Value as Dynamic;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// Opens `hash` from `who`'s hosts as soon as it is there (any notarization).
-async fn receive(who: &mut Messenger, hash: H256) -> Received {
+/// Opens everything `who`'s hosts hold (welcomes and commits first, as they come) until
+/// `hash` opens; returns it.
+async fn receive(who: &Messenger, hash: H256) -> Received {
 	let deadline = Instant::now() + LIMIT;
 	loop {
-		let entries = who.fetch().await.expect("mailboxes answer");
-		if let Some(entry) = entries.iter().find(|e| e.hash == hash) {
-			match who.open_mail(entry).await {
+		for entry in who.fetch().await.expect("mailboxes answer") {
+			let opened = who.open_mail(&entry).await;
+			if entry.hash != hash {
+				continue;
+			}
+			match opened {
 				Ok(received) => return received,
 				Err(e) if e.may_resolve() => {}
 				Err(e) => panic!("{hash:?} rejected: {e}"),
@@ -38,6 +46,23 @@ async fn receive(who: &mut Messenger, hash: H256) -> Received {
 		}
 		assert!(Instant::now() < deadline, "{hash:?} never arrived");
 		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+}
+
+/// Reads `who`'s mail until its device is at `epoch` of `group`.
+async fn reach(who: &Messenger, group: u64, epoch: u32) {
+	let deadline = Instant::now() + LIMIT;
+	while who.group_devices(group).map_or(true, |(at, _)| at < epoch) {
+		assert!(
+			Instant::now() < deadline,
+			"{}: group {group} epoch {epoch} never reached ({:?})",
+			who.account(),
+			who.group_devices(group).map(|(at, _)| at)
+		);
+		for entry in who.fetch().await.expect("mailboxes answer") {
+			let _ = who.open_mail(&entry).await;
+		}
+		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
 }
 
@@ -54,61 +79,87 @@ async fn until_final(who: &Messenger, received: &mut Received) -> u32 {
 	}
 }
 
-/// Reads every key envelope waiting for `who`, so group mail opens.
-async fn take_group_keys(who: &mut Messenger, group: u64, epoch: u32) {
-	let deadline = Instant::now() + LIMIT;
-	while who.keystore.identity.group_key(group, epoch).is_none() {
-		assert!(Instant::now() < deadline, "group {group} epoch {epoch} key never came");
-		for entry in who.fetch().await.expect("mailboxes answer") {
-			let _ = who.open_mail(&entry).await;
-		}
-		tokio::time::sleep(Duration::from_millis(500)).await;
+fn text(received: &Received) -> &str {
+	match received.letter() {
+		Some((_, Content::Text(text))) => text,
+		None => panic!("expected a letter, got {:?}", received.delivered),
 	}
 }
 
-fn text(received: &Received) -> &str {
-	match &received.content {
-		Content::Text(text) => text,
-		other => panic!("expected text, got {other:?}"),
-	}
+/// Sends `text` from `from` to `group`, anchored (in a block), and opens it at `to`.
+async fn round_trip(from: &Messenger, to: &Messenger, group: u64, text_: &str) -> Received {
+	let sent = from.send_group(group, text_).await.expect("sent");
+	from.notarize(std::slice::from_ref(&sent), Wait::InBlock, &mut |_| {}).await.expect("anchored");
+	let received = receive(to, sent.hash).await;
+	assert_eq!(text(&received), text_);
+	received
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn chat_end_to_end() {
 	let _guard = exclusive();
 	let dir = tempfile::tempdir().expect("temp dir");
-	let (validators, dave, _ferdie) = start_local_network(dir.path()).await;
+	let (validators, dave_node, _ferdie) = start_local_network(dir.path()).await;
 
-	let mut alice = client_session(dir.path(), &validators[0], "Alice").await;
-	let mut bob = client_session(dir.path(), &validators[1], "Bob").await;
-	let mut charlie = client_session(dir.path(), &validators[2], "Charlie").await;
-	let (bob_id, charlie_id) = (bob.account().clone(), charlie.account().clone());
+	let alice = client_session(dir.path(), &validators[0], "Alice").await;
+	let bob = client_session(dir.path(), &validators[1], "Bob").await;
+	let charlie = client_session(dir.path(), &validators[2], "Charlie").await;
+	let dave = client_session(dir.path(), &dave_node, "Dave").await;
+	let (bob_id, charlie_id, dave_id) =
+		(bob.account().clone(), charlie.account().clone(), dave.account().clone());
+	// Genesis bound their devices; each publishes the key package others add it with.
+	let registered = futures::future::join_all(
+		[&alice, &bob, &charlie, &dave]
+			.map(|m| async move { m.register_device(28_800, Wait::Finalized, &mut |_| {}).await }),
+	)
+	.await;
+	registered.into_iter().for_each(|r| {
+		r.expect("key package published");
+	});
 
-	// A message never anchored: shown pending, then flagged as not notarized once the
-	// hosts drop it.
+	// The first message starts the 1:1 conversation: a group on chain, and one commit,
+	// ordered on chain, that welcomes Bob's device. Never anchored, it is shown pending,
+	// then flagged as not notarized once the hosts drop it.
 	let unanchored = alice.send_direct(&bob_id, "never anchored").await.expect("sent");
+	let Destination::Group { group: direct, epoch: 1 } = unanchored.leaf.destination else {
+		panic!("a 1:1 message goes to the conversation's group at epoch 1")
+	};
 	let mut updates = Vec::new();
-	let options =
-		ReadOptions { follow: true, count: Some(1), timeout: Some(LIMIT), acknowledge: false };
+	let options = ReadOptions {
+		follow: true,
+		count: Some(1),
+		timeout: Some(LIMIT),
+		acknowledge: false,
+		sync_every: None,
+		update_every: None,
+	};
 	bob.read_mail(options, &mut |update| updates.push(format!("{update:?}"))).await.expect("reads");
-	assert!(
-		updates[0].starts_with("Shown") && updates[0].contains("notarization: Pending"),
-		"{updates:?}"
-	);
-	assert!(
+	let about = |hash: H256| {
 		updates
 			.iter()
-			.any(|u| u.contains(&format!("{:?}", unanchored.hash)) && u.contains("NotNotarized")),
+			.filter(move |u| u.contains(&format!("{hash:?}")))
+			.cloned()
+			.collect::<Vec<_>>()
+	};
+	let seen = about(unanchored.hash);
+	assert!(
+		seen[0].starts_with("Shown") && seen[0].contains("notarization: Pending"),
 		"{updates:?}"
 	);
-	assert!(bob.fetch().await.expect("answers").is_empty(), "the hosts dropped it");
+	assert!(seen.iter().any(|u| u.contains("NotNotarized")), "{updates:?}");
+	assert!(
+		bob.fetch().await.expect("answers").iter().all(|e| e.hash != unanchored.hash),
+		"the hosts dropped it"
+	);
+	assert_eq!(bob.store.direct(alice.account()).expect("reads"), Some(direct), "Bob knows it");
 
 	// Shown before its block: Bob opens it while no anchor exists; then it is anchored and
 	// final.
 	let sent = alice.send_direct(&bob_id, "hello Bob").await.expect("sent");
-	let mut received = receive(&mut bob, sent.hash).await;
+	let mut received = receive(&bob, sent.hash).await;
 	assert_eq!(text(&received), "hello Bob");
-	assert_eq!(&received.opened.sender, alice.account());
+	assert_eq!(&received.sender, alice.account());
+	assert_eq!(received.letter().expect("a letter").0.device, alice.device_key());
 	assert_eq!(received.notarization, Notarization::Pending);
 	assert!(received.membership.is_none(), "no anchor exists yet");
 	// Charlie sees Alice's pending message and anchors its root first, under his own
@@ -130,59 +181,66 @@ async fn chat_end_to_end() {
 		queries::anchor(&alice.chain, &charlie_id, &root, At::Finalized).await.expect("reads");
 	assert!(charlies.is_some_and(|record| record.anchored_at < notarized.included.block_number));
 
-	// Someone else's mail does not open for Charlie.
+	// Someone else's conversation does not open for Charlie.
 	let envelope = alice.store.get(&sent.hash).expect("kept").expect("kept");
-	assert!(matches!(
-		charlie.open_envelope(&envelope).await,
-		Err(ReadError::Seal(SealError::WrongRecipient))
-	));
+	assert!(
+		matches!(charlie.open_envelope(&envelope).await, Err(ReadError::NotInGroup(g)) if g == direct)
+	);
 
-	// The receipt reaches the finalized chain; the audit shows it with the key versions.
+	// The receipt reaches the finalized chain; the audit shows it, and the device that
+	// signed the letter, bound to Alice at the anchoring block.
 	bob.acknowledge(&[&received], Wait::Finalized, &mut |_| {}).await.expect("acknowledged");
 	let membership = alice.store.membership(&sent.hash).expect("kept");
-	let report = proofs::audit(&alice.chain, &envelope, membership)
+	let key = alice.store.message_key(&sent.hash).expect("kept");
+	let report = proofs::audit(&alice.chain, &envelope, membership, key)
 		.await
 		.expect("chain answers")
 		.expect("anchored");
 	assert_eq!(&report.sender, alice.account());
-	assert_eq!(report.sender_key, Some(1));
-	assert_eq!(report.sealed_to, Some(1));
-	assert_eq!(report.recipients.len(), 1);
-	assert_eq!(report.recipients[0].account, bob_id);
-	assert!(report.recipients[0].receipt.is_some(), "receipt recorded");
+	assert_eq!(report.device, Some((alice.device_key(), true)));
+	let acknowledged: Vec<_> =
+		report.recipients.iter().filter(|r| r.receipt.is_some()).map(|r| &r.account).collect();
+	assert_eq!(acknowledged, vec![&bob_id]);
 
-	// Bob's proof verifies at another node with no key; any alteration fails.
-	let proof = proofs::prove(&mut bob, &sent.hash).await.expect("proof");
+	// Bob's proof verifies at another node with no secret; any alteration fails.
+	let proof = proofs::prove(&bob, &sent.hash).await.expect("proof");
 	let verifier =
-		Chain::connect(&format!("ws://127.0.0.1:{}", dave.rpc_port)).await.expect("connects");
+		Chain::connect(&format!("ws://127.0.0.1:{}", dave_node.rpc_port)).await.expect("connects");
 	let verified = proofs::verify(&verifier, &proof).await.expect("valid proof");
 	assert_eq!(&verified.sender, alice.account());
+	assert_eq!(verified.device, alice.device_key());
 	assert_eq!(verified.content, Some(Content::Text("hello Bob".into())));
+	let (_, body) = seal::parse(&proof.envelope).expect("parses");
+	let Body::Letter { ciphertext, .. } = body else { panic!("a letter") };
+	let at = proof.envelope.0.windows(16).position(|w| w == &ciphertext[..16]).expect("in it");
 	let mut forged = proof.clone();
-	let last = forged.envelope.0.len() - 1;
-	forged.envelope.0[last] ^= 1;
+	forged.envelope.0[at] ^= 1;
 	assert!(matches!(
 		proofs::verify(&verifier, &forged).await,
 		Err(ProofError::Seal(SealError::Tampered))
+	));
+	let mut other_key = proof.clone();
+	other_key.message_key.0[0] ^= 1;
+	assert!(matches!(
+		proofs::verify(&verifier, &other_key).await,
+		Err(ProofError::Seal(SealError::KeyCommitment))
 	));
 	let mut moved = proof.clone();
 	moved.anchored_at += 1;
 	assert!(matches!(proofs::verify(&verifier, &moved).await, Err(ProofError::AnchorMismatch)));
 
-	// A group of three; its key reaches Bob and Charlie, committed on chain.
+	// A group of three: one commit adds Bob's and Charlie's devices.
 	let group = alice
 		.create_group(&[bob_id.clone(), charlie_id.clone()], &mut |_| {})
 		.await
 		.expect("group created");
-	take_group_keys(&mut bob, group, 1).await;
-	take_group_keys(&mut charlie, group, 1).await;
-
-	// One anchor covers a batch of mixed destinations; each recipient acknowledges its
+	// One anchor covers a batch of three conversations; each recipient acknowledges its
 	// own leaves, and the audit shows each leaf's receipts.
+	let to_charlie = alice.conversation_with(&charlie_id, &mut |_| {}).await.expect("started");
 	let batch = vec![
-		alice.send_direct(&bob_id, "to Bob").await.expect("sent"),
+		alice.send_group(direct, "to Bob").await.expect("sent"),
 		alice.send_group(group, "to all of us").await.expect("sent"),
-		alice.send_direct(&charlie_id, "to Charlie").await.expect("sent"),
+		alice.send_group(to_charlie, "to Charlie").await.expect("sent"),
 	];
 	let notarized = alice.notarize(&batch, Wait::InBlock, &mut |_| {}).await.expect("anchored");
 	assert_eq!(notarized.memberships.len(), 3);
@@ -192,20 +250,20 @@ async fn chat_end_to_end() {
 		.all(|(_, m)| m.root == notarized.root && m.proof.leaf_count == 3));
 	let mut for_bob = Vec::new();
 	for sent in &batch[..2] {
-		let mut received = receive(&mut bob, sent.hash).await;
+		let mut received = receive(&bob, sent.hash).await;
 		until_final(&bob, &mut received).await;
 		for_bob.push(received);
 	}
 	assert_eq!(text(&for_bob[1]), "to all of us");
 	let mut for_charlie = Vec::new();
 	for sent in &batch[1..] {
-		let mut received = receive(&mut charlie, sent.hash).await;
+		let mut received = receive(&charlie, sent.hash).await;
 		until_final(&charlie, &mut received).await;
 		for_charlie.push(received);
 	}
 	assert!(
 		charlie.fetch().await.expect("answers").iter().all(|e| e.hash != batch[0].hash),
-		"Bob's leaf is not Charlie's mail"
+		"Bob's conversation is not Charlie's mail"
 	);
 	bob.acknowledge(&for_bob.iter().collect::<Vec<_>>(), Wait::Finalized, &mut |_| {})
 		.await
@@ -214,14 +272,6 @@ async fn chat_end_to_end() {
 		.acknowledge(&for_charlie.iter().collect::<Vec<_>>(), Wait::Finalized, &mut |_| {})
 		.await
 		.expect("acknowledged");
-	let receipts = |report: proofs::Audit| {
-		report
-			.recipients
-			.into_iter()
-			.filter(|r| r.receipt.is_some())
-			.map(|r| r.account)
-			.collect::<Vec<_>>()
-	};
 	for (sent, expected) in batch.iter().zip([
 		vec![bob_id.clone()],
 		vec![bob_id.clone(), charlie_id.clone()],
@@ -229,57 +279,134 @@ async fn chat_end_to_end() {
 	]) {
 		let bytes = alice.store.get(&sent.hash).expect("kept").expect("kept");
 		let membership = alice.store.membership(&sent.hash).expect("kept");
-		let report = proofs::audit(&alice.chain, &bytes, membership)
+		let report = proofs::audit(&alice.chain, &bytes, membership, None)
 			.await
 			.expect("answers")
 			.expect("anchored");
 		assert_eq!(report.membership.root, notarized.root);
-		let mut got = receipts(report);
+		let mut got: Vec<_> = report
+			.recipients
+			.into_iter()
+			.filter(|r| r.receipt.is_some())
+			.map(|r| r.account)
+			.collect();
 		got.sort();
 		let mut expected = expected;
 		expected.sort();
 		assert_eq!(got, expected, "receipts of {:?}", sent.leaf.destination);
 	}
 
-	// Bob rotates his key: new mail is sealed to version 2, old mail still opens.
-	let (version, _) =
-		bob.publish_key(28_800, true, Wait::Finalized, &mut |_| {}).await.expect("rotated");
-	assert_eq!(version, 2);
-	let second = alice.send_direct(&bob_id, "after rotation").await.expect("sent");
-	alice
-		.notarize(std::slice::from_ref(&second), Wait::Finalized, &mut |_| {})
-		.await
-		.expect("anchored");
-	assert_eq!(text(&receive(&mut bob, second.hash).await), "after rotation");
-	let second_envelope = bob.store.get(&second.hash).expect("kept").expect("kept");
-	let report = proofs::audit(&bob.chain, &second_envelope, None)
-		.await
-		.expect("answers")
-		.expect("anchored");
-	assert_eq!(report.sealed_to, Some(2));
+	// Bob updates his keys in the 1:1 conversation; Alice follows the commit the chain
+	// ordered before she writes again. What Bob read before still opens (from his store).
+	let epoch = bob.update(direct, &mut |_| {}).await.expect("updated");
+	assert_eq!(epoch, 2);
+	let after = round_trip(&alice, &bob, direct, "after your update").await;
+	assert_eq!(after.leaf.destination, Destination::Group { group: direct, epoch: 2 });
 	assert_eq!(
 		text(&bob.open_envelope(&envelope).await.expect("old mail still opens")),
 		"hello Bob"
 	);
 
-	// Removing Charlie rotates the key; the next message is Bob's to read only.
+	// Removing Charlie: the next message is Bob's to read only.
 	let epoch = alice.remove_member(group, &charlie_id, &mut |_| {}).await.expect("removed");
 	assert_eq!(epoch, 2);
-	take_group_keys(&mut bob, group, 2).await;
+	reach(&bob, group, 2).await;
 	let secret = alice.send_group(group, "without Charlie").await.expect("sent");
 	assert_eq!(secret.leaf.destination, Destination::Group { group, epoch: 2 });
-	assert_eq!(text(&receive(&mut bob, secret.hash).await), "without Charlie");
-	let secret_envelope = alice.store.get(&secret.hash).expect("kept").expect("kept");
-	assert!(matches!(
-		charlie.open_envelope(&secret_envelope).await,
-		Err(ReadError::NoGroupKey { epoch: 2, .. })
-	));
+	assert_eq!(text(&receive(&bob, secret.hash).await), "without Charlie");
 	assert!(
 		charlie.fetch().await.expect("mailboxes answer").iter().all(|e| e.hash != secret.hash),
 		"no host keeps the new epoch's mail for Charlie"
 	);
-	assert!(queries::anchor(&alice.chain, alice.account(), &notarized.root, At::Finalized)
+	// Charlie applies his removal; the envelope itself does not open for him.
+	for entry in charlie.fetch().await.expect("answers") {
+		let _ = charlie.open_mail(&entry).await;
+	}
+	let secret_envelope = alice.store.get(&secret.hash).expect("kept").expect("kept");
+	assert!(matches!(
+		charlie.open_envelope(&secret_envelope).await,
+		Err(ReadError::NotInGroup(g)) if g == group
+	));
+
+	// Two admins change the group at once: the chain orders one commit for the epoch,
+	// the other admin's client applies it and commits again on top, without being asked.
+	alice
+		.chain
+		.submit(
+			alice.pair(),
+			"Groups",
+			"set_admin",
+			vec![
+				Dynamic::u128(group.into()),
+				quarks_client::chain::account_value(&bob_id),
+				Dynamic::bool(true),
+			],
+			Wait::Finalized,
+			&mut |_| {},
+		)
 		.await
-		.expect("answers")
-		.is_some());
+		.expect("Bob is an admin");
+	let (mut alice_steps, mut bob_steps) = (|_| {}, |_| {});
+	let (by_alice, by_bob) = tokio::join!(
+		alice.add_member(group, &charlie_id, &mut alice_steps),
+		bob.add_member(group, &dave_id, &mut bob_steps),
+	);
+	let (by_alice, by_bob) = (by_alice.expect("Alice's change"), by_bob.expect("Bob's change"));
+	assert_eq!([by_alice.min(by_bob), by_alice.max(by_bob)], [3, 4], "one after the other");
+	for member in [&alice, &bob, &charlie, &dave] {
+		reach(member, group, 4).await;
+	}
+	assert_eq!(alice.group_devices(group).expect("in it").1.len(), 4);
+	let authenticator = alice.epoch_authenticator(group).expect("in it");
+	for member in [&bob, &charlie, &dave] {
+		assert_eq!(member.epoch_authenticator(group).expect("in it"), authenticator, "no fork");
+	}
+	round_trip(&dave, &charlie, group, "hello from the newest member").await;
+
+	// Bob's second device: bound by his account, added to his conversations by his first
+	// device's commits; it reads what is sent next, until he removes it.
+	let laptop = session(
+		dir.path(),
+		&validators[2],
+		"Bob-laptop",
+		Identity::from_suri("//Bob").expect("Bob"),
+	)
+	.await;
+	laptop.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("bound");
+	for (group, outcome) in bob.sync_groups(false, &mut |_| {}).await {
+		outcome.unwrap_or_else(|e| panic!("group {group}: {e}"));
+	}
+	reach(&alice, direct, 3).await;
+	let both = alice.send_direct(&bob_id, "to both of your devices").await.expect("sent");
+	alice
+		.notarize(std::slice::from_ref(&both), Wait::InBlock, &mut |_| {})
+		.await
+		.expect("anchored");
+	assert_eq!(text(&receive(&laptop, both.hash).await), "to both of your devices");
+	assert_eq!(text(&receive(&bob, both.hash).await), "to both of your devices");
+	let from_laptop = round_trip(&laptop, &alice, direct, "from my laptop").await;
+	assert_eq!(&from_laptop.sender, &bob_id);
+	assert_eq!(from_laptop.letter().expect("a letter").0.device, laptop.device_key());
+
+	bob.remove_device(&laptop.device_key(), &mut |_| {}).await.expect("unbound");
+	for (group, outcome) in bob.sync_groups(false, &mut |_| {}).await {
+		outcome.unwrap_or_else(|e| panic!("group {group}: {e}"));
+	}
+	reach(&alice, direct, 4).await;
+	let phone_only = alice.send_direct(&bob_id, "phone only").await.expect("sent");
+	assert_eq!(text(&receive(&bob, phone_only.hash).await), "phone only");
+	for entry in laptop.fetch().await.expect("answers") {
+		let _ = laptop.open_mail(&entry).await;
+	}
+	let phone_only_envelope = alice.store.get(&phone_only.hash).expect("kept").expect("kept");
+	assert!(matches!(
+		laptop.open_envelope(&phone_only_envelope).await,
+		Err(ReadError::NotInGroup(g)) if g == direct
+	));
+
+	// A client restarted mid-conversation resumes from its saved state.
+	drop(bob);
+	let bob = reopen(dir.path(), &validators[1], "Bob").await;
+	round_trip(&alice, &bob, direct, "after your restart").await;
+	round_trip(&bob, &alice, direct, "back again").await;
 }

@@ -11,21 +11,28 @@ fn device(account: u8) -> Device {
 /// Stands in for the groups pallet's ordering: the first commit submitted for an epoch
 /// is that epoch's.
 #[derive(Default)]
-struct Orderer(HashMap<u64, H256>);
+struct Orderer(HashMap<u64, OrderedCommit>);
 
 impl Orderer {
-	fn submit(&mut self, commit: &Commit) -> H256 {
-		*self.0.entry(commit.epoch).or_insert(commit.hash)
+	fn submit(&mut self, commit: &Commit) -> OrderedCommit {
+		*self.0.entry(commit.epoch).or_insert(commit.ordered())
 	}
+}
+
+/// `device` joins from `commit`'s welcome into the epoch the orderer recorded it for.
+fn join(orderer: &Orderer, device: &mut Device, commit: &Commit) {
+	let ordered = orderer.0[&commit.epoch];
+	let welcome = commit.welcome.as_ref().expect("a welcome");
+	device.join(welcome, GROUP, commit.epoch + 1, ordered).expect("joins");
 }
 
 /// `committer` stages a commit, the orderer records it, and every device in `members`
 /// (the committer among them) applies it; returns the commit.
 fn ordered(orderer: &mut Orderer, commit: Commit, members: &mut [&mut Device]) -> Commit {
-	let hash = orderer.submit(&commit);
-	assert_eq!(hash, commit.hash, "the commit was the first for its epoch");
+	let ordered = orderer.submit(&commit);
+	assert_eq!(ordered, commit.ordered(), "the commit was the first for its epoch");
 	for member in members.iter_mut() {
-		member.apply_commit(GROUP, &commit.message, hash).expect("an ordered commit applies");
+		member.apply_commit(GROUP, &commit.message, ordered).expect("an ordered commit applies");
 	}
 	commit
 }
@@ -38,8 +45,9 @@ fn alice_and_bob(orderer: &mut Orderer) -> (Device, Device) {
 	let bob_package = bob.key_package(DAY).expect("a key package");
 	let add = alice.commit(GROUP, &[bob_package], &[]).expect("staged");
 	let add = ordered(orderer, add, &mut [&mut alice]);
-	let joined = bob.join(&add.welcome.expect("a welcome for Bob")).expect("Bob joins");
-	assert_eq!(joined, GROUP);
+	assert_eq!(add.roster, alice.roster(GROUP).unwrap());
+	join(orderer, &mut bob, &add);
+	assert!(bob.is_in(GROUP));
 	(alice, bob)
 }
 
@@ -111,7 +119,7 @@ fn an_update_locks_out_whoever_stole_the_state_before() {
 	let update = bob.update(GROUP).unwrap();
 	let update = ordered(&mut orderer, update, &mut [&mut bob, &mut alice]);
 	assert!(
-		thief.apply_commit(GROUP, &update.message, update.hash).is_err(),
+		thief.apply_commit(GROUP, &update.message, update.ordered()).is_err(),
 		"the update's new secrets were never in the stolen state"
 	);
 	let after = alice.encrypt(GROUP, b"after Bob's update").unwrap();
@@ -126,7 +134,7 @@ fn a_removed_member_reads_nothing_sent_after_its_removal() {
 	let mut carol = device(3);
 	let add = alice.commit(GROUP, &[carol.key_package(DAY).unwrap()], &[]).unwrap();
 	let add = ordered(&mut orderer, add, &mut [&mut alice, &mut bob]);
-	carol.join(&add.welcome.unwrap()).unwrap();
+	join(&orderer, &mut carol, &add);
 
 	let remove = alice.commit(GROUP, &[], &[bob.id()]).unwrap();
 	let hash = orderer.submit(&remove);
@@ -161,7 +169,7 @@ fn of_two_concurrent_commits_one_wins_and_the_other_is_staged_again() {
 	let at_bob = bob.apply_commit(GROUP, &alices.message, winner).unwrap();
 	assert!(at_bob.own_commit_lost);
 	assert_eq!(at_bob.added, vec![carol.id()]);
-	carol.join(&alices.welcome.unwrap()).unwrap();
+	join(&orderer, &mut carol, &alices);
 
 	// Bob stages his update again, on epoch 2, and it wins there.
 	let again = bob.update(GROUP).unwrap();
@@ -184,7 +192,12 @@ fn a_second_device_reads_everything_new_until_it_is_removed() {
 
 	let add = bob.commit(GROUP, &[bob_laptop.key_package(DAY).unwrap()], &[]).unwrap();
 	let add = ordered(&mut orderer, add, &mut [&mut bob, &mut alice]);
-	bob_laptop.join(&add.welcome.unwrap()).unwrap();
+	join(&orderer, &mut bob_laptop, &add);
+	// The welcome is addressed to Bob's account, so his phone gets it too: not its own.
+	assert!(matches!(
+		bob.join(add.welcome.as_ref().unwrap(), GROUP, 2, add.ordered()),
+		Err(MlsError::NotForThisDevice)
+	));
 	let hello = alice.encrypt(GROUP, b"to both of Bob's devices").unwrap();
 	assert_eq!(bob.decrypt(GROUP, &hello).unwrap().plaintext, b"to both of Bob's devices");
 	assert_eq!(bob_laptop.decrypt(GROUP, &hello).unwrap().plaintext, b"to both of Bob's devices");
@@ -195,7 +208,10 @@ fn a_second_device_reads_everything_new_until_it_is_removed() {
 
 	let remove = bob.commit(GROUP, &[], &[bob_laptop.id()]).unwrap();
 	let remove = ordered(&mut orderer, remove, &mut [&mut bob, &mut alice]);
-	assert!(bob_laptop.apply_commit(GROUP, &remove.message, remove.hash).unwrap().self_removed);
+	assert!(
+		bob_laptop.apply_commit(GROUP, &remove.message, remove.ordered()).unwrap().self_removed
+	);
+	assert!(!bob_laptop.is_in(GROUP));
 	let later = alice.encrypt(GROUP, b"phone only").unwrap();
 	assert_eq!(bob.decrypt(GROUP, &later).unwrap().plaintext, b"phone only");
 	assert!(bob_laptop.decrypt(GROUP, &later).is_err());
@@ -218,15 +234,16 @@ fn refused_input_changes_nothing() {
 
 	// A commit other than the ordered one, and garbage under the ordered hash.
 	let update = alice.update(GROUP).unwrap();
-	let other = H256::repeat_byte(1);
+	let other = OrderedCommit { commit: H256::repeat_byte(1), ..update.ordered() };
 	assert!(matches!(
 		bob.apply_commit(GROUP, &update.message, other),
 		Err(MlsError::NotOrdered { .. })
 	));
 	let garbage = b"garbage".to_vec();
-	assert!(bob.apply_commit(GROUP, &garbage, commit_hash(&garbage)).is_err());
+	let ordered_garbage = OrderedCommit { commit: commit_hash(&garbage), ..update.ordered() };
+	assert!(bob.apply_commit(GROUP, &garbage, ordered_garbage).is_err());
 	// Alice's staged commit survives garbage (openmls' work on it is undone).
-	assert!(alice.apply_commit(GROUP, &garbage, commit_hash(&garbage)).is_err());
+	assert!(alice.apply_commit(GROUP, &garbage, ordered_garbage).is_err());
 	assert_eq!(bob.epoch(GROUP).unwrap(), 1);
 	ordered(&mut orderer, update, &mut [&mut alice, &mut bob]);
 	assert_eq!(bob.epoch(GROUP).unwrap(), 2);
@@ -270,4 +287,30 @@ fn the_binding_proof_is_what_the_keys_pallet_checks() {
 	let mut other_account = DEVICE_PROOF_TAG.to_vec();
 	device(2).account().encode_to(&mut other_account);
 	assert!(!ed25519::Pair::verify(&ed25519::Signature::from_raw(proof), &other_account, &key));
+}
+
+#[test]
+fn a_commit_or_welcome_whose_roster_is_not_the_chains_is_refused() {
+	let mut orderer = Orderer::default();
+	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
+	let mut carol = device(3);
+	let add = alice.commit(GROUP, &[carol.key_package(DAY).unwrap()], &[]).unwrap();
+	// The committer told the chain a roster without Carol, but its commit adds her.
+	let lied = OrderedCommit { roster: roster_hash(&bob.roster(GROUP).unwrap()), ..add.ordered() };
+	assert!(matches!(
+		bob.apply_commit(GROUP, &add.message, lied),
+		Err(MlsError::RosterMismatch(2))
+	));
+	assert_eq!(bob.epoch(GROUP).unwrap(), 1, "nothing changed");
+	let welcome = add.welcome.as_ref().unwrap();
+	assert!(matches!(carol.join(welcome, GROUP, 2, lied), Err(MlsError::RosterMismatch(2))));
+	assert!(!carol.is_in(GROUP));
+	assert!(matches!(
+		carol.join(welcome, GROUP + 1, 2, add.ordered()),
+		Err(MlsError::WrongWelcome { group: GROUP, epoch: 2 })
+	));
+	// The honest record applies.
+	ordered(&mut orderer, add.clone(), &mut [&mut alice, &mut bob]);
+	join(&orderer, &mut carol, &add);
+	assert_eq!(carol.roster(GROUP).unwrap(), alice.roster(GROUP).unwrap());
 }

@@ -562,6 +562,20 @@ pub async fn session(
 	.expect("messenger")
 }
 
+/// The session of keystore `<dir>/<file>.json` again, through `node`: what a restarted
+/// client reads from disk.
+pub async fn reopen(dir: &Path, node: &Node, file: &str) -> quarks_client::messenger::Messenger {
+	use quarks_client::{chain::Chain, keystore::Keystore};
+	let keystore = Keystore::open(&dir.join(format!("{file}.json")), "test passphrase")
+		.expect("keystore opens");
+	let url = format!("ws://127.0.0.1:{}", node.rpc_port);
+	quarks_client::messenger::Messenger::new(
+		Chain::connect(&url).await.expect("connects"),
+		keystore,
+	)
+	.expect("messenger")
+}
+
 /// The Aura slot of block `number` of `node`'s canonical chain.
 pub async fn slot(node: &Node, number: u32) -> u64 {
 	let hash: H256 =
