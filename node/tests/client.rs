@@ -66,10 +66,20 @@ async fn reach(who: &Messenger, group: u64, epoch: u32) {
 	}
 }
 
-/// Reads the chain for `received` until its anchor is final.
+/// Reads the chain for `received` until its anchor is final; where it sits in its
+/// sender's batch comes from the hosts once they saw the anchor, as it does for `watch`.
 async fn until_final(who: &Messenger, received: &mut Received) -> u32 {
+	use quarks_primitives::mailbox::Notarization as Claim;
 	let deadline = Instant::now() + LIMIT;
 	loop {
+		if received.membership.is_none() {
+			let entries = who.fetch().await.expect("mailboxes answer");
+			if let Some(Claim::Anchored { membership, .. } | Claim::Final { membership, .. }) =
+				entries.into_iter().find(|e| e.hash == received.hash).map(|e| e.notarization)
+			{
+				received.membership = Some(membership);
+			}
+		}
 		who.check_notarization(received).await.expect("the chain answers");
 		if let Notarization::Final(block) = received.notarization {
 			return block;
