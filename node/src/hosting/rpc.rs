@@ -362,8 +362,9 @@ where
 			}
 		};
 		let mut notices = host.subscribe();
-		let sink = pending.accept().await?;
+		// Counted before the subscriber hears it is open, so the gauge never lags it.
 		let _open = host.metrics().map(|m| SubscriptionCount::open(&m.subscriptions));
+		let sink = pending.accept().await?;
 		loop {
 			tokio::select! {
 				_ = sink.closed() => return Ok(()),
