@@ -1,0 +1,258 @@
+//! The command line, as clap reads it: each subcommand's doc is its help.
+
+use clap::{Args, Parser, Subcommand};
+use quarks_client::{
+	keystore::{DEFAULT_LOG_N, LOG_N_RANGE},
+	BlockNumber,
+};
+use quarks_primitives::GroupId;
+use sp_core::H256;
+use std::path::PathBuf;
+
+/// The Quarks chat client: end-to-end encrypted messages, anchored on chain.
+#[derive(Parser)]
+#[command(version)]
+pub struct Cli {
+	/// The node to talk to [default: $QUARKS_URL, or ws://127.0.0.1:9944].
+	#[arg(long, global = true)]
+	pub url: Option<String>,
+	/// The identity's keystore file [default: $QUARKS_KEYSTORE, or quarks-keystore.json].
+	/// The passphrase is read from $QUARKS_PASSPHRASE, or asked for.
+	#[arg(long, global = true)]
+	pub keystore: Option<PathBuf>,
+	#[command(subcommand)]
+	pub command: Command,
+}
+
+impl Cli {
+	pub fn url(&self) -> &str {
+		self.url.as_deref().unwrap_or_default()
+	}
+
+	pub fn keystore(&self) -> &std::path::Path {
+		self.keystore.as_deref().unwrap_or(std::path::Path::new(""))
+	}
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+	/// Create a new identity (account and this device) in a new keystore file; with the
+	/// secret of an existing account, a new device of it.
+	Init(InitArgs),
+	/// Show this identity: account, this device, chosen hosts.
+	Whoami,
+	/// Register this device on chain, list this account's devices, or remove one.
+	#[command(subcommand)]
+	Device(DeviceCommand),
+	/// Update this device's keys in your conversations (future secrecy).
+	#[command(subcommand)]
+	Keys(KeysCommand),
+	/// List mail hosts, or choose which keep your mail.
+	#[command(subcommand)]
+	Hosts(HostsCommand),
+	/// Create and manage groups; every change of members or devices is an MLS commit the
+	/// chain orders.
+	#[command(subcommand)]
+	Group(GroupCommand),
+	/// Verify a contact: the safety number to compare with them.
+	#[command(subcommand)]
+	Contact(ContactCommand),
+	/// Send a message to a person (your 1:1 conversation, started if needed) or a group:
+	/// seal, hand to the node (which delivers it at once), then anchor it on chain.
+	Send(SendArgs),
+	/// Read the mail your hosts keep: check, decrypt, show with its notarization state,
+	/// wait for it to settle, and acknowledge what is final.
+	Inbox(InboxArgs),
+	/// Follow your mailboxes live: each message shown as it arrives (pending), then as it is
+	/// anchored and final; final messages acknowledged in batches.
+	Watch(WatchArgs),
+	/// Open an envelope file with this identity's keys, with every check.
+	Open {
+		/// The envelope file (raw SCALE bytes).
+		file: PathBuf,
+	},
+	/// What the chain says of a message (anchor, sender, signing device, receipts), or of
+	/// every message of a conversation in the local store.
+	Audit(AuditArgs),
+	/// Export a non-repudiation proof of one received message.
+	Prove {
+		/// The envelope hash.
+		hash: H256,
+		/// Where to write the proof (JSON).
+		#[arg(short, long)]
+		output: PathBuf,
+	},
+	/// Check a proof against the chain; needs no keystore and no secret.
+	VerifyProof {
+		/// The proof file.
+		file: PathBuf,
+	},
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+	/// Use a development identity (Alice, Bob, Charlie, Dave) whose device the local chain
+	/// bound at genesis. Its secrets are public: for testing only.
+	#[arg(long, conflicts_with = "suri")]
+	pub dev: Option<String>,
+	/// Use an existing account (a secret phrase or URI) instead of generating one: a new
+	/// device of that account.
+	#[arg(long)]
+	pub suri: Option<String>,
+	/// scrypt cost as log2(N).
+	#[arg(long, default_value_t = DEFAULT_LOG_N, hide = true,
+		value_parser = clap::value_parser!(u8).range(*LOG_N_RANGE.start() as i64..=*LOG_N_RANGE.end() as i64))]
+	pub kdf_log_n: u8,
+}
+
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+	/// Bind this device to the account on chain (a new identity's first step) and publish
+	/// its key package, through which others add it to conversations; bound already, a
+	/// fresh key package.
+	Register {
+		/// Days the key package stays valid (at most 180).
+		#[arg(long, default_value_t = 90)]
+		days: BlockNumber,
+	},
+	/// This account's devices on chain; this one is marked.
+	List,
+	/// Unbind a device of this account (a lost phone): it reads nothing sent after your
+	/// conversations' next commit, which this command makes.
+	Remove {
+		/// The device key (0x hex), as `device list` shows it.
+		device: String,
+	},
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+	/// Replace this device's keys in every conversation (or one): whoever stole its state
+	/// before cannot read what follows.
+	Update {
+		/// Only this group.
+		#[arg(long)]
+		group: Option<GroupId>,
+	},
+}
+
+#[derive(Subcommand)]
+pub enum ContactCommand {
+	/// Show the safety number of you and an account, from the devices the chain binds to
+	/// each; compare it with theirs in person or over another channel.
+	Verify {
+		/// Their account.
+		account: String,
+	},
+}
+
+#[derive(Subcommand)]
+pub enum HostsCommand {
+	/// Every admitted host: operator, endpoint, retention, quota; yours are marked.
+	List,
+	/// Choose the hosts (1 to 3 operators) that keep your mail.
+	Choose {
+		/// The hosts' operator accounts.
+		#[arg(required = true, num_args = 1..=3)]
+		operators: Vec<String>,
+	},
+}
+
+#[derive(Subcommand)]
+pub enum GroupCommand {
+	/// Create a group with you as admin: every member's devices are added by one commit.
+	Create {
+		/// The other members.
+		members: Vec<String>,
+	},
+	/// Add a member, with the commit that adds their devices (admins only).
+	Add {
+		/// The group.
+		group: GroupId,
+		/// The new member.
+		member: String,
+	},
+	/// Remove a member, with the commit that removes their devices, so they cannot read
+	/// what follows (admins only).
+	Remove {
+		/// The group.
+		group: GroupId,
+		/// The member.
+		member: String,
+	},
+	/// Leave a group; any other member's next commit removes your devices.
+	Leave {
+		/// The group.
+		group: GroupId,
+	},
+	/// Commit what the chain asks of your groups: the removal of a member who left,
+	/// devices bound or unbound since (`watch` does this on its own).
+	Sync,
+	/// Show a group: members and epoch on chain, and the devices this device sees in it.
+	Show {
+		/// The group.
+		group: GroupId,
+	},
+}
+
+#[derive(Args)]
+pub struct SendArgs {
+	/// The recipient's account.
+	#[arg(long, required_unless_present = "group", conflicts_with = "group")]
+	pub to: Option<String>,
+	/// The group.
+	#[arg(long)]
+	pub group: Option<GroupId>,
+	/// Wait until the anchor is final, not just in a block.
+	#[arg(long)]
+	pub finalized: bool,
+	/// Also write the sealed envelope to this file.
+	#[arg(long)]
+	pub save_envelope: Option<PathBuf>,
+	/// The message.
+	pub text: String,
+}
+
+#[derive(Args)]
+pub struct InboxArgs {
+	/// Do not send delivery receipts (hosts keep the mail).
+	#[arg(long)]
+	pub no_ack: bool,
+	/// Seconds to wait for pending messages to settle.
+	#[arg(long, default_value_t = 60)]
+	pub timeout: u64,
+}
+
+#[derive(Args)]
+pub struct WatchArgs {
+	/// Stop after this many messages.
+	#[arg(long)]
+	pub count: Option<usize>,
+	/// Stop after this many seconds.
+	#[arg(long)]
+	pub timeout: Option<u64>,
+	/// Do not send delivery receipts.
+	#[arg(long)]
+	pub no_ack: bool,
+	/// Seconds between updates of this device's keys in every conversation (future
+	/// secrecy); 0 for none.
+	#[arg(long, default_value_t = 86_400)]
+	pub update_every: u64,
+	/// Seconds between checks that your groups' devices are the chain's (a member left, a
+	/// device was added or removed).
+	#[arg(long, default_value_t = 10)]
+	pub sync_every: u64,
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+	/// An envelope hash.
+	#[arg(required_unless_present_any = ["with", "group"])]
+	pub hash: Option<H256>,
+	/// Every message of your 1:1 conversation with this account in your local store.
+	#[arg(long, conflicts_with_all = ["hash", "group"])]
+	pub with: Option<String>,
+	/// Every message of this group in your local store.
+	#[arg(long, conflicts_with = "hash")]
+	pub group: Option<GroupId>,
+}

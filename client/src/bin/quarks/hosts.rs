@@ -1,0 +1,33 @@
+//! The user's mail hosts: `hosts list`, `hosts choose`.
+
+use crate::{args::*, input::*, output::*};
+use quarks_client::{chain::Wait, hosts};
+
+/// Lists the admitted hosts, marking this account's.
+pub async fn list(cli: &Cli) -> Fallible<()> {
+	let m = messenger(cli).await?;
+	let mine: Vec<_> =
+		hosts::chosen(&m.chain, m.account()).await?.into_iter().map(|h| h.operator).collect();
+	for host in hosts::admitted(&m.chain).await? {
+		let marker = if mine.contains(&host.operator) { "*" } else { " " };
+		println!(
+			"{marker} {} {} retention {} blocks, quota {} bytes",
+			address(&host.operator),
+			host.endpoint(),
+			host.info.retention,
+			host.info.user_quota
+		);
+	}
+	Ok(())
+}
+
+/// Records this account's choice of hosts.
+pub async fn choose(cli: &Cli, operators: &[String]) -> Fallible<()> {
+	let m = messenger(cli).await?;
+	let operators = operators.iter().map(|o| parse_account(o)).collect::<Fallible<Vec<_>>>()?;
+	let steps = Steps::new("recording your choice of hosts");
+	hosts::choose(&m.chain, m.pair(), &operators, Wait::Finalized, &mut steps.reporter()).await?;
+	steps.done();
+	println!("your mail now goes to {} host(s)", operators.len());
+	Ok(())
+}
