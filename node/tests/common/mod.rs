@@ -437,17 +437,17 @@ pub async fn wait_finalized(nodes: &[&Node], n: u32) {
 	}
 }
 
-/// Has `operator` point its host record at `host`'s RPC port with these terms, and waits
-/// until the record is finalized.
+/// Has `operator` point its host record at RPC port `port` of 127.0.0.1 with these terms,
+/// and waits until the record is finalized.
 pub async fn set_host_record(
 	node: &Node,
 	operator: Sr25519Keyring,
-	host: &Node,
+	port: u16,
 	retention: quarks_runtime::BlockNumber,
 	capacity: u64,
 	user_quota: u64,
 ) {
-	let endpoint = format!("ws://127.0.0.1:{}", host.rpc_port).into_bytes();
+	let endpoint = format!("ws://127.0.0.1:{port}").into_bytes();
 	let update = pallet_quarks_hosts::Call::update_host {
 		endpoint: endpoint.clone(),
 		retention,
@@ -550,30 +550,31 @@ pub async fn session(
 	file: &str,
 	identity: quarks_client::keystore::Identity,
 ) -> quarks_client::messenger::Messenger {
-	use quarks_client::{chain::Chain, keystore::Keystore};
-	let keystore =
-		Keystore::create(&dir.join(format!("{file}.json")), "test passphrase", identity, 10)
-			.expect("keystore");
-	let url = format!("ws://127.0.0.1:{}", node.rpc_port);
-	quarks_client::messenger::Messenger::new(
-		Chain::connect(&url).await.expect("connects"),
-		keystore,
-	)
-	.expect("messenger")
+	let path = dir.join(format!("{file}.json"));
+	let keystore = quarks_client::keystore::Keystore::create(&path, PASSPHRASE, identity, 10)
+		.expect("keystore");
+	connect(node, keystore).await
 }
 
 /// The session of keystore `<dir>/<file>.json` again, through `node`: what a restarted
 /// client reads from disk.
 pub async fn reopen(dir: &Path, node: &Node, file: &str) -> quarks_client::messenger::Messenger {
-	use quarks_client::{chain::Chain, keystore::Keystore};
-	let keystore = Keystore::open(&dir.join(format!("{file}.json")), "test passphrase")
-		.expect("keystore opens");
+	let path = dir.join(format!("{file}.json"));
+	let keystore =
+		quarks_client::keystore::Keystore::open(&path, PASSPHRASE).expect("keystore opens");
+	connect(node, keystore).await
+}
+
+/// Test keystores' passphrase.
+const PASSPHRASE: &str = "test passphrase";
+
+async fn connect(
+	node: &Node,
+	keystore: quarks_client::keystore::Keystore,
+) -> quarks_client::messenger::Messenger {
 	let url = format!("ws://127.0.0.1:{}", node.rpc_port);
-	quarks_client::messenger::Messenger::new(
-		Chain::connect(&url).await.expect("connects"),
-		keystore,
-	)
-	.expect("messenger")
+	let chain = quarks_client::chain::Chain::connect(&url).await.expect("connects");
+	quarks_client::messenger::Messenger::new(chain, keystore).expect("messenger")
 }
 
 /// The Aura slot of block `number` of `node`'s canonical chain.
