@@ -5,8 +5,10 @@
 //! recorded — marked with its notarization, which the client verifies on chain as it
 //! advances: pending → anchored (block N of the best chain) → final; or not notarized, when
 //! no anchor came in time. Hosts' claims only say where to look: a hash is always
-//! recomputed, and an anchor always read from the chain. Receipts go on chain per leaf,
-//! batched, once the anchor is final.
+//! recomputed, an anchor always read from the chain, and every host's claim of where a
+//! message sits in its sender's anchor is tried until the chain confirms one, so a lying
+//! host cannot hide what an honest one holds. Receipts go on chain per leaf, batched, once
+//! the anchor is final.
 //!
 //! MLS opens a message once (its key is then deleted): what opened is kept in the local
 //! store, so the same mail from another host, or read again, opens from there.
@@ -26,8 +28,8 @@ use codec::Decode;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
 	hosting::{submission_payload, BatchMembership},
-	mailbox::{MailEvent, Notarization as Claim},
-	merkle::{single_proof, single_root, AnchorLeaf},
+	mailbox::{MailEvent, Notarization as Claim, MAX_PAGE_ENTRIES},
+	merkle::{single_proof, single_root, verify, AnchorLeaf},
 	AnchorRecord, Destination, Epoch, GroupId,
 };
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
@@ -47,6 +49,9 @@ const RETRY_FOR: Duration = Duration::from_secs(120);
 const ACK_EVERY: Duration = Duration::from_secs(2);
 /// Most receipts in one transaction.
 pub const MAX_RECEIPTS: usize = 256;
+/// Most unconfirmed memberships kept per message: one per host a user may choose, and one
+/// more. A lying host's claim must not displace an honest host's, nor grow without end.
+const MAX_CLAIMS: usize = 4;
 
 /// How far a message's notarization got, as this client verified it on chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,7 +125,8 @@ pub struct Received {
 	pub delivered: Delivered,
 	/// Its leaf: what its sender's anchor commits to.
 	pub leaf: AnchorLeaf<AccountId32>,
-	/// Where it sits in its sender's anchor, once known.
+	/// Where it sits in its sender's anchor, once the chain confirmed it (or as a caller
+	/// who knows it set it, to be checked).
 	pub membership: Option<BatchMembership>,
 	/// How far its notarization got.
 	pub notarization: Notarization,
@@ -201,6 +207,8 @@ struct Tracked {
 	dropped: bool,
 	/// Something may have changed its notarization: read the chain at the next pass.
 	check: bool,
+	/// Where hosts claimed it sits in its sender's anchor, not yet confirmed by the chain.
+	claims: Vec<BatchMembership>,
 	acknowledged: bool,
 	/// A letter this very device sent, back from the hosts (it is a member too): its
 	/// other devices read it; here it is only acknowledged, never shown.
@@ -255,6 +263,56 @@ impl AnchorReads {
 	}
 }
 
+impl Tracked {
+	/// Keeps a host's claim of where the message sits in its sender's anchor, to be tried
+	/// at the next pass, unless the chain already confirmed where it sits.
+	fn claim(&mut self, membership: BatchMembership) {
+		let confirmed = matches!(
+			self.received.notarization,
+			Notarization::Anchored(_) | Notarization::Final(_)
+		);
+		if confirmed
+			|| self.received.membership.as_ref() == Some(&membership)
+			|| self.claims.contains(&membership)
+			|| self.claims.len() >= MAX_CLAIMS
+			|| !verify(&membership.root, &self.received.leaf.value(), &membership.proof)
+		{
+			return;
+		}
+		self.claims.push(membership);
+		self.check = true;
+	}
+}
+
+/// The membership a host's claim names, if it has one.
+fn claimed(claim: &Claim<BlockNumber>) -> Option<BatchMembership> {
+	match claim {
+		Claim::Pending => None,
+		Claim::Anchored { membership, .. } | Claim::Final { membership, .. } => {
+			Some(membership.clone())
+		}
+	}
+}
+
+/// Where `received` may sit in its sender's anchor: once the chain confirmed its
+/// membership, there only; before, where a caller or hosts said, or alone.
+fn candidates(received: &Received, claims: &[BatchMembership]) -> Vec<BatchMembership> {
+	if let (Notarization::Anchored(_), Some(membership)) =
+		(received.notarization, &received.membership)
+	{
+		return vec![membership.clone()];
+	}
+	let alone =
+		BatchMembership { root: single_root(&received.leaf.value()), proof: single_proof() };
+	let mut all: Vec<BatchMembership> = Vec::new();
+	for membership in received.membership.iter().chain(claims).chain([&alone]) {
+		if !all.contains(membership) {
+			all.push(membership.clone());
+		}
+	}
+	all
+}
+
 impl Messenger {
 	/// Checks and opens one mailbox entry. The hash is recomputed from the envelope (a
 	/// host cannot pass one envelope off as another, nor hide one behind a false hash);
@@ -263,25 +321,22 @@ impl Messenger {
 	pub async fn open_mail(&self, entry: &MailboxEntry) -> Result<Received, ReadError> {
 		let hash = hash_of(&entry.envelope);
 		let (envelope, body) = seal::parse(&entry.envelope)?;
-		let public = sr25519::Public::from_raw(envelope.sender.clone().into());
-		let signature = sr25519::Signature::from_raw(entry.signature);
-		let payload = submission_payload(&self.chain.genesis(), &hash);
-		if !sr25519::Pair::verify(&signature, payload, &public) {
+		if !self.signed_by_sender(entry, &envelope.sender, &hash) {
 			return Err(ReadError::BadSubmission);
 		}
-		let membership = match &entry.notarization {
-			Claim::Pending => None,
-			Claim::Anchored { membership, .. } | Claim::Final { membership, .. } => {
-				Some(membership.clone())
-			}
-		};
 		let mut received = self.open_checked(&entry.envelope, envelope, body, hash).await?;
 		// A pending claim needs no read: nothing on chain to check yet.
-		if membership.is_some() {
-			received.membership = membership;
-			self.check_notarization(&mut received).await?;
+		if let Some(membership) = claimed(&entry.notarization) {
+			self.check_with(&mut received, &[membership], &mut AnchorReads::default()).await?;
 		}
 		Ok(received)
+	}
+
+	/// Whether `entry` carries `sender`'s submission signature of envelope `hash`.
+	fn signed_by_sender(&self, entry: &MailboxEntry, sender: &AccountId32, hash: &H256) -> bool {
+		let public = sr25519::Public::from_raw(sender.clone().into());
+		let signature = sr25519::Signature::from_raw(entry.signature);
+		sr25519::Pair::verify(&signature, submission_payload(&self.chain.genesis(), hash), &public)
 	}
 
 	/// Checks and opens envelope bytes held locally (a file, the local store): every check
@@ -439,25 +494,33 @@ impl Messenger {
 	/// anchored alone): final at the finalized block, anchored at the best one, else it
 	/// stays as it was. A final anchor needs the sender's key valid at its block.
 	pub async fn check_notarization(&self, received: &mut Received) -> Result<(), ReadError> {
-		self.check_with(received, &mut AnchorReads::default()).await
+		self.check_with(received, &[], &mut AnchorReads::default()).await
 	}
 
+	/// [`Self::check_notarization`], trying `claims` too; the first membership the chain
+	/// confirms, finalized before best, becomes the message's.
 	async fn check_with(
 		&self,
 		received: &mut Received,
+		claims: &[BatchMembership],
 		reads: &mut AnchorReads,
 	) -> Result<(), ReadError> {
 		if matches!(received.notarization, Notarization::Final(_)) {
 			return Ok(());
 		}
-		let membership = received.membership.clone().unwrap_or_else(|| BatchMembership {
-			root: single_root(&received.leaf.value()),
-			proof: single_proof(),
-		});
 		let (chain, sender, leaf) = (&self.chain, &received.sender, &received.leaf);
-		if let Some(block) =
-			reads.anchored_at(chain, sender, leaf, &membership, At::Finalized).await?
-		{
+		let mut confirmed = None;
+		'reads: for at in [At::Finalized, At::Best] {
+			for membership in candidates(received, claims) {
+				if let Some(block) = reads.anchored_at(chain, sender, leaf, &membership, at).await?
+				{
+					confirmed = Some((at, block, membership));
+					break 'reads;
+				}
+			}
+		}
+		let Some((at, block, membership)) = confirmed else { return Ok(()) };
+		if at == At::Finalized {
 			if let Some((opened, _)) = received.letter() {
 				if !self.device_bound_at(sender, &opened.device, block).await? {
 					let device = opened.device;
@@ -469,14 +532,10 @@ impl Messenger {
 				}
 			}
 			received.notarization = Notarization::Final(block);
-		} else if let Some(block) =
-			reads.anchored_at(chain, sender, leaf, &membership, At::Best).await?
-		{
-			received.notarization = Notarization::Anchored(block);
 		} else {
-			return Ok(());
+			received.notarization = Notarization::Anchored(block);
 		}
-		if received.membership.is_none() {
+		if received.membership.as_ref() != Some(&membership) {
 			self.store
 				.put_membership(&received.hash, &membership)
 				.map_err(|e| ReadError::Keep(e.to_string()))?;
@@ -486,20 +545,54 @@ impl Messenger {
 	}
 
 	/// The mail kept at every chosen host, one entry per envelope (hosts keep copies of the
-	/// same envelope; its recomputed hash identifies it), welcomes first so a device joins
-	/// before the mail of its groups.
+	/// same envelope; its recomputed hash identifies it, and a copy its sender signed wins
+	/// over one a host forged), welcomes first so a device joins before the mail of its
+	/// groups.
 	pub async fn fetch(&self) -> Result<Vec<MailboxEntry>, ClientError> {
 		let mut entries: Vec<(H256, MailboxEntry)> = Vec::new();
+		let signed = |entry: &MailboxEntry, hash: &H256| {
+			seal::parse(&entry.envelope)
+				.is_ok_and(|(envelope, _)| self.signed_by_sender(entry, &envelope.sender, hash))
+		};
 		for mailbox in self.mailboxes().await? {
 			for entry in mailbox.fetch().await? {
 				let hash = hash_of(&entry.envelope);
-				if !entries.iter().any(|(h, _)| *h == hash) {
-					entries.push((hash, entry));
+				match entries.iter_mut().find(|(h, _)| *h == hash) {
+					None => entries.push((hash, entry)),
+					Some((_, kept)) if !signed(kept, &hash) && signed(&entry, &hash) => {
+						*kept = entry
+					}
+					Some(_) => {}
 				}
 			}
 		}
 		entries.sort_by_key(|(_, e)| (is_group(&e.envelope), e.position));
 		Ok(entries.into_iter().map(|(_, e)| e).collect())
+	}
+
+	/// Has every chosen host stop keeping `envelopes` for this account, without receipts:
+	/// mail the user does not want kept, freeing their quota. Returns the copies deleted.
+	pub async fn delete_mail(&self, envelopes: &[H256]) -> Result<u32, ClientError> {
+		let mut deleted = 0u32;
+		for mailbox in self.mailboxes().await? {
+			for chunk in envelopes.chunks(MAX_PAGE_ENTRIES as usize) {
+				deleted = deleted.saturating_add(mailbox.delete(chunk.to_vec()).await?);
+			}
+		}
+		Ok(deleted)
+	}
+
+	/// The envelopes from `sender` that the chosen hosts keep for this account.
+	pub async fn mail_from(&self, sender: &AccountId32) -> Result<Vec<H256>, ClientError> {
+		Ok(self
+			.fetch()
+			.await?
+			.iter()
+			.filter(|entry| {
+				seal::parse(&entry.envelope).is_ok_and(|(envelope, _)| &envelope.sender == sender)
+			})
+			.map(|entry| hash_of(&entry.envelope))
+			.collect())
 	}
 
 	/// Records delivery receipts for final messages not acknowledged before, per leaf, at
@@ -731,12 +824,8 @@ impl Messenger {
 				match tracked.get_mut(&hash) {
 					// Another host's copy (or a re-delivery after its anchor) may say more.
 					Some(t) => {
-						if let (
-							None,
-							Claim::Anchored { membership, .. } | Claim::Final { membership, .. },
-						) = (&t.received.membership, &entry.notarization)
-						{
-							t.received.membership = Some(membership.clone());
+						if let Some(membership) = claimed(&entry.notarization) {
+							t.claim(membership);
 						}
 					}
 					None => self.show(entry, Instant::now(), tracked, retrying, on_update).await,
@@ -744,8 +833,7 @@ impl Messenger {
 			}
 			MailEvent::Anchored { hash, membership, .. } => {
 				if let Some(t) = tracked.get_mut(&hash) {
-					t.received.membership.get_or_insert(membership);
-					t.check = true;
+					t.claim(membership);
 				}
 			}
 			// The chain decides: `advance` reads it once finality passes the anchor's block.
@@ -781,15 +869,19 @@ impl Messenger {
 				if !own {
 					on_update(&Update::Shown(received.clone()));
 				}
-				let shown_at = Instant::now();
-				let tracked_message = Tracked {
+				let mut tracked_message = Tracked {
 					received,
-					shown_at,
+					shown_at: Instant::now(),
 					dropped: false,
 					check: false,
+					claims: Vec::new(),
 					acknowledged: false,
 					own,
 				};
+				// A claim the chain did not confirm yet is tried again as it advances.
+				if let Some(membership) = claimed(&entry.notarization) {
+					tracked_message.claim(membership);
+				}
 				tracked.insert(hash, tracked_message);
 			}
 			Err(error) if error.may_resolve() && since.elapsed() < RETRY_FOR => {
@@ -821,13 +913,10 @@ impl Messenger {
 		let keys: Vec<(AccountId32, H256)> = tracked
 			.values()
 			.filter(|t| due(t))
-			.map(|t| {
-				let root = t
-					.received
-					.membership
-					.as_ref()
-					.map_or_else(|| single_root(&t.received.leaf.value()), |m| m.root);
-				(t.received.sender.clone(), root)
+			.flat_map(|t| {
+				candidates(&t.received, &t.claims)
+					.into_iter()
+					.map(|m| (t.received.sender.clone(), m.root))
 			})
 			.collect();
 		let mut reads = AnchorReads::default();
@@ -842,7 +931,7 @@ impl Messenger {
 			if !due(t) {
 				continue;
 			}
-			if let Err(error) = self.check_with(&mut t.received, &mut reads).await {
+			if let Err(error) = self.check_with(&mut t.received, &t.claims, &mut reads).await {
 				if !error.may_resolve() {
 					let hash = t.received.hash;
 					t.received.notarization = Notarization::NotNotarized;
@@ -851,11 +940,15 @@ impl Messenger {
 				}
 				continue;
 			}
+			let pending = t.received.notarization == Notarization::Pending;
+			if !pending {
+				t.claims.clear();
+			}
 			// A host saw the anchor before this node did: look again next pass.
-			t.check =
-				t.received.notarization == Notarization::Pending && t.received.membership.is_some();
-			if t.received.notarization == Notarization::Pending && overdue {
+			t.check = pending && !t.claims.is_empty();
+			if pending && overdue {
 				t.received.notarization = Notarization::NotNotarized;
+				(t.claims, t.check) = (Vec::new(), false);
 			}
 			if t.received.notarization != before && !t.own {
 				on_update(&Update::Notarized {

@@ -6,14 +6,17 @@
 //! per leaf and audited; proofs of one message that any alteration breaks; an update that
 //! the other member follows; a member removed who reads nothing after; two admins
 //! committing at once, one winning and the other rebasing, with no fork; a second device
-//! that reads everything new until it is removed; and a client that resumes from disk.
+//! that reads everything new until it is removed; a client that resumes from disk; and a
+//! host lying about where mail sits in its anchor, which cannot hide an honest host's
+//! answer.
 
 mod common;
 
 use common::*;
 use quarks_client::{
-	chain::{hash_value, At, Chain, Wait},
+	chain::{hash_value, At, Chain, NodeRpc, Wait},
 	error::ReadError,
+	hosts::MailboxEntry,
 	inbox::{Notarization, ReadOptions, Received},
 	keystore::Identity,
 	messenger::Messenger,
@@ -21,10 +24,23 @@ use quarks_client::{
 	queries,
 	seal::{self, Body, Content, SealError},
 };
-use quarks_primitives::{merkle::single_root, Destination};
-use sp_core::H256;
-use std::time::{Duration, Instant};
-use subxt::dynamic::Value as Dynamic;
+use quarks_primitives::{
+	envelope::hash_of,
+	hosting::{BatchMembership, HostInfo},
+	mailbox::{MailEvent, MailboxPage, Notarization as Claim},
+	merkle::{batch_root, inclusion_proof, single_root, verify},
+	Destination,
+};
+use sp_core::{Bytes, H256};
+use sp_keyring::Sr25519Keyring::{Dave, Ferdie};
+use std::{
+	sync::{
+		atomic::{AtomicUsize, Ordering},
+		Arc,
+	},
+	time::{Duration, Instant},
+};
+use subxt::{dynamic::Value as Dynamic, rpcs::rpc_params};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -419,4 +435,168 @@ async fn chat_end_to_end() {
 	let bob = reopen(dir.path(), &validators[1], "Bob").await;
 	round_trip(&alice, &bob, direct, "after your restart").await;
 	round_trip(&bob, &alice, direct, "back again").await;
+}
+
+/// What a [`HostProxy`] does to a host's mailbox answers.
+#[derive(Clone, Copy)]
+enum Answers {
+	/// Passes them on as they are, this much later.
+	Late(Duration),
+	/// Claims at once that every envelope is final under a root no anchor has (whose
+	/// proof checks), and drops the host's true news of anchors.
+	Lying,
+}
+
+/// A host endpoint in front of a real host: what relays push passes through unchanged,
+/// mailbox answers as [`Answers`] says.
+struct HostProxy {
+	port: u16,
+	lies: Arc<AtomicUsize>,
+	_server: jsonrpsee::server::ServerHandle,
+}
+
+struct Upstream {
+	rpc: NodeRpc,
+	answers: Answers,
+	lies: Arc<AtomicUsize>,
+}
+
+impl Upstream {
+	/// `entry` as this proxy passes it on.
+	async fn pass_on(&self, entry: &mut MailboxEntry) {
+		match self.answers {
+			Answers::Late(delay) => tokio::time::sleep(delay).await,
+			Answers::Lying => {
+				let (envelope, _) = seal::parse(&entry.envelope).expect("hosts keep envelopes");
+				let leaf = envelope.leaf(hash_of(&entry.envelope)).value();
+				let leaves = [leaf, H256::repeat_byte(0x66)];
+				let membership = BatchMembership {
+					root: batch_root(&leaves),
+					proof: inclusion_proof(&leaves, 0).expect("in range"),
+				};
+				assert!(verify(&membership.root, &leaf, &membership.proof), "a lie that checks");
+				entry.notarization = Claim::Final { block: 1, membership };
+				self.lies.fetch_add(1, Ordering::SeqCst);
+			}
+		}
+	}
+}
+
+impl HostProxy {
+	async fn start(upstream_port: u16, answers: Answers) -> Self {
+		use jsonrpsee::{types::ErrorObjectOwned, RpcModule, SubscriptionMessage};
+		let rpc = NodeRpc::connect(&format!("ws://127.0.0.1:{upstream_port}"))
+			.await
+			.expect("the host answers");
+		let lies = Arc::new(AtomicUsize::new(0));
+		let upstream = Upstream { rpc, answers, lies: lies.clone() };
+		let failed = |e: quarks_client::chain::ChainError| {
+			ErrorObjectOwned::owned(1, e.to_string(), None::<()>)
+		};
+		let mut module = RpcModule::new(upstream);
+		module
+			.register_async_method("quarks_hostEnvelopes", move |params, up, _| async move {
+				let items: Bytes = params.one()?;
+				up.rpc
+					.request::<Bytes>("quarks_hostEnvelopes", rpc_params![items])
+					.await
+					.map_err(failed)
+			})
+			.expect("registers");
+		module
+			.register_async_method("quarks_fetchMailbox", move |params, up, _| async move {
+				let request: Bytes = params.one()?;
+				let mut page: MailboxPage<u32> = up
+					.rpc
+					.request("quarks_fetchMailbox", rpc_params![request])
+					.await
+					.map_err(failed)?;
+				for entry in &mut page.mail {
+					up.pass_on(entry).await;
+				}
+				Ok::<_, ErrorObjectOwned>(page)
+			})
+			.expect("registers");
+		module
+			.register_subscription(
+				"quarks_subscribeMailbox",
+				"mailbox",
+				"quarks_unsubscribeMailbox",
+				|params, pending, up, _| async move {
+					let request: Bytes = params.one()?;
+					let mut events = up
+						.rpc
+						.subscribe::<MailEvent<u32>>(
+							"quarks_subscribeMailbox",
+							rpc_params![request],
+							"quarks_unsubscribeMailbox",
+						)
+						.await?;
+					let sink = pending.accept().await?;
+					while let Some(Ok(mut event)) = events.next().await {
+						match (&mut event, up.answers) {
+							(MailEvent::Mail(entry), _) => up.pass_on(entry).await,
+							(_, Answers::Lying) => continue,
+							(_, Answers::Late(delay)) => tokio::time::sleep(delay).await,
+						}
+						sink.send(SubscriptionMessage::from_json(&event)?).await?;
+					}
+					Ok(())
+				},
+			)
+			.expect("registers");
+		let server =
+			jsonrpsee::server::Server::builder().build("127.0.0.1:0").await.expect("a free port");
+		let port = server.local_addr().expect("bound").port();
+		Self { port, lies, _server: server.start(module) }
+	}
+}
+
+/// Bob's hosts are Dave's and Ferdie's. Dave's endpoint now lies first: every envelope
+/// final under a root of its own making, whose proof checks; Ferdie's tells the truth half
+/// a second later. Bob's client still finds the anchor the honest host names, so the lie
+/// neither hides the message's notarization nor delays it past the honest answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lying_host_cannot_hide_what_an_honest_host_holds() {
+	let _guard = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
+	let liar = HostProxy::start(9947, Answers::Lying).await;
+	let honest = HostProxy::start(9948, Answers::Late(Duration::from_millis(500))).await;
+	for (operator, port) in [(Dave, liar.port), (Ferdie, honest.port)] {
+		let terms = validators[0]
+			.runtime_call::<Option<HostInfo<u32>>>("HostingApi_host", operator.to_account_id())
+			.await
+			.expect("admitted at genesis");
+		let (retention, capacity, quota) = (terms.retention, terms.capacity, terms.user_quota);
+		set_host_record(&validators[0], operator, port, retention, capacity, quota).await;
+	}
+
+	let alice = client_session(dir.path(), &validators[0], "Alice").await;
+	let bob = client_session(dir.path(), &validators[1], "Bob").await;
+	for m in [&alice, &bob] {
+		m.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("published");
+	}
+	let sent = alice.send_direct(bob.account(), "the truth").await.expect("sent");
+	alice
+		.notarize(std::slice::from_ref(&sent), Wait::InBlock, &mut |_| {})
+		.await
+		.expect("anchored");
+
+	let mut updates = Vec::new();
+	let options = ReadOptions {
+		follow: true,
+		count: Some(1),
+		timeout: Some(LIMIT),
+		acknowledge: false,
+		sync_every: None,
+		update_every: None,
+	};
+	bob.read_mail(options, &mut |update| updates.push(format!("{update:?}"))).await.expect("reads");
+	assert!(liar.lies.load(Ordering::SeqCst) > 0, "the liar answered");
+	let about: Vec<&String> =
+		updates.iter().filter(|u| u.contains(&format!("{:?}", sent.hash))).collect();
+	assert!(about.iter().any(|u| u.starts_with("Shown")), "{updates:?}");
+	assert!(about.iter().any(|u| u.contains("notarization: Final(")), "{updates:?}");
+	assert!(!about.iter().any(|u| u.contains("NotNotarized")), "{updates:?}");
 }
