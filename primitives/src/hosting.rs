@@ -86,6 +86,14 @@ pub fn submission_payload(genesis: &H256, envelope: &H256) -> Vec<u8> {
 /// Most anchors asked of `HostingApi::anchors` at once.
 pub const MAX_ANCHOR_QUERIES: usize = 1024;
 
+/// Most blocks `HostingApi::receipts_from` reads in one call: a host catching up after
+/// days down makes one call per this many blocks, not one per block.
+pub const MAX_RECEIPT_BLOCKS: u32 = 4096;
+
+/// Receipts after which `HostingApi::receipts_from` stops, at the end of a block: what one
+/// answer holds is bounded whatever the range.
+pub const MAX_RECEIPTS_READ: usize = 16_384;
+
 /// Most items in one `quarks_hostEnvelopes` request.
 pub const MAX_HOST_ITEMS: usize = 4096;
 
@@ -139,6 +147,9 @@ pub enum HostAnswer<BlockNumber> {
 
 sp_api::decl_runtime_apis! {
 	/// What nodes, relays and hosts ask the chain.
+	///
+	/// Version 2: `receipts_from` (a range of blocks per call) replaces `receipts_at`.
+	#[api_version(2)]
 	pub trait HostingApi<AccountId: Codec, BlockNumber: Codec> {
 		/// The anchor `sender` recorded under `root`, if kept.
 		fn anchor(sender: AccountId, root: H256) -> Option<AnchorRecord<BlockNumber>>;
@@ -156,8 +167,10 @@ sp_api::decl_runtime_apis! {
 		fn hosted_recipients(destination: Destination<AccountId>, operator: AccountId) -> Vec<AccountId>;
 		/// Every admitted host some recipient of `destination` chose, with its record.
 		fn delivery_hosts(destination: Destination<AccountId>) -> Vec<(AccountId, HostInfo<BlockNumber>)>;
-		/// The receipts recorded in block `at`: (envelope hash, recipient).
-		fn receipts_at(at: BlockNumber) -> Vec<(H256, AccountId)>;
+		/// The receipts (envelope hash, recipient) recorded in blocks `from..=to`, whole
+		/// blocks at a time, at most [`MAX_RECEIPT_BLOCKS`] of them and stopping after the
+		/// block that reaches [`MAX_RECEIPTS_READ`] receipts; with the last block read.
+		fn receipts_from(from: BlockNumber, to: BlockNumber) -> (Vec<(H256, AccountId)>, BlockNumber);
 		/// Those of `recipients` whose receipt of `envelope` the chain keeps.
 		fn acknowledged_by(envelope: H256, recipients: Vec<AccountId>) -> Vec<AccountId>;
 	}

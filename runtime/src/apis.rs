@@ -39,6 +39,7 @@ impl_runtime_apis! {
 		}
 	}
 
+	#[api_version(2)]
 	impl quarks_primitives::hosting::HostingApi<Block, AccountId, BlockNumber> for Runtime {
 		fn anchor(sender: AccountId, root: H256) -> Option<AnchorRecord<BlockNumber>> {
 			pallet_quarks_messaging::Anchors::<Runtime>::get(sender, root)
@@ -90,8 +91,11 @@ impl_runtime_apis! {
 			hosts
 		}
 
-		fn receipts_at(at: BlockNumber) -> Vec<(H256, AccountId)> {
-			Messaging::receipts_in(at)
+		fn receipts_from(
+			from: BlockNumber,
+			to: BlockNumber,
+		) -> (Vec<(H256, AccountId)>, BlockNumber) {
+			Messaging::receipts_from(from, to)
 		}
 
 		fn acknowledged_by(envelope: H256, recipients: Vec<AccountId>) -> Vec<AccountId> {

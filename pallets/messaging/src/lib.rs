@@ -57,7 +57,7 @@ pub mod weights;
 
 pub use pallet::*;
 pub use quarks_primitives::{
-	hosting::HostInspect,
+	hosting::{HostInspect, MAX_RECEIPTS_READ, MAX_RECEIPT_BLOCKS},
 	merkle::{AnchorLeaf, InclusionProof},
 	AnchorRecord, Destination, DeviceInspect, GroupInspect, SizeClass, SIZE_CLASSES,
 };
@@ -76,7 +76,7 @@ pub mod pallet {
 	use scale_info::TypeInfo;
 	use sp_core::H256;
 	use sp_runtime::{
-		traits::{CheckedSub, Saturating, Zero},
+		traits::{CheckedSub, One, Saturating, Zero},
 		TryRuntimeError,
 	};
 
@@ -428,6 +428,29 @@ pub mod pallet {
 			ReceiptsAt::<T>::iter_prefix(block)
 				.flat_map(|(who, envelopes)| envelopes.into_iter().map(move |e| (e, who.clone())))
 				.collect()
+		}
+
+		/// The receipts recorded in blocks `from..=to`, whole blocks at a time: at most
+		/// [`MAX_RECEIPT_BLOCKS`] blocks, stopping after the block that reaches
+		/// [`MAX_RECEIPTS_READ`] receipts. Returns them with the last block read (`to`
+		/// when every block was; `from - 1`, nothing read, when `from > to`).
+		pub fn receipts_from(
+			from: BlockNumberFor<T>,
+			to: BlockNumberFor<T>,
+		) -> (Vec<(H256, T::AccountId)>, BlockNumberFor<T>) {
+			let mut receipts = Vec::new();
+			if from > to {
+				return (receipts, from.saturating_sub(One::one()));
+			}
+			let last = to.min(from.saturating_add(MAX_RECEIPT_BLOCKS.saturating_sub(1).into()));
+			let mut block = from;
+			loop {
+				receipts.extend(Self::receipts_in(block));
+				if block >= last || receipts.len() >= MAX_RECEIPTS_READ {
+					return (receipts, block);
+				}
+				block = block.saturating_add(One::one());
+			}
 		}
 
 		/// Those of `recipients` whose receipt of `envelope` is kept.

@@ -2,7 +2,7 @@
 
 use crate::{
 	mock::*, AnchorLeaf, AnchorRecord, Anchors, AnchorsAt, Destination, Error, Event, ReceiptItem,
-	Receipts, ReceiptsAt,
+	Receipts, ReceiptsAt, MAX_RECEIPT_BLOCKS,
 };
 use frame_support::{assert_noop, assert_ok, BoundedVec};
 use quarks_primitives::merkle::{self, InclusionProof};
@@ -242,6 +242,34 @@ fn a_block_takes_max_receipts() {
 		assert_ok!(acknowledge(CAROL, vec![batch.receipt(ALICE, 0)]));
 		next_block();
 		assert_ok!(acknowledge(CAROL, (1..4).map(|i| batch.receipt(ALICE, i)).collect()));
+	});
+}
+
+#[test]
+fn receipts_are_read_by_ranges_of_whole_blocks() {
+	build_and_execute(|| {
+		let batch = Batch::of((1..=4).map(|i| leaf(h(i), to(BOB))).collect());
+		batch.anchor(ALICE);
+		run_to_block(2);
+		assert_ok!(acknowledge(BOB, vec![batch.receipt(ALICE, 0), batch.receipt(ALICE, 1)]));
+		run_to_block(3);
+		assert_ok!(acknowledge(BOB, vec![batch.receipt(ALICE, 2)]));
+		run_to_block(5);
+		assert_ok!(acknowledge(BOB, vec![batch.receipt(ALICE, 3)]));
+		run_to_block(6);
+
+		let (receipts, last) = Messaging::receipts_from(1, 6);
+		assert_eq!(last, 6);
+		assert_eq!(receipts, (1..=4).map(|i| (h(i), BOB)).collect::<Vec<_>>());
+		assert_eq!(Messaging::receipts_from(4, 4), (vec![], 4));
+		assert_eq!(Messaging::receipts_from(3, 5).0, vec![(h(3), BOB), (h(4), BOB)]);
+		assert_eq!(Messaging::receipts_from(5, 4), (vec![], 4), "an empty range reads nothing");
+		// One call reads at most `MAX_RECEIPT_BLOCKS` blocks; the caller goes on from there.
+		let far = 2 + MAX_RECEIPT_BLOCKS as u64 + 10;
+		let (receipts, last) = Messaging::receipts_from(2, far);
+		assert_eq!(last, 1 + MAX_RECEIPT_BLOCKS as u64);
+		assert_eq!(receipts.len(), 4);
+		assert_eq!(Messaging::receipts_from(last + 1, far), (vec![], far));
 	});
 }
 
