@@ -1,6 +1,6 @@
 //! Mail hosts: the admitted hosts and their records, a user's choice, and mailbox access
 //! with requests signed by the mailbox owner (docs/rpc.md, `quarks_fetchMailbox`): pages
-//! of mail, and a subscription to mail and its notarization as they happen.
+//! of mail, a subscription to mail and its notarization as they happen, and deletion.
 
 use crate::{
 	chain::{account_value, Chain, ChainError, Included, NodeRpc, Progress, Wait},
@@ -140,6 +140,13 @@ impl Mailbox {
 				None => return Ok(mail),
 			}
 		}
+	}
+
+	/// Has the host stop keeping `envelopes` (at most [`MAX_PAGE_ENTRIES`]) for the owner;
+	/// returns how many it kept.
+	pub async fn delete(&self, envelopes: Vec<H256>) -> Result<u32, ChainError> {
+		let request = self.request(MailboxAction::Delete { envelopes });
+		self.rpc.request("quarks_deleteMail", rpc_params![request]).await
 	}
 
 	/// Mail as the host stores it, and its notarization as it advances.

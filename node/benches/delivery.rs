@@ -494,8 +494,8 @@ async fn main() {
 	let dir = tempfile::tempdir().expect("temp dir");
 	let (validators, dave, ferdie) = start_local_network(dir.path()).await;
 	// Room for every scenario's mail at both hosts.
-	set_host_record(&validators[0], Dave, &dave, 28_800, 8 << 30, 4 << 30).await;
-	set_host_record(&validators[0], Ferdie, &ferdie, 28_800, 8 << 30, 4 << 30).await;
+	set_host_record(&validators[0], Dave, dave.rpc_port, 28_800, 8 << 30, 4 << 30).await;
+	set_host_record(&validators[0], Ferdie, ferdie.rpc_port, 28_800, 8 << 30, 4 << 30).await;
 	let nodes: Vec<&Node> = validators.iter().chain([&dave, &ferdie]).collect();
 	let needs_senders = ["load", "anchoring", "relay"].iter().any(|s| wants(s));
 	let senders =

@@ -350,8 +350,8 @@ async fn run(dir: &Path) {
 	let mut ferdie = Node::start(dir, host_config("ferdie", 5, Ferdie, &boot, None));
 	wait_finalized(&[&validators[0], &validators[1], &validators[2], &dave, &ferdie], 1).await;
 	// The preset's endpoints name fixed ports; point the records at this test's.
-	set_host_record(&validators[0], Dave, &dave, 1000, 1 << 30, 1 << 20).await;
-	set_host_record(&validators[0], Ferdie, &ferdie, 1000, 1 << 30, 1 << 20).await;
+	set_host_record(&validators[0], Dave, dave.rpc_port, 1000, 1 << 30, 1 << 20).await;
+	set_host_record(&validators[0], Ferdie, ferdie.rpc_port, 1000, 1 << 30, 1 << 20).await;
 	let charlie_node = 2;
 
 	// Submissions are checked before anything is kept.
@@ -585,7 +585,7 @@ async fn run(dir: &Path) {
 	);
 
 	// Undelivered mail disappears past the host's retention.
-	set_host_record(&validators[0], Dave, &dave, 1, 1 << 30, 1 << 20).await;
+	set_host_record(&validators[0], Dave, dave.rpc_port, 1, 1 << 30, 1 << 20).await;
 	wait_until("Dave's host drops mail past its retention", LIMIT, || async {
 		mailbox(&dave, Bob, Dave).await.is_empty()
 	})
@@ -594,6 +594,25 @@ async fn run(dir: &Path) {
 		!mailbox(&ferdie, Bob, Ferdie).await.is_empty(),
 		"Ferdie's host keeps it for its longer retention"
 	);
+
+	// The owner has a host delete mail it does not want kept, by a signed request: nobody
+	// else can, a replay is refused, and one request names at most 256 envelopes.
+	let delete = |envelopes| MailboxAction::Delete { envelopes };
+	let forged = mailbox_request(&ferdie, Bob, Ferdie, Charlie, delete(vec![h3])).await;
+	assert_eq!(refusal(&ferdie, "quarks_deleteMail", rpc_params![forged]).await, 9041);
+	let too_many = mailbox_request(&ferdie, Bob, Ferdie, Bob, delete(vec![h3; 257])).await;
+	assert_eq!(refusal(&ferdie, "quarks_deleteMail", rpc_params![too_many]).await, 9001);
+	let holds_h3 = || async { mailbox(&ferdie, Bob, Ferdie).await.iter().any(|e| e.hash == h3) };
+	assert!(holds_h3().await, "refusals delete nothing");
+	let request = mailbox_request(&ferdie, Bob, Ferdie, Bob, delete(vec![h3])).await;
+	let deleted: u32 = ferdie
+		.rpc
+		.request("quarks_deleteMail", rpc_params![request.clone()])
+		.await
+		.expect("the owner deletes");
+	assert_eq!(deleted, 1);
+	assert!(!holds_h3().await);
+	assert_eq!(refusal(&ferdie, "quarks_deleteMail", rpc_params![request]).await, 9042);
 
 	// A sender over its rate gets a typed error, and nothing changes.
 	// 1000 at once, refilling at 100 a second: concurrent submissions outrun it.

@@ -1,7 +1,7 @@
 //! Mailbox access: the owner's signed requests to a host, and what the host answers — mail
 //! entries with their notarization state, and the events of a subscription.
 //!
-//! Only the owner may read a mailbox: a request is signed by the owner's account over
+//! Only the owner may read a mailbox or delete from it: a request is signed by the owner's account over
 //! [`MailboxRequest::signing_payload`], names one host and one chain, and carries a nonce
 //! the host accepts once.
 
@@ -32,6 +32,12 @@ pub enum MailboxAction {
 	},
 	/// Mail as it arrives, and what becomes of it ([`MailEvent`]).
 	Subscribe,
+	/// Stop keeping these envelopes for the owner, at most [`MAX_PAGE_ENTRIES`]: mail it
+	/// does not want kept (unwanted senders' mail, to free its quota), without a receipt.
+	Delete {
+		/// The envelopes' hashes.
+		envelopes: Vec<H256>,
+	},
 }
 
 /// What a mailbox request signs over, so it is good for one host, one chain and once.

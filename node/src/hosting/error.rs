@@ -74,6 +74,7 @@ impl QuarksError {
 			Self::Store(StoreError::OverQuota) => 9030,
 			Self::Store(StoreError::OverCapacity) => 9031,
 			Self::Store(StoreError::SenderOverQuota) => 9032,
+			Self::Store(StoreError::OverShare) => 9033,
 			Self::WrongHost => 9040,
 			Self::BadSignature => 9041,
 			Self::Store(StoreError::Replayed { .. }) => 9042,
@@ -94,6 +95,7 @@ impl QuarksError {
 				| Self::Store(StoreError::OverQuota)
 				| Self::Store(StoreError::OverCapacity)
 				| Self::Store(StoreError::SenderOverQuota)
+				| Self::Store(StoreError::OverShare)
 				| Self::RateLimited
 				| Self::TooManySubscriptions
 				| Self::Store(StoreError::Database(_))

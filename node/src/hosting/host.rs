@@ -28,6 +28,7 @@ use quarks_primitives::{
 	},
 	mailbox::{
 		MailEntry, MailEvent, MailboxAction, MailboxPage, Notarization, SignedMailboxRequest,
+		MAX_PAGE_ENTRIES,
 	},
 	merkle::{single_proof, single_root},
 	AnchorRecord, Destination,
@@ -47,6 +48,9 @@ use tokio::sync::broadcast;
 pub const PROVISIONAL_WAIT: BlockNumber = 10;
 /// Bytes of pending mail one sender may have on a host.
 const SENDER_PENDING_BYTES: u64 = 16 << 20;
+/// One sender keeps at most 1 / this of a recipient's quota here, so no sender can fill a
+/// mailbox and lock its owner out of everyone else's mail.
+const SENDER_SHARE_OF_QUOTA: u64 = 4;
 /// Pending envelopes per second one sender may bring a host, and its burst.
 const SENDER_RATE: (f64, f64) = (200.0, 1000.0);
 
@@ -369,6 +373,7 @@ where
 		let limits = Limits {
 			capacity: record.capacity,
 			user_quota: record.user_quota,
+			sender_share: record.user_quota / SENDER_SHARE_OF_QUOTA,
 			sender_pending: SENDER_PENDING_BYTES,
 		};
 		let Some(kept) = batch.insert(hash, &submission, meta, limits)? else {
@@ -431,7 +436,12 @@ where
 	/// returns the account and what it asks.
 	pub fn authorize(&self, request: &[u8]) -> Result<(AccountId, MailboxAction), QuarksError> {
 		let signed = SignedMailboxRequest::<AccountId>::decode(&mut &request[..])
-			.map_err(|_| QuarksError::MalformedRequest("mailbox request"))?;
+			.ok()
+			.filter(|signed| match &signed.request.action {
+				MailboxAction::Delete { envelopes } => envelopes.len() <= MAX_PAGE_ENTRIES as usize,
+				MailboxAction::Fetch { .. } | MailboxAction::Subscribe => true,
+			})
+			.ok_or(QuarksError::MalformedRequest("mailbox request"))?;
 		let request = signed.request;
 		if request.host != self.operator {
 			return Err(QuarksError::WrongHost);
@@ -455,6 +465,14 @@ where
 		Ok((request.account, request.action))
 	}
 
+	/// Stops keeping `envelopes` for `who`, as `who` asked; returns how many were kept.
+	pub fn delete(&self, who: &AccountId, envelopes: Vec<H256>) -> Result<u32, QuarksError> {
+		let deleted =
+			self.store.stop_keeping(envelopes.into_iter().map(|hash| (hash, who.clone())))?;
+		self.report();
+		Ok(deleted)
+	}
+
 	/// One page of `who`'s mail.
 	pub fn page(
 		&self,
@@ -462,7 +480,7 @@ where
 		after: Option<u64>,
 		limit: u32,
 	) -> Result<MailboxPage<BlockNumber>, QuarksError> {
-		let limit = limit.clamp(1, quarks_primitives::mailbox::MAX_PAGE_ENTRIES) as usize;
+		let limit = limit.clamp(1, MAX_PAGE_ENTRIES) as usize;
 		let (entries, next) =
 			self.store.mailbox(who, after, limit, quarks_primitives::mailbox::MAX_PAGE_BYTES)?;
 		if let Some(metrics) = &self.metrics {
@@ -565,17 +583,25 @@ where
 			None => due,
 		}
 		.max(finalized.saturating_sub(host.retention));
-		for block in first..=due {
-			for (envelope, recipient) in api.receipts_at(at, block).map_err(chain_error)? {
-				if self.store.acknowledged(&envelope, &recipient)? {
-					log::debug!(target: "quarks-host", "deleted {envelope:?} for {recipient}: delivered");
-					if let Some(metrics) = &self.metrics {
-						metrics.deleted_on_receipt.inc();
-					}
+		// After downtime, whole ranges of blocks per runtime call; the cursor advances
+		// with each, so a restart resumes where the last one stopped.
+		let mut next = first;
+		while next <= due {
+			let (receipts, last) = api.receipts_from(at, next, due).map_err(chain_error)?;
+			let deleted = self.store.stop_keeping(receipts)?;
+			if deleted > 0 {
+				log::debug!(target: "quarks-host", "deleted {deleted} envelope(s) for their recipients: delivered");
+				if let Some(metrics) = &self.metrics {
+					metrics.deleted_on_receipt.inc_by(u64::from(deleted));
 				}
 			}
+			self.store.set_cursor(last)?;
+			next = last.max(next).saturating_add(1);
 		}
-		self.store.set_cursor(due.max(first.saturating_sub(1)))?;
+		let skipped = first.saturating_sub(1);
+		if first > due && self.store.cursor().is_none_or(|done| done < skipped) {
+			self.store.set_cursor(skipped)?;
+		}
 		let expired = self.store.anchored_before(finalized.saturating_sub(host.retention));
 		for hash in &expired {
 			self.store.remove(hash)?;

@@ -22,7 +22,7 @@ use quarks_runtime::{AccountId, BlockNumber};
 use redb::{ReadableDatabase, ReadableTable, TableHandle};
 use sp_core::H256;
 use std::{
-	collections::{BTreeMap, BTreeSet, HashMap},
+	collections::{hash_map::Entry as Slot, BTreeMap, BTreeSet, HashMap},
 	path::Path,
 };
 
@@ -93,6 +93,8 @@ pub struct Limits {
 	pub capacity: u64,
 	/// Bytes per recipient.
 	pub user_quota: u64,
+	/// Bytes one sender may keep for one recipient.
+	pub sender_share: u64,
 	/// Bytes of pending (not yet anchored) mail per sender.
 	pub sender_pending: u64,
 }
@@ -109,6 +111,9 @@ pub enum StoreError {
 	/// The sender already has as much pending mail here as it may.
 	#[error("the sender has too much mail pending its anchor on this host")]
 	SenderOverQuota,
+	/// The sender already holds its share of every recipient's quota here.
+	#[error("the sender holds its share of every recipient's mailbox on this host")]
+	OverShare,
 	/// The nonce is not above every nonce the account used before.
 	#[error("replayed request: nonce {nonce} is not above {last}")]
 	Replayed {
@@ -174,6 +179,9 @@ struct Index {
 	/// Anchored mail by block: for finality and retention.
 	anchored: BTreeSet<(BlockNumber, H256)>,
 	usage: HashMap<AccountId, Usage>,
+	/// Bytes kept per (recipient, sender): no sender may take more than its share of a
+	/// recipient's quota.
+	shares: HashMap<(AccountId, AccountId), u64>,
 	sender_pending: HashMap<AccountId, u64>,
 	totals: Totals,
 	nonces: HashMap<AccountId, u64>,
@@ -194,6 +202,8 @@ impl Index {
 			let usage = self.usage.entry(recipient.clone()).or_default();
 			usage.envelopes = usage.envelopes.saturating_add(1);
 			usage.bytes = usage.bytes.saturating_add(len);
+			let share = self.shares.entry((recipient.clone(), meta.sender.clone())).or_default();
+			*share = share.saturating_add(len);
 			self.mailboxes.entry(recipient.clone()).or_default().insert(meta.position, hash);
 		}
 		self.index_state(hash, &meta, true);
@@ -244,8 +254,15 @@ impl Index {
 		}
 	}
 
-	/// Stops keeping `hash` for `who`.
-	fn release(&mut self, who: &AccountId, position: u64, len: u64) {
+	/// Stops keeping `hash` (from `sender`, at `position`, `len` bytes) for `who`.
+	fn release(&mut self, who: &AccountId, sender: &AccountId, position: u64, len: u64) {
+		let key = (who.clone(), sender.clone());
+		if let Some(share) = self.shares.get_mut(&key) {
+			*share = share.saturating_sub(len);
+			if *share == 0 {
+				self.shares.remove(&key);
+			}
+		}
 		if let Some(mailbox) = self.mailboxes.get_mut(who) {
 			mailbox.remove(&position);
 			if mailbox.is_empty() {
@@ -266,7 +283,7 @@ impl Index {
 		let meta = self.metas.remove(hash)?;
 		self.index_state(*hash, &meta, false);
 		for recipient in &meta.recipients {
-			self.release(recipient, meta.position, u64::from(meta.len));
+			self.release(recipient, &meta.sender, meta.position, u64::from(meta.len));
 		}
 		Some(meta)
 	}
@@ -318,13 +335,20 @@ impl Batch<'_> {
 				return Err(StoreError::SenderOverQuota);
 			}
 		}
-		// A recipient over quota does not stop the others from getting it.
+		// A recipient over quota, or whose quota the sender holds its share of, does not
+		// stop the others from getting it.
+		let (mut over_quota, mut over_share) = (false, false);
 		meta.recipients.retain(|recipient| {
 			let used = index.usage.get(recipient).map_or(0, |u| u.bytes);
+			let key = (recipient.clone(), meta.sender.clone());
+			let share = index.shares.get(&key).copied().unwrap_or_default();
+			over_quota |= used.saturating_add(len) > limits.user_quota;
+			over_share |= share.saturating_add(len) > limits.sender_share;
 			used.saturating_add(len) <= limits.user_quota
+				&& share.saturating_add(len) <= limits.sender_share
 		});
 		if meta.recipients.is_empty() {
-			return Err(StoreError::OverQuota);
+			return Err(if over_quota { StoreError::OverQuota } else { StoreError::OverShare });
 		}
 		meta.position = index.next_position;
 		index.add(hash, meta.clone());
@@ -602,27 +626,57 @@ impl HostStore {
 		Ok((entries, next))
 	}
 
-	/// `who` acknowledged `hash`: stop keeping it for `who`, and drop it once nobody is left.
-	pub fn acknowledged(&self, hash: &H256, who: &AccountId) -> Result<bool, StoreError> {
+	/// Stops keeping each envelope for its account (acknowledged on chain, or deleted by
+	/// the account), dropping an envelope once nobody is left, in one durable write.
+	/// Returns how many of the pairs were kept.
+	pub fn stop_keeping(
+		&self,
+		pairs: impl IntoIterator<Item = (H256, AccountId)>,
+	) -> Result<u32, StoreError> {
 		let mut index = self.index.lock();
-		let Some(meta) = index.metas.get(hash) else { return Ok(false) };
-		if !meta.recipients.contains(who) {
-			return Ok(false);
+		let mut remaining: HashMap<H256, Meta> = HashMap::new();
+		let mut released = 0u32;
+		for (hash, who) in pairs {
+			let meta = match remaining.entry(hash) {
+				Slot::Occupied(slot) => slot.into_mut(),
+				Slot::Vacant(slot) => match index.metas.get(&hash) {
+					Some(meta) => slot.insert(meta.clone()),
+					None => continue,
+				},
+			};
+			if meta.recipients.contains(&who) {
+				meta.recipients.retain(|r| r != &who);
+				released = released.saturating_add(1);
+			}
 		}
-		let mut remaining = meta.clone();
-		remaining.recipients.retain(|r| r != who);
-		if remaining.recipients.is_empty() {
-			self.write(vec![
-				(BODIES, hash.as_bytes().to_vec(), None),
-				Self::meta_change(hash, None),
-			])?;
-			index.remove(hash);
-		} else {
-			self.write(vec![Self::meta_change(hash, Some(&remaining))])?;
-			index.release(who, remaining.position, u64::from(remaining.len));
-			index.metas.insert(*hash, remaining);
+		remaining.retain(|hash, meta| {
+			index.metas.get(hash).is_some_and(|kept| kept.recipients.len() != meta.recipients.len())
+		});
+		let mut changes = Vec::new();
+		for (hash, meta) in &remaining {
+			if meta.recipients.is_empty() {
+				changes.push((BODIES, hash.as_bytes().to_vec(), None));
+				changes.push(Self::meta_change(hash, None));
+			} else {
+				changes.push(Self::meta_change(hash, Some(meta)));
+			}
 		}
-		Ok(true)
+		if changes.is_empty() {
+			return Ok(0);
+		}
+		self.write(changes)?;
+		for (hash, meta) in remaining {
+			if meta.recipients.is_empty() {
+				index.remove(&hash);
+				continue;
+			}
+			let Some(before) = index.metas.get(&hash).cloned() else { continue };
+			for who in before.recipients.iter().filter(|r| !meta.recipients.contains(r)) {
+				index.release(who, &meta.sender, meta.position, u64::from(meta.len));
+			}
+			index.metas.insert(hash, meta);
+		}
+		Ok(released)
 	}
 
 	/// Accepts `nonce` for a request by `who` only if it exceeds every earlier one.
@@ -673,7 +727,8 @@ mod tests {
 	use quarks_primitives::merkle;
 	use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie};
 
-	const LIMITS: Limits = Limits { capacity: 10_000, user_quota: 3_000, sender_pending: 5_000 };
+	const LIMITS: Limits =
+		Limits { capacity: 10_000, user_quota: 3_000, sender_share: 3_000, sender_pending: 5_000 };
 
 	/// Inserts one envelope in a batch of its own.
 	fn insert(
@@ -738,7 +793,7 @@ mod tests {
 				LIMITS,
 			)
 			.expect("fits");
-			store.acknowledged(&H256::repeat_byte(1), &alice).expect("written");
+			store.stop_keeping([(H256::repeat_byte(1), alice.clone())]).expect("written");
 			store.use_nonce(&bob, 7).expect("fresh nonce");
 			store.set_cursor(42).expect("written");
 		}
@@ -864,6 +919,34 @@ mod tests {
 	}
 
 	#[test]
+	fn a_sender_keeps_at_most_its_share_of_a_recipients_quota() {
+		let store = HostStore::in_memory().expect("opens");
+		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
+		let limits = Limits { sender_share: 1000, ..LIMITS };
+		let h = H256::repeat_byte;
+		insert(&store, h(1), &body(1, 1000), meta(1000, &[alice.clone()], anchored(1)), limits)
+			.expect("fits");
+		// Charlie holds his share of Alice's mailbox: nothing more from him for her...
+		let more = meta(100, &[alice.clone()], anchored(1));
+		assert_eq!(
+			insert(&store, h(2), &body(2, 100), more.clone(), limits),
+			Err(StoreError::OverShare)
+		);
+		// ...while his group envelope still reaches Bob, and others still reach Alice.
+		let group = meta(100, &[alice.clone(), bob.clone()], anchored(1));
+		let kept = insert(&store, h(3), &body(3, 100), group, limits).expect("fits").expect("new");
+		assert_eq!(kept.recipients, vec![bob.clone()]);
+		let from_bob = Meta { sender: bob.clone(), ..meta(100, &[alice.clone()], anchored(1)) };
+		insert(&store, h(4), &body(4, 100), from_bob, limits).expect("fits");
+		// Once Alice's host stops keeping Charlie's first envelope for her, he has room again.
+		let released =
+			store.stop_keeping([(h(1), alice.clone()), (h(1), alice.clone()), (h(9), bob)]);
+		assert_eq!(released, Ok(1), "each kept pair once; unknown mail is no error");
+		assert!(!store.contains(&h(1)));
+		insert(&store, h(2), &body(2, 100), more, limits).expect("fits");
+	}
+
+	#[test]
 	fn pending_mail_is_found_by_its_awaited_root_and_moves_through_its_states() {
 		let store = HostStore::in_memory().expect("opens");
 		let bob = Bob.to_account_id();
@@ -911,10 +994,10 @@ mod tests {
 			LIMITS,
 		)
 		.expect("fits");
-		assert!(store.acknowledged(&group, &alice).expect("ok"));
-		assert!(!store.acknowledged(&group, &alice).expect("ok"), "twice is a no-op");
+		assert_eq!(store.stop_keeping([(group, alice.clone())]), Ok(1));
+		assert_eq!(store.stop_keeping([(group, alice.clone())]), Ok(0), "twice is a no-op");
 		assert_eq!(store.mailbox(&bob, None, 10, usize::MAX).expect("reads").0[0].1, group);
-		assert!(store.acknowledged(&group, &bob).expect("ok"));
+		assert_eq!(store.stop_keeping([(group, bob.clone())]), Ok(1));
 		assert!(store.mailbox(&bob, None, 10, usize::MAX).expect("reads").0.is_empty());
 		assert_eq!(store.body(&group), Ok(None), "its body is gone");
 		assert_eq!(

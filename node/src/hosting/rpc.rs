@@ -110,6 +110,11 @@ pub trait QuarksApi {
 	#[subscription(name = "subscribeMailbox" => "mailbox", unsubscribe = "unsubscribeMailbox", item = MailEvent<BlockNumber>)]
 	async fn subscribe_mailbox(&self, request: Bytes) -> SubscriptionResult;
 
+	/// Stops keeping envelopes for the account that signed `request` (asking `Delete`);
+	/// returns how many were kept for it.
+	#[method(name = "deleteMail", blocking)]
+	fn delete_mail(&self, request: Bytes) -> RpcResult<u32>;
+
 	/// What this host keeps, by state and per user (unsafe).
 	#[method(name = "hostStatus", with_extensions)]
 	fn host_status(&self) -> RpcResult<HostStatus>;
@@ -339,6 +344,14 @@ where
 		match host.authorize(&request)? {
 			(who, MailboxAction::Fetch { after, limit }) => Ok(host.page(&who, after, limit)?),
 			_ => Err(QuarksError::MalformedRequest("mailbox request: not a fetch").into()),
+		}
+	}
+
+	fn delete_mail(&self, request: Bytes) -> RpcResult<u32> {
+		let host = self.host()?;
+		match host.authorize(&request)? {
+			(who, MailboxAction::Delete { envelopes }) => Ok(host.delete(&who, envelopes)?),
+			_ => Err(QuarksError::MalformedRequest("mailbox request: not a delete").into()),
 		}
 	}
 

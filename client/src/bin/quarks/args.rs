@@ -63,6 +63,10 @@ pub enum Command {
 	/// Read the mail your hosts keep: check, decrypt, show with its notarization state,
 	/// wait for it to settle, and acknowledge what is final.
 	Inbox(InboxArgs),
+	/// Have your hosts delete mail you do not want kept, without a delivery receipt (its
+	/// sender's anchor stays on chain): these envelopes, or everything from one sender.
+	/// Frees your mailbox quota, say after a flood from one sender.
+	Delete(DeleteArgs),
 	/// Follow your mailboxes live: each message shown as it arrives (pending), then as it is
 	/// anchored and final; final messages acknowledged in batches.
 	Watch(WatchArgs),
@@ -221,6 +225,15 @@ pub struct InboxArgs {
 	/// Seconds to wait for pending messages to settle.
 	#[arg(long, default_value_t = 60)]
 	pub timeout: u64,
+}
+
+#[derive(Args)]
+pub struct DeleteArgs {
+	/// Every envelope from this account.
+	#[arg(long, required_unless_present = "hashes")]
+	pub from: Option<String>,
+	/// Envelope hashes.
+	pub hashes: Vec<H256>,
 }
 
 #[derive(Args)]

@@ -1,4 +1,4 @@
-//! Sending and reading: `send`, `inbox`, `watch`, `open`.
+//! Sending and reading: `send`, `inbox`, `delete`, `watch`, `open`.
 
 use crate::{args::*, input::*, output::*};
 use quarks_client::inbox::{ReadOptions, Update};
@@ -69,6 +69,18 @@ pub async fn watch(cli: &Cli, args: &WatchArgs) -> Fallible<()> {
 		..read_options(true, !args.no_ack)
 	};
 	m.read_mail(options, &mut report).await?;
+	Ok(())
+}
+
+/// Deletes mail at the hosts: the hashes given, and everything from `--from`.
+pub async fn delete(cli: &Cli, args: &DeleteArgs) -> Fallible<()> {
+	let m = messenger(cli).await?;
+	let mut hashes = args.hashes.clone();
+	if let Some(sender) = &args.from {
+		hashes.extend(m.mail_from(&parse_account(sender)?).await?);
+	}
+	let deleted = m.delete_mail(&hashes).await?;
+	println!("{} envelope(s) asked, {deleted} cop(ies) deleted at your hosts", hashes.len());
 	Ok(())
 }
 

@@ -56,6 +56,7 @@ async fn run(cli: &Cli) -> Fallible<()> {
 		Command::Group(command) => groups::group(cli, command).await,
 		Command::Send(args) => mail::send(cli, args).await,
 		Command::Inbox(args) => mail::inbox(cli, args).await,
+		Command::Delete(args) => mail::delete(cli, args).await,
 		Command::Watch(args) => mail::watch(cli, args).await,
 		Command::Open { file } => mail::open(cli, file).await,
 		Command::Audit(args) => audit::audit(cli, args).await,
