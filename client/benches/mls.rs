@@ -77,8 +77,14 @@ fn group_of(size: u32) {
 	let started = Instant::now();
 	joiner.apply_commit(GROUP, &update.message, update.ordered()).expect("applies");
 	let update_applied = started.elapsed();
+	let dir = tempfile::tempdir().expect("a temporary directory");
+	let path = dir.path().join("state");
+	let started = Instant::now();
+	joiner.save(&path, &[1; 32]).expect("saves");
+	let saved = started.elapsed();
+	let state = std::fs::metadata(&path).expect("saved").len();
 	println!(
-		"| {size} | {} | {} B | {} B | {} | {} | {} B | {} |",
+		"| {size} | {} | {} B | {} B | {} | {} | {} B | {} | {} B, {} |",
 		ms(staged),
 		add.message.len(),
 		welcome.len(),
@@ -86,6 +92,8 @@ fn group_of(size: u32) {
 		ms(update_staged),
 		update.message.len(),
 		ms(update_applied),
+		state,
+		ms(saved),
 	);
 }
 
@@ -95,8 +103,8 @@ fn main() {
 		if cfg!(debug_assertions) { "debug" } else { "release" }
 	);
 	println!();
-	println!("| devices | commit adding all: stage | commit | welcome | join | update: stage | update | apply at a member |");
-	println!("|---|---|---|---|---|---|---|---|");
+	println!("| devices | commit adding all: stage | commit | welcome | join | update: stage | update | apply at a member | a member's saved state, save |");
+	println!("|---|---|---|---|---|---|---|---|---|");
 	for size in [2, 32, 256] {
 		group_of(size);
 	}
@@ -119,17 +127,47 @@ fn main() {
 		None => rows.push((name.to_owned(), vec![value])),
 	};
 	// The largest letters that fit each class.
-	for len in [500usize, 15_800] {
+	let mut fits = |len: usize, class: usize| {
 		let letter = Letter { sent_at: 1, content: vec![7u8; len] };
+		seal_letter(&mut alice, GROUP, 1, &letter).is_ok_and(|(sealed, _)| {
+			sealed.bytes.len() < quarks_primitives::SIZE_CLASSES[class] as usize + 200
+		})
+	};
+	let mut largest = [0usize; 2];
+	for (i, class) in [0usize, 2].into_iter().enumerate() {
+		// The largest length that still fits, by bisection.
+		let (mut fit, mut over) = (0usize, 65_536usize);
+		while over - fit > 1 {
+			let mid = (fit + over) / 2;
+			if fits(mid, class) {
+				fit = mid;
+			} else {
+				over = mid;
+			}
+		}
+		largest[i] = fit;
+	}
+	println!();
+	println!(
+		"Largest letters: {} B in the 1 KiB class, {} B in the 16 KiB class",
+		largest[0], largest[1]
+	);
+	for len in largest {
+		// A new epoch restarts the senders' message generations, which a reader may trail
+		// by at most 1000.
+		let update = alice.update(GROUP).expect("staged");
+		alice.apply_commit(GROUP, &update.message, update.ordered()).expect("applies");
+		bob.apply_commit(GROUP, &update.message, update.ordered()).expect("applies");
+		let letter = Letter { sent_at: 1, content: vec![7u8; len] };
+		let sealed: Vec<Vec<u8>> = (0..1000)
+			.map(|_| seal_letter(&mut alice, GROUP, 1, &letter).expect("fits").0.bytes)
+			.collect();
 		add_row(
 			"seal (whole: MLS, AES-GCM, signature)",
 			micros(200, || {
 				black_box(seal_letter(&mut alice, GROUP, 1, &letter).expect("fits"));
 			}),
 		);
-		let sealed: Vec<Vec<u8>> = (0..1000)
-			.map(|_| seal_letter(&mut alice, GROUP, 1, &letter).expect("fits").0.bytes)
-			.collect();
 		let mut next = sealed.iter();
 		add_row(
 			"open (whole: MLS, commitment, AES-GCM, signature)",
