@@ -8,19 +8,15 @@
 //!     cargo test -p quarks-primitives --test decoders                     (CI: 20,000 per target)
 //!     DECODER_INPUTS=1000000 cargo test --release -p quarks-primitives --test decoders
 //!
-//! A seeded generator makes a failure reproducible (`DECODER_SEED`). This is not a
-//! coverage-guided fuzzer.
+//! A seeded generator makes a failure reproducible (`DECODER_SEED`). The coverage-guided
+//! fuzzer in `primitives/fuzz` runs the same checks (`fuzz/check.rs`).
 
-use codec::{Decode, DecodeAll, Encode};
 use quarks_primitives::{
-	envelope::{Envelope, ENVELOPE_VERSION},
-	hosting::{BatchMembership, HostItem, Submission},
-	mailbox::{MailboxAction, MailboxRequest, SignedMailboxRequest},
-	merkle::{batch_root, inclusion_proof, verify},
+	envelope::ENVELOPE_VERSION,
+	mailbox::{MailboxAction, MailboxRequest},
+	merkle::{batch_root, inclusion_proof},
 	Destination,
 };
-use sp_core::H256;
-use sp_runtime::AccountId32;
 
 /// xorshift64*: enough spread for inputs, reproducible from a seed.
 struct Rng(u64);
@@ -87,6 +83,7 @@ fn seeds() -> Vec<Vec<u8>> {
 		vec![(H256::repeat_byte(3), membership)].encode(),
 		request(MailboxAction::Fetch { after: Some(7), limit: 256 }).encode(),
 		request(MailboxAction::Subscribe).encode(),
+		request(MailboxAction::Delete { envelopes: vec![H256::repeat_byte(8); 3] }).encode(),
 	]
 }
 
@@ -112,38 +109,8 @@ fn mutate(rng: &mut Rng, mut bytes: Vec<u8>) -> Vec<u8> {
 	bytes
 }
 
-/// Decodes `bytes` as `T` and checks the round trip.
-fn round_trips<T: Decode + Encode>(bytes: &[u8]) -> Option<T> {
-	let value = T::decode_all(&mut &bytes[..]).ok()?;
-	assert_eq!(value.encode(), bytes, "a second encoding decoded to the same value");
-	Some(value)
-}
-
-fn check(bytes: &[u8]) {
-	if let Ok(envelope) = Envelope::<AccountId32>::decode_checked(bytes) {
-		assert_eq!(envelope.encode(), bytes);
-		assert_eq!(
-			Some(envelope.body.len() as u32),
-			quarks_primitives::SIZE_CLASSES.get(envelope.size_class as usize).copied()
-		);
-	}
-	if let Some(submission) = round_trips::<Submission>(bytes) {
-		let _ = Envelope::<AccountId32>::decode_checked(&submission.envelope);
-	}
-	if let Some(items) = round_trips::<Vec<HostItem>>(bytes) {
-		for item in items {
-			if let HostItem::Membership { envelope, membership } = item {
-				let _ = verify(&membership.root, &envelope, &membership.proof);
-			}
-		}
-	}
-	if let Some(memberships) = round_trips::<Vec<(H256, BatchMembership)>>(bytes) {
-		for (leaf, membership) in memberships {
-			let _ = verify(&membership.root, &leaf, &membership.proof);
-		}
-	}
-	round_trips::<SignedMailboxRequest<AccountId32>>(bytes);
-}
+// `check`: every decoder on one input; shared with the coverage-guided fuzzer.
+include!("../fuzz/check.rs");
 
 #[test]
 fn hostile_bytes_never_panic_and_decode_canonically() {
