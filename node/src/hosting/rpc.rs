@@ -102,7 +102,7 @@ pub trait QuarksApi {
 
 	/// A page of the mail kept for the account that signed `request` (a SCALE-encoded
 	/// `SignedMailboxRequest` asking `Fetch`), oldest first.
-	#[method(name = "fetchMailbox")]
+	#[method(name = "fetchMailbox", blocking)]
 	fn fetch_mailbox(&self, request: Bytes) -> RpcResult<MailboxPage<BlockNumber>>;
 
 	/// Mail for the account that signed `request` (asking `Subscribe`) as it arrives, and
