@@ -144,16 +144,22 @@ pub fn run() -> sc_cli::Result<()> {
 					receipt_grace: hosting.host_receipt_grace,
 				});
 				match config.network.network_backend {
-					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
-						sc_network::NetworkWorker<
-							quarks_runtime::opaque::Block,
-							<quarks_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
-						>,
-					>(config, hosting)
-					.map_err(sc_cli::Error::Service),
+					sc_network::config::NetworkBackendType::Libp2p => {
+						service::new_full::<
+							sc_network::NetworkWorker<
+								quarks_runtime::opaque::Block,
+								<quarks_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
+							>,
+						>(config, hosting, |config| &mut config.inbound_queue)
+						.map_err(sc_cli::Error::Service)
+					}
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, hosting)
-							.map_err(sc_cli::Error::Service)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(
+							config,
+							hosting,
+							|config| &mut config.inbound_queue,
+						)
+						.map_err(sc_cli::Error::Service)
 					}
 				}
 			})

@@ -4,6 +4,7 @@ mod chain_spec;
 mod cli;
 mod command;
 mod hosting;
+mod network;
 mod operator;
 mod rpc;
 mod service;

@@ -1,12 +1,13 @@
-//! The node's services: import queue, block authoring (Aura), finality (GRANDPA),
-//! offchain workers and RPC, in the order of the polkadot-sdk node template.
+//! The node's services: import queue, network (`network.rs`), block authoring (Aura),
+//! finality (GRANDPA), offchain workers and RPC, in the order of the polkadot-sdk node
+//! template.
 
 use futures::FutureExt;
 use quarks_runtime::{apis::RuntimeApi, opaque::Block};
 use sc_client_api::{Backend, BlockBackend};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::{GrandpaPruningFilter, SharedVoterState};
-use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
+use sc_service::{error::Error as ServiceError, Configuration, TaskManager};
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::AuthorityPair as AuraPair;
@@ -17,6 +18,7 @@ pub(crate) type FullClient = sc_service::TFullClient<
 	RuntimeApi,
 	sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>,
 >;
+pub(crate) type TransactionPool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 
@@ -33,7 +35,7 @@ pub type Service = sc_service::PartialComponents<
 	FullBackend,
 	FullSelectChain,
 	sc_consensus::DefaultImportQueue<Block>,
-	sc_transaction_pool::TransactionPoolHandle<Block, FullClient>,
+	TransactionPool,
 	(
 		sc_consensus_grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>,
 		sc_consensus_grandpa::LinkHalf<Block, FullClient, FullSelectChain>,
@@ -130,12 +132,14 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	})
 }
 
-/// Builds a new service for a full client.
+/// Builds a new service for a full client. `inbound_queue` finds the inbound queue in the
+/// network backend's request-response configuration, for the allow-list gate.
 pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	config: Configuration,
 	hosting: Option<crate::hosting::HostConfig>,
+	inbound_queue: crate::network::InboundQueue<N::RequestResponseProtocolConfig>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -174,32 +178,38 @@ pub fn new_full<
 		Vec::default(),
 	));
 
-	let (network, system_rpc_tx, tx_handler_controller, sync_service, _bitswap) =
-		sc_service::build_network(sc_service::BuildNetworkParams {
-			config: &config,
-			net_config,
-			client: client.clone(),
-			transaction_pool: transaction_pool.clone(),
-			spawn_handle: task_manager.spawn_handle(),
-			spawn_essential_handle: task_manager.spawn_essential_handle(),
-			import_queue,
-			block_announce_validator_builder: None,
-			warp_sync_config: Some(WarpSyncConfig::WithProvider(warp_sync)),
-			block_relay: None,
-			metrics,
-			gap_sync_body_policy: None,
-		})?;
+	let crate::network::Network {
+		service: network,
+		system_rpc_tx,
+		tx_handler_controller,
+		sync_service,
+		allow_list,
+	} = crate::network::build(crate::network::Params {
+		config: &config,
+		net_config,
+		client: client.clone(),
+		transaction_pool: transaction_pool.clone(),
+		task_manager: &task_manager,
+		import_queue,
+		warp_sync,
+		metrics,
+		inbound_queue,
+	})?;
 
 	// Offchain workers run on every node, not only on validators: pallet-node-authorization
-	// applies the on-chain peer allow-list from its offchain worker, and Quarks' relay is
-	// an offchain worker too.
+	// applies the on-chain peer allow-list from its offchain worker (to the peer set and,
+	// through `OffchainNetwork`, to the request handlers' gate), and Quarks' relay is an
+	// offchain worker too.
 	let offchain_workers = sc_offchain::OffchainWorkers::new(sc_offchain::OffchainWorkerOptions {
 		runtime_api_provider: client.clone(),
 		is_validator: config.role.is_authority(),
 		keystore: Some(keystore_container.keystore()),
 		offchain_db: backend.offchain_storage(),
 		transaction_pool: Some(OffchainTransactionPoolFactory::new(transaction_pool.clone())),
-		network_provider: Arc::new(network.clone()),
+		network_provider: Arc::new(crate::network::OffchainNetwork::new(
+			network.clone(),
+			allow_list,
+		)),
 		enable_http_requests: true,
 		custom_extensions: |_| vec![],
 	})?;

@@ -44,3 +44,103 @@ async fn three_validators_finalize_and_an_unauthorised_node_gets_no_blocks() {
 	assert_eq!(outsider.best_number().await, 0, "an unauthorised node must not receive blocks");
 	assert_eq!(outsider.finalized_number().await, 0);
 }
+
+/// Finding 10 of docs/security.md: Substrate's request handlers (blocks, state, warp proofs,
+/// light-client reads) answer only peers on the allow-list. Two bare litep2p peers ask a
+/// validator for state: one with the node key of an allow-listed node that is not running
+/// (served), one with a fresh key (refused).
+#[tokio::test(flavor = "multi_thread")]
+async fn only_allow_listed_peers_are_served_state() {
+	use litep2p::{
+		crypto::ed25519::{Keypair, SecretKey},
+		protocol::request_response::{RejectReason, RequestResponseError, RequestResponseEvent},
+	};
+
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let alice = Node::start(
+		dir.path(),
+		NodeConfig { prometheus_port: Some(free_port()), ..validator_config("alice", 1, vec![]) },
+	);
+	let boot = vec![alice.multiaddr().await];
+	let validators = [
+		alice,
+		Node::start(dir.path(), validator_config("bob", 2, boot.clone())),
+		Node::start(dir.path(), validator_config("charlie", 3, boot)),
+	];
+	wait_finalized(&validators.iter().collect::<Vec<_>>(), 3).await;
+	// Read from the chain at start, before any offchain run: the other four well-known nodes.
+	assert!(validators[0].logged("Allow-list at start: 4 peers may send requests"));
+	let state = format!("/{:x}/state/2", validators[0].genesis_hash().await);
+	let refused =
+		|| validators[0].metric("quarks_network_refused_requests_total", &[("protocol", &state)]);
+
+	let mut seed = [0u8; 32];
+	seed[31] = 5;
+	let listed = Keypair::from(SecretKey::try_from_bytes(seed).expect("node key 5"));
+	match ask_state(&validators[0], listed).await {
+		RequestResponseEvent::ResponseReceived { response, .. } => {
+			assert!(!response.is_empty(), "an allow-listed peer is served state")
+		}
+		other => panic!("an allow-listed peer must be served state, got {other:?}"),
+	}
+	assert_eq!(refused(), 0.0);
+	match ask_state(&validators[0], Keypair::generate()).await {
+		RequestResponseEvent::RequestFailed {
+			error: RequestResponseError::Rejected(RejectReason::SubstreamClosed),
+			..
+		} => {}
+		RequestResponseEvent::ResponseReceived { response, .. } => {
+			panic!("an unlisted peer was served {} bytes of state", response.len())
+		}
+		other => panic!("an unlisted peer must be refused, got {other:?}"),
+	}
+	assert_eq!(refused(), 1.0, "the refusal is counted");
+}
+
+/// Asks `node` for its finalized state as a bare litep2p peer with `keypair`.
+async fn ask_state(
+	node: &Node,
+	keypair: litep2p::crypto::ed25519::Keypair,
+) -> litep2p::protocol::request_response::RequestResponseEvent {
+	use futures::StreamExt;
+	use litep2p::{
+		config::ConfigBuilder,
+		protocol::request_response::{self, DialOptions},
+		transport::tcp::config::Config as TcpConfig,
+		types::multiaddr::Multiaddr,
+		Litep2p, PeerId, ProtocolName,
+	};
+
+	let genesis = node.genesis_hash().await;
+	let (state, mut requests) =
+		request_response::ConfigBuilder::new(ProtocolName::from(format!("/{genesis:x}/state/2")))
+			.with_max_size(16 << 20)
+			.build();
+	let mut peer = Litep2p::new(
+		ConfigBuilder::new()
+			.with_keypair(keypair)
+			.with_tcp(TcpConfig {
+				listen_addresses: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("address")],
+				..Default::default()
+			})
+			.with_request_response_protocol(state)
+			.build(),
+	)
+	.expect("litep2p");
+	let address: Multiaddr = node.multiaddr().await.parse().expect("multiaddr");
+	let node_id = PeerId::try_from_multiaddr(&address).expect("peer id");
+	peer.add_known_address(node_id, std::iter::once(address));
+	let driver = tokio::spawn(async move { while peer.next_event().await.is_some() {} });
+
+	// `StateRequest { block = 1: finalized hash, no_proof = 3: true }`, protobuf.
+	let block = node.finalized_hash().await;
+	let request = [&[0x0a, 0x20][..], block.as_bytes(), &[0x18, 0x01]].concat();
+	requests.send_request(node_id, request, DialOptions::Dial).await.expect("request queued");
+	let answer = tokio::time::timeout(std::time::Duration::from_secs(30), requests.next())
+		.await
+		.expect("an answer or a refusal within 30 s")
+		.expect("the protocol's events");
+	driver.abort();
+	answer
+}
