@@ -46,9 +46,10 @@ async fn three_validators_finalize_and_an_unauthorised_node_gets_no_blocks() {
 }
 
 /// Finding 10 of docs/security.md: Substrate's request handlers (blocks, state, warp proofs,
-/// light-client reads) answer only peers on the allow-list. Two bare litep2p peers ask a
-/// validator for state: one with the node key of an allow-listed node that is not running
-/// (served), one with a fresh key (refused).
+/// light-client reads) answer only peers on the allow-list. Two bare litep2p peers ask each
+/// of two validators — Alice on the libp2p backend, Bob on litep2p — for state: one with the
+/// node key of an allow-listed node that is not running (served), one with a fresh key
+/// (refused).
 #[tokio::test(flavor = "multi_thread")]
 async fn only_allow_listed_peers_are_served_state() {
 	use litep2p::{
@@ -60,42 +61,56 @@ async fn only_allow_listed_peers_are_served_state() {
 	let dir = tempfile::tempdir().expect("temp dir");
 	let alice = Node::start(
 		dir.path(),
-		NodeConfig { prometheus_port: Some(free_port()), ..validator_config("alice", 1, vec![]) },
+		NodeConfig {
+			prometheus_port: Some(free_port()),
+			args: vec!["--network-backend".into(), "libp2p".into()],
+			..validator_config("alice", 1, vec![])
+		},
 	);
 	let boot = vec![alice.multiaddr().await];
 	let validators = [
 		alice,
-		Node::start(dir.path(), validator_config("bob", 2, boot.clone())),
+		Node::start(
+			dir.path(),
+			NodeConfig {
+				prometheus_port: Some(free_port()),
+				..validator_config("bob", 2, boot.clone())
+			},
+		),
 		Node::start(dir.path(), validator_config("charlie", 3, boot)),
 	];
 	wait_finalized(&validators.iter().collect::<Vec<_>>(), 3).await;
-	// Read from the chain at start, before any offchain run: the other four well-known nodes.
-	assert!(validators[0].logged("Allow-list at start: 4 peers may send requests"));
+	assert!(validators[0].logged("Running libp2p network backend"));
 	let state = format!("/{:x}/state/2", validators[0].genesis_hash().await);
-	let refused =
-		|| validators[0].metric("quarks_network_refused_requests_total", &[("protocol", &state)]);
-
 	let mut seed = [0u8; 32];
 	seed[31] = 5;
-	let listed = Keypair::from(SecretKey::try_from_bytes(seed).expect("node key 5"));
-	match ask_state(&validators[0], listed).await {
-		RequestResponseEvent::ResponseReceived { response, .. } => {
-			assert!(!response.is_empty(), "an allow-listed peer is served state")
+	for node in &validators[..2] {
+		// Read from the chain at start, before any offchain run: the other four well-known
+		// nodes.
+		assert!(node.logged("Allow-list at start: 4 peers may send requests"));
+		let refused =
+			|| node.metric("quarks_network_refused_requests_total", &[("protocol", &state)]);
+
+		let listed = Keypair::from(SecretKey::try_from_bytes(seed).expect("node key 5"));
+		match ask_state(node, listed).await {
+			RequestResponseEvent::ResponseReceived { response, .. } => {
+				assert!(!response.is_empty(), "an allow-listed peer is served state")
+			}
+			other => panic!("an allow-listed peer must be served state, got {other:?}"),
 		}
-		other => panic!("an allow-listed peer must be served state, got {other:?}"),
-	}
-	assert_eq!(refused(), 0.0);
-	match ask_state(&validators[0], Keypair::generate()).await {
-		RequestResponseEvent::RequestFailed {
-			error: RequestResponseError::Rejected(RejectReason::SubstreamClosed),
-			..
-		} => {}
-		RequestResponseEvent::ResponseReceived { response, .. } => {
-			panic!("an unlisted peer was served {} bytes of state", response.len())
+		assert_eq!(refused(), 0.0);
+		match ask_state(node, Keypair::generate()).await {
+			RequestResponseEvent::RequestFailed {
+				error: RequestResponseError::Rejected(RejectReason::SubstreamClosed),
+				..
+			} => {}
+			RequestResponseEvent::ResponseReceived { response, .. } => {
+				panic!("an unlisted peer was served {} bytes of state", response.len())
+			}
+			other => panic!("an unlisted peer must be refused, got {other:?}"),
 		}
-		other => panic!("an unlisted peer must be refused, got {other:?}"),
+		assert_eq!(refused(), 1.0, "the refusal is counted");
 	}
-	assert_eq!(refused(), 1.0, "the refusal is counted");
 }
 
 /// Asks `node` for its finalized state as a bare litep2p peer with `keypair`.
