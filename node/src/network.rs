@@ -86,7 +86,11 @@ impl AllowList {
 		}
 		let peers: HashSet<_> =
 			peers.iter().filter_map(|peer| PeerId::from_bytes(&peer.0).ok()).collect();
-		log::info!(target: "quarks::network", "Allow-list at start: {} peers may send requests", peers.len());
+		log::info!(
+			target: "quarks::network",
+			"Allow-list at start: {} peers may send requests",
+			peers.len(),
+		);
 		Ok(Self(Arc::new(RwLock::new(Authorised { peers, only: true }))))
 	}
 
