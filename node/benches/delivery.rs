@@ -100,7 +100,12 @@ const STORE_BATCH: usize = 64;
 
 fn store_figures(class: u8, count: usize) {
 	let users: Vec<AccountId> = (0..100u8).map(|i| AccountId::from([i; 32])).collect();
-	let limits = Limits { capacity: u64::MAX, user_quota: u64::MAX, sender_pending: u64::MAX };
+	let limits = Limits {
+		capacity: u64::MAX,
+		user_quota: u64::MAX,
+		sender_share: u64::MAX,
+		sender_pending: u64::MAX,
+	};
 	for persistent in [true, false] {
 		let dir = tempfile::tempdir().expect("temp dir");
 		let store = if persistent {
@@ -152,7 +157,7 @@ fn store_figures(class: u8, count: usize) {
 		let fetches = start.elapsed();
 		let start = Instant::now();
 		for (hash, _, to) in &items {
-			store.acknowledged(hash, to).expect("deleted");
+			store.stop_keeping([(*hash, to.clone())]).expect("deleted");
 		}
 		let deletes = start.elapsed();
 		println!(
