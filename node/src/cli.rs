@@ -13,6 +13,40 @@ pub struct Cli {
 
 	#[clap(flatten)]
 	pub hosting: HostingParams,
+
+	#[clap(flatten)]
+	pub public_rpc: PublicRpcParams,
+}
+
+/// The public RPC endpoint: safe methods with limits per caller address.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PublicRpcParams {
+	/// Serve the safe JSON-RPC methods to the open network on this address (HTTP and
+	/// WebSocket), with limits per caller address; `--rpc-port` stays the operator's.
+	///
+	/// Callers are counted by IP address, IPv6 by /64 (docs/operations.md, "Mail hosts").
+	#[arg(long, value_name = "ADDR")]
+	pub public_rpc_addr: Option<std::net::SocketAddr>,
+
+	/// A proxy in front of the public endpoint (TLS, say): the caller of each request it
+	/// forwards is the address in its `X-Real-IP` header, which the proxy must set; its
+	/// connections count only toward the endpoint's total, so the proxy limits those.
+	#[arg(long, value_name = "IP/PREFIX")]
+	pub public_rpc_proxy: Vec<sc_service::config::IpNetwork>,
+
+	/// Connections one address may hold open on the public endpoint; more are answered
+	/// 429 and closed.
+	#[arg(long, value_name = "COUNT", default_value = "8")]
+	pub public_rpc_connections_per_ip: std::num::NonZeroU32,
+
+	/// Calls one address may make per minute on the public endpoint, all at once or spread
+	/// out; more are refused with error -32999 until the budget refills.
+	#[arg(long, value_name = "CALLS", default_value = "1200")]
+	pub public_rpc_calls_per_ip: std::num::NonZeroU32,
+
+	/// Connections the public endpoint holds open in all.
+	#[arg(long, value_name = "COUNT", default_value = "1000")]
+	pub public_rpc_max_connections: std::num::NonZeroU32,
 }
 
 /// Running a mail host.

@@ -135,7 +135,9 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let hosting = cli.hosting.clone();
+			let public_rpc = cli.public_rpc.clone();
 			runner.run_node_until_exit(|config| async move {
+				let public_rpc = crate::public_rpc::PublicRpcConfig::new(&public_rpc, &config.rpc);
 				let hosting = hosting.host.map(|operator| crate::hosting::HostConfig {
 					operator,
 					path: (!hosting.host_in_memory).then(|| {
@@ -150,13 +152,14 @@ pub fn run() -> sc_cli::Result<()> {
 								quarks_runtime::opaque::Block,
 								<quarks_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
 							>,
-						>(config, hosting, |config| &mut config.inbound_queue)
+						>(config, hosting, public_rpc, |config| &mut config.inbound_queue)
 						.map_err(sc_cli::Error::Service)
 					}
 					sc_network::config::NetworkBackendType::Litep2p => {
 						service::new_full::<sc_network::Litep2pNetworkBackend>(
 							config,
 							hosting,
+							public_rpc,
 							|config| &mut config.inbound_queue,
 						)
 						.map_err(sc_cli::Error::Service)

@@ -6,6 +6,7 @@ mod command;
 mod hosting;
 mod network;
 mod operator;
+mod public_rpc;
 mod rpc;
 mod service;
 

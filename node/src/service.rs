@@ -139,6 +139,7 @@ pub fn new_full<
 >(
 	config: Configuration,
 	hosting: Option<crate::hosting::HostConfig>,
+	public_rpc: Option<crate::public_rpc::PublicRpcConfig>,
 	inbound_queue: crate::network::InboundQueue<N::RequestResponseProtocolConfig>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
@@ -288,7 +289,7 @@ pub fn new_full<
 		})
 	};
 
-	let _rpc_handlers = sc_service::spawn_tasks(sc_service::SpawnTasksParams {
+	let rpc_handlers = sc_service::spawn_tasks(sc_service::SpawnTasksParams {
 		network: network.clone(),
 		client: client.clone(),
 		keystore: keystore_container.keystore(),
@@ -303,6 +304,15 @@ pub fn new_full<
 		telemetry: telemetry.as_mut(),
 		tracing_execute_block: None,
 	})?;
+	if let Some(public_rpc) = public_rpc {
+		let methods = (*rpc_handlers.handle()).clone();
+		crate::public_rpc::start(
+			public_rpc,
+			methods,
+			prometheus_registry.as_ref(),
+			&mut task_manager,
+		)?;
+	}
 
 	if role.is_authority() {
 		let proposer_factory = sc_basic_authorship::ProposerFactory::new(

@@ -1,0 +1,186 @@
+//! The public RPC endpoint (`--public-rpc-addr`) against a real `quarks-node` process:
+//! callers from different loopback addresses (127.0.0.0/8 is all loopback on Linux), each
+//! counted on its own.
+
+mod common;
+
+use common::*;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::{
+	net::{IpAddr, SocketAddr},
+	time::Duration,
+};
+use tokio::{
+	io::{AsyncReadExt, AsyncWriteExt},
+	net::{TcpSocket, TcpStream},
+};
+use tokio_tungstenite::{tungstenite, WebSocketStream};
+
+/// Substrate's rate-limit error code, which the public endpoint answers with too.
+const RATE_LIMITED: i64 = -32999;
+
+/// Finding 1 of docs/security.md: one address can neither hold the endpoint's connections
+/// nor call without end, and others are served meanwhile. On `--rpc-port`, Substrate's
+/// server, the same calls from one address are all answered (checked last).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_public_endpoint_limits_each_caller_address() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let public: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+	let node = Node::start(
+		dir.path(),
+		NodeConfig {
+			name: "public",
+			chain: Some("dev"),
+			prometheus_port: Some(free_port()),
+			args: [
+				"--public-rpc-addr",
+				&public.to_string(),
+				"--public-rpc-connections-per-ip",
+				"2",
+				"--public-rpc-calls-per-ip",
+				"10",
+				"--rpc-rate-limit-whitelisted-ips",
+				"127.0.0.5/32",
+				"--public-rpc-proxy",
+				"127.0.0.6/32",
+			]
+			.map(String::from)
+			.to_vec(),
+			..Default::default()
+		},
+	);
+	wait_until("the public endpoint", Duration::from_secs(30), || async {
+		node.logged("Running public JSON-RPC server")
+	})
+	.await;
+	let (first, second, third) = (ip("127.0.0.2"), ip("127.0.0.3"), ip("127.0.0.4"));
+	let (unlimited, proxy) = (ip("127.0.0.5"), ip("127.0.0.6"));
+
+	// Calls: ten a minute per address, over any number of connections (here one each).
+	let mut answers = Vec::new();
+	for _ in 0..14 {
+		answers.push(post(first, public, "system_name", None).await);
+	}
+	let answered = answers.iter().take_while(|answer| answer.get("result").is_some()).count();
+	assert!(
+		(10..=11).contains(&answered),
+		"the first ten calls (one more if the budget refilled) are answered: {answers:?}"
+	);
+	for refused in &answers[answered..] {
+		assert_eq!(refused["error"]["code"], RATE_LIMITED, "then refused: {refused}");
+	}
+	let other = post(second, public, "system_name", None).await;
+	assert!(other.get("result").is_some(), "another address has its own budget: {other}");
+	for n in 0..14 {
+		let answer = post(unlimited, public, "system_name", None).await;
+		assert!(answer.get("result").is_some(), "call {n} from a whitelisted address: {answer}");
+	}
+
+	// Behind a proxy, calls are counted by the address it names; a caller cannot name one.
+	let proxied: Vec<Value> = futures::future::join_all(
+		(0..12).map(|_| post(proxy, public, "system_name", Some("192.0.2.7"))),
+	)
+	.await;
+	let answered = proxied.iter().filter(|answer| answer.get("result").is_some()).count();
+	assert!((10..=11).contains(&answered), "one proxied caller, one budget: {proxied:?}");
+	let neighbour = post(proxy, public, "system_name", Some("192.0.2.8")).await;
+	assert!(neighbour.get("result").is_some(), "another proxied caller: {neighbour}");
+	let spoofed = post(first, public, "system_name", Some("192.0.2.9")).await;
+	assert_eq!(spoofed["error"]["code"], RATE_LIMITED, "X-Real-IP from a caller: {spoofed}");
+
+	// Unsafe methods are refused, whatever the address; the operator's port serves them.
+	let unsafe_call = post(second, public, "author_rotateKeys", None).await;
+	assert!(
+		unsafe_call["error"]["message"].as_str().is_some_and(|m| m.contains("unsafe")),
+		"{unsafe_call}"
+	);
+	let operator = post(ip("127.0.0.1"), rpc_addr(&node), "author_rotateKeys", None).await;
+	assert!(operator.get("result").is_some(), "{operator}");
+
+	// Connections: two held per address; a third is answered 429 while another address
+	// is served; closing one frees its place.
+	let mut held = vec![websocket(third, public).await.expect("first connection")];
+	held.push(websocket(third, public).await.expect("second connection"));
+	for ws in &mut held {
+		assert!(ws_call(ws, "system_name").await.get("result").is_some());
+	}
+	match websocket(third, public).await {
+		Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+		other => panic!("a third connection from one address is refused with 429: {other:?}"),
+	}
+	let mut elsewhere = websocket(second, public).await.expect("another address connects");
+	assert!(ws_call(&mut elsewhere, "system_name").await.get("result").is_some());
+	held.pop().expect("held").close(None).await.expect("close");
+	wait_until("the closed connection's place is free", Duration::from_secs(10), || async {
+		websocket(third, public).await.is_ok()
+	})
+	.await;
+
+	assert!(node.metric("quarks_public_rpc_refused_total", &[("reason", "calls")]) >= 3.0);
+	assert!(node.metric("quarks_public_rpc_refused_total", &[("reason", "connections")]) >= 1.0);
+
+	// What the public endpoint changes: Substrate's server answers every call.
+	for n in 0..14 {
+		let answer = post(first, rpc_addr(&node), "system_name", None).await;
+		assert!(answer.get("result").is_some(), "call {n} on --rpc-port: {answer}");
+	}
+}
+
+fn ip(text: &str) -> IpAddr {
+	text.parse().expect("an IP address")
+}
+
+fn rpc_addr(node: &Node) -> SocketAddr {
+	([127, 0, 0, 1], node.rpc_port).into()
+}
+
+/// A TCP connection to `to` from address `from`.
+async fn connect(from: IpAddr, to: SocketAddr) -> TcpStream {
+	let socket = TcpSocket::new_v4().expect("socket");
+	socket.bind((from, 0).into()).expect("bind a loopback address");
+	socket.connect(to).await.expect("connect")
+}
+
+/// One JSON-RPC call without parameters over HTTP, on a connection of its own, from
+/// address `from`, with an `X-Real-IP` header if given.
+async fn post(from: IpAddr, to: SocketAddr, method: &str, real_ip: Option<&str>) -> Value {
+	let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": []}).to_string();
+	let mut stream = connect(from, to).await;
+	let real_ip = real_ip.map(|ip| format!("X-Real-IP: {ip}\r\n")).unwrap_or_default();
+	let request = format!(
+		"POST / HTTP/1.1\r\nHost: {to}\r\nContent-Type: application/json\r\n{real_ip}\
+		 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+		body.len()
+	);
+	stream.write_all(request.as_bytes()).await.expect("request");
+	let mut response = String::new();
+	tokio::time::timeout(Duration::from_secs(30), stream.read_to_string(&mut response))
+		.await
+		.expect("an answer in time")
+		.expect("response");
+	let (_, json) = response.split_once("\r\n\r\n").expect("an HTTP response");
+	serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {response}"))
+}
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// A WebSocket to `to` from address `from`.
+async fn websocket(from: IpAddr, to: SocketAddr) -> Result<Ws, tungstenite::Error> {
+	let stream = connect(from, to).await;
+	tokio_tungstenite::client_async(format!("ws://{to}"), stream).await.map(|(ws, _)| ws)
+}
+
+async fn ws_call(ws: &mut Ws, method: &str) -> Value {
+	let call = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": []});
+	ws.send(tungstenite::Message::Text(call.to_string().into())).await.expect("send");
+	loop {
+		match ws.next().await.expect("an answer").expect("a message") {
+			tungstenite::Message::Text(text) => {
+				return serde_json::from_str(&text).expect("JSON answer")
+			}
+			_ => continue,
+		}
+	}
+}
