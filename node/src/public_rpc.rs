@@ -32,6 +32,7 @@ use jsonrpsee::{
 		TowerServiceBuilder,
 	},
 	types::{ErrorObject, Request},
+	RpcModule,
 };
 use parking_lot::Mutex;
 use sc_rpc_api::DenyUnsafe;
@@ -101,7 +102,7 @@ impl PublicRpcConfig {
 /// Binds the endpoint and serves `methods` on it until the node stops.
 pub fn start(
 	config: PublicRpcConfig,
-	methods: impl Into<Methods>,
+	mut methods: RpcModule<()>,
 	registry: Option<&Registry>,
 	task_manager: &mut TaskManager,
 ) -> Result<(), ServiceError> {
@@ -117,6 +118,13 @@ pub fn start(
 	let (stop_handle, server_handle) = stop_channel();
 	// Dropping the handle when the node stops ends the accept loop and every connection.
 	task_manager.keep_alive(server_handle);
+
+	// Listed like on `--rpc-port`, where sc-rpc-server adds it.
+	let mut listed: Vec<&'static str> = methods.method_names().chain(["rpc_methods"]).collect();
+	listed.sort_unstable();
+	methods
+		.register_method("rpc_methods", move |_, _, _| serde_json::json!({ "methods": listed }))
+		.map_err(|e| ServiceError::Other(format!("public RPC: {e}")))?;
 
 	let endpoint = Endpoint {
 		methods: methods.into(),
