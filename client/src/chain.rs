@@ -15,7 +15,13 @@ use subxt::{
 	backend::LegacyBackend,
 	config::{SubstrateConfig, SubstrateExtrinsicParamsBuilder},
 	dynamic::Value,
-	rpcs::client::{rpc_params, ReconnectingRpcClient, RpcClient, RpcParams, RpcSubscription},
+	rpcs::{
+		client::{
+			rpc_params, RawRpcFuture, RawRpcSubscription, RawValue, ReconnectingRpcClient,
+			RpcClient, RpcClientT, RpcParams, RpcSubscription,
+		},
+		Error as RpcError,
+	},
 	transactions::{Signer, TransactionStatus},
 	utils::MultiSignature,
 	OnlineClient,
@@ -155,7 +161,8 @@ impl Signer<SubstrateConfig> for AccountSigner<'_> {
 }
 
 /// A JSON-RPC connection to one node (a host's, for mailbox access), re-established
-/// with exponential backoff when it drops.
+/// with exponential backoff when it drops; a call refused for its caller's rate is
+/// made again after a pause ([`Paced`]).
 #[derive(Clone)]
 pub struct NodeRpc {
 	rpc: RpcClient,
@@ -170,7 +177,7 @@ impl NodeRpc {
 			.build(url)
 			.await
 			.map_err(|e| ChainError::Connect { url: url.to_owned(), reason: e.to_string() })?;
-		Ok(Self { rpc: RpcClient::new(reconnecting) })
+		Ok(Self { rpc: RpcClient::new(Paced::new(reconnecting)) })
 	}
 
 	/// Calls JSON-RPC `method`.
@@ -190,6 +197,61 @@ impl NodeRpc {
 		unsubscribe: &str,
 	) -> Result<RpcSubscription<R>, ChainError> {
 		self.rpc.subscribe(method, params, unsubscribe).await.map_err(rpc_error)
+	}
+}
+
+/// The code of a call refused for its caller's rate: a public endpoint's budget per
+/// address (docs/rpc.md), or Substrate's `--rpc-rate-limit`.
+const RATE_LIMITED: i32 = -32999;
+
+/// Makes a call refused for its caller's rate again after a pause, doubling from
+/// `first_pause` up to `attempts` times, then answers what the node last said: a budget
+/// refills within a second or so, and a user should not see a refusal that waiting ends.
+struct Paced<C> {
+	inner: C,
+	first_pause: Duration,
+	attempts: u32,
+}
+
+impl<C> Paced<C> {
+	fn new(inner: C) -> Self {
+		Self { inner, first_pause: Duration::from_millis(250), attempts: 5 }
+	}
+
+	async fn again<T, F>(&self, mut call: impl FnMut() -> F) -> Result<T, RpcError>
+	where
+		F: std::future::Future<Output = Result<T, RpcError>>,
+	{
+		let mut pause = self.first_pause;
+		for _ in 0..self.attempts {
+			match call().await {
+				Err(RpcError::User(refused)) if refused.code == RATE_LIMITED => {
+					tokio::time::sleep(pause).await;
+					pause = pause.saturating_mul(2);
+				}
+				answer => return answer,
+			}
+		}
+		call().await
+	}
+}
+
+impl<C: RpcClientT> RpcClientT for Paced<C> {
+	fn request_raw<'a>(
+		&'a self,
+		method: &'a str,
+		params: Option<Box<RawValue>>,
+	) -> RawRpcFuture<'a, Box<RawValue>> {
+		Box::pin(self.again(move || self.inner.request_raw(method, params.clone())))
+	}
+
+	fn subscribe_raw<'a>(
+		&'a self,
+		sub: &'a str,
+		params: Option<Box<RawValue>>,
+		unsub: &'a str,
+	) -> RawRpcFuture<'a, RawRpcSubscription> {
+		Box::pin(self.again(move || self.inner.subscribe_raw(sub, params.clone(), unsub)))
 	}
 }
 
@@ -437,4 +499,72 @@ pub fn account_value(account: &AccountId32) -> Value {
 /// A hash as a dynamic value.
 pub fn hash_value(hash: &H256) -> Value {
 	Value::from_bytes(hash.0)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use std::sync::atomic::{AtomicU32, Ordering};
+	use subxt::rpcs::UserError;
+
+	/// A node that refuses the first `refusals` calls with `code`, then answers.
+	struct Node {
+		refusals: u32,
+		code: i32,
+		calls: AtomicU32,
+	}
+
+	impl RpcClientT for Node {
+		fn request_raw<'a>(
+			&'a self,
+			_method: &'a str,
+			_params: Option<Box<RawValue>>,
+		) -> RawRpcFuture<'a, Box<RawValue>> {
+			let call = self.calls.fetch_add(1, Ordering::SeqCst);
+			let answer = if call < self.refusals {
+				Err(RpcError::User(UserError { code: self.code, message: "no".into(), data: None }))
+			} else {
+				Ok(RawValue::from_string("\"answer\"".into()).expect("JSON"))
+			};
+			Box::pin(async move { answer })
+		}
+
+		fn subscribe_raw<'a>(
+			&'a self,
+			_sub: &'a str,
+			_params: Option<Box<RawValue>>,
+			_unsub: &'a str,
+		) -> RawRpcFuture<'a, RawRpcSubscription> {
+			Box::pin(async { Err(RpcError::Client("this node only answers calls".into())) })
+		}
+	}
+
+	fn paced(refusals: u32, code: i32) -> Paced<Node> {
+		let node = Node { refusals, code, calls: AtomicU32::new(0) };
+		Paced { inner: node, first_pause: Duration::from_millis(1), attempts: 5 }
+	}
+
+	#[tokio::test]
+	async fn a_call_refused_for_its_rate_is_made_again_until_answered() {
+		let client = paced(3, RATE_LIMITED);
+		let answer = client.request_raw("system_name", None).await.expect("answered");
+		assert_eq!(answer.get(), "\"answer\"");
+		assert_eq!(client.inner.calls.load(Ordering::SeqCst), 4);
+	}
+
+	#[tokio::test]
+	async fn the_refusal_is_answered_once_the_attempts_are_spent() {
+		let client = paced(u32::MAX, RATE_LIMITED);
+		let refused = client.request_raw("system_name", None).await.expect_err("refused");
+		assert!(matches!(refused, RpcError::User(e) if e.code == RATE_LIMITED));
+		assert_eq!(client.inner.calls.load(Ordering::SeqCst), 6);
+	}
+
+	#[tokio::test]
+	async fn other_refusals_are_answered_at_once() {
+		let client = paced(1, 9041);
+		let refused = client.request_raw("quarks_fetchMailbox", None).await.expect_err("refused");
+		assert!(matches!(refused, RpcError::User(e) if e.code == 9041));
+		assert_eq!(client.inner.calls.load(Ordering::SeqCst), 1);
+	}
 }
