@@ -47,6 +47,11 @@ pub struct PublicRpcParams {
 	/// Connections the public endpoint holds open in all.
 	#[arg(long, value_name = "COUNT", default_value = "1000")]
 	pub public_rpc_max_connections: std::num::NonZeroU32,
+
+	/// Seconds an HTTP connection to the public endpoint may go without a request before it
+	/// is closed (WebSockets are pinged instead).
+	#[arg(long, value_name = "SECONDS", default_value = "30")]
+	pub public_rpc_idle_timeout: std::num::NonZeroU32,
 }
 
 /// Running a mail host.

@@ -6,11 +6,12 @@
 //! one address can hold every connection, or call without end over HTTP. This endpoint
 //! counts by address (IPv6 by /64, what one subscriber is usually given). A connection
 //! beyond the address's cap, or beyond the endpoint's, is answered `429 Too Many Requests`
-//! and closed before any request is read; a call beyond the address's budget is refused
-//! with Substrate's rate-limit error before it runs, over HTTP and WebSocket alike.
-//! Addresses in `--rpc-rate-limit-whitelisted-ips` (the network's own nodes, whose relays
-//! post to hosts) count only toward the endpoint's total. Behind a TLS proxy
-//! (`--public-rpc-proxy`), calls are counted by the `X-Real-IP` the proxy sets, and
+//! and closed before any request is read; an HTTP connection idle for
+//! `--public-rpc-idle-timeout` is closed, so idle ones keep no places. A call beyond the
+//! address's budget is refused with Substrate's rate-limit error before it runs, over HTTP
+//! and WebSocket alike. Addresses in `--rpc-rate-limit-whitelisted-ips` (the network's own
+//! nodes, whose relays post to hosts) count only toward the endpoint's total. Behind a TLS
+//! proxy (`--public-rpc-proxy`), calls are counted by the `X-Real-IP` the proxy sets, and
 //! connections are the proxy's to limit. Unsafe methods are refused whatever the address.
 //! The methods are the ones `sc-service` built for its own server, which keeps serving
 //! `--rpc-port` for the operator.
@@ -20,7 +21,7 @@ use std::{
 	net::{IpAddr, Ipv6Addr, SocketAddr},
 	num::NonZeroU32,
 	sync::Arc,
-	time::Duration,
+	time::{Duration, Instant},
 };
 
 use futures::future::{self, Either, Ready};
@@ -70,6 +71,7 @@ pub struct PublicRpcConfig {
 	connections_per_address: NonZeroU32,
 	calls_per_address_per_minute: NonZeroU32,
 	max_connections: NonZeroU32,
+	idle_limit: Duration,
 	/// `--rpc-rate-limit-whitelisted-ips`: callers counted only in the endpoint's total
 	/// (the network's own nodes, whose relays post to hosts here).
 	unlimited: Vec<IpNetwork>,
@@ -89,6 +91,7 @@ impl PublicRpcConfig {
 			connections_per_address: params.public_rpc_connections_per_ip,
 			calls_per_address_per_minute: params.public_rpc_calls_per_ip,
 			max_connections: params.public_rpc_max_connections,
+			idle_limit: Duration::from_secs(params.public_rpc_idle_timeout.get().into()),
 			unlimited: rpc.rate_limit_whitelisted_ips.clone(),
 			proxies: params.public_rpc_proxy.clone(),
 			max_request_mb: rpc.max_request_size,
@@ -153,6 +156,7 @@ pub fn start(
 			total_cap: config.max_connections.get(),
 			open: Mutex::default(),
 		}),
+		idle_limit: config.idle_limit,
 		refused,
 		stop_handle,
 	};
@@ -175,6 +179,7 @@ struct Endpoint {
 	unlimited: Vec<IpNetwork>,
 	proxies: Vec<IpNetwork>,
 	connections: Arc<OpenConnections>,
+	idle_limit: Duration,
 	refused: Refusals,
 	stop_handle: StopHandle,
 }
@@ -226,7 +231,10 @@ impl Endpoint {
 		let refused_calls = self.refused.calls.clone();
 		let stop_handle = self.stop_handle.clone();
 		let held = slot.clone();
+		let last_request = Arc::new(Mutex::new(Instant::now()));
+		let requested = last_request.clone();
 		let service = tower::service_fn(move |mut request: HttpRequest<hyper::body::Incoming>| {
+			*requested.lock() = Instant::now();
 			request.extensions_mut().insert(DenyUnsafe::Yes);
 			let caller = caller.of_request(&request);
 			let (budgets, refused) = (budgets.clone(), refused_calls.clone());
@@ -249,13 +257,29 @@ impl Endpoint {
 			}
 			async move { tower::Service::call(&mut service, request).await }
 		});
-		// The connection's slot goes with the future that ends it, and so with the connection.
-		let stop_handle = self.stop_handle.clone();
+		// The connection ends when the node stops or it has been idle too long (what it
+		// asked is still answered); its slot goes with this future, so with the connection.
+		// A WebSocket is no longer this connection's once upgraded, and is pinged instead.
+		let (stop_handle, idle_limit) = (self.stop_handle.clone(), self.idle_limit);
 		let stopped = async move {
 			let _held = held;
-			stop_handle.shutdown().await
+			tokio::select! {
+				_ = stop_handle.shutdown() => {},
+				_ = idle(last_request, idle_limit) => {},
+			}
 		};
 		tokio::spawn(serve_with_graceful_shutdown(socket, service, stopped));
+	}
+}
+
+/// Ends once no request came for `limit`.
+async fn idle(last_request: Arc<Mutex<Instant>>, limit: Duration) {
+	loop {
+		let since = last_request.lock().elapsed();
+		match limit.checked_sub(since) {
+			Some(left) if !left.is_zero() => tokio::time::sleep(left).await,
+			_ => return,
+		}
 	}
 }
 

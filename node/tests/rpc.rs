@@ -45,6 +45,8 @@ async fn the_public_endpoint_limits_each_caller_address() {
 				"127.0.0.1/32",
 				"--public-rpc-proxy",
 				"127.0.0.6/32",
+				"--public-rpc-idle-timeout",
+				"2",
 			]
 			.map(String::from)
 			.to_vec(),
@@ -126,6 +128,26 @@ async fn the_public_endpoint_limits_each_caller_address() {
 	held.pop().expect("held").close(None).await.expect("close");
 	wait_until("the closed connection's place is free", Duration::from_secs(10), || async {
 		websocket(third, public).await.is_ok()
+	})
+	.await;
+
+	// Idle connections keep no places: two opened from one address and left silent are
+	// closed after the idle limit, and the address connects again.
+	let idler = ip("127.0.0.7");
+	let mut silent = vec![connect(idler, public).await, connect(idler, public).await];
+	match websocket(idler, public).await {
+		Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+		other => panic!("two silent connections hold the address's places: {other:?}"),
+	}
+	for socket in &mut silent {
+		let mut byte = [0u8; 1];
+		let read = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut byte))
+			.await
+			.expect("closed within the idle limit");
+		assert!(matches!(read, Ok(0) | Err(_)), "closed without an answer: {read:?}");
+	}
+	wait_until("the idle connections' places are free", Duration::from_secs(10), || async {
+		websocket(idler, public).await.is_ok()
 	})
 	.await;
 
