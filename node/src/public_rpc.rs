@@ -109,12 +109,10 @@ pub fn start(
 	registry: Option<&Registry>,
 	task_manager: &mut TaskManager,
 ) -> Result<(), ServiceError> {
-	let listener = std::net::TcpListener::bind(config.addr)
+	let (listener, local_addr) = std::net::TcpListener::bind(config.addr)
 		.and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
 		.and_then(tokio::net::TcpListener::from_std)
-		.map_err(|e| ServiceError::Other(format!("public RPC on {}: {e}", config.addr)))?;
-	let local_addr = listener
-		.local_addr()
+		.and_then(|listener| listener.local_addr().map(|addr| (listener, addr)))
 		.map_err(|e| ServiceError::Other(format!("public RPC on {}: {e}", config.addr)))?;
 	let refused = Refusals::register(registry)?;
 

@@ -119,10 +119,7 @@ async fn the_public_endpoint_limits_each_caller_address() {
 	for ws in &mut held {
 		assert!(ws_call(ws, "system_name").await.get("result").is_some());
 	}
-	match websocket(third, public).await {
-		Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
-		other => panic!("a third connection from one address is refused with 429: {other:?}"),
-	}
+	assert_refused(websocket(third, public).await, "a third connection from one address");
 	let mut elsewhere = websocket(second, public).await.expect("another address connects");
 	assert!(ws_call(&mut elsewhere, "system_name").await.get("result").is_some());
 	held.pop().expect("held").close(None).await.expect("close");
@@ -135,10 +132,7 @@ async fn the_public_endpoint_limits_each_caller_address() {
 	// closed after the idle limit, and the address connects again.
 	let idler = ip("127.0.0.7");
 	let mut silent = vec![connect(idler, public).await, connect(idler, public).await];
-	match websocket(idler, public).await {
-		Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
-		other => panic!("two silent connections hold the address's places: {other:?}"),
-	}
+	assert_refused(websocket(idler, public).await, "two silent connections hold the places");
 	for socket in &mut silent {
 		let mut byte = [0u8; 1];
 		let read = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut byte))
@@ -203,6 +197,14 @@ type Ws = WebSocketStream<TcpStream>;
 async fn websocket(from: IpAddr, to: SocketAddr) -> Result<Ws, tungstenite::Error> {
 	let stream = connect(from, to).await;
 	tokio_tungstenite::client_async(format!("ws://{to}"), stream).await.map(|(ws, _)| ws)
+}
+
+/// Asserts that a WebSocket handshake was answered 429.
+fn assert_refused(handshake: Result<Ws, tungstenite::Error>, what: &str) {
+	match handshake {
+		Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429, "{what}"),
+		other => panic!("{what}: a connection beyond the cap is refused with 429: {other:?}"),
+	}
 }
 
 async fn ws_call(ws: &mut Ws, method: &str) -> Value {
