@@ -53,11 +53,17 @@ fn micros(n: u32, mut f: impl FnMut()) -> f64 {
 	runs[2]
 }
 
+/// `device` alone in `GROUP`: the restart that starts a group, ordered at epoch 1.
+fn alone(device: &mut Device) {
+	let start = device.restart(GROUP, 1, &[]).expect("started");
+	device.apply_commit(GROUP, 1, &start.message, start.ordered()).expect("applies");
+}
+
 /// Commits and welcomes in a group of `size` devices.
 fn group_of(size: u32) {
 	let mut creator = device(0);
 	let mut joiner = device(1);
-	creator.create_group(GROUP).expect("created");
+	alone(&mut creator);
 	let mut packages = vec![joiner.key_package(DAY).expect("a package")];
 	packages.extend((2..size).map(|n| device(n).key_package(DAY).expect("a package")));
 
@@ -65,17 +71,21 @@ fn group_of(size: u32) {
 	let add = creator.commit(GROUP, &packages, &[]).expect("staged");
 	let staged = started.elapsed();
 	let welcome = add.welcome.clone().expect("a welcome");
-	creator.apply_commit(GROUP, &add.message, add.ordered()).expect("applies");
+	creator.apply_commit(GROUP, add.epoch + 1, &add.message, add.ordered()).expect("applies");
 	let started = Instant::now();
-	joiner.join(&welcome, GROUP, 1, add.ordered()).expect("joins");
+	joiner.join(&welcome, GROUP, add.epoch + 1, add.ordered()).expect("joins");
 	let joined = started.elapsed();
 
 	let started = Instant::now();
 	let update = creator.update(GROUP).expect("staged");
 	let update_staged = started.elapsed();
-	creator.apply_commit(GROUP, &update.message, update.ordered()).expect("applies");
+	creator
+		.apply_commit(GROUP, update.epoch + 1, &update.message, update.ordered())
+		.expect("applies");
 	let started = Instant::now();
-	joiner.apply_commit(GROUP, &update.message, update.ordered()).expect("applies");
+	joiner
+		.apply_commit(GROUP, update.epoch + 1, &update.message, update.ordered())
+		.expect("applies");
 	let update_applied = started.elapsed();
 	let dir = tempfile::tempdir().expect("a temporary directory");
 	let path = dir.path().join("state");
@@ -112,11 +122,12 @@ fn main() {
 	// Letters: Alice seals, Bob opens (MLS, commitment, AES-GCM, signature).
 	let mut alice = device(0);
 	let mut bob = device(1);
-	alice.create_group(GROUP).expect("created");
+	alone(&mut alice);
 	let add =
 		alice.commit(GROUP, &[bob.key_package(DAY).expect("a package")], &[]).expect("staged");
-	alice.apply_commit(GROUP, &add.message, add.ordered()).expect("applies");
-	bob.join(add.welcome.as_ref().expect("a welcome"), GROUP, 1, add.ordered()).expect("joins");
+	alice.apply_commit(GROUP, add.epoch + 1, &add.message, add.ordered()).expect("applies");
+	bob.join(add.welcome.as_ref().expect("a welcome"), GROUP, add.epoch + 1, add.ordered())
+		.expect("joins");
 
 	println!();
 	println!("| operation | 1 KiB class | 16 KiB class |");
@@ -129,7 +140,7 @@ fn main() {
 	// The largest letters that fit each class.
 	let mut fits = |len: usize, class: usize| {
 		let letter = Letter { sent_at: 1, content: vec![7u8; len] };
-		seal_letter(&mut alice, GROUP, 1, &letter).is_ok_and(|(sealed, _)| {
+		seal_letter(&mut alice, GROUP, &letter).is_ok_and(|(sealed, _)| {
 			sealed.bytes.len() < quarks_primitives::SIZE_CLASSES[class] as usize + 200
 		})
 	};
@@ -156,16 +167,19 @@ fn main() {
 		// A new epoch restarts the senders' message generations, which a reader may trail
 		// by at most 1000.
 		let update = alice.update(GROUP).expect("staged");
-		alice.apply_commit(GROUP, &update.message, update.ordered()).expect("applies");
-		bob.apply_commit(GROUP, &update.message, update.ordered()).expect("applies");
+		alice
+			.apply_commit(GROUP, update.epoch + 1, &update.message, update.ordered())
+			.expect("applies");
+		bob.apply_commit(GROUP, update.epoch + 1, &update.message, update.ordered())
+			.expect("applies");
 		let letter = Letter { sent_at: 1, content: vec![7u8; len] };
 		let sealed: Vec<Vec<u8>> = (0..1000)
-			.map(|_| seal_letter(&mut alice, GROUP, 1, &letter).expect("fits").0.bytes)
+			.map(|_| seal_letter(&mut alice, GROUP, &letter).expect("fits").0.bytes)
 			.collect();
 		add_row(
 			"seal (whole: MLS, AES-GCM, signature)",
 			micros(200, || {
-				black_box(seal_letter(&mut alice, GROUP, 1, &letter).expect("fits"));
+				black_box(seal_letter(&mut alice, GROUP, &letter).expect("fits"));
 			}),
 		);
 		let mut next = sealed.iter();

@@ -305,6 +305,22 @@ impl Chain {
 		Ok(Some(H256(at.block_hash().0)))
 	}
 
+	/// Extrinsic `index` of finalized block `number`, encoded, if both exist.
+	pub async fn extrinsic(
+		&self,
+		number: BlockNumber,
+		index: u32,
+	) -> Result<Option<Vec<u8>>, ChainError> {
+		let Some(hash) = self.finalized_hash(number).await? else { return Ok(None) };
+		let block: serde_json::Value =
+			self.rpc.request("chain_getBlock", rpc_params![hash]).await?;
+		let Some(hex) = block["block"]["extrinsics"].get(index as usize) else { return Ok(None) };
+		let hex = hex.as_str().ok_or_else(|| ChainError::Decode(format!("block {number}")))?;
+		array_bytes::hex2bytes(hex)
+			.map(Some)
+			.map_err(|_| ChainError::Decode(format!("block {number}: extrinsic {index}")))
+	}
+
 	/// The latest block number of `at`.
 	pub async fn block_number(&self, at: At) -> Result<BlockNumber, ChainError> {
 		match at {

@@ -8,8 +8,14 @@
 //! apply the commit the chain recorded, so they never fork; a member whose commit lost
 //! applies the winner and tries again, without its user doing anything.
 //!
-//! A commit travels like mail to the members of the epoch it builds on, and its welcome
-//! to each new member's account, both anchored in the transaction that orders the commit.
+//! A commit's message travels in the call that orders it, so every member takes it from
+//! the block at any node ([`queries::commit_message`]); its welcome goes to each new
+//! member's account as mail, anchored in the same transaction, and is accepted only if it
+//! is the one the chain recorded. A group whose next commit does not apply (a member
+//! ordered bytes that are no commit, or one that does not open for this device), whose
+//! records this device missed, or whose restart's welcome never came, is restarted by the
+//! first member who finds it so: a new MLS group of the members' devices, ordered like any
+//! commit ([`Messenger::ensure_current`]).
 
 use crate::{
 	chain::{account_value, hash_value, At, Progress, Wait},
@@ -17,11 +23,11 @@ use crate::{
 	messenger::Messenger,
 	mls::DeviceId,
 	queries::{self, GroupInfo},
-	seal::{self, Body},
-	send::{anchor_call, batch, chain_epoch},
+	seal,
+	send::{anchor_call, batch},
 	BlockNumber,
 };
-use quarks_primitives::{Destination, DeviceKey, Epoch, GroupId};
+use quarks_primitives::{DeviceKey, Epoch, GroupId};
 use sp_core::crypto::AccountId32;
 use std::{
 	collections::BTreeMap,
@@ -31,8 +37,11 @@ use subxt::dynamic::Value;
 
 /// Attempts at getting a commit ordered while other members' commits win.
 const COMMIT_ATTEMPTS: u32 = 5;
-/// How long a device waits for the commits the chain ordered to reach it.
+/// How long a device waits for the commits and welcomes the chain ordered to reach it.
 const CATCH_UP_FOR: Duration = Duration::from_secs(60);
+/// How long a device waits for the welcome of a restart it is behind before it takes the
+/// welcome for lost and restarts the group itself.
+const WELCOME_WAIT: Duration = Duration::from_secs(30);
 
 /// A change of membership a commit goes with, in one transaction.
 enum Membership {
@@ -63,14 +72,42 @@ struct Changes {
 	removed: Vec<DeviceId>,
 }
 
+/// Why this device cannot follow a group's commits by waiting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stuck {
+	/// The commit the chain ordered for the epoch does not apply here.
+	Unapplicable {
+		/// The epoch it opens.
+		epoch: Epoch,
+		/// Why.
+		reason: String,
+	},
+	/// The chain no longer keeps the record of the next epoch.
+	Pruned(Epoch),
+	/// The welcome of the restart that opened the epoch did not come.
+	NoWelcome(Epoch),
+}
+
+impl std::fmt::Display for Stuck {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			Self::Unapplicable { epoch, reason } => {
+				write!(f, "the commit of epoch {epoch} does not apply: {reason}")
+			}
+			Self::Pruned(epoch) => write!(f, "the chain no longer keeps epoch {epoch}'s commit"),
+			Self::NoWelcome(epoch) => write!(f, "the welcome of epoch {epoch} did not come"),
+		}
+	}
+}
+
 fn groups_call(name: &str, fields: Vec<(&str, Value)>) -> Value {
 	Value::unnamed_variant("Groups", [Value::named_variant(name, fields)])
 }
 
 impl Messenger {
 	/// Starts a conversation of this account and `members`, each of whom needs a
-	/// registered device: a group on chain, then the commit that adds every device.
-	/// Returns once the commit is final.
+	/// registered device: a group on chain, then the commit that starts its MLS group with
+	/// every device. Returns once the commit is final.
 	pub async fn create_group(
 		&self,
 		members: &[AccountId32],
@@ -90,8 +127,7 @@ impl Messenger {
 			.await?;
 		let (group, _, _): (GroupId, AccountId32, u32) =
 			included.event("Groups", "GroupCreated")?;
-		self.with_device(|d| d.create_group(group))?;
-		self.commit_changes(group, None, progress).await?;
+		self.commit_changes(group, None, true, progress).await?;
 		Ok(group)
 	}
 
@@ -120,11 +156,13 @@ impl Messenger {
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Epoch, ClientError> {
 		let change = Some(Membership::Add(who.clone()));
-		self.commit_changes(group, change, progress).await
+		self.commit_changes(group, change, false, progress).await
 	}
 
 	/// Removes `who` from `group`, with the commit that removes their devices, so they
 	/// cannot read what follows (the signer must be an admin). Returns the epoch it opened.
+	/// A group that cannot go on otherwise (a member ordering useless commits, say) is
+	/// restarted without them.
 	pub async fn remove_member(
 		&self,
 		group: GroupId,
@@ -132,7 +170,12 @@ impl Messenger {
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Epoch, ClientError> {
 		let change = Some(Membership::Remove(who.clone()));
-		self.commit_changes(group, change, progress).await
+		match self.follow(group).await {
+			Err(ClientError::Stuck { .. }) => {
+				self.commit_changes(group, change, true, progress).await
+			}
+			_ => self.commit_changes(group, change, false, progress).await,
+		}
 	}
 
 	/// Leaves `group` and deletes this device's state of it; the next commit of any other
@@ -156,7 +199,7 @@ impl Messenger {
 		group: GroupId,
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Epoch, ClientError> {
-		self.commit_changes(group, None, progress).await
+		self.commit_changes(group, None, false, progress).await
 	}
 
 	/// Brings every group this device is in in line with the chain — a membership change
@@ -171,9 +214,9 @@ impl Messenger {
 		let groups: Vec<GroupId> = self.device(|d| d.groups().collect());
 		let mut out = Vec::new();
 		for group in groups {
-			let outcome = match self.changes(group, None).await {
+			let outcome = match self.changes(group, None, false).await {
 				Ok((info, changes)) if update || !info.committed || changes.is_some() => {
-					self.commit_changes(group, None, progress).await.map(Some)
+					self.commit_changes(group, None, false, progress).await.map(Some)
 				}
 				Ok(_) => Ok(None),
 				Err(e) => Err(e),
@@ -188,8 +231,7 @@ impl Messenger {
 		if !self.device(|d| d.is_in(group)) {
 			return Err(ClientError::NotInGroup(group));
 		}
-		let epoch = chain_epoch(self.device(|d| d.epoch(group))?);
-		Ok((epoch, self.device(|d| d.members(group))?))
+		Ok(self.device(|d| d.epoch(group).and_then(|epoch| Ok((epoch, d.members(group)?))))?)
 	}
 
 	/// A value every device of `group`'s current epoch derives alike: two devices that
@@ -198,33 +240,123 @@ impl Messenger {
 		Ok(self.device(|d| d.epoch_authenticator(group))?)
 	}
 
-	/// Brings this device to the epoch the finalized chain ordered last for `group`,
-	/// applying the commits its hosts hold (and opening whatever else they hold, whose keys
-	/// the store then keeps). Returns the chain's state of the group.
-	pub(crate) async fn ensure_current(&self, group: GroupId) -> Result<GroupInfo, ClientError> {
+	/// Brings this device to the epoch the finalized chain ordered last for `group`:
+	/// applies the commits the chain carries, joins from the welcomes its hosts hold, and
+	/// restarts the group if it cannot go on otherwise (this account being a member).
+	/// Returns the chain's state of the group.
+	pub async fn ensure_current(&self, group: GroupId) -> Result<GroupInfo, ClientError> {
+		for _ in 0..COMMIT_ATTEMPTS {
+			match self.follow(group).await {
+				Err(ClientError::Stuck { .. })
+					if queries::member(&self.chain, group, self.account()).await?.is_some() =>
+				{
+					// Boxed: a restart's commit does not come back here, but the compiler cannot
+					// tell.
+					match Box::pin(self.commit_changes(group, None, true, &mut |_| {})).await {
+						// Restarted, or another member's commit came first: look again.
+						Ok(_) | Err(ClientError::CommitContended(_)) => {}
+						Err(e) => return Err(e),
+					}
+				}
+				outcome => return outcome,
+			}
+		}
+		Err(ClientError::CommitContended(group))
+	}
+
+	/// [`Self::ensure_current`] without restarting: an error says why this device is stuck.
+	async fn follow(&self, group: GroupId) -> Result<GroupInfo, ClientError> {
 		let started = Instant::now();
+		let mut waiting_for_welcome: Option<(Epoch, Instant)> = None;
 		loop {
 			let info = queries::group_info(&self.chain, group)
 				.await?
 				.ok_or(ClientError::NoGroup(group))?;
-			let ordered = if info.committed { info.epoch } else { info.epoch.saturating_sub(1) };
+			let ordered = info.ordered_epoch();
 			let here = self.device(|d| d.is_in(group).then(|| d.epoch(group)).transpose())?;
-			let here = here.map(chain_epoch);
 			match here {
 				Some(here) if here >= ordered => return Ok(info),
-				_ if started.elapsed() >= CATCH_UP_FOR => {
-					return Err(match here {
-						Some(here) => ClientError::Behind { group, chain: ordered, device: here },
-						None => ClientError::NotInGroup(group),
-					})
-				}
-				_ => {}
+				Some(_) => match self.advance_group(group).await {
+					Ok(true) => continue,
+					Ok(false) => {}
+					Err(Stuck::NoWelcome(epoch)) => {
+						let since = match waiting_for_welcome {
+							Some((waited, since)) if waited == epoch => since,
+							_ => waiting_for_welcome.insert((epoch, Instant::now())).1,
+						};
+						if since.elapsed() >= WELCOME_WAIT {
+							return Err(ClientError::Stuck {
+								group,
+								stuck: Stuck::NoWelcome(epoch),
+							});
+						}
+					}
+					Err(stuck) => return Err(ClientError::Stuck { group, stuck }),
+				},
+				None => {}
+			}
+			if started.elapsed() >= CATCH_UP_FOR {
+				return Err(match here {
+					Some(here) => ClientError::Behind { group, chain: ordered, device: here },
+					None => ClientError::NotInGroup(group),
+				});
 			}
 			for entry in self.fetch().await? {
-				// What does not open now is read again by the next pass or by the inbox.
+				// Welcomes join; what does not open now is read again by the next pass or by
+				// the inbox.
 				let _ = self.open_mail(&entry).await;
 			}
 			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+	}
+
+	/// Applies, in order, the commits the finalized chain ordered for `group` after this
+	/// device's epoch, taking each message from its block. Returns whether this device
+	/// moved; stops at a restart (whose welcome the inbox joins from, reported as
+	/// [`Stuck::NoWelcome`] meanwhile) and at a commit that does not apply.
+	pub(crate) async fn advance_group(&self, group: GroupId) -> Result<bool, Stuck> {
+		let mut moved = false;
+		loop {
+			let Ok(Some(here)) =
+				self.device(|d| d.is_in(group).then(|| d.epoch(group)).transpose())
+			else {
+				return Ok(moved);
+			};
+			let next = here.saturating_add(1);
+			let record = match queries::commit_at(&self.chain, group, next).await {
+				Ok(Some(record)) => record,
+				Ok(None) => {
+					let ordered = queries::group_info(&self.chain, group)
+						.await
+						.ok()
+						.flatten()
+						.map(|info| info.ordered_epoch());
+					// Not ordered yet, or pruned: the chain is past it but keeps no record.
+					return match ordered {
+						Some(ordered) if ordered >= next => Err(Stuck::Pruned(next)),
+						_ => Ok(moved),
+					};
+				}
+				Err(_) => return Ok(moved),
+			};
+			if record.restart {
+				return Err(Stuck::NoWelcome(next));
+			}
+			let message = match queries::commit_message(&self.chain, &record).await {
+				Ok(message) => message,
+				Err(crate::chain::ChainError::Decode(reason)) => {
+					return Err(Stuck::Unapplicable { epoch: next, reason })
+				}
+				Err(_) => return Ok(moved),
+			};
+			let ordered = (&record).into();
+			match self.with_device(|d| d.apply_commit(group, next, &message, ordered)) {
+				Ok(_) => moved = true,
+				Err(e) if e.is_permanent_for_commit() => {
+					return Err(Stuck::Unapplicable { epoch: next, reason: e.to_string() })
+				}
+				Err(_) => return Ok(moved),
+			}
 		}
 	}
 
@@ -266,27 +398,35 @@ impl Messenger {
 	}
 
 	/// What a commit to `group` would change for the chain's members (after `membership`),
-	/// or `None` if the group's devices are the members' bound ones already.
+	/// or `None` if the group's devices are the members' bound ones already. A restart
+	/// adds every member's devices but this one, and needs this device to be current with
+	/// nothing.
 	async fn changes(
 		&self,
 		group: GroupId,
 		membership: Option<&Membership>,
+		restart: bool,
 	) -> Result<(GroupInfo, Option<Changes>), ClientError> {
-		let info = self.ensure_current(group).await?;
+		let info = if restart {
+			queries::group_info(&self.chain, group).await?.ok_or(ClientError::NoGroup(group))?
+		} else {
+			self.ensure_current(group).await?
+		};
 		let mut members = queries::group_members(&self.chain, group).await?;
 		match membership {
 			Some(Membership::Add(who)) => members.push(who.clone()),
 			Some(Membership::Remove(who)) => members.retain(|m| m != who),
 			None => {}
 		}
-		let in_group = self.device(|d| d.members(group))?;
+		let me = self.device_key();
+		let in_group = if restart { Vec::new() } else { self.device(|d| d.members(group))? };
 		let mut wanted: BTreeMap<DeviceKey, AccountId32> = BTreeMap::new();
 		let mut changes = Changes::default();
 		for member in &members {
 			let mut covered = false;
 			for device in queries::devices(&self.chain, member).await? {
 				wanted.insert(device, member.clone());
-				if in_group.iter().any(|d| d.signature_key == device) {
+				if device == me || in_group.iter().any(|d| d.signature_key == device) {
 					covered = true;
 				} else if let Some(record) = queries::key_package(&self.chain, &device).await? {
 					changes.packages.push(record.package);
@@ -304,62 +444,66 @@ impl Messenger {
 			.into_iter()
 			.filter(|d| wanted.get(&d.signature_key) != Some(&d.account))
 			.collect();
-		let any = !changes.packages.is_empty() || !changes.removed.is_empty();
+		let any = restart || !changes.packages.is_empty() || !changes.removed.is_empty();
 		Ok((info, any.then_some(changes)))
 	}
 
 	/// Stages and orders one commit of `group`: `membership`'s change (in the same
 	/// transaction), the devices the chain's members have now, and (as every commit of
-	/// this device) its own leaf. Sends the commit to the members and the welcome to the new ones,
-	/// orders it on chain, and applies it once final. A commit that lost to another is
-	/// staged again on the winner. Returns the epoch it opened.
+	/// this device) its own leaf — or, with `restart`, a new MLS group of all of them.
+	/// Sends the welcome to the new devices' accounts, orders the commit on chain with its
+	/// message, and applies it once final. A commit that lost to another is staged again
+	/// on the winner. Returns the epoch it opened.
 	async fn commit_changes(
 		&self,
 		group: GroupId,
 		membership: Option<Membership>,
+		restart: bool,
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Epoch, ClientError> {
 		for _ in 0..COMMIT_ATTEMPTS {
-			let (info, changes) = self.changes(group, membership.as_ref()).await?;
+			let (info, changes) = self.changes(group, membership.as_ref(), restart).await?;
 			if membership.is_none() && info.committed {
 				self.wait_for_update_interval(group, info.epoch).await?;
 			}
 			let Changes { packages, joining, removed } = changes.unwrap_or_default();
-			let commit = self.with_device(|d| d.commit(group, &packages, &removed))?;
-			let me = self.account().clone();
-			let mut sealed = Vec::new();
-			// At epoch 0 the group is this device alone: nobody to tell.
-			if commit.epoch > 0 {
-				let to = Destination::Group { group, epoch: chain_epoch(commit.epoch) };
-				sealed.push(seal::seal_handshake(
-					&me,
-					to,
-					&Body::Commit { mls: commit.message.clone() },
-				)?);
-			}
+			let opens = if info.committed { info.epoch.saturating_add(1) } else { info.epoch };
+			let commit = self.with_device(|d| {
+				if restart {
+					d.restart(group, opens, &packages)
+				} else {
+					d.commit(group, &packages, &removed)
+				}
+			})?;
+			let mut leaves = Vec::new();
 			if let Some(welcome) = &commit.welcome {
-				let epoch = chain_epoch(commit.epoch.saturating_add(1));
 				for account in joining {
-					let body = Body::Welcome { group, epoch, mls: welcome.clone() };
-					sealed.push(seal::seal_handshake(&me, Destination::Direct(account), &body)?);
+					let sealed =
+						seal::seal_welcome(self.account(), account, group, opens, welcome.clone())?;
+					leaves.push(self.submit(sealed).await?.leaf);
 				}
 			}
-			let mut leaves = Vec::new();
-			for envelope in sealed {
-				leaves.push(self.submit(envelope).await?.leaf);
-			}
 			progress(Progress::Relaying);
+			let ordered = commit.ordered();
 			let mut calls: Vec<Value> = membership.iter().map(|m| m.call(group)).collect();
 			calls.push(groups_call(
 				"commit",
 				vec![
 					("group", Value::u128(group.into())),
-					("epoch", Value::u128(commit.epoch.saturating_add(1).into())),
-					("commit", hash_value(&commit.hash)),
+					("epoch", Value::u128(opens.into())),
+					("commit", Value::from_bytes(&commit.message)),
 					(
 						"roster",
 						Value::unnamed_composite(commit.roster.iter().map(Value::from_bytes)),
 					),
+					(
+						"welcome",
+						match &ordered.welcome {
+							Some(hash) => Value::unnamed_variant("Some", [hash_value(hash)]),
+							None => Value::unnamed_variant("None", []),
+						},
+					),
+					("restart", Value::bool(restart)),
 				],
 			));
 			if !leaves.is_empty() {
@@ -370,10 +514,9 @@ impl Messenger {
 			let fields = vec![Value::unnamed_composite(calls)];
 			match self.transact("Utility", "batch_all", fields, Wait::Finalized, progress).await {
 				Ok(_) => {
-					let applied = self.with_device(|d| {
-						d.apply_commit(group, &commit.message, commit.ordered())
-					})?;
-					return Ok(chain_epoch(applied.epoch));
+					let applied = self
+						.with_device(|d| d.apply_commit(group, opens, &commit.message, ordered))?;
+					return Ok(applied.epoch);
 				}
 				// Another member's commit took the epoch, or the devices changed meanwhile,
 				// or this account anchored in the block already, or another member's commit
@@ -389,6 +532,11 @@ impl Messenger {
 					.iter()
 					.any(|name| e.is_pallet_error(name)) =>
 				{
+					self.with_device(|d| d.drop_staged(group))?;
+					if restart {
+						// Another member's commit may have been the way out: look again.
+						return Err(ClientError::CommitContended(group));
+					}
 					tokio::time::sleep(Duration::from_secs(1)).await
 				}
 				Err(e) => {

@@ -53,6 +53,15 @@ pub enum ClientError {
 		/// This device's.
 		device: Epoch,
 	},
+	/// This device cannot follow the group's commits by waiting (and no restart got it
+	/// out).
+	#[error("group {group}: {stuck}")]
+	Stuck {
+		/// The group.
+		group: GroupId,
+		/// Why.
+		stuck: crate::conversations::Stuck,
+	},
 	/// The chain refused this device's commit every time, other commits winning.
 	#[error("group {0}: other members' commits kept winning; try again")]
 	CommitContended(GroupId),
@@ -125,6 +134,14 @@ pub enum ReadError {
 	/// before it was removed, or left).
 	#[error("a welcome into group {group} epoch {epoch}, before this account's membership")]
 	StaleWelcome {
+		/// The group.
+		group: GroupId,
+		/// The welcome's epoch.
+		epoch: Epoch,
+	},
+	/// A welcome sent by someone other than the member whose commit opened its epoch.
+	#[error("a welcome into group {group} epoch {epoch} from someone other than its committer")]
+	WelcomeNotFromCommitter {
 		/// The group.
 		group: GroupId,
 		/// The welcome's epoch.

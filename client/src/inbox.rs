@@ -1,7 +1,7 @@
 //! Reading. Mail from the hosts is checked and shown at once — the sender's submission
 //! signature; for a letter, MLS opening its message key from a member's device, the key
-//! matching the envelope's commitment and the device's signature; for a commit, the
-//! chain's record for the epoch it opens; for a welcome, the epoch and roster the chain
+//! matching the envelope's commitment and the device's signature; for a welcome, that it
+//! is the one the chain recorded for its epoch, from its committer, with the roster
 //! recorded — marked with its notarization, which the client verifies on chain as it
 //! advances: pending → anchored (block N of the best chain) → final; or not notarized, when
 //! no anchor came in time. Hosts' claims only say where to look: a hash is always
@@ -18,10 +18,9 @@ use crate::{
 	error::{ClientError, ReadError},
 	hosts::MailboxEntry,
 	messenger::Messenger,
-	mls::{commit_hash, Applied, MlsError},
+	mls::MlsError,
 	queries,
 	seal::{self, Body, Content, MessageKey, Opened},
-	send::chain_epoch,
 	BlockNumber,
 };
 use codec::Decode;
@@ -73,17 +72,6 @@ impl Notarization {
 	}
 }
 
-/// What became of a commit this device received.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CommitOutcome {
-	/// The chain ordered it and this device applied it.
-	Applied(Applied),
-	/// This device was past its epoch already (its own commit, or applied before).
-	AlreadyApplied,
-	/// The chain ordered another commit for its epoch.
-	Lost,
-}
-
 /// What a received envelope delivered.
 #[derive(Clone, Debug)]
 pub enum Delivered {
@@ -93,15 +81,6 @@ pub enum Delivered {
 		opened: Opened,
 		/// What it says.
 		content: Content,
-	},
-	/// A commit of a group.
-	Commit {
-		/// The group.
-		group: GroupId,
-		/// The epoch it opens.
-		epoch: Epoch,
-		/// What became of it here.
-		outcome: CommitOutcome,
 	},
 	/// A welcome into a group.
 	Welcome {
@@ -352,7 +331,9 @@ impl Messenger {
 	}
 
 	/// Opens `envelope` (hash `hash`, encoded as `bytes`) with this device: a letter by
-	/// its kept message key or through MLS, a commit or welcome as the chain ordered it.
+	/// its kept message key or through MLS (first applying the commits the chain ordered
+	/// since this device's epoch, if the letter is ahead of it), a welcome as the chain
+	/// ordered it.
 	async fn open_checked(
 		&self,
 		bytes: &[u8],
@@ -364,7 +345,14 @@ impl Messenger {
 			(Body::Letter { mls, .. }, Destination::Group { group, epoch }) => {
 				let key = match self.store.message_key(&hash)? {
 					Some(key) => (key, None),
-					None => self.letter_key(&envelope, *group, *epoch, mls)?,
+					None => match self.letter_key(&envelope, *group, *epoch, mls) {
+						Err(ReadError::EpochAhead { .. }) if self.catch_up_due(*group) => {
+							// A group that is stuck is restarted by whoever sends next.
+							let _ = self.advance_group(*group).await;
+							self.letter_key(&envelope, *group, *epoch, mls)?
+						}
+						key => key?,
+					},
 				};
 				let opened = seal::open_letter(&envelope, &body, &key.0)?;
 				if key.1.is_some_and(|device| device != opened.device) {
@@ -374,10 +362,6 @@ impl Messenger {
 				let content = Content::decode(&mut &opened.letter.content[..])
 					.map_err(|_| ReadError::UnknownContent)?;
 				Delivered::Letter { opened, content }
-			}
-			(Body::Commit { mls }, Destination::Group { group, epoch }) => {
-				let outcome = self.apply_commit_mail(*group, *epoch, mls).await?;
-				Delivered::Commit { group: *group, epoch: epoch.saturating_add(1), outcome }
 			}
 			(Body::Welcome { group, epoch, mls }, Destination::Direct(to)) => {
 				if to != self.account() {
@@ -413,14 +397,14 @@ impl Messenger {
 			if !device.is_in(group) {
 				return Err(ReadError::NotInGroup(group));
 			}
-			if epoch > chain_epoch(device.epoch(group)?) {
+			if epoch > device.epoch(group)? {
 				return Err(ReadError::EpochAhead { group, epoch });
 			}
-			if device.joined(group).is_some_and(|joined| epoch < chain_epoch(joined)) {
+			if device.joined(group).is_some_and(|joined| epoch < joined) {
 				return Err(ReadError::BeforeJoined { group, epoch });
 			}
 			let opened = device.decrypt(group, mls)?;
-			if opened.sender.account != envelope.sender || chain_epoch(opened.epoch) != epoch {
+			if opened.sender.account != envelope.sender || opened.epoch != epoch {
 				return Err(ReadError::SenderMismatch);
 			}
 			let key = MessageKey::try_from(opened.plaintext.as_slice())
@@ -429,36 +413,12 @@ impl Messenger {
 		})
 	}
 
-	/// Applies a commit of `group` building on `epoch`, if the finalized chain ordered it.
-	async fn apply_commit_mail(
-		&self,
-		group: GroupId,
-		epoch: Epoch,
-		mls: &[u8],
-	) -> Result<CommitOutcome, ReadError> {
-		let at = self.device(|d| d.is_in(group).then(|| d.epoch(group)).transpose())?;
-		let at = chain_epoch(at.ok_or(ReadError::NotInGroup(group))?);
-		if at > epoch {
-			return Ok(CommitOutcome::AlreadyApplied);
-		}
-		if at < epoch {
-			return Err(ReadError::EpochAhead { group, epoch });
-		}
-		let opens = epoch.saturating_add(1);
-		let record = queries::commit_at(&self.chain, group, opens)
-			.await?
-			.ok_or(ReadError::CommitNotOrdered { group, epoch: opens })?;
-		if record.commit != commit_hash(mls) {
-			return Ok(CommitOutcome::Lost);
-		}
-		let applied = self.with_device(|d| d.apply_commit(group, mls, record.ordered()))?;
-		Ok(CommitOutcome::Applied(applied))
-	}
-
 	/// Joins `group` at `epoch` from a welcome, if this account is a member since then and
-	/// the finalized chain ordered the commit that opened it with the roster the welcome
-	/// gives (a welcome from before a removal is stale); the 1:1 conversation with
-	/// `sender` if the group has only the two of them. Returns whether it joined now.
+	/// the welcome is the one the finalized chain recorded for the epoch, sent by the
+	/// member whose commit opened it, into the roster recorded (a welcome from before a
+	/// removal is stale; one another member made up is refused, and cannot move this device
+	/// out of the epoch it is in); the 1:1 conversation with `sender` if the group has only
+	/// the two of them. Returns whether it joined now.
 	async fn join_mail(
 		&self,
 		group: GroupId,
@@ -467,7 +427,7 @@ impl Messenger {
 		sender: &AccountId32,
 	) -> Result<bool, ReadError> {
 		let at = self.device(|d| d.is_in(group).then(|| d.epoch(group)).transpose())?;
-		if at.is_some_and(|at| chain_epoch(at) >= epoch) {
+		if at.is_some_and(|at| at >= epoch) {
 			return Ok(false);
 		}
 		let member = queries::member(&self.chain, group, self.account()).await?;
@@ -477,12 +437,16 @@ impl Messenger {
 		let record = queries::commit_at(&self.chain, group, epoch)
 			.await?
 			.ok_or(ReadError::CommitNotOrdered { group, epoch })?;
-		self.with_device(|d| d.join(mls, group, u64::from(epoch), record.ordered())).map_err(
-			|e| match e {
-				MlsError::NotForThisDevice => ReadError::ForAnotherDevice,
-				e => e.into(),
-			},
-		)?;
+		if &record.committer != sender {
+			return Err(ReadError::WelcomeNotFromCommitter { group, epoch });
+		}
+		match self.with_device(|d| d.join(mls, group, epoch, (&record).into())) {
+			Ok(()) => {}
+			// The welcome of a device added beside this one, which follows the commit.
+			Err(MlsError::AlreadyIn { .. }) => return Ok(false),
+			Err(MlsError::NotForThisDevice) => return Err(ReadError::ForAnotherDevice),
+			Err(e) => return Err(e.into()),
+		}
 		let members = queries::members_at(&self.chain, group, epoch).await?;
 		if members.len() == 2 && members.contains(sender) && self.store.direct(sender)?.is_none() {
 			self.store.set_direct(sender, group)?;

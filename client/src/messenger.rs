@@ -14,9 +14,13 @@ use crate::{
 	BlockNumber,
 };
 use parking_lot::Mutex;
-use quarks_primitives::DeviceKey;
+use quarks_primitives::{DeviceKey, GroupId};
 use sp_core::{crypto::AccountId32, sr25519, Pair as _};
-use std::{collections::HashSet, path::PathBuf};
+use std::{
+	collections::{HashMap, HashSet},
+	path::PathBuf,
+	time::{Duration, Instant},
+};
 use subxt::dynamic::Value;
 
 use crate::chain::Chain;
@@ -35,7 +39,13 @@ pub struct Messenger {
 	device_path: PathBuf,
 	/// (sender, device, block) bindings already checked: a past binding never changes.
 	bindings: Mutex<HashSet<(AccountId32, DeviceKey, BlockNumber)>>,
+	/// When mail last made this device read a group's commits from the chain.
+	caught_up: Mutex<HashMap<GroupId, Instant>>,
 }
+
+/// Mail ahead of this device's epoch makes it read the group's commits from the chain at
+/// most this often: mail claiming any epoch is free to send.
+const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
 
 impl Messenger {
 	/// A session for `keystore` through `chain`; this device's MLS state is read from
@@ -69,6 +79,7 @@ impl Messenger {
 			device: Mutex::new(device),
 			device_path,
 			bindings: Mutex::default(),
+			caught_up: Mutex::default(),
 		})
 	}
 
@@ -102,6 +113,17 @@ impl Messenger {
 	/// Reads this device's MLS state.
 	pub(crate) fn device<R>(&self, read: impl FnOnce(&Device) -> R) -> R {
 		read(&self.device.lock())
+	}
+
+	/// Whether mail of `group` may make this device read the chain for the group's
+	/// commits now; if so, counts it.
+	pub(crate) fn catch_up_due(&self, group: GroupId) -> bool {
+		let mut caught_up = self.caught_up.lock();
+		let due = caught_up.get(&group).is_none_or(|last| last.elapsed() >= CATCH_UP_EVERY);
+		if due {
+			caught_up.insert(group, Instant::now());
+		}
+		due
 	}
 
 	/// Whether `device` was bound to `sender` at past block `at` (an anchoring block); one

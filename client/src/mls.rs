@@ -6,12 +6,19 @@
 //! that [`Device::save`] writes encrypted at rest.
 //!
 //! The chain orders each group's commits: a member stages a commit ([`Device::commit`],
-//! [`Device::update`]) and submits its hash, with the group's devices after it (its
-//! roster), for the epoch it builds on; whichever commit the chain records for that epoch
-//! is the one every member applies ([`Device::apply_commit`]), and only if it leaves the
-//! group with the roster the chain checked. A member whose own commit lost drops it,
-//! applies the winner and stages its change again on the new epoch, so members never fork.
-//! A device joins from a welcome only into the epoch and roster the chain recorded.
+//! [`Device::update`]) and submits it, with the group's devices after it (its roster), for
+//! the epoch it builds on; whichever commit the chain records for that epoch is the one
+//! every member applies ([`Device::apply_commit`]), and only if it leaves the group with the
+//! roster the chain checked. A member whose own commit lost drops it, applies the winner
+//! and stages its change again on the new epoch, so members never fork. A device joins
+//! from a welcome only if it is the one the chain recorded for that epoch (by hash), into
+//! the epoch and roster recorded, and only if it is not in the group already.
+//!
+//! A *restart* ([`Device::restart`]) starts a new MLS group — a *generation*, named by the
+//! chain epoch it opens — of the members' devices, which all join from its welcome: a
+//! group's first commit is one, and any member orders one when the group cannot go on
+//! otherwise (a commit whose message does not apply). Epochs here are the chain's: in the
+//! generation started at epoch g, MLS epoch m is chain epoch g - 1 + m.
 //!
 //! Forward secrecy: a message key is deleted once used, and a group keeps the secrets of
 //! at most [`PAST_EPOCHS`] earlier epochs (for messages that arrive late). Future secrecy:
@@ -34,11 +41,18 @@ use openmls::prelude::{
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::{MemoryStorage, RustCrypto};
 use openmls_traits::{signatures::Signer, OpenMlsProvider};
-use quarks_primitives::{DeviceKey, GroupId, DEVICE_PROOF_TAG};
+pub use quarks_primitives::groups::{commit_hash, roster_hash, welcome_hash};
+use quarks_primitives::{groups::CommitRecord, DeviceKey, Epoch, GroupId, DEVICE_PROOF_TAG};
 use rand_core::RngCore;
-use sp_core::{crypto::AccountId32, Blake2Hasher, Hasher, Pair as _, H256};
+use sp_core::{crypto::AccountId32, Pair as _, H256};
 use std::{collections::BTreeMap, fmt::Display, path::Path};
 use zeroize::Zeroizing;
+
+mod commits;
+mod state;
+
+use commits::Staged;
+pub use commits::{Applied, Commit, OrderedCommit};
 
 /// The one ciphersuite Quarks groups use.
 pub const CIPHERSUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
@@ -58,9 +72,6 @@ const MAX_FORWARD_DISTANCE: u32 = 1000;
 /// reveal little of the letter.
 const PADDING: usize = 256;
 
-/// Format tag and associated data of a saved device state.
-const STATE_FORMAT: &[u8] = b"quarks-mls-state/1";
-
 /// One device of an account, as a group sees it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DeviceId {
@@ -70,62 +81,13 @@ pub struct DeviceId {
 	pub signature_key: [u8; 32],
 }
 
-/// A staged commit, to be ordered by the chain before anyone applies it.
-#[derive(Clone, Debug)]
-pub struct Commit {
-	/// The epoch the commit builds on; the chain accepts it only while that epoch is the
-	/// group's current one.
-	pub epoch: u64,
-	/// The commit message, for every current member.
-	pub message: Vec<u8>,
-	/// What the chain records for the epoch.
-	pub hash: H256,
-	/// The group's devices after it, in ascending order, which the chain checks.
-	pub roster: Vec<DeviceKey>,
-	/// The welcome for the devices it adds, if any.
-	pub welcome: Option<Vec<u8>>,
-}
-
-impl Commit {
-	/// What the chain records if it orders this commit.
-	pub fn ordered(&self) -> OrderedCommit {
-		OrderedCommit { commit: self.hash, roster: roster_hash(&self.roster) }
-	}
-}
-
-/// What the chain recorded for an epoch: the commit that opened it and the hash of the
-/// group's devices after it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OrderedCommit {
-	/// The commit's hash ([`commit_hash`]).
-	pub commit: H256,
-	/// The roster's hash ([`roster_hash`]).
-	pub roster: H256,
-}
-
-/// What applying an ordered commit changed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Applied {
-	/// The group's epoch now.
-	pub epoch: u64,
-	/// Devices the commit added.
-	pub added: Vec<DeviceId>,
-	/// Devices the commit removed.
-	pub removed: Vec<DeviceId>,
-	/// This device had staged a different commit for the same epoch; it was dropped and
-	/// has to be staged again on the new epoch.
-	pub own_commit_lost: bool,
-	/// This device was removed and can read nothing of the group from now on.
-	pub self_removed: bool,
-}
-
 /// An application message, opened and its signature checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Opened {
 	/// The device that signed it.
 	pub sender: DeviceId,
 	/// The epoch it was sent in.
-	pub epoch: u64,
+	pub epoch: Epoch,
 	/// What it carries.
 	pub plaintext: Vec<u8>,
 }
@@ -136,9 +98,6 @@ pub enum MlsError {
 	/// The device is not in the group (never joined, or removed).
 	#[error("this device is not in group {0}")]
 	NotInGroup(GroupId),
-	/// The group already exists on this device.
-	#[error("group {0} already exists on this device")]
-	GroupExists(GroupId),
 	/// Bytes that are not the MLS message or key package they should be.
 	#[error("malformed {what}: {reason}")]
 	Malformed {
@@ -155,16 +114,38 @@ pub enum MlsError {
 		/// The hash the chain recorded.
 		ordered: H256,
 	},
+	/// A commit for another epoch than the one this device is at.
+	#[error("the commit opens epoch {commit}, but this device is at epoch {device}")]
+	WrongEpoch {
+		/// The epoch the commit opens.
+		commit: Epoch,
+		/// This device's epoch.
+		device: Epoch,
+	},
+	/// The chain ordered another member's restart: this device joins it from its welcome.
+	#[error("epoch {0} restarts the group: its welcome, not a commit, brings this device in")]
+	RestartNeedsWelcome(Epoch),
 	/// The group's devices after a commit or welcome are not the roster the chain checked.
 	#[error("the group's devices are not the roster the chain recorded for epoch {0}")]
-	RosterMismatch(u64),
+	RosterMismatch(Epoch),
+	/// A welcome the chain did not record for the epoch it opens: forged, or stale.
+	#[error("the welcome into epoch {0} is not the one the chain recorded")]
+	UnorderedWelcome(Epoch),
+	/// A welcome for a device in the group already: it follows the group's commits.
+	#[error("this device is in group {group} at epoch {epoch} already")]
+	AlreadyIn {
+		/// The group.
+		group: GroupId,
+		/// This device's epoch of it.
+		epoch: Epoch,
+	},
 	/// A welcome into another group or epoch than the one it claims.
 	#[error("the welcome is for group {group} epoch {epoch}, not the one it was sent for")]
 	WrongWelcome {
 		/// The group it opens.
 		group: GroupId,
 		/// The epoch it opens.
-		epoch: u64,
+		epoch: Epoch,
 	},
 	/// A welcome for another device (of the same account, or a device this one replaced).
 	#[error("the welcome is for another device")]
@@ -187,6 +168,22 @@ pub enum MlsError {
 	/// The saved state cannot be read or written.
 	#[error("device state: {0}")]
 	State(String),
+}
+
+impl MlsError {
+	/// Whether a commit the chain ordered failed to apply for good: its message is not
+	/// a commit of this group's epoch, or not one this device can process, or it leaves
+	/// another roster than the chain's. Waiting changes none of these; a restart does.
+	pub fn is_permanent_for_commit(&self) -> bool {
+		matches!(
+			self,
+			Self::Malformed { .. }
+				| Self::NotOrdered { .. }
+				| Self::RosterMismatch(_)
+				| Self::Refused { .. }
+				| Self::Credential
+		)
+	}
 }
 
 fn refused<E: Display>(operation: &'static str) -> impl FnOnce(E) -> MlsError {
@@ -221,11 +218,22 @@ impl OpenMlsProvider for Provider {
 }
 
 impl Provider {
-	fn load(&self, group: GroupId) -> Result<MlsGroup, MlsError> {
-		MlsGroup::load(self.storage(), &mls_id(group))
+	/// The MLS group of `group`'s generation `generation`.
+	fn load(&self, group: GroupId, generation: Epoch) -> Result<MlsGroup, MlsError> {
+		MlsGroup::load(self.storage(), &mls_id(group, generation))
 			.map_err(state)?
 			.filter(MlsGroup::is_active)
 			.ok_or(MlsError::NotInGroup(group))
+	}
+
+	/// Deletes the MLS group of `group`'s generation `generation`, if it is stored.
+	fn delete(&self, group: GroupId, generation: Epoch) -> Result<(), MlsError> {
+		if let Some(mut mls) =
+			MlsGroup::load(self.storage(), &mls_id(group, generation)).map_err(state)?
+		{
+			mls.delete(self.storage()).map_err(state)?;
+		}
+		Ok(())
 	}
 
 	/// Runs `operation`; if it fails, puts the storage back as it was, so a refused
@@ -251,14 +259,21 @@ fn poisoned() -> MlsError {
 	MlsError::State("storage lock poisoned".into())
 }
 
-/// The saved state, before encryption.
-#[derive(Encode, Decode)]
-struct State {
-	account: [u8; 32],
-	signature_key: Vec<u8>,
-	pending: Vec<(GroupId, [u8; 32])>,
-	groups: Vec<(GroupId, u64)>,
-	values: Vec<(Vec<u8>, Vec<u8>)>,
+/// A device's place in one group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+struct Membership {
+	/// The epoch it joined at: it reads nothing older.
+	joined: Epoch,
+	/// The epoch whose restart started the MLS group it is in.
+	generation: Epoch,
+}
+
+impl Membership {
+	/// The chain epoch of MLS epoch `mls` of this generation.
+	fn chain_epoch(&self, mls: u64) -> Epoch {
+		let mls = Epoch::try_from(mls).unwrap_or(Epoch::MAX);
+		self.generation.saturating_sub(1).saturating_add(mls)
+	}
 }
 
 /// One device's MLS identity and groups.
@@ -266,10 +281,10 @@ pub struct Device {
 	account: AccountId32,
 	provider: Provider,
 	signer: SignatureKeyPair,
-	/// The hash of the commit this device staged in each group, until the chain orders one.
-	pending: BTreeMap<GroupId, H256>,
-	/// The groups this device is in, with the epoch it joined each at.
-	groups: BTreeMap<GroupId, u64>,
+	/// What this device staged in each group, until the chain orders a commit there.
+	staged: BTreeMap<GroupId, Staged>,
+	/// The groups this device is in.
+	groups: BTreeMap<GroupId, Membership>,
 }
 
 impl Device {
@@ -291,7 +306,7 @@ impl Device {
 			public.to_vec(),
 		);
 		signer.store(provider.storage()).map_err(state)?;
-		Ok(Self { account, provider, signer, pending: BTreeMap::new(), groups: BTreeMap::new() })
+		Ok(Self { account, provider, signer, staged: BTreeMap::new(), groups: BTreeMap::new() })
 	}
 
 	/// The account this device belongs to.
@@ -334,26 +349,37 @@ impl Device {
 		self.groups.keys().copied()
 	}
 
-	/// Drops the commit this device staged in `group`, which the chain did not order.
+	fn membership(&self, group: GroupId) -> Result<Membership, MlsError> {
+		self.groups.get(&group).copied().ok_or(MlsError::NotInGroup(group))
+	}
+
+	/// The MLS group this device is in for `group`, with its membership.
+	fn current(&self, group: GroupId) -> Result<(MlsGroup, Membership), MlsError> {
+		let membership = self.membership(group)?;
+		Ok((self.provider.load(group, membership.generation)?, membership))
+	}
+
+	/// Drops what this device staged in `group`, which the chain did not order.
 	pub fn drop_staged(&mut self, group: GroupId) -> Result<(), MlsError> {
-		if self.pending.remove(&group).is_some() {
-			self.provider
-				.load(group)?
-				.clear_pending_commit(self.provider.storage())
-				.map_err(state)?;
+		let Some(staged) = self.staged.get(&group).copied() else { return Ok(()) };
+		match staged.restart {
+			Some(generation) => self.provider.delete(group, generation)?,
+			None => {
+				if let Ok((mut mls, _)) = self.current(group) {
+					mls.clear_pending_commit(self.provider.storage()).map_err(state)?;
+				}
+			}
 		}
+		self.staged.remove(&group);
 		Ok(())
 	}
 
 	/// Deletes everything this device holds of `group` (it left).
 	pub fn forget(&mut self, group: GroupId) -> Result<(), MlsError> {
-		if let Some(mut mls) =
-			MlsGroup::load(self.provider.storage(), &mls_id(group)).map_err(state)?
-		{
-			mls.delete(self.provider.storage()).map_err(state)?;
+		self.drop_staged(group)?;
+		if let Some(membership) = self.groups.remove(&group) {
+			self.provider.delete(group, membership.generation)?;
 		}
-		self.pending.remove(&group);
-		self.groups.remove(&group);
 		Ok(())
 	}
 
@@ -363,8 +389,8 @@ impl Device {
 	}
 
 	/// The epoch this device joined `group` at, if it is in it: it reads nothing older.
-	pub fn joined(&self, group: GroupId) -> Option<u64> {
-		self.groups.get(&group).copied()
+	pub fn joined(&self, group: GroupId) -> Option<Epoch> {
+		self.groups.get(&group).map(|m| m.joined)
 	}
 
 	fn credential(&self) -> CredentialWithKey {
@@ -404,196 +430,13 @@ impl Device {
 			.build()
 	}
 
-	/// Creates `group` with this device as its only member, at epoch 0.
-	pub fn create_group(&mut self, group: GroupId) -> Result<(), MlsError> {
-		if MlsGroup::load(self.provider.storage(), &mls_id(group)).map_err(state)?.is_some() {
-			return Err(MlsError::GroupExists(group));
-		}
-		MlsGroup::new_with_group_id(
-			&self.provider,
-			&self.signer,
-			&Self::create_config(),
-			mls_id(group),
-			self.credential(),
-		)
-		.map_err(refused("creating a group"))?;
-		self.groups.insert(group, 0);
-		Ok(())
-	}
-
-	/// Stages a commit adding the devices of `key_packages` and removing `removed`; it
-	/// always updates this device's own leaf too.
-	pub fn commit(
-		&mut self,
-		group: GroupId,
-		key_packages: &[Vec<u8>],
-		removed: &[DeviceId],
-	) -> Result<Commit, MlsError> {
-		let adds = key_packages
-			.iter()
-			.map(|bytes| {
-				KeyPackageIn::tls_deserialize_exact(bytes.as_slice())
-					.map_err(malformed("key package"))?
-					.validate(self.provider.crypto(), ProtocolVersion::Mls10)
-					.map_err(refused("checking a key package"))
-			})
-			.collect::<Result<Vec<_>, _>>()?;
-		let signer = &self.signer;
-		let commit = self.provider.atomically(|provider| {
-			let mut mls = provider.load(group)?;
-			let removals = removed
-				.iter()
-				.map(|device| {
-					leaf_of(&mls, device).ok_or_else(|| MlsError::NotAMember(device.clone()))
-				})
-				.collect::<Result<Vec<_>, _>>()?;
-			// A commit left staged by an earlier attempt is replaced by this one.
-			mls.clear_pending_commit(provider.storage()).map_err(state)?;
-			let epoch = mls.epoch().as_u64();
-			let gone: Vec<DeviceKey> = removed.iter().map(|d| d.signature_key).collect();
-			let mut roster: Vec<DeviceKey> =
-				roster_of(&mls)?.into_iter().filter(|key| !gone.contains(key)).collect();
-			for add in &adds {
-				let key = add.leaf_node().signature_key().as_slice();
-				roster.push(<[u8; 32]>::try_from(key).map_err(|_| MlsError::Credential)?);
-			}
-			roster.sort();
-			let bundle = mls
-				.commit_builder()
-				.force_self_update(true)
-				.propose_adds(adds)
-				.propose_removals(removals)
-				.load_psks(provider.storage())
-				.map_err(refused("committing"))?
-				.build(provider.rand(), provider.crypto(), signer, |_| true)
-				.map_err(refused("committing"))?
-				.stage_commit(provider)
-				.map_err(refused("committing"))?;
-			let (message, welcome, _) = bundle.into_messages();
-			let message = to_bytes(&message)?;
-			let welcome = welcome.as_ref().map(to_bytes).transpose()?;
-			let hash = commit_hash(&message);
-			Ok(Commit { epoch, message, hash, roster, welcome })
-		})?;
-		self.pending.insert(group, commit.hash);
-		Ok(commit)
-	}
-
-	/// Stages a commit that only replaces this device's leaf keys (future secrecy).
-	pub fn update(&mut self, group: GroupId) -> Result<Commit, MlsError> {
-		self.commit(group, &[], &[])
-	}
-
-	/// Applies the commit the chain `ordered` for the group's current epoch: this device's
-	/// own staged commit if it won, or someone else's (dropping this device's own). The
-	/// group's devices after it must be the roster the chain checked; otherwise nothing
-	/// changes.
-	pub fn apply_commit(
-		&mut self,
-		group: GroupId,
-		message: &[u8],
-		ordered: OrderedCommit,
-	) -> Result<Applied, MlsError> {
-		let got = commit_hash(message);
-		if got != ordered.commit {
-			return Err(MlsError::NotOrdered { got, ordered: ordered.commit });
-		}
-		let own_staged = self.pending.get(&group) == Some(&ordered.commit);
-		let applied = self.provider.atomically(|provider| {
-			let mut mls = provider.load(group)?;
-			let mut applied = if own_staged {
-				let staged = mls
-					.pending_commit()
-					.ok_or_else(|| MlsError::State("the staged commit is missing".into()))?;
-				let (added, removed) = changes(&mls, staged);
-				mls.merge_pending_commit(provider).map_err(refused("applying a commit"))?;
-				Applied { added, removed, ..Default::default() }
-			} else {
-				// openmls processes nothing while a commit of ours is staged: the chain chose
-				// another, so ours is dropped (and staged again by the caller).
-				let own_commit_lost = mls.pending_commit().is_some();
-				mls.clear_pending_commit(provider.storage()).map_err(state)?;
-				let processed = mls
-					.process_message(provider, protocol_message(message)?)
-					.map_err(refused("applying a commit"))?;
-				let ProcessedMessageContent::StagedCommitMessage(staged) = processed.into_content()
-				else {
-					return Err(MlsError::Malformed {
-						what: "commit",
-						reason: "not a commit".into(),
-					});
-				};
-				let (added, removed) = changes(&mls, &staged);
-				let self_removed = staged.self_removed();
-				mls.merge_staged_commit(provider, *staged).map_err(refused("applying a commit"))?;
-				Applied { added, removed, own_commit_lost, self_removed, ..Default::default() }
-			};
-			applied.epoch = mls.epoch().as_u64();
-			if applied.self_removed {
-				// Nothing of the group is readable now; a later welcome starts afresh.
-				mls.delete(provider.storage()).map_err(state)?;
-			} else if roster_hash(&roster_of(&mls)?) != ordered.roster {
-				return Err(MlsError::RosterMismatch(applied.epoch));
-			}
-			Ok(applied)
-		})?;
-		self.pending.remove(&group);
-		if applied.self_removed {
-			self.groups.remove(&group);
-		}
-		Ok(applied)
-	}
-
-	/// Joins the group a welcome invites this device to, only if it opens `group` at
-	/// `epoch` with the roster the chain `ordered` for that epoch.
-	pub fn join(
-		&mut self,
-		welcome: &[u8],
-		group: GroupId,
-		epoch: u64,
-		ordered: OrderedCommit,
-	) -> Result<(), MlsError> {
-		let message = MlsMessageIn::tls_deserialize_exact(welcome).map_err(malformed("welcome"))?;
-		let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
-			return Err(MlsError::Malformed { what: "welcome", reason: "not a welcome".into() });
-		};
-		self.provider.atomically(|provider| {
-			// What this device kept of an earlier membership gives way to the welcome.
-			if let Some(mut earlier) =
-				MlsGroup::load(provider.storage(), &mls_id(group)).map_err(state)?
-			{
-				earlier.delete(provider.storage()).map_err(state)?;
-			}
-			let staged = StagedWelcome::new_from_welcome(
-				provider,
-				Self::create_config().join_config(),
-				welcome,
-				None,
-			)
-			.map_err(|e| match e {
-				openmls::prelude::WelcomeError::NoMatchingKeyPackage => MlsError::NotForThisDevice,
-				e => MlsError::Refused { operation: "joining", reason: e.to_string() },
-			})?;
-			let mls = staged.into_group(provider).map_err(refused("joining"))?;
-			let (joined, at) = (quarks_id(mls.group_id().as_slice())?, mls.epoch().as_u64());
-			if (joined, at) != (group, epoch) {
-				return Err(MlsError::WrongWelcome { group: joined, epoch: at });
-			}
-			if roster_hash(&roster_of(&mls)?) != ordered.roster {
-				return Err(MlsError::RosterMismatch(epoch));
-			}
-			Ok(())
-		})?;
-		self.groups.insert(group, epoch);
-		Ok(())
-	}
-
 	/// Encrypts and signs `plaintext` for the group's current epoch.
 	pub fn encrypt(&mut self, group: GroupId, plaintext: &[u8]) -> Result<Vec<u8>, MlsError> {
 		let signer = &self.signer;
+		let membership = self.membership(group)?;
 		self.provider.atomically(|provider| {
 			let message = provider
-				.load(group)?
+				.load(group, membership.generation)?
 				.create_message(provider, signer, plaintext)
 				.map_err(refused("encrypting"))?;
 			to_bytes(&message)
@@ -603,12 +446,13 @@ impl Device {
 	/// Opens an application message of the group and checks its signature. Its key is
 	/// deleted once used, so the same message cannot be opened twice.
 	pub fn decrypt(&mut self, group: GroupId, message: &[u8]) -> Result<Opened, MlsError> {
+		let membership = self.membership(group)?;
 		self.provider.atomically(|provider| {
-			let mut mls = provider.load(group)?;
+			let mut mls = provider.load(group, membership.generation)?;
 			let processed = mls
 				.process_message(provider, protocol_message(message)?)
 				.map_err(refused("decrypting"))?;
-			let epoch = processed.epoch().as_u64();
+			let epoch = membership.chain_epoch(processed.epoch().as_u64());
 			let sender = match processed.sender() {
 				Sender::Member(leaf) => mls.member_at(*leaf),
 				_ => None,
@@ -628,14 +472,15 @@ impl Device {
 	}
 
 	/// The group's current epoch.
-	pub fn epoch(&self, group: GroupId) -> Result<u64, MlsError> {
-		Ok(self.provider.load(group)?.epoch().as_u64())
+	pub fn epoch(&self, group: GroupId) -> Result<Epoch, MlsError> {
+		let (mls, membership) = self.current(group)?;
+		Ok(membership.chain_epoch(mls.epoch().as_u64()))
 	}
 
 	/// The group's member devices.
 	pub fn members(&self, group: GroupId) -> Result<Vec<DeviceId>, MlsError> {
-		self.provider
-			.load(group)?
+		self.current(group)?
+			.0
 			.members()
 			.map(|m| device_id(&m.credential, &m.signature_key))
 			.collect()
@@ -643,84 +488,14 @@ impl Device {
 
 	/// The group's devices, in ascending order: what the chain records a hash of.
 	pub fn roster(&self, group: GroupId) -> Result<Vec<DeviceKey>, MlsError> {
-		roster_of(&self.provider.load(group)?)
+		roster_of(&self.current(group)?.0)
 	}
 
 	/// A value every member of the group's current epoch derives alike; members compare
 	/// it to know they share one epoch.
 	pub fn epoch_authenticator(&self, group: GroupId) -> Result<Vec<u8>, MlsError> {
-		Ok(self.provider.load(group)?.epoch_authenticator().as_slice().to_vec())
+		Ok(self.current(group)?.0.epoch_authenticator().as_slice().to_vec())
 	}
-
-	/// Writes the device's whole state to `path`, encrypted with `key` (AES-256-GCM under
-	/// a fresh nonce), replacing the file atomically. Deleted secrets leave with the old file.
-	pub fn save(&self, path: &Path, key: &[u8; 32]) -> Result<(), MlsError> {
-		let values = {
-			let map = self.provider.storage.values.read().map_err(|_| poisoned())?;
-			map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-		};
-		let state = State {
-			account: self.account.clone().into(),
-			signature_key: self.signer.to_public_vec(),
-			pending: self.pending.iter().map(|(group, hash)| (*group, hash.0)).collect(),
-			groups: self.groups.iter().map(|(group, epoch)| (*group, *epoch)).collect(),
-			values,
-		};
-		let plaintext = Zeroizing::new(state.encode());
-		let mut nonce = [0u8; 12];
-		OsRng.fill_bytes(&mut nonce);
-		let ciphertext = Aes256Gcm::new(key.into())
-			.encrypt(Nonce::from_slice(&nonce), Payload { msg: &plaintext, aad: STATE_FORMAT })
-			.map_err(|_| MlsError::State("encryption failed".into()))?;
-		let mut file = STATE_FORMAT.to_vec();
-		file.extend_from_slice(&nonce);
-		file.extend_from_slice(&ciphertext);
-		files::write_private(path, &file)
-			.map_err(|e| MlsError::State(format!("{}: {e}", path.display())))
-	}
-
-	/// Reads a state [`Device::save`] wrote with the same `key`.
-	pub fn open(path: &Path, key: &[u8; 32]) -> Result<Self, MlsError> {
-		let file =
-			std::fs::read(path).map_err(|e| MlsError::State(format!("{}: {e}", path.display())))?;
-		let rest = file
-			.strip_prefix(STATE_FORMAT)
-			.filter(|rest| rest.len() > 12)
-			.ok_or_else(|| MlsError::State("not a device state".into()))?;
-		let (nonce, ciphertext) = rest.split_at(12);
-		let plaintext = Aes256Gcm::new(key.into())
-			.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: STATE_FORMAT })
-			.map(Zeroizing::new)
-			.map_err(|_| MlsError::State("wrong key or damaged file".into()))?;
-		let state = State::decode(&mut plaintext.as_slice()).map_err(state)?;
-		let provider = Provider::default();
-		*provider.storage.values.write().map_err(|_| poisoned())? =
-			state.values.into_iter().collect();
-		let signer = SignatureKeyPair::read(
-			provider.storage(),
-			&state.signature_key,
-			CIPHERSUITE.signature_algorithm(),
-		)
-		.ok_or_else(|| MlsError::State("the device's signature key is missing".into()))?;
-		Ok(Self {
-			account: state.account.into(),
-			provider,
-			signer,
-			pending: state.pending.into_iter().map(|(group, hash)| (group, H256(hash))).collect(),
-			groups: state.groups.into_iter().collect(),
-		})
-	}
-}
-
-/// What the chain records for a commit: its BLAKE2-256.
-pub fn commit_hash(message: &[u8]) -> H256 {
-	Blake2Hasher::hash(message)
-}
-
-/// What the chain records for a roster: the BLAKE2-256 of its SCALE encoding (as the
-/// groups pallet hashes the roster it is given).
-pub fn roster_hash(roster: &[DeviceKey]) -> H256 {
-	Blake2Hasher::hash(&roster.encode())
 }
 
 fn roster_of(mls: &MlsGroup) -> Result<Vec<DeviceKey>, MlsError> {
@@ -732,15 +507,32 @@ fn roster_of(mls: &MlsGroup) -> Result<Vec<DeviceKey>, MlsError> {
 	Ok(roster)
 }
 
-fn mls_id(group: GroupId) -> openmls::prelude::GroupId {
-	openmls::prelude::GroupId::from_slice(&group.to_be_bytes())
+/// The MLS group id of `group`'s generation `generation`: the group id, and from the
+/// second generation on the generation after it (version-1 states named the first
+/// generation by the group id alone).
+fn mls_id(group: GroupId, generation: Epoch) -> openmls::prelude::GroupId {
+	let mut id = group.to_be_bytes().to_vec();
+	if generation != 1 {
+		id.extend(generation.to_be_bytes());
+	}
+	openmls::prelude::GroupId::from_slice(&id)
 }
 
-fn quarks_id(bytes: &[u8]) -> Result<GroupId, MlsError> {
-	<[u8; 8]>::try_from(bytes).map(GroupId::from_be_bytes).map_err(|_| MlsError::Malformed {
-		what: "welcome",
-		reason: "not a Quarks group id".into(),
-	})
+/// The group and generation an MLS group id names.
+fn quarks_id(bytes: &[u8]) -> Result<(GroupId, Epoch), MlsError> {
+	let malformed =
+		|| MlsError::Malformed { what: "welcome", reason: "not a Quarks group id".into() };
+	let (group, generation) = bytes.split_at_checked(8).ok_or_else(malformed)?;
+	let group = <[u8; 8]>::try_from(group).map(GroupId::from_be_bytes).map_err(|_| malformed())?;
+	let generation = match generation {
+		[] => 1,
+		rest => <[u8; 4]>::try_from(rest)
+			.map(Epoch::from_be_bytes)
+			.ok()
+			.filter(|generation| *generation != 1)
+			.ok_or_else(malformed)?,
+	};
+	Ok((group, generation))
 }
 
 fn to_bytes(message: &MlsMessageOut) -> Result<Vec<u8>, MlsError> {
@@ -768,26 +560,6 @@ fn leaf_of(mls: &MlsGroup, device: &DeviceId) -> Option<LeafNodeIndex> {
 	mls.members()
 		.find(|m| device_id(&m.credential, &m.signature_key).ok().as_ref() == Some(device))
 		.map(|m| m.index)
-}
-
-/// The devices a staged commit adds and removes.
-fn changes(
-	mls: &MlsGroup,
-	staged: &openmls::prelude::StagedCommit,
-) -> (Vec<DeviceId>, Vec<DeviceId>) {
-	let added = staged
-		.add_proposals()
-		.filter_map(|add| {
-			let leaf = add.add_proposal().key_package().leaf_node();
-			device_id(leaf.credential(), leaf.signature_key().as_slice()).ok()
-		})
-		.collect();
-	let removed = staged
-		.remove_proposals()
-		.filter_map(|remove| mls.member_at(remove.remove_proposal().removed()))
-		.filter_map(|m| device_id(&m.credential, &m.signature_key).ok())
-		.collect();
-	(added, removed)
 }
 
 #[cfg(test)]

@@ -3,12 +3,12 @@
 
 use crate::{
 	chain::{account_value, hash_value, At, Chain, ChainError},
-	hosts,
-	mls::OrderedCommit,
-	BlockNumber,
+	hosts, BlockNumber,
 };
 use codec::{Decode, Encode};
+pub use quarks_primitives::groups::{GroupInfo, MemberInfo};
 use quarks_primitives::{
+	groups::find_message,
 	hosting::{BatchMembership, MAX_ANCHOR_QUERIES},
 	merkle::AnchorLeaf,
 	AnchorRecord, Destination, DeviceKey, DeviceRecord, Epoch, GroupId, KeyPackageRecord,
@@ -16,40 +16,8 @@ use quarks_primitives::{
 use sp_core::{crypto::AccountId32, H256};
 use subxt::dynamic::Value;
 
-/// A group's state on chain.
-#[derive(Decode, Clone, Debug, PartialEq, Eq)]
-pub struct GroupInfo {
-	/// Current members.
-	pub members: u32,
-	/// Current admins.
-	pub admins: u32,
-	/// The open epoch.
-	pub epoch: Epoch,
-	/// Whether a commit opened the epoch, so messages may use it.
-	pub committed: bool,
-}
-
 /// What the chain recorded of the MLS commit that opened an epoch.
-#[derive(Decode, Clone, Debug, PartialEq, Eq)]
-pub struct CommitRecord {
-	/// The commit's hash.
-	pub commit: H256,
-	/// The hash of the group's devices after it.
-	pub roster: H256,
-	/// The member who committed.
-	pub committer: AccountId32,
-	/// The epoch whose member set holds for this one.
-	pub members_since: Epoch,
-	/// The block that recorded it.
-	pub at: BlockNumber,
-}
-
-impl CommitRecord {
-	/// What a device checks a commit or welcome against.
-	pub fn ordered(&self) -> OrderedCommit {
-		OrderedCommit { commit: self.commit, roster: self.roster }
-	}
-}
+pub type CommitRecord = quarks_primitives::groups::CommitRecord<AccountId32, BlockNumber>;
 
 /// The devices bound to `who` at the finalized block.
 pub async fn devices(chain: &Chain, who: &AccountId32) -> Result<Vec<DeviceKey>, ChainError> {
@@ -150,15 +118,6 @@ pub async fn group_members(chain: &Chain, group: GroupId) -> Result<Vec<AccountI
 		.collect()
 }
 
-/// A current member's role and the epoch they (last) joined at.
-#[derive(Decode, Clone, Debug, PartialEq, Eq)]
-pub struct MemberInfo {
-	/// Whether they administer the group.
-	pub admin: bool,
-	/// The epoch they joined at: nothing older is theirs to read.
-	pub joined: Epoch,
-}
-
 /// `who`'s membership of `group` now, if they are a member.
 pub async fn member(
 	chain: &Chain,
@@ -197,4 +156,17 @@ pub async fn commit_at(
 	chain
 		.view("Groups", "commit_at", vec![Value::u128(group.into()), Value::u128(epoch.into())])
 		.await
+}
+
+/// The MLS message of the commit `record` describes, from the body of the block that
+/// ordered it (any node serves it), checked against the recorded hash.
+pub async fn commit_message(chain: &Chain, record: &CommitRecord) -> Result<Vec<u8>, ChainError> {
+	let missing = || {
+		ChainError::Decode(format!(
+			"the commit ordered in block {} is not in its extrinsic {}",
+			record.at, record.extrinsic
+		))
+	};
+	let extrinsic = chain.extrinsic(record.at, record.extrinsic).await?.ok_or_else(missing)?;
+	find_message(&extrinsic, record.size, &record.commit).map(<[u8]>::to_vec).ok_or_else(missing)
 }

@@ -69,12 +69,10 @@ pub enum Body {
 		/// The signed letter, AES-256-GCM under the message key.
 		ciphertext: Vec<u8>,
 	},
-	/// An MLS commit building on the destination's epoch.
-	Commit {
-		/// The commit message.
-		mls: Vec<u8>,
-	},
+	// Index 1 was an MLS commit, sent as mail until commits travelled in the call that
+	// orders them.
 	/// An MLS welcome into `group` at `epoch`.
+	#[codec(index = 2)]
 	Welcome {
 		/// The group.
 		group: GroupId,
@@ -209,9 +207,9 @@ fn envelope(
 pub fn seal_letter(
 	device: &mut Device,
 	group: GroupId,
-	epoch: Epoch,
 	letter: &Letter,
 ) -> Result<(Sealed, MessageKey), SealError> {
+	let epoch = device.epoch(group)?;
 	let mut key = Zeroizing::new([0u8; 32]);
 	OsRng.fill_bytes(key.as_mut());
 	// Refused before MLS spends a generation of its ratchet on it.
@@ -264,26 +262,23 @@ fn seal_letter_with(
 	Ok(envelope(sender, destination, class, &Body::Letter { mls, commitment, ciphertext }))
 }
 
-/// Seals an MLS commit (to the group at the epoch it builds on) or welcome (to one new
-/// member's account) from `sender`.
-pub fn seal_handshake(
+/// Seals an MLS welcome into `group` at `epoch` from `sender` to one member's account.
+pub fn seal_welcome(
 	sender: &AccountId32,
-	destination: Destination<AccountId32>,
-	body: &Body,
+	to: AccountId32,
+	group: GroupId,
+	epoch: Epoch,
+	mls: Vec<u8>,
 ) -> Result<Sealed, SealError> {
-	check_destination(body, &destination)?;
-	let len = match body {
-		Body::Commit { mls } | Body::Welcome { mls, .. } => mls.len(),
-		Body::Letter { .. } => return Err(SealError::NotA("commit or welcome")),
-	};
+	let len = mls.len();
+	let body = Body::Welcome { group, epoch, mls };
 	let class = class_for(body.encoded_size(), len)?;
-	Ok(envelope(sender, destination, class, body))
+	Ok(envelope(sender, Destination::Direct(to), class, &body))
 }
 
 fn check_destination(body: &Body, destination: &Destination<AccountId32>) -> Result<(), SealError> {
 	match (body, destination) {
 		(Body::Letter { .. }, Destination::Direct(_)) => Err(SealError::WrongDestination("letter")),
-		(Body::Commit { .. }, Destination::Direct(_)) => Err(SealError::WrongDestination("commit")),
 		(Body::Welcome { .. }, Destination::Group { .. }) => {
 			Err(SealError::WrongDestination("welcome"))
 		}

@@ -15,7 +15,7 @@ use codec::Encode;
 use quarks_primitives::{
 	hosting::{submission_payload, BatchMembership, Submission},
 	merkle::{self, AnchorLeaf},
-	Epoch, GroupId,
+	GroupId,
 };
 use sp_core::{crypto::AccountId32, Pair as _, H256};
 use std::{
@@ -46,12 +46,6 @@ pub struct Notarized {
 	pub included: Included,
 	/// Each envelope's place in the batch.
 	pub memberships: Vec<(H256, BatchMembership)>,
-}
-
-/// An MLS epoch as the chain numbers it (the chain opens epoch e with the commit that
-/// takes MLS from e - 1 to e).
-pub(crate) fn chain_epoch(mls_epoch: u64) -> Epoch {
-	Epoch::try_from(mls_epoch).unwrap_or(Epoch::MAX)
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -97,10 +91,7 @@ impl Messenger {
 	pub async fn send_group(&self, group: GroupId, text: &str) -> Result<Sent, ClientError> {
 		self.ensure_current(group).await?;
 		let letter = Letter { sent_at: now_ms(), content: Content::Text(text.into()).encode() };
-		let (sealed, key) = self.with_device(|device| -> Result<_, ClientError> {
-			let epoch = chain_epoch(device.epoch(group)?);
-			Ok(seal::seal_letter(device, group, epoch, &letter)?)
-		})?;
+		let (sealed, key) = self.with_device(|device| seal::seal_letter(device, group, &letter))?;
 		// The sender's own device cannot open its MLS message: the key is kept for it.
 		self.store.put_message_key(&sealed.hash, &key)?;
 		self.submit(sealed).await

@@ -65,7 +65,7 @@ async fn receive(who: &Messenger, hash: H256) -> Received {
 	}
 }
 
-/// Reads `who`'s mail until its device is at `epoch` of `group`.
+/// Brings `who`'s device to `epoch` of `group`, as the chain ordered it.
 async fn reach(who: &Messenger, group: u64, epoch: u32) {
 	let deadline = Instant::now() + LIMIT;
 	while who.group_devices(group).map_or(true, |(at, _)| at < epoch) {
@@ -75,9 +75,7 @@ async fn reach(who: &Messenger, group: u64, epoch: u32) {
 			who.account(),
 			who.group_devices(group).map(|(at, _)| at)
 		);
-		for entry in who.fetch().await.expect("mailboxes answer") {
-			let _ = who.open_mail(&entry).await;
-		}
+		let _ = who.ensure_current(group).await;
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
 }

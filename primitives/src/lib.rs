@@ -9,6 +9,7 @@
 extern crate alloc;
 
 pub mod envelope;
+pub mod groups;
 pub mod hosting;
 pub mod mailbox;
 pub mod merkle;

@@ -74,10 +74,10 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	authoring_version: 1,
 	// Bump on every change of runtime logic; bump `transaction_version` when calls or
 	// their encoding change.
-	spec_version: 106,
+	spec_version: 107,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 2,
+	transaction_version: 3,
 	system_version: 1,
 };
 
@@ -159,9 +159,8 @@ pub type UncheckedExtrinsic =
 /// The payload being signed in transactions.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// All migrations of the runtime, aside from the ones declared in the pallets.
-#[allow(unused_parens)]
-type Migrations = ();
+/// Storage migrations this runtime runs on upgrade, each once (versioned).
+type Migrations = (pallet_quarks_groups::migrations::v1::MigrateV0ToV1<Runtime>,);
 
 /// Executive: handles dispatch to the various modules.
 pub type Executive = frame_executive::Executive<
@@ -294,12 +293,15 @@ mod tests {
 		assert!(anchor.get_dispatch_info().call_weight.all_lte(max_extrinsic));
 
 		let leaves: u32 = <Runtime as pallet_quarks_groups::Config>::MaxLeaves::get();
-		let roster = (0..leaves).map(|i| [i as u8; 32]).collect();
+		let roster: Vec<[u8; 32]> = (0..leaves).map(|i| [i as u8; 32]).collect();
+		let largest: u32 = <Runtime as pallet_quarks_groups::Config>::MaxCommitBytes::get();
 		let commit = RuntimeCall::Groups(pallet_quarks_groups::Call::commit {
 			group: 0,
 			epoch: 1,
-			commit: Hash::repeat_byte(9),
+			commit: frame_support::BoundedVec::truncate_from(vec![9; largest as usize]),
 			roster,
+			welcome: Some(Hash::repeat_byte(9)),
+			restart: true,
 		});
 		assert!(commit.get_dispatch_info().call_weight.all_lte(max_extrinsic));
 		let max_length = *configs::RuntimeBlockLength::get().max.get(DispatchClass::Normal);
@@ -418,8 +420,10 @@ mod tests {
 					RuntimeCall::Groups(pallet_quarks_groups::Call::commit {
 						group: 0,
 						epoch: 1,
-						commit: Hash::repeat_byte(1),
+						commit: frame_support::BoundedVec::truncate_from(vec![1; 32]),
 						roster,
+						welcome: Some(Hash::repeat_byte(1)),
+						restart: true,
 					}),
 					RuntimeCall::Messaging(pallet_quarks_messaging::Call::anchor {
 						root,

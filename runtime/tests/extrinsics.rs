@@ -77,8 +77,10 @@ fn calls() -> Vec<RuntimeCall> {
 		RuntimeCall::Groups(Groups::commit {
 			group: 7,
 			epoch: 2,
-			commit: Hash::repeat_byte(9),
+			commit: vec![9; 300].try_into().expect("within MaxCommitBytes"),
 			roster: vec![[1; 32], [2; 32]],
+			welcome: Some(Hash::repeat_byte(9)),
+			restart: false,
 		}),
 		RuntimeCall::Messaging(Messaging::anchor { root: Hash::repeat_byte(8), count: 5 }),
 		RuntimeCall::Messaging(Messaging::acknowledge {

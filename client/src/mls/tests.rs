@@ -11,19 +11,19 @@ fn device(account: u8) -> Device {
 /// Stands in for the groups pallet's ordering: the first commit submitted for an epoch
 /// is that epoch's.
 #[derive(Default)]
-struct Orderer(HashMap<u64, OrderedCommit>);
+struct Orderer(HashMap<Epoch, OrderedCommit>);
 
 impl Orderer {
 	fn submit(&mut self, commit: &Commit) -> OrderedCommit {
-		*self.0.entry(commit.epoch).or_insert(commit.ordered())
+		*self.0.entry(commit.epoch + 1).or_insert(commit.ordered())
 	}
 }
 
 /// `device` joins from `commit`'s welcome into the epoch the orderer recorded it for.
 fn join(orderer: &Orderer, device: &mut Device, commit: &Commit) {
-	let ordered = orderer.0[&commit.epoch];
+	let epoch = commit.epoch + 1;
 	let welcome = commit.welcome.as_ref().expect("a welcome");
-	device.join(welcome, GROUP, commit.epoch + 1, ordered).expect("joins");
+	device.join(welcome, GROUP, epoch, orderer.0[&epoch]).expect("joins");
 }
 
 /// `committer` stages a commit, the orderer records it, and every device in `members`
@@ -32,21 +32,23 @@ fn ordered(orderer: &mut Orderer, commit: Commit, members: &mut [&mut Device]) -
 	let ordered = orderer.submit(&commit);
 	assert_eq!(ordered, commit.ordered(), "the commit was the first for its epoch");
 	for member in members.iter_mut() {
-		member.apply_commit(GROUP, &commit.message, ordered).expect("an ordered commit applies");
+		member
+			.apply_commit(GROUP, commit.epoch + 1, &commit.message, ordered)
+			.expect("an ordered commit applies");
 	}
 	commit
 }
 
-/// Alice's group with Bob in it, at epoch 1.
+/// Alice's group with Bob in it, at epoch 1: Alice's restart, which every first commit is.
 fn alice_and_bob(orderer: &mut Orderer) -> (Device, Device) {
 	let mut alice = device(1);
 	let mut bob = device(2);
-	alice.create_group(GROUP).expect("created");
 	let bob_package = bob.key_package(DAY).expect("a key package");
-	let add = alice.commit(GROUP, &[bob_package], &[]).expect("staged");
-	let add = ordered(orderer, add, &mut [&mut alice]);
-	assert_eq!(add.roster, alice.roster(GROUP).unwrap());
-	join(orderer, &mut bob, &add);
+	let start = alice.restart(GROUP, 1, &[bob_package]).expect("staged");
+	assert!(!alice.is_in(GROUP), "not before the chain orders it");
+	let start = ordered(orderer, start, &mut [&mut alice]);
+	assert_eq!(start.roster, alice.roster(GROUP).unwrap());
+	join(orderer, &mut bob, &start);
 	assert!(bob.is_in(GROUP));
 	(alice, bob)
 }
@@ -119,7 +121,7 @@ fn an_update_locks_out_whoever_stole_the_state_before() {
 	let update = bob.update(GROUP).unwrap();
 	let update = ordered(&mut orderer, update, &mut [&mut bob, &mut alice]);
 	assert!(
-		thief.apply_commit(GROUP, &update.message, update.ordered()).is_err(),
+		thief.apply_commit(GROUP, update.epoch + 1, &update.message, update.ordered()).is_err(),
 		"the update's new secrets were never in the stolen state"
 	);
 	let after = alice.encrypt(GROUP, b"after Bob's update").unwrap();
@@ -138,10 +140,10 @@ fn a_removed_member_reads_nothing_sent_after_its_removal() {
 
 	let remove = alice.commit(GROUP, &[], &[bob.id()]).unwrap();
 	let hash = orderer.submit(&remove);
-	alice.apply_commit(GROUP, &remove.message, hash).unwrap();
-	let seen = carol.apply_commit(GROUP, &remove.message, hash).unwrap();
+	alice.apply_commit(GROUP, remove.epoch + 1, &remove.message, hash).unwrap();
+	let seen = carol.apply_commit(GROUP, remove.epoch + 1, &remove.message, hash).unwrap();
 	assert_eq!(seen.removed, vec![bob.id()]);
-	let applied = bob.apply_commit(GROUP, &remove.message, hash).unwrap();
+	let applied = bob.apply_commit(GROUP, remove.epoch + 1, &remove.message, hash).unwrap();
 	assert!(applied.self_removed);
 
 	let later = alice.encrypt(GROUP, b"without Bob").unwrap();
@@ -162,11 +164,16 @@ fn of_two_concurrent_commits_one_wins_and_the_other_is_staged_again() {
 	let winner = orderer.submit(&alices);
 	assert_eq!(orderer.submit(&bobs), winner, "the epoch is taken");
 	assert!(matches!(
-		bob.apply_commit(GROUP, &bobs.message, winner),
+		bob.apply_commit(GROUP, bobs.epoch + 1, &bobs.message, winner),
 		Err(MlsError::NotOrdered { .. })
 	));
-	assert!(!alice.apply_commit(GROUP, &alices.message, winner).unwrap().own_commit_lost);
-	let at_bob = bob.apply_commit(GROUP, &alices.message, winner).unwrap();
+	assert!(
+		!alice
+			.apply_commit(GROUP, alices.epoch + 1, &alices.message, winner)
+			.unwrap()
+			.own_commit_lost
+	);
+	let at_bob = bob.apply_commit(GROUP, alices.epoch + 1, &alices.message, winner).unwrap();
 	assert!(at_bob.own_commit_lost);
 	assert_eq!(at_bob.added, vec![carol.id()]);
 	join(&orderer, &mut carol, &alices);
@@ -193,10 +200,11 @@ fn a_second_device_reads_everything_new_until_it_is_removed() {
 	let add = bob.commit(GROUP, &[bob_laptop.key_package(DAY).unwrap()], &[]).unwrap();
 	let add = ordered(&mut orderer, add, &mut [&mut bob, &mut alice]);
 	join(&orderer, &mut bob_laptop, &add);
-	// The welcome is addressed to Bob's account, so his phone gets it too: not its own.
+	// The welcome is addressed to Bob's account, so his phone gets it too: it follows the
+	// group's commits and takes no welcome.
 	assert!(matches!(
 		bob.join(add.welcome.as_ref().unwrap(), GROUP, 2, add.ordered()),
-		Err(MlsError::NotForThisDevice)
+		Err(MlsError::AlreadyIn { group: GROUP, epoch: 2 })
 	));
 	let hello = alice.encrypt(GROUP, b"to both of Bob's devices").unwrap();
 	assert_eq!(bob.decrypt(GROUP, &hello).unwrap().plaintext, b"to both of Bob's devices");
@@ -209,7 +217,10 @@ fn a_second_device_reads_everything_new_until_it_is_removed() {
 	let remove = bob.commit(GROUP, &[], &[bob_laptop.id()]).unwrap();
 	let remove = ordered(&mut orderer, remove, &mut [&mut bob, &mut alice]);
 	assert!(
-		bob_laptop.apply_commit(GROUP, &remove.message, remove.ordered()).unwrap().self_removed
+		bob_laptop
+			.apply_commit(GROUP, remove.epoch + 1, &remove.message, remove.ordered())
+			.unwrap()
+			.self_removed
 	);
 	assert!(!bob_laptop.is_in(GROUP));
 	let later = alice.encrypt(GROUP, b"phone only").unwrap();
@@ -236,14 +247,14 @@ fn refused_input_changes_nothing() {
 	let update = alice.update(GROUP).unwrap();
 	let other = OrderedCommit { commit: H256::repeat_byte(1), ..update.ordered() };
 	assert!(matches!(
-		bob.apply_commit(GROUP, &update.message, other),
+		bob.apply_commit(GROUP, update.epoch + 1, &update.message, other),
 		Err(MlsError::NotOrdered { .. })
 	));
 	let garbage = b"garbage".to_vec();
 	let ordered_garbage = OrderedCommit { commit: commit_hash(&garbage), ..update.ordered() };
-	assert!(bob.apply_commit(GROUP, &garbage, ordered_garbage).is_err());
+	assert!(bob.apply_commit(GROUP, 2, &garbage, ordered_garbage).is_err());
 	// Alice's staged commit survives garbage (openmls' work on it is undone).
-	assert!(alice.apply_commit(GROUP, &garbage, ordered_garbage).is_err());
+	assert!(alice.apply_commit(GROUP, 2, &garbage, ordered_garbage).is_err());
 	assert_eq!(bob.epoch(GROUP).unwrap(), 1);
 	ordered(&mut orderer, update, &mut [&mut alice, &mut bob]);
 	assert_eq!(bob.epoch(GROUP).unwrap(), 2);
@@ -298,7 +309,7 @@ fn a_commit_or_welcome_whose_roster_is_not_the_chains_is_refused() {
 	// The committer told the chain a roster without Carol, but its commit adds her.
 	let lied = OrderedCommit { roster: roster_hash(&bob.roster(GROUP).unwrap()), ..add.ordered() };
 	assert!(matches!(
-		bob.apply_commit(GROUP, &add.message, lied),
+		bob.apply_commit(GROUP, add.epoch + 1, &add.message, lied),
 		Err(MlsError::RosterMismatch(2))
 	));
 	assert_eq!(bob.epoch(GROUP).unwrap(), 1, "nothing changed");
@@ -313,4 +324,116 @@ fn a_commit_or_welcome_whose_roster_is_not_the_chains_is_refused() {
 	ordered(&mut orderer, add.clone(), &mut [&mut alice, &mut bob]);
 	join(&orderer, &mut carol, &add);
 	assert_eq!(carol.roster(GROUP).unwrap(), alice.roster(GROUP).unwrap());
+}
+
+/// Issue 26's second attack: a member (Carol) makes up a welcome into the next epoch,
+/// built on secrets of her own with the roster the chain will record, and sends it to
+/// Bob before he applies the real commit. Bob must not move into her epoch.
+#[test]
+fn a_welcome_the_chain_did_not_record_moves_no_one() {
+	let mut orderer = Orderer::default();
+	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
+	let mut carol = device(3);
+	let add = alice.commit(GROUP, &[carol.key_package(DAY).unwrap()], &[]).unwrap();
+	let add = ordered(&mut orderer, add, &mut [&mut alice, &mut bob]);
+	join(&orderer, &mut carol, &add);
+
+	// Carol's forgery: an MLS group of her own making that opens epoch 3 of the group
+	// with exactly the devices the chain will record (hers, Alice's and Bob's).
+	let packages = [bob.key_package(DAY).unwrap(), alice.key_package(DAY).unwrap()];
+	let forged = carol.restart(GROUP, 3, &packages).unwrap();
+	let forged_welcome = forged.welcome.clone().unwrap();
+	// The chain records Alice's honest update for epoch 3.
+	let update = ordered(&mut orderer, alice.update(GROUP).unwrap(), &mut [&mut alice, &mut carol]);
+	let recorded = orderer.0[&3];
+	assert_eq!(roster_hash(&forged.roster), recorded.roster, "only the welcome differs");
+	assert!(matches!(
+		bob.join(&forged_welcome, GROUP, 3, recorded),
+		Err(MlsError::UnorderedWelcome(3))
+	));
+	// Even under a record that named it, a welcome does not take a device out of a group
+	// it is in, unless the epoch restarts the group.
+	let named = OrderedCommit { welcome: Some(welcome_hash(&forged_welcome)), ..recorded };
+	assert!(matches!(
+		bob.join(&forged_welcome, GROUP, 3, named),
+		Err(MlsError::AlreadyIn { group: GROUP, epoch: 2 })
+	));
+	// Bob stayed where he was and follows the real commit.
+	bob.apply_commit(GROUP, 3, &update.message, recorded).unwrap();
+	assert_eq!(bob.epoch_authenticator(GROUP).unwrap(), alice.epoch_authenticator(GROUP).unwrap());
+	let hello = alice.encrypt(GROUP, b"one group").unwrap();
+	assert_eq!(bob.decrypt(GROUP, &hello).unwrap().plaintext, b"one group");
+}
+
+/// Issue 26's first attack: a member has the chain order bytes that are no commit. Every
+/// other member finds it cannot apply, for good, and one of them restarts the group; all
+/// join the new generation from its welcome and talk again, the junk's author included.
+#[test]
+fn a_group_whose_commit_does_not_apply_restarts() {
+	let mut orderer = Orderer::default();
+	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
+	let mut carol = device(3);
+	let add = alice.commit(GROUP, &[carol.key_package(DAY).unwrap()], &[]).unwrap();
+	let add = ordered(&mut orderer, add, &mut [&mut alice, &mut bob]);
+	join(&orderer, &mut carol, &add);
+	let old = alice.encrypt(GROUP, b"before the junk").unwrap();
+
+	let junk = b"no commit at all".to_vec();
+	let roster = alice.roster(GROUP).unwrap();
+	let recorded = OrderedCommit {
+		commit: commit_hash(&junk),
+		roster: roster_hash(&roster),
+		welcome: None,
+		restart: false,
+	};
+	for member in [&mut alice, &mut bob] {
+		let error = member.apply_commit(GROUP, 3, &junk, recorded).unwrap_err();
+		assert!(error.is_permanent_for_commit(), "{error}");
+		assert_eq!(member.epoch(GROUP).unwrap(), 2, "nothing changed");
+	}
+
+	// Alice and Bob both restart on epoch 4; the chain takes Bob's.
+	let packages =
+		|who: &[&Device]| who.iter().map(|d| d.key_package(DAY).unwrap()).collect::<Vec<_>>();
+	let alices = alice.restart(GROUP, 4, &packages(&[&bob, &carol])).unwrap();
+	let bobs = bob.restart(GROUP, 4, &packages(&[&alice, &carol])).unwrap();
+	assert_eq!((alices.epoch, bobs.epoch), (3, 3));
+	let winner = orderer.submit(&bobs);
+	assert!(winner.restart);
+	bob.apply_commit(GROUP, 4, &bobs.message, winner).unwrap();
+	assert!(matches!(
+		alice.apply_commit(GROUP, 4, &alices.message, winner),
+		Err(MlsError::NotOrdered { .. } | MlsError::RestartNeedsWelcome(4))
+	));
+	// Alice, behind at epoch 2, and Carol join Bob's new generation from its welcome.
+	let welcome = bobs.welcome.as_ref().unwrap();
+	alice.join(welcome, GROUP, 4, winner).unwrap();
+	carol.join(welcome, GROUP, 4, winner).unwrap();
+	for member in [&alice, &carol] {
+		assert_eq!(member.epoch(GROUP).unwrap(), 4);
+		assert_eq!(
+			member.epoch_authenticator(GROUP).unwrap(),
+			bob.epoch_authenticator(GROUP).unwrap()
+		);
+	}
+	let hello = carol.encrypt(GROUP, b"back together").unwrap();
+	assert_eq!(
+		alice.decrypt(GROUP, &hello).unwrap(),
+		Opened { sender: carol.id(), epoch: 4, plaintext: b"back together".to_vec() }
+	);
+	assert_eq!(bob.decrypt(GROUP, &hello).unwrap().plaintext, b"back together");
+	// Nothing of the old generation is kept.
+	assert!(bob.decrypt(GROUP, &old).is_err());
+	// The generation goes on with ordinary commits.
+	let update = carol.update(GROUP).unwrap();
+	assert_eq!(update.epoch, 4);
+	ordered(&mut orderer, update, &mut [&mut carol, &mut alice, &mut bob]);
+	assert_eq!(alice.epoch(GROUP).unwrap(), 5);
+	// A saved state keeps the generation.
+	let dir = tempfile::tempdir().unwrap();
+	alice.save(&dir.path().join("alice"), &[1; 32]).unwrap();
+	let mut again = Device::open(&dir.path().join("alice"), &[1; 32]).unwrap();
+	assert_eq!(again.epoch(GROUP).unwrap(), 5);
+	let after = bob.encrypt(GROUP, b"after a reload").unwrap();
+	assert_eq!(again.decrypt(GROUP, &after).unwrap().epoch, 5);
 }

@@ -7,15 +7,16 @@ fn letter(len: usize) -> Letter {
 	Letter { sent_at: 1_700_000_000_000, content: vec![b'q'; len] }
 }
 
-/// Alice's device, alone in `GROUP` at epoch 0.
+/// Alice's device, alone in `GROUP` at epoch 1.
 fn alice() -> Device {
 	let mut device = Device::new(Alice.to_account_id()).expect("a device");
-	device.create_group(GROUP).expect("a group");
+	let start = device.restart(GROUP, 1, &[]).expect("a group");
+	device.apply_commit(GROUP, 1, &start.message, start.ordered()).expect("applied");
 	device
 }
 
 fn seal(device: &mut Device, letter: &Letter) -> (Sealed, MessageKey) {
-	seal_letter(device, GROUP, 0, letter).expect("fits")
+	seal_letter(device, GROUP, letter).expect("fits")
 }
 
 fn open(bytes: &[u8], key: &MessageKey) -> Result<Opened, SealError> {
@@ -32,13 +33,13 @@ fn letters_round_trip_in_every_size_class() {
 		assert_eq!(opened.letter, letter(content_len));
 		assert_eq!(opened.sender, Alice.to_account_id());
 		assert_eq!(opened.device, device.signature_key());
-		assert_eq!(opened.destination, Destination::Group { group: GROUP, epoch: 0 });
+		assert_eq!(opened.destination, Destination::Group { group: GROUP, epoch: 1 });
 		let envelope = Envelope::<AccountId32>::decode_checked(&sealed.bytes).expect("well formed");
 		assert!(SIZE_CLASSES.contains(&(envelope.body.len() as u32)));
 		assert_eq!(sealed.hash, hash_of(&sealed.bytes));
 	}
 	assert!(matches!(
-		seal_letter(&mut device, GROUP, 0, &letter(70_000)),
+		seal_letter(&mut device, GROUP, &letter(70_000)),
 		Err(SealError::TooLong(70_000))
 	));
 }
@@ -128,23 +129,19 @@ fn a_letter_signed_by_another_device_is_refused() {
 #[test]
 fn bodies_go_only_where_they_may() {
 	let bob = Bob.to_account_id();
-	let commit = Body::Commit { mls: vec![1; 100] };
 	let welcome = Body::Welcome { group: GROUP, epoch: 1, mls: vec![2; 100] };
-	let to_group = Destination::Group { group: GROUP, epoch: 0 };
-	assert!(matches!(
-		seal_handshake(&bob, Destination::Direct(bob.clone()), &commit),
-		Err(SealError::WrongDestination("commit"))
-	));
-	assert!(matches!(
-		seal_handshake(&bob, to_group.clone(), &welcome),
-		Err(SealError::WrongDestination("welcome"))
-	));
-	let sealed = seal_handshake(&bob, to_group, &commit).expect("a commit to its group");
-	assert_eq!(parse(&sealed.bytes).expect("parses").1, commit);
-	let sealed = seal_handshake(&bob, Destination::Direct(bob.clone()), &welcome).expect("ok");
+	let sealed = seal_welcome(&bob, bob.clone(), GROUP, 1, vec![2; 100]).expect("sealed");
 	let (envelope, body) = parse(&sealed.bytes).expect("parses");
 	assert_eq!(body, welcome);
 	assert!(matches!(open_letter(&envelope, &body, &[0; 32]), Err(SealError::NotA("letter"))));
+	// A welcome to a group, and the retired commit mail (body index 1), are refused.
+	let to_group =
+		Envelope { destination: Destination::Group { group: GROUP, epoch: 1 }, ..envelope.clone() };
+	assert!(matches!(parse(&to_group.encode()), Err(SealError::WrongDestination("welcome"))));
+	let mut commit_mail = envelope.clone();
+	commit_mail.body = vec![0; commit_mail.body.len()];
+	commit_mail.body[0] = 1;
+	assert!(parse(&commit_mail.encode()).is_err());
 
 	// Anything but zeroes after the body is refused.
 	let mut envelope = envelope;

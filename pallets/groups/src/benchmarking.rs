@@ -3,7 +3,7 @@
 use super::*;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
-use frame_support::traits::Get;
+use frame_support::{traits::Get, BoundedVec};
 use frame_system::RawOrigin;
 use sp_core::H256;
 use sp_runtime::Saturating;
@@ -36,12 +36,16 @@ fn full_history<T: Config>(members: &[T::AccountId]) -> Epoch {
 	let kept = T::MaxKeptCommits::get();
 	for epoch in 1..=kept {
 		EpochMembers::<T>::insert(GROUP, epoch, set.clone());
-		let record = CommitRecord::<T> {
+		let record = CommitRecord {
 			commit: H256::repeat_byte(1),
+			size: 0,
 			roster: H256::repeat_byte(2),
+			welcome: None,
+			restart: false,
 			committer: members[0].clone(),
 			members_since: epoch,
 			at: 0u32.into(),
+			extrinsic: 0,
 		};
 		Commits::<T>::insert(GROUP, epoch, record);
 	}
@@ -117,9 +121,10 @@ mod benchmarks {
 	}
 
 	/// A membership change's commit with a roster of `n` devices over as many members as
-	/// fit, in a group whose full history has two records old enough to drop.
+	/// fit and a message of `b` bytes, in a group whose full history has two records old
+	/// enough to drop.
 	#[benchmark]
-	fn commit(n: Linear<1, { T::MaxLeaves::get() }>) {
+	fn commit(n: Linear<1, { T::MaxLeaves::get() }>, b: Linear<0, { T::MaxCommitBytes::get() }>) {
 		let admin: T::AccountId = whitelisted_caller();
 		let members = group_of::<T>(&admin, n.min(T::MaxMembers::get()));
 		let roster: Vec<DeviceKey> = (0..n).map(device).collect();
@@ -134,9 +139,18 @@ mod benchmarks {
 		frame_system::Pallet::<T>::set_block_number(
 			T::CommitRetention::get().saturating_add(10u32.into()),
 		);
+		let message = BoundedVec::truncate_from(vec![9u8; b as usize]);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(admin), GROUP, epoch, H256::repeat_byte(9), roster);
+		_(
+			RawOrigin::Signed(admin),
+			GROUP,
+			epoch,
+			message,
+			roster,
+			Some(H256::repeat_byte(9)),
+			true,
+		);
 
 		assert_eq!(Pallet::<T>::usable_epoch(GROUP), Some(epoch));
 		assert_eq!(OldestCommit::<T>::get(GROUP), Some(3));

@@ -13,12 +13,23 @@
 //!   later membership change opens the next epoch, unless the current one still awaits its
 //!   commit, in which case the change joins it. Until its commit is ordered the epoch is
 //!   *pending* and messages cannot use it.
-//! - **Commit**: [`Pallet::commit`] names the group's devices after the commit (its
-//!   *roster*); the chain checks they are bound to exactly the current members and records
-//!   the commit's hash and the roster's, which every client checks before applying a
-//!   commit or joining from a welcome. A membership change therefore needs the matching
-//!   commit. A commit that changes no membership (an *update*, for future secrecy) waits
+//! - **Commit**: [`Pallet::commit`] carries the commit's MLS message and names the
+//!   group's devices after it (its *roster*); the chain checks they are bound to exactly
+//!   the current members and records the message's hash, where the message is (block and
+//!   extrinsic: any node serves it from the block's body, so no member can have the chain
+//!   order a commit the others cannot read), the roster's hash and the hash of the welcome
+//!   for the devices it adds, which every client checks before applying a commit or
+//!   joining from a welcome. A membership change therefore needs the matching commit. A
+//!   commit that changes no membership (an *update*, for future secrecy) waits
 //!   `MinUpdateInterval` blocks after the group's last commit.
+//! - **Restart**: a commit that starts a new MLS group of the current members' devices,
+//!   all of whom join from its welcome (MLS's re-initialisation). A group's first commit
+//!   is one. Any member may order one, so a group whose last commit does not apply (its
+//!   message is not a commit, or does not open for some devices) or whose records a member
+//!   missed goes on without any privileged origin: the chain orders the restart like any
+//!   other commit, and a member who keeps ordering useless ones pays a fee each time, waits
+//!   `MinUpdateInterval` between them, and is removed by an admin with the removal's
+//!   restart.
 //! - **Epoch members**: the members of an epoch, which [`Pallet::members_at`] answers for
 //!   the epochs whose records are kept: a record goes `CommitRetention` blocks after its
 //!   epoch ended, or earlier once the group keeps `MaxKeptCommits`.
@@ -37,6 +48,7 @@ extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -44,81 +56,35 @@ mod tests;
 pub mod weights;
 
 pub use pallet::*;
-pub use quarks_primitives::{DeviceInspect, DeviceKey, Epoch, GroupId, GroupInspect};
+pub use quarks_primitives::{
+	groups::{commit_hash, roster_hash, welcome_hash, CommitRecord, GroupInfo, MemberInfo},
+	DeviceInspect, DeviceKey, Epoch, GroupId, GroupInspect,
+};
 pub use weights::WeightInfo;
 
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
 	use alloc::{collections::BTreeSet, vec::Vec};
-	use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
-	use scale_info::TypeInfo;
 	use sp_core::H256;
-	use sp_runtime::{
-		traits::{BlakeTwo256, Hash},
-		Saturating, TryRuntimeError,
-	};
-
-	/// A group's counters and epoch.
-	#[derive(
-		Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
-	)]
-	pub struct GroupInfo {
-		/// Current members.
-		pub members: u32,
-		/// Current admins (a subset of the members).
-		pub admins: u32,
-		/// The open epoch.
-		pub epoch: Epoch,
-		/// Whether the open epoch's commit was ordered, so messages may use it.
-		pub committed: bool,
-	}
-
-	/// A member's role.
-	#[derive(
-		Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
-	)]
-	pub struct MemberInfo {
-		/// Whether the member administers the group.
-		pub admin: bool,
-		/// The epoch the member joined in; it cannot read earlier ones.
-		pub joined: Epoch,
-	}
+	use sp_runtime::{Saturating, TryRuntimeError};
 
 	/// The members of an epoch, in ascending order.
 	pub type EpochMembersOf<T> =
 		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxMembers>;
 
 	/// What the chain recorded of the MLS commit that opened an epoch.
-	#[derive(
-		CloneNoBound,
-		PartialEqNoBound,
-		EqNoBound,
-		DebugNoBound,
-		Encode,
-		Decode,
-		DecodeWithMemTracking,
-		TypeInfo,
-		MaxEncodedLen,
-	)]
-	#[scale_info(skip_type_params(T))]
-	pub struct CommitRecord<T: Config> {
-		/// BLAKE2-256 of the commit's MLS message: the only commit for the epoch.
-		pub commit: H256,
-		/// BLAKE2-256 of the SCALE-encoded roster: the devices the group has after it.
-		pub roster: H256,
-		/// The member who committed.
-		pub committer: T::AccountId,
-		/// The epoch whose member set ([`EpochMembers`]) holds for this one: the members
-		/// changed last in that epoch.
-		pub members_since: Epoch,
-		/// The block that recorded it.
-		pub at: BlockNumberFor<T>,
-	}
+	pub type CommitRecordOf<T> =
+		CommitRecord<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
+
+	/// The in-code storage version: 1 added the commit's size, welcome, restart flag and
+	/// extrinsic index to [`CommitRecord`] ([`migrations::v1`]).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
@@ -133,6 +99,10 @@ pub mod pallet {
 		/// Most devices a group's roster may list.
 		#[pallet::constant]
 		type MaxLeaves: Get<u32>;
+
+		/// Most bytes of a commit's MLS message, which the call ordering it carries.
+		#[pallet::constant]
+		type MaxCommitBytes: Get<u32>;
 
 		/// Most commit records a group keeps; a commit beyond drops the oldest.
 		#[pallet::constant]
@@ -179,7 +149,7 @@ pub mod pallet {
 	/// The MLS commit of each epoch a commit opened, while kept.
 	#[pallet::storage]
 	pub type Commits<T: Config> =
-		StorageDoubleMap<_, Twox64Concat, GroupId, Twox64Concat, Epoch, CommitRecord<T>>;
+		StorageDoubleMap<_, Twox64Concat, GroupId, Twox64Concat, Epoch, CommitRecordOf<T>>;
 
 	/// The members of an MLS group from the epoch of a membership change on, in ascending
 	/// order, while a kept commit record refers to them.
@@ -255,6 +225,9 @@ pub mod pallet {
 			commit: H256,
 			/// The member who committed.
 			by: T::AccountId,
+			/// Whether it restarts the group: every member's devices join a new MLS group
+			/// from its welcome.
+			restart: bool,
 		},
 	}
 
@@ -289,6 +262,8 @@ pub mod pallet {
 		/// A commit that changes no membership came within `MinUpdateInterval` blocks of
 		/// the group's last commit.
 		UpdateTooSoon,
+		/// A group's first commit starts its MLS group, so it is a restart.
+		FirstCommitRestarts,
 	}
 
 	#[pallet::hooks]
@@ -453,8 +428,16 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Order the MLS commit of `group` whose message hashes to `commit`: it opens
-		/// `epoch`, and the group's devices after it are `roster`.
+		/// Order the MLS commit `commit` of `group`: it opens `epoch`, and the group's
+		/// devices after it are `roster`. The message travels in this call, so every member
+		/// can take it from the block's body at any node; the chain records its hash and
+		/// where it is ([`CommitRecord`]).
+		///
+		/// `welcome` is the hash of the MLS welcome for the devices the commit adds: the
+		/// only welcome into `epoch` that devices accept. With `restart`, the commit starts
+		/// a new MLS group of the members' devices (MLS's re-initialisation), which all join
+		/// from that welcome: a group's first commit does, and so may any member's when the
+		/// group cannot go on otherwise (a commit that does not apply, records pruned).
 		///
 		/// The origin must be a current member. `epoch` must build on the chain's: the open
 		/// epoch if a membership change left it awaiting a key, else the next one (an
@@ -462,19 +445,22 @@ pub mod pallet {
 		/// must be in ascending order, each device bound now to a current member, every
 		/// current member with at least one. Drops the records the group no longer keeps.
 		/// Emits [`Event::Committed`].
-		#[pallet::call_index(6)]
-		#[pallet::weight(T::WeightInfo::commit(roster.len() as u32))]
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::commit(roster.len() as u32, commit.len() as u32))]
 		pub fn commit(
 			origin: OriginFor<T>,
 			group: GroupId,
 			epoch: Epoch,
-			commit: H256,
+			commit: BoundedVec<u8, T::MaxCommitBytes>,
 			roster: Vec<DeviceKey>,
+			welcome: Option<H256>,
+			restart: bool,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut info = Groups::<T>::get(group).ok_or(Error::<T>::UnknownGroup)?;
 			ensure!(Members::<T>::contains_key(group, &who), Error::<T>::NotMember);
 			let oldest = OldestCommit::<T>::get(group);
+			ensure!(restart || oldest.is_some(), Error::<T>::FirstCommitRestarts);
 			let next = if info.committed { info.epoch.saturating_add(1) } else { info.epoch };
 			ensure!(epoch == next, Error::<T>::WrongEpoch);
 			let now = frame_system::Pallet::<T>::block_number();
@@ -503,18 +489,23 @@ pub mod pallet {
 					epoch
 				}
 			};
-			let record = CommitRecord::<T> {
-				commit,
-				roster: BlakeTwo256::hash(&roster.encode()),
+			let hash = commit_hash(&commit);
+			let record = CommitRecord {
+				commit: hash,
+				size: commit.len() as u32,
+				roster: roster_hash(&roster),
+				welcome,
+				restart,
 				committer: who.clone(),
 				members_since,
 				at: now,
+				extrinsic: frame_system::Pallet::<T>::extrinsic_index().unwrap_or_default(),
 			};
 			Commits::<T>::insert(group, epoch, record);
 			info.epoch = epoch;
 			info.committed = true;
 			Groups::<T>::insert(group, &info);
-			Self::deposit_event(Event::Committed { group, epoch, commit, by: who });
+			Self::deposit_event(Event::Committed { group, epoch, commit: hash, by: who, restart });
 			Ok(())
 		}
 	}
@@ -529,7 +520,7 @@ pub mod pallet {
 
 		/// What the chain recorded of the MLS commit that opened `group`'s `epoch`, while
 		/// it is kept.
-		pub fn commit_at(group: GroupId, epoch: Epoch) -> Option<CommitRecord<T>> {
+		pub fn commit_at(group: GroupId, epoch: Epoch) -> Option<CommitRecordOf<T>> {
 			Commits::<T>::get(group, epoch)
 		}
 

@@ -63,6 +63,7 @@ impl DeviceInspect<u64> for MockDevices {
 parameter_types! {
 	pub const MaxMembers: u32 = 4;
 	pub const MaxLeaves: u32 = 6;
+	pub const MaxCommitBytes: u32 = 32;
 	pub const MaxKeptCommits: u32 = 4;
 	pub const CommitRetention: u64 = 100;
 	pub const MinUpdateInterval: u64 = 5;
@@ -72,6 +73,7 @@ impl pallet_quarks_groups::Config for Test {
 	type Devices = MockDevices;
 	type MaxMembers = MaxMembers;
 	type MaxLeaves = MaxLeaves;
+	type MaxCommitBytes = MaxCommitBytes;
 	type MaxKeptCommits = MaxKeptCommits;
 	type CommitRetention = CommitRetention;
 	type MinUpdateInterval = MinUpdateInterval;
@@ -89,9 +91,8 @@ impl crate::BenchmarkHelper<u64> for MockDevices {
 
 /// At block 1, with no device bound.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let storage = frame_system::GenesisConfig::<Test>::default()
-		.build_storage()
-		.expect("mock genesis builds");
+	// The whole runtime's genesis, so pallets start at their storage versions.
+	let storage = RuntimeGenesisConfig::default().build_storage().expect("mock genesis builds");
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.execute_with(|| {
 		System::set_block_number(1);

@@ -1,8 +1,8 @@
 //! Tests of the groups pallet.
 
-use crate::{mock::*, Error, Event, GroupInfo, GroupInspect, Members};
-use codec::Encode;
-use frame_support::{assert_noop, assert_ok};
+use crate::{commit_hash, mock::*, Error, Event, GroupInfo, GroupInspect, Members, OldestCommit};
+use codec::{Decode, Encode};
+use frame_support::{assert_noop, assert_ok, BoundedVec};
 use quarks_primitives::DeviceKey;
 use sp_core::H256;
 use sp_runtime::DispatchError;
@@ -28,10 +28,36 @@ fn roster(members: &[u64]) -> Vec<DeviceKey> {
 	roster
 }
 
+/// A commit's message: `n`, sixteen times.
+fn message(n: u8) -> BoundedVec<u8, MaxCommitBytes> {
+	BoundedVec::truncate_from(vec![n; 16])
+}
+
+/// What a welcome of commit `n` hashes to.
+fn welcome(n: u8) -> H256 {
+	H256::repeat_byte(n)
+}
+
+/// `who` commits message `n` for `epoch` with `roster`: a restart, with its welcome, if
+/// it is the group's first commit.
+fn commit_as(who: u64, epoch: u32, n: u8, roster: Vec<DeviceKey>) -> DispatchResult {
+	let first = OldestCommit::<Test>::get(GROUP).is_none();
+	Groups::commit(
+		RuntimeOrigin::signed(who),
+		GROUP,
+		epoch,
+		message(n),
+		roster,
+		first.then(|| welcome(n)),
+		first,
+	)
+}
+
+type DispatchResult = frame_support::dispatch::DispatchResult;
+
 /// The admin commits `epoch` for `members`' devices.
 fn commit_for(epoch: u32, members: &[u64]) {
-	let hash = H256::repeat_byte(epoch as u8);
-	assert_ok!(Groups::commit(RuntimeOrigin::signed(ADMIN), GROUP, epoch, hash, roster(members)));
+	assert_ok!(commit_as(ADMIN, epoch, epoch as u8, roster(members)));
 }
 
 fn info() -> GroupInfo {
@@ -53,8 +79,14 @@ fn create_opens_a_pending_epoch_one() {
 		assert_eq!(Groups::usable_epoch(GROUP), Some(1));
 		assert_eq!(Groups::members_at(GROUP, 1), vec![ADMIN, BOB, CAROL]);
 		System::assert_last_event(
-			Event::Committed { group: GROUP, epoch: 1, commit: H256::repeat_byte(1), by: ADMIN }
-				.into(),
+			Event::Committed {
+				group: GROUP,
+				epoch: 1,
+				commit: commit_hash(&message(1)),
+				by: ADMIN,
+				restart: true,
+			}
+			.into(),
 		);
 	});
 }
@@ -216,17 +248,9 @@ mod commits {
 		device(n)
 	}
 
-	fn commit(who: u64, epoch: u32, hash: u8, roster: &[DeviceKey]) -> DispatchResultWithInfo {
-		Groups::commit(
-			RuntimeOrigin::signed(who),
-			GROUP,
-			epoch,
-			H256::repeat_byte(hash),
-			roster.to_vec(),
-		)
+	fn commit(who: u64, epoch: u32, n: u8, roster: &[DeviceKey]) -> DispatchResult {
+		commit_as(who, epoch, n, roster.to_vec())
 	}
-
-	type DispatchResultWithInfo = frame_support::dispatch::DispatchResult;
 
 	fn advance(blocks: u64) {
 		System::set_block_number(System::block_number() + blocks);
@@ -241,15 +265,18 @@ mod commits {
 			assert_eq!(Groups::usable_epoch(GROUP), Some(1));
 			assert_eq!(Groups::members_at(GROUP, 1), vec![ADMIN, BOB]);
 			let record = Groups::commit_at(GROUP, 1).expect("recorded");
-			assert_eq!(record.commit, H256::repeat_byte(0xa1));
+			assert_eq!(record.commit, H256(sp_io::hashing::blake2_256(&[0xa1; 16])));
+			assert_eq!(record.size, 16);
 			assert_eq!(record.roster, H256(sp_io::hashing::blake2_256(&roster.to_vec().encode())));
+			assert_eq!((record.welcome, record.restart), (Some(welcome(0xa1)), true));
 			assert_eq!((record.committer, record.members_since, record.at), (ADMIN, 1, 1));
 			System::assert_last_event(
 				Event::Committed {
 					group: GROUP,
 					epoch: 1,
-					commit: H256::repeat_byte(0xa1),
+					commit: record.commit,
 					by: ADMIN,
+					restart: true,
 				}
 				.into(),
 			);
@@ -283,7 +310,7 @@ mod commits {
 			let carol = bind(3, CAROL);
 			assert_noop!(commit(CAROL, 1, 1, &[a, b]), Error::<Test>::NotMember);
 			assert_noop!(
-				Groups::commit(RuntimeOrigin::signed(ADMIN), 7, 1, H256::zero(), vec![a]),
+				Groups::commit(RuntimeOrigin::signed(ADMIN), 7, 1, message(1), vec![a], None, true),
 				Error::<Test>::UnknownGroup
 			);
 			assert_noop!(commit(ADMIN, 1, 1, &[b, a]), Error::<Test>::RosterNotSorted);
@@ -353,6 +380,120 @@ mod commits {
 		});
 	}
 
+	/// The attack of issue 26: a member had the chain order a commit (a hash) whose message
+	/// nobody held, and every later commit had to build on it. Now the message is in the
+	/// call: what the chain records is the hash of bytes every node serves, and where.
+	#[test]
+	fn the_chain_orders_only_a_message_it_carries() {
+		build_and_execute(|| {
+			create(vec![BOB]);
+			let roster = [bind(1, ADMIN), bind(2, BOB)];
+			frame_support::storage::unhashed::put(
+				sp_core::storage::well_known_keys::EXTRINSIC_INDEX,
+				&3u32,
+			);
+			let bytes = b"the commit's MLS message".to_vec();
+			assert_ok!(Groups::commit(
+				RuntimeOrigin::signed(ADMIN),
+				GROUP,
+				1,
+				BoundedVec::truncate_from(bytes.clone()),
+				roster.to_vec(),
+				Some(welcome(1)),
+				true,
+			));
+			let record = Groups::commit_at(GROUP, 1).expect("recorded");
+			assert_eq!(record.commit, commit_hash(&bytes));
+			assert_eq!((record.size, record.at, record.extrinsic), (bytes.len() as u32, 1, 3));
+
+			// A message over `MaxCommitBytes` (32 here) does not even decode as a call.
+			let at_limit = RuntimeCall::Groups(crate::Call::commit {
+				group: GROUP,
+				epoch: 2,
+				commit: BoundedVec::truncate_from(vec![7; 32]),
+				roster: roster.to_vec(),
+				welcome: None,
+				restart: false,
+			})
+			.encode();
+			let mut message: Vec<u8> = vec![32 << 2];
+			message.extend([7; 32]);
+			let at = at_limit.windows(33).position(|w| w == message).expect("the message");
+			let mut over = at_limit[..at].to_vec();
+			over.push(33 << 2);
+			over.extend([7; 33]);
+			over.extend(&at_limit[at + 33..]);
+			assert!(RuntimeCall::decode(&mut &at_limit[..]).is_ok());
+			assert!(RuntimeCall::decode(&mut &over[..]).is_err());
+		});
+	}
+
+	#[test]
+	fn a_first_commit_restarts() {
+		build_and_execute(|| {
+			create(vec![BOB]);
+			let roster = vec![bind(1, ADMIN), bind(2, BOB)];
+			let signed = RuntimeOrigin::signed;
+			assert_noop!(
+				Groups::commit(signed(ADMIN), GROUP, 1, message(1), roster.clone(), None, false),
+				Error::<Test>::FirstCommitRestarts
+			);
+			assert_ok!(Groups::commit(
+				signed(ADMIN),
+				GROUP,
+				1,
+				message(1),
+				roster.clone(),
+				Some(welcome(1)),
+				true
+			));
+		});
+	}
+
+	/// A group whose last commit does not apply goes on: any member, not only an admin,
+	/// restarts it, after the update interval like any commit that changes no member.
+	#[test]
+	fn any_member_may_restart_a_group() {
+		build_and_execute(|| {
+			create(vec![BOB, CAROL]);
+			let roster = vec![bind(1, ADMIN), bind(2, BOB), bind(3, CAROL)];
+			assert_ok!(commit(ADMIN, 1, 1, &roster));
+			advance(5);
+			// Carol's commit is junk; the chain cannot tell.
+			assert_ok!(commit(CAROL, 2, 0xee, &roster));
+			let restart = |who| {
+				Groups::commit(
+					RuntimeOrigin::signed(who),
+					GROUP,
+					3,
+					message(3),
+					roster.clone(),
+					Some(welcome(3)),
+					true,
+				)
+			};
+			assert_noop!(restart(BOB), Error::<Test>::UpdateTooSoon);
+			advance(5);
+			assert_noop!(restart(DAVE), Error::<Test>::NotMember);
+			assert_ok!(restart(BOB));
+			let record = Groups::commit_at(GROUP, 3).expect("recorded");
+			assert!(record.restart);
+			assert_eq!((record.committer, record.welcome), (BOB, Some(welcome(3))));
+			// The admin removes Carol with the removal's restart, at once.
+			assert_ok!(Groups::remove_member(RuntimeOrigin::signed(ADMIN), GROUP, CAROL));
+			assert_ok!(Groups::commit(
+				RuntimeOrigin::signed(ADMIN),
+				GROUP,
+				4,
+				message(4),
+				roster[..2].to_vec(),
+				Some(welcome(4)),
+				true,
+			));
+			assert_eq!(Groups::members_at(GROUP, 4), vec![ADMIN, BOB]);
+		});
+	}
+
 	#[test]
 	fn dissolving_drops_every_record() {
 		build_and_execute(|| {
@@ -365,6 +506,55 @@ mod commits {
 			assert_eq!(Commits::<Test>::iter_prefix(GROUP).count(), 0);
 			assert_eq!(EpochMembers::<Test>::iter_prefix(GROUP).count(), 0);
 			assert_eq!(OldestCommit::<Test>::get(GROUP), None);
+		});
+	}
+}
+
+mod migrations {
+	use super::*;
+	use crate::{
+		migrations::v1::{CommitRecordV0, MigrateV0ToV1},
+		CommitRecord, Commits,
+	};
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+
+	#[test]
+	fn version_0_records_become_version_1() {
+		build_and_execute(|| {
+			create(vec![BOB]);
+			commit_for(1, &[ADMIN, BOB]);
+			let record = Groups::commit_at(GROUP, 1).expect("recorded");
+			// As version 0 kept it.
+			let old = CommitRecordV0 {
+				commit: record.commit,
+				roster: record.roster,
+				committer: record.committer,
+				members_since: record.members_since,
+				at: record.at,
+			};
+			frame_support::storage::unhashed::put(&Commits::<Test>::hashed_key_for(GROUP, 1), &old);
+			StorageVersion::new(0).put::<Groups>();
+			assert_eq!(
+				Groups::commit_at(GROUP, 1),
+				None,
+				"a version-0 record is not a version-1 one"
+			);
+
+			MigrateV0ToV1::<Test>::on_runtime_upgrade();
+			assert_eq!(Groups::on_chain_storage_version(), 1);
+			let migrated =
+				CommitRecord { size: 0, welcome: None, restart: false, extrinsic: 0, ..record };
+			assert_eq!(Groups::commit_at(GROUP, 1), Some(migrated.clone()));
+			// Once at version 1 it does nothing (translating again would garble the record).
+			MigrateV0ToV1::<Test>::on_runtime_upgrade();
+			assert_eq!(Groups::commit_at(GROUP, 1), Some(migrated));
+		});
+	}
+
+	#[test]
+	fn a_new_chain_starts_at_the_current_version() {
+		build_and_execute(|| {
+			assert_eq!(Groups::on_chain_storage_version(), crate::STORAGE_VERSION);
 		});
 	}
 }

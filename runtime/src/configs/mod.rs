@@ -275,6 +275,9 @@ impl pallet_quarks_groups::Config for Runtime {
 	type MaxMembers = ConstU32<256>;
 	// Four devices per member of a full group (a roster is 32 bytes a device).
 	type MaxLeaves = ConstU32<1024>;
+	// The largest mail class: a commit went as mail before it went in the call, and one
+	// adding about 180 devices at once fills it (docs/performance.md).
+	type MaxCommitBytes = ConstU32<65_536>;
 	// Commit records stay as long as the anchors of their epoch's messages, unless a
 	// group churns through more than 64 epochs in that time.
 	type MaxKeptCommits = ConstU32<64>;

@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use quarks_client::{
 	chain::Progress,
 	error::ReadError,
-	inbox::{CommitOutcome, Delivered, Notarization, Received, Update},
+	inbox::{Delivered, Notarization, Received, Update},
 	seal::Content,
 };
 use quarks_primitives::{Destination, DeviceKey};
@@ -45,23 +45,6 @@ pub fn show(received: &Received) {
 			describe(&opened.destination),
 			received.hash
 		),
-		Delivered::Commit { group, epoch, outcome: CommitOutcome::Applied(applied) } => {
-			let list = |devices: &[quarks_client::mls::DeviceId]| {
-				devices.iter().map(|d| address(&d.account)).collect::<Vec<_>>().join(", ")
-			};
-			let mut change = String::new();
-			if !applied.added.is_empty() {
-				change += &format!(", added device(s) of {}", list(&applied.added));
-			}
-			if !applied.removed.is_empty() {
-				change += &format!(", removed device(s) of {}", list(&applied.removed));
-			}
-			if applied.self_removed {
-				change += ": this device was removed and reads nothing of it from now on";
-			}
-			println!("[{state}] {from} committed group {group} epoch {epoch}{change}")
-		}
-		Delivered::Commit { .. } => {}
 		Delivered::Welcome { group, epoch, joined: true } => {
 			println!("[{state}] {from} added you to group {group} (epoch {epoch})")
 		}

@@ -1,0 +1,111 @@
+//! Insiders on a real network on 127.0.0.1: what an ordinary member of a group can do to
+//! it with nothing but their own account and the chain's public calls.
+
+mod common;
+
+use common::*;
+use quarks_client::{chain::Wait, inbox::Received, messenger::Messenger, queries, seal::Content};
+use sp_core::H256;
+use std::time::{Duration, Instant};
+use subxt::dynamic::Value;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Opens everything `who`'s hosts hold until `hash` opens; returns it.
+async fn receive(who: &Messenger, hash: H256) -> Received {
+	let deadline = Instant::now() + LIMIT;
+	loop {
+		for entry in who.fetch().await.expect("mailboxes answer") {
+			let opened = who.open_mail(&entry).await;
+			if entry.hash != hash {
+				continue;
+			}
+			match opened {
+				Ok(received) => return received,
+				Err(e) if e.may_resolve() => {}
+				Err(e) => panic!("{hash:?} rejected: {e}"),
+			}
+		}
+		assert!(Instant::now() < deadline, "{hash:?} never arrived");
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+}
+
+fn text(received: &Received) -> &str {
+	match received.letter() {
+		Some((_, Content::Text(text))) => text,
+		None => panic!("expected a letter, got {:?}", received.delivered),
+	}
+}
+
+/// One member orders, on chain, a commit whose message nobody holds. The group must go
+/// on: its other members still talk, and so does the member who tried.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_cannot_stall_a_group() {
+	let _guard = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
+	let alice = client_session(dir.path(), &validators[0], "Alice").await;
+	let bob = client_session(dir.path(), &validators[1], "Bob").await;
+	let charlie = client_session(dir.path(), &validators[2], "Charlie").await;
+	for member in [&alice, &bob, &charlie] {
+		member.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("registered");
+	}
+	let group = alice
+		.create_group(&[bob.account().clone(), charlie.account().clone()], &mut |_| {})
+		.await
+		.expect("group created");
+	let sent = alice.send_group(group, "before").await.expect("sent");
+	assert_eq!(text(&receive(&bob, sent.hash).await), "before");
+	assert_eq!(text(&receive(&charlie, sent.hash).await), "before");
+
+	// Charlie, an ordinary member, has the chain order a commit that is no commit, once
+	// the group's update interval allows one. (Before commits travelled in the call, he
+	// sent a hash whose message nobody held, and the group was stuck for good: Alice's
+	// next send failed with `Behind { chain: 2, device: 1 }`.)
+	let info = queries::group_info(&charlie.chain, group).await.expect("reads").expect("exists");
+	let roster = charlie.group_devices(group).expect("in it").1;
+	let mut keys: Vec<[u8; 32]> = roster.iter().map(|d| d.signature_key).collect();
+	keys.sort();
+	let deadline = Instant::now() + LIMIT;
+	loop {
+		let fields = vec![
+			Value::u128(group.into()),
+			Value::u128(u128::from(info.epoch) + 1),
+			Value::from_bytes(b"no commit at all"),
+			Value::unnamed_composite(keys.iter().map(Value::from_bytes)),
+			Value::unnamed_variant("None", []),
+			Value::bool(false),
+		];
+		match charlie
+			.chain
+			.submit(charlie.pair(), "Groups", "commit", fields, Wait::Finalized, &mut |_| {})
+			.await
+		{
+			Ok(_) => break,
+			Err(e) if e.is_pallet_error("UpdateTooSoon") => {
+				assert!(Instant::now() < deadline, "the update interval never passed");
+				tokio::time::sleep(Duration::from_secs(1)).await
+			}
+			Err(e) => panic!("the forged commit: {e}"),
+		}
+	}
+
+	// The group goes on: Alice's client finds the commit does not apply and restarts the
+	// group; everyone, Charlie included, joins the new generation from its welcome.
+	let after = alice.send_group(group, "after").await.expect("Alice still sends");
+	let restarted = queries::commit_at(&alice.chain, group, info.epoch + 2)
+		.await
+		.expect("reads")
+		.expect("recorded");
+	assert!(restarted.restart && &restarted.committer == alice.account());
+	assert_eq!(text(&receive(&bob, after.hash).await), "after");
+	assert_eq!(text(&receive(&charlie, after.hash).await), "after");
+	let reply = bob.send_group(group, "and Bob replies").await.expect("Bob still sends");
+	assert_eq!(text(&receive(&charlie, reply.hash).await), "and Bob replies");
+	assert_eq!(text(&receive(&alice, reply.hash).await), "and Bob replies");
+	let authenticator = alice.epoch_authenticator(group).expect("in it");
+	for member in [&bob, &charlie] {
+		assert_eq!(member.epoch_authenticator(group).expect("in it"), authenticator, "no fork");
+	}
+}
