@@ -13,7 +13,7 @@ use crate::{
 };
 use codec::Encode;
 use quarks_primitives::{
-	hosting::{submission_payload, BatchMembership, Submission},
+	hosting::{batch_payload, submission_payload, BatchMembership, SignedMembership, Submission},
 	merkle::{self, AnchorLeaf},
 	GroupId,
 };
@@ -164,16 +164,26 @@ impl Messenger {
 		for (hash, membership) in memberships {
 			self.store.put_membership(hash, membership)?;
 		}
-		if memberships.len() > 1 {
-			let _held: u32 = self
-				.chain
-				.rpc()
-				.request(
-					"quarks_submitMemberships",
-					rpc_params![array_bytes::bytes2hex("0x", memberships.encode())],
-				)
-				.await?;
-		}
+		let Some((_, first)) = memberships.first().filter(|_| memberships.len() > 1) else {
+			return Ok(());
+		};
+		// One signature vouches for the batch's root: nodes and hosts take no other.
+		let signature = self.pair().sign(&batch_payload(&self.chain.genesis(), &first.root)).0;
+		let signed: Vec<(H256, SignedMembership)> = memberships
+			.iter()
+			.map(|(hash, membership)| {
+				let membership = membership.clone();
+				(*hash, SignedMembership { membership, signature: Some(signature) })
+			})
+			.collect();
+		let _held: u32 = self
+			.chain
+			.rpc()
+			.request(
+				"quarks_submitMemberships",
+				rpc_params![array_bytes::bytes2hex("0x", signed.encode())],
+			)
+			.await?;
 		Ok(())
 	}
 }

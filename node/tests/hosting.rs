@@ -11,7 +11,10 @@ use jsonrpsee::{core::client::ClientT, rpc_params};
 use pallet_quarks_messaging::Call as MessagingCall;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope, ENVELOPE_VERSION},
-	hosting::{submission_payload, BatchMembership, HostAnswer, HostItem, Submission},
+	hosting::{
+		batch_payload, submission_payload, BatchMembership, HostAnswer, HostItem, SignedMembership,
+		Submission, MAX_HOST_REQUEST_BYTES,
+	},
 	mailbox::{
 		MailEntry, MailboxAction, MailboxPage, MailboxRequest, Notarization, SignedMailboxRequest,
 	},
@@ -166,13 +169,14 @@ async fn host_items(host: &Node, items: &[HostItem]) -> Vec<HostAnswer<BlockNumb
 }
 
 /// Anchors `envelopes` as one batch of `sender` through `node`; waits until every node of
-/// `seen_by` has the anchor finalized, and returns each envelope's membership.
+/// `seen_by` has the anchor finalized, and returns each envelope's membership, signed by
+/// `sender` as nodes and hosts require.
 async fn anchor_batch(
 	node: &Node,
 	seen_by: &[&Node],
 	sender: Sr25519Keyring,
 	envelopes: &[Vec<u8>],
-) -> Vec<BatchMembership> {
+) -> Vec<SignedMembership> {
 	let leaves: Vec<H256> = envelopes
 		.iter()
 		.map(|e| {
@@ -191,10 +195,14 @@ async fn anchor_batch(
 		})
 		.await;
 	}
+	let signature = sender.sign(&batch_payload(&node.genesis_hash().await, &root)).0;
 	(0..count)
-		.map(|i| BatchMembership {
-			root,
-			proof: inclusion_proof(&leaves, i).expect("in the batch"),
+		.map(|i| SignedMembership {
+			membership: BatchMembership {
+				root,
+				proof: inclusion_proof(&leaves, i).expect("in the batch"),
+			},
+			signature: Some(signature),
 		})
 		.collect()
 }
@@ -286,7 +294,7 @@ async fn accepted_mail_survives_sigkill_of_hosts_senders_and_validators() {
 		submit(sender, &submission(sender, Alice, e).await).await.expect("accepted");
 	}
 	let memberships = anchor_batch(&validators[0], &[sender], Alice, &accepted).await;
-	let list: Vec<(H256, BatchMembership)> =
+	let list: Vec<(H256, SignedMembership)> =
 		hashes(&accepted).into_iter().zip(memberships).collect();
 	let held: u32 = sender
 		.rpc
@@ -315,7 +323,7 @@ async fn accepted_mail_survives_sigkill_of_hosts_senders_and_validators() {
 		tokio::time::sleep(Duration::from_millis(50)).await;
 	}
 	let memberships = anchor_batch(&validators[1], &[], Alice, &streamed).await;
-	let list: Vec<(H256, BatchMembership)> =
+	let list: Vec<(H256, SignedMembership)> =
 		hashes(&streamed).into_iter().zip(memberships).collect();
 	let held: u32 = validators[2]
 		.rpc
@@ -489,7 +497,7 @@ async fn run(dir: &Path) {
 	// Posting it again (a relay after a restart, or anyone re-injecting it) stores nothing.
 	let again = HostItem::Envelope {
 		submission: submission(node, Alice, &to_bob).await,
-		membership: Some(BatchMembership { root: single_root(&leaf_value), proof: single_proof() }),
+		membership: Some(SignedMembership::alone(&leaf_value)),
 	};
 	assert_eq!(host_items(&dave, &[again]).await, vec![HostAnswer::Delivered]);
 	assert_eq!(stored(&dave).await, 0);
@@ -554,10 +562,7 @@ async fn run(dir: &Path) {
 			},
 			HostItem::Membership {
 				envelope: H256::repeat_byte(9),
-				membership: quarks_primitives::hosting::BatchMembership {
-					root: H256::repeat_byte(9),
-					proof: quarks_primitives::merkle::single_proof(),
-				},
+				membership: SignedMembership::alone(&H256::repeat_byte(9)),
 			},
 		],
 	)
@@ -677,4 +682,143 @@ async fn next_json(feed: &mut Feed) -> Value {
 			return serde_json::from_str(&text).expect("JSON");
 		}
 	}
+}
+
+/// Issue 26, on real nodes: what an insider who learns an envelope's hash (a host
+/// operator, a group member) can no longer do to accepted mail — move it to a batch root
+/// that is never anchored, at the sending node or at any host (item 3), or pass a forged
+/// copy off at a host that holds it (item 11) — and what one sender's request of 4096
+/// membership items costs a host: one durable write, so a push behind it is stored
+/// within the push's deadline (item 5).
+#[tokio::test(flavor = "multi_thread")]
+async fn insiders_cannot_misplace_or_stall_mail() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let (validators, dave, ferdie) = start_local_network(dir.path()).await;
+	let node = &validators[0];
+	let genesis = node.genesis_hash().await;
+	let hosts = [(&dave, Dave), (&ferdie, Ferdie)];
+
+	// Alice writes to Bob; both his hosts keep it pending its anchor. Bob is offline.
+	let mail = envelope(Alice, to(Bob), 0, 1);
+	let hash = hash_of(&mail);
+	submit(node, &submission(node, Alice, &mail).await).await.expect("accepted");
+	for (host, operator) in hosts {
+		wait_in_mailbox(host, Bob, operator, hash, pending).await;
+	}
+
+	// Charlie knows the hash and names a batch of it and a leaf of his: a root nobody
+	// will anchor. Unsigned, or signed by anyone but Alice, it is refused everywhere; so
+	// is a root the leaf is not under, or a proof deeper than any batch.
+	let leaf = Envelope::<AccountId>::decode_checked(&mail).expect("ok").leaf(hash).value();
+	let leaves = vec![leaf, H256::repeat_byte(7)];
+	let root = batch_root(&leaves);
+	let proof = inclusion_proof(&leaves, 0).expect("in it");
+	let vouched = |signer: Option<Sr25519Keyring>, root: H256, proof| SignedMembership {
+		membership: BatchMembership { root, proof },
+		signature: signer.map(|s| s.sign(&batch_payload(&genesis, &root)).0),
+	};
+	let mut deep = proof.clone();
+	deep.siblings = vec![H256::repeat_byte(1); 33];
+	let refused = [
+		(vouched(Some(Charlie), root, proof.clone()), 9041),
+		(vouched(None, root, proof.clone()), 9041),
+		(vouched(Some(Alice), H256::repeat_byte(1), proof.clone()), 9021),
+		(vouched(Some(Alice), root, deep), 9001),
+	];
+	for (membership, code) in &refused {
+		let list = vec![(hash, membership.clone())];
+		let params = rpc_params![Bytes(list.encode())];
+		let code = i32::from(*code);
+		assert_eq!(refusal(node, "quarks_submitMemberships", params).await, code, "{membership:?}");
+	}
+	for (host, _) in hosts {
+		let items: Vec<HostItem> = refused
+			.iter()
+			.map(|(membership, _)| HostItem::Membership {
+				envelope: hash,
+				membership: membership.clone(),
+			})
+			.collect();
+		let codes: Vec<u16> = refused.iter().map(|(_, code)| *code).collect();
+		let answers = host_items(host, &items).await;
+		let got: Vec<u16> = answers
+			.iter()
+			.map(|a| match a {
+				HostAnswer::Refused { code, retry: false } => *code,
+				other => panic!("{} took a forged membership: {other:?}", host.name),
+			})
+			.collect();
+		assert_eq!(got, codes, "{}", host.name);
+		// A copy of the envelope under a signature that is not Alice's is refused too,
+		// though the host holds the envelope.
+		let forged_copy = submission(node, Charlie, &mail).await;
+		let item = HostItem::Envelope { submission: forged_copy, membership: None };
+		assert_eq!(
+			host_items(host, &[item]).await,
+			vec![HostAnswer::Refused { code: 9041, retry: false }]
+		);
+	}
+
+	// A signed mailbox request with a byte after it is not the request that was signed;
+	// a request over the documented 4 MiB is refused before it is read.
+	let mut request = mailbox_request(&dave, Bob, Dave, Bob, fetch()).await.0;
+	request.push(0);
+	assert_eq!(refusal(&dave, "quarks_fetchMailbox", rpc_params![Bytes(request)]).await, 9001);
+	let big = envelope(Alice, to(Bob), 3, 99);
+	let big =
+		HostItem::Envelope { submission: submission(node, Alice, &big).await, membership: None };
+	let oversized = vec![big; 65];
+	assert!(oversized.encoded_size() > MAX_HOST_REQUEST_BYTES);
+	let params = rpc_params![Bytes(oversized.encode())];
+	assert_eq!(refusal(&dave, "quarks_hostEnvelopes", params).await, 9001);
+
+	// Alice anchors it alone, as she meant to: it becomes final at both hosts, where
+	// Bob finds it when he comes back.
+	anchor_alone(node, Alice, &mail).await;
+	for (host, operator) in hosts {
+		wait_in_mailbox(host, Bob, operator, hash, is_final).await;
+	}
+
+	// Item 5: Alice's own second envelope, and one request naming its (true) batch 4096
+	// times. Charlie's push to Bob right behind it is stored within the push deadline.
+	let second = envelope(Alice, to(Bob), 0, 2);
+	let second_hash = hash_of(&second);
+	submit(node, &submission(node, Alice, &second).await).await.expect("accepted");
+	wait_in_mailbox(&dave, Bob, Dave, second_hash, pending).await;
+	let second_leaf =
+		Envelope::<AccountId>::decode_checked(&second).expect("ok").leaf(second_hash).value();
+	let batch = vec![second_leaf, H256::repeat_byte(8)];
+	let own = vouched(Some(Alice), batch_root(&batch), inclusion_proof(&batch, 0).expect("in it"));
+	let flood = vec![HostItem::Membership { envelope: second_hash, membership: own }; 4096];
+	let behind = envelope(Charlie, to(Bob), 0, 3);
+	let behind_hash = hash_of(&behind);
+	let behind = submission(&validators[1], Charlie, &behind).await;
+	// Four such requests at once, and the push a moment after they began.
+	let started = std::time::Instant::now();
+	let (answers, stored_after) = tokio::join!(
+		async {
+			let floods = (0..4).map(|_| host_items(&dave, &flood));
+			let answers: Vec<HostAnswer<BlockNumber>> =
+				futures::future::join_all(floods).await.into_iter().flatten().collect();
+			println!("4 x 4096 membership items answered in {:?}", started.elapsed());
+			answers
+		},
+		async {
+			tokio::time::sleep(Duration::from_millis(100)).await;
+			let accepted = std::time::Instant::now();
+			submit(&validators[1], &behind).await.expect("accepted");
+			wait_in_mailbox(&dave, Bob, Dave, behind_hash, pending).await;
+			accepted.elapsed()
+		}
+	);
+	assert!(
+		answers.iter().all(|a| *a == HostAnswer::Stored { anchored_at: None }),
+		"{:?}",
+		&answers[..3]
+	);
+	assert!(
+		stored_after < Duration::from_secs(2),
+		"a push behind 4096 membership items was stored after {stored_after:?}, past the push's deadline"
+	);
 }

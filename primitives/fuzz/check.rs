@@ -6,7 +6,7 @@
 use codec::{Decode, DecodeAll, Encode};
 use quarks_primitives::{
 	envelope::Envelope,
-	hosting::{BatchMembership, HostItem, Submission},
+	hosting::{HostItem, SignedMembership, Submission},
 	mailbox::SignedMailboxRequest,
 	merkle::verify,
 };
@@ -34,12 +34,14 @@ fn check(bytes: &[u8]) {
 	if let Some(items) = round_trips::<Vec<HostItem>>(bytes) {
 		for item in items {
 			if let HostItem::Membership { envelope, membership } = item {
+				let membership = membership.membership;
 				let _ = verify(&membership.root, &envelope, &membership.proof);
 			}
 		}
 	}
-	if let Some(memberships) = round_trips::<Vec<(H256, BatchMembership)>>(bytes) {
-		for (leaf, membership) in memberships {
+	if let Some(memberships) = round_trips::<Vec<(H256, SignedMembership)>>(bytes) {
+		for (leaf, signed) in memberships {
+			let membership = signed.membership;
 			let _ = verify(&membership.root, &leaf, &membership.proof);
 		}
 	}

@@ -64,6 +64,39 @@ pub struct BatchMembership {
 	pub proof: InclusionProof,
 }
 
+/// Domain separation of batch signatures.
+pub const BATCH_CONTEXT: &[u8] = b"quarks/batch/v1";
+
+/// The bytes a sender signs to vouch that it anchors batch `root` on chain `genesis`.
+pub fn batch_payload(genesis: &H256, root: &H256) -> Vec<u8> {
+	(BATCH_CONTEXT, genesis, root).encode()
+}
+
+/// Where an envelope sits in its sender's anchor, as its sender vouches for it: nodes and
+/// hosts take a batch's root only with the sender's sr25519 signature over
+/// [`batch_payload`], so nobody who merely learns an envelope's hash (a host operator, a
+/// group member) can move it to a root that is never anchored. An envelope anchored alone
+/// needs none: its root is its own leaf's ([`crate::merkle::single_root`]), which nobody
+/// can change.
+#[derive(Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo)]
+pub struct SignedMembership {
+	/// The membership.
+	pub membership: BatchMembership,
+	/// The sender's signature of the root; `None` for an envelope anchored alone.
+	pub signature: Option<[u8; 64]>,
+}
+
+impl SignedMembership {
+	/// The membership of an envelope anchored alone, whose leaf is `leaf`.
+	pub fn alone(leaf: &H256) -> Self {
+		let membership = BatchMembership {
+			root: crate::merkle::single_root(leaf),
+			proof: crate::merkle::single_proof(),
+		};
+		SignedMembership { membership, signature: None }
+	}
+}
+
 /// Domain separation of submission signatures.
 pub const SUBMISSION_CONTEXT: &[u8] = b"quarks/submit/v1";
 
@@ -110,14 +143,14 @@ pub enum HostItem {
 		/// The signed envelope.
 		submission: Submission,
 		/// Where it is anchored, if known.
-		membership: Option<BatchMembership>,
+		membership: Option<SignedMembership>,
 	},
 	/// Where an envelope the host holds is anchored.
 	Membership {
 		/// The envelope hash.
 		envelope: H256,
 		/// Its place in its sender's anchor.
-		membership: BatchMembership,
+		membership: SignedMembership,
 	},
 }
 

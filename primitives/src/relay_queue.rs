@@ -7,7 +7,7 @@
 //! | key (under `quarks/relay/`) | writer | value |
 //! |---|---|---|
 //! | `item/<hash>` | node, once | [`RelayItem`]: the submission and when it was accepted |
-//! | `membership/<hash>` | node | the [`BatchMembership`] of a batch-anchored envelope |
+//! | `membership/<hash>` | node | the [`crate::hosting::SignedMembership`] of a batch-anchored envelope, as its sender signed it |
 //! | `pushed/<hash>` | node | hosts that took the node's direct push (provisionally) |
 //! | `inbox/<n>` | node | segment `n` of the log of accepted envelopes ([`INBOX_SEGMENT`] [`QueueEntry`]s each) |
 //! | `inbox/tail` | node | the segment being appended |

@@ -13,6 +13,7 @@
 
 use quarks_primitives::{
 	envelope::ENVELOPE_VERSION,
+	hosting::BatchMembership,
 	mailbox::{MailboxAction, MailboxRequest},
 	merkle::{batch_root, inclusion_proof},
 	Destination,
@@ -41,6 +42,7 @@ fn seeds() -> Vec<Vec<u8>> {
 		proof: inclusion_proof(&leaves, 3).expect("in range"),
 	};
 	let submission = Submission { envelope: direct.clone(), signature: [9; 64] };
+	let membership = SignedMembership { membership, signature: Some([6; 64]) };
 	let items = vec![
 		HostItem::Envelope { submission: submission.clone(), membership: Some(membership.clone()) },
 		HostItem::Membership { envelope: H256::repeat_byte(3), membership: membership.clone() },

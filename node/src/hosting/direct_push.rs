@@ -1,7 +1,7 @@
 //! The direct push: a submission goes from this node to every host of every recipient at
 //! once, without waiting for a block, so a message reaches its recipients in milliseconds.
 //!
-//! Each host has a lane: a bounded queue and a task that sends whatever is waiting in one
+//! Each host has a lane: a queue bounded in items and bytes and a task that sends whatever is waiting in one
 //! `quarks_hostEnvelopes` request (so pushes batch themselves under load and go alone
 //! when the network is quiet), with a deadline per request. A host that took an envelope
 //! is recorded in the relay queue, so the relay worker later sends it the membership only.
@@ -24,7 +24,10 @@ use sc_service::SpawnTaskHandle;
 use sp_core::{offchain::OffchainStorage, Bytes, H256};
 use std::{
 	collections::HashMap,
-	sync::Arc,
+	sync::{
+		atomic::{AtomicUsize, Ordering},
+		Arc,
+	},
 	time::{Duration, Instant},
 };
 use tokio::sync::mpsc;
@@ -37,12 +40,24 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 const PUSH_BATCH_BYTES: usize = 1 << 20;
 /// Pushes waiting per host; beyond it the worker takes over.
 const LANE_DEPTH: usize = 16_384;
+/// Bytes waiting per host; beyond it the worker takes over. A host that stops answering
+/// holds at most this much of the node's memory.
+const LANE_BYTES: usize = 64 << 20;
 
 /// One envelope (or membership) on its way to a host.
 struct Push {
 	hash: H256,
 	item: HostItem,
 	accepted: Instant,
+	size: usize,
+}
+
+/// The sending side of one host's lane.
+struct LaneHandle {
+	endpoint: Vec<u8>,
+	tx: mpsc::Sender<Push>,
+	/// Bytes of pushes waiting in it.
+	queued: Arc<AtomicUsize>,
 }
 
 /// The direct push of one node.
@@ -50,7 +65,8 @@ pub struct DirectPush<S> {
 	queue: Arc<RelayQueue<S>>,
 	metrics: Option<Arc<Metrics>>,
 	spawner: SpawnTaskHandle,
-	lanes: Mutex<HashMap<(AccountId, Vec<u8>), mpsc::Sender<Push>>>,
+	/// One lane per host operator, to its current endpoint.
+	lanes: Mutex<HashMap<AccountId, LaneHandle>>,
 }
 
 impl<S: OffchainStorage + 'static> DirectPush<S> {
@@ -71,21 +87,31 @@ impl<S: OffchainStorage + 'static> DirectPush<S> {
 		hosts: &[(AccountId, HostInfo<BlockNumber>)],
 		accepted: Instant,
 	) {
+		let size = item.encoded_size();
 		for (operator, info) in hosts {
-			let Some(lane) = self.lane(operator, &info.endpoint) else { continue };
-			let push = Push { hash, item: item.clone(), accepted };
-			if lane.try_send(push).is_err() {
+			let Some((lane, queued)) = self.lane(operator, &info.endpoint) else { continue };
+			let full = queued.load(Ordering::Relaxed).saturating_add(size) > LANE_BYTES;
+			let push = Push { hash, item: item.clone(), accepted, size };
+			if full || lane.try_send(push).is_err() {
 				log::debug!(target: "quarks-push", "lane to {operator} is full; the relay worker delivers {hash:?}");
+				continue;
 			}
+			queued.fetch_add(size, Ordering::Relaxed);
 		}
 	}
 
-	/// The lane to `operator`'s host at `endpoint`, started on first use.
-	fn lane(&self, operator: &AccountId, endpoint: &[u8]) -> Option<mpsc::Sender<Push>> {
-		let key = (operator.clone(), endpoint.to_vec());
+	/// The lane to `operator`'s host at `endpoint`, started on first use. A lane to an
+	/// endpoint the host no longer has is dropped: it ends once its queue is sent.
+	fn lane(
+		&self,
+		operator: &AccountId,
+		endpoint: &[u8],
+	) -> Option<(mpsc::Sender<Push>, Arc<AtomicUsize>)> {
 		let mut lanes = self.lanes.lock();
-		if let Some(lane) = lanes.get(&key).filter(|lane| !lane.is_closed()) {
-			return Some(lane.clone());
+		if let Some(lane) =
+			lanes.get(operator).filter(|lane| lane.endpoint == endpoint && !lane.tx.is_closed())
+		{
+			return Some((lane.tx.clone(), lane.queued.clone()));
 		}
 		let url = http_url(endpoint)?;
 		let client = HttpClientBuilder::default()
@@ -95,15 +121,19 @@ impl<S: OffchainStorage + 'static> DirectPush<S> {
 			.map_err(|e| log::warn!(target: "quarks-push", "host {operator} at {url}: {e}"))
 			.ok()?;
 		let (tx, rx) = mpsc::channel(LANE_DEPTH);
+		let queued = Arc::new(AtomicUsize::new(0));
 		let lane = Lane {
 			host: operator.clone(),
 			client,
 			queue: self.queue.clone(),
 			metrics: self.metrics.clone(),
+			queued: queued.clone(),
 		};
 		self.spawner.spawn("quarks-push-lane", Some("quarks"), lane.run(rx));
-		lanes.insert(key, tx.clone());
-		Some(tx)
+		let handle =
+			LaneHandle { endpoint: endpoint.to_vec(), tx: tx.clone(), queued: queued.clone() };
+		lanes.insert(operator.clone(), handle);
+		Some((tx, queued))
 	}
 }
 
@@ -113,6 +143,7 @@ struct Lane<S> {
 	client: HttpClient,
 	queue: Arc<RelayQueue<S>>,
 	metrics: Option<Arc<Metrics>>,
+	queued: Arc<AtomicUsize>,
 }
 
 impl<S: OffchainStorage> Lane<S> {
@@ -125,7 +156,9 @@ impl<S: OffchainStorage> Lane<S> {
 				bytes = bytes.saturating_add(next.item.encoded_size());
 				batch.push(next);
 			}
+			let sent: usize = batch.iter().map(|push| push.size).sum();
 			self.send(batch).await;
+			self.queued.fetch_sub(sent, Ordering::Relaxed);
 		}
 	}
 

@@ -19,18 +19,19 @@ use super::{
 	metrics::Metrics,
 	sender_limits::SenderLimits,
 };
-use codec::Decode;
+use codec::DecodeAll;
 use futures::StreamExt;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
 	hosting::{
-		submission_payload, BatchMembership, HostAnswer, HostInfo, HostItem, HostingApi, Submission,
+		batch_payload, submission_payload, BatchMembership, HostAnswer, HostInfo, HostItem,
+		HostingApi, SignedMembership, Submission,
 	},
 	mailbox::{
 		MailEntry, MailEvent, MailboxAction, MailboxPage, Notarization, SignedMailboxRequest,
 		MAX_PAGE_ENTRIES,
 	},
-	merkle::{single_proof, single_root},
+	merkle::{self, single_proof, single_root, MAX_PROOF_DEPTH},
 	AnchorRecord, Destination,
 };
 use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
@@ -38,7 +39,7 @@ use sc_client_api::{BlockchainEvents, HeaderBackend};
 use sp_api::{ApiRef, ProvideRuntimeApi};
 use sp_core::{crypto::Pair as _, sr25519, H256};
 use std::{
-	collections::{BTreeMap, HashMap},
+	collections::{BTreeMap, HashMap, HashSet},
 	path::PathBuf,
 	sync::Arc,
 };
@@ -93,6 +94,10 @@ struct ChainView<'a, C: ProvideRuntimeApi<Block>> {
 	best: BlockNumber,
 	devices: HashMap<AccountId, bool>,
 	recipients: HashMap<Destination<AccountId>, Vec<AccountId>>,
+	/// (sender, root, signature) checked in this request: a batch's memberships share one.
+	vouched: HashSet<(AccountId, H256, [u8; 64])>,
+	/// Anchors read in this request, by (sender, root).
+	anchors: HashMap<(AccountId, H256), Option<AnchorRecord<BlockNumber>>>,
 }
 
 impl<C> ChainView<'_, C>
@@ -126,17 +131,23 @@ where
 	}
 
 	fn anchor(
-		&self,
+		&mut self,
 		sender: &AccountId,
 		root: H256,
 	) -> Result<Option<AnchorRecord<BlockNumber>>, QuarksError> {
-		self.api.anchor(self.at, sender.clone(), root).map_err(chain_error)
+		let key = (sender.clone(), root);
+		if let Some(anchor) = self.anchors.get(&key) {
+			return Ok(anchor.clone());
+		}
+		let anchor = self.api.anchor(self.at, sender.clone(), root).map_err(chain_error)?;
+		self.anchors.insert(key, anchor.clone());
+		Ok(anchor)
 	}
 
 	/// Where `leaf` of `sender` is anchored, going by `membership` (or by its own root, for
 	/// an envelope anchored alone): `None` while no such anchor is in this block's state.
 	fn anchored(
-		&self,
+		&mut self,
 		sender: &AccountId,
 		leaf: &H256,
 		membership: Option<&BatchMembership>,
@@ -152,6 +163,44 @@ where
 			None => Ok(None),
 		}
 	}
+}
+
+/// Checks that `signed` places envelope leaf `leaf` of `sender` where `sender` said: a
+/// proof within bounds (else 9001) that shows the leaf under the root (else 9021), and a
+/// root that is the leaf's own (anchored alone) or that `sender` signed (else 9041).
+/// Nobody but the sender can move its mail to a root that is never anchored.
+pub fn check_membership(
+	genesis: &H256,
+	sender: &AccountId,
+	leaf: &H256,
+	signed: &SignedMembership,
+	vouched: &mut HashSet<(AccountId, H256, [u8; 64])>,
+) -> Result<(), QuarksError> {
+	let BatchMembership { root, proof } = &signed.membership;
+	if proof.siblings.len() > MAX_PROOF_DEPTH {
+		return Err(QuarksError::MalformedRequest("membership"));
+	}
+	if !merkle::verify(root, leaf, proof) {
+		return Err(QuarksError::AnchorMismatch);
+	}
+	if *root == single_root(leaf) {
+		return Ok(());
+	}
+	let signature = signed.signature.ok_or(QuarksError::BadSignature)?;
+	let key = (sender.clone(), *root, signature);
+	if vouched.contains(&key) {
+		return Ok(());
+	}
+	let public = sr25519::Public::from_raw(sender.clone().into());
+	if !sr25519::Pair::verify(
+		&sr25519::Signature::from_raw(signature),
+		batch_payload(genesis, root),
+		&public,
+	) {
+		return Err(QuarksError::BadSignature);
+	}
+	vouched.insert(key);
+	Ok(())
 }
 
 /// Checks that `signature` is `sender`'s over the submission of envelope `hash`.
@@ -249,11 +298,14 @@ where
 			best: info.best_number,
 			devices: HashMap::new(),
 			recipients: HashMap::new(),
+			vouched: HashSet::new(),
+			anchors: HashMap::new(),
 		}
 	}
 
 	/// Answers each item of a `quarks_hostEnvelopes` request, in order. The envelopes it
-	/// keeps are written in one durable commit before any "stored" answer or notice.
+	/// keeps and the states it changes are written in one durable commit before any
+	/// "stored" answer or notice, however many items the request holds.
 	pub fn take(&self, items: Vec<HostItem>) -> Vec<HostAnswer<BlockNumber>> {
 		let refused = |error: &QuarksError| HostAnswer::Refused {
 			code: error.code(),
@@ -280,7 +332,7 @@ where
 								answer
 							}),
 						HostItem::Membership { envelope, membership } => {
-							self.take_membership(&view, &envelope, membership)
+							self.take_membership(&mut view, &mut batch, &envelope, membership)
 						}
 					},
 					Err(error) => Err(QuarksError::Chain(error.to_string())),
@@ -289,9 +341,17 @@ where
 			})
 			.collect();
 		match batch.commit() {
-			Ok(()) => {
+			Ok(changed) => {
 				for (recipients, entry) in kept {
 					self.notify(recipients, MailEvent::Mail(entry));
+				}
+				for (hash, meta) in changed {
+					if let State::Anchored { block, membership, .. } = meta.state {
+						self.notify(
+							meta.recipients,
+							MailEvent::Anchored { hash, block, membership },
+						);
+					}
 				}
 			}
 			Err(error) => {
@@ -323,19 +383,25 @@ where
 		batch: &mut Batch<'_>,
 		record: &HostInfo<BlockNumber>,
 		submission: Submission,
-		membership: Option<BatchMembership>,
+		membership: Option<SignedMembership>,
 	) -> Result<(HostAnswer<BlockNumber>, Option<NewMail>), QuarksError> {
 		let envelope = Envelope::<AccountId>::decode_checked(&submission.envelope)
 			.map_err(QuarksError::Malformed)?;
 		let hash = hash_of(&submission.envelope);
+		// Checked even for an envelope held already: a forged copy is refused, not answered.
+		verify_submission(&self.genesis, &hash, &envelope.sender, &submission.signature)?;
+		let leaf = envelope.leaf(hash).value();
+		if let Some(signed) = &membership {
+			check_membership(&self.genesis, &envelope.sender, &leaf, signed, &mut view.vouched)?;
+		}
+		let membership = membership.map(|signed| signed.membership);
 		if self.store.contains(&hash) {
 			let answer = match membership {
-				Some(membership) => self.take_membership(view, &hash, membership)?,
+				Some(membership) => self.place(view, batch, &hash, membership)?,
 				None => self.answer(&hash),
 			};
 			return Ok((answer, None));
 		}
-		verify_submission(&self.genesis, &hash, &envelope.sender, &submission.signature)?;
 		if !view.has_device(&envelope.sender)? {
 			return Err(QuarksError::SenderHasNoDevice);
 		}
@@ -343,7 +409,6 @@ where
 		if recipients.is_empty() {
 			return Err(QuarksError::NotChosen);
 		}
-		let leaf = envelope.leaf(hash).value();
 		let anchored = view.anchored(&envelope.sender, &leaf, membership.as_ref())?;
 		if anchored.is_some() {
 			// Only anchored mail can have receipts; a recipient who acknowledged it is done.
@@ -390,9 +455,25 @@ where
 		Ok((stored_answer(&kept.state), Some((kept.recipients, entry))))
 	}
 
+	/// Takes where a held envelope is anchored, as its sender signed it.
 	fn take_membership(
 		&self,
-		view: &ChainView<'_, C>,
+		view: &mut ChainView<'_, C>,
+		batch: &mut Batch<'_>,
+		hash: &H256,
+		signed: SignedMembership,
+	) -> Result<HostAnswer<BlockNumber>, QuarksError> {
+		let Some(meta) = self.store.meta(hash) else { return Ok(HostAnswer::Missing) };
+		check_membership(&self.genesis, &meta.sender, &meta.leaf, &signed, &mut view.vouched)?;
+		self.place(view, batch, hash, signed.membership)
+	}
+
+	/// Places pending `hash` at `membership` (checked) in `batch`: anchored if its anchor
+	/// is in the best block, else pending under that root.
+	fn place(
+		&self,
+		view: &mut ChainView<'_, C>,
+		batch: &mut Batch<'_>,
 		hash: &H256,
 		membership: BatchMembership,
 	) -> Result<HostAnswer<BlockNumber>, QuarksError> {
@@ -400,14 +481,13 @@ where
 		let State::Pending { received_at, .. } = meta.state else {
 			return Ok(stored_answer(&meta.state));
 		};
-		match view.anchored(&meta.sender, &meta.leaf, Some(&membership))? {
-			Some((block, membership)) => self.promote(hash, block, membership)?,
-			None => {
-				let state = State::Pending { received_at, membership: Some(membership) };
-				self.store.set_state(hash, state)?;
-			}
-		}
-		Ok(self.answer(hash))
+		let state = match view.anchored(&meta.sender, &meta.leaf, Some(&membership))? {
+			Some((block, membership)) => State::Anchored { block, membership, is_final: false },
+			None => State::Pending { received_at, membership: Some(membership) },
+		};
+		let answer = stored_answer(&state);
+		batch.set_state(*hash, state);
+		Ok(answer)
 	}
 
 	/// What the host says of an envelope it holds.
@@ -418,24 +498,11 @@ where
 		}
 	}
 
-	/// Marks pending `hash` as anchored in `block` and tells its recipients.
-	fn promote(
-		&self,
-		hash: &H256,
-		block: BlockNumber,
-		membership: BatchMembership,
-	) -> Result<(), QuarksError> {
-		let state = State::Anchored { block, membership: membership.clone(), is_final: false };
-		if let Some(meta) = self.store.set_state(hash, state)? {
-			self.notify(meta.recipients, MailEvent::Anchored { hash: *hash, block, membership });
-		}
-		Ok(())
-	}
-
 	/// Checks a signed mailbox request (owner's signature, this host, a fresh nonce) and
 	/// returns the account and what it asks.
 	pub fn authorize(&self, request: &[u8]) -> Result<(AccountId, MailboxAction), QuarksError> {
-		let signed = SignedMailboxRequest::<AccountId>::decode(&mut &request[..])
+		// The whole request is the signed one: a byte more is not the same request.
+		let signed = SignedMailboxRequest::<AccountId>::decode_all(&mut &request[..])
 			.ok()
 			.filter(|signed| match &signed.request.action {
 				MailboxAction::Delete { envelopes } => envelopes.len() <= MAX_PAGE_ENTRIES as usize,

@@ -279,6 +279,14 @@ impl Index {
 	}
 
 	/// Removes `hash` from every index; returns its metadata.
+	/// Replaces `hash`'s metadata `old` with `new` (its state changed); returns the new one.
+	fn replace(&mut self, hash: H256, old: &Meta, new: Meta) -> (H256, Meta) {
+		self.index_state(hash, old, false);
+		self.index_state(hash, &new, true);
+		self.metas.insert(hash, new.clone());
+		(hash, new)
+	}
+
 	fn remove(&mut self, hash: &H256) -> Option<Meta> {
 		let meta = self.metas.remove(hash)?;
 		self.index_state(*hash, &meta, false);
@@ -301,12 +309,15 @@ pub struct HostStore {
 /// A write to the database: (column, key, value or deletion).
 type Change = (Column, Vec<u8>, Option<Vec<u8>>);
 
-/// Envelopes inserted together and made durable by one commit.
+/// Envelopes inserted, and states of held envelopes changed, together, and made durable
+/// by one commit: a request costs one disk sync however many items it holds.
 pub struct Batch<'a> {
 	store: &'a HostStore,
 	_exclusive: MutexGuard<'a, ()>,
 	/// Inserted envelopes with their encoded bodies.
 	inserted: Vec<(H256, Vec<u8>)>,
+	/// New states of held envelopes, the last one per envelope standing.
+	states: BTreeMap<H256, State>,
 }
 
 impl Batch<'_> {
@@ -356,29 +367,48 @@ impl Batch<'_> {
 		Ok(Some(meta))
 	}
 
-	/// Writes the batch's envelopes, as their metadata stands now, in one durable commit;
-	/// if it fails, they are forgotten as if never inserted.
-	pub fn commit(mut self) -> Result<(), StoreError> {
+	/// Moves held envelope `hash` to `state` at [`Batch::commit`].
+	pub fn set_state(&mut self, hash: H256, state: State) {
+		self.states.insert(hash, state);
+	}
+
+	/// Writes the batch's envelopes, as their metadata stands now, and its state changes,
+	/// in one durable commit; if it fails, the envelopes are forgotten as if never inserted
+	/// and no state changes. Returns the envelopes whose state changed, with their metadata.
+	pub fn commit(mut self) -> Result<Vec<(H256, Meta)>, StoreError> {
 		let inserted = std::mem::take(&mut self.inserted);
-		if inserted.is_empty() {
-			return Ok(());
+		let states = std::mem::take(&mut self.states);
+		if inserted.is_empty() && states.is_empty() {
+			return Ok(Vec::new());
 		}
 		let mut index = self.store.index.lock();
-		let mut changes = Vec::with_capacity(inserted.len() * 2 + 1);
+		let mut changes = Vec::with_capacity(inserted.len() * 2 + states.len() + 1);
 		for (hash, body) in &inserted {
 			// Acknowledged or dropped meanwhile: nothing to keep.
 			let Some(meta) = index.metas.get(hash) else { continue };
 			changes.push((BODIES, hash.as_bytes().to_vec(), Some(body.clone())));
 			changes.push(HostStore::meta_change(hash, Some(meta)));
 		}
-		changes.push((ACCOUNTS, POSITION_KEY.to_vec(), Some(index.next_position.encode())));
-		let written = self.store.write(changes);
-		if written.is_err() {
+		let updated: Vec<(H256, Meta, Meta)> = states
+			.into_iter()
+			.filter_map(|(hash, state)| {
+				let old = index.metas.get(&hash)?.clone();
+				Some((hash, Meta { state, ..old.clone() }, old))
+			})
+			.collect();
+		for (hash, new, _) in &updated {
+			changes.push(HostStore::meta_change(hash, Some(new)));
+		}
+		if !inserted.is_empty() {
+			changes.push((ACCOUNTS, POSITION_KEY.to_vec(), Some(index.next_position.encode())));
+		}
+		if let Err(error) = self.store.write(changes) {
 			for (hash, _) in &inserted {
 				index.remove(hash);
 			}
+			return Err(error);
 		}
-		written
+		Ok(updated.into_iter().map(|(hash, new, old)| index.replace(hash, &old, new)).collect())
 	}
 }
 
@@ -484,7 +514,12 @@ impl HostStore {
 
 	/// Starts a batch of insertions; other batches wait until it is committed or dropped.
 	pub fn batch(&self) -> Batch<'_> {
-		Batch { store: self, _exclusive: self.batch.lock(), inserted: Vec::new() }
+		Batch {
+			store: self,
+			_exclusive: self.batch.lock(),
+			inserted: Vec::new(),
+			states: BTreeMap::new(),
+		}
 	}
 
 	fn meta_change(hash: &H256, meta: Option<&Meta>) -> Change {
@@ -499,11 +534,6 @@ impl HostStore {
 	/// The metadata of `hash`, if held.
 	pub fn meta(&self, hash: &H256) -> Option<Meta> {
 		self.index.lock().metas.get(hash).cloned()
-	}
-
-	/// Moves `hash` to `state` (written before it changes in memory).
-	pub fn set_state(&self, hash: &H256, state: State) -> Result<Option<Meta>, StoreError> {
-		Ok(self.set_states(vec![(*hash, state)])?.pop().map(|(_, meta)| meta))
 	}
 
 	/// Moves each envelope to its state in one write; returns those held, with their
@@ -521,14 +551,7 @@ impl HostStore {
 		self.write(
 			updated.iter().map(|(hash, _, new)| Self::meta_change(hash, Some(new))).collect(),
 		)?;
-		let mut out = Vec::with_capacity(updated.len());
-		for (hash, old, new) in updated {
-			index.index_state(hash, &old, false);
-			index.index_state(hash, &new, true);
-			index.metas.insert(hash, new.clone());
-			out.push((hash, new));
-		}
-		Ok(out)
+		Ok(updated.into_iter().map(|(hash, old, new)| index.replace(hash, &old, new)).collect())
 	}
 
 	/// The pending envelopes of `sender` whose anchor will have `root`.
@@ -847,7 +870,7 @@ mod tests {
 				.insert(c, &body(3, 100), meta(100, &[bob.clone()], pending(1)), LIMITS)
 				.expect("fits");
 			// Its anchor is seen before the batch commits: the state reaches the disk first.
-			store.set_state(&c, anchored(2)).expect("written");
+			store.set_states(vec![(c, anchored(2))]).expect("written");
 			drop(batch);
 			assert_eq!(store.usage().1[&bob], Usage { envelopes: 1, bytes: 100 });
 		}
@@ -959,14 +982,14 @@ mod tests {
 		assert_eq!(store.pending_before(4), vec![hash]);
 		assert!(store.pending_before(3).is_empty());
 
-		store.set_state(&hash, anchored(5)).expect("written");
+		store.set_states(vec![(hash, anchored(5))]).expect("written");
 		assert!(store.awaiting(&m.sender, &root).is_empty());
 		assert!(store.pending_before(100).is_empty());
 		assert_eq!(store.unfinal_up_to(5).len(), 1);
 		assert!(store.unfinal_up_to(4).is_empty());
 		let State::Anchored { block, membership, .. } = anchored(5) else { unreachable!() };
 		store
-			.set_state(&hash, State::Anchored { block, membership, is_final: true })
+			.set_states(vec![(hash, State::Anchored { block, membership, is_final: true })])
 			.expect("written");
 		assert!(store.unfinal_up_to(5).is_empty());
 		assert_eq!(store.anchored_before(6), vec![hash]);

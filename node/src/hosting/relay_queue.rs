@@ -15,7 +15,7 @@ use super::{host_store::StoreError, metrics::Metrics};
 use codec::{Decode, Encode};
 use parking_lot::Mutex;
 use quarks_primitives::{
-	hosting::{BatchMembership, Submission},
+	hosting::{SignedMembership, Submission},
 	relay_queue::{
 		keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats, ANCHOR_WAIT,
 		INBOX_SEGMENT,
@@ -201,7 +201,8 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		answer.recv().map_err(|_| stopped())?
 	}
 
-	/// Journals `submission` durably, then queues it. Returns whether it is new. Blocks
+	/// Journals `submission` durably, then queues it. Returns whether it is new: one
+	/// queued already is neither journaled nor queued again, however often it comes. Blocks
 	/// for the journal's commit: call it from a blocking context.
 	pub fn accept(
 		&self,
@@ -209,6 +210,9 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		submission: &Submission,
 		best: BlockNumber,
 	) -> Result<bool, StoreError> {
+		if self.contains(&hash) {
+			return Ok(false);
+		}
 		let submission_bytes = submission.encode();
 		self.journal(vec![JournalWrite::Accepted {
 			best,
@@ -253,13 +257,21 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		self.storage.lock().get(sp_offchain::STORAGE_PREFIX, &keys::item(hash)).is_some()
 	}
 
+	/// The queued submission of `hash`, if the queue holds it.
+	pub fn item(&self, hash: &H256) -> Option<RelayItem<BlockNumber>> {
+		Self::get(&self.storage.lock(), &keys::item(hash))
+	}
+
 	/// Records where each envelope is anchored, for the worker: journaled first, like the
 	/// submission itself, since the worker cannot find an envelope in a batch without it.
 	/// Blocks for the journal's commit.
 	pub fn record_memberships(
 		&self,
-		memberships: &[(H256, BatchMembership)],
+		memberships: &[(H256, SignedMembership)],
 	) -> Result<(), StoreError> {
+		if memberships.is_empty() {
+			return Ok(());
+		}
 		self.journal(
 			memberships
 				.iter()
@@ -391,5 +403,42 @@ where
 				metric.with_label_values(&[&host.to_string(), "worker"]).inc_by(delta);
 			}
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use redb::ReadableTable;
+	use sp_core::offchain::storage::InMemOffchainStorage;
+
+	/// The journal's records, once the queue that wrote them is gone.
+	fn journaled(dir: &Path) -> usize {
+		for _ in 0..100 {
+			// The writer thread lets the database go once the queue is dropped.
+			if let Ok(db) = redb::Database::open(dir.join("accepted.redb")) {
+				let tx = db.begin_read().expect("reads");
+				let table = tx.open_table(JOURNAL).expect("table");
+				return table.iter().expect("iterates").count();
+			}
+			std::thread::sleep(std::time::Duration::from_millis(20));
+		}
+		panic!("the journal stayed open");
+	}
+
+	#[test]
+	fn an_envelope_accepted_again_is_neither_journaled_nor_queued_twice() {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let queue =
+			RelayQueue::open(InMemOffchainStorage::default(), dir.path(), 1).expect("opens");
+		let submission = Submission { envelope: vec![1; 100], signature: [2; 64] };
+		let hash = H256::repeat_byte(3);
+		assert!(queue.accept(hash, &submission, 1).expect("journaled"));
+		for best in 2..50 {
+			assert!(!queue.accept(hash, &submission, best).expect("answered"));
+		}
+		assert_eq!(RelayQueue::entries(&*queue.storage.lock(), 50).len(), 1);
+		drop(queue);
+		assert_eq!(journaled(dir.path()), 1);
 	}
 }

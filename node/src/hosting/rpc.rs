@@ -4,7 +4,7 @@
 use super::{
 	direct_push::DirectPush,
 	error::{chain_error, QuarksError},
-	host::{verify_submission, Host},
+	host::{check_membership, verify_submission, Host},
 	metrics::Metrics,
 	relay_queue::{QueuedEnvelope, RelayQueue},
 	sender_limits::SenderLimits,
@@ -18,7 +18,10 @@ use jsonrpsee::{
 use parking_lot::Mutex;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
-	hosting::{BatchMembership, HostInfo, HostItem, HostingApi, Submission, MAX_HOST_ITEMS},
+	hosting::{
+		HostInfo, HostItem, HostingApi, SignedMembership, Submission, MAX_HOST_ITEMS,
+		MAX_HOST_REQUEST_BYTES,
+	},
 	mailbox::{MailEvent, MailboxAction, MailboxPage},
 	Destination,
 };
@@ -26,7 +29,11 @@ use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
 use sp_api::ProvideRuntimeApi;
 use sp_core::{offchain::OffchainStorage, Bytes, H256};
-use std::{collections::HashMap, sync::Arc, time::Instant};
+use std::{
+	collections::{HashMap, HashSet},
+	sync::Arc,
+	time::Instant,
+};
 use tokio::sync::broadcast::error::RecvError;
 
 /// Envelopes per second one sender may submit to a node, and its burst.
@@ -259,9 +266,13 @@ where
 		if hosts.is_empty() {
 			return Err(QuarksError::NoHostChosen);
 		}
-		// A resubmission costs the sender nothing: it only re-queues what was accepted.
-		if !relay.contains(&hash) && !self.senders.admit(&envelope.sender) {
+		// Every call counts against the sender's rate, a resubmission included.
+		if !self.senders.admit(&envelope.sender) {
 			return Err(QuarksError::RateLimited);
+		}
+		// Accepted before, so journaled, queued and pushed: asking again changes nothing.
+		if relay.contains(&hash) {
+			return Ok(hash);
 		}
 		let accepted = Instant::now();
 		// Delivery does not wait for the journal's fsync (hosts keep an envelope once,
@@ -272,19 +283,38 @@ where
 		Ok(hash)
 	}
 
+	/// Records and pushes where accepted envelopes are anchored, each as its sender
+	/// signed it (`check_membership`); the whole request is refused, unchanged, if any is
+	/// not. Returns how many envelopes this node holds of those named.
 	fn memberships(&self, bytes: &[u8]) -> Result<u32, QuarksError> {
 		let (relay, push) = self.relay()?;
-		let memberships = Vec::<(H256, BatchMembership)>::decode_all(&mut &bytes[..])
+		let memberships = Vec::<(H256, SignedMembership)>::decode_all(&mut &bytes[..])
 			.ok()
 			.filter(|list| list.len() <= MAX_HOST_ITEMS)
 			.ok_or(QuarksError::MalformedRequest("memberships"))?;
 		let info = self.client.info();
+		let mut vouched = HashSet::new();
+		let mut held = Vec::new();
+		for (hash, signed) in memberships {
+			// Checked whether held or not, so an answer never depends on what is held.
+			let item = relay.item(&hash);
+			if let Some(item) = &item {
+				let envelope = Envelope::<AccountId>::decode_checked(&item.submission.envelope)
+					.map_err(QuarksError::Malformed)?;
+				let leaf = envelope.leaf(hash).value();
+				let genesis = &info.genesis_hash;
+				check_membership(genesis, &envelope.sender, &leaf, &signed, &mut vouched)?;
+				held.push((hash, signed));
+			} else if signed.membership.proof.siblings.len()
+				> quarks_primitives::merkle::MAX_PROOF_DEPTH
+			{
+				return Err(QuarksError::MalformedRequest("memberships"));
+			}
+		}
+		relay.record_memberships(&held)?;
 		let api = self.client.runtime_api();
-		let memberships: Vec<_> =
-			memberships.into_iter().filter(|(hash, _)| relay.contains(hash)).collect();
-		relay.record_memberships(&memberships)?;
-		let held = memberships.len() as u32;
-		for (hash, membership) in memberships {
+		let count = held.len() as u32;
+		for (hash, membership) in held {
 			// Hosts that took the direct push can mark it anchored as soon as they see the
 			// anchor; the others get the whole envelope from the worker.
 			let mut hosts = Vec::new();
@@ -302,7 +332,7 @@ where
 				Instant::now(),
 			);
 		}
-		Ok(held)
+		Ok(count)
 	}
 }
 
@@ -332,6 +362,10 @@ where
 
 	fn host_envelopes(&self, items: Bytes) -> RpcResult<Bytes> {
 		let host = self.host()?;
+		// The documented bound, whatever the RPC server lets through.
+		if items.len() > MAX_HOST_REQUEST_BYTES {
+			return Err(QuarksError::MalformedRequest("host items").into());
+		}
 		let items = Vec::<HostItem>::decode_all(&mut &items[..])
 			.ok()
 			.filter(|items| items.len() <= MAX_HOST_ITEMS)

@@ -26,10 +26,9 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use quarks_primitives::{
 	envelope::Envelope,
 	hosting::{
-		http_url, BatchMembership, HostAnswer, HostInspect, HostItem, Submission, MAX_HOST_ITEMS,
+		http_url, HostAnswer, HostInspect, HostItem, SignedMembership, Submission, MAX_HOST_ITEMS,
 		MAX_HOST_REQUEST_BYTES,
 	},
-	merkle::{single_proof, single_root},
 	relay_queue::{
 		keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats, ANCHOR_WAIT,
 	},
@@ -87,7 +86,8 @@ struct Work<T: Config> {
 	hash: H256,
 	accepted_at: u32,
 	submission: Submission,
-	membership: BatchMembership,
+	/// As its sender signed it (or alone).
+	membership: SignedMembership,
 	deliveries: Vec<DeliveryOf<T>>,
 	/// Hosts that took the direct push: they get the membership only, unless they lost it.
 	pushed: Vec<T::AccountId>,
@@ -192,8 +192,9 @@ fn resolve<T: Config>(
 	let envelope = Envelope::<T::AccountId>::decode_checked(&item.submission.envelope)
 		.map_err(|_| "not a well-formed envelope")?;
 	let leaf = envelope.leaf(hash).value();
-	let membership = get::<BatchMembership>(&keys::membership(&hash))
-		.unwrap_or_else(|| BatchMembership { root: single_root(&leaf), proof: single_proof() });
+	let signed = get::<SignedMembership>(&keys::membership(&hash))
+		.unwrap_or_else(|| SignedMembership::alone(&leaf));
+	let membership = &signed.membership;
 	let Some(anchor) = Anchors::<T>::get(&envelope.sender, membership.root) else {
 		return if now.saturating_sub(item.accepted_at) > ANCHOR_WAIT.into() {
 			Err("no anchor appeared")
@@ -236,7 +237,7 @@ fn resolve<T: Config>(
 		hash,
 		accepted_at: 0,
 		submission: item.submission,
-		membership,
+		membership: signed,
 		deliveries,
 		pushed,
 	}))

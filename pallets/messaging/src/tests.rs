@@ -315,7 +315,7 @@ mod relay {
 	use frame_support::traits::Hooks;
 	use quarks_primitives::{
 		envelope::{hash_of, Envelope, ENVELOPE_VERSION},
-		hosting::{BatchMembership, HostAnswer, HostItem, Submission},
+		hosting::{BatchMembership, HostAnswer, HostItem, SignedMembership, Submission},
 		relay_queue::{
 			keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats,
 			ANCHOR_WAIT, INBOX_SEGMENT,
@@ -383,12 +383,17 @@ mod relay {
 	}
 
 	/// Anchors `submission` alone, as its sender would; returns its membership.
-	fn anchor_alone(sender: u64, submission: &Submission) -> BatchMembership {
+	fn anchor_alone(sender: u64, submission: &Submission) -> SignedMembership {
 		let envelope = Envelope::<u64>::decode_checked(&submission.envelope).expect("well formed");
 		let leaf = envelope.leaf(hash_of(&submission.envelope));
-		let batch = Batch::of(vec![leaf]);
+		let batch = Batch::of(vec![leaf.clone()]);
 		batch.anchor(sender);
-		BatchMembership { root: batch.root, proof: batch.proofs[0].clone() }
+		let alone = SignedMembership::alone(&leaf.value());
+		assert_eq!(
+			alone.membership,
+			BatchMembership { root: batch.root, proof: batch.proofs[0].clone() }
+		);
+		alone
 	}
 
 	fn deliveries(hash: &H256) -> Option<Vec<Delivery<u64, u64>>> {
@@ -426,7 +431,7 @@ mod relay {
 		bytes.iter().map(|b| format!("{b:02x}")).collect()
 	}
 
-	fn whole(submission: &Submission, membership: &BatchMembership) -> HostItem {
+	fn whole(submission: &Submission, membership: &SignedMembership) -> HostItem {
 		HostItem::Envelope { submission: submission.clone(), membership: Some(membership.clone()) }
 	}
 
@@ -508,8 +513,15 @@ mod relay {
 				.collect();
 			let batch = Batch::of(leaves);
 			batch.anchor(ALICE);
-			let memberships: Vec<BatchMembership> = (0..3)
-				.map(|i| BatchMembership { root: batch.root, proof: batch.proofs[i].clone() })
+			// The worker passes the sender's signature on; hosts check it.
+			let memberships: Vec<SignedMembership> = (0..3)
+				.map(|i| SignedMembership {
+					membership: BatchMembership {
+						root: batch.root,
+						proof: batch.proofs[i].clone(),
+					},
+					signature: Some([7; 64]),
+				})
 				.collect();
 			for (hash, membership) in hashes.iter().zip(&memberships) {
 				set(&keys::membership(hash), membership);
