@@ -305,20 +305,23 @@ impl Chain {
 		Ok(Some(H256(at.block_hash().0)))
 	}
 
-	/// Extrinsic `index` of finalized block `number`, encoded, if both exist.
-	pub async fn extrinsic(
+	/// The encoded extrinsics of finalized block `number`, if the node serves its body.
+	pub async fn block_extrinsics(
 		&self,
 		number: BlockNumber,
-		index: u32,
-	) -> Result<Option<Vec<u8>>, ChainError> {
+	) -> Result<Option<Vec<Vec<u8>>>, ChainError> {
 		let Some(hash) = self.finalized_hash(number).await? else { return Ok(None) };
 		let block: serde_json::Value =
 			self.rpc.request("chain_getBlock", rpc_params![hash]).await?;
-		let Some(hex) = block["block"]["extrinsics"].get(index as usize) else { return Ok(None) };
-		let hex = hex.as_str().ok_or_else(|| ChainError::Decode(format!("block {number}")))?;
-		array_bytes::hex2bytes(hex)
+		let Some(extrinsics) = block["block"]["extrinsics"].as_array() else { return Ok(None) };
+		let malformed = || ChainError::Rpc(format!("block {number}: a malformed extrinsic"));
+		extrinsics
+			.iter()
+			.map(|hex| {
+				hex.as_str().and_then(|hex| array_bytes::hex2bytes(hex).ok()).ok_or_else(malformed)
+			})
+			.collect::<Result<_, _>>()
 			.map(Some)
-			.map_err(|_| ChainError::Decode(format!("block {number}: extrinsic {index}")))
 	}
 
 	/// The latest block number of `at`.

@@ -28,6 +28,7 @@ use crate::{
 	BlockNumber,
 };
 use quarks_primitives::{DeviceKey, Epoch, GroupId};
+use rand_core::RngCore;
 use sp_core::crypto::AccountId32;
 use std::{
 	collections::BTreeMap,
@@ -39,25 +40,34 @@ use subxt::dynamic::Value;
 const COMMIT_ATTEMPTS: u32 = 5;
 /// How long a device waits for the commits and welcomes the chain ordered to reach it.
 const CATCH_UP_FOR: Duration = Duration::from_secs(60);
-/// How long a device waits for the welcome of a restart it is behind before it takes the
-/// welcome for lost and restarts the group itself.
+/// How long a device waits for the welcome of a restart it is behind, or (a member's
+/// bound device in no generation of the group) for any welcome, before it takes the
+/// welcome for lost or withheld and restarts the group itself.
 const WELCOME_WAIT: Duration = Duration::from_secs(30);
+/// A device restarts one group at most this often: two devices that each miss the
+/// other's welcome must not restart the group back and forth.
+const RESTART_EVERY: Duration = Duration::from_secs(120);
 
 /// A change of membership a commit goes with, in one transaction.
 enum Membership {
 	/// An admin adds the account.
 	Add(AccountId32),
-	/// An admin removes the account.
-	Remove(AccountId32),
+	/// An admin removes the accounts.
+	Remove(Vec<AccountId32>),
 }
 
 impl Membership {
-	fn call(&self, group: GroupId) -> Value {
-		let (name, who) = match self {
-			Self::Add(who) => ("add_member", who),
-			Self::Remove(who) => ("remove_member", who),
+	fn calls(&self, group: GroupId) -> Vec<Value> {
+		let call = |name, who: &AccountId32| {
+			groups_call(
+				name,
+				vec![("group", Value::u128(group.into())), ("who", account_value(who))],
+			)
 		};
-		groups_call(name, vec![("group", Value::u128(group.into())), ("who", account_value(who))])
+		match self {
+			Self::Add(who) => vec![call("add_member", who)],
+			Self::Remove(gone) => gone.iter().map(|who| call("remove_member", who)).collect(),
+		}
 	}
 }
 
@@ -86,6 +96,8 @@ pub enum Stuck {
 	Pruned(Epoch),
 	/// The welcome of the restart that opened the epoch did not come.
 	NoWelcome(Epoch),
+	/// This member's device is in no generation of the group, and no welcome came.
+	NotWelcomed,
 }
 
 impl std::fmt::Display for Stuck {
@@ -96,6 +108,7 @@ impl std::fmt::Display for Stuck {
 			}
 			Self::Pruned(epoch) => write!(f, "the chain no longer keeps epoch {epoch}'s commit"),
 			Self::NoWelcome(epoch) => write!(f, "the welcome of epoch {epoch} did not come"),
+			Self::NotWelcomed => write!(f, "this device was never welcomed into it"),
 		}
 	}
 }
@@ -161,17 +174,28 @@ impl Messenger {
 
 	/// Removes `who` from `group`, with the commit that removes their devices, so they
 	/// cannot read what follows (the signer must be an admin). Returns the epoch it opened.
-	/// A group that cannot go on otherwise (a member ordering useless commits, say) is
-	/// restarted without them.
 	pub async fn remove_member(
 		&self,
 		group: GroupId,
 		who: &AccountId32,
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Epoch, ClientError> {
-		let change = Some(Membership::Remove(who.clone()));
+		self.remove_members(group, std::slice::from_ref(who), progress).await
+	}
+
+	/// Removes every account of `gone` from `group` in one transaction, with one commit
+	/// (the signer must be an admin). A group that cannot go on otherwise (members
+	/// ordering useless commits, or publishing key packages nobody can use) is restarted
+	/// without them. Returns the epoch it opened.
+	pub async fn remove_members(
+		&self,
+		group: GroupId,
+		gone: &[AccountId32],
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Result<Epoch, ClientError> {
+		let change = Some(Membership::Remove(gone.to_vec()));
 		match self.follow(group).await {
-			Err(ClientError::Stuck { .. }) => {
+			Err(ClientError::Stuck { .. } | ClientError::NotInGroup(_)) => {
 				self.commit_changes(group, change, true, progress).await
 			}
 			_ => self.commit_changes(group, change, false, progress).await,
@@ -247,9 +271,19 @@ impl Messenger {
 	pub async fn ensure_current(&self, group: GroupId) -> Result<GroupInfo, ClientError> {
 		for _ in 0..COMMIT_ATTEMPTS {
 			match self.follow(group).await {
-				Err(ClientError::Stuck { .. })
-					if queries::member(&self.chain, group, self.account()).await?.is_some() =>
-				{
+				Err(stuck @ ClientError::Stuck { .. }) => {
+					if !self.may_restart(group).await? {
+						return Err(stuck);
+					}
+					// Another member may be restarting too: a moment's jitter, then look
+					// again before sending welcomes of its own.
+					tokio::time::sleep(Duration::from_millis(u64::from(
+						rand_core::OsRng.next_u32() % 2000,
+					)))
+					.await;
+					if self.follow_once(group).await? {
+						continue;
+					}
 					// Boxed: a restart's commit does not come back here, but the compiler cannot
 					// tell.
 					match Box::pin(self.commit_changes(group, None, true, &mut |_| {})).await {
@@ -264,10 +298,32 @@ impl Messenger {
 		Err(ClientError::CommitContended(group))
 	}
 
+	/// Whether this device may restart `group` now: its account is a member, the device
+	/// is bound, and it has not restarted the group within [`RESTART_EVERY`] (counted here).
+	async fn may_restart(&self, group: GroupId) -> Result<bool, ClientError> {
+		if queries::member(&self.chain, group, self.account()).await?.is_none()
+			|| !queries::devices(&self.chain, self.account()).await?.contains(&self.device_key())
+		{
+			return Ok(false);
+		}
+		Ok(self.restart_due(group, RESTART_EVERY))
+	}
+
+	/// One look at the chain for `group`: whether this device is at the epoch it ordered
+	/// last, after applying whatever commits it can.
+	async fn follow_once(&self, group: GroupId) -> Result<bool, ClientError> {
+		let info =
+			queries::group_info(&self.chain, group).await?.ok_or(ClientError::NoGroup(group))?;
+		let _ = self.advance_group(group).await;
+		let here = self.device(|d| d.is_in(group).then(|| d.epoch(group)).transpose())?;
+		Ok(here.is_some_and(|here| here >= info.ordered_epoch()))
+	}
+
 	/// [`Self::ensure_current`] without restarting: an error says why this device is stuck.
 	async fn follow(&self, group: GroupId) -> Result<GroupInfo, ClientError> {
 		let started = Instant::now();
 		let mut waiting_for_welcome: Option<(Epoch, Instant)> = None;
+		let mut pause = Duration::from_millis(250);
 		loop {
 			let info = queries::group_info(&self.chain, group)
 				.await?
@@ -293,6 +349,11 @@ impl Messenger {
 					}
 					Err(stuck) => return Err(ClientError::Stuck { group, stuck }),
 				},
+				// A member's device in no generation of a group that has one: its welcome was
+				// withheld, forged or lost.
+				None if ordered > 0 && started.elapsed() >= WELCOME_WAIT => {
+					return Err(ClientError::Stuck { group, stuck: Stuck::NotWelcomed });
+				}
 				None => {}
 			}
 			if started.elapsed() >= CATCH_UP_FOR {
@@ -306,7 +367,8 @@ impl Messenger {
 				// the inbox.
 				let _ = self.open_mail(&entry).await;
 			}
-			tokio::time::sleep(Duration::from_millis(500)).await;
+			tokio::time::sleep(pause).await;
+			pause = (pause * 2).min(Duration::from_secs(4));
 		}
 	}
 
@@ -339,17 +401,27 @@ impl Messenger {
 				}
 				Err(_) => return Ok(moved),
 			};
+			let ordered = (&record).into();
 			if record.restart {
-				return Err(Stuck::NoWelcome(next));
+				// This device's own restart, if it won; another's is joined from its welcome.
+				return match self.with_device(|d| d.apply_commit(group, next, &[], ordered)) {
+					Ok(_) => {
+						moved = true;
+						continue;
+					}
+					Err(_) => Err(Stuck::NoWelcome(next)),
+				};
 			}
 			let message = match queries::commit_message(&self.chain, &record).await {
-				Ok(message) => message,
+				Ok(Some(message)) => message,
+				// The node serves no body for the block (pruned, or warp-synced): another
+				// node may; wait.
+				Ok(None) => return Ok(moved),
 				Err(crate::chain::ChainError::Decode(reason)) => {
 					return Err(Stuck::Unapplicable { epoch: next, reason })
 				}
 				Err(_) => return Ok(moved),
 			};
-			let ordered = (&record).into();
 			match self.with_device(|d| d.apply_commit(group, next, &message, ordered)) {
 				Ok(_) => moved = true,
 				Err(e) if e.is_permanent_for_commit() => {
@@ -415,7 +487,7 @@ impl Messenger {
 		let mut members = queries::group_members(&self.chain, group).await?;
 		match membership {
 			Some(Membership::Add(who)) => members.push(who.clone()),
-			Some(Membership::Remove(who)) => members.retain(|m| m != who),
+			Some(Membership::Remove(gone)) => members.retain(|m| !gone.contains(m)),
 			None => {}
 		}
 		let me = self.device_key();
@@ -428,7 +500,10 @@ impl Messenger {
 				wanted.insert(device, member.clone());
 				if device == me || in_group.iter().any(|d| d.signature_key == device) {
 					covered = true;
-				} else if let Some(record) = queries::key_package(&self.chain, &device).await? {
+				} else if let Some(record) = queries::key_package(&self.chain, &device)
+					.await?
+					.filter(|r| self.device(|d| d.usable_key_package(&r.package, member, &device)))
+				{
 					changes.packages.push(record.package);
 					if !changes.joining.contains(member) {
 						changes.joining.push(member.clone());
@@ -485,7 +560,7 @@ impl Messenger {
 			}
 			progress(Progress::Relaying);
 			let ordered = commit.ordered();
-			let mut calls: Vec<Value> = membership.iter().map(|m| m.call(group)).collect();
+			let mut calls: Vec<Value> = membership.iter().flat_map(|m| m.calls(group)).collect();
 			calls.push(groups_call(
 				"commit",
 				vec![
@@ -504,6 +579,7 @@ impl Messenger {
 						},
 					),
 					("restart", Value::bool(restart)),
+					("authenticator", hash_value(&ordered.authenticator)),
 				],
 			));
 			if !leaves.is_empty() {
@@ -539,10 +615,14 @@ impl Messenger {
 					}
 					tokio::time::sleep(Duration::from_secs(1)).await
 				}
-				Err(e) => {
+				// The chain refused it for another reason: nothing of it stands.
+				Err(e @ crate::chain::ChainError::Dispatch(_)) => {
 					self.with_device(|d| d.drop_staged(group))?;
 					return Err(e.into());
 				}
+				// The node stopped answering: the commit may be ordered all the same, and is
+				// kept staged, so this device applies it as its own if the chain shows it.
+				Err(e) => return Err(e.into()),
 			}
 		}
 		self.with_device(|d| d.drop_staged(group))?;

@@ -41,6 +41,8 @@ pub struct Messenger {
 	bindings: Mutex<HashSet<(AccountId32, DeviceKey, BlockNumber)>>,
 	/// When mail last made this device read a group's commits from the chain.
 	caught_up: Mutex<HashMap<GroupId, Instant>>,
+	/// When this device last restarted each group.
+	restarted: Mutex<HashMap<GroupId, Instant>>,
 }
 
 /// Mail ahead of this device's epoch makes it read the group's commits from the chain at
@@ -80,6 +82,7 @@ impl Messenger {
 			device_path,
 			bindings: Mutex::default(),
 			caught_up: Mutex::default(),
+			restarted: Mutex::default(),
 		})
 	}
 
@@ -118,12 +121,12 @@ impl Messenger {
 	/// Whether mail of `group` may make this device read the chain for the group's
 	/// commits now; if so, counts it.
 	pub(crate) fn catch_up_due(&self, group: GroupId) -> bool {
-		let mut caught_up = self.caught_up.lock();
-		let due = caught_up.get(&group).is_none_or(|last| last.elapsed() >= CATCH_UP_EVERY);
-		if due {
-			caught_up.insert(group, Instant::now());
-		}
-		due
+		due(&self.caught_up, group, CATCH_UP_EVERY)
+	}
+
+	/// Whether this device may restart `group` now, at most once `every`; if so, counts it.
+	pub(crate) fn restart_due(&self, group: GroupId, every: Duration) -> bool {
+		due(&self.restarted, group, every)
 	}
 
 	/// Whether `device` was bound to `sender` at past block `at` (an anchoring block); one
@@ -209,4 +212,15 @@ impl Messenger {
 	) -> Result<Included, ChainError> {
 		self.chain.submit(&self.pair, pallet, call, fields, wait, progress).await
 	}
+}
+
+/// Whether `group`'s last time in `last` is at least `every` ago (or none); if so, now is
+/// its last time.
+fn due(last: &Mutex<HashMap<GroupId, Instant>>, group: GroupId, every: Duration) -> bool {
+	let mut last = last.lock();
+	let due = last.get(&group).is_none_or(|at| at.elapsed() >= every);
+	if due {
+		last.insert(group, Instant::now());
+	}
+	due
 }

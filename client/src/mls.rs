@@ -41,7 +41,7 @@ use openmls::prelude::{
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::{MemoryStorage, RustCrypto};
 use openmls_traits::{signatures::Signer, OpenMlsProvider};
-pub use quarks_primitives::groups::{commit_hash, roster_hash, welcome_hash};
+pub use quarks_primitives::groups::{authenticator_hash, commit_hash, roster_hash, welcome_hash};
 use quarks_primitives::{groups::CommitRecord, DeviceKey, Epoch, GroupId, DEVICE_PROOF_TAG};
 use rand_core::RngCore;
 use sp_core::{crypto::AccountId32, Pair as _, H256};
@@ -131,6 +131,9 @@ pub enum MlsError {
 	/// A welcome the chain did not record for the epoch it opens: forged, or stale.
 	#[error("the welcome into epoch {0} is not the one the chain recorded")]
 	UnorderedWelcome(Epoch),
+	/// A commit or welcome that leads to other epoch secrets than the chain recorded.
+	#[error("epoch {0}'s secrets are not the ones the chain recorded")]
+	AuthenticatorMismatch(Epoch),
 	/// A welcome for a device in the group already: it follows the group's commits.
 	#[error("this device is in group {group} at epoch {epoch} already")]
 	AlreadyIn {
@@ -180,6 +183,7 @@ impl MlsError {
 			Self::Malformed { .. }
 				| Self::NotOrdered { .. }
 				| Self::RosterMismatch(_)
+				| Self::AuthenticatorMismatch(_)
 				| Self::Refused { .. }
 				| Self::Credential
 		)
@@ -266,14 +270,22 @@ struct Membership {
 	joined: Epoch,
 	/// The epoch whose restart started the MLS group it is in.
 	generation: Epoch,
+	/// The generation before, kept (read only) until the next restart, so letters sent
+	/// just before a restart still open.
+	previous: Option<Epoch>,
 }
 
 impl Membership {
 	/// The chain epoch of MLS epoch `mls` of this generation.
 	fn chain_epoch(&self, mls: u64) -> Epoch {
-		let mls = Epoch::try_from(mls).unwrap_or(Epoch::MAX);
-		self.generation.saturating_sub(1).saturating_add(mls)
+		chain_epoch(self.generation, mls)
 	}
+}
+
+/// The chain epoch of MLS epoch `mls` of the generation started at `generation`.
+fn chain_epoch(generation: Epoch, mls: u64) -> Epoch {
+	let mls = Epoch::try_from(mls).unwrap_or(Epoch::MAX);
+	generation.saturating_sub(1).saturating_add(mls)
 }
 
 /// One device's MLS identity and groups.
@@ -379,6 +391,9 @@ impl Device {
 		self.drop_staged(group)?;
 		if let Some(membership) = self.groups.remove(&group) {
 			self.provider.delete(group, membership.generation)?;
+			if let Some(previous) = membership.previous {
+				self.provider.delete(group, previous)?;
+			}
 		}
 		Ok(())
 	}
@@ -399,6 +414,27 @@ impl Device {
 				.into(),
 			signature_key: self.signer.to_public_vec().into(),
 		}
+	}
+
+	/// Whether `bytes` is a key package this device could add for `account`'s bound
+	/// `device`: well formed, valid (signed, not expired, our ciphersuite), and naming
+	/// that device's key and that account. The chain takes any bytes; a member's junk
+	/// package must not stop every commit of every group the member is in.
+	pub fn usable_key_package(
+		&self,
+		bytes: &[u8],
+		account: &AccountId32,
+		device: &DeviceKey,
+	) -> bool {
+		let Ok(package) = KeyPackageIn::tls_deserialize_exact(bytes) else { return false };
+		let Ok(package) = package.validate(self.provider.crypto(), ProtocolVersion::Mls10) else {
+			return false;
+		};
+		let leaf = package.leaf_node();
+		package.ciphersuite() == CIPHERSUITE
+			&& leaf.signature_key().as_slice() == device.as_slice()
+			&& device_id(leaf.credential(), leaf.signature_key().as_slice())
+				.is_ok_and(|id| &id.account == account)
 	}
 
 	/// A last-resort key package valid for `lifetime_secs`, through which others add this
@@ -443,16 +479,21 @@ impl Device {
 		})
 	}
 
-	/// Opens an application message of the group and checks its signature. Its key is
-	/// deleted once used, so the same message cannot be opened twice.
+	/// Opens an application message of the group (of its current generation, or of the
+	/// one before if it was sent there) and checks its signature. Its key is deleted once
+	/// used, so the same message cannot be opened twice.
 	pub fn decrypt(&mut self, group: GroupId, message: &[u8]) -> Result<Opened, MlsError> {
 		let membership = self.membership(group)?;
+		let message = protocol_message(message)?;
+		let generation = membership
+			.previous
+			.filter(|previous| *message.group_id() == mls_id(group, *previous))
+			.unwrap_or(membership.generation);
 		self.provider.atomically(|provider| {
-			let mut mls = provider.load(group, membership.generation)?;
-			let processed = mls
-				.process_message(provider, protocol_message(message)?)
-				.map_err(refused("decrypting"))?;
-			let epoch = membership.chain_epoch(processed.epoch().as_u64());
+			let mut mls = provider.load(group, generation)?;
+			let processed =
+				mls.process_message(provider, message).map_err(refused("decrypting"))?;
+			let epoch = chain_epoch(generation, processed.epoch().as_u64());
 			let sender = match processed.sender() {
 				Sender::Member(leaf) => mls.member_at(*leaf),
 				_ => None,

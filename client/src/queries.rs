@@ -159,14 +159,22 @@ pub async fn commit_at(
 }
 
 /// The MLS message of the commit `record` describes, from the body of the block that
-/// ordered it (any node serves it), checked against the recorded hash.
-pub async fn commit_message(chain: &Chain, record: &CommitRecord) -> Result<Vec<u8>, ChainError> {
+/// ordered it, checked against the recorded hash: `None` if this node serves no body for
+/// the block (it pruned it, or synced past it), an error if the extrinsic holds no such
+/// message.
+pub async fn commit_message(
+	chain: &Chain,
+	record: &CommitRecord,
+) -> Result<Option<Vec<u8>>, ChainError> {
+	let Some(extrinsics) = chain.block_extrinsics(record.at).await? else { return Ok(None) };
 	let missing = || {
 		ChainError::Decode(format!(
 			"the commit ordered in block {} is not in its extrinsic {}",
 			record.at, record.extrinsic
 		))
 	};
-	let extrinsic = chain.extrinsic(record.at, record.extrinsic).await?.ok_or_else(missing)?;
-	find_message(&extrinsic, record.size, &record.commit).map(<[u8]>::to_vec).ok_or_else(missing)
+	let extrinsic = extrinsics.get(record.extrinsic as usize).ok_or_else(missing)?;
+	find_message(extrinsic, record.size, &record.commit)
+		.map(|message| Some(message.to_vec()))
+		.ok_or_else(missing)
 }

@@ -4,8 +4,14 @@
 mod common;
 
 use common::*;
-use quarks_client::{chain::Wait, inbox::Received, messenger::Messenger, queries, seal::Content};
-use sp_core::H256;
+use quarks_client::{
+	chain::{hash_value, Wait},
+	inbox::Received,
+	messenger::Messenger,
+	queries,
+	seal::Content,
+};
+use sp_core::{Pair as _, H256};
 use std::time::{Duration, Instant};
 use subxt::dynamic::Value;
 
@@ -38,8 +44,9 @@ fn text(received: &Received) -> &str {
 	}
 }
 
-/// One member orders, on chain, a commit whose message nobody holds. The group must go
-/// on: its other members still talk, and so does the member who tried.
+/// One member orders, on chain, a commit that is no commit, after binding a device whose
+/// key package is junk. The group must go on: its other members still talk, and so does
+/// the member who tried.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_cannot_stall_a_group() {
 	let _guard = exclusive();
@@ -59,7 +66,25 @@ async fn a_member_cannot_stall_a_group() {
 	assert_eq!(text(&receive(&bob, sent.hash).await), "before");
 	assert_eq!(text(&receive(&charlie, sent.hash).await), "before");
 
-	// Charlie, an ordinary member, has the chain order a commit that is no commit, once
+	// Charlie binds a second device whose key package is junk (the chain takes any bytes),
+	// so no commit that adds his devices could be built with it...
+	let junk_device = sp_core::ed25519::Pair::from_seed(&[42; 32]);
+	let mut proof_message = quarks_primitives::DEVICE_PROOF_TAG.to_vec();
+	codec::Encode::encode_to(charlie.account(), &mut proof_message);
+	let expires = charlie.chain.finalized().await.expect("reads") + 10_000;
+	let fields = vec![
+		Value::from_bytes(junk_device.public().0),
+		Value::from_bytes(junk_device.sign(&proof_message).0),
+		Value::from_bytes(b"not a key package"),
+		Value::u128(expires.into()),
+	];
+	charlie
+		.chain
+		.submit(charlie.pair(), "Keys", "add_device", fields, Wait::Finalized, &mut |_| {})
+		.await
+		.expect("the chain takes any non-empty bytes as a key package");
+
+	// ... and, an ordinary member, has the chain order a commit that is no commit, once
 	// the group's update interval allows one. (Before commits travelled in the call, he
 	// sent a hash whose message nobody held, and the group was stuck for good: Alice's
 	// next send failed with `Behind { chain: 2, device: 1 }`.)
@@ -76,6 +101,7 @@ async fn a_member_cannot_stall_a_group() {
 			Value::unnamed_composite(keys.iter().map(Value::from_bytes)),
 			Value::unnamed_variant("None", []),
 			Value::bool(false),
+			hash_value(&H256::repeat_byte(0x5a)),
 		];
 		match charlie
 			.chain
@@ -92,7 +118,8 @@ async fn a_member_cannot_stall_a_group() {
 	}
 
 	// The group goes on: Alice's client finds the commit does not apply and restarts the
-	// group; everyone, Charlie included, joins the new generation from its welcome.
+	// group, leaving out the device whose key package is junk; everyone, Charlie included,
+	// joins the new generation from its welcome.
 	let after = alice.send_group(group, "after").await.expect("Alice still sends");
 	let restarted = queries::commit_at(&alice.chain, group, info.epoch + 2)
 		.await
@@ -108,4 +135,15 @@ async fn a_member_cannot_stall_a_group() {
 	for member in [&bob, &charlie] {
 		assert_eq!(member.epoch_authenticator(group).expect("in it"), authenticator, "no fork");
 	}
+	let (_, devices) = alice.group_devices(group).expect("in it");
+	assert_eq!(devices.len(), 3, "one device each; the junk one is left out");
+	// And the group's creator holds its first epoch: no member can take it.
+	let second = alice
+		.create_group(&[bob.account().clone(), charlie.account().clone()], &mut |_| {})
+		.await
+		.expect("another group");
+	assert!(queries::commit_at(&alice.chain, second, 1)
+		.await
+		.expect("reads")
+		.is_some_and(|record| &record.committer == alice.account()));
 }

@@ -66,6 +66,11 @@ pub struct CommitRecord<AccountId, BlockNumber> {
 	/// current members' devices, every one of which joins from the welcome. A group's first
 	/// commit is one; any member may order one when the group cannot go on otherwise.
 	pub restart: bool,
+	/// [`authenticator_hash`] of the MLS epoch authenticator the commit leads to: every
+	/// member who applies the commit and every device that joins from the welcome must
+	/// reach it, so a welcome cannot lead elsewhere than the commit, nor a commit lead its
+	/// members to different secrets.
+	pub authenticator: H256,
 	/// The member who committed.
 	pub committer: AccountId,
 	/// The epoch whose member set holds for this one: the members changed last in that
@@ -85,6 +90,12 @@ pub fn commit_hash(message: &[u8]) -> H256 {
 /// What the chain records of a welcome: its BLAKE2-256.
 pub fn welcome_hash(welcome: &[u8]) -> H256 {
 	BlakeTwo256::hash(welcome)
+}
+
+/// What the chain records of an MLS epoch authenticator (a secret every member of the
+/// epoch derives): its BLAKE2-256 under a tag, which reveals nothing of it.
+pub fn authenticator_hash(authenticator: &[u8]) -> H256 {
+	BlakeTwo256::hash(&(b"quarks/epoch/1", authenticator).encode())
 }
 
 /// What the chain records of a roster (a group's devices, in ascending order): the

@@ -302,6 +302,7 @@ mod tests {
 			roster,
 			welcome: Some(Hash::repeat_byte(9)),
 			restart: true,
+			authenticator: Hash::repeat_byte(8),
 		});
 		assert!(commit.get_dispatch_info().call_weight.all_lte(max_extrinsic));
 		let max_length = *configs::RuntimeBlockLength::get().max.get(DispatchClass::Normal);
@@ -424,6 +425,7 @@ mod tests {
 						roster,
 						welcome: Some(Hash::repeat_byte(1)),
 						restart: true,
+						authenticator: Hash::repeat_byte(2),
 					}),
 					RuntimeCall::Messaging(pallet_quarks_messaging::Call::anchor {
 						root,

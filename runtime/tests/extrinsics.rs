@@ -81,6 +81,7 @@ fn calls() -> Vec<RuntimeCall> {
 			roster: vec![[1; 32], [2; 32]],
 			welcome: Some(Hash::repeat_byte(9)),
 			restart: false,
+			authenticator: Hash::repeat_byte(8),
 		}),
 		RuntimeCall::Messaging(Messaging::anchor { root: Hash::repeat_byte(8), count: 5 }),
 		RuntimeCall::Messaging(Messaging::acknowledge {

@@ -19,6 +19,8 @@ pub struct Commit {
 	pub welcome: Option<Vec<u8>>,
 	/// Whether it restarts the group: a new MLS group, a new generation.
 	pub restart: bool,
+	/// [`authenticator_hash`] of the epoch authenticator it leads to.
+	pub authenticator: H256,
 }
 
 impl Commit {
@@ -29,6 +31,7 @@ impl Commit {
 			roster: roster_hash(&self.roster),
 			welcome: self.welcome.as_deref().map(welcome_hash),
 			restart: self.restart,
+			authenticator: self.authenticator,
 		}
 	}
 }
@@ -45,6 +48,8 @@ pub struct OrderedCommit {
 	pub welcome: Option<H256>,
 	/// Whether the commit restarts the group.
 	pub restart: bool,
+	/// The hash of the epoch authenticator it leads to ([`authenticator_hash`]).
+	pub authenticator: H256,
 }
 
 impl<AccountId, BlockNumber> From<&CommitRecord<AccountId, BlockNumber>> for OrderedCommit {
@@ -54,7 +59,26 @@ impl<AccountId, BlockNumber> From<&CommitRecord<AccountId, BlockNumber>> for Ord
 			roster: record.roster,
 			welcome: record.welcome,
 			restart: record.restart,
+			authenticator: record.authenticator,
 		}
+	}
+}
+
+/// The authenticator hash of `mls`'s current epoch.
+fn authenticator_of(mls: &MlsGroup) -> H256 {
+	authenticator_hash(mls.epoch_authenticator().as_slice())
+}
+
+/// Checks that `mls` reached the epoch authenticator the chain recorded for `epoch`.
+fn check_authenticator(
+	mls: &MlsGroup,
+	ordered: &OrderedCommit,
+	epoch: Epoch,
+) -> Result<(), MlsError> {
+	if authenticator_of(mls) == ordered.authenticator {
+		Ok(())
+	} else {
+		Err(MlsError::AuthenticatorMismatch(epoch))
 	}
 }
 
@@ -95,14 +119,15 @@ impl Staged {
 }
 
 /// Stages a commit of `adds` and `removals` on `mls` (always with a fresh leaf of this
-/// device); returns its message and welcome.
+/// device); returns its message, welcome and the authenticator hash of the epoch it
+/// leads to.
 fn stage(
 	provider: &Provider,
 	signer: &SignatureKeyPair,
 	mls: &mut MlsGroup,
 	adds: Vec<KeyPackage>,
 	removals: Vec<LeafNodeIndex>,
-) -> Result<(Vec<u8>, Option<Vec<u8>>), MlsError> {
+) -> Result<(Vec<u8>, Option<Vec<u8>>, H256), MlsError> {
 	let bundle = mls
 		.commit_builder()
 		.force_self_update(true)
@@ -114,8 +139,13 @@ fn stage(
 		.map_err(refused("committing"))?
 		.stage_commit(provider)
 		.map_err(refused("committing"))?;
+	let authenticator = mls
+		.pending_commit()
+		.and_then(|staged| staged.epoch_authenticator())
+		.map(|authenticator| authenticator_hash(authenticator.as_slice()))
+		.ok_or_else(|| MlsError::State("the staged commit has no epoch secrets".into()))?;
 	let (message, welcome, _) = bundle.into_messages();
-	Ok((to_bytes(&message)?, welcome.as_ref().map(to_bytes).transpose()?))
+	Ok((to_bytes(&message)?, welcome.as_ref().map(to_bytes).transpose()?, authenticator))
 }
 
 /// The roster of `mls` without the devices `gone` and with those of `adds`, in ascending
@@ -188,13 +218,14 @@ impl Device {
 			)
 			.map_err(refused("restarting a group"))?;
 			let roster = roster_with(&mls, &[], &adds)?;
-			let (_, welcome) = stage(provider, signer, &mut mls, adds, Vec::new())?;
+			let (_, welcome, authenticator) = stage(provider, signer, &mut mls, adds, Vec::new())?;
 			Ok(Commit {
 				epoch: epoch.saturating_sub(1),
 				message: Vec::new(),
 				roster,
 				welcome,
 				restart: true,
+				authenticator,
 			})
 		})?;
 		// A plain commit staged earlier is replaced too.
@@ -239,8 +270,9 @@ impl Device {
 			let epoch = membership.chain_epoch(mls.epoch().as_u64());
 			let gone: Vec<DeviceKey> = removed.iter().map(|d| d.signature_key).collect();
 			let roster = roster_with(&mls, &gone, &adds)?;
-			let (message, welcome) = stage(provider, signer, &mut mls, adds, removals)?;
-			Ok(Commit { epoch, message, roster, welcome, restart: false })
+			let (message, welcome, authenticator) =
+				stage(provider, signer, &mut mls, adds, removals)?;
+			Ok(Commit { epoch, message, roster, welcome, restart: false, authenticator })
 		})?;
 		let ordered = commit.ordered();
 		self.staged.insert(
@@ -333,8 +365,13 @@ impl Device {
 			if applied.self_removed {
 				// Nothing of the group is readable now; a later welcome starts afresh.
 				mls.delete(provider.storage()).map_err(state)?;
+				if let Some(previous) = membership.previous {
+					provider.delete(group, previous)?;
+				}
 			} else if roster_hash(&roster_of(&mls)?) != ordered.roster {
 				return Err(MlsError::RosterMismatch(applied.epoch));
+			} else {
+				check_authenticator(&mls, &ordered, applied.epoch)?;
 			}
 			Ok(applied)
 		})?;
@@ -364,14 +401,14 @@ impl Device {
 			if roster_hash(&roster_of(&mls)?) != ordered.roster {
 				return Err(MlsError::RosterMismatch(generation));
 			}
-			if let Some(previous) = previous {
-				provider.delete(group, previous.generation)?;
+			check_authenticator(&mls, &ordered, generation)?;
+			if let Some(older) = previous.and_then(|p| p.previous) {
+				provider.delete(group, older)?;
 			}
 			Ok(Applied { epoch: generation, added, ..Default::default() })
 		})?;
 		self.staged.remove(&group);
-		let joined = previous.map_or(generation, |p| p.joined);
-		self.groups.insert(group, Membership { joined, generation });
+		self.groups.insert(group, restarted(previous, generation));
 		Ok(applied)
 	}
 
@@ -419,20 +456,37 @@ impl Device {
 			})?;
 			let mls = staged.into_group(provider).map_err(refused("joining"))?;
 			let (joined, generation) = quarks_id(mls.group_id().as_slice())?;
-			let at = Membership { joined: epoch, generation }.chain_epoch(mls.epoch().as_u64());
+			let at = chain_epoch(generation, mls.epoch().as_u64());
 			if (joined, at) != (group, epoch) || (ordered.restart && generation != epoch) {
 				return Err(MlsError::WrongWelcome { group: joined, epoch: at });
 			}
 			if roster_hash(&roster_of(&mls)?) != ordered.roster {
 				return Err(MlsError::RosterMismatch(epoch));
 			}
-			if let Some(previous) = previous.filter(|p| p.generation != generation) {
-				provider.delete(group, previous.generation)?;
+			check_authenticator(&mls, &ordered, epoch)?;
+			if let Some(older) = previous.and_then(|p| p.previous) {
+				provider.delete(group, older)?;
 			}
 			Ok(generation)
 		})?;
 		self.staged.remove(&group);
-		self.groups.insert(group, Membership { joined: epoch, generation });
+		let membership = match previous {
+			Some(previous) => restarted(Some(previous), generation),
+			None => Membership { joined: epoch, generation, previous: None },
+		};
+		self.groups.insert(group, membership);
 		Ok(())
+	}
+}
+
+/// A device's membership once `generation` restarted the group it had as `previous`
+/// (if any): it joined when it first did, and keeps the generation before to read late
+/// letters of.
+fn restarted(previous: Option<Membership>, generation: Epoch) -> Membership {
+	match previous {
+		Some(previous) => {
+			Membership { joined: previous.joined, generation, previous: Some(previous.generation) }
+		}
+		None => Membership { joined: generation, generation, previous: None },
 	}
 }

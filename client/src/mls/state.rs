@@ -34,6 +34,7 @@ impl From<StateV1> for State {
 		let first = |joined: u64| Membership {
 			joined: Epoch::try_from(joined).unwrap_or(Epoch::MAX),
 			generation: 1,
+			previous: None,
 		};
 		State {
 			account: old.account,

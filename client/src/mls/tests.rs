@@ -385,6 +385,7 @@ fn a_group_whose_commit_does_not_apply_restarts() {
 		roster: roster_hash(&roster),
 		welcome: None,
 		restart: false,
+		authenticator: H256::repeat_byte(1),
 	};
 	for member in [&mut alice, &mut bob] {
 		let error = member.apply_commit(GROUP, 3, &junk, recorded).unwrap_err();
@@ -422,8 +423,10 @@ fn a_group_whose_commit_does_not_apply_restarts() {
 		Opened { sender: carol.id(), epoch: 4, plaintext: b"back together".to_vec() }
 	);
 	assert_eq!(bob.decrypt(GROUP, &hello).unwrap().plaintext, b"back together");
-	// Nothing of the old generation is kept.
-	assert!(bob.decrypt(GROUP, &old).is_err());
+	// A letter sent just before the restart still opens: the generation before is kept
+	// (read only) until the next restart.
+	assert_eq!(bob.decrypt(GROUP, &old).unwrap().plaintext, b"before the junk");
+	assert!(bob.decrypt(GROUP, &old).is_err(), "and only once");
 	// The generation goes on with ordinary commits.
 	let update = carol.update(GROUP).unwrap();
 	assert_eq!(update.epoch, 4);
@@ -436,4 +439,49 @@ fn a_group_whose_commit_does_not_apply_restarts() {
 	assert_eq!(again.epoch(GROUP).unwrap(), 5);
 	let after = bob.encrypt(GROUP, b"after a reload").unwrap();
 	assert_eq!(again.decrypt(GROUP, &after).unwrap().epoch, 5);
+}
+
+/// A welcome whose hash the chain recorded but that leads to other epoch secrets than the
+/// chain's record of the commit: the committer cannot hand a new device a group of its
+/// own making.
+#[test]
+fn a_welcome_must_lead_to_the_recorded_epoch_secrets() {
+	let mut orderer = Orderer::default();
+	let (mut alice, _bob) = alice_and_bob(&mut orderer);
+	let mut carol = device(3);
+	let add = alice.commit(GROUP, &[carol.key_package(DAY).unwrap()], &[]).unwrap();
+	let lied = OrderedCommit { authenticator: H256::repeat_byte(9), ..add.ordered() };
+	let welcome = add.welcome.as_ref().unwrap();
+	assert!(matches!(carol.join(welcome, GROUP, 2, lied), Err(MlsError::AuthenticatorMismatch(2))));
+	assert!(!carol.is_in(GROUP), "nothing changed");
+	// Members applying a commit check the same record.
+	let mut bob = _bob;
+	assert!(matches!(
+		bob.apply_commit(GROUP, 2, &add.message, lied),
+		Err(MlsError::AuthenticatorMismatch(2))
+	));
+	assert_eq!(bob.epoch(GROUP).unwrap(), 1);
+	carol.join(welcome, GROUP, 2, add.ordered()).unwrap();
+	assert_eq!(carol.epoch_authenticator(GROUP).unwrap(), {
+		alice.apply_commit(GROUP, 2, &add.message, add.ordered()).unwrap();
+		alice.epoch_authenticator(GROUP).unwrap()
+	});
+}
+
+/// The chain takes any bytes as a key package: only one of the bound device, naming its
+/// account, that validates, is added — junk from one member stops nobody's commits.
+#[test]
+fn only_a_bound_devices_own_valid_key_package_is_usable() {
+	let checker = device(1);
+	let bob = device(2);
+	let package = bob.key_package(DAY).unwrap();
+	let key = bob.signature_key();
+	assert!(checker.usable_key_package(&package, bob.account(), &key));
+	assert!(!checker.usable_key_package(b"junk", bob.account(), &key));
+	assert!(!checker.usable_key_package(&package, checker.account(), &key), "another account");
+	assert!(!checker.usable_key_package(&package, bob.account(), &[7; 32]), "another device");
+	let mut tampered = package.clone();
+	let last = tampered.len() - 1;
+	tampered[last] ^= 1;
+	assert!(!checker.usable_key_package(&tampered, bob.account(), &key));
 }

@@ -264,6 +264,8 @@ pub mod pallet {
 		UpdateTooSoon,
 		/// A group's first commit starts its MLS group, so it is a restart.
 		FirstCommitRestarts,
+		/// A restart of a group of several members names no welcome: they could not join.
+		RestartWithoutWelcome,
 	}
 
 	#[pallet::hooks]
@@ -434,12 +436,15 @@ pub mod pallet {
 		/// where it is ([`CommitRecord`]).
 		///
 		/// `welcome` is the hash of the MLS welcome for the devices the commit adds: the
-		/// only welcome into `epoch` that devices accept. With `restart`, the commit starts
+		/// only welcome into `epoch` that devices accept; `authenticator` the hash of the
+		/// epoch authenticator the commit leads to, which members who apply it and devices
+		/// that join from the welcome must reach. With `restart`, the commit starts
 		/// a new MLS group of the members' devices (MLS's re-initialisation), which all join
 		/// from that welcome: a group's first commit does, and so may any member's when the
 		/// group cannot go on otherwise (a commit that does not apply, records pruned).
 		///
-		/// The origin must be a current member. `epoch` must build on the chain's: the open
+		/// The origin must be a current member (an admin for the group's first commit).
+		/// `epoch` must build on the chain's: the open
 		/// epoch if a membership change left it awaiting a key, else the next one (an
 		/// update, at least `MinUpdateInterval` blocks after the last commit). `roster`
 		/// must be in ascending order, each device bound now to a current member, every
@@ -455,12 +460,19 @@ pub mod pallet {
 			roster: Vec<DeviceKey>,
 			welcome: Option<H256>,
 			restart: bool,
+			authenticator: H256,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut info = Groups::<T>::get(group).ok_or(Error::<T>::UnknownGroup)?;
-			ensure!(Members::<T>::contains_key(group, &who), Error::<T>::NotMember);
+			let member = Members::<T>::get(group, &who).ok_or(Error::<T>::NotMember)?;
 			let oldest = OldestCommit::<T>::get(group);
 			ensure!(restart || oldest.is_some(), Error::<T>::FirstCommitRestarts);
+			// The first commit starts the group its creator made: no member can take it.
+			ensure!(oldest.is_some() || member.admin, Error::<T>::NotAdmin);
+			ensure!(
+				!restart || welcome.is_some() || info.members == 1,
+				Error::<T>::RestartWithoutWelcome
+			);
 			let next = if info.committed { info.epoch.saturating_add(1) } else { info.epoch };
 			ensure!(epoch == next, Error::<T>::WrongEpoch);
 			let now = frame_system::Pallet::<T>::block_number();
@@ -496,6 +508,7 @@ pub mod pallet {
 				roster: roster_hash(&roster),
 				welcome,
 				restart,
+				authenticator,
 				committer: who.clone(),
 				members_since,
 				at: now,
@@ -675,6 +688,11 @@ pub mod pallet {
 					for epoch in oldest..=latest {
 						let record =
 							Commits::<T>::get(group, epoch).ok_or("commit record missing")?;
+						ensure!(
+							record.size <= T::MaxCommitBytes::get(),
+							"a commit larger than MaxCommitBytes"
+						);
+						ensure!(epoch > 1 || record.restart, "a first commit that is no restart");
 						ensure!(
 							record.members_since >= since && record.members_since <= epoch,
 							"member sets out of order"

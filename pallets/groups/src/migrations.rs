@@ -30,22 +30,27 @@ pub mod v1 {
 	}
 
 	/// Rewrites every kept record. A version-0 commit's message is in no block body, so
-	/// its record names none (size 0): a client that still needs it cannot apply it and
-	/// restarts the group, as for any commit that does not apply.
+	/// its record names none (size 0) and no authenticator: a client that still needs it
+	/// cannot apply it and restarts the group, as for any commit that does not apply.
+	/// One pass over every group's records (at most `MaxKeptCommits` each), in the upgrade's
+	/// block: enough while groups number in the tens of thousands; a larger chain would
+	/// need a multi-block migration.
 	pub struct InnerMigrateV0ToV1<T>(PhantomData<T>);
 
 	impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV0ToV1<T> {
 		fn on_runtime_upgrade() -> Weight {
 			let mut records = 0u64;
 			Commits::<T>::translate::<CommitRecordV0<T::AccountId, BlockNumberFor<T>>, _>(
-				|_, _, old| {
+				|_, epoch, old| {
 					records = records.saturating_add(1);
 					Some(CommitRecord {
 						commit: old.commit,
 						size: 0,
 						roster: old.roster,
 						welcome: None,
-						restart: false,
+						// A first commit started its group, as a restart does now.
+						restart: epoch == 1,
+						authenticator: H256::zero(),
 						committer: old.committer,
 						members_since: old.members_since,
 						at: old.at,

@@ -33,6 +33,11 @@ fn message(n: u8) -> BoundedVec<u8, MaxCommitBytes> {
 	BoundedVec::truncate_from(vec![n; 16])
 }
 
+/// What a commit's epoch authenticator hashes to, in these tests.
+fn auth() -> H256 {
+	H256::repeat_byte(0xaa)
+}
+
 /// What a welcome of commit `n` hashes to.
 fn welcome(n: u8) -> H256 {
 	H256::repeat_byte(n)
@@ -50,6 +55,7 @@ fn commit_as(who: u64, epoch: u32, n: u8, roster: Vec<DeviceKey>) -> DispatchRes
 		roster,
 		first.then(|| welcome(n)),
 		first,
+		auth(),
 	)
 }
 
@@ -310,7 +316,16 @@ mod commits {
 			let carol = bind(3, CAROL);
 			assert_noop!(commit(CAROL, 1, 1, &[a, b]), Error::<Test>::NotMember);
 			assert_noop!(
-				Groups::commit(RuntimeOrigin::signed(ADMIN), 7, 1, message(1), vec![a], None, true),
+				Groups::commit(
+					RuntimeOrigin::signed(ADMIN),
+					7,
+					1,
+					message(1),
+					vec![a],
+					None,
+					true,
+					auth()
+				),
 				Error::<Test>::UnknownGroup
 			);
 			assert_noop!(commit(ADMIN, 1, 1, &[b, a]), Error::<Test>::RosterNotSorted);
@@ -401,6 +416,7 @@ mod commits {
 				roster.to_vec(),
 				Some(welcome(1)),
 				true,
+				auth(),
 			));
 			let record = Groups::commit_at(GROUP, 1).expect("recorded");
 			assert_eq!(record.commit, commit_hash(&bytes));
@@ -414,6 +430,7 @@ mod commits {
 				roster: roster.to_vec(),
 				welcome: None,
 				restart: false,
+				authenticator: auth(),
 			})
 			.encode();
 			let mut message: Vec<u8> = vec![32 << 2];
@@ -435,8 +452,45 @@ mod commits {
 			let roster = vec![bind(1, ADMIN), bind(2, BOB)];
 			let signed = RuntimeOrigin::signed;
 			assert_noop!(
-				Groups::commit(signed(ADMIN), GROUP, 1, message(1), roster.clone(), None, false),
+				Groups::commit(
+					signed(ADMIN),
+					GROUP,
+					1,
+					message(1),
+					roster.clone(),
+					None,
+					false,
+					auth()
+				),
 				Error::<Test>::FirstCommitRestarts
+			);
+			// The group is its creator's to start: a member cannot take its first epoch.
+			assert_noop!(
+				Groups::commit(
+					signed(BOB),
+					GROUP,
+					1,
+					message(1),
+					roster.clone(),
+					Some(welcome(1)),
+					true,
+					auth()
+				),
+				Error::<Test>::NotAdmin
+			);
+			// Nobody could join a restart of several members without a welcome.
+			assert_noop!(
+				Groups::commit(
+					signed(ADMIN),
+					GROUP,
+					1,
+					message(1),
+					roster.clone(),
+					None,
+					true,
+					auth()
+				),
+				Error::<Test>::RestartWithoutWelcome
 			);
 			assert_ok!(Groups::commit(
 				signed(ADMIN),
@@ -445,7 +499,8 @@ mod commits {
 				message(1),
 				roster.clone(),
 				Some(welcome(1)),
-				true
+				true,
+				auth()
 			));
 		});
 	}
@@ -470,6 +525,7 @@ mod commits {
 					roster.clone(),
 					Some(welcome(3)),
 					true,
+					auth(),
 				)
 			};
 			assert_noop!(restart(BOB), Error::<Test>::UpdateTooSoon);
@@ -489,6 +545,7 @@ mod commits {
 				roster[..2].to_vec(),
 				Some(welcome(4)),
 				true,
+				auth(),
 			));
 			assert_eq!(Groups::members_at(GROUP, 4), vec![ADMIN, BOB]);
 		});
@@ -542,8 +599,13 @@ mod migrations {
 
 			MigrateV0ToV1::<Test>::on_runtime_upgrade();
 			assert_eq!(Groups::on_chain_storage_version(), 1);
-			let migrated =
-				CommitRecord { size: 0, welcome: None, restart: false, extrinsic: 0, ..record };
+			let migrated = CommitRecord {
+				size: 0,
+				welcome: None,
+				authenticator: H256::zero(),
+				extrinsic: 0,
+				..record
+			};
 			assert_eq!(Groups::commit_at(GROUP, 1), Some(migrated.clone()));
 			// Once at version 1 it does nothing (translating again would garble the record).
 			MigrateV0ToV1::<Test>::on_runtime_upgrade();
