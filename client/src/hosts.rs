@@ -128,14 +128,33 @@ impl Mailbox {
 		self.rpc.request("quarks_fetchMailbox", rpc_params![request]).await
 	}
 
-	/// Every envelope the host keeps for the owner, oldest first, page by page.
+	/// Every envelope the host keeps for the owner, oldest first, page by page. A host
+	/// cannot keep a client paging for ever: each page must start after the last, and the
+	/// mailbox may not hold more than the owner's quota at this host (its on-chain record).
 	pub async fn fetch(&self) -> Result<Vec<MailboxEntry>, ChainError> {
+		let lying = |what: &str| {
+			ChainError::Rpc(format!(
+				"host {}: {what}; its mailbox is not read further",
+				self.host.operator
+			))
+		};
 		let mut mail = Vec::new();
+		let mut bytes = 0u64;
 		let mut after = None;
 		loop {
 			let page = self.page(after).await?;
+			bytes = page
+				.mail
+				.iter()
+				.fold(bytes, |sum, entry| sum.saturating_add(entry.envelope.len() as u64));
+			if bytes > self.host.info.user_quota {
+				return Err(lying("it lists more mail than its quota for one user"));
+			}
 			mail.extend(page.mail);
 			match page.next {
+				Some(next) if after.is_some_and(|after| next <= after) => {
+					return Err(lying("its pages do not advance"))
+				}
 				Some(next) => after = Some(next),
 				None => return Ok(mail),
 			}

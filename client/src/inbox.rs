@@ -48,6 +48,10 @@ const RETRY_FOR: Duration = Duration::from_secs(120);
 const ACK_EVERY: Duration = Duration::from_secs(2);
 /// Most receipts in one transaction.
 pub const MAX_RECEIPTS: usize = 256;
+/// How long one host has to list a mailbox.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Mail events from the hosts waiting to be read: beyond it, hosts' tasks wait.
+const MAX_QUEUED_EVENTS: usize = 4096;
 /// Most unconfirmed memberships kept per message: one per host a user may choose, and one
 /// more. A lying host's claim must not displace an honest host's, nor grow without end.
 const MAX_CLAIMS: usize = 4;
@@ -514,17 +518,45 @@ impl Messenger {
 	/// groups.
 	pub async fn fetch(&self) -> Result<Vec<MailboxEntry>, ClientError> {
 		let mut entries: Vec<(H256, MailboxEntry)> = Vec::new();
+		let mut seen: HashMap<H256, usize> = HashMap::new();
 		let signed = |entry: &MailboxEntry, hash: &H256| {
 			seal::parse(&entry.envelope)
 				.is_ok_and(|(envelope, _)| self.signed_by_sender(entry, &envelope.sender, hash))
 		};
-		for mailbox in self.mailboxes().await? {
-			for entry in mailbox.fetch().await? {
+		// Every host at once, each within a deadline: a silent or lying host delays
+		// nobody's mail from the others; only if none answers is there an error.
+		let mailboxes = self.mailboxes().await?;
+		let fetches = mailboxes.iter().map(|mailbox| async move {
+			tokio::time::timeout(FETCH_TIMEOUT, mailbox.fetch()).await.unwrap_or_else(|_| {
+				Err(crate::chain::ChainError::Rpc(format!(
+					"host {} did not answer within {FETCH_TIMEOUT:?}",
+					mailbox.host().operator
+				)))
+			})
+		});
+		let mut answered = Vec::new();
+		let mut failure = None;
+		for fetched in futures::future::join_all(fetches).await {
+			match fetched {
+				Ok(mail) => answered.push(mail),
+				Err(e) => failure = Some(e),
+			}
+		}
+		if answered.is_empty() {
+			if let Some(failure) = failure {
+				return Err(failure.into());
+			}
+		}
+		for mail in answered {
+			for entry in mail {
 				let hash = hash_of(&entry.envelope);
-				match entries.iter_mut().find(|(h, _)| *h == hash) {
-					None => entries.push((hash, entry)),
-					Some((_, kept)) if !signed(kept, &hash) && signed(&entry, &hash) => {
-						*kept = entry
+				match seen.get(&hash) {
+					None => {
+						seen.insert(hash, entries.len());
+						entries.push((hash, entry));
+					}
+					Some(&at) if !signed(&entries[at].1, &hash) && signed(&entry, &hash) => {
+						entries[at].1 = entry
 					}
 					Some(_) => {}
 				}
@@ -718,8 +750,10 @@ impl Messenger {
 	async fn mail_events(
 		&self,
 		follow: bool,
-	) -> Result<mpsc::UnboundedReceiver<Option<MailEvent<BlockNumber>>>, ClientError> {
-		let (tx, rx) = mpsc::unbounded_channel();
+	) -> Result<mpsc::Receiver<Option<MailEvent<BlockNumber>>>, ClientError> {
+		// Bounded: a host that floods its subscription waits for the reader, and holds at
+		// most this many events of the client's memory.
+		let (tx, rx) = mpsc::channel(MAX_QUEUED_EVENTS);
 		let mailboxes = self.mailboxes().await?;
 		let (fetched_tx, mut fetched_rx) = mpsc::unbounded_channel::<()>();
 		let hosts = mailboxes.len();
@@ -732,7 +766,7 @@ impl Messenger {
 					// Subscribe before fetching so nothing falls between the two.
 					let subscription = if follow { mailbox.subscribe().await.ok() } else { None };
 					for entry in mailbox.fetch().await.unwrap_or_default() {
-						if tx.send(Some(MailEvent::Mail(entry))).is_err() {
+						if tx.send(Some(MailEvent::Mail(entry))).await.is_err() {
 							return;
 						}
 					}
@@ -748,12 +782,12 @@ impl Messenger {
 					};
 					while let Some(Ok(event)) = subscription.next().await {
 						let missed = matches!(event, MailEvent::Missed);
-						if tx.send(Some(event)).is_err() {
+						if tx.send(Some(event)).await.is_err() {
 							return;
 						}
 						if missed {
 							for entry in mailbox.fetch().await.unwrap_or_default() {
-								if tx.send(Some(MailEvent::Mail(entry))).is_err() {
+								if tx.send(Some(MailEvent::Mail(entry))).await.is_err() {
 									return;
 								}
 							}
@@ -770,7 +804,7 @@ impl Messenger {
 					break;
 				}
 			}
-			let _ = tx.send(None);
+			let _ = tx.send(None).await;
 		});
 		Ok(rx)
 	}

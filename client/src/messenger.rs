@@ -192,13 +192,26 @@ impl Messenger {
 		Ok(self.transact("Keys", "remove_device", fields, Wait::Finalized, progress).await?)
 	}
 
-	/// Connections to the mailbox at every host this identity chose.
+	/// Connections to the mailbox at every host this identity chose that can be reached
+	/// (all at once); an error only if none can.
 	pub async fn mailboxes(&self) -> Result<Vec<Mailbox>, ClientError> {
+		let genesis = self.chain.genesis();
+		let connections = hosts::chosen(&self.chain, &self.account)
+			.await?
+			.into_iter()
+			.map(|host| Mailbox::connect(host, self.pair.clone(), genesis));
 		let mut out = Vec::new();
-		for host in hosts::chosen(&self.chain, &self.account).await? {
-			out.push(Mailbox::connect(host, self.pair.clone(), self.chain.genesis()).await?);
+		let mut failure = None;
+		for connected in futures::future::join_all(connections).await {
+			match connected {
+				Ok(mailbox) => out.push(mailbox),
+				Err(e) => failure = Some(e),
+			}
 		}
-		Ok(out)
+		match failure {
+			Some(failure) if out.is_empty() => Err(failure.into()),
+			_ => Ok(out),
+		}
 	}
 
 	/// Submits `pallet::call(fields)` signed by this identity.

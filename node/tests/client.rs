@@ -443,6 +443,10 @@ enum Answers {
 	/// Claims at once that every envelope is final under a root no anchor has (whose
 	/// proof checks), and drops the host's true news of anchors.
 	Lying,
+	/// Lists the mailbox's first page for ever: its `next` never advances.
+	Endless,
+	/// Never answers a fetch.
+	Silent,
 }
 
 /// A host endpoint in front of a real host: what relays push passes through unchanged,
@@ -464,6 +468,7 @@ impl Upstream {
 	async fn pass_on(&self, entry: &mut MailboxEntry) {
 		match self.answers {
 			Answers::Late(delay) => tokio::time::sleep(delay).await,
+			Answers::Endless | Answers::Silent => {}
 			Answers::Lying => {
 				let (envelope, _) = seal::parse(&entry.envelope).expect("hosts keep envelopes");
 				let leaf = envelope.leaf(hash_of(&entry.envelope)).value();
@@ -504,6 +509,9 @@ impl HostProxy {
 		module
 			.register_async_method("quarks_fetchMailbox", move |params, up, _| async move {
 				let request: Bytes = params.one()?;
+				if let Answers::Silent = up.answers {
+					std::future::pending::<()>().await;
+				}
 				let mut page: MailboxPage<u32> = up
 					.rpc
 					.request("quarks_fetchMailbox", rpc_params![request])
@@ -511,6 +519,10 @@ impl HostProxy {
 					.map_err(failed)?;
 				for entry in &mut page.mail {
 					up.pass_on(entry).await;
+				}
+				if let Answers::Endless = up.answers {
+					up.lies.fetch_add(1, Ordering::SeqCst);
+					page.next = Some(page.mail.last().map_or(0, |e| e.position));
 				}
 				Ok::<_, ErrorObjectOwned>(page)
 			})
@@ -536,6 +548,7 @@ impl HostProxy {
 							(MailEvent::Mail(entry), _) => up.pass_on(entry).await,
 							(_, Answers::Lying) => continue,
 							(_, Answers::Late(delay)) => tokio::time::sleep(delay).await,
+							(_, Answers::Endless | Answers::Silent) => {}
 						}
 						sink.send(SubscriptionMessage::from_json(&event)?).await?;
 					}
@@ -597,4 +610,38 @@ async fn a_lying_host_cannot_hide_what_an_honest_host_holds() {
 	assert!(about.iter().any(|u| u.starts_with("Shown")), "{updates:?}");
 	assert!(about.iter().any(|u| u.contains("notarization: Final(")), "{updates:?}");
 	assert!(!about.iter().any(|u| u.contains("NotNotarized")), "{updates:?}");
+}
+
+/// Issue 26, item 8: Bob's host Dave lists his mailbox's first page for ever (its `next`
+/// never advances), then answers no fetch at all. Bob's client neither loops nor waits on
+/// it: it reads what Ferdie holds, as if Dave were down.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_host_cannot_hang_or_exhaust_a_client() {
+	let _guard = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
+	let endless = HostProxy::start(9947, Answers::Endless).await;
+	let silent = HostProxy::start(9947, Answers::Silent).await;
+	let terms = validators[0]
+		.runtime_call::<Option<HostInfo<u32>>>("HostingApi_host", Dave.to_account_id())
+		.await
+		.expect("admitted at genesis");
+	let (retention, capacity, quota) = (terms.retention, terms.capacity, terms.user_quota);
+
+	let alice = client_session(dir.path(), &validators[0], "Alice").await;
+	let bob = client_session(dir.path(), &validators[1], "Bob").await;
+	for m in [&alice, &bob] {
+		m.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("published");
+	}
+	// Endless pages are refused at the second page; silence is cut at the fetch deadline
+	// (10 s), well before a request's own timeout (60 s).
+	for (proxy, what, within) in [(&endless, "endless pages", 5), (&silent, "silence", 30)] {
+		set_host_record(&validators[0], Dave, proxy.port, retention, capacity, quota).await;
+		let sent = alice.send_direct(bob.account(), what).await.expect("sent");
+		let started = Instant::now();
+		assert_eq!(text(&receive(&bob, sent.hash).await), what);
+		let took = started.elapsed();
+		assert!(took < Duration::from_secs(within), "{what}: Bob read it after {took:?}");
+	}
+	assert!(endless.lies.load(Ordering::SeqCst) > 0, "the endless host answered");
 }
