@@ -105,6 +105,7 @@ fn store_figures(class: u8, count: usize) {
 		user_quota: u64::MAX,
 		sender_share: u64::MAX,
 		sender_pending: u64::MAX,
+		sender_capacity: u64::MAX,
 	};
 	for persistent in [true, false] {
 		let dir = tempfile::tempdir().expect("temp dir");
@@ -157,7 +158,7 @@ fn store_figures(class: u8, count: usize) {
 		let fetches = start.elapsed();
 		let start = Instant::now();
 		for (hash, _, to) in &items {
-			store.stop_keeping([(*hash, to.clone())]).expect("deleted");
+			store.stop_keeping([(*hash, to.clone())], u32::MAX).expect("deleted");
 		}
 		let deletes = start.elapsed();
 		println!(

@@ -780,6 +780,63 @@ async fn insiders_cannot_misplace_or_stall_mail() {
 		wait_in_mailbox(host, Bob, operator, hash, is_final).await;
 	}
 
+	// Item 4: mail Bob deleted does not come back at Dave's host, whoever posts it again
+	// (the submission is signed once, by Alice, and anyone who saw it holds it).
+	let request =
+		mailbox_request(&dave, Bob, Dave, Bob, MailboxAction::Delete { envelopes: vec![hash] })
+			.await;
+	let deleted: u32 =
+		dave.rpc.request("quarks_deleteMail", rpc_params![request]).await.expect("deleted");
+	assert_eq!(deleted, 1);
+	let again =
+		HostItem::Envelope { submission: submission(node, Alice, &mail).await, membership: None };
+	assert_eq!(host_items(&dave, &[again]).await, vec![HostAnswer::Delivered]);
+	assert!(mailbox(&dave, Bob, Dave).await.iter().all(|e| e.hash != hash), "not kept again");
+
+	// Item 4: only a member of a group at an epoch sends to it. Alice starts a group of
+	// herself and Bob (their genesis devices); Charlie's mail to it is refused at the node
+	// and at the host.
+	let mut roster: Vec<[u8; 32]> = quarks_runtime::genesis_config_presets::DEV_DEVICE_KEYS
+		.iter()
+		.filter(|(who, _)| [Alice, Bob].contains(who))
+		.map(|(_, key)| *key)
+		.collect();
+	roster.sort();
+	let start = RuntimeCall::Utility(pallet_utility::Call::batch_all {
+		calls: vec![
+			RuntimeCall::Groups(pallet_quarks_groups::Call::create_group {
+				members: vec![account(Bob)],
+			}),
+			RuntimeCall::Groups(pallet_quarks_groups::Call::commit {
+				group: 0,
+				epoch: 1,
+				commit: vec![1; 8].try_into().expect("fits"),
+				roster,
+				welcome: Some(H256::repeat_byte(1)),
+				restart: true,
+				authenticator: H256::repeat_byte(2),
+			}),
+		],
+	});
+	node.submit_next(Alice, start).await;
+	let to_group = Destination::Group { group: 0, epoch: 1 };
+	wait_until("the group's epoch 1 is ordered", LIMIT, || async {
+		let members: Vec<AccountId> =
+			node.runtime_call("HostingApi_recipients", to_group.clone()).await;
+		members.len() == 2
+	})
+	.await;
+	let intruder = envelope(Charlie, to_group.clone(), 0, 7);
+	let intruder = submission(node, Charlie, &intruder).await;
+	assert_eq!(submit(node, &intruder).await, Err(9026));
+	let item = HostItem::Envelope { submission: intruder, membership: None };
+	assert_eq!(
+		host_items(&dave, &[item]).await,
+		vec![HostAnswer::Refused { code: 9026, retry: false }]
+	);
+	let member = envelope(Alice, to_group, 0, 8);
+	submit(node, &submission(node, Alice, &member).await).await.expect("a member sends");
+
 	// Item 5: Alice's own second envelope, and one request naming its (true) batch 4096
 	// times. Charlie's push to Bob right behind it is stored within the push deadline.
 	let second = envelope(Alice, to(Bob), 0, 2);

@@ -35,6 +35,9 @@ pub enum QuarksError {
 	/// The sender has no device bound on chain.
 	#[error("the sender has no device bound on chain")]
 	SenderHasNoDevice,
+	/// Group mail from an account that was not a member of the group at its epoch.
+	#[error("the sender was not a member of the group at the envelope's epoch")]
+	NotAGroupMember,
 	/// The mailbox request is for another host.
 	#[error("request is for another host")]
 	WrongHost,
@@ -71,10 +74,12 @@ impl QuarksError {
 			Self::NotChosen => 9023,
 			Self::NoHostChosen => 9024,
 			Self::SenderHasNoDevice => 9025,
+			Self::NotAGroupMember => 9026,
 			Self::Store(StoreError::OverQuota) => 9030,
 			Self::Store(StoreError::OverCapacity) => 9031,
 			Self::Store(StoreError::SenderOverQuota) => 9032,
 			Self::Store(StoreError::OverShare) => 9033,
+			Self::Store(StoreError::SenderOverCapacity) => 9034,
 			Self::WrongHost => 9040,
 			Self::BadSignature => 9041,
 			Self::Store(StoreError::Replayed { .. }) => 9042,
@@ -96,6 +101,7 @@ impl QuarksError {
 				| Self::Store(StoreError::OverCapacity)
 				| Self::Store(StoreError::SenderOverQuota)
 				| Self::Store(StoreError::OverShare)
+				| Self::Store(StoreError::SenderOverCapacity)
 				| Self::RateLimited
 				| Self::TooManySubscriptions
 				| Self::Store(StoreError::Database(_))

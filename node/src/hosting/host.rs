@@ -52,6 +52,9 @@ const SENDER_PENDING_BYTES: u64 = 16 << 20;
 /// One sender keeps at most 1 / this of a recipient's quota here, so no sender can fill a
 /// mailbox and lock its owner out of everyone else's mail.
 const SENDER_SHARE_OF_QUOTA: u64 = 4;
+/// One sender keeps at most 1 / this of a host's capacity, whoever its recipients, so no
+/// sender writing to many of the host's users fills it.
+const SENDER_SHARE_OF_CAPACITY: u64 = 16;
 /// Pending envelopes per second one sender may bring a host, and its burst.
 const SENDER_RATE: (f64, f64) = (200.0, 1000.0);
 
@@ -98,6 +101,8 @@ struct ChainView<'a, C: ProvideRuntimeApi<Block>> {
 	vouched: HashSet<(AccountId, H256, [u8; 64])>,
 	/// Anchors read in this request, by (sender, root).
 	anchors: HashMap<(AccountId, H256), Option<AnchorRecord<BlockNumber>>>,
+	/// Groups' members at an epoch, read in this request.
+	members: HashMap<Destination<AccountId>, Vec<AccountId>>,
 }
 
 impl<C> ChainView<'_, C>
@@ -112,6 +117,23 @@ where
 		let has = self.api.has_device(self.at, who.clone()).map_err(chain_error)?;
 		self.devices.insert(who.clone(), has);
 		Ok(has)
+	}
+
+	/// Whether `sender` may send to `destination`: anyone to an account, only a member of
+	/// the group at that epoch to a group.
+	fn may_send(
+		&mut self,
+		sender: &AccountId,
+		destination: &Destination<AccountId>,
+	) -> Result<bool, QuarksError> {
+		if matches!(destination, Destination::Direct(_)) {
+			return Ok(true);
+		}
+		if !self.members.contains_key(destination) {
+			let members = self.api.recipients(self.at, destination.clone()).map_err(chain_error)?;
+			self.members.insert(destination.clone(), members);
+		}
+		Ok(self.members.get(destination).is_some_and(|members| members.contains(sender)))
 	}
 
 	fn hosted_recipients(
@@ -300,6 +322,7 @@ where
 			recipients: HashMap::new(),
 			vouched: HashSet::new(),
 			anchors: HashMap::new(),
+			members: HashMap::new(),
 		}
 	}
 
@@ -405,9 +428,19 @@ where
 		if !view.has_device(&envelope.sender)? {
 			return Err(QuarksError::SenderHasNoDevice);
 		}
+		if !view.may_send(&envelope.sender, &envelope.destination)? {
+			return Err(QuarksError::NotAGroupMember);
+		}
 		let mut recipients = view.hosted_recipients(&envelope.destination, &self.operator)?;
 		if recipients.is_empty() {
 			return Err(QuarksError::NotChosen);
+		}
+		// Delivered or deleted here within its retention: not kept again for them, whoever
+		// posts it again.
+		let buried = self.store.tombstoned(&hash, &recipients);
+		recipients.retain(|recipient| !buried.contains(recipient));
+		if recipients.is_empty() {
+			return Ok((HostAnswer::Delivered, None));
 		}
 		let anchored = view.anchored(&envelope.sender, &leaf, membership.as_ref())?;
 		if anchored.is_some() {
@@ -440,6 +473,7 @@ where
 			user_quota: record.user_quota,
 			sender_share: record.user_quota / SENDER_SHARE_OF_QUOTA,
 			sender_pending: SENDER_PENDING_BYTES,
+			sender_capacity: record.capacity / SENDER_SHARE_OF_CAPACITY,
 		};
 		let Some(kept) = batch.insert(hash, &submission, meta, limits)? else {
 			return Ok((self.answer(&hash), None)); // An earlier item of this request.
@@ -482,12 +516,37 @@ where
 			return Ok(stored_answer(&meta.state));
 		};
 		let state = match view.anchored(&meta.sender, &meta.leaf, Some(&membership))? {
-			Some((block, membership)) => State::Anchored { block, membership, is_final: false },
+			Some((block, membership)) => {
+				// Anchored now: a recipient who acknowledged it is done with it, on this
+				// path as on any other that keeps mail.
+				let done = view
+					.api
+					.acknowledged_by(view.at, *hash, meta.recipients.clone())
+					.map_err(chain_error)?;
+				if !done.is_empty() {
+					let until = block.saturating_add(self.retention(view)?);
+					self.store.stop_keeping(done.into_iter().map(|who| (*hash, who)), until)?;
+					if !self.store.contains(hash) {
+						return Ok(HostAnswer::Delivered);
+					}
+				}
+				State::Anchored { block, membership, is_final: false }
+			}
 			None => State::Pending { received_at, membership: Some(membership) },
 		};
 		let answer = stored_answer(&state);
 		batch.set_state(*hash, state);
 		Ok(answer)
+	}
+
+	/// The host's retention, as its record says now.
+	fn retention(&self, view: &ChainView<'_, C>) -> Result<BlockNumber, QuarksError> {
+		Ok(view
+			.api
+			.host(view.at, self.operator.clone())
+			.map_err(chain_error)?
+			.ok_or(QuarksError::HostNotAdmitted)?
+			.retention)
 	}
 
 	/// What the host says of an envelope it holds.
@@ -534,8 +593,11 @@ where
 
 	/// Stops keeping `envelopes` for `who`, as `who` asked; returns how many were kept.
 	pub fn delete(&self, who: &AccountId, envelopes: Vec<H256>) -> Result<u32, QuarksError> {
-		let deleted =
-			self.store.stop_keeping(envelopes.into_iter().map(|hash| (hash, who.clone())))?;
+		let view = self.view();
+		let until = view.best.saturating_add(self.retention(&view)?);
+		let deleted = self
+			.store
+			.stop_keeping(envelopes.into_iter().map(|hash| (hash, who.clone())), until)?;
 		self.report();
 		Ok(deleted)
 	}
@@ -655,7 +717,8 @@ where
 		let mut next = first;
 		while next <= due {
 			let (receipts, last) = api.receipts_from(at, next, due).map_err(chain_error)?;
-			let deleted = self.store.stop_keeping(receipts)?;
+			let until = finalized.saturating_add(host.retention);
+			let deleted = self.store.stop_keeping(receipts, until)?;
 			if deleted > 0 {
 				log::debug!(target: "quarks-host", "deleted {deleted} envelope(s) for their recipients: delivered");
 				if let Some(metrics) = &self.metrics {
@@ -669,6 +732,7 @@ where
 		if first > due && self.store.cursor().is_none_or(|done| done < skipped) {
 			self.store.set_cursor(skipped)?;
 		}
+		self.store.forget_tombstones_before(finalized)?;
 		let expired = self.store.anchored_before(finalized.saturating_sub(host.retention));
 		for hash in &expired {
 			self.store.remove(hash)?;

@@ -30,6 +30,9 @@ type Column = redb::TableDefinition<'static, &'static [u8], &'static [u8]>;
 const BODIES: Column = redb::TableDefinition::new("bodies");
 const METAS: Column = redb::TableDefinition::new("metas");
 const ACCOUNTS: Column = redb::TableDefinition::new("accounts");
+/// (envelope hash ‖ recipient) → the block until which a copy posted again is not kept
+/// for that recipient: delivered or deleted mail does not come back.
+const TOMBSTONES: Column = redb::TableDefinition::new("tombstones");
 const CURSOR_KEY: &[u8] = b"cursor";
 const POSITION_KEY: &[u8] = b"position";
 const NONCE_PREFIX: &[u8] = b"nonce/";
@@ -97,6 +100,9 @@ pub struct Limits {
 	pub sender_share: u64,
 	/// Bytes of pending (not yet anchored) mail per sender.
 	pub sender_pending: u64,
+	/// Bytes one sender may keep here in all, whoever its recipients: no sender with many
+	/// recipients fills the host.
+	pub sender_capacity: u64,
 }
 
 /// Why the store refused or failed.
@@ -114,6 +120,9 @@ pub enum StoreError {
 	/// The sender already holds its share of every recipient's quota here.
 	#[error("the sender holds its share of every recipient's mailbox on this host")]
 	OverShare,
+	/// The sender already keeps its share of the host's capacity.
+	#[error("the sender keeps its share of this host's capacity")]
+	SenderOverCapacity,
 	/// The nonce is not above every nonce the account used before.
 	#[error("replayed request: nonce {nonce} is not above {last}")]
 	Replayed {
@@ -183,10 +192,16 @@ struct Index {
 	/// recipient's quota.
 	shares: HashMap<(AccountId, AccountId), u64>,
 	sender_pending: HashMap<AccountId, u64>,
+	/// Bytes kept per sender, whoever the recipients.
+	sender_bytes: HashMap<AccountId, u64>,
 	totals: Totals,
 	nonces: HashMap<AccountId, u64>,
 	cursor: Option<BlockNumber>,
 	next_position: u64,
+	/// (envelope, recipient) no longer kept, until the block it may be forgotten.
+	tombstones: HashMap<(H256, AccountId), BlockNumber>,
+	/// The same, by that block.
+	tombstone_expiry: BTreeSet<(BlockNumber, H256, AccountId)>,
 }
 
 impl Index {
@@ -207,6 +222,8 @@ impl Index {
 			self.mailboxes.entry(recipient.clone()).or_default().insert(meta.position, hash);
 		}
 		self.index_state(hash, &meta, true);
+		let sent = self.sender_bytes.entry(meta.sender.clone()).or_default();
+		*sent = sent.saturating_add(len);
 		self.next_position = self.next_position.max(meta.position.saturating_add(1));
 		self.metas.insert(hash, meta);
 	}
@@ -279,6 +296,13 @@ impl Index {
 	}
 
 	/// Removes `hash` from every index; returns its metadata.
+	fn bury(&mut self, hash: H256, who: AccountId, until: BlockNumber) {
+		if let Some(previous) = self.tombstones.insert((hash, who.clone()), until) {
+			self.tombstone_expiry.remove(&(previous, hash, who.clone()));
+		}
+		self.tombstone_expiry.insert((until, hash, who));
+	}
+
 	/// Replaces `hash`'s metadata `old` with `new` (its state changed); returns the new one.
 	fn replace(&mut self, hash: H256, old: &Meta, new: Meta) -> (H256, Meta) {
 		self.index_state(hash, old, false);
@@ -290,6 +314,12 @@ impl Index {
 	fn remove(&mut self, hash: &H256) -> Option<Meta> {
 		let meta = self.metas.remove(hash)?;
 		self.index_state(*hash, &meta, false);
+		if let Slot::Occupied(mut sent) = self.sender_bytes.entry(meta.sender.clone()) {
+			*sent.get_mut() = sent.get().saturating_sub(u64::from(meta.len));
+			if *sent.get() == 0 {
+				sent.remove();
+			}
+		}
 		for recipient in &meta.recipients {
 			self.release(recipient, &meta.sender, meta.position, u64::from(meta.len));
 		}
@@ -339,6 +369,10 @@ impl Batch<'_> {
 		let len = u64::from(meta.len);
 		if index.bytes().saturating_add(len) > limits.capacity {
 			return Err(StoreError::OverCapacity);
+		}
+		let sent = index.sender_bytes.get(&meta.sender).copied().unwrap_or_default();
+		if sent.saturating_add(len) > limits.sender_capacity {
+			return Err(StoreError::SenderOverCapacity);
 		}
 		if matches!(meta.state, State::Pending { .. }) {
 			let pending = index.sender_pending.get(&meta.sender).copied().unwrap_or_default();
@@ -412,6 +446,10 @@ impl Batch<'_> {
 	}
 }
 
+fn tombstone_key(hash: &H256, who: &AccountId) -> Vec<u8> {
+	[hash.as_bytes(), who.as_ref()].concat()
+}
+
 impl Drop for Batch<'_> {
 	/// A batch dropped uncommitted leaves nothing behind.
 	fn drop(&mut self) {
@@ -458,6 +496,19 @@ impl HostStore {
 			}
 			for hash in bodiless {
 				metas.remove(hash.as_bytes()).map_err(StoreError::database)?;
+			}
+			for entry in tx
+				.open_table(TOMBSTONES)
+				.map_err(StoreError::database)?
+				.iter()
+				.map_err(StoreError::database)?
+			{
+				let (key, value) = entry.map_err(StoreError::database)?;
+				let (hash, mut who) = key.value().split_at(32);
+				let who = AccountId::decode(&mut who).map_err(StoreError::database)?;
+				let until =
+					BlockNumber::decode(&mut value.value()).map_err(StoreError::database)?;
+				index.bury(H256::from_slice(hash), who, until);
 			}
 			for entry in tx
 				.open_table(ACCOUNTS)
@@ -655,10 +706,11 @@ impl HostStore {
 	pub fn stop_keeping(
 		&self,
 		pairs: impl IntoIterator<Item = (H256, AccountId)>,
+		until: BlockNumber,
 	) -> Result<u32, StoreError> {
 		let mut index = self.index.lock();
 		let mut remaining: HashMap<H256, Meta> = HashMap::new();
-		let mut released = 0u32;
+		let mut buried = Vec::new();
 		for (hash, who) in pairs {
 			let meta = match remaining.entry(hash) {
 				Slot::Occupied(slot) => slot.into_mut(),
@@ -669,9 +721,10 @@ impl HostStore {
 			};
 			if meta.recipients.contains(&who) {
 				meta.recipients.retain(|r| r != &who);
-				released = released.saturating_add(1);
+				buried.push((hash, who));
 			}
 		}
+		let released = buried.len() as u32;
 		remaining.retain(|hash, meta| {
 			index.metas.get(hash).is_some_and(|kept| kept.recipients.len() != meta.recipients.len())
 		});
@@ -687,7 +740,13 @@ impl HostStore {
 		if changes.is_empty() {
 			return Ok(0);
 		}
+		for (hash, who) in &buried {
+			changes.push((TOMBSTONES, tombstone_key(hash, who), Some(until.encode())));
+		}
 		self.write(changes)?;
+		for (hash, who) in buried {
+			index.bury(hash, who, until);
+		}
 		for (hash, meta) in remaining {
 			if meta.recipients.is_empty() {
 				index.remove(&hash);
@@ -700,6 +759,38 @@ impl HostStore {
 			index.metas.insert(hash, meta);
 		}
 		Ok(released)
+	}
+
+	/// Those of `recipients` who had `hash` delivered or deleted here within its
+	/// retention: a copy posted again is not kept for them.
+	pub fn tombstoned(&self, hash: &H256, recipients: &[AccountId]) -> Vec<AccountId> {
+		let index = self.index.lock();
+		recipients
+			.iter()
+			.filter(|who| index.tombstones.contains_key(&(*hash, (*who).clone())))
+			.cloned()
+			.collect()
+	}
+
+	/// Forgets the tombstones due before `block`.
+	pub fn forget_tombstones_before(&self, block: BlockNumber) -> Result<(), StoreError> {
+		let mut index = self.index.lock();
+		let due: Vec<(BlockNumber, H256, AccountId)> = index
+			.tombstone_expiry
+			.range(..(block, H256::zero(), AccountId::new([0; 32])))
+			.cloned()
+			.collect();
+		if due.is_empty() {
+			return Ok(());
+		}
+		self.write(
+			due.iter().map(|(_, hash, who)| (TOMBSTONES, tombstone_key(hash, who), None)).collect(),
+		)?;
+		for (until, hash, who) in due {
+			index.tombstone_expiry.remove(&(until, hash, who.clone()));
+			index.tombstones.remove(&(hash, who));
+		}
+		Ok(())
 	}
 
 	/// Accepts `nonce` for a request by `who` only if it exceeds every earlier one.
@@ -750,8 +841,13 @@ mod tests {
 	use quarks_primitives::merkle;
 	use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie};
 
-	const LIMITS: Limits =
-		Limits { capacity: 10_000, user_quota: 3_000, sender_share: 3_000, sender_pending: 5_000 };
+	const LIMITS: Limits = Limits {
+		capacity: 10_000,
+		user_quota: 3_000,
+		sender_share: 3_000,
+		sender_pending: 5_000,
+		sender_capacity: 10_000,
+	};
 
 	/// Inserts one envelope in a batch of its own.
 	fn insert(
@@ -816,7 +912,7 @@ mod tests {
 				LIMITS,
 			)
 			.expect("fits");
-			store.stop_keeping([(H256::repeat_byte(1), alice.clone())]).expect("written");
+			store.stop_keeping([(H256::repeat_byte(1), alice.clone())], 100).expect("written");
 			store.use_nonce(&bob, 7).expect("fresh nonce");
 			store.set_cursor(42).expect("written");
 		}
@@ -963,10 +1059,68 @@ mod tests {
 		insert(&store, h(4), &body(4, 100), from_bob, limits).expect("fits");
 		// Once Alice's host stops keeping Charlie's first envelope for her, he has room again.
 		let released =
-			store.stop_keeping([(h(1), alice.clone()), (h(1), alice.clone()), (h(9), bob)]);
+			store.stop_keeping([(h(1), alice.clone()), (h(1), alice.clone()), (h(9), bob)], 100);
 		assert_eq!(released, Ok(1), "each kept pair once; unknown mail is no error");
 		assert!(!store.contains(&h(1)));
 		insert(&store, h(2), &body(2, 100), more, limits).expect("fits");
+	}
+
+	/// Issue 26, item 4: one sender writing to many of a host's users keeps at most its
+	/// share of the host, however many mailboxes still have room for it.
+	#[test]
+	fn a_sender_keeps_at_most_its_share_of_the_host() {
+		let store = HostStore::in_memory().expect("opens");
+		let limits = Limits { sender_capacity: 250, ..LIMITS };
+		let h = H256::repeat_byte;
+		let users: Vec<AccountId> = (1..=3u8).map(|i| AccountId::new([i; 32])).collect();
+		for (i, user) in users.iter().enumerate() {
+			let kept = insert(
+				&store,
+				h(i as u8 + 1),
+				&body(1, 100),
+				meta(100, &[user.clone()], anchored(1)),
+				limits,
+			);
+			if i < 2 {
+				kept.expect("within the sender's share");
+			} else {
+				assert_eq!(kept, Err(StoreError::SenderOverCapacity), "a third would pass 250");
+			}
+		}
+		let other =
+			Meta { sender: Bob.to_account_id(), ..meta(100, &[users[2].clone()], anchored(1)) };
+		insert(&store, h(9), &body(9, 100), other, limits).expect("another sender has room");
+		assert_eq!(store.stop_keeping([(h(1), users[0].clone())], 100), Ok(1));
+		insert(&store, h(3), &body(3, 100), meta(100, &[users[2].clone()], anchored(1)), limits)
+			.expect("room again once one is gone");
+	}
+
+	/// Issue 26, item 4: mail delivered or deleted here does not come back, whoever posts
+	/// it again, for the recipients who had it, until its retention ends, across restarts.
+	#[test]
+	fn delivered_or_deleted_mail_leaves_a_tombstone_until_its_retention_ends() {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
+		let hash = H256::repeat_byte(1);
+		{
+			let store = HostStore::open(dir.path()).expect("opens");
+			let group = meta(100, &[alice.clone(), bob.clone()], anchored(1));
+			insert(&store, hash, &body(1, 100), group, LIMITS).expect("fits");
+			assert_eq!(store.stop_keeping([(hash, alice.clone())], 50), Ok(1));
+			assert_eq!(store.tombstoned(&hash, &[alice.clone(), bob.clone()]), vec![alice.clone()]);
+			// A tombstone only for mail that was kept: none for mail never held.
+			assert_eq!(store.stop_keeping([(H256::repeat_byte(2), bob.clone())], 50), Ok(0));
+			assert!(store.tombstoned(&H256::repeat_byte(2), &[bob.clone()]).is_empty());
+		}
+		let store = HostStore::open(dir.path()).expect("reopens");
+		assert_eq!(store.tombstoned(&hash, &[alice.clone(), bob.clone()]), vec![alice.clone()]);
+		store.forget_tombstones_before(50).expect("written");
+		assert_eq!(store.tombstoned(&hash, &[alice.clone()]), vec![alice.clone()], "due at 50");
+		store.forget_tombstones_before(51).expect("written");
+		assert!(store.tombstoned(&hash, &[alice.clone()]).is_empty());
+		drop(store);
+		let store = HostStore::open(dir.path()).expect("reopens");
+		assert!(store.tombstoned(&hash, &[alice]).is_empty(), "forgotten on disk too");
 	}
 
 	#[test]
@@ -1017,10 +1171,10 @@ mod tests {
 			LIMITS,
 		)
 		.expect("fits");
-		assert_eq!(store.stop_keeping([(group, alice.clone())]), Ok(1));
-		assert_eq!(store.stop_keeping([(group, alice.clone())]), Ok(0), "twice is a no-op");
+		assert_eq!(store.stop_keeping([(group, alice.clone())], 100), Ok(1));
+		assert_eq!(store.stop_keeping([(group, alice.clone())], 100), Ok(0), "twice is a no-op");
 		assert_eq!(store.mailbox(&bob, None, 10, usize::MAX).expect("reads").0[0].1, group);
-		assert_eq!(store.stop_keeping([(group, bob.clone())]), Ok(1));
+		assert_eq!(store.stop_keeping([(group, bob.clone())], 100), Ok(1));
 		assert!(store.mailbox(&bob, None, 10, usize::MAX).expect("reads").0.is_empty());
 		assert_eq!(store.body(&group), Ok(None), "its body is gone");
 		assert_eq!(

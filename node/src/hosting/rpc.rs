@@ -57,12 +57,16 @@ struct ChainLookups {
 	at: H256,
 	has_device: HashMap<AccountId, bool>,
 	hosts: HashMap<Destination<AccountId>, Vec<(AccountId, HostInfo<BlockNumber>)>>,
+	/// Groups' members at an epoch: who may send there.
+	members: HashMap<Destination<AccountId>, Vec<AccountId>>,
 }
 
 impl ChainLookups {
 	/// Forgets everything unless it was asked at `best`, and when it grew too large.
 	fn at(&mut self, best: H256) -> &mut Self {
-		if self.at != best || self.has_device.len() + self.hosts.len() >= MAX_CACHED_LOOKUPS {
+		if self.at != best
+			|| self.has_device.len() + self.hosts.len() + self.members.len() >= MAX_CACHED_LOOKUPS
+		{
 			*self = ChainLookups { at: best, ..Default::default() };
 		}
 		self
@@ -248,6 +252,25 @@ where
 		};
 		if !has_device {
 			return Err(QuarksError::SenderHasNoDevice);
+		}
+		if let Destination::Group { .. } = envelope.destination {
+			let known = self.lookups.lock().at(at).members.get(&envelope.destination).cloned();
+			let members = match known {
+				Some(members) => members,
+				None => {
+					let members =
+						api.recipients(at, envelope.destination.clone()).map_err(chain_error)?;
+					self.lookups
+						.lock()
+						.at(at)
+						.members
+						.insert(envelope.destination.clone(), members.clone());
+					members
+				}
+			};
+			if !members.contains(&envelope.sender) {
+				return Err(QuarksError::NotAGroupMember);
+			}
 		}
 		let known_hosts = self.lookups.lock().at(at).hosts.get(&envelope.destination).cloned();
 		let hosts = match known_hosts {
