@@ -603,6 +603,7 @@ impl Messenger {
 						"RosterMismatch",
 						"DeviceNotBound",
 						"AlreadyAnchoredInBlock",
+						"BlockAnchorsFull",
 						"UpdateTooSoon",
 					]
 					.iter()

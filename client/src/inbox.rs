@@ -620,10 +620,12 @@ impl Messenger {
 					}
 					// Another device of this account acknowledged some of them first (the
 					// batch is all or nothing), or this account acknowledged in this block.
+					// Or the block's receipt slots are full: the next block has room.
 					Err(e)
 						if (e.is_pallet_error("AlreadyAcknowledged")
-							|| e.is_pallet_error("AlreadyAcknowledgedInBlock"))
-							&& attempts < 4 =>
+							|| e.is_pallet_error("AlreadyAcknowledgedInBlock")
+							|| e.is_pallet_error("BlockReceiptsFull"))
+							&& attempts < 8 =>
 					{
 						attempts = attempts.saturating_add(1);
 						tokio::time::sleep(Duration::from_secs(1)).await;

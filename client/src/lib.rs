@@ -22,6 +22,7 @@
 
 #![deny(missing_docs)]
 
+pub mod at_rest;
 pub mod chain;
 pub mod contacts;
 pub mod conversations;

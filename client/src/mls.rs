@@ -26,10 +26,7 @@
 //! before cannot follow the group past that commit.
 
 use crate::files;
-use aes_gcm::{
-	aead::{Aead, KeyInit, OsRng, Payload},
-	Aes256Gcm, Nonce,
-};
+use aes_gcm::aead::OsRng;
 use codec::{Decode, Encode};
 use openmls::prelude::{
 	tls_codec::{Deserialize as _, Serialize as _},

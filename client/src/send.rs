@@ -25,8 +25,10 @@ use std::{
 use subxt::{dynamic::Value, rpcs::rpc_params};
 use tokio::sync::{mpsc, oneshot};
 
-/// Attempts at anchoring when the sender already anchored in the block (each a block later).
-const ANCHOR_ATTEMPTS: u32 = 4;
+/// Attempts at anchoring when the sender already anchored in the block, or the block's
+/// anchor slots are full (each a block later): hosts keep mail pending its anchor for 10
+/// blocks.
+const ANCHOR_ATTEMPTS: u32 = 8;
 
 /// An envelope handed to the node: delivered, not yet notarized.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,9 +89,13 @@ impl Messenger {
 	}
 
 	/// Sends `text` to `group` under this device's current epoch of it, once the device
-	/// has caught up with the epoch the chain ordered last; the node delivers it at once.
+	/// has caught up with the epoch the chain ordered last, and once a membership change
+	/// awaiting its commit has it (a member who left or was removed is still in the last
+	/// committed epoch: nothing is sent there); the node delivers it at once.
 	pub async fn send_group(&self, group: GroupId, text: &str) -> Result<Sent, ClientError> {
-		self.ensure_current(group).await?;
+		if !self.ensure_current(group).await?.committed {
+			self.update(group, &mut |_| {}).await?;
+		}
 		let letter = Letter { sent_at: now_ms(), content: Content::Text(text.into()).encode() };
 		let (sealed, key) = self.with_device(|device| seal::seal_letter(device, group, &letter))?;
 		// The sender's own device cannot open its MLS message: the key is kept for it.
@@ -141,7 +147,9 @@ impl Messenger {
 		let included = loop {
 			match self.transact("Messaging", "anchor", fields.clone(), wait, progress).await {
 				Err(e)
-					if e.is_pallet_error("AlreadyAnchoredInBlock") && attempt < ANCHOR_ATTEMPTS =>
+					if (e.is_pallet_error("AlreadyAnchoredInBlock")
+						|| e.is_pallet_error("BlockAnchorsFull"))
+						&& attempt < ANCHOR_ATTEMPTS =>
 				{
 					attempt += 1;
 					tokio::time::sleep(Duration::from_secs(1)).await;

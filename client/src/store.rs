@@ -1,20 +1,18 @@
 //! The local mail store: every envelope this identity sent or opened, by hash, with where
 //! it sits in its sender's anchor and the message key that opens its letter, so it can be
 //! read again, audited and proven after the hosts deleted it and MLS deleted the key.
-//! Envelopes are ciphertext; message keys are kept encrypted under the identity's state
-//! key. It also remembers which group is the 1:1 conversation with whom.
+//! It also remembers which group is the 1:1 conversation with whom. Envelopes (whose
+//! headers say who wrote to whom), message keys and the conversations are kept encrypted
+//! under the identity's state key ([`crate::at_rest`]); files an older client wrote in
+//! the clear still read, and the conversations are sealed on first use.
 
 use crate::{
+	at_rest,
 	files::{private_dir, write_private},
 	seal::MessageKey,
 };
-use aes_gcm::{
-	aead::{Aead, KeyInit, OsRng, Payload},
-	Aes256Gcm, Nonce,
-};
 use codec::{Decode, Encode};
 use quarks_primitives::{envelope::hash_of, hosting::BatchMembership, GroupId};
-use rand_core::RngCore;
 use sp_core::{crypto::AccountId32, H256};
 use std::{
 	fs, io,
@@ -27,6 +25,9 @@ pub struct MailStore {
 	dir: PathBuf,
 	key: Zeroizing<[u8; 32]>,
 }
+
+/// What the conversations file is sealed for.
+const CONVERSATIONS: &[u8] = b"quarks/conversations/1";
 
 fn invalid(what: &str) -> io::Error {
 	io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
@@ -49,15 +50,19 @@ impl MailStore {
 		}
 	}
 
+	fn seal(&self, label: &[u8], plaintext: &[u8]) -> io::Result<Vec<u8>> {
+		at_rest::seal(&self.key, label, plaintext).map_err(|e| invalid(&e.to_string()))
+	}
+
+	fn open(&self, label: &[u8], sealed: &[u8]) -> io::Result<Zeroizing<Vec<u8>>> {
+		at_rest::open(&self.key, label, sealed).map_err(|e| invalid(&e.to_string()))
+	}
+
 	/// Keeps the message key of `hash`'s letter, encrypted.
 	pub fn put_message_key(&self, hash: &H256, key: &MessageKey) -> io::Result<()> {
-		let mut nonce = [0u8; 12];
-		OsRng.fill_bytes(&mut nonce);
-		let sealed = Aes256Gcm::new((&*self.key).into())
-			.encrypt(Nonce::from_slice(&nonce), Payload { msg: key, aad: hash.as_bytes() })
-			.map_err(|_| invalid("encrypting a message key"))?;
+		let sealed = self.seal(hash.as_bytes(), key)?;
 		private_dir(&self.dir)?;
-		write_private(&self.path(hash).with_extension("key"), &[&nonce[..], &sealed].concat())
+		write_private(&self.path(hash).with_extension("key"), &sealed)
 	}
 
 	/// The message key of `hash`'s letter, if kept.
@@ -65,26 +70,44 @@ impl MailStore {
 		let Some(file) = self.read(&self.path(hash).with_extension("key"))? else {
 			return Ok(None);
 		};
-		if file.len() < 12 {
-			return Err(invalid("message key file too short"));
-		}
-		let (nonce, sealed) = file.split_at(12);
-		let key = Aes256Gcm::new((&*self.key).into())
-			.decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: hash.as_bytes() })
-			.map(Zeroizing::new)
-			.map_err(|_| invalid("message key does not open with this identity's key"))?;
+		let key = self.open(hash.as_bytes(), &file)?;
 		MessageKey::try_from(key.as_slice()).map(Some).map_err(|_| invalid("not a message key"))
 	}
 
 	fn conversations_path(&self) -> PathBuf {
+		self.dir.join("conversations.sealed")
+	}
+
+	/// Where a client before sealing kept the conversations, in the clear.
+	fn clear_conversations_path(&self) -> PathBuf {
 		self.dir.join("conversations")
 	}
 
 	fn conversations(&self) -> io::Result<Vec<(AccountId32, GroupId)>> {
-		match self.read(&self.conversations_path())? {
-			Some(bytes) => Decode::decode(&mut &bytes[..]).map_err(|e| invalid(&e.to_string())),
+		let decode = |bytes: &[u8]| {
+			Vec::<(AccountId32, GroupId)>::decode(&mut &bytes[..])
+				.map_err(|e| invalid(&e.to_string()))
+		};
+		if let Some(sealed) = self.read(&self.conversations_path())? {
+			return decode(&self.open(CONVERSATIONS, &sealed)?);
+		}
+		match self.read(&self.clear_conversations_path())? {
+			Some(clear) => {
+				let conversations = decode(&clear)?;
+				self.write_conversations(&conversations)?;
+				fs::remove_file(self.clear_conversations_path())?;
+				Ok(conversations)
+			}
 			None => Ok(Vec::new()),
 		}
+	}
+
+	fn write_conversations(&self, conversations: &[(AccountId32, GroupId)]) -> io::Result<()> {
+		private_dir(&self.dir)?;
+		write_private(
+			&self.conversations_path(),
+			&self.seal(CONVERSATIONS, &conversations.encode())?,
+		)
 	}
 
 	/// The group that is the 1:1 conversation with `peer`, if there is one.
@@ -97,28 +120,33 @@ impl MailStore {
 		let mut conversations = self.conversations()?;
 		conversations.retain(|(p, _)| p != peer);
 		conversations.push((peer.clone(), group));
-		private_dir(&self.dir)?;
-		write_private(&self.conversations_path(), &conversations.encode())
+		self.write_conversations(&conversations)
 	}
 
 	fn path(&self, hash: &H256) -> PathBuf {
 		self.dir.join(array_bytes::bytes2hex("", hash.0))
 	}
 
-	/// Keeps `envelope` (written to a temporary file, then renamed); returns its hash.
+	/// Keeps `envelope`, sealed (written to a temporary file, then renamed); returns its
+	/// hash.
 	pub fn put(&self, envelope: &[u8]) -> io::Result<H256> {
 		let hash = hash_of(envelope);
 		let path = self.path(&hash);
 		if !path.exists() {
 			private_dir(&self.dir)?;
-			write_private(&path, envelope)?;
+			write_private(&path, &self.seal(hash.as_bytes(), envelope)?)?;
 		}
 		Ok(hash)
 	}
 
 	/// The envelope with `hash`, if kept.
 	pub fn get(&self, hash: &H256) -> io::Result<Option<Vec<u8>>> {
-		self.read(&self.path(hash))
+		let Some(file) = self.read(&self.path(hash))? else { return Ok(None) };
+		// An older client kept envelopes in the clear: such a file is its own hash's.
+		if hash_of(&file) == *hash {
+			return Ok(Some(file));
+		}
+		Ok(Some(self.open(hash.as_bytes(), &file)?.to_vec()))
 	}
 
 	/// Keeps where `hash` sits in its sender's anchor.
@@ -157,8 +185,13 @@ impl MailStore {
 		let mut out = Vec::new();
 		for entry in entries {
 			let path = entry?.path();
-			if path.extension().is_none() && path != self.conversations_path() {
-				out.push(fs::read(path)?);
+			let hash = path
+				.file_name()
+				.and_then(|name| name.to_str())
+				.filter(|_| path.extension().is_none())
+				.and_then(|name| array_bytes::hex2array::<_, 32>(name).ok());
+			if let Some(envelope) = hash.map(H256).map(|hash| self.get(&hash)).transpose()? {
+				out.extend(envelope);
 			}
 		}
 		Ok(out)
@@ -203,6 +236,23 @@ mod tests {
 		store.set_direct(&peer, 4).expect("replaces");
 		assert_eq!(store.direct(&peer).expect("reads"), Some(4));
 		assert_eq!(store.all().expect("lists"), vec![b"envelope".to_vec()]);
+		// Who this identity talks to is sealed: neither envelope headers nor the
+		// conversations are in the clear on disk.
+		for file in fs::read_dir(&store.dir).expect("lists") {
+			let bytes = fs::read(file.expect("entry").path()).expect("reads");
+			assert!(!bytes.windows(8).any(|w| w == b"envelope"), "an envelope in the clear");
+			assert!(!bytes.windows(32).any(|w| w == [8; 32]), "a peer in the clear");
+		}
+		// What an older client wrote in the clear still reads, and the conversations are
+		// sealed on first use.
+		let old = MailStore::beside(&dir.path().join("old.json"), [4; 32]);
+		private_dir(&old.dir).expect("made");
+		fs::write(old.path(&hash_of(b"clear")), b"clear").expect("writes");
+		fs::write(old.clear_conversations_path(), vec![(peer.clone(), 7u64)].encode())
+			.expect("writes");
+		assert_eq!(old.get(&hash_of(b"clear")).expect("reads"), Some(b"clear".to_vec()));
+		assert_eq!(old.direct(&peer).expect("reads"), Some(7));
+		assert!(!old.clear_conversations_path().exists() && old.conversations_path().exists());
 		// Who this identity talks to is nobody else's business.
 		use std::os::unix::fs::PermissionsExt;
 		let mode = fs::metadata(&store.dir).expect("exists").permissions().mode();

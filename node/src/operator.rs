@@ -203,6 +203,10 @@ pub struct NetworkConfig {
 	/// Initial balances.
 	#[serde(default)]
 	pub balances: Vec<BalanceEntry>,
+	/// Whether host endpoints may name loopback or private addresses (a network on one
+	/// machine or a LAN); off unless set.
+	#[serde(default)]
+	pub allow_private_endpoints: bool,
 }
 
 /// A validator: `network keys --validator` printed its keys.
@@ -320,6 +324,7 @@ impl NetworkConfig {
 			hosts,
 			devices: Vec::new(),
 			choices: Vec::new(),
+			allow_private_endpoints: self.allow_private_endpoints,
 		})
 	}
 }

@@ -137,6 +137,20 @@ async fn a_member_cannot_stall_a_group() {
 	}
 	let (_, devices) = alice.group_devices(group).expect("in it");
 	assert_eq!(devices.len(), 3, "one device each; the junk one is left out");
+
+	// Charlie leaves, by the chain's call alone: his client keeps its MLS state. The next
+	// letter comes with the commit that removes his device, so he cannot read it.
+	let fields = vec![Value::u128(group.into())];
+	charlie
+		.chain
+		.submit(charlie.pair(), "Groups", "leave", fields, Wait::Finalized, &mut |_| {})
+		.await
+		.expect("left");
+	let after_leaving = alice.send_group(group, "after Charlie left").await.expect("sent");
+	assert_eq!(text(&receive(&bob, after_leaving.hash).await), "after Charlie left");
+	let envelope = alice.store.get(&after_leaving.hash).expect("kept").expect("kept");
+	let opened = charlie.open_envelope(&envelope).await;
+	assert!(opened.is_err(), "a member who left read a later letter: {opened:?}");
 	// And the group's creator holds its first epoch: no member can take it.
 	let second = alice
 		.create_group(&[bob.account().clone(), charlie.account().clone()], &mut |_| {})

@@ -105,9 +105,11 @@ async fn operators_start_a_network_of_their_own_keys_and_grow_it() {
 	let newcomer = node_keys(dir, "v4", true);
 	assert_eq!(node_keys(dir, "v4", true), newcomer, "keys are made once");
 
-	// The network file and its chain spec.
+	// The network file and its chain spec (its host runs on 127.0.0.1, so private
+	// endpoints are allowed).
 	let mut file = format!(
 		"name = \"Acme Quarks\"\nid = \"{CHAIN_ID}\"\nprivileged = \"{root_address}\"\n\
+		 allow_private_endpoints = true\n\
 		 [[balances]]\naccount = \"{root_address}\"\nqrk = 1000\n\
 		 [[balances]]\naccount = \"{operator_address}\"\nqrk = 1000\n"
 	);

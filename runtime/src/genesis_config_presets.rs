@@ -119,11 +119,23 @@ pub struct NetworkGenesis {
 	pub devices: Vec<(AccountId, [u8; 32])>,
 	/// Users' choices of hosts.
 	pub choices: Vec<(AccountId, Vec<AccountId>)>,
+	/// Whether host endpoints may name private addresses (a network on one machine or a
+	/// LAN).
+	pub allow_private_endpoints: bool,
 }
 
 /// The genesis config of `network`, as JSON.
 pub fn network_genesis(network: NetworkGenesis) -> Value {
-	let NetworkGenesis { mut validators, nodes, balances, root, hosts, devices, choices } = network;
+	let NetworkGenesis {
+		mut validators,
+		nodes,
+		balances,
+		root,
+		hosts,
+		devices,
+		choices,
+		allow_private_endpoints,
+	} = network;
 	// Aura's slot order and the validator set are both ordered by account.
 	validators.sort_by(|a, b| a.0.cmp(&b.0));
 	let config = RuntimeGenesisConfig {
@@ -145,6 +157,7 @@ pub fn network_genesis(network: NetworkGenesis) -> Value {
 				.map(|h| (h.operator, h.endpoint, h.retention, h.capacity, h.user_quota))
 				.collect(),
 			choices,
+			allow_private_endpoints,
 		},
 		..Default::default()
 	};
@@ -183,6 +196,8 @@ fn development_network(
 				(user.to_account_id(), hosts.iter().map(|h| h.to_account_id()).collect())
 			})
 			.collect(),
+		// Development chains run on one machine: their hosts are on 127.0.0.1.
+		allow_private_endpoints: true,
 	})
 }
 

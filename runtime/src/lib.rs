@@ -349,6 +349,75 @@ mod tests {
 		});
 	}
 
+	/// Issue 26, item 9: a block whose receipt slots, or anchor slots, are full is full
+	/// enough that fees rise (the receipts of three accounts filled every slot at 24 % of
+	/// a normal block, under the 25 % at which fees rise), so nobody fills the shared slots
+	/// at the base fee.
+	#[test]
+	fn full_receipt_or_anchor_slots_raise_fees() {
+		use frame_support::traits::{Get, Hooks};
+		use pallet_transaction_payment::{Multiplier, NextFeeMultiplier};
+		use sp_runtime::traits::One;
+		type Messaging = <Runtime as pallet_quarks_messaging::Config>::MaxReceiptBatch;
+		let receipt_slots: u32 =
+			<Runtime as pallet_quarks_messaging::Config>::MaxReceiptsPerBlock::get();
+		let anchor_slots: u32 =
+			<Runtime as pallet_quarks_messaging::Config>::MaxAnchorsPerBlock::get();
+		let batch: u32 = Messaging::get();
+		let acknowledge = |n: u32| {
+			RuntimeCall::Messaging(pallet_quarks_messaging::Call::acknowledge {
+				items: vec![
+					pallet_quarks_messaging::ReceiptItem {
+						sender: AccountId::new([1; 32]),
+						root: Hash::repeat_byte(1),
+						leaf: AnchorLeaf {
+							envelope: Hash::repeat_byte(2),
+							destination: quarks_primitives::Destination::Direct(AccountId::new(
+								[2; 32],
+							)),
+							size_class: 0,
+						},
+						proof: InclusionProof { leaf_index: 0, leaf_count: 1, siblings: vec![] },
+					};
+					n as usize
+				]
+				.try_into()
+				.expect("within MaxReceiptBatch"),
+			})
+			.get_dispatch_info()
+			.call_weight
+		};
+		let full_batches = receipt_slots / batch;
+		let receipts = acknowledge(batch).saturating_mul(u64::from(full_batches))
+			+ acknowledge(receipt_slots % batch);
+		let anchor = RuntimeCall::Messaging(pallet_quarks_messaging::Call::anchor {
+			root: Hash::repeat_byte(1),
+			count: 1,
+		})
+		.get_dispatch_info()
+		.call_weight;
+		let anchors = anchor.saturating_mul(u64::from(anchor_slots));
+		let normal = configs::RuntimeBlockWeights::get()
+			.get(DispatchClass::Normal)
+			.max_total
+			.expect("normal blocks are limited");
+		for (slots, weight) in [("receipt", receipts), ("anchor", anchors)] {
+			assert!(
+				weight.ref_time() * 2 >= normal.ref_time(),
+				"full {slots} slots weigh {weight:?}, under half of {normal:?}"
+			);
+			sp_io::TestExternalities::new_empty().execute_with(|| {
+				System::set_block_number(1);
+				System::register_extra_weight_unchecked(weight, DispatchClass::Normal);
+				TransactionPayment::on_finalize(1);
+				assert!(
+					NextFeeMultiplier::<Runtime>::get() > Multiplier::one(),
+					"full {slots} slots raise fees"
+				);
+			});
+		}
+	}
+
 	/// No signed account admits a peer: node authorization's claims and connections are
 	/// filtered for every origin but the privileged one, directly or inside a batch.
 	#[test]

@@ -68,14 +68,9 @@ impl Device {
 			values,
 		};
 		let plaintext = Zeroizing::new(state.encode());
-		let mut nonce = [0u8; 12];
-		OsRng.fill_bytes(&mut nonce);
-		let ciphertext = Aes256Gcm::new(key.into())
-			.encrypt(Nonce::from_slice(&nonce), Payload { msg: &plaintext, aad: STATE_FORMAT })
+		let sealed = crate::at_rest::seal(key, STATE_FORMAT, &plaintext)
 			.map_err(|_| MlsError::State("encryption failed".into()))?;
-		let mut file = STATE_FORMAT.to_vec();
-		file.extend_from_slice(&nonce);
-		file.extend_from_slice(&ciphertext);
+		let file = [STATE_FORMAT, &sealed].concat();
 		files::write_private(path, &file)
 			.map_err(|e| MlsError::State(format!("{}: {e}", path.display())))
 	}
@@ -87,12 +82,8 @@ impl Device {
 		let (format, rest) = [STATE_FORMAT, STATE_FORMAT_V1]
 			.into_iter()
 			.find_map(|format| Some((format, file.strip_prefix(format)?)))
-			.filter(|(_, rest)| rest.len() > 12)
 			.ok_or_else(|| MlsError::State("not a device state".into()))?;
-		let (nonce, ciphertext) = rest.split_at(12);
-		let plaintext = Aes256Gcm::new(key.into())
-			.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: format })
-			.map(Zeroizing::new)
+		let plaintext = crate::at_rest::open(key, format, rest)
 			.map_err(|_| MlsError::State("wrong key or damaged file".into()))?;
 		let state = if format == STATE_FORMAT {
 			State::decode(&mut plaintext.as_slice()).map_err(state)?

@@ -116,6 +116,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Choices<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, ChoiceOf<T>>;
 
+	/// Whether host endpoints may name loopback, private or link-local addresses (a test
+	/// network on one machine or a LAN). Off, a host operator cannot aim every node's
+	/// pushes and relays at services behind them: nodes connect to what records name.
+	#[pallet::storage]
+	pub type AllowPrivateEndpoints<T> = StorageValue<_, bool, ValueQuery>;
+
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
@@ -123,11 +129,14 @@ pub mod pallet {
 		pub hosts: Vec<(T::AccountId, Vec<u8>, BlockNumberFor<T>, u64, u64)>,
 		/// Users' choices at genesis: user, hosts in order of preference.
 		pub choices: Vec<(T::AccountId, Vec<T::AccountId>)>,
+		/// Whether endpoints may name private addresses ([`AllowPrivateEndpoints`]).
+		pub allow_private_endpoints: bool,
 	}
 
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
+			AllowPrivateEndpoints::<T>::put(self.allow_private_endpoints);
 			for (operator, endpoint, retention, capacity, quota) in &self.hosts {
 				let record =
 					Pallet::<T>::checked_record(endpoint.clone(), *retention, *capacity, *quota)
@@ -188,6 +197,9 @@ pub mod pallet {
 		EndpointTooLong,
 		/// The endpoint is not a `ws://`, `wss://`, `http://` or `https://` URL.
 		InvalidEndpoint,
+		/// The endpoint names a loopback, private or link-local address, which this
+		/// network does not allow.
+		PrivateEndpoint,
 		/// Retention must be at least one block.
 		ZeroRetention,
 		/// Retention exceeds `MaxRetention`.
@@ -348,6 +360,10 @@ pub mod pallet {
 			let endpoint: BoundedVec<u8, T::MaxEndpointLen> =
 				endpoint.try_into().map_err(|_| Error::<T>::EndpointTooLong)?;
 			ensure!(is_endpoint(&endpoint), Error::<T>::InvalidEndpoint);
+			ensure!(
+				AllowPrivateEndpoints::<T>::get() || is_public(&endpoint),
+				Error::<T>::PrivateEndpoint
+			);
 			ensure!(!retention.is_zero(), Error::<T>::ZeroRetention);
 			ensure!(retention <= T::MaxRetention::get(), Error::<T>::RetentionTooLong);
 			ensure!(
@@ -378,12 +394,55 @@ pub mod pallet {
 		}
 	}
 
+	/// What follows the scheme of a URL hosts are reachable by.
+	fn after_scheme(endpoint: &[u8]) -> Option<&[u8]> {
+		["ws://", "wss://", "http://", "https://"]
+			.iter()
+			.find_map(|scheme| endpoint.strip_prefix(scheme.as_bytes()))
+	}
+
 	/// A printable-ASCII URL with a scheme hosts are reachable by and something after it.
 	fn is_endpoint(endpoint: &[u8]) -> bool {
 		let printable = endpoint.iter().all(|b| b.is_ascii_graphic());
-		let rest = ["ws://", "wss://", "http://", "https://"]
-			.iter()
-			.find_map(|scheme| endpoint.strip_prefix(scheme.as_bytes()));
-		printable && rest.is_some_and(|rest| !rest.is_empty())
+		printable && after_scheme(endpoint).is_some_and(|rest| !rest.is_empty())
+	}
+
+	/// Whether an endpoint's host is a name or a public address: not `localhost`, nor a
+	/// loopback, private, shared (CGNAT), link-local, unspecified or broadcast IPv4 or IPv6
+	/// address. A name may still resolve to one: the chain cannot tell (docs/security.md).
+	fn is_public(endpoint: &[u8]) -> bool {
+		use core::net::{Ipv4Addr, Ipv6Addr};
+		let Some(rest) = after_scheme(endpoint).and_then(|r| core::str::from_utf8(r).ok()) else {
+			return false;
+		};
+		let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+		let host = authority.rsplit('@').next().unwrap_or_default();
+		let host = match host.strip_prefix('[') {
+			Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+			None => host.split(':').next().unwrap_or_default(),
+		};
+		let host = host.trim_end_matches('.').to_ascii_lowercase();
+		if host == "localhost" || host.ends_with(".localhost") {
+			return false;
+		}
+		if let Ok(v4) = host.parse::<Ipv4Addr>() {
+			let [a, b, ..] = v4.octets();
+			return !(v4.is_loopback()
+				|| v4.is_private()
+				|| v4.is_link_local()
+				|| v4.is_unspecified()
+				|| v4.is_broadcast()
+				|| (a == 100 && (64..128).contains(&b)));
+		}
+		if let Ok(v6) = host.parse::<Ipv6Addr>() {
+			let mapped = v6.to_ipv4_mapped().map(|v4| !v4.is_loopback() && !v4.is_private());
+			return mapped.unwrap_or(
+				!(v6.is_loopback()
+					|| v6.is_unspecified()
+					|| v6.is_unique_local()
+					|| v6.is_unicast_link_local()),
+			);
+		}
+		!host.is_empty()
 	}
 }

@@ -54,7 +54,11 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		.build_storage()
 		.expect("mock genesis builds");
 	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
+	ext.execute_with(|| {
+		System::set_block_number(1);
+		// The tests' hosts are on 127.0.0.1, as on the development chains.
+		crate::AllowPrivateEndpoints::<Test>::put(true);
+	});
 	ext
 }
 

@@ -73,6 +73,47 @@ fn invalid_records_are_rejected() {
 	});
 }
 
+/// Issue 26, item 10: on a network that does not allow private endpoints, no record
+/// names a loopback, private or link-local address, or localhost: a host operator cannot
+/// aim every node's pushes at services behind it.
+#[test]
+fn private_endpoints_only_where_the_network_allows_them() {
+	build_and_execute(|| {
+		crate::AllowPrivateEndpoints::<Test>::put(false);
+		let admit = |endpoint: &str| {
+			Hosts::admit_host(RuntimeOrigin::root(), H1, endpoint.as_bytes().to_vec(), 1, 10, 10)
+		};
+		for private in [
+			"ws://127.0.0.1:9944",
+			"http://10.1.2.3",
+			"https://192.168.0.1:443/rpc",
+			"wss://172.16.5.4",
+			"ws://169.254.169.254/latest",
+			"ws://100.64.0.1",
+			"ws://0.0.0.0:80",
+			"ws://localhost:9944",
+			"ws://rpc.localhost",
+			"wss://[::1]:9944",
+			"wss://[fd00::1]",
+			"wss://[fe80::1]",
+			"wss://[::ffff:127.0.0.1]",
+			"ws://user@127.0.0.1:1",
+		] {
+			assert_noop!(admit(private), Error::<Test>::PrivateEndpoint);
+		}
+		for public in ["wss://host.example.org:443/rpc", "ws://8.8.8.8:9944", "wss://[2001:db8::1]"]
+		{
+			assert_ok!(admit(public));
+			assert_ok!(Hosts::remove_host(RuntimeOrigin::root(), H1));
+		}
+		assert_ok!(admit("wss://host.example.org"));
+		assert_noop!(
+			Hosts::update_host(RuntimeOrigin::signed(H1), b"ws://127.0.0.1:1".to_vec(), 1, 10, 10),
+			Error::<Test>::PrivateEndpoint
+		);
+	});
+}
+
 #[test]
 fn operator_updates_its_own_record_only() {
 	build_and_execute(|| {
@@ -169,6 +210,7 @@ fn genesis_admits_hosts_and_records_choices() {
 	crate::GenesisConfig::<Test> {
 		hosts: vec![(H1, b"ws://127.0.0.1:9947".to_vec(), 100, 1 << 30, 1 << 20)],
 		choices: vec![(USER, vec![H1])],
+		allow_private_endpoints: true,
 	}
 	.assimilate_storage(&mut storage)
 	.expect("hosts genesis");

@@ -307,7 +307,7 @@ pub mod pallet {
 		/// may anchor once per block. `count` is 1 to `MaxBatchSize`. Emits
 		/// [`Event::Anchored`].
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::anchor())]
+		#[pallet::weight(T::WeightInfo::anchor().max(Pallet::<T>::slot_share(1, T::MaxAnchorsPerBlock::get())))]
 		pub fn anchor(origin: OriginFor<T>, root: H256, count: u32) -> DispatchResult {
 			let sender = ensure_signed(origin)?;
 			ensure!((1..=T::MaxBatchSize::get()).contains(&count), Error::<T>::InvalidBatchSize);
@@ -336,7 +336,10 @@ pub mod pallet {
 		/// of the group epoch. One batch per account per block. Emits
 		/// [`Event::Delivered`] for each.
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::acknowledge(items.len() as u32))]
+		#[pallet::weight(
+			T::WeightInfo::acknowledge(items.len() as u32)
+				.max(Pallet::<T>::slot_share(items.len() as u32, T::MaxReceiptsPerBlock::get()))
+		)]
 		pub fn acknowledge(
 			origin: OriginFor<T>,
 			items: BoundedVec<ReceiptItem<T::AccountId>, T::MaxReceiptBatch>,
@@ -463,6 +466,19 @@ pub mod pallet {
 
 		fn now() -> BlockNumberFor<T> {
 			frame_system::Pallet::<T>::block_number()
+		}
+
+		/// The least weight `used` of a block's `slots` shared slots (anchors, receipts)
+		/// count for: half the slots make half of a normal block's weight. A block's slots
+		/// are a shared resource its weight must show, so fees rise (they follow how full
+		/// blocks are) before the slots fill, not only after what they cost to execute.
+		pub fn slot_share(used: u32, slots: u32) -> Weight {
+			let normal = <T as frame_system::Config>::BlockWeights::get()
+				.get(DispatchClass::Normal)
+				.max_total
+				.unwrap_or_else(|| <T as frame_system::Config>::BlockWeights::get().max_block);
+			let per_slot = normal.ref_time().div_ceil(u64::from(slots.max(1)).saturating_mul(2));
+			Weight::from_parts(per_slot.saturating_mul(u64::from(used)), 0)
 		}
 
 		/// What block `now` recorded so far.
