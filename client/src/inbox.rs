@@ -52,9 +52,8 @@ pub const MAX_RECEIPTS: usize = 256;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Mail events from the hosts waiting to be read: beyond it, hosts' tasks wait.
 const MAX_QUEUED_EVENTS: usize = 4096;
-/// Most unconfirmed memberships kept per message: one per host a user may choose, and one
-/// more. A lying host's claim must not displace an honest host's, nor grow without end.
-const MAX_CLAIMS: usize = 4;
+/// Which of the account's hosts an event came from: its place among the mailboxes read.
+type Source = usize;
 
 /// How far a message's notarization got, as this client verified it on chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,8 +189,10 @@ struct Tracked {
 	dropped: bool,
 	/// Something may have changed its notarization: read the chain at the next pass.
 	check: bool,
-	/// Where hosts claimed it sits in its sender's anchor, not yet confirmed by the chain.
-	claims: Vec<BatchMembership>,
+	/// Where hosts claimed it sits in its sender's anchor, not yet confirmed by the chain:
+	/// each host's latest claim only, so a lying host's claims cannot crowd out an honest
+	/// host's, nor grow without end.
+	claims: Vec<(Source, BatchMembership)>,
 	acknowledged: bool,
 	/// A letter this very device sent, back from the hosts (it is a member too): its
 	/// other devices read it; here it is only acknowledged, never shown.
@@ -249,21 +250,28 @@ impl AnchorReads {
 impl Tracked {
 	/// Keeps a host's claim of where the message sits in its sender's anchor, to be tried
 	/// at the next pass, unless the chain already confirmed where it sits.
-	fn claim(&mut self, membership: BatchMembership) {
+	fn claim(&mut self, source: Source, membership: BatchMembership) {
 		let confirmed = matches!(
 			self.received.notarization,
 			Notarization::Anchored(_) | Notarization::Final(_)
 		);
 		if confirmed
 			|| self.received.membership.as_ref() == Some(&membership)
-			|| self.claims.contains(&membership)
-			|| self.claims.len() >= MAX_CLAIMS
+			|| self.claims.iter().any(|(_, claimed)| *claimed == membership)
 			|| !verify(&membership.root, &self.received.leaf.value(), &membership.proof)
 		{
 			return;
 		}
-		self.claims.push(membership);
+		match self.claims.iter_mut().find(|(host, _)| *host == source) {
+			Some((_, earlier)) => *earlier = membership,
+			None => self.claims.push((source, membership)),
+		}
 		self.check = true;
+	}
+
+	/// The memberships hosts claimed.
+	fn claimed(&self) -> Vec<BatchMembership> {
+		self.claims.iter().map(|(_, membership)| membership.clone()).collect()
 	}
 }
 
@@ -664,7 +672,7 @@ impl Messenger {
 		let mut events = self.mail_events(options.follow).await?;
 		let started = Instant::now();
 		let mut tracked: HashMap<H256, Tracked> = HashMap::new();
-		let mut retrying: Vec<(MailboxEntry, Instant)> = Vec::new();
+		let mut retrying: Vec<(MailboxEntry, Source, Instant)> = Vec::new();
 		let mut last_ack = Instant::now();
 		let (mut last_sync, mut last_update) = (Instant::now(), Instant::now());
 		let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -675,7 +683,9 @@ impl Messenger {
 			tokio::select! {
 				event = events.recv(), if open => {
 					match event {
-						Some(Some(event)) => self.on_event(event, &mut tracked, &mut retrying, on_update).await,
+						Some(Some((source, event))) => {
+							self.on_event(source, event, &mut tracked, &mut retrying, on_update).await
+						}
 						// Every host's first fetch is in.
 						Some(None) => fetched = true,
 						None if options.follow => {
@@ -687,8 +697,8 @@ impl Messenger {
 				},
 				_ = tick.tick() => {},
 			}
-			for (entry, since) in std::mem::take(&mut retrying) {
-				self.show(entry, since, &mut tracked, &mut retrying, on_update).await;
+			for (entry, source, since) in std::mem::take(&mut retrying) {
+				self.show(entry, source, since, &mut tracked, &mut retrying, on_update).await;
 			}
 			self.advance(&mut tracked, on_update).await;
 			let due = |every: Option<Duration>, last: Instant| {
@@ -752,14 +762,14 @@ impl Messenger {
 	async fn mail_events(
 		&self,
 		follow: bool,
-	) -> Result<mpsc::Receiver<Option<MailEvent<BlockNumber>>>, ClientError> {
+	) -> Result<mpsc::Receiver<Option<(Source, MailEvent<BlockNumber>)>>, ClientError> {
 		// Bounded: a host that floods its subscription waits for the reader, and holds at
 		// most this many events of the client's memory.
 		let (tx, rx) = mpsc::channel(MAX_QUEUED_EVENTS);
 		let mailboxes = self.mailboxes().await?;
 		let (fetched_tx, mut fetched_rx) = mpsc::unbounded_channel::<()>();
 		let hosts = mailboxes.len();
-		for mailbox in mailboxes {
+		for (source, mailbox) in mailboxes.into_iter().enumerate() {
 			let tx = tx.clone();
 			let fetched_tx = fetched_tx.clone();
 			tokio::spawn(async move {
@@ -768,7 +778,7 @@ impl Messenger {
 					// Subscribe before fetching so nothing falls between the two.
 					let subscription = if follow { mailbox.subscribe().await.ok() } else { None };
 					for entry in mailbox.fetch().await.unwrap_or_default() {
-						if tx.send(Some(MailEvent::Mail(entry))).await.is_err() {
+						if tx.send(Some((source, MailEvent::Mail(entry)))).await.is_err() {
 							return;
 						}
 					}
@@ -784,12 +794,12 @@ impl Messenger {
 					};
 					while let Some(Ok(event)) = subscription.next().await {
 						let missed = matches!(event, MailEvent::Missed);
-						if tx.send(Some(event)).await.is_err() {
+						if tx.send(Some((source, event))).await.is_err() {
 							return;
 						}
 						if missed {
 							for entry in mailbox.fetch().await.unwrap_or_default() {
-								if tx.send(Some(MailEvent::Mail(entry))).await.is_err() {
+								if tx.send(Some((source, MailEvent::Mail(entry)))).await.is_err() {
 									return;
 								}
 							}
@@ -813,9 +823,10 @@ impl Messenger {
 
 	async fn on_event(
 		&self,
+		source: Source,
 		event: MailEvent<BlockNumber>,
 		tracked: &mut HashMap<H256, Tracked>,
-		retrying: &mut Vec<(MailboxEntry, Instant)>,
+		retrying: &mut Vec<(MailboxEntry, Source, Instant)>,
 		on_update: &mut (dyn FnMut(&Update) + Send),
 	) {
 		match event {
@@ -825,15 +836,17 @@ impl Messenger {
 					// Another host's copy (or a re-delivery after its anchor) may say more.
 					Some(t) => {
 						if let Some(membership) = claimed(&entry.notarization) {
-							t.claim(membership);
+							t.claim(source, membership);
 						}
 					}
-					None => self.show(entry, Instant::now(), tracked, retrying, on_update).await,
+					None => {
+						self.show(entry, source, Instant::now(), tracked, retrying, on_update).await
+					}
 				}
 			}
 			MailEvent::Anchored { hash, membership, .. } => {
 				if let Some(t) = tracked.get_mut(&hash) {
-					t.claim(membership);
+					t.claim(source, membership);
 				}
 			}
 			// The chain decides: `advance` reads it once finality passes the anchor's block.
@@ -851,9 +864,10 @@ impl Messenger {
 	async fn show(
 		&self,
 		entry: MailboxEntry,
+		source: Source,
 		since: Instant,
 		tracked: &mut HashMap<H256, Tracked>,
-		retrying: &mut Vec<(MailboxEntry, Instant)>,
+		retrying: &mut Vec<(MailboxEntry, Source, Instant)>,
 		on_update: &mut (dyn FnMut(&Update) + Send),
 	) {
 		let hash = hash_of(&entry.envelope);
@@ -880,12 +894,12 @@ impl Messenger {
 				};
 				// A claim the chain did not confirm yet is tried again as it advances.
 				if let Some(membership) = claimed(&entry.notarization) {
-					tracked_message.claim(membership);
+					tracked_message.claim(source, membership);
 				}
 				tracked.insert(hash, tracked_message);
 			}
 			Err(error) if error.may_resolve() && since.elapsed() < RETRY_FOR => {
-				retrying.push((entry, since))
+				retrying.push((entry, source, since))
 			}
 			Err(error) => on_update(&Update::Rejected { hash, error }),
 		}
@@ -914,7 +928,7 @@ impl Messenger {
 			.values()
 			.filter(|t| due(t))
 			.flat_map(|t| {
-				candidates(&t.received, &t.claims)
+				candidates(&t.received, &t.claimed())
 					.into_iter()
 					.map(|m| (t.received.sender.clone(), m.root))
 			})
@@ -931,7 +945,8 @@ impl Messenger {
 			if !due(t) {
 				continue;
 			}
-			if let Err(error) = self.check_with(&mut t.received, &t.claims, &mut reads).await {
+			let claimed = t.claimed();
+			if let Err(error) = self.check_with(&mut t.received, &claimed, &mut reads).await {
 				if !error.may_resolve() {
 					let hash = t.received.hash;
 					t.received.notarization = Notarization::NotNotarized;

@@ -14,10 +14,10 @@ mod common;
 
 use common::*;
 use quarks_client::{
-	chain::{hash_value, At, Chain, NodeRpc, Wait},
+	chain::{hash_value, At, Chain, NodeRpc, Progress, Wait},
 	error::ReadError,
 	hosts::MailboxEntry,
-	inbox::{Notarization, ReadOptions, Received},
+	inbox::{Notarization, ReadOptions, Received, Update},
 	keystore::Identity,
 	messenger::Messenger,
 	proofs::{self, ProofError},
@@ -34,6 +34,7 @@ use quarks_primitives::{
 use sp_core::{Bytes, H256};
 use sp_keyring::Sr25519Keyring::{Dave, Ferdie};
 use std::{
+	collections::HashMap,
 	sync::{
 		atomic::{AtomicUsize, Ordering},
 		Arc,
@@ -119,7 +120,7 @@ async fn round_trip(from: &Messenger, to: &Messenger, group: u64, text_: &str) -
 	received
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn chat_end_to_end() {
 	let _guard = exclusive();
 	let dir = tempfile::tempdir().expect("temp dir");
@@ -370,19 +371,34 @@ async fn chat_end_to_end() {
 		)
 		.await
 		.expect("Bob is an admin");
-	let (mut alice_steps, mut bob_steps) = (|_| {}, |_| {});
-	let (by_alice, by_bob) = tokio::join!(
-		alice.add_member(group, &charlie_id, &mut alice_steps),
-		bob.add_member(group, &dave_id, &mut bob_steps),
-	);
-	let (by_alice, by_bob) = (by_alice.expect("Alice's change"), by_bob.expect("Bob's change"));
+	// Neither submits before both staged a commit on epoch 2: they conflict, every time.
+	let (alice, bob) = (Arc::new(alice), Arc::new(bob));
+	let staged = Arc::new(std::sync::Barrier::new(2));
+	let stagings = Arc::new(AtomicUsize::new(0));
+	let change = |admin: &Arc<Messenger>, who| {
+		let admin = admin.clone();
+		let (staged, stagings) = (staged.clone(), stagings.clone());
+		tokio::spawn(async move {
+			let mut steps = move |step| {
+				// A commit is staged, about to be submitted.
+				if matches!(step, Progress::Relaying) && stagings.fetch_add(1, Ordering::SeqCst) < 2 {
+					tokio::task::block_in_place(|| staged.wait());
+				}
+			};
+			admin.add_member(group, &who, &mut steps).await
+		})
+	};
+	let (by_alice, by_bob) = (change(&alice, charlie_id.clone()), change(&bob, dave_id.clone()));
+	let by_alice = by_alice.await.expect("ran").expect("Alice's change");
+	let by_bob = by_bob.await.expect("ran").expect("Bob's change");
 	assert_eq!([by_alice.min(by_bob), by_alice.max(by_bob)], [3, 4], "one after the other");
-	for member in [&alice, &bob, &charlie, &dave] {
+	assert_eq!(stagings.load(Ordering::SeqCst), 3, "the loser staged once more, on epoch 3");
+	for member in [&*alice, &*bob, &charlie, &dave] {
 		reach(member, group, 4).await;
 	}
 	assert_eq!(alice.group_devices(group).expect("in it").1.len(), 4);
 	let authenticator = alice.epoch_authenticator(group).expect("in it");
-	for member in [&bob, &charlie, &dave] {
+	for member in [&*bob, &charlie, &dave] {
 		assert_eq!(member.epoch_authenticator(group).expect("in it"), authenticator, "no fork");
 	}
 	round_trip(&dave, &charlie, group, "hello from the newest member").await;
@@ -440,8 +456,10 @@ async fn chat_end_to_end() {
 enum Answers {
 	/// Passes them on as they are, this much later.
 	Late(Duration),
-	/// Claims at once that every envelope is final under a root no anchor has (whose
-	/// proof checks), and drops the host's true news of anchors.
+	/// Lies at once about everything: a fetched envelope comes with a broken submission
+	/// signature and is final under a root no anchor has (whose proof checks); a new
+	/// envelope is pushed with a byte changed (its hash and signature the original's); and
+	/// the host's true news of an anchor becomes [`FLOOD`] claims of roots no anchor has.
 	Lying,
 	/// Lists the mailbox's first page for ever: its `next` never advances.
 	Endless,
@@ -463,24 +481,63 @@ struct Upstream {
 	lies: Arc<AtomicUsize>,
 }
 
+/// How many false claims a lying host makes of each anchor: more than a message keeps.
+const FLOOD: u8 = 8;
+
+/// A membership of `entry`'s leaf in a batch with `other`: its proof checks, and no anchor
+/// has its root.
+fn false_membership(envelope: &[u8], other: u8) -> BatchMembership {
+	let (parsed, _) = seal::parse(envelope).expect("hosts keep envelopes");
+	let leaf = parsed.leaf(hash_of(envelope)).value();
+	let leaves = [leaf, H256::repeat_byte(other)];
+	let membership = BatchMembership {
+		root: batch_root(&leaves),
+		proof: inclusion_proof(&leaves, 0).expect("in range"),
+	};
+	assert!(verify(&membership.root, &leaf, &membership.proof), "a lie that checks");
+	membership
+}
+
 impl Upstream {
-	/// `entry` as this proxy passes it on.
-	async fn pass_on(&self, entry: &mut MailboxEntry) {
+	/// `entry` as this proxy passes it on, `fetched` or pushed.
+	async fn pass_on(&self, entry: &mut MailboxEntry, fetched: bool) {
 		match self.answers {
 			Answers::Late(delay) => tokio::time::sleep(delay).await,
 			Answers::Endless | Answers::Silent => {}
-			Answers::Lying => {
-				let (envelope, _) = seal::parse(&entry.envelope).expect("hosts keep envelopes");
-				let leaf = envelope.leaf(hash_of(&entry.envelope)).value();
-				let leaves = [leaf, H256::repeat_byte(0x66)];
-				let membership = BatchMembership {
-					root: batch_root(&leaves),
-					proof: inclusion_proof(&leaves, 0).expect("in range"),
-				};
-				assert!(verify(&membership.root, &leaf, &membership.proof), "a lie that checks");
-				entry.notarization = Claim::Final { block: 1, membership };
+			Answers::Lying if fetched => {
+				entry.notarization =
+					Claim::Final { block: 1, membership: false_membership(&entry.envelope, 0x66) };
+				entry.signature[0] ^= 1;
 				self.lies.fetch_add(1, Ordering::SeqCst);
 			}
+			Answers::Lying => {
+				let last = entry.envelope.len() - 1;
+				entry.envelope[last] ^= 1;
+				self.lies.fetch_add(1, Ordering::SeqCst);
+			}
+		}
+	}
+
+	/// What this proxy pushes for the host's `event` about an envelope it holds.
+	async fn news(&self, event: MailEvent<u32>, envelopes: &HashMap<H256, Vec<u8>>) -> Vec<MailEvent<u32>> {
+		match (event, self.answers) {
+			(MailEvent::Anchored { hash, block, .. }, Answers::Lying) => {
+				let Some(envelope) = envelopes.get(&hash) else { return Vec::new() };
+				self.lies.fetch_add(1, Ordering::SeqCst);
+				(0..FLOOD)
+					.map(|n| MailEvent::Anchored {
+						hash,
+						block,
+						membership: false_membership(envelope, n),
+					})
+					.collect()
+			}
+			(_, Answers::Lying) => Vec::new(),
+			(event, Answers::Late(delay)) => {
+				tokio::time::sleep(delay).await;
+				vec![event]
+			}
+			(event, Answers::Endless | Answers::Silent) => vec![event],
 		}
 	}
 }
@@ -518,7 +575,7 @@ impl HostProxy {
 					.await
 					.map_err(failed)?;
 				for entry in &mut page.mail {
-					up.pass_on(entry).await;
+					up.pass_on(entry, true).await;
 				}
 				if let Answers::Endless = up.answers {
 					up.lies.fetch_add(1, Ordering::SeqCst);
@@ -543,14 +600,20 @@ impl HostProxy {
 						)
 						.await?;
 					let sink = pending.accept().await?;
-					while let Some(Ok(mut event)) = events.next().await {
-						match (&mut event, up.answers) {
-							(MailEvent::Mail(entry), _) => up.pass_on(entry).await,
-							(_, Answers::Lying) => continue,
-							(_, Answers::Late(delay)) => tokio::time::sleep(delay).await,
-							(_, Answers::Endless | Answers::Silent) => {}
+					// The envelopes pushed so far, so that lies about them can check.
+					let mut envelopes = HashMap::new();
+					while let Some(Ok(event)) = events.next().await {
+						let pushed = match event {
+							MailEvent::Mail(mut entry) => {
+								envelopes.insert(entry.hash, entry.envelope.clone());
+								up.pass_on(&mut entry, false).await;
+								vec![MailEvent::Mail(entry)]
+							}
+							news => up.news(news, &envelopes).await,
+						};
+						for event in pushed {
+							sink.send(SubscriptionMessage::from_json(&event)?).await?;
 						}
-						sink.send(SubscriptionMessage::from_json(&event)?).await?;
 					}
 					Ok(())
 				},
@@ -563,10 +626,13 @@ impl HostProxy {
 	}
 }
 
-/// Bob's hosts are Dave's and Ferdie's. Dave's endpoint now lies first: every envelope
-/// final under a root of its own making, whose proof checks; Ferdie's tells the truth half
-/// a second later. Bob's client still finds the anchor the honest host names, so the lie
-/// neither hides the message's notarization nor delays it past the honest answer.
+/// Bob's hosts are Dave's and Ferdie's. Dave's endpoint lies, first: what it pushes has a
+/// byte changed, what it lists has a broken signature and is final under a root of its
+/// own making, and each anchor becomes [`FLOOD`] claims of roots no anchor has, whose
+/// proofs check. Ferdie's tells the truth half a second later. Alice's two letters share
+/// one anchor, so neither sits alone under its root: only the honest host says where.
+/// Bob's client refuses the altered copies for their signature, keeps the signed copy of
+/// a listing, and reaches final at the block that anchors them.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lying_host_cannot_hide_what_an_honest_host_holds() {
 	let _guard = exclusive();
@@ -588,28 +654,63 @@ async fn a_lying_host_cannot_hide_what_an_honest_host_holds() {
 	for m in [&alice, &bob] {
 		m.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("published");
 	}
-	let sent = alice.send_direct(bob.account(), "the truth").await.expect("sent");
-	alice
-		.notarize(std::slice::from_ref(&sent), Wait::InBlock, &mut |_| {})
-		.await
-		.expect("anchored");
+	// A first letter makes the conversation, so the two below are letters only.
+	let first = alice.send_direct(bob.account(), "hello").await.expect("sent");
+	alice.notarize(std::slice::from_ref(&first), Wait::InBlock, &mut |_| {}).await.expect("anchored");
+	receive(&bob, first.hash).await;
 
+	// Bob follows before Alice sends: every claim reaches him as news, the lies first.
 	let mut updates = Vec::new();
-	let options = ReadOptions {
-		follow: true,
-		count: Some(1),
+	let options = |follow| ReadOptions {
+		follow,
+		count: follow.then_some(3),
 		timeout: Some(LIMIT),
 		acknowledge: false,
 		sync_every: None,
 		update_every: None,
 	};
-	bob.read_mail(options, &mut |update| updates.push(format!("{update:?}"))).await.expect("reads");
+	let mut record = |update: &Update| updates.push(format!("{update:?}"));
+	let read = bob.read_mail(options(true), &mut record);
+	let send = async {
+		tokio::time::sleep(Duration::from_secs(2)).await;
+		let mut sent = Vec::new();
+		for text in ["the truth", "and nothing but"] {
+			sent.push(alice.send_direct(bob.account(), text).await.expect("sent"));
+		}
+		let notarized =
+			alice.notarize(&sent, Wait::Finalized, &mut |_| {}).await.expect("anchored");
+		(sent, notarized.included.block_number)
+	};
+	let (read, (sent, block)) = tokio::join!(read, send);
+	read.expect("reads");
 	assert!(liar.lies.load(Ordering::SeqCst) > 0, "the liar answered");
-	let about: Vec<&String> =
-		updates.iter().filter(|u| u.contains(&format!("{:?}", sent.hash))).collect();
-	assert!(about.iter().any(|u| u.starts_with("Shown")), "{updates:?}");
-	assert!(about.iter().any(|u| u.contains("notarization: Final(")), "{updates:?}");
-	assert!(!about.iter().any(|u| u.contains("NotNotarized")), "{updates:?}");
+	for letter in &sent {
+		let hash = format!("{:?}", letter.hash);
+		let about: Vec<&String> = updates.iter().filter(|u| u.contains(&hash)).collect();
+		assert!(about.iter().any(|u| u.starts_with("Shown")), "{updates:?}");
+		let last = about.last().expect("updates");
+		assert!(last.contains(&format!("notarization: Final({block})")), "{about:?}");
+	}
+	let forged = updates.iter().filter(|u| u.contains("BadSubmission")).count();
+	assert!(forged >= sent.len(), "each altered copy refused for its signature: {updates:?}");
+
+	// Listed again, each letter comes from both hosts, the liar's with a broken signature:
+	// the signed copy is the one kept, and each letter is shown once.
+	let fetched = bob.fetch().await.expect("mailboxes answer");
+	for letter in &sent {
+		let entry = fetched.iter().find(|e| e.hash == letter.hash).expect("listed");
+		bob.open_mail(entry).await.expect("the signed copy is kept");
+	}
+	let mut listed = Vec::new();
+	let mut record = |update: &Update| listed.push(format!("{update:?}"));
+	bob.read_mail(options(false), &mut record).await.expect("reads");
+	for letter in &sent {
+		let hash = format!("{:?}", letter.hash);
+		let shown = listed.iter().filter(|u| u.starts_with("Shown") && u.contains(&hash));
+		assert_eq!(shown.count(), 1, "{listed:?}");
+	}
+	let refused = listed.iter().filter(|u| u.starts_with("Rejected"));
+	assert!(refused.clone().all(|u| u.contains("BadSubmission")), "{listed:?}");
 }
 
 /// Issue 26, item 8: Bob's host Dave lists his mailbox's first page for ever (its `next`
