@@ -9,7 +9,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-scripts=(local-network.sh demo.sh test.sh benchmark.sh release.sh)
+scripts=(local-network.sh demo.sh test.sh benchmark.sh release.sh mutants.sh)
 stub="$(mktemp -d -t quarks-fresh-home.XXXXXX)"
 trap 'rm -rf "$stub"' EXIT
 

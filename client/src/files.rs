@@ -23,15 +23,19 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 	OsRng.fill_bytes(&mut suffix);
 	let mut name = path.as_os_str().to_owned();
 	name.push(format!(".{}.tmp", array_bytes::bytes2hex("", suffix)));
-	let temporary = PathBuf::from(name);
+	write_through(path, &PathBuf::from(name), bytes)
+}
+
+/// Writes `bytes` to `temporary`, which must not exist yet, then renames it over `path`.
+fn write_through(path: &Path, temporary: &Path, bytes: &[u8]) -> io::Result<()> {
 	let mut out =
-		fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temporary)?;
+		fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(temporary)?;
 	let written = out
 		.write_all(bytes)
 		.and_then(|()| out.sync_all())
-		.and_then(|()| fs::rename(&temporary, path));
+		.and_then(|()| fs::rename(temporary, path));
 	if written.is_err() {
-		let _ = fs::remove_file(&temporary);
+		let _ = fs::remove_file(temporary);
 	}
 	written
 }
@@ -61,6 +65,26 @@ mod tests {
 			.filter(|e| e.file_name().to_string_lossy().ends_with(".tmp") && !e.path().is_symlink())
 			.collect();
 		assert!(left.is_empty(), "no temporary file is left behind");
+	}
+
+	#[test]
+	fn a_file_planted_at_the_temporary_name_is_never_written_through() {
+		// Whoever guessed the random name still cannot redirect the write: the temporary
+		// file is created exclusively, so a planted link or file makes the write fail.
+		let dir = tempfile::tempdir().expect("temp dir");
+		let victim = dir.path().join("victim");
+		fs::write(&victim, b"untouched").expect("writes");
+		let target = dir.path().join("alice.json");
+		let (link, file) = (dir.path().join("guessed.tmp"), dir.path().join("planted.tmp"));
+		std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+		fs::write(&file, b"planted").expect("writes");
+		for temporary in [&link, &file] {
+			let refused = write_through(&target, temporary, b"secret").expect_err("refused");
+			assert_eq!(refused.kind(), io::ErrorKind::AlreadyExists);
+		}
+		assert_eq!(fs::read(&victim).expect("reads"), b"untouched");
+		assert_eq!(fs::read(&file).expect("reads"), b"planted");
+		assert!(!target.exists(), "nothing renamed over the target");
 	}
 
 	#[test]

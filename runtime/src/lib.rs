@@ -319,33 +319,46 @@ mod tests {
 		config.build_storage().expect("the local preset builds").into()
 	}
 
-	/// Full blocks raise the fee multiplier; empty ones bring it back, never below one.
+	/// Full blocks raise the fee multiplier at the documented rate (about 0.075 % a block,
+	/// doubling within a quarter of an hour of 1-second blocks); empty ones bring it back,
+	/// never below one.
 	#[test]
 	fn congestion_raises_fees() {
 		use frame_support::traits::Hooks;
 		use pallet_transaction_payment::{Multiplier, NextFeeMultiplier};
 		use sp_runtime::traits::One;
+		let quarter_hour = (15 * 60 * 1000 / MILLI_SECS_PER_BLOCK) as BlockNumber;
+		assert_eq!(quarter_hour, 900, "1-second blocks");
 		sp_io::TestExternalities::new_empty().execute_with(|| {
 			let full = configs::RuntimeBlockWeights::get()
 				.get(DispatchClass::Normal)
 				.max_total
 				.expect("normal blocks are limited");
-			let mut previous = NextFeeMultiplier::<Runtime>::get();
-			assert_eq!(previous, Multiplier::one());
-			for block in 1..=10 {
+			let multiplier = || NextFeeMultiplier::<Runtime>::get();
+			assert_eq!(multiplier(), Multiplier::one());
+			let mut rates = Vec::new();
+			for block in 1..=quarter_hour {
+				let before = multiplier();
 				System::set_block_number(block);
 				System::register_extra_weight_unchecked(full, DispatchClass::Normal);
 				TransactionPayment::on_finalize(block);
-				let next = NextFeeMultiplier::<Runtime>::get();
-				assert!(next > previous, "block {block}: {next:?} after {previous:?}");
-				previous = next;
+				rates.push((multiplier() / before).to_float());
 			}
-			for block in 11..=1_000 {
+			let first = rates[0];
+			assert!((first - 1.00075).abs() < 1e-5, "one full block: x{first}");
+			let doubled = multiplier().to_float();
+			assert!((1.9..2.1).contains(&doubled), "a quarter of an hour: x{doubled}");
+			let mut empty = 0;
+			while multiplier() > Multiplier::one() {
+				empty += 1;
+				assert!(empty < 4 * quarter_hour, "fees stay up: x{}", multiplier().to_float());
+				let block = quarter_hour + empty;
 				System::set_block_number(block);
 				frame_system::BlockWeight::<Runtime>::kill();
 				TransactionPayment::on_finalize(block);
 			}
-			assert_eq!(NextFeeMultiplier::<Runtime>::get(), Multiplier::one());
+			assert_eq!(multiplier(), Multiplier::one(), "never below one");
+			assert!(empty > quarter_hour, "back to one in {empty} empty blocks");
 		});
 	}
 
@@ -416,6 +429,24 @@ mod tests {
 				);
 			});
 		}
+	}
+
+	/// The figures the docs give are the runtime's: commit records kept (64, docs/security.md),
+	/// how often a member may update (every 10 seconds), mail's retention (7 days).
+	#[test]
+	fn the_documented_limits_are_the_runtimes() {
+		use frame_support::traits::Get;
+		type KeptCommits = <Runtime as pallet_quarks_groups::Config>::MaxKeptCommits;
+		type Interval = <Runtime as pallet_quarks_groups::Config>::MinUpdateInterval;
+		let seconds = |blocks: u32| u64::from(blocks) * MILLI_SECS_PER_BLOCK / 1000;
+		assert_eq!(<KeptCommits as Get<u32>>::get(), 64);
+		assert_eq!(seconds(<Interval as Get<u32>>::get()), 10);
+		assert_eq!(seconds(configs::MessageRetention::get()), 7 * 24 * 60 * 60);
+		assert_eq!(
+			<Runtime as pallet_quarks_groups::Config>::CommitRetention::get(),
+			configs::MessageRetention::get(),
+			"commit records last as long as their epoch's anchors"
+		);
 	}
 
 	/// No signed account admits a peer: node authorization's claims and connections are

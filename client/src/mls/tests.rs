@@ -83,30 +83,40 @@ fn members_chat_in_one_epoch_and_see_each_others_devices() {
 
 #[test]
 fn a_stolen_state_opens_no_message_read_before_nor_any_of_old_epochs() {
+	// The documented window, written out: a configuration keeping more epochs fails here.
+	const EPOCHS_KEPT: usize = 2;
 	let mut orderer = Orderer::default();
 	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
 	let dir = tempfile::tempdir().unwrap();
 	let key = [9u8; 32];
 
+	let too_old = alice.encrypt(GROUP, b"never read, epoch 1").unwrap();
+	let mut update = |alice: &mut Device, bob: &mut Device| {
+		let commit = alice.update(GROUP).unwrap();
+		ordered(&mut orderer, commit, &mut [alice, bob]);
+	};
+	update(&mut alice, &mut bob);
+	let late = alice.encrypt(GROUP, b"never read, epoch 2").unwrap();
+	for _ in 0..EPOCHS_KEPT {
+		update(&mut alice, &mut bob);
+	}
+	assert_eq!(bob.epoch(GROUP).unwrap(), 2 + EPOCHS_KEPT as Epoch);
+	// In the current epoch: one letter read, the next one not yet.
 	let read = alice.encrypt(GROUP, b"read before the theft").unwrap();
 	bob.decrypt(GROUP, &read).unwrap();
-	let unread_old_epoch = alice.encrypt(GROUP, b"never read, epoch 1").unwrap();
-	for _ in 0..=PAST_EPOCHS {
-		let update = alice.update(GROUP).unwrap();
-		ordered(&mut orderer, update, &mut [&mut alice, &mut bob]);
-	}
+	let unread = alice.encrypt(GROUP, b"current epoch").unwrap();
 
 	bob.save(&dir.path().join("bob"), &key).unwrap();
 	let mut thief = Device::open(&dir.path().join("bob"), &key).unwrap();
 	assert!(is_refused(thief.decrypt(GROUP, &read)), "a used message key is deleted");
 	assert!(
-		is_refused(thief.decrypt(GROUP, &unread_old_epoch)),
-		"secrets of epochs more than {PAST_EPOCHS} back are deleted"
+		is_refused(thief.decrypt(GROUP, &too_old)),
+		"secrets of epochs more than {EPOCHS_KEPT} back are deleted"
 	);
-	// The stolen state does hold the current epoch: the thief reads what comes next,
+	// What the window keeps for late mail, and the current epoch, the stolen state opens:
 	// until Bob updates (the next test).
-	let current = alice.encrypt(GROUP, b"current epoch").unwrap();
-	assert_eq!(thief.decrypt(GROUP, &current).unwrap().plaintext, b"current epoch");
+	assert_eq!(thief.decrypt(GROUP, &late).unwrap().plaintext, b"never read, epoch 2");
+	assert_eq!(thief.decrypt(GROUP, &unread).unwrap().plaintext, b"current epoch");
 }
 
 #[test]
@@ -138,6 +148,12 @@ fn a_removed_member_reads_nothing_sent_after_its_removal() {
 	let add = ordered(&mut orderer, add, &mut [&mut alice, &mut bob]);
 	join(&orderer, &mut carol, &add);
 
+	// What Bob's device holds before its removal, kept whatever the client deletes (a
+	// copy, or a client that never deletes).
+	let dir = tempfile::tempdir().unwrap();
+	bob.save(&dir.path().join("bob"), &[9u8; 32]).unwrap();
+	let kept = Device::open(&dir.path().join("bob"), &[9u8; 32]).unwrap();
+
 	let remove = alice.commit(GROUP, &[], &[bob.id()]).unwrap();
 	let hash = orderer.submit(&remove);
 	alice.apply_commit(GROUP, remove.epoch + 1, &remove.message, hash).unwrap();
@@ -149,6 +165,20 @@ fn a_removed_member_reads_nothing_sent_after_its_removal() {
 	let later = alice.encrypt(GROUP, b"without Bob").unwrap();
 	assert_eq!(carol.decrypt(GROUP, &later).unwrap().plaintext, b"without Bob");
 	assert!(matches!(bob.decrypt(GROUP, &later), Err(MlsError::NotInGroup(GROUP))));
+
+	// The kept state, with the removing commit applied by openmls itself (nothing of
+	// Quarks deletes anything): the commit brings no secret of the next epoch to Bob.
+	let generation = kept.membership(GROUP).unwrap().generation;
+	let mut mls = kept.provider.load(GROUP, generation).unwrap();
+	let processed =
+		mls.process_message(&kept.provider, protocol_message(&remove.message).unwrap()).unwrap();
+	let ProcessedMessageContent::StagedCommitMessage(staged) = processed.into_content() else {
+		panic!("the removal is a commit");
+	};
+	assert!(staged.self_removed());
+	mls.merge_staged_commit(&kept.provider, *staged).unwrap();
+	let opened = mls.process_message(&kept.provider, protocol_message(&later).unwrap());
+	assert!(opened.is_err(), "a removed member's kept state opened a later letter");
 }
 
 #[test]

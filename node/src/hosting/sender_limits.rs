@@ -27,7 +27,10 @@ impl SenderLimits {
 
 	/// Takes one token from `sender`'s bucket; `false` if it is empty.
 	pub fn admit(&self, sender: &AccountId) -> bool {
-		let now = Instant::now();
+		self.admit_at(sender, Instant::now())
+	}
+
+	fn admit_at(&self, sender: &AccountId, now: Instant) -> bool {
 		let mut guard = self.buckets.lock();
 		let (buckets, swept) = &mut *guard;
 		if now.duration_since(*swept) > IDLE {
@@ -35,8 +38,9 @@ impl SenderLimits {
 			*swept = now;
 		}
 		let (tokens, last) = buckets.entry(sender.clone()).or_insert((self.burst, now));
-		*tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.burst);
-		*last = now;
+		*tokens = (*tokens + now.saturating_duration_since(*last).as_secs_f64() * self.rate)
+			.min(self.burst);
+		*last = (*last).max(now);
 		if *tokens >= 1.0 {
 			*tokens -= 1.0;
 			true
@@ -52,12 +56,19 @@ mod tests {
 
 	#[test]
 	fn a_sender_gets_its_burst_then_its_rate_and_others_are_not_affected() {
-		let limits = SenderLimits::new(1000.0, 3.0);
+		// Times are given, not slept, so a slow machine cannot refill a bucket early.
+		let limits = SenderLimits::new(10.0, 3.0);
 		let (alice, bob) = (AccountId::new([1; 32]), AccountId::new([2; 32]));
-		assert!((0..3).all(|_| limits.admit(&alice)));
-		assert!(!limits.admit(&alice), "burst spent");
-		assert!(limits.admit(&bob), "Bob has his own bucket");
-		std::thread::sleep(Duration::from_millis(5));
-		assert!(limits.admit(&alice), "refilled at the rate");
+		let start = Instant::now();
+		let at = |ms: u64| start + Duration::from_millis(ms);
+		assert!((0..3).all(|_| limits.admit_at(&alice, at(0))));
+		assert!(!limits.admit_at(&alice, at(0)), "burst spent");
+		assert!(limits.admit_at(&bob, at(0)), "Bob has his own bucket");
+		assert!(!limits.admit_at(&alice, at(50)), "half a token at 10 a second");
+		assert!(limits.admit_at(&alice, at(120)), "1.2 tokens");
+		assert!(!limits.admit_at(&alice, at(120)), "0.2 left");
+		// An idle hour refills the burst, no more.
+		assert!((0..3).all(|_| limits.admit_at(&alice, at(3_600_000))));
+		assert!(!limits.admit_at(&alice, at(3_600_000)), "a bucket holds at most its burst");
 	}
 }

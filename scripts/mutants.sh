@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Reruns the mutations docs/security.md lists beside its claims: each one breaks the code a
+# claim rests on (one exact text replaced), runs the test that claim cites, and expects it
+# to FAIL; then puts the code back. A mutation whose test still passes is reported MISSED:
+# that test proves less than the doc says. For reviewers, not CI: the node-level ones start
+# a local network each (minutes); `--fast` runs the unit-level ones only (about five
+# minutes warm).
+#
+#   bash scripts/mutants.sh [--fast] [NAME...]    # all, or only the mutations named
+#   bash scripts/mutants.sh --list
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$QUARKS_ROOT"
+
+# name | slow? | file | text | replacement | cargo test arguments
+mutations() {
+  m past-epochs fast client/src/mls.rs \
+    'pub const PAST_EPOCHS: usize = 2;' 'pub const PAST_EPOCHS: usize = 5;' \
+    -p quarks-client --lib a_stolen_state_opens_no_message_read_before
+  m used-key-kept fast client/src/mls.rs \
+    'pub fn decrypt(&mut self, group: GroupId, message: &[u8]) -> Result<Opened, MlsError> {' \
+    'pub fn decrypt(&mut self, group: GroupId, message: &[u8]) -> Result<Opened, MlsError> { let before = self.provider.storage.values.read().map_err(|_| poisoned())?.clone(); let opened = self.decrypt_keeping(group, message); *self.provider.storage.values.write().map_err(|_| poisoned())? = before; opened } fn decrypt_keeping(&mut self, group: GroupId, message: &[u8]) -> Result<Opened, MlsError> {' \
+    -p quarks-client --lib a_stolen_state_opens_no_message_read_before
+  m removes-nobody fast client/src/mls/commits.rs \
+    'stage(provider, signer, &mut mls, adds, removals)?;' 'stage(provider, signer, &mut mls, adds, { drop(removals); Vec::new() })?;' \
+    -p quarks-client --lib a_removed_member_reads_nothing_sent_after_its_removal
+  m no-create-new fast client/src/files.rs \
+    '.write(true).create_new(true).mode(0o600)' '.write(true).create(true).truncate(true).mode(0o600)' \
+    -p quarks-client --lib a_file_planted_at_the_temporary_name
+  m double-rate fast node/src/hosting/sender_limits.rs \
+    'as_secs_f64() * self.rate)' 'as_secs_f64() * self.rate * 2.0)' \
+    -p quarks-node --bin quarks-node a_sender_gets_its_burst_then_its_rate
+  m faster-fees fast runtime/src/configs/mod.rs \
+    'Multiplier::saturating_from_rational(1, 1_000)' 'Multiplier::saturating_from_rational(1, 500)' \
+    -p quarks-runtime --lib congestion_raises_fees
+  m fewer-records fast runtime/src/configs/mod.rs \
+    'type MaxKeptCommits = ConstU32<64>;' 'type MaxKeptCommits = ConstU32<32>;' \
+    -p quarks-runtime --lib the_documented_limits_are_the_runtimes
+  m private-endpoints fast pallets/hosts/src/lib.rs \
+    'AllowPrivateEndpoints::<T>::get() || is_public(&endpoint)' 'true || is_public(&endpoint)' \
+    -p pallet-quarks-hosts private_endpoints_only_where_the_network_allows_them
+  m no-slot-share fast pallets/messaging/src/lib.rs \
+    '.max(Pallet::<T>::slot_share(items.len() as u32, T::MaxReceiptsPerBlock::get()))' '' \
+    -p quarks-runtime --lib full_receipt_or_anchor_slots_raise_fees
+  m claims-crowded-out slow client/src/inbox.rs \
+    'Some((_, earlier)) => *earlier = membership,' 'Some(_) if self.claims.len() < 4 => self.claims.push((source, membership)), Some(_) => {}' \
+    -p quarks-node --test client a_lying_host_cannot_hide_what_an_honest_host_holds
+  m no-submission-check slow client/src/inbox.rs \
+    'if !self.signed_by_sender(entry, &envelope.sender, &hash) {' 'if false && !self.signed_by_sender(entry, &envelope.sender, &hash) {' \
+    -p quarks-node --test client a_lying_host_cannot_hide_what_an_honest_host_holds
+  m no-commit-retry slow client/src/conversations.rs \
+    '"WrongEpoch",' '"NoSuchError",' \
+    -p quarks-node --test client chat_end_to_end
+}
+
+fast_only=0 list=0 wanted=()
+for arg in "$@"; do
+  case "$arg" in
+    --fast) fast_only=1 ;;
+    --list) list=1 ;;
+    *) wanted+=("$arg") ;;
+  esac
+done
+
+chosen() { # chosen NAME SPEED: whether this run takes the mutation
+  [ "$fast_only" = 1 ] && [ "$2" != fast ] && return 1
+  [ "${#wanted[@]}" -eq 0 ] && return 0
+  local w
+  for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done
+  return 1
+}
+
+if [ "$list" = 1 ]; then
+  m() { printf '%-22s %-5s %s\n' "$1" "$2" "$3"; }
+  mutations
+  exit 0
+fi
+
+quarks_setup
+export SKIP_WASM_BUILD=1
+
+echo "[mutants] building the tests unmutated"
+cargo test --workspace --no-run -q
+
+# Every file a mutation touches must be as committed, so putting it back loses nothing.
+m() { git diff --quiet -- "$3" || { echo "[mutants] $3 has uncommitted changes" >&2; exit 1; }; }
+mutations
+
+backup="$(mktemp -d -t quarks-mutants.XXXXXX)"
+restore() {
+  if [ -n "${mutated:-}" ]; then cp "$backup/file" "$mutated"; fi
+  rm -rf "$backup"
+}
+trap restore EXIT
+
+results=()
+missed=0
+m() { # m NAME SPEED FILE TEXT REPLACEMENT CARGO-ARGS...
+  local name="$1" speed="$2" file="$3" text="$4" replacement="$5"
+  shift 5
+  chosen "$name" "$speed" || return 0
+  if [ "$(grep -cF -- "$text" "$file")" != 1 ]; then
+    echo "[mutants] $name: the text to mutate is not in $file exactly once" >&2
+    exit 1
+  fi
+  cp "$file" "$backup/file"
+  mutated="$file"
+  TEXT="$text" REPLACEMENT="$replacement" perl -0pi -e 's/\Q$ENV{TEXT}\E/$ENV{REPLACEMENT}/' "$file"
+  echo "[mutants] $name: $file mutated; cargo test $*"
+  local outcome
+  if cargo test "$@" >"$backup/$name.log" 2>&1; then
+    outcome="MISSED (the test passed)"
+    missed=$((missed + 1))
+  elif grep -q "error\[E" "$backup/$name.log"; then
+    outcome="BROKEN (the mutation does not compile)"
+    missed=$((missed + 1))
+  else
+    outcome="caught"
+  fi
+  cp "$backup/file" "$file"
+  mutated=""
+  results+=("$(printf '%-22s %s' "$name" "$outcome")")
+}
+mutations
+
+echo "[mutants] results"
+printf '  %s\n' "${results[@]}"
+exit "$((missed > 0))"
