@@ -87,6 +87,8 @@ m() { git diff --quiet -- "$3" || { echo "[mutants] $3 has uncommitted changes" 
 mutations
 
 backup="$(mktemp -d -t quarks-mutants.XXXXXX)"
+logs="$CARGO_TARGET_DIR/mutants"
+mkdir -p "$logs"
 restore() {
   if [ -n "${mutated:-}" ]; then cp "$backup/file" "$mutated"; fi
   rm -rf "$backup"
@@ -107,15 +109,15 @@ m() { # m NAME SPEED FILE TEXT REPLACEMENT CARGO-ARGS...
   mutated="$file"
   TEXT="$text" REPLACEMENT="$replacement" perl -0pi -e 's/\Q$ENV{TEXT}\E/$ENV{REPLACEMENT}/' "$file"
   echo "[mutants] $name: $file mutated; cargo test $*"
-  local outcome
-  if cargo test "$@" >"$backup/$name.log" 2>&1; then
+  local outcome log="$logs/$name.log"
+  if cargo test "$@" >"$log" 2>&1; then
     outcome="MISSED (the test passed)"
     missed=$((missed + 1))
-  elif grep -q "error\[E" "$backup/$name.log"; then
-    outcome="BROKEN (the mutation does not compile)"
-    missed=$((missed + 1))
+  elif grep -q "^test result: FAILED" "$log"; then
+    outcome="caught: $(grep -m1 -o "panicked at .*" "$log" || echo "the test failed")"
   else
-    outcome="caught"
+    outcome="BROKEN (no test ran: $log)"
+    missed=$((missed + 1))
   fi
   cp "$backup/file" "$file"
   mutated=""
