@@ -51,6 +51,12 @@ mutations() {
   m no-commit-retry slow client/src/conversations.rs \
     '"WrongEpoch",' '"NoSuchError",' \
     -p quarks-node --test client chat_end_to_end
+  m public-unsafe slow node/src/public_rpc.rs \
+    'request.extensions_mut().insert(DenyUnsafe::Yes);' 'request.extensions_mut().insert(DenyUnsafe::No);' \
+    -p quarks-node --test rpc the_public_endpoint_limits_each_caller_address
+  m more-host-items slow primitives/src/hosting.rs \
+    'pub const MAX_HOST_ITEMS: usize = 4096;' 'pub const MAX_HOST_ITEMS: usize = 4097;' \
+    -p quarks-node --test hosting insiders_cannot_misplace_or_stall_mail
 }
 
 fast_only=0 list=0 wanted=()

@@ -373,6 +373,18 @@ async fn run(dir: &Path) {
 	let mut bad = submission(node, Alice, &to_bob).await;
 	bad.envelope = unpadded;
 	assert_eq!(submit(node, &bad).await, Err(9000));
+	// One byte past the largest class (64 KiB): no size class holds it.
+	let largest = SIZE_CLASSES.len() - 1;
+	let oversized = Envelope {
+		version: ENVELOPE_VERSION,
+		sender: account(Alice),
+		destination: to(Bob),
+		size_class: largest as u8,
+		body: vec![0; SIZE_CLASSES[largest] as usize + 1],
+	}
+	.encode();
+	let oversized = submission(node, Alice, &oversized).await;
+	assert_eq!(submit(node, &oversized).await, Err(9000), "an envelope beyond 64 KiB");
 	assert_eq!(submit(node, &submission(node, Charlie, &to_bob).await).await, Err(9041), "forged");
 	let from_eve = envelope(Eve, to(Bob), 0, 2);
 	assert_eq!(submit(node, &submission(node, Eve, &from_eve).await).await, Err(9025), "no device");
@@ -397,10 +409,10 @@ async fn run(dir: &Path) {
 	);
 	assert_eq!(entry.envelope, to_bob);
 	let charlie = &validators[charlie_node];
-	for code in ["9001", "9000", "9041", "9025", "9024"] {
+	for (code, refused) in [("9001", 1.0), ("9000", 2.0), ("9041", 1.0), ("9025", 1.0), ("9024", 1.0)] {
 		assert_eq!(
 			charlie.metric("quarks_submissions_total", &[("result", "refused"), ("code", code)]),
-			1.0,
+			refused,
 			"{code}"
 		);
 	}
@@ -848,6 +860,10 @@ async fn insiders_cannot_misplace_or_stall_mail() {
 	let batch = vec![second_leaf, H256::repeat_byte(8)];
 	let own = vouched(Some(Alice), batch_root(&batch), inclusion_proof(&batch, 0).expect("in it"));
 	let flood = vec![HostItem::Membership { envelope: second_hash, membership: own }; 4096];
+	// 4096 items is the most a request may hold: one more is refused before any is read.
+	let too_many = [&flood[..], &flood[..1]].concat();
+	let params = rpc_params![Bytes(too_many.encode())];
+	assert_eq!(refusal(&dave, "quarks_hostEnvelopes", params).await, 9001, "4097 items");
 	let behind = envelope(Charlie, to(Bob), 0, 3);
 	let behind_hash = hash_of(&behind);
 	let behind = submission(&validators[1], Charlie, &behind).await;
