@@ -43,7 +43,7 @@ mutations() {
     '.max(Pallet::<T>::slot_share(items.len() as u32, T::MaxReceiptsPerBlock::get()))' '' \
     -p quarks-runtime --lib full_receipt_or_anchor_slots_raise_fees
   m claims-crowded-out slow client/src/inbox.rs \
-    'Some((_, earlier)) => *earlier = membership,' 'Some(_) if self.claims.len() < 4 => self.claims.push((source, membership)), Some(_) => {}' \
+    'match self.claims.iter_mut().find(|(host, _)| *host == source) {' 'match None::<&mut (Source, BatchMembership)> { _ if self.claims.len() >= 4 => {}' \
     -p quarks-node --test client a_lying_host_cannot_hide_what_an_honest_host_holds
   m no-submission-check slow client/src/inbox.rs \
     'if !self.signed_by_sender(entry, &envelope.sender, &hash) {' 'if false && !self.signed_by_sender(entry, &envelope.sender, &hash) {' \
@@ -54,6 +54,9 @@ mutations() {
   m public-unsafe slow node/src/public_rpc.rs \
     'request.extensions_mut().insert(DenyUnsafe::Yes);' 'request.extensions_mut().insert(DenyUnsafe::No);' \
     -p quarks-node --test rpc the_public_endpoint_limits_each_caller_address
+  m only-state-gated slow node/src/network.rs \
+    'if allow_list.admits(&request.peer) {' 'if allow_list.admits(&request.peer) || !protocol.ends_with("state/2") {' \
+    -p quarks-node --test network only_allow_listed_peers_are_served
   m more-host-items slow primitives/src/hosting.rs \
     'pub const MAX_HOST_ITEMS: usize = 4096;' 'pub const MAX_HOST_ITEMS: usize = 4097;' \
     -p quarks-node --test hosting insiders_cannot_misplace_or_stall_mail
