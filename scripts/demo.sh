@@ -193,13 +193,10 @@ expect out "group $direct: keys updated"
 quarks --keystore Alice.json send --to "$bob" --save-envelope after.envelope "Phone only now." >/dev/null
 inbox_until Bob "Phone only now."
 expect out "Phone only now."
-# The laptop's inbox runs (it still reads Bob's mailbox): the new letter is refused, or
-# its hosts already dropped it as delivered.
+# The laptop's inbox runs (it still reads Bob's mailbox, and must not fail), and shows
+# nothing sent after its removal: the new letter is refused, or its hosts already dropped
+# it as delivered.
 quarks --keystore Bob-laptop.json inbox | tee out
-if ! grep -Eq "no mail|this device is not in group $direct" out; then
-  echo "[demo] FAILED: the laptop's inbox showed neither a refusal nor an empty mailbox" >&2
-  exit 1
-fi
 if grep -q "Phone only now." out; then
   cat out
   echo "[demo] FAILED: the removed laptop read a later message" >&2
