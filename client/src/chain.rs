@@ -27,6 +27,9 @@ use subxt::{
 	OnlineClient,
 };
 
+mod funds;
+pub use funds::{NotAnAmount, Qrk};
+
 /// The subxt client type used throughout.
 pub type Api = OnlineClient<SubstrateConfig>;
 
@@ -44,9 +47,21 @@ pub enum ChainError {
 	/// A request failed (transport, or an error answer from the node).
 	#[error("{0}")]
 	Rpc(String),
-	/// The transaction pool refused the transaction (bad nonce, no funds, invalid).
+	/// The transaction pool refused the transaction (bad nonce, invalid).
 	#[error("transaction refused: {0}")]
 	Refused(String),
+	/// The signing account cannot pay the transaction's fee.
+	#[error(
+		"account {account} cannot pay for this: it holds {free} and needs about {needed} (the fee, and the least an account keeps). Ask someone on this network to send it some: `quarks pay {account} 1` from their account"
+	)]
+	NoFunds {
+		/// The account, as an address.
+		account: String,
+		/// What it holds.
+		free: Qrk,
+		/// What the transaction needs it to hold.
+		needed: Qrk,
+	},
 	/// The transaction was included but failed.
 	#[error("transaction failed on chain: {0}")]
 	Dispatch(String),
@@ -411,7 +426,7 @@ impl Chain {
 		wait: Wait,
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Included, ChainError> {
-		let payload = subxt::dynamic::transaction(pallet, call, fields);
+		let payload = subxt::dynamic::transaction(pallet, call, fields.clone());
 		let at = self.api.at_current_block().await.map_err(rpc_error)?;
 		// The pool's next nonce: the finalized state's would repeat one still in the pool.
 		let nonce: u64 = self
@@ -422,11 +437,14 @@ impl Chain {
 			)
 			.await?;
 		let params = SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).build();
-		let mut watch = at
+		let submitted = at
 			.transactions()
 			.sign_and_submit_then_watch(&payload, &AccountSigner(signer), params)
-			.await
-			.map_err(|e| ChainError::Refused(e.to_string()))?;
+			.await;
+		let mut watch = match submitted {
+			Ok(watch) => watch,
+			Err(e) => return Err(self.refusal(signer, pallet, call, fields, e.to_string()).await),
+		};
 		progress(Progress::Submitted);
 		while let Some(status) = watch.next().await {
 			let (in_block, finalized) = match status.map_err(rpc_error)? {
@@ -438,7 +456,9 @@ impl Chain {
 				TransactionStatus::InFinalizedBlock(in_block) => (in_block, true),
 				TransactionStatus::Invalid { message }
 				| TransactionStatus::Dropped { message }
-				| TransactionStatus::Error { message } => return Err(ChainError::Refused(message)),
+				| TransactionStatus::Error { message } => {
+					return Err(self.refusal(signer, pallet, call, fields, message).await)
+				}
 				TransactionStatus::Validated | TransactionStatus::NoLongerInBestBlock => continue,
 			};
 			let block_hash = H256(in_block.block_hash().0);

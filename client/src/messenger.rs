@@ -4,7 +4,7 @@
 //! [`crate::proofs`], [`crate::contacts`].
 
 use crate::{
-	chain::{ChainError, Included, Progress, Wait},
+	chain::{account_value, ChainError, Included, Progress, Qrk, Wait},
 	error::ClientError,
 	hosts::{self, Mailbox},
 	keystore::Keystore,
@@ -181,6 +181,22 @@ impl Messenger {
 		Ok(expires_at)
 	}
 
+	/// What sending `amount` to `to` would cost this account in fees.
+	pub async fn payment_fee(&self, to: &AccountId32, amount: Qrk) -> Result<Qrk, ClientError> {
+		Ok(self.chain.fee(&self.pair, "Balances", "transfer_keep_alive", payment(to, amount)).await?)
+	}
+
+	/// Sends `amount` to `to` (a newcomer's first funds, say), keeping this account alive.
+	pub async fn pay(
+		&self,
+		to: &AccountId32,
+		amount: Qrk,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Result<Included, ClientError> {
+		let fields = payment(to, amount);
+		Ok(self.transact("Balances", "transfer_keep_alive", fields, Wait::Finalized, progress).await?)
+	}
+
 	/// Unbinds `device` (this account's) on chain from the next block on; the
 	/// conversations it is in drop it at their next commit ([`Self::sync_groups`]).
 	pub async fn remove_device(
@@ -225,6 +241,11 @@ impl Messenger {
 	) -> Result<Included, ChainError> {
 		self.chain.submit(&self.pair, pallet, call, fields, wait, progress).await
 	}
+}
+
+/// `Balances::transfer_keep_alive`'s fields.
+fn payment(to: &AccountId32, amount: Qrk) -> Vec<Value> {
+	vec![Value::unnamed_variant("Id", [account_value(to)]), Value::u128(amount.0)]
 }
 
 /// Whether `group`'s last time in `last` is at least `every` ago (or none); if so, now is

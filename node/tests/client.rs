@@ -14,8 +14,8 @@ mod common;
 
 use common::*;
 use quarks_client::{
-	chain::{hash_value, At, Chain, NodeRpc, Progress, Wait},
-	error::ReadError,
+	chain::{hash_value, At, Chain, ChainError, NodeRpc, Progress, Qrk, Wait},
+	error::{ClientError, ReadError},
 	hosts::MailboxEntry,
 	inbox::{Notarization, ReadOptions, Received, Update},
 	keystore::Identity,
@@ -449,6 +449,42 @@ async fn chat_end_to_end() {
 	let bob = reopen(dir.path(), &validators[1], "Bob").await;
 	round_trip(&alice, &bob, direct, "after your restart").await;
 	round_trip(&bob, &alice, direct, "back again").await;
+}
+
+/// Issue 28, item 6: a new account's first transaction is refused for want of funds with a
+/// sentence that says what to do (not "Invalid Transaction (1010)"); once an existing user
+/// pays it, it registers its device.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_newcomer_without_funds_is_told_so_and_can_be_paid() {
+	let _guard = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let validators = start_validators(dir.path()).await;
+	let alice = client_session(dir.path(), &validators[0], "Alice").await;
+	let newcomer = session(dir.path(), &validators[0], "Newcomer", Identity::generate()).await;
+
+	let refused = newcomer
+		.register_device(28_800, Wait::InBlock, &mut |_| {})
+		.await
+		.expect_err("an account without funds pays no fee");
+	let ClientError::Chain(ChainError::NoFunds { free, needed, .. }) = &refused else {
+		panic!("expected NoFunds, got {refused:?}")
+	};
+	assert_eq!(*free, Qrk(0));
+	assert!(needed.0 > 0);
+	let told = refused.to_string();
+	assert!(told.contains("quarks pay") && !told.contains("1010"), "{told}");
+
+	let amount: Qrk = "1".parse().expect("an amount");
+	let fee = alice.payment_fee(newcomer.account(), amount).await.expect("estimated");
+	let before = alice.chain.free_balance(alice.account()).await.expect("read");
+	alice.pay(newcomer.account(), amount, &mut |_| {}).await.expect("paid");
+	assert_eq!(newcomer.chain.free_balance(newcomer.account()).await.expect("read"), amount);
+	let spent = before.0 - alice.chain.free_balance(alice.account()).await.expect("read").0;
+	assert!(spent > amount.0 && spent - amount.0 <= 2 * fee.0, "spent {spent}, fee about {fee}");
+	newcomer
+		.register_device(28_800, Wait::InBlock, &mut |_| {})
+		.await
+		.expect("registered once paid");
 }
 
 /// What a [`HostProxy`] does to a host's mailbox answers.

@@ -54,6 +54,14 @@ pub enum Command {
 	/// chain orders.
 	#[command(subcommand)]
 	Group(GroupCommand),
+	/// Send QRK to an account (a newcomer needs some for the fees of registering a device
+	/// and choosing hosts): shows the fee, then pays, keeping your account alive.
+	Pay {
+		/// The account to pay.
+		to: String,
+		/// How much, in QRK (`1`, `0.25`).
+		amount: String,
+	},
 	/// Verify a contact: the safety number to compare with them.
 	#[command(subcommand)]
 	Contact(ContactCommand),

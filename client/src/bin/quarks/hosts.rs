@@ -8,14 +8,15 @@ pub async fn list(cli: &Cli) -> Fallible<()> {
 	let m = messenger(cli).await?;
 	let mine: Vec<_> =
 		hosts::chosen(&m.chain, m.account()).await?.into_iter().map(|h| h.operator).collect();
+	let block_ms = m.chain.block_time_ms().await?;
 	for host in hosts::admitted(&m.chain).await? {
 		let marker = if mine.contains(&host.operator) { "*" } else { " " };
 		println!(
-			"{marker} {} {} retention {} blocks, quota {} bytes",
+			"{marker} {} {} keeps mail {}, up to {} per user",
 			address(&host.operator),
 			host.endpoint(),
-			host.info.retention,
-			host.info.user_quota
+			duration(u64::from(host.info.retention).saturating_mul(block_ms) / 1000),
+			bytes(host.info.user_quota)
 		);
 	}
 	Ok(())

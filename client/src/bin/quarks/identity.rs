@@ -1,8 +1,9 @@
-//! This identity and its devices: `init`, `whoami`, `device`, `keys update`, `contact`.
+//! This identity, its devices and funds: `init`, `whoami`, `device`, `keys update`, `pay`,
+//! `contact`.
 
 use crate::{args::*, input::*, output::*};
 use quarks_client::{
-	chain::Wait,
+	chain::{Qrk, Wait},
 	hosts,
 	keystore::{Identity, Keystore},
 	queries, BlockNumber,
@@ -36,6 +37,7 @@ pub async fn init(cli: &Cli, args: &InitArgs) -> Fallible<()> {
 pub async fn whoami(cli: &Cli) -> Fallible<()> {
 	let m = messenger(cli).await?;
 	println!("account {}", address(m.account()));
+	println!("balance {}", m.chain.free_balance(m.account()).await?);
 	let this = m.device_key();
 	let bound = queries::devices(&m.chain, m.account()).await?.contains(&this);
 	let package = queries::key_package(&m.chain, &this).await?;
@@ -130,6 +132,20 @@ pub async fn keys_update(cli: &Cli, group: &Option<GroupId>) -> Fallible<()> {
 	if failed > 0 {
 		return Err(format!("{failed} group(s) not updated").into());
 	}
+	Ok(())
+}
+
+/// Sends `amount` QRK to account `to`, showing the fee first.
+pub async fn pay(cli: &Cli, to: &str, amount: &str) -> Fallible<()> {
+	let m = messenger(cli).await?;
+	let to = parse_account(to)?;
+	let amount: Qrk = amount.parse()?;
+	let fee = m.payment_fee(&to, amount).await?;
+	println!("sending {amount} to {} (fee about {fee})", address(&to));
+	let steps = Steps::new("paying");
+	m.pay(&to, amount, &mut steps.reporter()).await?;
+	steps.done();
+	println!("paid; you now hold {}", m.chain.free_balance(m.account()).await?);
 	Ok(())
 }
 

@@ -51,6 +51,7 @@ async fn run(cli: &Cli) -> Fallible<()> {
 		Command::Contact(ContactCommand::Verify { account }) => {
 			identity::contact_verify(cli, account).await
 		}
+		Command::Pay { to, amount } => identity::pay(cli, to, amount).await,
 		Command::Hosts(HostsCommand::List) => hosts::list(cli).await,
 		Command::Hosts(HostsCommand::Choose { operators }) => hosts::choose(cli, operators).await,
 		Command::Group(command) => groups::group(cli, command).await,

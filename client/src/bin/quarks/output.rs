@@ -114,3 +114,38 @@ impl Steps {
 		}
 	}
 }
+
+/// `secs` as a person says it: "7 days", "2 hours", "90 seconds".
+pub fn duration(secs: u64) -> String {
+	let units = [(86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second")];
+	let (size, unit) =
+		units.into_iter().find(|(size, _)| secs >= *size && secs % size == 0).unwrap_or((1, "second"));
+	let n = secs / size;
+	format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `n` bytes in the largest binary unit that holds it whole: "64 MiB", "1536 KiB".
+pub fn bytes(n: u64) -> String {
+	let units = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+	match units.into_iter().find(|(size, _)| n >= *size && n % size == 0) {
+		Some((size, unit)) => format!("{} {unit}", n / size),
+		None => format!("{n} bytes"),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn terms_read_as_a_person_says_them() {
+		assert_eq!(duration(604_800), "7 days");
+		assert_eq!(duration(7_200), "2 hours");
+		assert_eq!(duration(90), "90 seconds");
+		assert_eq!(duration(60), "1 minute");
+		assert_eq!(bytes(64 << 20), "64 MiB");
+		assert_eq!(bytes(1536 << 10), "1536 KiB");
+		assert_eq!(bytes(1 << 30), "1 GiB");
+		assert_eq!(bytes(1000), "1000 bytes");
+	}
+}
