@@ -51,6 +51,9 @@ mutations() {
   m no-commit-retry slow client/src/conversations.rs \
     '"WrongEpoch",' '"NoSuchError",' \
     -p quarks-node --test client chat_end_to_end
+  m device-not-checked slow client/src/inbox.rs \
+    'if !self.device_bound_at(sender, &opened.device, block).await? {' 'if false && !self.device_bound_at(sender, &opened.device, block).await? {' \
+    -p quarks-node --test client chat_end_to_end
   m public-unsafe slow node/src/public_rpc.rs \
     'request.extensions_mut().insert(DenyUnsafe::Yes);' 'request.extensions_mut().insert(DenyUnsafe::No);' \
     -p quarks-node --test rpc the_public_endpoint_limits_each_caller_address

@@ -429,6 +429,35 @@ async fn chat_end_to_end() {
 	assert_eq!(from_laptop.letter().expect("a letter").0.device, laptop.device_key());
 
 	bob.remove_device(&laptop.device_key(), &mut |_| {}).await.expect("unbound");
+	// Unbound on chain, still in the conversation until Bob's next commit: a letter the
+	// laptop sends now opens, and is refused once its anchor is final, since no device of
+	// Bob's was bound with that key at the anchoring block.
+	let unbound = laptop.send_group(direct, "from an unbound laptop").await.expect("sent");
+	laptop
+		.notarize(std::slice::from_ref(&unbound), Wait::Finalized, &mut |_| {})
+		.await
+		.expect("anchored");
+	let deadline = Instant::now() + LIMIT;
+	let refused = loop {
+		let entries = alice.fetch().await.expect("mailboxes answer");
+		if let Some(entry) = entries.iter().find(|e| e.hash == unbound.hash) {
+			let checked = match alice.open_mail(entry).await {
+				Ok(mut received) => alice.check_notarization(&mut received).await,
+				Err(e) => Err(e),
+			};
+			match checked {
+				Err(e @ ReadError::DeviceNotBound { .. }) => break e,
+				Err(e) if !e.may_resolve() => panic!("refused for another reason: {e}"),
+				_ => {}
+			}
+		}
+		assert!(Instant::now() < deadline, "the unbound laptop's letter was never refused");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	};
+	assert!(
+		matches!(&refused, ReadError::DeviceNotBound { device, .. } if *device == laptop.device_key()),
+		"{refused}"
+	);
 	for (group, outcome) in bob.sync_groups(false, &mut |_| {}).await {
 		outcome.unwrap_or_else(|e| panic!("group {group}: {e}"));
 	}
