@@ -42,16 +42,16 @@ mutations() {
   m no-slot-share fast pallets/messaging/src/lib.rs \
     '.max(Pallet::<T>::slot_share(items.len() as u32, T::MaxReceiptsPerBlock::get()))' '' \
     -p quarks-runtime --lib full_receipt_or_anchor_slots_raise_fees
-  m claims-crowded-out slow client/src/inbox.rs \
+  m claims-crowded-out slow client/src/inbox/follow.rs \
     'match self.claims.iter_mut().find(|(host, _)| *host == source) {' 'match None::<&mut (Source, BatchMembership)> { _ if self.claims.len() >= 4 => {}' \
     -p quarks-node --test client a_lying_host_cannot_hide_what_an_honest_host_holds
-  m no-submission-check slow client/src/inbox.rs \
+  m no-submission-check slow client/src/inbox/open.rs \
     'if !self.signed_by_sender(entry, &envelope.sender, &hash) {' 'if false && !self.signed_by_sender(entry, &envelope.sender, &hash) {' \
     -p quarks-node --test client a_lying_host_cannot_hide_what_an_honest_host_holds
   m no-commit-retry slow client/src/conversations.rs \
     '"WrongEpoch",' '"NoSuchError",' \
     -p quarks-node --test client chat_end_to_end
-  m device-not-checked slow client/src/inbox.rs \
+  m device-not-checked slow client/src/inbox/notarization.rs \
     'if !self.device_bound_at(sender, &opened.device, block).await? {' 'if false && !self.device_bound_at(sender, &opened.device, block).await? {' \
     -p quarks-node --test client chat_end_to_end
   m public-unsafe slow node/src/public_rpc.rs \

@@ -1,0 +1,396 @@
+//! The reading loop: every host's mail as it comes, each message shown once, its
+//! notarization advanced as the chain moves, receipts batched, groups kept in line.
+
+use super::{
+	notarization::{candidates, claimed, AnchorReads},
+	Notarization, ReadOptions, Received, Update, MAX_RECEIPTS, NOT_NOTARIZED_AFTER,
+};
+use crate::BlockNumber;
+use crate::{
+	chain::{At, ChainError, Wait},
+	error::ClientError,
+	hosts::MailboxEntry,
+	messenger::Messenger,
+};
+use quarks_primitives::{
+	envelope::hash_of, hosting::BatchMembership, mailbox::MailEvent, merkle::verify,
+};
+use sp_core::{crypto::AccountId32, H256};
+use std::{
+	collections::HashMap,
+	time::{Duration, Instant},
+};
+use tokio::sync::mpsc;
+
+/// How long mail that may yet open (its welcome or commit may still come) is retried.
+const RETRY_FOR: Duration = Duration::from_secs(120);
+/// Receipts wait at most this long to be batched.
+const ACK_EVERY: Duration = Duration::from_secs(2);
+/// Mail events from the hosts waiting to be read: beyond it, hosts' tasks wait.
+const MAX_QUEUED_EVENTS: usize = 4096;
+/// Which of the account's hosts an event came from: its place among the mailboxes read.
+type Source = usize;
+
+/// The state of one message being read.
+struct Tracked {
+	received: Received,
+	shown_at: Instant,
+	/// A host dropped it for want of an anchor.
+	dropped: bool,
+	/// Something may have changed its notarization: read the chain at the next pass.
+	check: bool,
+	/// Where hosts claimed it sits in its sender's anchor, not yet confirmed by the chain:
+	/// each host's latest claim only, so a lying host's claims cannot crowd out an honest
+	/// host's, nor grow without end.
+	claims: Vec<(Source, BatchMembership)>,
+	acknowledged: bool,
+	/// A letter this very device sent, back from the hosts (it is a member too): its
+	/// other devices read it; here it is only acknowledged, never shown.
+	own: bool,
+}
+
+impl Tracked {
+	/// Keeps a host's claim of where the message sits in its sender's anchor, to be tried
+	/// at the next pass, unless the chain already confirmed where it sits.
+	fn claim(&mut self, source: Source, membership: BatchMembership) {
+		let confirmed = matches!(
+			self.received.notarization,
+			Notarization::Anchored(_) | Notarization::Final(_)
+		);
+		if confirmed
+			|| self.received.membership.as_ref() == Some(&membership)
+			|| self.claims.iter().any(|(_, claimed)| *claimed == membership)
+			|| !verify(&membership.root, &self.received.leaf.value(), &membership.proof)
+		{
+			return;
+		}
+		match self.claims.iter_mut().find(|(host, _)| *host == source) {
+			Some((_, earlier)) => *earlier = membership,
+			None => self.claims.push((source, membership)),
+		}
+		self.check = true;
+	}
+
+	/// The memberships hosts claimed.
+	fn claimed(&self) -> Vec<BatchMembership> {
+		self.claims.iter().map(|(_, membership)| membership.clone()).collect()
+	}
+}
+
+impl Messenger {
+	/// Reads mail: what the hosts keep, and with `follow` what arrives, reporting each
+	/// [`Update`] to `on_update` — a message as soon as it opens, then its notarization as
+	/// it advances — and acknowledging final messages in batches. Returns when `count`
+	/// letters were shown and settled, at `timeout`, or (without `follow`) once every
+	/// message read has settled. While following, keeps this device's groups in line with
+	/// the chain and updates its leaves as `options` say.
+	pub async fn read_mail(
+		&self,
+		options: ReadOptions,
+		on_update: &mut (dyn FnMut(&Update) + Send),
+	) -> Result<(), ClientError> {
+		let mut events = self.mail_events(options.follow).await?;
+		let started = Instant::now();
+		let mut tracked: HashMap<H256, Tracked> = HashMap::new();
+		let mut retrying: Vec<(MailboxEntry, Source, Instant)> = Vec::new();
+		let mut last_ack = Instant::now();
+		let (mut last_sync, mut last_update) = (Instant::now(), Instant::now());
+		let mut tick = tokio::time::interval(Duration::from_millis(500));
+		let mut fetched = false;
+		let mut open = true;
+		loop {
+			// Events are taken as they come; the chain is read once per tick.
+			tokio::select! {
+				event = events.recv(), if open => {
+					match event {
+						Some(Some((source, event))) => {
+							self.on_event(source, event, &mut tracked, &mut retrying, on_update).await
+						}
+						// Every host's first fetch is in.
+						Some(None) => fetched = true,
+						None if options.follow => {
+							return Err(ChainError::Rpc("every mailbox connection ended".into()).into())
+						}
+						None => (fetched, open) = (true, false),
+					}
+					continue;
+				},
+				_ = tick.tick() => {},
+			}
+			for (entry, source, since) in std::mem::take(&mut retrying) {
+				self.show(entry, source, since, &mut tracked, &mut retrying, on_update).await;
+			}
+			self.advance(&mut tracked, on_update).await;
+			let due = |every: Option<Duration>, last: Instant| {
+				options.follow && every.is_some_and(|every| last.elapsed() >= every)
+			};
+			if due(options.sync_every, last_sync) || due(options.update_every, last_update) {
+				let update = due(options.update_every, last_update);
+				for (group, outcome) in self.sync_groups(update, &mut |_| {}).await {
+					match outcome {
+						Ok(Some(epoch)) => on_update(&Update::Committed { group, epoch }),
+						Ok(None) => {}
+						Err(error) => on_update(&Update::CommitFailed { group, error }),
+					}
+				}
+				last_sync = Instant::now();
+				if update {
+					last_update = last_sync;
+				}
+			}
+			if options.acknowledge && !tracked.is_empty() {
+				let due: Vec<&Received> = tracked
+					.values()
+					.filter(|t| {
+						!t.acknowledged && matches!(t.received.notarization, Notarization::Final(_))
+					})
+					.map(|t| &t.received)
+					.collect();
+				if due.len() >= MAX_RECEIPTS || (!due.is_empty() && last_ack.elapsed() >= ACK_EVERY)
+				{
+					let hashes: Vec<H256> = due.iter().map(|r| r.hash).collect();
+					self.acknowledge(&due, Wait::InBlock, &mut |_| {}).await?;
+					for hash in &hashes {
+						if let Some(t) = tracked.get_mut(hash) {
+							t.acknowledged = true;
+						}
+					}
+					on_update(&Update::Acknowledged(hashes.len()));
+					last_ack = Instant::now();
+				}
+			}
+			let settled = tracked.values().all(|t| {
+				t.received.notarization.is_settled()
+					&& (t.acknowledged
+						|| !options.acknowledge
+						|| t.received.notarization == Notarization::NotNotarized)
+			});
+			let letters =
+				tracked.values().filter(|t| !t.own && t.received.letter().is_some()).count();
+			let counted = options.count.map_or(!options.follow, |n| letters >= n);
+			if (fetched && counted && settled && retrying.is_empty())
+				|| options.timeout.is_some_and(|t| started.elapsed() >= t)
+			{
+				return Ok(());
+			}
+		}
+	}
+
+	/// Mail events from every chosen host: what each keeps (then `None` once every host's
+	/// first fetch is in), and with `follow`, what happens next — each subscription renewed
+	/// after a dropped connection (subscriptions do not survive a reconnect).
+	async fn mail_events(
+		&self,
+		follow: bool,
+	) -> Result<mpsc::Receiver<Option<(Source, MailEvent<BlockNumber>)>>, ClientError> {
+		// Bounded: a host that floods its subscription waits for the reader, and holds at
+		// most this many events of the client's memory.
+		let (tx, rx) = mpsc::channel(MAX_QUEUED_EVENTS);
+		let mailboxes = self.mailboxes().await?;
+		let (fetched_tx, mut fetched_rx) = mpsc::unbounded_channel::<()>();
+		let hosts = mailboxes.len();
+		for (source, mailbox) in mailboxes.into_iter().enumerate() {
+			let tx = tx.clone();
+			let fetched_tx = fetched_tx.clone();
+			tokio::spawn(async move {
+				let mut first = true;
+				loop {
+					// Subscribe before fetching so nothing falls between the two.
+					let subscription = if follow { mailbox.subscribe().await.ok() } else { None };
+					for entry in mailbox.fetch().await.unwrap_or_default() {
+						if tx.send(Some((source, MailEvent::Mail(entry)))).await.is_err() {
+							return;
+						}
+					}
+					if std::mem::take(&mut first) {
+						let _ = fetched_tx.send(());
+					}
+					let Some(mut subscription) = subscription else {
+						if follow {
+							tokio::time::sleep(Duration::from_secs(1)).await;
+							continue;
+						}
+						return;
+					};
+					while let Some(Ok(event)) = subscription.next().await {
+						let missed = matches!(event, MailEvent::Missed);
+						if tx.send(Some((source, event))).await.is_err() {
+							return;
+						}
+						if missed {
+							for entry in mailbox.fetch().await.unwrap_or_default() {
+								if tx.send(Some((source, MailEvent::Mail(entry)))).await.is_err() {
+									return;
+								}
+							}
+						}
+					}
+					tokio::time::sleep(Duration::from_secs(1)).await;
+				}
+			});
+		}
+		drop(fetched_tx);
+		tokio::spawn(async move {
+			for _ in 0..hosts {
+				if fetched_rx.recv().await.is_none() {
+					break;
+				}
+			}
+			let _ = tx.send(None).await;
+		});
+		Ok(rx)
+	}
+
+	async fn on_event(
+		&self,
+		source: Source,
+		event: MailEvent<BlockNumber>,
+		tracked: &mut HashMap<H256, Tracked>,
+		retrying: &mut Vec<(MailboxEntry, Source, Instant)>,
+		on_update: &mut (dyn FnMut(&Update) + Send),
+	) {
+		match event {
+			MailEvent::Mail(entry) => {
+				let hash = hash_of(&entry.envelope);
+				match tracked.get_mut(&hash) {
+					// Another host's copy (or a re-delivery after its anchor) may say more.
+					Some(t) => {
+						if let Some(membership) = claimed(&entry.notarization) {
+							t.claim(source, membership);
+						}
+					}
+					None => {
+						self.show(entry, source, Instant::now(), tracked, retrying, on_update).await
+					}
+				}
+			}
+			MailEvent::Anchored { hash, membership, .. } => {
+				if let Some(t) = tracked.get_mut(&hash) {
+					t.claim(source, membership);
+				}
+			}
+			// The chain decides: `advance` reads it once finality passes the anchor's block.
+			MailEvent::Final { .. } => {}
+			MailEvent::Dropped { hash } => {
+				if let Some(t) = tracked.get_mut(&hash) {
+					t.dropped = true;
+				}
+			}
+			// `mail_events` fetches the mailbox again.
+			MailEvent::Missed => {}
+		}
+	}
+
+	async fn show(
+		&self,
+		entry: MailboxEntry,
+		source: Source,
+		since: Instant,
+		tracked: &mut HashMap<H256, Tracked>,
+		retrying: &mut Vec<(MailboxEntry, Source, Instant)>,
+		on_update: &mut (dyn FnMut(&Update) + Send),
+	) {
+		let hash = hash_of(&entry.envelope);
+		// Mail this device acknowledged was read here before; hosts keep it a while for
+		// the account's other devices.
+		if tracked.contains_key(&hash) || self.store.acknowledged(&hash) {
+			return;
+		}
+		match self.open_mail(&entry).await {
+			Ok(received) => {
+				let own =
+					received.letter().is_some_and(|(opened, _)| opened.device == self.device_key());
+				if !own {
+					on_update(&Update::Shown(received.clone()));
+				}
+				let mut tracked_message = Tracked {
+					received,
+					shown_at: Instant::now(),
+					dropped: false,
+					check: false,
+					claims: Vec::new(),
+					acknowledged: false,
+					own,
+				};
+				// A claim the chain did not confirm yet is tried again as it advances.
+				if let Some(membership) = claimed(&entry.notarization) {
+					tracked_message.claim(source, membership);
+				}
+				tracked.insert(hash, tracked_message);
+			}
+			Err(error) if error.may_resolve() && since.elapsed() < RETRY_FOR => {
+				retrying.push((entry, source, since))
+			}
+			Err(error) => on_update(&Update::Rejected { hash, error }),
+		}
+	}
+
+	/// Reads the chain for the messages whose notarization may have advanced: those a host
+	/// said are anchored, those anchored in a block finality has now passed, and those
+	/// pending past their deadline. Everything else costs nothing per pass.
+	async fn advance(
+		&self,
+		tracked: &mut HashMap<H256, Tracked>,
+		on_update: &mut (dyn FnMut(&Update) + Send),
+	) {
+		let Ok(finalized) = self.chain.finalized().await else { return };
+		let due = |t: &Tracked| {
+			let overdue = t.dropped || t.shown_at.elapsed() >= NOT_NOTARIZED_AFTER;
+			match t.received.notarization {
+				Notarization::Final(_) => false,
+				Notarization::Anchored(block) => finalized >= block || t.check,
+				Notarization::Pending => t.check || overdue,
+				Notarization::NotNotarized => t.check,
+			}
+		};
+		// Every anchor this pass needs, in one read per block kind.
+		let keys: Vec<(AccountId32, H256)> = tracked
+			.values()
+			.filter(|t| due(t))
+			.flat_map(|t| {
+				candidates(&t.received, &t.claimed())
+					.into_iter()
+					.map(|m| (t.received.sender.clone(), m.root))
+			})
+			.collect();
+		let mut reads = AnchorReads::default();
+		for at in [At::Finalized, At::Best] {
+			if reads.prefetch(&self.chain, keys.clone(), at).await.is_err() {
+				return;
+			}
+		}
+		for t in tracked.values_mut() {
+			let before = t.received.notarization;
+			let overdue = t.dropped || t.shown_at.elapsed() >= NOT_NOTARIZED_AFTER;
+			if !due(t) {
+				continue;
+			}
+			let claimed = t.claimed();
+			if let Err(error) = self.check_with(&mut t.received, &claimed, &mut reads).await {
+				if !error.may_resolve() {
+					let hash = t.received.hash;
+					t.received.notarization = Notarization::NotNotarized;
+					t.check = false;
+					on_update(&Update::Rejected { hash, error });
+				}
+				continue;
+			}
+			let pending = t.received.notarization == Notarization::Pending;
+			if !pending {
+				t.claims.clear();
+			}
+			// A host saw the anchor before this node did: look again next pass.
+			t.check = pending && !t.claims.is_empty();
+			if pending && overdue {
+				t.received.notarization = Notarization::NotNotarized;
+				(t.claims, t.check) = (Vec::new(), false);
+			}
+			if t.received.notarization != before && !t.own {
+				on_update(&Update::Notarized {
+					hash: t.received.hash,
+					notarization: t.received.notarization,
+				});
+			}
+		}
+	}
+}

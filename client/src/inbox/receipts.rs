@@ -1,0 +1,115 @@
+//! Delivery receipts: one per leaf, on chain, once its anchor is final.
+
+use super::{Notarization, Received};
+use crate::{
+	chain::{account_value, hash_value, Included, Progress, Wait},
+	error::ClientError,
+	messenger::Messenger,
+	queries,
+};
+use quarks_primitives::Destination;
+use sp_core::crypto::AccountId32;
+use std::time::Duration;
+use subxt::dynamic::Value;
+
+/// Most receipts in one transaction.
+pub const MAX_RECEIPTS: usize = 256;
+
+impl Messenger {
+	/// Records delivery receipts for final messages not acknowledged before, per leaf, at
+	/// most [`MAX_RECEIPTS`] per transaction and one transaction per block, and remembers
+	/// them so none is sent twice.
+	pub async fn acknowledge(
+		&self,
+		received: &[&Received],
+		wait: Wait,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Result<Vec<Included>, ClientError> {
+		let fresh: Vec<&Received> = received
+			.iter()
+			.copied()
+			.filter(|r| matches!(r.notarization, Notarization::Final(_)) && r.membership.is_some())
+			.filter(|r| !self.store.acknowledged(&r.hash))
+			.collect();
+		let mut out = Vec::new();
+		for chunk in fresh.chunks(MAX_RECEIPTS) {
+			let mut due: Vec<&Received> = chunk.to_vec();
+			let mut attempts = 0u32;
+			while !due.is_empty() {
+				let items: Vec<Value> = due.iter().filter_map(|r| receipt_item(r)).collect();
+				let fields = vec![Value::unnamed_composite(items)];
+				match self.transact("Messaging", "acknowledge", fields, wait, progress).await {
+					Ok(included) => {
+						out.push(included);
+						break;
+					}
+					// Another device of this account acknowledged some of them first (the
+					// batch is all or nothing), or this account acknowledged in this block.
+					// Or the block's receipt slots are full: the next block has room.
+					Err(e)
+						if (e.is_pallet_error("AlreadyAcknowledged")
+							|| e.is_pallet_error("AlreadyAcknowledgedInBlock")
+							|| e.is_pallet_error("BlockReceiptsFull"))
+							&& attempts < 8 =>
+					{
+						attempts = attempts.saturating_add(1);
+						tokio::time::sleep(Duration::from_secs(1)).await;
+						let mut still = Vec::new();
+						for r in due {
+							if queries::receipt_of(&self.chain, &r.hash, self.account())
+								.await?
+								.is_none()
+							{
+								still.push(r);
+							}
+						}
+						due = still;
+					}
+					Err(e) => return Err(e.into()),
+				}
+			}
+			for r in chunk {
+				self.store.mark_acknowledged(&r.hash)?;
+			}
+		}
+		Ok(out)
+	}
+}
+
+/// A receipt for `received`'s leaf, as a dynamic value; `None` without a membership.
+fn receipt_item(received: &Received) -> Option<Value> {
+	let membership = received.membership.as_ref()?;
+	let leaf = &received.leaf;
+	let proof = &membership.proof;
+	Some(Value::named_composite([
+		("sender", account_value(&received.sender)),
+		("root", hash_value(&membership.root)),
+		(
+			"leaf",
+			Value::named_composite([
+				("envelope", hash_value(&leaf.envelope)),
+				("destination", destination_value(&leaf.destination)),
+				("size_class", Value::u128(leaf.size_class.into())),
+			]),
+		),
+		(
+			"proof",
+			Value::named_composite([
+				("leaf_index", Value::u128(proof.leaf_index.into())),
+				("leaf_count", Value::u128(proof.leaf_count.into())),
+				("siblings", Value::unnamed_composite(proof.siblings.iter().map(hash_value))),
+			]),
+		),
+	]))
+}
+
+/// A destination as a dynamic value.
+fn destination_value(destination: &Destination<AccountId32>) -> Value {
+	match destination {
+		Destination::Direct(account) => Value::unnamed_variant("Direct", [account_value(account)]),
+		Destination::Group { group, epoch } => Value::named_variant(
+			"Group",
+			[("group", Value::u128((*group).into())), ("epoch", Value::u128((*epoch).into()))],
+		),
+	}
+}
