@@ -54,6 +54,9 @@ mutations() {
   m device-not-checked slow client/src/inbox/notarization.rs \
     'if !self.device_bound_at(sender, &opened.device, block).await? {' 'if false && !self.device_bound_at(sender, &opened.device, block).await? {' \
     -p quarks-node --test client chat_end_to_end
+  m unanchored-kept slow client/src/inbox/open.rs \
+    'Ok(Received {' 'self.store.put(bytes)?; Ok(Received {' \
+    -p quarks-node --test client chat_end_to_end
   m public-unsafe slow node/src/public_rpc.rs \
     'request.extensions_mut().insert(DenyUnsafe::Yes);' 'request.extensions_mut().insert(DenyUnsafe::No);' \
     -p quarks-node --test rpc the_public_endpoint_limits_each_caller_address

@@ -10,8 +10,11 @@
 //! host cannot hide what an honest one holds. Receipts go on chain per leaf, batched, once
 //! the anchor is final.
 //!
-//! MLS opens a message once (its key is then deleted): what opened is kept in the local
-//! store, so the same mail from another host, or read again, opens from there.
+//! MLS opens a message once (its key is then deleted): its message key is kept in the
+//! local store at once, so the same mail from another host, or read again after a
+//! restart, opens from there; the envelope is kept once the chain confirms its anchor.
+//! Mail never anchored cost its sender nothing, so none of it is written to disk for
+//! good, nor kept in memory: once taken as not notarized it is forgotten, key and all.
 //!
 //! One module per step: `open` checks and opens one envelope; `notarization`
 //! verifies on chain where it is anchored; `mailboxes` lists and deletes what the hosts
@@ -22,6 +25,7 @@ mod mailboxes;
 mod notarization;
 mod open;
 mod receipts;
+mod retries;
 
 use crate::{
 	error::{ClientError, ReadError},
@@ -30,7 +34,7 @@ use crate::{
 };
 use quarks_primitives::{hosting::BatchMembership, merkle::AnchorLeaf, Epoch, GroupId};
 use sp_core::{crypto::AccountId32, H256};
-use std::time::Duration;
+use std::{fmt, ops::Deref, sync::Arc, time::Duration};
 
 pub use receipts::MAX_RECEIPTS;
 
@@ -95,6 +99,31 @@ pub struct Received {
 	pub membership: Option<BatchMembership>,
 	/// How far its notarization got.
 	pub notarization: Notarization,
+	/// The envelope as received, kept in the local store once its anchor is confirmed.
+	pub envelope: EnvelopeBytes,
+}
+
+/// An envelope's bytes, shared by every copy of its [`Received`] (not copied with it).
+#[derive(Clone)]
+pub struct EnvelopeBytes(Arc<[u8]>);
+
+impl From<&[u8]> for EnvelopeBytes {
+	fn from(bytes: &[u8]) -> Self {
+		Self(bytes.into())
+	}
+}
+
+impl Deref for EnvelopeBytes {
+	type Target = [u8];
+	fn deref(&self) -> &[u8] {
+		&self.0
+	}
+}
+
+impl fmt::Debug for EnvelopeBytes {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		write!(f, "{} bytes", self.0.len())
+	}
 }
 
 impl Received {

@@ -1,6 +1,7 @@
-//! The local mail store: every envelope this identity sent or opened, by hash, with where
-//! it sits in its sender's anchor and the message key that opens its letter, so it can be
-//! read again, audited and proven after the hosts deleted it and MLS deleted the key.
+//! The local mail store: every envelope this identity sent, or opened and saw anchored, by
+//! hash, with where it sits in its sender's anchor and the message key that opens its
+//! letter, so it can be read again, audited and proven after the hosts deleted it and MLS
+//! deleted the key (the key of mail not anchored yet is kept too, until it is forgotten).
 //! It also remembers which group is the 1:1 conversation with whom. Envelopes (whose
 //! headers say who wrote to whom), message keys and the conversations are kept encrypted
 //! under the identity's state key ([`crate::at_rest`]); files an older client wrote in
@@ -164,6 +165,19 @@ impl MailStore {
 			.transpose()
 	}
 
+	/// Forgets `hash`: its envelope, message key and membership, whichever are kept (mail
+	/// never anchored, or refused once its anchor was read).
+	pub fn forget(&self, hash: &H256) -> io::Result<()> {
+		let path = self.path(hash);
+		for file in [path.clone(), path.with_extension("key"), path.with_extension("membership")] {
+			match fs::remove_file(file) {
+				Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+				_ => {}
+			}
+		}
+		Ok(())
+	}
+
 	/// Marks `hash` as acknowledged by this identity.
 	pub fn mark_acknowledged(&self, hash: &H256) -> io::Result<()> {
 		private_dir(&self.dir)?;
@@ -221,7 +235,7 @@ mod tests {
 		};
 		assert_eq!(store.membership(&hash).expect("reads"), None);
 		store.put_membership(&hash, &membership).expect("keeps");
-		assert_eq!(store.membership(&hash).expect("reads"), Some(membership));
+		assert_eq!(store.membership(&hash).expect("reads"), Some(membership.clone()));
 		assert_eq!(store.message_key(&hash).expect("reads"), None);
 		store.put_message_key(&hash, &[9; 32]).expect("keeps");
 		assert_eq!(store.message_key(&hash).expect("reads"), Some([9; 32]));
@@ -236,6 +250,15 @@ mod tests {
 		store.set_direct(&peer, 4).expect("replaces");
 		assert_eq!(store.direct(&peer).expect("reads"), Some(4));
 		assert_eq!(store.all().expect("lists"), vec![b"envelope".to_vec()]);
+		let junk = store.put(b"junk").expect("puts");
+		store.put_message_key(&junk, &[7; 32]).expect("keeps");
+		store.put_membership(&junk, &membership).expect("keeps");
+		store.forget(&junk).expect("forgets");
+		store.forget(&junk).expect("forgetting twice is no error");
+		assert_eq!(store.get(&junk).expect("reads"), None);
+		assert_eq!(store.message_key(&junk).expect("reads"), None);
+		assert_eq!(store.membership(&junk).expect("reads"), None);
+		assert_eq!(store.message_key(&hash).expect("reads"), Some([9; 32]), "others stay");
 		// Who this identity talks to is sealed: neither envelope headers nor the
 		// conversations are in the clear on disk.
 		for file in fs::read_dir(&store.dir).expect("lists") {

@@ -177,6 +177,9 @@ async fn chat_end_to_end() {
 		"the hosts dropped it"
 	);
 	assert_eq!(bob.store.direct(alice.account()).expect("reads"), Some(direct), "Bob knows it");
+	// Never anchored, it cost Alice nothing: Bob keeps nothing of it on disk.
+	assert_eq!(bob.store.get(&unanchored.hash).expect("reads"), None, "envelope kept");
+	assert_eq!(bob.store.message_key(&unanchored.hash).expect("reads"), None, "key kept");
 
 	// Shown before its block: Bob opens it while no anchor exists; then it is anchored and
 	// final.
@@ -201,7 +204,13 @@ async fn chat_end_to_end() {
 		.await
 		.expect("anchored");
 	assert_eq!(notarized.root, root);
+	assert_eq!(
+		bob.store.get(&sent.hash).expect("reads"),
+		None,
+		"a received envelope is kept only once its anchor is confirmed"
+	);
 	assert_eq!(until_final(&bob, &mut received).await, notarized.included.block_number);
+	assert!(bob.store.get(&sent.hash).expect("reads").is_some(), "kept once anchored");
 	let charlies =
 		queries::anchor(&alice.chain, &charlie_id, &root, At::Finalized).await.expect("reads");
 	assert!(charlies.is_some_and(|record| record.anchored_at < notarized.included.block_number));
@@ -381,7 +390,8 @@ async fn chat_end_to_end() {
 		tokio::spawn(async move {
 			let mut steps = move |step| {
 				// A commit is staged, about to be submitted.
-				if matches!(step, Progress::Relaying) && stagings.fetch_add(1, Ordering::SeqCst) < 2 {
+				if matches!(step, Progress::Relaying) && stagings.fetch_add(1, Ordering::SeqCst) < 2
+				{
 					tokio::task::block_in_place(|| staged.wait());
 				}
 			};
@@ -584,7 +594,11 @@ impl Upstream {
 	}
 
 	/// What this proxy pushes for the host's `event` about an envelope it holds.
-	async fn news(&self, event: MailEvent<u32>, envelopes: &HashMap<H256, Vec<u8>>) -> Vec<MailEvent<u32>> {
+	async fn news(
+		&self,
+		event: MailEvent<u32>,
+		envelopes: &HashMap<H256, Vec<u8>>,
+	) -> Vec<MailEvent<u32>> {
 		match (event, self.answers) {
 			(MailEvent::Anchored { hash, block, .. }, Answers::Lying) => {
 				let Some(envelope) = envelopes.get(&hash) else { return Vec::new() };
@@ -721,7 +735,10 @@ async fn a_lying_host_cannot_hide_what_an_honest_host_holds() {
 	}
 	// A first letter makes the conversation, so the two below are letters only.
 	let first = alice.send_direct(bob.account(), "hello").await.expect("sent");
-	alice.notarize(std::slice::from_ref(&first), Wait::InBlock, &mut |_| {}).await.expect("anchored");
+	alice
+		.notarize(std::slice::from_ref(&first), Wait::InBlock, &mut |_| {})
+		.await
+		.expect("anchored");
 	receive(&bob, first.hash).await;
 
 	// Bob follows before Alice sends: every claim reaches him as news, the lies first.

@@ -1,29 +1,30 @@
 //! The reading loop: every host's mail as it comes, each message shown once, its
-//! notarization advanced as the chain moves, receipts batched, groups kept in line.
+//! notarization advanced as the chain moves, receipts batched, groups kept in line. A
+//! message is let go once settled (final and acknowledged, or not notarized): only its
+//! hash stays, so a long session holds in memory what is still moving, not all it read.
 
 use super::{
 	notarization::{candidates, claimed, AnchorReads},
+	retries::{Retries, Retry},
 	Notarization, ReadOptions, Received, Update, MAX_RECEIPTS, NOT_NOTARIZED_AFTER,
 };
-use crate::BlockNumber;
 use crate::{
 	chain::{At, ChainError, Wait},
 	error::ClientError,
 	hosts::MailboxEntry,
 	messenger::Messenger,
+	seal, BlockNumber,
 };
 use quarks_primitives::{
 	envelope::hash_of, hosting::BatchMembership, mailbox::MailEvent, merkle::verify,
 };
 use sp_core::{crypto::AccountId32, H256};
 use std::{
-	collections::HashMap,
+	collections::{HashMap, HashSet},
 	time::{Duration, Instant},
 };
 use tokio::sync::mpsc;
 
-/// How long mail that may yet open (its welcome or commit may still come) is retried.
-const RETRY_FOR: Duration = Duration::from_secs(120);
 /// Receipts wait at most this long to be batched.
 const ACK_EVERY: Duration = Duration::from_secs(2);
 /// Mail events from the hosts waiting to be read: beyond it, hosts' tasks wait.
@@ -75,6 +76,41 @@ impl Tracked {
 	fn claimed(&self) -> Vec<BatchMembership> {
 		self.claims.iter().map(|(_, membership)| membership.clone()).collect()
 	}
+
+	/// Whether nothing is left to do for it: not notarized, or final and acknowledged
+	/// (when receipts are sent).
+	fn is_done(&self, acknowledge: bool) -> bool {
+		match self.received.notarization {
+			Notarization::NotNotarized => true,
+			Notarization::Final(_) => self.acknowledged || !acknowledge,
+			Notarization::Pending | Notarization::Anchored(_) => false,
+		}
+	}
+}
+
+/// What one [`Messenger::read_mail`] holds while it runs.
+#[derive(Default)]
+struct Reading {
+	/// Messages shown and not done with.
+	tracked: HashMap<H256, Tracked>,
+	/// Messages done with: a copy from another host is not opened again.
+	done: HashSet<H256>,
+	/// Mail that may open later.
+	retries: Retries<(MailboxEntry, Source)>,
+	/// Letters from others shown.
+	letters: usize,
+}
+
+impl Reading {
+	/// Lets go of the messages done with.
+	fn let_go(&mut self, acknowledge: bool) {
+		let done: Vec<H256> =
+			self.tracked.iter().filter(|(_, t)| t.is_done(acknowledge)).map(|(h, _)| *h).collect();
+		for hash in done {
+			self.tracked.remove(&hash);
+			self.done.insert(hash);
+		}
+	}
 }
 
 impl Messenger {
@@ -91,8 +127,7 @@ impl Messenger {
 	) -> Result<(), ClientError> {
 		let mut events = self.mail_events(options.follow).await?;
 		let started = Instant::now();
-		let mut tracked: HashMap<H256, Tracked> = HashMap::new();
-		let mut retrying: Vec<(MailboxEntry, Source, Instant)> = Vec::new();
+		let mut reading = Reading::default();
 		let mut last_ack = Instant::now();
 		let (mut last_sync, mut last_update) = (Instant::now(), Instant::now());
 		let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -104,7 +139,7 @@ impl Messenger {
 				event = events.recv(), if open => {
 					match event {
 						Some(Some((source, event))) => {
-							self.on_event(source, event, &mut tracked, &mut retrying, on_update).await
+							self.on_event(source, event, &mut reading, on_update).await
 						}
 						// Every host's first fetch is in.
 						Some(None) => fetched = true,
@@ -117,10 +152,10 @@ impl Messenger {
 				},
 				_ = tick.tick() => {},
 			}
-			for (entry, source, since) in std::mem::take(&mut retrying) {
-				self.show(entry, source, since, &mut tracked, &mut retrying, on_update).await;
+			for retry in reading.retries.due(Instant::now()) {
+				self.show(retry, &mut reading, on_update).await;
 			}
-			self.advance(&mut tracked, on_update).await;
+			self.advance(&mut reading, on_update).await;
 			let due = |every: Option<Duration>, last: Instant| {
 				options.follow && every.is_some_and(|every| last.elapsed() >= every)
 			};
@@ -138,8 +173,9 @@ impl Messenger {
 					last_update = last_sync;
 				}
 			}
-			if options.acknowledge && !tracked.is_empty() {
-				let due: Vec<&Received> = tracked
+			if options.acknowledge && !reading.tracked.is_empty() {
+				let due: Vec<&Received> = reading
+					.tracked
 					.values()
 					.filter(|t| {
 						!t.acknowledged && matches!(t.received.notarization, Notarization::Final(_))
@@ -151,7 +187,7 @@ impl Messenger {
 					let hashes: Vec<H256> = due.iter().map(|r| r.hash).collect();
 					self.acknowledge(&due, Wait::InBlock, &mut |_| {}).await?;
 					for hash in &hashes {
-						if let Some(t) = tracked.get_mut(hash) {
+						if let Some(t) = reading.tracked.get_mut(hash) {
 							t.acknowledged = true;
 						}
 					}
@@ -159,16 +195,10 @@ impl Messenger {
 					last_ack = Instant::now();
 				}
 			}
-			let settled = tracked.values().all(|t| {
-				t.received.notarization.is_settled()
-					&& (t.acknowledged
-						|| !options.acknowledge
-						|| t.received.notarization == Notarization::NotNotarized)
-			});
-			let letters =
-				tracked.values().filter(|t| !t.own && t.received.letter().is_some()).count();
-			let counted = options.count.map_or(!options.follow, |n| letters >= n);
-			if (fetched && counted && settled && retrying.is_empty())
+			reading.let_go(options.acknowledge);
+			let settled = reading.tracked.is_empty() && reading.retries.is_empty();
+			let counted = options.count.map_or(!options.follow, |n| reading.letters >= n);
+			if (fetched && counted && settled)
 				|| options.timeout.is_some_and(|t| started.elapsed() >= t)
 			{
 				return Ok(());
@@ -245,14 +275,13 @@ impl Messenger {
 		&self,
 		source: Source,
 		event: MailEvent<BlockNumber>,
-		tracked: &mut HashMap<H256, Tracked>,
-		retrying: &mut Vec<(MailboxEntry, Source, Instant)>,
+		reading: &mut Reading,
 		on_update: &mut (dyn FnMut(&Update) + Send),
 	) {
 		match event {
 			MailEvent::Mail(entry) => {
 				let hash = hash_of(&entry.envelope);
-				match tracked.get_mut(&hash) {
+				match reading.tracked.get_mut(&hash) {
 					// Another host's copy (or a re-delivery after its anchor) may say more.
 					Some(t) => {
 						if let Some(membership) = claimed(&entry.notarization) {
@@ -260,19 +289,30 @@ impl Messenger {
 						}
 					}
 					None => {
-						self.show(entry, source, Instant::now(), tracked, retrying, on_update).await
+						// The sender is read again from a parsed envelope; one that does not
+						// parse is refused before it could be kept.
+						let sender = seal::parse(&entry.envelope)
+							.map(|(envelope, _)| envelope.sender)
+							.unwrap_or_else(|_| AccountId32::new([0; 32]));
+						let retry = Retry {
+							item: (entry, source),
+							sender,
+							since: Instant::now(),
+							attempts: 0,
+						};
+						self.show(retry, reading, on_update).await
 					}
 				}
 			}
 			MailEvent::Anchored { hash, membership, .. } => {
-				if let Some(t) = tracked.get_mut(&hash) {
+				if let Some(t) = reading.tracked.get_mut(&hash) {
 					t.claim(source, membership);
 				}
 			}
 			// The chain decides: `advance` reads it once finality passes the anchor's block.
 			MailEvent::Final { .. } => {}
 			MailEvent::Dropped { hash } => {
-				if let Some(t) = tracked.get_mut(&hash) {
+				if let Some(t) = reading.tracked.get_mut(&hash) {
 					t.dropped = true;
 				}
 			}
@@ -281,29 +321,33 @@ impl Messenger {
 		}
 	}
 
+	/// Opens the mail `retry` holds and shows it; mail that may open later is kept to be
+	/// tried again, while its time and its sender's share last.
 	async fn show(
 		&self,
-		entry: MailboxEntry,
-		source: Source,
-		since: Instant,
-		tracked: &mut HashMap<H256, Tracked>,
-		retrying: &mut Vec<(MailboxEntry, Source, Instant)>,
+		retry: Retry<(MailboxEntry, Source)>,
+		reading: &mut Reading,
 		on_update: &mut (dyn FnMut(&Update) + Send),
 	) {
+		let (entry, source) = &retry.item;
 		let hash = hash_of(&entry.envelope);
 		// Mail this device acknowledged was read here before; hosts keep it a while for
 		// the account's other devices.
-		if tracked.contains_key(&hash) || self.store.acknowledged(&hash) {
+		if reading.tracked.contains_key(&hash)
+			|| reading.done.contains(&hash)
+			|| self.store.acknowledged(&hash)
+		{
 			return;
 		}
-		match self.open_mail(&entry).await {
+		match self.open_mail(entry).await {
 			Ok(received) => {
 				let own =
 					received.letter().is_some_and(|(opened, _)| opened.device == self.device_key());
 				if !own {
+					reading.letters += usize::from(received.letter().is_some());
 					on_update(&Update::Shown(received.clone()));
 				}
-				let mut tracked_message = Tracked {
+				let mut tracked = Tracked {
 					received,
 					shown_at: Instant::now(),
 					dropped: false,
@@ -314,12 +358,14 @@ impl Messenger {
 				};
 				// A claim the chain did not confirm yet is tried again as it advances.
 				if let Some(membership) = claimed(&entry.notarization) {
-					tracked_message.claim(source, membership);
+					tracked.claim(*source, membership);
 				}
-				tracked.insert(hash, tracked_message);
+				reading.tracked.insert(hash, tracked);
 			}
-			Err(error) if error.may_resolve() && since.elapsed() < RETRY_FOR => {
-				retrying.push((entry, source, since))
+			Err(error) if error.may_resolve() => {
+				if reading.retries.keep(retry, Instant::now()).is_err() {
+					on_update(&Update::Rejected { hash, error });
+				}
 			}
 			Err(error) => on_update(&Update::Rejected { hash, error }),
 		}
@@ -327,24 +373,22 @@ impl Messenger {
 
 	/// Reads the chain for the messages whose notarization may have advanced: those a host
 	/// said are anchored, those anchored in a block finality has now passed, and those
-	/// pending past their deadline. Everything else costs nothing per pass.
-	async fn advance(
-		&self,
-		tracked: &mut HashMap<H256, Tracked>,
-		on_update: &mut (dyn FnMut(&Update) + Send),
-	) {
+	/// pending past their deadline. Everything else costs nothing per pass. A message taken
+	/// as not notarized is forgotten from the local store (its message key), unless this
+	/// device sent it.
+	async fn advance(&self, reading: &mut Reading, on_update: &mut (dyn FnMut(&Update) + Send)) {
 		let Ok(finalized) = self.chain.finalized().await else { return };
 		let due = |t: &Tracked| {
 			let overdue = t.dropped || t.shown_at.elapsed() >= NOT_NOTARIZED_AFTER;
 			match t.received.notarization {
-				Notarization::Final(_) => false,
+				Notarization::Final(_) | Notarization::NotNotarized => false,
 				Notarization::Anchored(block) => finalized >= block || t.check,
 				Notarization::Pending => t.check || overdue,
-				Notarization::NotNotarized => t.check,
 			}
 		};
 		// Every anchor this pass needs, in one read per block kind.
-		let keys: Vec<(AccountId32, H256)> = tracked
+		let keys: Vec<(AccountId32, H256)> = reading
+			.tracked
 			.values()
 			.filter(|t| due(t))
 			.flat_map(|t| {
@@ -359,21 +403,23 @@ impl Messenger {
 				return;
 			}
 		}
-		for t in tracked.values_mut() {
+		for t in reading.tracked.values_mut() {
 			let before = t.received.notarization;
 			let overdue = t.dropped || t.shown_at.elapsed() >= NOT_NOTARIZED_AFTER;
 			if !due(t) {
 				continue;
 			}
 			let claimed = t.claimed();
-			if let Err(error) = self.check_with(&mut t.received, &claimed, &mut reads).await {
-				if !error.may_resolve() {
+			match self.check_with(&mut t.received, &claimed, &mut reads).await {
+				Ok(()) => {}
+				Err(error) if error.may_resolve() => continue,
+				Err(error) => {
 					let hash = t.received.hash;
 					t.received.notarization = Notarization::NotNotarized;
-					t.check = false;
+					self.forget_unless_own(t);
 					on_update(&Update::Rejected { hash, error });
+					continue;
 				}
-				continue;
 			}
 			let pending = t.received.notarization == Notarization::Pending;
 			if !pending {
@@ -383,7 +429,7 @@ impl Messenger {
 			t.check = pending && !t.claims.is_empty();
 			if pending && overdue {
 				t.received.notarization = Notarization::NotNotarized;
-				(t.claims, t.check) = (Vec::new(), false);
+				self.forget_unless_own(t);
 			}
 			if t.received.notarization != before && !t.own {
 				on_update(&Update::Notarized {
@@ -391,6 +437,16 @@ impl Messenger {
 					notarization: t.received.notarization,
 				});
 			}
+		}
+	}
+
+	/// Forgets a message that will not be notarized from the local store, unless this
+	/// device sent it (then it stays for its sender to see and send again).
+	fn forget_unless_own(&self, t: &mut Tracked) {
+		(t.claims, t.check) = (Vec::new(), false);
+		if !t.own {
+			// Nothing is lost if this fails: an unanchored message's key is all there is.
+			let _ = self.store.forget(&t.received.hash);
 		}
 	}
 }

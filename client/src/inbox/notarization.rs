@@ -140,10 +140,10 @@ impl Messenger {
 		} else {
 			received.notarization = Notarization::Anchored(block);
 		}
+		// Its sender paid for its anchor: now it is worth keeping.
+		self.store.put(&received.envelope)?;
 		if received.membership.as_ref() != Some(&membership) {
-			self.store
-				.put_membership(&received.hash, &membership)
-				.map_err(|e| ReadError::Keep(e.to_string()))?;
+			self.store.put_membership(&received.hash, &membership)?;
 			received.membership = Some(membership);
 		}
 		Ok(())

@@ -91,7 +91,11 @@ impl Messenger {
 				if key.1.is_some_and(|device| device != opened.device) {
 					return Err(ReadError::SenderMismatch);
 				}
-				self.store.put_message_key(&hash, &key.0)?;
+				// MLS deleted it: kept so the letter opens again, until the letter is
+				// forgotten for want of an anchor.
+				if key.1.is_some() {
+					self.store.put_message_key(&hash, &key.0)?;
+				}
 				let content = Content::decode(&mut &opened.letter.content[..])
 					.map_err(|_| ReadError::UnknownContent)?;
 				Delivered::Letter { opened, content }
@@ -106,7 +110,6 @@ impl Messenger {
 			// `seal::parse` refuses every other pairing.
 			_ => return Err(seal::SealError::WrongDestination("body").into()),
 		};
-		self.store.put(bytes)?;
 		Ok(Received {
 			hash,
 			leaf: envelope.leaf(hash),
@@ -114,6 +117,7 @@ impl Messenger {
 			delivered,
 			membership: None,
 			notarization: Notarization::Pending,
+			envelope: bytes.into(),
 		})
 	}
 
