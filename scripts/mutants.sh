@@ -57,6 +57,9 @@ mutations() {
   m unanchored-kept slow client/src/inbox/open.rs \
     'Ok(Received {' 'self.store.put(bytes)?; Ok(Received {' \
     -p quarks-node --test client chat_end_to_end
+  m not-forgotten slow client/src/inbox/follow.rs \
+    'let _ = self.store.forget(&t.received.hash);' '' \
+    -p quarks-node --test client chat_end_to_end
   m public-unsafe slow node/src/public_rpc.rs \
     'request.extensions_mut().insert(DenyUnsafe::Yes);' 'request.extensions_mut().insert(DenyUnsafe::No);' \
     -p quarks-node --test rpc the_public_endpoint_limits_each_caller_address
