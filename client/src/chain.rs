@@ -7,6 +7,7 @@
 //! An anchor in the best chain is read there ([`At::Best`]) and shown as such.
 
 use crate::BlockNumber;
+use quarks_primitives::hosting::RATE_LIMITED;
 use codec::{Decode, Encode};
 use serde::de::DeserializeOwned;
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
@@ -215,9 +216,6 @@ impl NodeRpc {
 	}
 }
 
-/// The code of a call refused for its caller's rate: a public endpoint's budget per
-/// address (docs/rpc.md), or Substrate's `--rpc-rate-limit`.
-const RATE_LIMITED: i32 = -32999;
 
 /// Makes a call refused for its caller's rate again after a pause, doubling from
 /// `first_pause` up to `attempts` times, then answers what the node last said: a budget

@@ -10,7 +10,7 @@
 //! each handler's queue behind a [`Gate`]. Keep it in step with sc-service when
 //! polkadot-sdk is upgraded.
 
-use crate::service::{FullClient, TransactionPool};
+use crate::client::{FullClient, TransactionPool};
 use futures::{FutureExt, StreamExt};
 use parking_lot::RwLock;
 use quarks_runtime::{opaque::Block, Runtime};

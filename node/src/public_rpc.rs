@@ -49,10 +49,8 @@ use tokio::{
 };
 
 use crate::cli::PublicRpcParams;
+use quarks_primitives::hosting::RATE_LIMITED;
 
-/// Substrate's code for a call its rate limit refused (sc-rpc-server's middleware), so a
-/// client handles both limits alike.
-const RATE_LIMITED: i32 = -32999;
 
 /// How often the budgets of addresses that have stopped calling are forgotten.
 const FORGET_IDLE_EVERY: Duration = Duration::from_secs(60);

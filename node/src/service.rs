@@ -2,6 +2,7 @@
 //! finality (GRANDPA), offchain workers and RPC, in the order of the polkadot-sdk node
 //! template.
 
+use crate::client::{FullBackend, FullClient, TransactionPool};
 use futures::FutureExt;
 use quarks_runtime::{apis::RuntimeApi, opaque::Block};
 use sc_client_api::{Backend, BlockBackend};
@@ -13,13 +14,6 @@ use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::AuthorityPair as AuraPair;
 use std::{sync::Arc, time::Duration};
 
-pub(crate) type FullClient = sc_service::TFullClient<
-	Block,
-	RuntimeApi,
-	sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>,
->;
-pub(crate) type TransactionPool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
-type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 
 /// The minimum period of blocks on which justifications will be imported and generated.
@@ -227,53 +221,7 @@ pub fn new_full<
 	let enable_grandpa = !config.disable_grandpa;
 	let prometheus_registry = config.prometheus_registry().cloned();
 
-	let metrics = prometheus_registry.as_ref().and_then(|registry| {
-		crate::hosting::metrics::Metrics::register(registry)
-			.map(Arc::new)
-			.map_err(|e| log::warn!("Quarks metrics not registered: {e}"))
-			.ok()
-	});
-	let relay_journal = config.base_path.config_dir(config.chain_spec.id()).join("quarks-relay");
-	let relay = backend
-		.offchain_storage()
-		.map(|storage| {
-			crate::hosting::relay_queue::RelayQueue::open(
-				storage,
-				&relay_journal,
-				client.chain_info().best_number,
-			)
-		})
-		.transpose()
-		.map_err(|e| ServiceError::Other(e.to_string()))?
-		.map(Arc::new);
-	let push = relay.clone().map(|relay| {
-		Arc::new(crate::hosting::direct_push::DirectPush::new(
-			relay,
-			metrics.clone(),
-			task_manager.spawn_handle(),
-		))
-	});
-	if let (Some(relay), Some(metrics)) = (&relay, &metrics) {
-		task_manager.spawn_handle().spawn(
-			"quarks-relay-metrics",
-			Some("quarks"),
-			crate::hosting::relay_queue::report_metrics(
-				relay.clone(),
-				client.clone(),
-				metrics.clone(),
-			),
-		);
-	}
-	let host = match hosting {
-		Some(host_config) => {
-			let host = crate::hosting::Host::new(client.clone(), host_config, metrics.clone())
-				.map_err(|e| ServiceError::Other(e.to_string()))?;
-			task_manager.spawn_handle().spawn("quarks-host", Some("quarks"), host.clone().run());
-			Some(host)
-		}
-		None => None,
-	};
-	let quarks = crate::hosting::rpc::Services::new(relay, push, host, metrics);
+	let quarks = crate::hosting::start(&config, client.clone(), &backend, hosting, &task_manager)?;
 
 	let rpc_extensions_builder = {
 		let client = client.clone();

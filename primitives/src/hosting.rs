@@ -127,6 +127,11 @@ pub const MAX_RECEIPT_BLOCKS: u32 = 4096;
 /// answer holds is bounded whatever the range.
 pub const MAX_RECEIPTS_READ: usize = 16_384;
 
+/// The JSON-RPC error code of a call refused for its caller's rate: a public endpoint's
+/// budget per address (docs/rpc.md) uses Substrate's code for `--rpc-rate-limit`
+/// (sc-rpc-server's middleware), so a client handles both limits alike.
+pub const RATE_LIMITED: i32 = -32999;
+
 /// Most items in one `quarks_hostEnvelopes` request.
 pub const MAX_HOST_ITEMS: usize = 4096;
 
