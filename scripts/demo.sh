@@ -5,7 +5,8 @@
 #   1. Alice, Bob and Charlie publish their devices' key packages;
 #   2. Alice and Bob chat 1:1: Bob's live `watch` joins the conversation from its welcome,
 #      shows the message as soon as it arrives (pending), then anchored, then final, and
-#      acknowledges it;
+#      acknowledges it; `chats` and `history` show the conversation from Bob's local
+#      message database;
 #   3. the chain's audit shows the anchor, the signing device and Bob's receipt;
 #   4. Bob exports a proof of Alice's message that anyone can verify without keys;
 #   5. Alice and Bob compare safety numbers;
@@ -105,6 +106,14 @@ quarks --keystore Bob.json send --to "$alice" "Noon works." | tee out
 expect out "to group $direct "
 inbox_until Alice "Noon works."
 expect out "Noon works."
+
+step "Bob's conversations and their history, from his local message database"
+quarks --keystore Bob.json chats | tee out
+expect out "with $alice"
+expect out "you: Noon works."
+quarks --keystore Bob.json history "$alice" | tee out
+expect out "$alice: Hi Bob! Lunch at noon? \[final, block #"
+expect out "you: Noon works. \[\(anchored in\|final,\) block #"
 
 step "Audit of Alice's message: anchor, signing device, Bob's receipt (once final)"
 for _ in $(seq 30); do

@@ -72,7 +72,7 @@ impl Messenger {
 		let mut devices = queries::devices(&self.chain, peer).await?;
 		devices.sort();
 		let safety_number = safety_number((self.account(), &mine), (peer, &devices));
-		let conversation_matches = match self.store.direct(peer)? {
+		let conversation_matches = match self.database.direct(peer)? {
 			Some(group) if self.device(|d| d.is_in(group)) => {
 				let mut in_group: Vec<DeviceKey> = self
 					.device(|d| d.members(group))?

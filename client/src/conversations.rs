@@ -150,13 +150,13 @@ impl Messenger {
 		peer: &AccountId32,
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<GroupId, ClientError> {
-		if let Some(group) = self.store.direct(peer)? {
+		if let Some(group) = self.database.direct(peer)? {
 			if self.device(|d| d.is_in(group)) {
 				return Ok(group);
 			}
 		}
 		let group = self.create_group(std::slice::from_ref(peer), progress).await?;
-		self.store.set_direct(peer, group)?;
+		self.database.add_conversation(group, Some(peer), crate::send::now_ms())?;
 		Ok(group)
 	}
 

@@ -2,7 +2,8 @@
 //! cannot be shown, [`ClientError`] for an operation, nesting the layers below.
 
 use crate::{
-	chain::ChainError, keystore::KeystoreError, mls::MlsError, seal::SealError, BlockNumber,
+	chain::ChainError, database::DatabaseError, keystore::KeystoreError, mls::MlsError,
+	seal::SealError, BlockNumber,
 };
 use quarks_primitives::{DeviceKey, Epoch, GroupId};
 use sp_core::{crypto::AccountId32, H256};
@@ -28,6 +29,9 @@ pub enum ClientError {
 	/// The local mail store.
 	#[error("mail store: {0}")]
 	Store(#[from] std::io::Error),
+	/// The local message database.
+	#[error(transparent)]
+	Database(#[from] DatabaseError),
 	/// A member has no device with an unexpired key package, so no conversation can
 	/// include them.
 	#[error(
@@ -172,6 +176,12 @@ impl ReadError {
 				| Self::CommitNotOrdered { .. }
 				| Self::Chain(_)
 		)
+	}
+}
+
+impl From<DatabaseError> for ReadError {
+	fn from(e: DatabaseError) -> Self {
+		Self::Keep(e.to_string())
 	}
 }
 

@@ -17,6 +17,7 @@
 //! - [`proofs`]: audits and non-repudiation proofs.
 //! - [`contacts`]: safety numbers.
 //! - [`store`]: the local store of envelopes sent and read, and their message keys.
+//! - [`database`]: the local message database: conversations and their history.
 //! - [`error`]: the client's errors.
 //! - [`dev`]: the development identities' devices, which the development chains bind.
 
@@ -26,6 +27,7 @@ pub mod at_rest;
 pub mod chain;
 pub mod contacts;
 pub mod conversations;
+pub mod database;
 pub mod dev;
 pub mod error;
 pub mod files;

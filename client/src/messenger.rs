@@ -5,6 +5,7 @@
 
 use crate::{
 	chain::{account_value, ChainError, Included, Progress, Qrk, Wait},
+	database::Database,
 	error::ClientError,
 	hosts::{self, Mailbox},
 	keystore::Keystore,
@@ -33,6 +34,8 @@ pub struct Messenger {
 	pub keystore: Keystore,
 	/// Envelopes sent and read, with their anchors and message keys.
 	pub store: MailStore,
+	/// Conversations and their messages.
+	pub database: Database,
 	pair: sr25519::Pair,
 	account: AccountId32,
 	device: Mutex<Device>,
@@ -57,6 +60,15 @@ impl Messenger {
 		let account: AccountId32 = pair.public().into();
 		let identity = &keystore.identity;
 		let store = MailStore::beside(keystore.path(), identity.state_key);
+		let database = Database::beside(keystore.path(), identity.state_key)?;
+		// The 1:1 conversations a client before the database kept in the mail store.
+		let old = store.old_conversations()?;
+		for (peer, group) in &old {
+			database.add_conversation(*group, Some(peer), 0)?;
+		}
+		if !old.is_empty() {
+			store.remove_old_conversations()?;
+		}
 		let mut device_path = keystore.path().as_os_str().to_owned();
 		device_path.push(".mls");
 		let device_path = PathBuf::from(device_path);
@@ -76,6 +88,7 @@ impl Messenger {
 			chain,
 			keystore,
 			store,
+			database,
 			account,
 			pair,
 			device: Mutex::new(device),
@@ -183,7 +196,10 @@ impl Messenger {
 
 	/// What sending `amount` to `to` would cost this account in fees.
 	pub async fn payment_fee(&self, to: &AccountId32, amount: Qrk) -> Result<Qrk, ClientError> {
-		Ok(self.chain.fee(&self.pair, "Balances", "transfer_keep_alive", payment(to, amount)).await?)
+		Ok(self
+			.chain
+			.fee(&self.pair, "Balances", "transfer_keep_alive", payment(to, amount))
+			.await?)
 	}
 
 	/// Sends `amount` to `to` (a newcomer's first funds, say), keeping this account alive.
@@ -194,7 +210,9 @@ impl Messenger {
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Included, ClientError> {
 		let fields = payment(to, amount);
-		Ok(self.transact("Balances", "transfer_keep_alive", fields, Wait::Finalized, progress).await?)
+		Ok(self
+			.transact("Balances", "transfer_keep_alive", fields, Wait::Finalized, progress)
+			.await?)
 	}
 
 	/// Unbinds `device` (this account's) on chain from the next block on; the

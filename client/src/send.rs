@@ -6,6 +6,7 @@
 
 use crate::{
 	chain::{hash_value, ChainError, Included, Progress, Wait},
+	database::{Message, MessageState},
 	error::ClientError,
 	messenger::Messenger,
 	seal::{self, Content, Letter, Sealed},
@@ -100,7 +101,27 @@ impl Messenger {
 		let (sealed, key) = self.with_device(|device| seal::seal_letter(device, group, &letter))?;
 		// The sender's own device cannot open its MLS message: the key is kept for it.
 		self.store.put_message_key(&sealed.hash, &key)?;
-		self.submit(sealed).await
+		let hash = sealed.hash;
+		self.database.add_conversation(group, None, letter.sent_at)?;
+		self.database.record(&Message {
+			hash,
+			group,
+			sender: self.account().clone(),
+			outgoing: true,
+			text: text.into(),
+			at: letter.sent_at,
+			state: MessageState::Sending,
+		})?;
+		match self.submit(sealed).await {
+			Ok(sent) => {
+				self.database.set_state(&hash, &MessageState::Pending)?;
+				Ok(sent)
+			}
+			Err(error) => {
+				self.database.set_state(&hash, &MessageState::Failed(error.to_string()))?;
+				Err(error)
+			}
+		}
 	}
 
 	/// Keeps `sealed` locally, signs it as this identity's submission and hands it to the
@@ -157,6 +178,15 @@ impl Messenger {
 				result => break result?,
 			}
 		};
+		let block = included.block_number;
+		let state = if included.finalized {
+			MessageState::Final(block)
+		} else {
+			MessageState::Anchored(block)
+		};
+		for sent in sent {
+			self.database.set_state(&sent.hash, &state)?;
+		}
 		Ok(Notarized { root, included, memberships })
 	}
 }

@@ -2,10 +2,10 @@
 //! hash, with where it sits in its sender's anchor and the message key that opens its
 //! letter, so it can be read again, audited and proven after the hosts deleted it and MLS
 //! deleted the key (the key of mail not anchored yet is kept too, until it is forgotten).
-//! It also remembers which group is the 1:1 conversation with whom. Envelopes (whose
-//! headers say who wrote to whom), message keys and the conversations are kept encrypted
-//! under the identity's state key ([`crate::at_rest`]); files an older client wrote in
-//! the clear still read, and the conversations are sealed on first use.
+//! Envelopes (whose headers say who wrote to whom) and message keys are kept encrypted
+//! under the identity's state key ([`crate::at_rest`]); envelopes an older client wrote in
+//! the clear still read. Which group is the 1:1 conversation with whom, which older clients
+//! kept here, is read once for the message database ([`crate::database`]) to take over.
 
 use crate::{
 	at_rest,
@@ -75,16 +75,19 @@ impl MailStore {
 		MessageKey::try_from(key.as_slice()).map(Some).map_err(|_| invalid("not a message key"))
 	}
 
+	/// Where a client before the message database kept its 1:1 conversations, sealed.
 	fn conversations_path(&self) -> PathBuf {
 		self.dir.join("conversations.sealed")
 	}
 
-	/// Where a client before sealing kept the conversations, in the clear.
+	/// Where a client before sealing kept them, in the clear.
 	fn clear_conversations_path(&self) -> PathBuf {
 		self.dir.join("conversations")
 	}
 
-	fn conversations(&self) -> io::Result<Vec<(AccountId32, GroupId)>> {
+	/// The 1:1 conversations (peer, group) an older client kept here, for the message
+	/// database to take over.
+	pub fn old_conversations(&self) -> io::Result<Vec<(AccountId32, GroupId)>> {
 		let decode = |bytes: &[u8]| {
 			Vec::<(AccountId32, GroupId)>::decode(&mut &bytes[..])
 				.map_err(|e| invalid(&e.to_string()))
@@ -93,35 +96,20 @@ impl MailStore {
 			return decode(&self.open(CONVERSATIONS, &sealed)?);
 		}
 		match self.read(&self.clear_conversations_path())? {
-			Some(clear) => {
-				let conversations = decode(&clear)?;
-				self.write_conversations(&conversations)?;
-				fs::remove_file(self.clear_conversations_path())?;
-				Ok(conversations)
-			}
+			Some(clear) => decode(&clear),
 			None => Ok(Vec::new()),
 		}
 	}
 
-	fn write_conversations(&self, conversations: &[(AccountId32, GroupId)]) -> io::Result<()> {
-		private_dir(&self.dir)?;
-		write_private(
-			&self.conversations_path(),
-			&self.seal(CONVERSATIONS, &conversations.encode())?,
-		)
-	}
-
-	/// The group that is the 1:1 conversation with `peer`, if there is one.
-	pub fn direct(&self, peer: &AccountId32) -> io::Result<Option<GroupId>> {
-		Ok(self.conversations()?.into_iter().find(|(p, _)| p == peer).map(|(_, group)| group))
-	}
-
-	/// Records `group` as the 1:1 conversation with `peer`.
-	pub fn set_direct(&self, peer: &AccountId32, group: GroupId) -> io::Result<()> {
-		let mut conversations = self.conversations()?;
-		conversations.retain(|(p, _)| p != peer);
-		conversations.push((peer.clone(), group));
-		self.write_conversations(&conversations)
+	/// Removes what [`Self::old_conversations`] read, once the database holds it.
+	pub fn remove_old_conversations(&self) -> io::Result<()> {
+		for path in [self.conversations_path(), self.clear_conversations_path()] {
+			match fs::remove_file(path) {
+				Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+				_ => {}
+			}
+		}
+		Ok(())
 	}
 
 	fn path(&self, hash: &H256) -> PathBuf {
@@ -245,10 +233,6 @@ mod tests {
 		assert!(other.message_key(&hash).is_err(), "only this identity's key opens them");
 
 		let peer = AccountId32::new([8; 32]);
-		assert_eq!(store.direct(&peer).expect("reads"), None);
-		store.set_direct(&peer, 3).expect("keeps");
-		store.set_direct(&peer, 4).expect("replaces");
-		assert_eq!(store.direct(&peer).expect("reads"), Some(4));
 		assert_eq!(store.all().expect("lists"), vec![b"envelope".to_vec()]);
 		let junk = store.put(b"junk").expect("puts");
 		store.put_message_key(&junk, &[7; 32]).expect("keeps");
@@ -259,23 +243,32 @@ mod tests {
 		assert_eq!(store.message_key(&junk).expect("reads"), None);
 		assert_eq!(store.membership(&junk).expect("reads"), None);
 		assert_eq!(store.message_key(&hash).expect("reads"), Some([9; 32]), "others stay");
-		// Who this identity talks to is sealed: neither envelope headers nor the
-		// conversations are in the clear on disk.
+		// Who this identity talks to is sealed: envelope headers are not in the clear on
+		// disk.
 		for file in fs::read_dir(&store.dir).expect("lists") {
 			let bytes = fs::read(file.expect("entry").path()).expect("reads");
 			assert!(!bytes.windows(8).any(|w| w == b"envelope"), "an envelope in the clear");
 			assert!(!bytes.windows(32).any(|w| w == [8; 32]), "a peer in the clear");
 		}
-		// What an older client wrote in the clear still reads, and the conversations are
-		// sealed on first use.
+		// What older clients wrote still reads: envelopes in the clear, and the 1:1
+		// conversations, in the clear or sealed, until the database takes them over.
 		let old = MailStore::beside(&dir.path().join("old.json"), [4; 32]);
 		private_dir(&old.dir).expect("made");
 		fs::write(old.path(&hash_of(b"clear")), b"clear").expect("writes");
+		assert_eq!(old.get(&hash_of(b"clear")).expect("reads"), Some(b"clear".to_vec()));
+		assert!(old.old_conversations().expect("reads").is_empty());
 		fs::write(old.clear_conversations_path(), vec![(peer.clone(), 7u64)].encode())
 			.expect("writes");
-		assert_eq!(old.get(&hash_of(b"clear")).expect("reads"), Some(b"clear".to_vec()));
-		assert_eq!(old.direct(&peer).expect("reads"), Some(7));
-		assert!(!old.clear_conversations_path().exists() && old.conversations_path().exists());
+		assert_eq!(old.old_conversations().expect("reads"), vec![(peer.clone(), 7)]);
+		let sealed = old.seal(CONVERSATIONS, &vec![(peer.clone(), 9u64)].encode()).expect("seals");
+		fs::write(old.conversations_path(), sealed).expect("writes");
+		assert_eq!(
+			old.old_conversations().expect("reads"),
+			vec![(peer.clone(), 9)],
+			"sealed first"
+		);
+		old.remove_old_conversations().expect("removes");
+		assert!(old.old_conversations().expect("reads").is_empty());
 		// Who this identity talks to is nobody else's business.
 		use std::os::unix::fs::PermissionsExt;
 		let mode = fs::metadata(&store.dir).expect("exists").permissions().mode();

@@ -15,6 +15,7 @@ mod common;
 use common::*;
 use quarks_client::{
 	chain::{hash_value, At, Chain, ChainError, NodeRpc, Progress, Qrk, Wait},
+	database::MessageState,
 	error::{ClientError, ReadError},
 	hosts::MailboxEntry,
 	inbox::{Notarization, ReadOptions, Received, Update},
@@ -176,7 +177,7 @@ async fn chat_end_to_end() {
 		bob.fetch().await.expect("answers").iter().all(|e| e.hash != unanchored.hash),
 		"the hosts dropped it"
 	);
-	assert_eq!(bob.store.direct(alice.account()).expect("reads"), Some(direct), "Bob knows it");
+	assert_eq!(bob.database.direct(alice.account()).expect("reads"), Some(direct), "Bob knows it");
 	// Never anchored, it cost Alice nothing: Bob keeps nothing of it on disk.
 	assert_eq!(bob.store.get(&unanchored.hash).expect("reads"), None, "envelope kept");
 	assert_eq!(bob.store.message_key(&unanchored.hash).expect("reads"), None, "key kept");
@@ -209,8 +210,30 @@ async fn chat_end_to_end() {
 		None,
 		"a received envelope is kept only once its anchor is confirmed"
 	);
-	assert_eq!(until_final(&bob, &mut received).await, notarized.included.block_number);
+	let block = notarized.included.block_number;
+	assert_eq!(until_final(&bob, &mut received).await, block);
 	assert!(bob.store.get(&sent.hash).expect("reads").is_some(), "kept once anchored");
+	// The message database: Bob's conversation with Alice holds her anchored letter, final
+	// and unread, and nothing of the one never anchored; Alice's holds both she sent, each
+	// as far as she saw it go.
+	let chats = bob.database.conversations().expect("reads");
+	let with_alice = chats.iter().find(|c| c.group == direct).expect("Bob's conversation");
+	assert_eq!((with_alice.peer.as_ref(), with_alice.unread), (Some(alice.account()), 1));
+	let history = bob.database.history(direct, None, 10).expect("reads");
+	let seen: Vec<_> = history.iter().map(|m| (m.text.as_str(), m.state.clone())).collect();
+	assert_eq!(seen, [("hello Bob", MessageState::Final(block))]);
+	assert!(!history[0].outgoing && &history[0].sender == alice.account());
+	bob.database.mark_read(direct).expect("marks");
+	let chats = bob.database.conversations().expect("reads");
+	assert!(chats.iter().all(|c| c.group != direct || c.unread == 0), "read");
+	let anchored = match notarized.included.finalized {
+		true => MessageState::Final(block),
+		false => MessageState::Anchored(block),
+	};
+	let history = alice.database.history(direct, None, 10).expect("reads");
+	let seen: Vec<_> = history.iter().map(|m| (m.text.as_str(), m.state.clone())).collect();
+	assert_eq!(seen, [("never anchored", MessageState::Pending), ("hello Bob", anchored)]);
+	assert_eq!(alice.database.direct(&bob_id).expect("reads"), Some(direct));
 	let charlies =
 		queries::anchor(&alice.chain, &charlie_id, &root, At::Finalized).await.expect("reads");
 	assert!(charlies.is_some_and(|record| record.anchored_at < notarized.included.block_number));

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
 	chain::{At, ChainError, Wait},
+	database::MessageState,
 	error::ClientError,
 	hosts::MailboxEntry,
 	messenger::Messenger,
@@ -441,11 +442,14 @@ impl Messenger {
 	}
 
 	/// Forgets a message that will not be notarized from the local store, unless this
-	/// device sent it (then it stays for its sender to see and send again).
+	/// device sent it (then it stays for its sender to see and send again, marked so).
 	fn forget_unless_own(&self, t: &mut Tracked) {
 		(t.claims, t.check) = (Vec::new(), false);
-		if !t.own {
-			// Nothing is lost if this fails: an unanchored message's key is all there is.
+		// Nothing is lost if these fail: an unanchored message's key is all there is, and
+		// its state is shown by the session.
+		if t.own {
+			let _ = self.database.set_state(&t.received.hash, &MessageState::NotNotarized);
+		} else {
 			let _ = self.store.forget(&t.received.hash);
 		}
 	}

@@ -3,15 +3,19 @@
 use super::{Notarization, Received};
 use crate::{
 	chain::{At, Chain, ChainError},
+	database::{DatabaseError, Message, MessageState},
 	error::ReadError,
 	messenger::Messenger,
-	queries, BlockNumber,
+	queries,
+	seal::Content,
+	send::now_ms,
+	BlockNumber,
 };
 use quarks_primitives::{
 	hosting::BatchMembership,
 	mailbox::Notarization as Claim,
 	merkle::{single_proof, single_root, AnchorLeaf},
-	AnchorRecord,
+	AnchorRecord, Destination,
 };
 use sp_core::crypto::AccountId32;
 use sp_core::H256;
@@ -102,6 +106,34 @@ impl Messenger {
 		self.check_with(received, &[], &mut AnchorReads::default()).await
 	}
 
+	/// Records a letter in the message database, with its notarization as it stands: a
+	/// received one once its anchor is confirmed, this account's own as it advances.
+	pub(super) fn record_letter(&self, received: &Received) -> Result<(), DatabaseError> {
+		let (Some((_, Content::Text(text))), Destination::Group { group, .. }) =
+			(received.letter(), &received.leaf.destination)
+		else {
+			return Ok(());
+		};
+		let state = match received.notarization {
+			Notarization::Pending => MessageState::Pending,
+			Notarization::Anchored(block) => MessageState::Anchored(block),
+			Notarization::Final(block) => MessageState::Final(block),
+			Notarization::NotNotarized => MessageState::NotNotarized,
+		};
+		let now = now_ms();
+		self.database.add_conversation(*group, None, now)?;
+		self.database.record(&Message {
+			hash: received.hash,
+			group: *group,
+			sender: received.sender.clone(),
+			outgoing: &received.sender == self.account(),
+			text: text.clone(),
+			at: now,
+			state,
+		})?;
+		Ok(())
+	}
+
 	/// [`Self::check_notarization`], trying `claims` too; the first membership the chain
 	/// confirms, finalized before best, becomes the message's.
 	pub(super) async fn check_with(
@@ -142,6 +174,7 @@ impl Messenger {
 		}
 		// Its sender paid for its anchor: now it is worth keeping.
 		self.store.put(&received.envelope)?;
+		self.record_letter(received)?;
 		if received.membership.as_ref() != Some(&membership) {
 			self.store.put_membership(&received.hash, &membership)?;
 			received.membership = Some(membership);

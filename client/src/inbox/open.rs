@@ -185,9 +185,11 @@ impl Messenger {
 			Err(e) => return Err(e.into()),
 		}
 		let members = queries::members_at(&self.chain, group, epoch).await?;
-		if members.len() == 2 && members.contains(sender) && self.store.direct(sender)?.is_none() {
-			self.store.set_direct(sender, group)?;
-		}
+		// A 1:1 conversation with `sender`, unless there is one already.
+		let direct = members.len() == 2
+			&& members.contains(sender)
+			&& self.database.direct(sender)?.is_none();
+		self.database.add_conversation(group, direct.then_some(sender), crate::send::now_ms())?;
 		Ok(true)
 	}
 }

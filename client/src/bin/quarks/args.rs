@@ -68,6 +68,16 @@ pub enum Command {
 	/// Send a message to a person (your 1:1 conversation, started if needed) or a group:
 	/// seal, hand to the node (which delivers it at once), then anchor it on chain.
 	Send(SendArgs),
+	/// List your conversations, the latest first: unread messages and the last one. Messages
+	/// come in with `inbox` or `watch`.
+	Chats {
+		/// Print JSON, for scripts.
+		#[arg(long)]
+		json: bool,
+	},
+	/// Show a conversation's messages, oldest first, with the state of each (sending,
+	/// pending, anchored, final, not notarized, failed); marks it read.
+	History(HistoryArgs),
 	/// Read the mail your hosts keep: check, decrypt, show with its notarization state,
 	/// wait for it to settle, and acknowledge what is final.
 	Inbox(InboxArgs),
@@ -99,6 +109,22 @@ pub enum Command {
 		/// The proof file.
 		file: PathBuf,
 	},
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+	/// The conversation: the other person's account (your 1:1 conversation), or a group
+	/// number.
+	pub conversation: String,
+	/// How many messages, at most.
+	#[arg(long, default_value_t = 20)]
+	pub limit: u32,
+	/// Older messages: the cursor a previous page printed.
+	#[arg(long)]
+	pub before: Option<String>,
+	/// Print JSON, for scripts.
+	#[arg(long)]
+	pub json: bool,
 }
 
 #[derive(Args)]

@@ -15,7 +15,7 @@ pub async fn audit(cli: &Cli, args: &AuditArgs) -> Fallible<()> {
 		(Some(hash), _, _) => vec![(*hash, m.store.get(hash)?.ok_or("not in the local store")?)],
 		(None, Some(peer), _) => {
 			let peer = parse_account(peer)?;
-			let group = m.store.direct(&peer)?.ok_or("no conversation with them")?;
+			let group = m.database.direct(&peer)?.ok_or("no conversation with them")?;
 			proofs::conversation(&m, group)?
 		}
 		(None, None, Some(group)) => proofs::conversation(&m, group)?,

@@ -4,6 +4,7 @@
 
 mod args;
 mod audit;
+mod chats;
 mod groups;
 mod hosts;
 mod identity;
@@ -56,6 +57,8 @@ async fn run(cli: &Cli) -> Fallible<()> {
 		Command::Hosts(HostsCommand::Choose { operators }) => hosts::choose(cli, operators).await,
 		Command::Group(command) => groups::group(cli, command).await,
 		Command::Send(args) => mail::send(cli, args).await,
+		Command::Chats { json } => chats::list(cli, *json).await,
+		Command::History(args) => chats::history(cli, args).await,
 		Command::Inbox(args) => mail::inbox(cli, args).await,
 		Command::Delete(args) => mail::delete(cli, args).await,
 		Command::Watch(args) => mail::watch(cli, args).await,

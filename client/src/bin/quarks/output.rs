@@ -16,6 +16,15 @@ pub fn address(account: &AccountId32) -> String {
 	account.to_ss58check()
 }
 
+/// A time (milliseconds since the Unix epoch) in this machine's time zone.
+pub fn time(ms: u64) -> String {
+	let utc = i64::try_from(ms).ok().and_then(chrono::DateTime::from_timestamp_millis);
+	utc.map_or_else(
+		|| "?".into(),
+		|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string(),
+	)
+}
+
 pub fn device(key: &DeviceKey) -> String {
 	array_bytes::bytes2hex("0x", key)
 }
@@ -118,8 +127,10 @@ impl Steps {
 /// `secs` as a person says it: "7 days", "2 hours", "90 seconds".
 pub fn duration(secs: u64) -> String {
 	let units = [(86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second")];
-	let (size, unit) =
-		units.into_iter().find(|(size, _)| secs >= *size && secs % size == 0).unwrap_or((1, "second"));
+	let (size, unit) = units
+		.into_iter()
+		.find(|(size, _)| secs >= *size && secs % size == 0)
+		.unwrap_or((1, "second"));
 	let n = secs / size;
 	format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }

@@ -1,0 +1,127 @@
+//! The conversations and their history, from the local message database: `chats`,
+//! `history`.
+
+use crate::{args::*, input::*, output::*};
+use quarks_client::database::{Before, Conversation, Message, MessageState};
+use serde_json::{json, Value};
+use sp_core::H256;
+
+/// Lists the conversations, the latest first.
+pub async fn list(cli: &Cli, json: bool) -> Fallible<()> {
+	let m = messenger(cli).await?;
+	let conversations = m.database.conversations()?;
+	if json {
+		let list: Vec<Value> = conversations.iter().map(conversation_json).collect();
+		println!("{}", serde_json::to_string_pretty(&list)?);
+		return Ok(());
+	}
+	if conversations.is_empty() {
+		println!("no conversations yet: `quarks send --to <account> <text>` starts one");
+	}
+	for c in &conversations {
+		let with = match &c.peer {
+			Some(peer) => format!("with {}", address(peer)),
+			None => format!("group {}", c.group),
+		};
+		let unread = if c.unread > 0 { format!(" · {} unread", c.unread) } else { String::new() };
+		println!("{with}{unread}");
+		if let Some(last) = &c.last {
+			println!("  {}", line(last));
+		}
+	}
+	Ok(())
+}
+
+/// Shows a page of a conversation's messages and marks it read.
+pub async fn history(cli: &Cli, args: &HistoryArgs) -> Fallible<()> {
+	let m = messenger(cli).await?;
+	let group = match args.conversation.parse::<u64>() {
+		Ok(group) => group,
+		Err(_) => {
+			let peer = parse_account(&args.conversation)?;
+			m.database.direct(&peer)?.ok_or("no conversation with them yet")?
+		}
+	};
+	let before = args.before.as_deref().map(parse_cursor).transpose()?;
+	let page = m.database.history(group, before.as_ref(), args.limit)?;
+	m.database.mark_read(group)?;
+	if args.json {
+		let messages: Vec<Value> = page.iter().map(message_json).collect();
+		let older = page.first().map(cursor);
+		println!(
+			"{}",
+			serde_json::to_string_pretty(&json!({ "messages": messages, "older": older }))?
+		);
+		return Ok(());
+	}
+	if page.is_empty() {
+		println!("no messages");
+	}
+	for message in &page {
+		println!("{}", line(message));
+	}
+	if let Some(first) = page.first().filter(|_| page.len() as u32 >= args.limit) {
+		println!("older: --before {}", cursor(first));
+	}
+	Ok(())
+}
+
+/// One message on one line: time, sender, text, state.
+fn line(message: &Message) -> String {
+	let from = if message.outgoing { "you".into() } else { address(&message.sender) };
+	format!("{} {from}: {} [{}]", time(message.at), message.text, state(&message.state))
+}
+
+fn state(state: &MessageState) -> String {
+	match state {
+		MessageState::Sending => "sending".into(),
+		MessageState::Pending => "pending".into(),
+		MessageState::Anchored(block) => format!("anchored in block #{block}"),
+		MessageState::Final(block) => format!("final, block #{block}"),
+		MessageState::NotNotarized => "NOT NOTARIZED".into(),
+		MessageState::Failed(reason) => format!("failed: {reason}"),
+	}
+}
+
+/// Where a page ends, for `--before`.
+fn cursor(message: &Message) -> String {
+	format!("{}-{:?}", message.at, message.hash)
+}
+
+fn parse_cursor(text: &str) -> Fallible<Before> {
+	let (at, hash) = text.split_once('-').ok_or("a cursor is <time>-<hash>")?;
+	let hash = array_bytes::hex2array::<_, 32>(hash).map_err(|_| "not a cursor's hash")?;
+	Ok(Before { at: at.parse()?, hash: H256(hash) })
+}
+
+fn conversation_json(c: &Conversation) -> Value {
+	json!({
+		"group": c.group,
+		"peer": c.peer.as_ref().map(address),
+		"unread": c.unread,
+		"last_activity": c.last_activity,
+		"last": c.last.as_ref().map(message_json),
+	})
+}
+
+fn message_json(message: &Message) -> Value {
+	let (state, block, reason) = match &message.state {
+		MessageState::Sending => ("sending", None, None),
+		MessageState::Pending => ("pending", None, None),
+		MessageState::Anchored(block) => ("anchored", Some(*block), None),
+		MessageState::Final(block) => ("final", Some(*block), None),
+		MessageState::NotNotarized => ("not_notarized", None, None),
+		MessageState::Failed(reason) => ("failed", None, Some(reason.clone())),
+	};
+	json!({
+		"hash": format!("{:?}", message.hash),
+		"group": message.group,
+		"sender": address(&message.sender),
+		"outgoing": message.outgoing,
+		"text": message.text,
+		"at": message.at,
+		"state": state,
+		"block": block,
+		"reason": reason,
+	})
+}
