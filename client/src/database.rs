@@ -274,15 +274,19 @@ impl Database {
 		peer: Option<&AccountId32>,
 		at: u64,
 	) -> Result<(), DatabaseError> {
-		let sealed =
-			self.seal(&group.to_le_bytes(), &ConversationSecrets { peer: peer.cloned() })?;
-		let tag = peer.map(|peer| self.peer_tag(peer).to_vec());
 		let connection = self.connection.lock();
 		let known: Option<Option<Vec<u8>>> = connection
 			.query_row("SELECT peer_tag FROM conversations WHERE grp = ?1", [sql(group)], |row| {
 				row.get(0)
 			})
 			.optional()?;
+		// Known as it is: nothing to seal or write (the common case, at every message).
+		if matches!((&known, peer), (Some(_), None) | (Some(Some(_)), Some(_))) {
+			return Ok(());
+		}
+		let sealed =
+			self.seal(&group.to_le_bytes(), &ConversationSecrets { peer: peer.cloned() })?;
+		let tag = peer.map(|peer| self.peer_tag(peer).to_vec());
 		match known {
 			None => {
 				// A 1:1 conversation moves to a new group when the old one is left behind.
@@ -298,13 +302,12 @@ impl Database {
 				)?;
 			}
 			// A group learnt of before its peer was known.
-			Some(None) if tag.is_some() => {
+			Some(_) => {
 				connection.execute(
 					"UPDATE conversations SET peer_tag = ?2, sealed = ?3 WHERE grp = ?1",
 					params![sql(group), tag, sealed],
 				)?;
 			}
-			Some(_) => {}
 		}
 		Ok(())
 	}

@@ -154,7 +154,9 @@ impl Messenger {
 				_ = tick.tick() => {},
 			}
 			for retry in reading.retries.due(Instant::now()) {
-				self.show(retry, &mut reading, on_update).await;
+				let (entry, source) = retry.item;
+				self.show(entry, source, (retry.since, retry.attempts), &mut reading, on_update)
+					.await;
 			}
 			self.advance(&mut reading, on_update).await;
 			let due = |every: Option<Duration>, last: Instant| {
@@ -290,18 +292,8 @@ impl Messenger {
 						}
 					}
 					None => {
-						// The sender is read again from a parsed envelope; one that does not
-						// parse is refused before it could be kept.
-						let sender = seal::parse(&entry.envelope)
-							.map(|(envelope, _)| envelope.sender)
-							.unwrap_or_else(|_| AccountId32::new([0; 32]));
-						let retry = Retry {
-							item: (entry, source),
-							sender,
-							since: Instant::now(),
-							attempts: 0,
-						};
-						self.show(retry, reading, on_update).await
+						let first = (Instant::now(), 0);
+						self.show(entry, source, first, reading, on_update).await
 					}
 				}
 			}
@@ -322,15 +314,17 @@ impl Messenger {
 		}
 	}
 
-	/// Opens the mail `retry` holds and shows it; mail that may open later is kept to be
-	/// tried again, while its time and its sender's share last.
+	/// Opens `entry` and shows it; mail that may open later is kept to be tried again,
+	/// while its time and its sender's share last. `tried` is when it was first seen and
+	/// how often it was tried again since.
 	async fn show(
 		&self,
-		retry: Retry<(MailboxEntry, Source)>,
+		entry: MailboxEntry,
+		source: Source,
+		tried: (Instant, u32),
 		reading: &mut Reading,
 		on_update: &mut (dyn FnMut(&Update) + Send),
 	) {
-		let (entry, source) = &retry.item;
 		let hash = hash_of(&entry.envelope);
 		// Mail this device acknowledged was read here before; hosts keep it a while for
 		// the account's other devices.
@@ -340,7 +334,7 @@ impl Messenger {
 		{
 			return;
 		}
-		match self.open_mail(entry).await {
+		match self.open_mail(&entry).await {
 			Ok(received) => {
 				let own =
 					received.letter().is_some_and(|(opened, _)| opened.device == self.device_key());
@@ -359,11 +353,16 @@ impl Messenger {
 				};
 				// A claim the chain did not confirm yet is tried again as it advances.
 				if let Some(membership) = claimed(&entry.notarization) {
-					tracked.claim(*source, membership);
+					tracked.claim(source, membership);
 				}
 				reading.tracked.insert(hash, tracked);
 			}
 			Err(error) if error.may_resolve() => {
+				// Only an envelope that parsed may resolve: its sender is known.
+				let Ok((envelope, _)) = seal::parse(&entry.envelope) else { return };
+				let (since, attempts) = tried;
+				let retry =
+					Retry { item: (entry, source), sender: envelope.sender, since, attempts };
 				if reading.retries.keep(retry, Instant::now()).is_err() {
 					on_update(&Update::Rejected { hash, error });
 				}
