@@ -23,9 +23,13 @@ use sp_core::{crypto::AccountId32, H256};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
+mod contacts;
+pub use contacts::{check_name, Contact, NameError, MAX_NAME};
+
 /// Each schema version's statements, in order: the file's `user_version` says how many
 /// have run.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+	"
 	CREATE TABLE conversations (
 		grp INTEGER PRIMARY KEY,
 		peer_tag BLOB UNIQUE,
@@ -43,7 +47,9 @@ const MIGRATIONS: &[&str] = &["
 		sealed BLOB NOT NULL
 	);
 	CREATE INDEX messages_in_conversation ON messages(grp, at, hash);
-"];
+",
+	contacts::MIGRATION,
+];
 
 /// A number as SQLite keeps it (signed 64-bit).
 fn sql(value: u64) -> i64 {
@@ -70,6 +76,9 @@ pub enum DatabaseError {
 	/// The file was written by a newer client.
 	#[error("the message database is at schema {0}, newer than this client's")]
 	Newer(u32),
+	/// A contact's name was refused.
+	#[error(transparent)]
+	Name(#[from] NameError),
 	/// Its file could not be made private.
 	#[error("the message database file: {0}")]
 	File(#[from] std::io::Error),
@@ -259,11 +268,16 @@ impl Database {
 	/// The keyed hash a 1:1 conversation is found by: the peer's account is not in the
 	/// clear, and without the key its tag names nobody.
 	fn peer_tag(&self, peer: &AccountId32) -> [u8; 32] {
+		self.tag(b"quarks/db/peer", peer.as_ref())
+	}
+
+	/// `value`'s keyed BLAKE2b hash for `purpose`.
+	fn tag(&self, purpose: &[u8], value: &[u8]) -> [u8; 32] {
 		use blake2::{digest::consts::U32, digest::Mac, Blake2bMac};
 		let mut mac = <Blake2bMac<U32> as Mac>::new_from_slice(&self.key[..])
 			.expect("a 32-byte key suits BLAKE2b");
-		mac.update(b"quarks/db/peer");
-		mac.update(peer.as_ref());
+		mac.update(purpose);
+		mac.update(value);
 		mac.finalize().into_bytes().into()
 	}
 

@@ -38,6 +38,15 @@ pub enum ClientError {
 		"{0} has no device with a key package on chain; they must run `quarks device register`"
 	)]
 	NoDevice(AccountId32),
+	/// Neither a contact's name nor an account.
+	#[error("{0:?} is not a contact's name nor an account (SS58 or 0x hex); `quarks contact list` shows your contacts")]
+	Unknown(String),
+	/// Only a named contact can be marked verified.
+	#[error("{0} is not a contact yet: name them first (`quarks contact add <name> <account>`)")]
+	Unnamed(AccountId32),
+	/// An invitation was refused.
+	#[error(transparent)]
+	Invitation(#[from] crate::invitation::InvitationError),
 	/// This device is not bound to its account on chain.
 	#[error("this device is not registered on chain; run `quarks device register`")]
 	DeviceNotRegistered,

@@ -15,7 +15,8 @@
 //! - [`send`]: sending at once, notarizing after (one anchor per block).
 //! - [`inbox`]: reading with every check, notarization states, receipts.
 //! - [`proofs`]: audits and non-repudiation proofs.
-//! - [`contacts`]: safety numbers.
+//! - [`contacts`]: safety numbers; [`invitation`]: `quarks:` links that name and verify a
+//!   contact.
 //! - [`store`]: the local store of envelopes sent and read, and their message keys.
 //! - [`database`]: the local message database: conversations and their history.
 //! - [`error`]: the client's errors.
@@ -33,6 +34,7 @@ pub mod error;
 pub mod files;
 pub mod hosts;
 pub mod inbox;
+pub mod invitation;
 pub mod keystore;
 pub mod messenger;
 pub mod mls;

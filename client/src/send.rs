@@ -51,7 +51,8 @@ pub struct Notarized {
 	pub memberships: Vec<(H256, BatchMembership)>,
 }
 
-pub(crate) fn now_ms() -> u64 {
+/// Now, in milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
 	SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
@@ -226,11 +227,38 @@ impl Messenger {
 	}
 }
 
+/// How long a [`Notary`] waits for an anchor's block to be finalized.
+const FINALITY_WAIT: Duration = Duration::from_secs(600);
+
+impl Messenger {
+	/// Marks `hashes` final once the block `included` their anchor is finalized; if
+	/// another block is finalized at its height (the anchor was dropped with its fork),
+	/// they stay anchored, which the user sees never turn final.
+	async fn mark_final(self: Arc<Self>, hashes: Vec<H256>, included: Included) {
+		let deadline = tokio::time::Instant::now() + FINALITY_WAIT;
+		while tokio::time::Instant::now() < deadline {
+			match self.chain.finalized_hash(included.block_number).await {
+				Ok(Some(hash)) => {
+					if hash == included.block_hash {
+						let state = MessageState::Final(included.block_number);
+						for hash in &hashes {
+							let _ = self.database.set_state(hash, &state);
+						}
+					}
+					return;
+				}
+				Ok(None) | Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+			}
+		}
+	}
+}
+
 /// What a [`Notary`] reports of one envelope: the block of its anchor.
 pub type Notarization = Result<BlockNumber, String>;
 
 /// Anchors what a long-running client sends, one transaction per block: envelopes handed
-/// to it while an anchor is in flight go into the next one.
+/// to it while an anchor is in flight go into the next one. Each envelope's state in the
+/// database follows: anchored, then final once its block is.
 #[derive(Clone)]
 pub struct Notary {
 	queue: mpsc::UnboundedSender<(Sent, oneshot::Sender<Notarization>)>,
@@ -247,11 +275,12 @@ impl Notary {
 					batch.push(next);
 				}
 				let sent: Vec<Sent> = batch.iter().map(|(s, _)| s.clone()).collect();
-				let outcome = messenger
-					.notarize(&sent, Wait::InBlock, &mut |_| {})
-					.await
-					.map(|n| n.included.block_number)
-					.map_err(|e| e.to_string());
+				let outcome = messenger.notarize(&sent, Wait::InBlock, &mut |_| {}).await;
+				if let Ok(notarized) = &outcome {
+					let hashes = sent.iter().map(|s| s.hash).collect();
+					tokio::spawn(messenger.clone().mark_final(hashes, notarized.included.clone()));
+				}
+				let outcome = outcome.map(|n| n.included.block_number).map_err(|e| e.to_string());
 				for (_, reply) in batch {
 					let _ = reply.send(outcome.clone());
 				}

@@ -62,9 +62,17 @@ pub enum Command {
 		/// How much, in QRK (`1`, `0.25`).
 		amount: String,
 	},
-	/// Verify a contact: the safety number to compare with them.
+	/// Name accounts, from their invitation or address; list, verify and forget them.
+	/// Wherever a command takes an account, a contact's name will do.
 	#[command(subcommand)]
 	Contact(ContactCommand),
+	/// Your invitation: a `quarks:` link, and its QR code, with your account, hosts and
+	/// fingerprint. Whoever adds it (`quarks contact add <name> <link>`) has you verified.
+	Invite {
+		/// Print the link only.
+		#[arg(long)]
+		link: bool,
+	},
 	/// Send a message to a person (your 1:1 conversation, started if needed) or a group:
 	/// seal, hand to the node (which delivers it at once), then anchor it on chain.
 	Send(SendArgs),
@@ -176,11 +184,34 @@ pub enum KeysCommand {
 
 #[derive(Subcommand)]
 pub enum ContactCommand {
+	/// Name an account. From an invitation link, its fingerprint and hosts are checked
+	/// against the chain first, and the contact is marked verified.
+	Add {
+		/// The name (letters, digits, '-', '_', '.').
+		name: String,
+		/// Their invitation link (`quarks:…`) or account.
+		who: String,
+	},
+	/// Your contacts, by name: account, and whether verified against the devices the
+	/// chain binds to them now.
+	List {
+		/// Print JSON, for scripts.
+		#[arg(long)]
+		json: bool,
+	},
+	/// Forget a contact's name (your conversations with them stay).
+	Remove {
+		/// The name.
+		name: String,
+	},
 	/// Show the safety number of you and an account, from the devices the chain binds to
 	/// each; compare it with theirs in person or over another channel.
 	Verify {
-		/// Their account.
+		/// Their name or account.
 		account: String,
+		/// The numbers matched: mark the contact verified (until their devices change).
+		#[arg(long)]
+		matches: bool,
 	},
 }
 

@@ -14,7 +14,7 @@ pub async fn audit(cli: &Cli, args: &AuditArgs) -> Fallible<()> {
 	let items = match (&args.hash, &args.with, args.group) {
 		(Some(hash), _, _) => vec![(*hash, m.store.get(hash)?.ok_or("not in the local store")?)],
 		(None, Some(peer), _) => {
-			let peer = parse_account(peer)?;
+			let peer = m.resolve(peer)?;
 			let group = m.database.direct(&peer)?.ok_or("no conversation with them")?;
 			proofs::conversation(&m, group)?
 		}

@@ -2,7 +2,10 @@
 //! `history`.
 
 use crate::{args::*, input::*, output::*};
-use quarks_client::database::{Before, Conversation, Message, MessageState};
+use quarks_client::{
+	database::{Before, Conversation, Message, MessageState},
+	messenger::Messenger,
+};
 use serde_json::{json, Value};
 use sp_core::H256;
 
@@ -11,7 +14,7 @@ pub async fn list(cli: &Cli, json: bool) -> Fallible<()> {
 	let m = messenger(cli).await?;
 	let conversations = m.database.conversations()?;
 	if json {
-		let list: Vec<Value> = conversations.iter().map(conversation_json).collect();
+		let list: Vec<Value> = conversations.iter().map(|c| conversation_json(&m, c)).collect();
 		println!("{}", serde_json::to_string_pretty(&list)?);
 		return Ok(());
 	}
@@ -20,13 +23,13 @@ pub async fn list(cli: &Cli, json: bool) -> Fallible<()> {
 	}
 	for c in &conversations {
 		let with = match &c.peer {
-			Some(peer) => format!("with {}", address(peer)),
+			Some(peer) => format!("with {}", m.display_name(peer)),
 			None => format!("group {}", c.group),
 		};
 		let unread = if c.unread > 0 { format!(" · {} unread", c.unread) } else { String::new() };
 		println!("{with}{unread}");
 		if let Some(last) = &c.last {
-			println!("  {}", line(last));
+			println!("  {}", line(&m, last));
 		}
 	}
 	Ok(())
@@ -38,7 +41,7 @@ pub async fn history(cli: &Cli, args: &HistoryArgs) -> Fallible<()> {
 	let group = match args.conversation.parse::<u64>() {
 		Ok(group) => group,
 		Err(_) => {
-			let peer = parse_account(&args.conversation)?;
+			let peer = m.resolve(&args.conversation)?;
 			m.database.direct(&peer)?.ok_or("no conversation with them yet")?
 		}
 	};
@@ -58,7 +61,7 @@ pub async fn history(cli: &Cli, args: &HistoryArgs) -> Fallible<()> {
 		println!("no messages");
 	}
 	for message in &page {
-		println!("{}", line(message));
+		println!("{}", line(&m, message));
 	}
 	if let Some(first) = page.first().filter(|_| page.len() as u32 >= args.limit) {
 		println!("older: --before {}", cursor(first));
@@ -67,8 +70,8 @@ pub async fn history(cli: &Cli, args: &HistoryArgs) -> Fallible<()> {
 }
 
 /// One message on one line: time, sender, text, state.
-fn line(message: &Message) -> String {
-	let from = if message.outgoing { "you".into() } else { address(&message.sender) };
+fn line(m: &Messenger, message: &Message) -> String {
+	let from = if message.outgoing { "you".into() } else { m.display_name(&message.sender) };
 	format!("{} {from}: {} [{}]", time(message.at), message.text, state(&message.state))
 }
 
@@ -94,10 +97,11 @@ fn parse_cursor(text: &str) -> Fallible<Before> {
 	Ok(Before { at: at.parse()?, hash: H256(hash) })
 }
 
-fn conversation_json(c: &Conversation) -> Value {
+fn conversation_json(m: &Messenger, c: &Conversation) -> Value {
 	json!({
 		"group": c.group,
 		"peer": c.peer.as_ref().map(address),
+		"name": c.peer.as_ref().map(|peer| m.display_name(peer)),
 		"unread": c.unread,
 		"last_activity": c.last_activity,
 		"last": c.last.as_ref().map(message_json),

@@ -7,14 +7,14 @@ pub async fn group(cli: &Cli, command: &GroupCommand) -> Fallible<()> {
 	let m = messenger(cli).await?;
 	match command {
 		GroupCommand::Create { members } => {
-			let members = members.iter().map(|a| parse_account(a)).collect::<Fallible<Vec<_>>>()?;
+			let members = members.iter().map(|a| m.resolve(a)).collect::<Result<Vec<_>, _>>()?;
 			let steps = Steps::new("creating the group and adding its members' devices");
 			let group = m.create_group(&members, &mut steps.reporter()).await?;
 			steps.done();
 			println!("created group {group} with {} member(s) besides you", members.len());
 		}
 		GroupCommand::Add { group, member } | GroupCommand::Remove { group, member } => {
-			let who = parse_account(member)?;
+			let who = m.resolve(member)?;
 			let adding = matches!(command, GroupCommand::Add { .. });
 			let steps =
 				Steps::new(if adding { "adding the member" } else { "removing the member" });

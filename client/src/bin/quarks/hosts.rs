@@ -25,7 +25,7 @@ pub async fn list(cli: &Cli) -> Fallible<()> {
 /// Records this account's choice of hosts.
 pub async fn choose(cli: &Cli, operators: &[String]) -> Fallible<()> {
 	let m = messenger(cli).await?;
-	let operators = operators.iter().map(|o| parse_account(o)).collect::<Fallible<Vec<_>>>()?;
+	let operators = operators.iter().map(|o| m.resolve(o)).collect::<Result<Vec<_>, _>>()?;
 	let steps = Steps::new("recording your choice of hosts");
 	hosts::choose(&m.chain, m.pair(), &operators, Wait::Finalized, &mut steps.reporter()).await?;
 	steps.done();

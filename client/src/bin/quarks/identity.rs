@@ -1,5 +1,4 @@
-//! This identity, its devices and funds: `init`, `whoami`, `device`, `keys update`, `pay`,
-//! `contact`.
+//! This identity, its devices and funds: `init`, `whoami`, `device`, `keys update`, `pay`.
 
 use crate::{args::*, input::*, output::*};
 use quarks_client::{
@@ -138,7 +137,7 @@ pub async fn keys_update(cli: &Cli, group: &Option<GroupId>) -> Fallible<()> {
 /// Sends `amount` QRK to account `to`, showing the fee first.
 pub async fn pay(cli: &Cli, to: &str, amount: &str) -> Fallible<()> {
 	let m = messenger(cli).await?;
-	let to = parse_account(to)?;
+	let to = m.resolve(to)?;
 	let amount: Qrk = amount.parse()?;
 	let fee = m.payment_fee(&to, amount).await?;
 	println!("sending {amount} to {} (fee about {fee})", address(&to));
@@ -146,30 +145,5 @@ pub async fn pay(cli: &Cli, to: &str, amount: &str) -> Fallible<()> {
 	m.pay(&to, amount, &mut steps.reporter()).await?;
 	steps.done();
 	println!("paid; you now hold {}", m.chain.free_balance(m.account()).await?);
-	Ok(())
-}
-
-/// Shows the safety number of this account and another.
-pub async fn contact_verify(cli: &Cli, account: &str) -> Fallible<()> {
-	let m = messenger(cli).await?;
-	let peer = parse_account(account)?;
-	let contact = m.contact(&peer).await?;
-	println!("safety number of you and {}:", address(&peer));
-	for line in contact.safety_number.as_bytes().chunks(30) {
-		let groups: Vec<&str> =
-			line.chunks(5).map(|g| std::str::from_utf8(g).unwrap_or("?")).collect();
-		println!("  {}", groups.join(" "));
-	}
-	println!("their devices on chain:");
-	for key in &contact.devices {
-		println!("  {}", device(key));
-	}
-	match contact.conversation_matches {
-			Some(true) => println!("your conversation with them holds exactly these devices"),
-			Some(false) => println!(
-				"WARNING: your conversation with them holds other devices than the chain binds to them (a commit may be on its way; run `quarks group sync`)"
-			),
-			None => println!("you have no conversation with them yet"),
-		}
 	Ok(())
 }

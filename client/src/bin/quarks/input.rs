@@ -8,19 +8,9 @@ use quarks_client::{
 	messenger::Messenger,
 };
 use quarks_primitives::DeviceKey;
-use sp_core::crypto::{AccountId32, Ss58Codec};
 
 /// What a command returns: its error is printed.
 pub type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
-
-pub fn parse_account(text: &str) -> Fallible<AccountId32> {
-	if let Ok(bytes) = array_bytes::hex2array::<_, 32>(text) {
-		return Ok(AccountId32::from(bytes));
-	}
-	AccountId32::from_ss58check_with_version(text)
-		.map(|(account, _)| account)
-		.map_err(|e| format!("not an account (SS58 or 0x hex): {text}: {e:?}").into())
-}
 
 pub fn parse_device(text: &str) -> Fallible<DeviceKey> {
 	array_bytes::hex2array::<_, 32>(text)

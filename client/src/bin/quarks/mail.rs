@@ -13,7 +13,7 @@ pub async fn send(cli: &Cli, args: &SendArgs) -> Fallible<()> {
 	let sent = match (args.group, &args.to) {
 		(Some(group), _) => m.send_group(group, &args.text).await?,
 		(None, to) => {
-			m.send_direct(&parse_account(to.as_deref().unwrap_or_default())?, &args.text).await?
+			m.send_direct(&m.resolve(to.as_deref().unwrap_or_default())?, &args.text).await?
 		}
 	};
 	println!(
@@ -77,7 +77,7 @@ pub async fn delete(cli: &Cli, args: &DeleteArgs) -> Fallible<()> {
 	let m = messenger(cli).await?;
 	let mut hashes = args.hashes.clone();
 	if let Some(sender) = &args.from {
-		hashes.extend(m.mail_from(&parse_account(sender)?).await?);
+		hashes.extend(m.mail_from(&m.resolve(sender)?).await?);
 	}
 	let deleted = m.delete_mail(&hashes).await?;
 	println!("{} envelope(s) asked, {deleted} cop(ies) deleted at your hosts", hashes.len());

@@ -5,6 +5,7 @@
 mod args;
 mod audit;
 mod chats;
+mod contacts;
 mod groups;
 mod hosts;
 mod identity;
@@ -12,7 +13,7 @@ mod input;
 mod mail;
 mod output;
 
-use args::{Cli, Command, ContactCommand, HostsCommand, KeysCommand};
+use args::{Cli, Command, HostsCommand, KeysCommand};
 use clap::Parser;
 use input::Fallible;
 use quarks_client::SS58_PREFIX;
@@ -49,9 +50,8 @@ async fn run(cli: &Cli) -> Fallible<()> {
 		Command::Whoami => identity::whoami(cli).await,
 		Command::Device(command) => identity::device_command(cli, command).await,
 		Command::Keys(KeysCommand::Update { group }) => identity::keys_update(cli, group).await,
-		Command::Contact(ContactCommand::Verify { account }) => {
-			identity::contact_verify(cli, account).await
-		}
+		Command::Contact(command) => contacts::contact(cli, command).await,
+		Command::Invite { link } => contacts::invite(cli, *link).await,
 		Command::Pay { to, amount } => identity::pay(cli, to, amount).await,
 		Command::Hosts(HostsCommand::List) => hosts::list(cli).await,
 		Command::Hosts(HostsCommand::Choose { operators }) => hosts::choose(cli, operators).await,
