@@ -2,7 +2,8 @@
 # The Quarks demo: starts the local network (scripts/local-network.sh) and runs a scripted
 # conversation with the `quarks` client, every conversation an MLS group whose commits the
 # chain orders, printing each step and checking each outcome:
-#   1. Alice, Bob and Charlie publish their devices' key packages;
+#   1. Alice, Bob and Charlie publish their devices' key packages; Bob names Alice from her
+#      invitation link;
 #   2. Alice and Bob chat 1:1: Bob's live `watch` joins the conversation from its welcome,
 #      shows the message as soon as it arrives (pending), then anchored, then final, and
 #      acknowledges it; `chats` and `history` show the conversation from Bob's local
@@ -82,6 +83,14 @@ for name in Alice Bob Charlie; do
   expect out "registered, key package valid until block"
 done
 
+step "Bob names Alice from her invitation link: checked against the chain, so verified"
+link=$(quarks --keystore Alice.json invite --link)
+echo "$link"
+quarks --keystore Bob.json contact add alice "$link" | tee out
+expect out "alice is $alice, verified"
+quarks --keystore Bob.json contact list | tee out
+expect out "^alice  $alice  verified"
+
 step "Bob's mail hosts (chosen on chain; * marks his)"
 quarks --keystore Bob.json hosts list | tee out
 expect out "^\* "
@@ -109,10 +118,10 @@ expect out "Noon works."
 
 step "Bob's conversations and their history, from his local message database"
 quarks --keystore Bob.json chats | tee out
-expect out "with $alice"
+expect out "with alice"
 expect out "you: Noon works."
-quarks --keystore Bob.json history "$alice" | tee out
-expect out "$alice: Hi Bob! Lunch at noon? \[final, block #"
+quarks --keystore Bob.json history alice | tee out
+expect out "alice: Hi Bob! Lunch at noon? \[final, block #"
 expect out "you: Noon works. \[\(anchored in\|final,\) block #"
 
 step "Audit of Alice's message: anchor, signing device, Bob's receipt (once final)"

@@ -36,6 +36,10 @@ impl Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
+	/// The interactive chat: your conversations, their messages with the state of each,
+	/// and a compose line; `/help` inside lists its commands. Reads mail, acknowledges,
+	/// syncs groups and anchors what you send while it runs.
+	Chat(ChatArgs),
 	/// Create a new identity (account and this device) in a new keystore file; with the
 	/// secret of an existing account, a new device of it.
 	Init(InitArgs),
@@ -117,6 +121,21 @@ pub enum Command {
 		/// The proof file.
 		file: PathBuf,
 	},
+}
+
+#[derive(Args)]
+#[command(
+	after_help = "Keys: Enter sends · Tab / Shift-Tab: next or previous chat · PgUp / PgDn: \
+scroll · Esc: close · Ctrl-C: quit.\nTicks: … sending · ✓ pending · ✓ anchored #block · ✓✓ final #block.\n\
+Commands: /to /group /contact /invite /verify /new /add /remove /leave /keys /help /quit."
+)]
+pub struct ChatArgs {
+	/// Open the conversation with this person (a name or an account) first.
+	#[arg(long)]
+	pub with: Option<String>,
+	/// Seconds between checks that your groups' devices are the chain's.
+	#[arg(long, default_value_t = 10)]
+	pub sync_every: u64,
 }
 
 #[derive(Args)]

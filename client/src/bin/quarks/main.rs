@@ -4,6 +4,7 @@
 
 mod args;
 mod audit;
+mod chat;
 mod chats;
 mod contacts;
 mod groups;
@@ -46,6 +47,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: &Cli) -> Fallible<()> {
 	match &cli.command {
+		Command::Chat(args) => chat::run(cli, args).await,
 		Command::Init(args) => identity::init(cli, args).await,
 		Command::Whoami => identity::whoami(cli).await,
 		Command::Device(command) => identity::device_command(cli, command).await,

@@ -1,0 +1,205 @@
+//! `quarks chat`, the interactive terminal chat, as a person uses it: two windows on a
+//! real network on 127.0.0.1, each the release's `quarks` binary in an 80×24
+//! pseudo-terminal whose screen is read back through a terminal emulator (vt100). Bob
+//! adds Alice from her invitation link (verified), they chat 1:1 with every message
+//! shown at once and its ticks advancing to final; Alice makes a group with Bob, then
+//! removes him, and he sees nothing she writes after.
+
+mod common;
+
+use common::*;
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+use std::{
+	io::{Read, Write},
+	path::{Path, PathBuf},
+	process::Command,
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+
+const PASSPHRASE: &str = "chat test passphrase";
+const LIMIT: Duration = Duration::from_secs(90);
+
+/// The `quarks` client, built beside the node by `cargo test --workspace`.
+fn quarks_binary() -> PathBuf {
+	let path = Path::new(env!("CARGO_BIN_EXE_quarks-node")).with_file_name("quarks");
+	assert!(
+		path.exists(),
+		"{} is missing: build it with `cargo build -p quarks-client`",
+		path.display()
+	);
+	path
+}
+
+/// Runs `quarks` with `args` as `who` to completion; returns its output.
+fn quarks(dir: &Path, node: &Node, who: &str, args: &[&str]) -> String {
+	let output = Command::new(quarks_binary())
+		.args(args)
+		.current_dir(dir)
+		.env("QUARKS_PASSPHRASE", PASSPHRASE)
+		.env("QUARKS_KEYSTORE", dir.join(format!("{who}.json")))
+		.env("QUARKS_URL", format!("ws://127.0.0.1:{}", node.rpc_port))
+		.output()
+		.expect("quarks runs");
+	let text = String::from_utf8_lossy(&output.stdout).into_owned();
+	assert!(
+		output.status.success(),
+		"quarks {args:?} failed: {text}{}",
+		String::from_utf8_lossy(&output.stderr)
+	);
+	text
+}
+
+/// A `quarks chat` in a pseudo-terminal, and the screen it draws.
+struct Window {
+	name: &'static str,
+	screen: Arc<Mutex<vt100::Parser>>,
+	keys: Box<dyn Write + Send>,
+	child: Box<dyn Child + Send + Sync>,
+	_master: Box<dyn MasterPty + Send>,
+}
+
+impl Window {
+	fn open(dir: &Path, node: &Node, name: &'static str) -> Window {
+		let pty = native_pty_system()
+			.openpty(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
+			.expect("a pseudo-terminal");
+		let mut command = CommandBuilder::new(quarks_binary());
+		command.arg("chat");
+		command.cwd(dir);
+		command.env("TERM", "xterm-256color");
+		command.env("QUARKS_PASSPHRASE", PASSPHRASE);
+		command.env("QUARKS_KEYSTORE", dir.join(format!("{name}.json")));
+		command.env("QUARKS_URL", format!("ws://127.0.0.1:{}", node.rpc_port));
+		let child = pty.slave.spawn_command(command).expect("quarks chat starts");
+		let screen = Arc::new(Mutex::new(vt100::Parser::new(24, 80, 0)));
+		let mut reader = pty.master.try_clone_reader().expect("reads the terminal");
+		let feed = screen.clone();
+		std::thread::spawn(move || {
+			let mut buf = [0u8; 8192];
+			while let Ok(n @ 1..) = reader.read(&mut buf) {
+				feed.lock().expect("screen").process(&buf[..n]);
+			}
+		});
+		let keys = pty.master.take_writer().expect("writes the terminal");
+		Window { name, screen, keys, child, _master: pty.master }
+	}
+
+	fn contents(&self) -> String {
+		self.screen.lock().expect("screen").screen().contents()
+	}
+
+	/// Types `text` and Enter.
+	fn enter(&mut self, text: &str) {
+		self.keys.write_all(text.as_bytes()).expect("types");
+		self.keys.write_all(b"\r").expect("types");
+		self.keys.flush().expect("types");
+	}
+
+	/// Waits until the screen shows every one of `needles`; returns the screen.
+	fn until(&self, needles: &[&str]) -> String {
+		let deadline = Instant::now() + LIMIT;
+		loop {
+			let screen = self.contents();
+			if needles.iter().all(|n| screen.contains(n)) {
+				return screen;
+			}
+			assert!(
+				Instant::now() < deadline,
+				"{}'s screen never showed {needles:?}:\n{screen}",
+				self.name
+			);
+			std::thread::sleep(Duration::from_millis(100));
+		}
+	}
+
+	/// The screen line holding `needle`.
+	fn line_with(&self, needle: &str) -> String {
+		self.contents().lines().find(|l| l.contains(needle)).unwrap_or_default().to_owned()
+	}
+}
+
+impl Drop for Window {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+	}
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_people_chat_in_two_terminal_windows() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
+	let node = &validators[0];
+	let dir = dir.path();
+	for (who, dev) in [("alice", "Alice"), ("bob", "Bob")] {
+		quarks(dir, node, who, &["init", "--dev", dev, "--kdf-log-n", "10"]);
+		quarks(dir, node, who, &["device", "register"]);
+	}
+	let link = quarks(dir, node, "alice", &["invite", "--link"]).trim().to_owned();
+	let bob_link = quarks(dir, node, "bob", &["invite", "--link"]).trim().to_owned();
+
+	let mut alice = Window::open(dir, node, "alice");
+	let mut bob = Window::open(dir, node, "bob");
+	alice.until(&["chats", "No conversation yet"]);
+	bob.until(&["chats", "No conversation yet"]);
+
+	// Bob names Alice from her invitation: checked against the chain, so verified.
+	let digits = if link.ends_with("00000") { "11111" } else { "00000" };
+	let forged = format!("{}{digits}", &link[..link.len() - 5]);
+	bob.enter(&format!("/contact mallory {forged}"));
+	bob.until(&["fingerprint does not match"]);
+	bob.enter(&format!("/contact alice {link}"));
+	bob.until(&["alice is ", ", verified"]);
+	alice.enter(&format!("/contact bob {bob_link}"));
+	alice.until(&["bob is ", ", verified"]);
+
+	// Bob's first message starts the conversation; both see it, then see it final.
+	bob.enter("/to alice");
+	bob.until(&["to alice (new)"]);
+	bob.enter("Hi Alice, lunch at noon?");
+	bob.until(&["you: Hi Alice, lunch at noon?"]);
+	alice.until(&["bob: Hi Alice, lunch at noon?"]);
+	alice.until(&["bob · verified"]);
+	bob.until(&["✓✓ final #"]);
+	alice.until(&["✓✓ final #"]);
+	assert!(bob.line_with("lunch at noon").contains("✓✓ final #"), "{}", bob.contents());
+	alice.enter("Noon works.");
+	bob.until(&["alice: Noon works."]);
+	alice.until(&["you: Noon works."]);
+
+	// A group of two, then Bob removed: he reads nothing written after.
+	alice.enter("/new bob");
+	let screen = alice.until(&["created group "]);
+	let group: String = screen
+		.split("created group ")
+		.nth(1)
+		.map(|rest| rest.chars().take_while(char::is_ascii_digit).collect())
+		.unwrap_or_default();
+	alice.until(&[&format!(" to group {group} ")]);
+	alice.enter("Welcome to the group");
+	bob.until(&[&format!("group {group} (1)")]);
+	bob.enter(&format!("/group {group}"));
+	bob.until(&["alice: Welcome to the group"]);
+	alice.enter("/remove bob");
+	alice.until(&["removed bob from group"]);
+	alice.enter("Bob is gone now");
+	alice.until(&["you: Bob is gone now"]);
+	let sent = Instant::now();
+	while alice.line_with("Bob is gone now").contains("pending")
+		|| sent.elapsed() < Duration::from_secs(5)
+	{
+		assert!(sent.elapsed() < LIMIT, "never anchored:\n{}", alice.contents());
+		std::thread::sleep(Duration::from_millis(200));
+	}
+	assert!(!bob.contents().contains("Bob is gone now"), "{}", bob.contents());
+
+	// The commands' help, and Esc closes it.
+	bob.enter("/help");
+	bob.until(&["/to <name|account>", "Ticks:"]);
+	bob.keys.write_all(b"\x1b").expect("types");
+	bob.until(&["alice: Welcome to the group"]);
+	bob.enter("/quit");
+	let status = bob.child.wait().expect("exits");
+	assert!(status.success(), "{status:?}");
+}
