@@ -381,6 +381,26 @@ impl Database {
 		Ok(inserted)
 	}
 
+	/// This device's messages that no node accepted yet (sending, or failed), sent after
+	/// `since` (milliseconds since the Unix epoch), oldest first.
+	pub fn unsent(&self, since: u64) -> Result<Vec<H256>, DatabaseError> {
+		let connection = self.connection.lock();
+		let mut statement = connection.prepare_cached(
+			"SELECT hash FROM messages WHERE outgoing = 1 AND state IN (0, 5) AND at > ?1
+			 ORDER BY at, hash",
+		)?;
+		let hashes = statement
+			.query_map([sql(since)], |row| row.get::<_, Vec<u8>>(0))?
+			.map(|hash| {
+				let hash = hash?;
+				<[u8; 32]>::try_from(hash.as_slice())
+					.map(H256)
+					.map_err(|_| DatabaseError::Damaged("a message hash"))
+			})
+			.collect::<Result<_, _>>()?;
+		Ok(hashes)
+	}
+
 	/// Moves message `hash` to `state`, if it is recorded and `state` follows its own.
 	pub fn set_state(&self, hash: &H256, state: &MessageState) -> Result<(), DatabaseError> {
 		let connection = self.connection.lock();
@@ -569,11 +589,32 @@ mod tests {
 			db.set_state(&sent.hash, &next).expect("sets");
 			assert_eq!(state(&db), expected, "after {next:?}");
 		}
+		assert_eq!(db.unsent(0).expect("reads"), [] as [H256; 0], "final is sent");
 		// Recording it again only moves its state.
 		sent.state = MessageState::Anchored(3);
 		sent.text = "changed".into();
 		assert!(!db.record(&sent).expect("records"));
 		assert_eq!(db.history(3, None, 10).expect("reads")[0].text, "hello");
+	}
+
+	#[test]
+	fn unsent_lists_own_messages_no_node_accepted_since_a_time() {
+		let db = Database::in_memory([7; 32]).expect("opens");
+		db.add_conversation(3, None, 0).expect("adds");
+		let states = [
+			(1, true, 10, MessageState::Sending),
+			(2, true, 20, MessageState::Failed("node down".into())),
+			(3, true, 30, MessageState::Pending),
+			(4, false, 40, MessageState::Sending),
+			(5, true, 5, MessageState::Failed("long ago".into())),
+		];
+		for (hash, outgoing, at, state) in states {
+			let mut m = message(hash, 3, outgoing, at, "text");
+			m.state = state;
+			db.record(&m).expect("records");
+		}
+		let unsent = db.unsent(6).expect("reads");
+		assert_eq!(unsent, [H256::repeat_byte(1), H256::repeat_byte(2)]);
 	}
 
 	#[test]

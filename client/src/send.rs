@@ -31,6 +31,10 @@ use tokio::sync::{mpsc, oneshot};
 /// blocks.
 const ANCHOR_ATTEMPTS: u32 = 8;
 
+/// How far back [`Messenger::resend_unsent`] looks: older messages stay failed, for the
+/// user to send again if they still mean them.
+pub const RESEND_WITHIN: Duration = Duration::from_secs(86_400);
+
 /// An envelope handed to the node: delivered, not yet notarized.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sent {
@@ -103,6 +107,8 @@ impl Messenger {
 		// The sender's own device cannot open its MLS message: the key is kept for it.
 		self.store.put_message_key(&sealed.hash, &key)?;
 		let hash = sealed.hash;
+		// Kept before it is recorded as sending: whatever stops this send, it can go again.
+		self.store.put(&sealed.bytes)?;
 		self.database.add_conversation(group, None, letter.sent_at)?;
 		self.database.record(&Message {
 			hash,
@@ -120,6 +126,43 @@ impl Messenger {
 			}
 			Err(error) => {
 				self.database.set_state(&hash, &MessageState::Failed(error.to_string()))?;
+				Err(error)
+			}
+		}
+	}
+
+	/// Hands to the node again what it never accepted from this device, sent in the last
+	/// [`RESEND_WITHIN`] (a node or its connection was down, its limits refused it, the client
+	/// stopped mid-send): the very envelopes, so nobody gets one twice. Returns each
+	/// envelope's outcome; the database has each one's state.
+	pub async fn resend_unsent(
+		&self,
+	) -> Result<Vec<(H256, Result<Sent, ClientError>)>, ClientError> {
+		let since = now_ms().saturating_sub(RESEND_WITHIN.as_millis() as u64);
+		let mut out = Vec::new();
+		for hash in self.database.unsent(since)? {
+			let outcome = self.resend(&hash).await;
+			out.push((hash, outcome));
+		}
+		Ok(out)
+	}
+
+	async fn resend(&self, hash: &H256) -> Result<Sent, ClientError> {
+		let Some(bytes) = self.store.get(hash)? else {
+			let lost = "its envelope was not kept: type it again".to_owned();
+			self.database.set_state(hash, &MessageState::Failed(lost))?;
+			return Err(ClientError::NotInStore(*hash));
+		};
+		let (envelope, _) = seal::parse(&bytes)?;
+		let sealed = Sealed { leaf: envelope.leaf(*hash), hash: *hash, bytes };
+		self.database.set_state(hash, &MessageState::Sending)?;
+		match self.submit(sealed).await {
+			Ok(sent) => {
+				self.database.set_state(hash, &MessageState::Pending)?;
+				Ok(sent)
+			}
+			Err(error) => {
+				self.database.set_state(hash, &MessageState::Failed(error.to_string()))?;
 				Err(error)
 			}
 		}

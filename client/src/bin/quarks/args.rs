@@ -126,7 +126,7 @@ pub enum Command {
 #[derive(Args)]
 #[command(
 	after_help = "Keys: Enter sends · Tab / Shift-Tab: next or previous chat · PgUp / PgDn: \
-scroll · Esc: close · Ctrl-C: quit.\nTicks: … sending · ✓ pending · ✓ anchored #block · ✓✓ final #block.\n\
+scroll · Esc: close · Ctrl-C: quit.\nTicks: … sending (or retrying) · ✓ pending · ✓ anchored #block · ✓✓ final #block.\n\
 Commands: /to /group /contact /invite /verify /new /add /remove /leave /keys /help /quit."
 )]
 pub struct ChatArgs {

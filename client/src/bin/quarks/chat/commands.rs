@@ -6,7 +6,7 @@ use super::Event;
 use quarks_client::{
 	invitation::{Invitation, SCHEME},
 	messenger::Messenger,
-	send::Notary,
+	send::{now_ms, Notary},
 };
 use quarks_primitives::GroupId;
 use sp_core::crypto::AccountId32;
@@ -44,6 +44,8 @@ pub enum Job {
 	Leave(GroupId),
 	/// Update this device's keys in every group.
 	Keys,
+	/// Hand to the node again what it did not accept before.
+	Resend,
 }
 
 /// What a job needs of the screen: the group and the peer it shows.
@@ -78,7 +80,7 @@ pub fn help() -> Vec<String> {
 		"/quit                       leave the chat (also Ctrl-C)",
 		"",
 		"Tab / Shift-Tab: next or previous chat · PgUp / PgDn: scroll · Esc: close",
-		"Ticks: … sending · ✓ pending · ✓ anchored #block · ✓✓ final #block",
+		"Ticks: … sending (or retrying) · ✓ pending · ✓ anchored #N · ✓✓ final #N",
 	]
 	.map(String::from)
 	.to_vec()
@@ -154,19 +156,31 @@ async fn run(
 	events: &mpsc::UnboundedSender<Event>,
 	job: Job,
 ) -> Result<(), String> {
+	let since = now_ms().saturating_sub(1);
 	let say = |text: String| {
 		let _ = events.send(Event::Notice(text));
 	};
 	let resolve = |who: &str| m.resolve(who).map_err(|e| e.to_string());
-	let sent = match job {
-		Job::Send(Target::Group(group), text) => m.send_group(group, &text).await,
+	let (sent, text) = match job {
+		Job::Send(Target::Group(group), text) => (m.send_group(group, &text).await, text),
 		Job::Send(Target::New(peer), text) => {
-			say(format!("starting a conversation with {peer} (waits for the chain)…"));
+			say(format!(
+				"starting a conversation with {} (waits for the chain)…",
+				m.display_name(&peer)
+			));
 			let sent = m.send_direct(&peer, &text).await;
 			if let Ok(Some(group)) = m.database.direct(&peer) {
 				let _ = events.send(Event::Open(group));
 			}
-			sent
+			(sent, text)
+		}
+		Job::Resend => {
+			for (_, outcome) in m.resend_unsent().await.map_err(|e| e.to_string())? {
+				if let Ok(sent) = outcome {
+					notarize(notary, events, sent);
+				}
+			}
+			return Ok(());
 		}
 		Job::Contact(name, who) => {
 			let contact = if who.starts_with(SCHEME) {
@@ -263,8 +277,27 @@ async fn run(
 			return Ok(());
 		}
 	};
-	let sent = sent.map_err(|e| format!("not sent (kept as failed): {e}"))?;
-	// The notary anchors it with whatever else is sent meanwhile; the database follows.
+	match sent {
+		Ok(sent) => notarize(notary, events, sent),
+		// Sealed and recorded: it is retried until a node takes it.
+		Err(e) if m.database.unsent(since).is_ok_and(|unsent| !unsent.is_empty()) => {
+			say(format!("not sent yet, retrying: {e}"))
+		}
+		// Not even sealed (the node is out of reach): the text goes back to the compose line.
+		Err(e) => {
+			let _ = events.send(Event::Restore(text));
+			say(format!("not sent: {e}; your text is back in the compose line"))
+		}
+	}
+	Ok(())
+}
+
+/// Has the notary anchor `sent` with whatever else is sent meanwhile; the database follows.
+fn notarize(
+	notary: &Notary,
+	events: &mpsc::UnboundedSender<Event>,
+	sent: quarks_client::send::Sent,
+) {
 	let events = events.clone();
 	let answer = notary.notarize(sent);
 	tokio::spawn(async move {
@@ -273,5 +306,4 @@ async fn run(
 		}
 		let _ = events.send(Event::Changed);
 	});
-	Ok(())
 }

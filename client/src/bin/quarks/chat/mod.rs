@@ -43,6 +43,8 @@ pub enum Event {
 	Info(String, Vec<String>),
 	/// Show this conversation.
 	Open(GroupId),
+	/// A message that could not even be sealed: its text, back to the compose line.
+	Restore(String),
 	/// Whether this contact is verified against the devices the chain binds now.
 	Verified(AccountId32, bool),
 }
@@ -68,6 +70,9 @@ pub struct App {
 }
 
 const FIRST_PAGE: u32 = 200;
+
+/// How often messages no node accepted are handed to the node again.
+const RESEND_EVERY: Duration = Duration::from_secs(10);
 
 pub async fn run(cli: &crate::args::Cli, args: &ChatArgs) -> Fallible<()> {
 	let m = Arc::new(messenger(cli).await?);
@@ -170,6 +175,8 @@ impl App {
 		let mut keys = EventStream::new();
 		// States change on chain without an event here (an anchor turns final).
 		let mut tick = tokio::time::interval(Duration::from_millis(500));
+		// What no node took yet (sealed, recorded) goes again, now and then.
+		let mut resend = tokio::time::interval(RESEND_EVERY);
 		loop {
 			self.refresh()?;
 			terminal.draw(|frame| view::draw(frame, self))?;
@@ -186,6 +193,9 @@ impl App {
 				},
 				Some(event) = rx.recv() => self.event(event),
 				_ = tick.tick() => {}
+				_ = resend.tick() => {
+					let _ = self.jobs.send(Job::Resend);
+				}
 			}
 		}
 	}
@@ -375,6 +385,8 @@ impl App {
 				self.refresh().ok();
 				self.select(Target::Group(group));
 			}
+			Event::Restore(text) if self.input.is_empty() => self.input = text,
+			Event::Restore(_) => {}
 			Event::Verified(peer, verified) => {
 				self.verified.insert(peer, verified);
 			}

@@ -183,8 +183,9 @@ fn tick(state: &MessageState) -> (String, Style) {
 		}
 		MessageState::Final(block) => (format!("✓✓ final #{block}"), Style::new().fg(Color::Green)),
 		MessageState::NotNotarized => ("✗ not notarized".into(), Style::new().fg(Color::Red)),
+		// Retried while the chat runs (for a day): not given up on.
 		MessageState::Failed(reason) => {
-			(format!("✗ failed: {reason}"), Style::new().fg(Color::Red))
+			(format!("… retrying: {reason}"), Style::new().fg(Color::Yellow))
 		}
 	}
 }
