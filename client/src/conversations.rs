@@ -349,12 +349,18 @@ impl Messenger {
 					}
 					Err(stuck) => return Err(ClientError::Stuck { group, stuck }),
 				},
-				// A member's device in no generation of a group that has one: its welcome was
-				// withheld, forged or lost.
-				None if ordered > 0 && started.elapsed() >= WELCOME_WAIT => {
-					return Err(ClientError::Stuck { group, stuck: Stuck::NotWelcomed });
+				None => {
+					// Removed (a commit this device applied dropped it), or never added: no
+					// welcome is coming.
+					if !queries::group_members(&self.chain, group).await?.contains(self.account()) {
+						return Err(ClientError::NotInGroup(group));
+					}
+					// A member's device in no generation of a group that has one: its welcome
+					// was withheld, forged or lost.
+					if ordered > 0 && started.elapsed() >= WELCOME_WAIT {
+						return Err(ClientError::Stuck { group, stuck: Stuck::NotWelcomed });
+					}
 				}
-				None => {}
 			}
 			if started.elapsed() >= CATCH_UP_FOR {
 				return Err(match here {

@@ -165,6 +165,12 @@ pub enum Update {
 		/// The epoch the commit opened.
 		epoch: Epoch,
 	},
+	/// This account is no longer a member of a group (another member's commit removed it):
+	/// this device let the group go and reads nothing sent there from now on.
+	Left {
+		/// The group.
+		group: GroupId,
+	},
 	/// A commit [`ReadOptions`] asked for failed; it is tried again at the next interval.
 	CommitFailed {
 		/// The group.

@@ -183,6 +183,7 @@ async fn two_people_chat_in_two_terminal_windows() {
 	bob.until(&["alice: Welcome to the group"]);
 	alice.enter("/remove bob");
 	alice.until(&["removed bob from group"]);
+	bob.until(&[&format!("you are no longer a member of group {group}")]);
 	alice.enter("Bob is gone now");
 	alice.until(&["you: Bob is gone now"]);
 	let sent = Instant::now();

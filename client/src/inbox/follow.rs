@@ -168,6 +168,8 @@ impl Messenger {
 					match outcome {
 						Ok(Some(epoch)) => on_update(&Update::Committed { group, epoch }),
 						Ok(None) => {}
+						// The sync found this account removed: the device let the group go.
+						Err(ClientError::NotInGroup(_)) => on_update(&Update::Left { group }),
 						Err(error) => on_update(&Update::CommitFailed { group, error }),
 					}
 				}

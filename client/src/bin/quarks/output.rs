@@ -80,6 +80,11 @@ pub fn report(update: &Update) {
 		Update::Acknowledged(n) => eprintln!("acknowledged {n} message(s)"),
 		Update::Committed { group, epoch } => eprintln!("committed group {group} epoch {epoch}"),
 		Update::CommitFailed { group, error } => eprintln!("group {group}: commit failed: {error}"),
+		Update::Left { group } => {
+			eprintln!(
+				"you are no longer a member of group {group}: you read nothing sent there now"
+			)
+		}
 	}
 }
 

@@ -154,6 +154,9 @@ fn event(update: &Update, own: &AccountId32) -> Event {
 		Update::Rejected { hash, error } => Event::Notice(format!(
 			"an envelope failed a check and is not shown ({hash:?}): {error}"
 		)),
+		Update::Left { group } => Event::Notice(format!(
+			"you are no longer a member of group {group}: you read nothing sent there now"
+		)),
 		Update::CommitFailed { group, error } => {
 			Event::Notice(format!("group {group}: a commit failed, tried again later: {error}"))
 		}
