@@ -37,6 +37,7 @@ fn message(i: u32) -> Message {
 		text: format!("message {i:06}: lunch at noon, then the review of the quarterly figures?"),
 		at: 1_760_000_000_000 + u64::from(i) * 1_000,
 		state: MessageState::Final(i),
+		read_by: 0,
 	}
 }
 

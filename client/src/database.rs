@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 mod contacts;
+mod reads;
+mod requests;
 pub use contacts::{check_name, Contact, NameError, MAX_NAME};
 
 /// Each schema version's statements, in order: the file's `user_version` says how many
@@ -49,6 +51,8 @@ const MIGRATIONS: &[&str] = &[
 	CREATE INDEX messages_in_conversation ON messages(grp, at, hash);
 ",
 	contacts::MIGRATION,
+	reads::MIGRATION,
+	requests::MIGRATION,
 ];
 
 /// A number as SQLite keeps it (signed 64-bit).
@@ -164,6 +168,8 @@ pub struct Message {
 	pub at: u64,
 	/// Where it stands.
 	pub state: MessageState,
+	/// How many others told this device they read it (this account's messages only).
+	pub read_by: u32,
 }
 
 /// One conversation, with its latest message.
@@ -179,6 +185,8 @@ pub struct Conversation {
 	pub last_activity: u64,
 	/// The latest message.
 	pub last: Option<Message>,
+	/// Who started it, while it is a request this account has not accepted.
+	pub request: Option<AccountId32>,
 }
 
 /// Where a page of history ends: the oldest message of the page before.
@@ -457,7 +465,8 @@ impl Database {
 				let secrets: ConversationSecrets =
 					self.open_sealed(&group.to_le_bytes(), &sealed)?;
 				let last = self.history(group, None, 1)?.pop();
-				Ok(Conversation { group, peer: secrets.peer, unread, last_activity, last })
+				let request = self.request(group)?;
+				Ok(Conversation { group, peer: secrets.peer, unread, last_activity, last, request })
 			})
 			.collect()
 	}
@@ -475,11 +484,12 @@ impl Database {
 			// Past every message: the largest time SQLite holds, past every hash.
 			None => (i64::MAX, vec![0xff; 33]),
 		};
-		type Row = (Vec<u8>, bool, i64, u8, Option<BlockNumber>, Vec<u8>);
+		type Row = (Vec<u8>, bool, i64, u8, Option<BlockNumber>, Vec<u8>, u32);
 		let rows: Vec<Row> = {
 			let connection = self.connection.lock();
 			let mut statement = connection.prepare_cached(
-				"SELECT hash, outgoing, at, state, block, sealed FROM messages
+				"SELECT hash, outgoing, at, state, block, sealed,
+				 (SELECT COUNT(*) FROM reads WHERE reads.hash = messages.hash) FROM messages
 				 WHERE grp = ?1 AND (at, hash) < (?2, ?3)
 				 ORDER BY at DESC, hash DESC LIMIT ?4",
 			)?;
@@ -492,6 +502,7 @@ impl Database {
 						row.get(3)?,
 						row.get(4)?,
 						row.get(5)?,
+						row.get(6)?,
 					))
 				})?
 				.collect::<Result<_, _>>()?;
@@ -499,7 +510,7 @@ impl Database {
 		};
 		let mut page = rows
 			.into_iter()
-			.map(|(hash, outgoing, at, code, block, sealed)| {
+			.map(|(hash, outgoing, at, code, block, sealed, read_by)| {
 				let hash = <[u8; 32]>::try_from(hash.as_slice())
 					.map(H256)
 					.map_err(|_| DatabaseError::Damaged("a message hash"))?;
@@ -512,6 +523,7 @@ impl Database {
 					text: secrets.text,
 					at: unsql(at),
 					state: MessageState::from_columns(code, block, secrets.reason)?,
+					read_by,
 				})
 			})
 			.collect::<Result<Vec<_>, DatabaseError>>()?;
@@ -528,10 +540,16 @@ impl Database {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
 	use super::*;
 
-	fn message(hash: u8, group: GroupId, outgoing: bool, at: u64, text: &str) -> Message {
+	pub(super) fn message(
+		hash: u8,
+		group: GroupId,
+		outgoing: bool,
+		at: u64,
+		text: &str,
+	) -> Message {
 		Message {
 			hash: H256::repeat_byte(hash),
 			group,
@@ -540,6 +558,7 @@ mod tests {
 			text: text.into(),
 			at,
 			state: MessageState::Pending,
+			read_by: 0,
 		}
 	}
 

@@ -163,6 +163,9 @@ pub enum ReadError {
 	/// A welcome for another device of this account.
 	#[error("a welcome for another device of this account")]
 	ForAnotherDevice,
+	/// From an account this one blocked.
+	#[error("from {0}, whom you blocked")]
+	Blocked(AccountId32),
 	/// The letter's content is not a Quarks message.
 	#[error("content is not a Quarks message")]
 	UnknownContent,

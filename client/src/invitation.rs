@@ -136,6 +136,7 @@ impl Messenger {
 			verified: Some(seen),
 		};
 		self.database.save_contact(&contact, crate::send::now_ms())?;
+		self.database.accept_from(&contact.account)?;
 		Ok(contact)
 	}
 
@@ -144,7 +145,35 @@ impl Messenger {
 		let verified = self.database.contact_of(account)?.and_then(|c| c.verified);
 		let contact = Contact { name: name.into(), account: account.clone(), verified };
 		self.database.save_contact(&contact, crate::send::now_ms())?;
+		// Naming someone accepts the conversations they asked for.
+		self.database.accept_from(account)?;
 		Ok(contact)
+	}
+
+	/// Blocks `who`: the conversations they started and this account did not accept are
+	/// left (on chain: their next commit drops this account's devices), their mail at this
+	/// account's hosts is deleted, and nothing they send later is opened, so they cannot
+	/// drop this account into a conversation again. Returns the groups left.
+	pub async fn block(
+		&self,
+		who: &AccountId32,
+		progress: &mut (dyn FnMut(crate::chain::Progress) + Send),
+	) -> Result<Vec<quarks_primitives::GroupId>, ClientError> {
+		self.database.block(who)?;
+		let mut left = Vec::new();
+		for conversation in self.database.conversations()? {
+			if conversation.request.as_ref() != Some(who) {
+				continue;
+			}
+			if self.device(|d| d.is_in(conversation.group)) {
+				self.leave_group(conversation.group, progress).await?;
+			}
+			self.database.accept(conversation.group)?;
+			left.push(conversation.group);
+		}
+		let mail = self.mail_from(who).await?;
+		self.delete_mail(&mail).await?;
+		Ok(left)
 	}
 
 	/// Records that the safety number with `peer`, over `devices` (theirs, as shown),

@@ -55,6 +55,8 @@ pub struct Letter {
 pub enum Content {
 	/// A text message.
 	Text(String),
+	/// The sender read these messages of the conversation (a read receipt).
+	Read(Vec<H256>),
 }
 
 /// An envelope's body, before its zero padding.

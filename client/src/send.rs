@@ -31,6 +31,9 @@ use tokio::sync::{mpsc, oneshot};
 /// blocks.
 const ANCHOR_ATTEMPTS: u32 = 8;
 
+/// Most messages one read receipt names.
+pub const MAX_READ: u32 = 64;
+
 /// How far back [`Messenger::resend_unsent`] looks: older messages stay failed, for the
 /// user to send again if they still mean them.
 pub const RESEND_WITHIN: Duration = Duration::from_secs(86_400);
@@ -99,25 +102,20 @@ impl Messenger {
 	/// awaiting its commit has it (a member who left or was removed is still in the last
 	/// committed epoch: nothing is sent there); the node delivers it at once.
 	pub async fn send_group(&self, group: GroupId, text: &str) -> Result<Sent, ClientError> {
-		if !self.ensure_current(group).await?.committed {
-			self.update(group, &mut |_| {}).await?;
-		}
-		let letter = Letter { sent_at: now_ms(), content: Content::Text(text.into()).encode() };
-		let (sealed, key) = self.with_device(|device| seal::seal_letter(device, group, &letter))?;
-		// The sender's own device cannot open its MLS message: the key is kept for it.
-		self.store.put_message_key(&sealed.hash, &key)?;
+		let (sealed, sent_at) = self.seal_for(group, Content::Text(text.into())).await?;
 		let hash = sealed.hash;
-		// Kept before it is recorded as sending: whatever stops this send, it can go again.
-		self.store.put(&sealed.bytes)?;
-		self.database.add_conversation(group, None, letter.sent_at)?;
+		// Answering a request accepts it.
+		self.database.accept(group)?;
+		self.database.add_conversation(group, None, sent_at)?;
 		self.database.record(&Message {
 			hash,
 			group,
 			sender: self.account().clone(),
 			outgoing: true,
 			text: text.into(),
-			at: letter.sent_at,
+			at: sent_at,
 			state: MessageState::Sending,
+			read_by: 0,
 		})?;
 		match self.submit(sealed).await {
 			Ok(sent) => {
@@ -129,6 +127,42 @@ impl Messenger {
 				Err(error)
 			}
 		}
+	}
+
+	/// Tells the other members of `group` that this device read what it received there
+	/// since it last told them (at most [`MAX_READ`] messages, the latest): a read receipt,
+	/// sent and anchored like a letter. `None` if there is nothing new to tell.
+	pub async fn send_read(&self, group: GroupId) -> Result<Option<Sent>, ClientError> {
+		// A stranger does not learn that this account reads what they send until it accepts.
+		if self.database.request(group)?.is_some() {
+			return Ok(None);
+		}
+		let read = self.database.unreported_reads(group, MAX_READ)?;
+		if read.is_empty() {
+			return Ok(None);
+		}
+		let (sealed, _) = self.seal_for(group, Content::Read(read)).await?;
+		self.database.set_reported(group)?;
+		self.submit(sealed).await.map(Some)
+	}
+
+	/// Seals `content` for `group` under this device's current epoch of it, once the device
+	/// has caught up with the chain and made any membership commit the chain awaits, and
+	/// keeps the envelope and its message key (the sender's own device cannot open its MLS
+	/// message) before anything else: whatever stops the send, it can go again.
+	async fn seal_for(
+		&self,
+		group: GroupId,
+		content: Content,
+	) -> Result<(Sealed, u64), ClientError> {
+		if !self.ensure_current(group).await?.committed {
+			self.update(group, &mut |_| {}).await?;
+		}
+		let letter = Letter { sent_at: now_ms(), content: content.encode() };
+		let (sealed, key) = self.with_device(|device| seal::seal_letter(device, group, &letter))?;
+		self.store.put_message_key(&sealed.hash, &key)?;
+		self.store.put(&sealed.bytes)?;
+		Ok((sealed, letter.sent_at))
 	}
 
 	/// Hands to the node again what it never accepted from this device, sent in the last

@@ -1,9 +1,10 @@
 //! `quarks chat`, the interactive terminal chat, as a person uses it: two windows on a
-//! real network on 127.0.0.1, each the release's `quarks` binary in an 80×24
-//! pseudo-terminal whose screen is read back through a terminal emulator (vt100). Bob
-//! adds Alice from her invitation link (verified), they chat 1:1 with every message
-//! shown at once and its ticks advancing to final; Alice makes a group with Bob, then
-//! removes him, and he sees nothing she writes after.
+//! real network on 127.0.0.1, each the `quarks` binary in an 80×24 pseudo-terminal whose
+//! screen is read back through a terminal emulator (vt100). Bob adds Alice from her
+//! invitation link (verified), they chat 1:1 with every message shown at once and its
+//! ticks advancing to final and read; a stranger's conversation shows as a request, and
+//! once Bob blocks him he cannot bring Bob into another; Alice makes a group with Bob, then
+//! removes him: he is told, and sees nothing she writes after.
 
 mod common;
 
@@ -132,7 +133,7 @@ async fn two_people_chat_in_two_terminal_windows() {
 	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
 	let node = &validators[0];
 	let dir = dir.path();
-	for (who, dev) in [("alice", "Alice"), ("bob", "Bob")] {
+	for (who, dev) in [("alice", "Alice"), ("bob", "Bob"), ("charlie", "Charlie")] {
 		quarks(dir, node, who, &["init", "--dev", dev, "--kdf-log-n", "10"]);
 		quarks(dir, node, who, &["device", "register"]);
 	}
@@ -164,9 +165,47 @@ async fn two_people_chat_in_two_terminal_windows() {
 	bob.until(&["✓✓ final #"]);
 	alice.until(&["✓✓ final #"]);
 	assert!(bob.line_with("lunch at noon").contains("✓✓ final #"), "{}", bob.contents());
+	// Alice has the conversation open: her chat tells Bob she read it.
+	let deadline = Instant::now() + LIMIT;
+	while !bob.line_with("lunch at noon").contains("· read") {
+		assert!(Instant::now() < deadline, "no read receipt:\n{}", bob.contents());
+		std::thread::sleep(Duration::from_millis(100));
+	}
 	alice.enter("Noon works.");
 	bob.until(&["alice: Noon works."]);
 	alice.until(&["you: Noon works."]);
+
+	// A stranger's conversation is a request: Bob blocks Charlie, who then cannot bring
+	// him into another one.
+	let account_of = |who| {
+		let whoami = quarks(dir, node, who, &["whoami"]);
+		whoami
+			.lines()
+			.find_map(|l| l.strip_prefix("account "))
+			.map(str::to_owned)
+			.expect("an account")
+	};
+	let (bob_account, charlie_account) = (account_of("bob"), account_of("charlie"));
+	quarks(dir, node, "charlie", &["send", "--to", &bob_account, "Buy now!"]);
+	bob.until(&["(request)"]);
+	bob.enter(&format!("/to {charlie_account}"));
+	bob.until(&["a request from", "Buy now!"]);
+	bob.enter("/block");
+	bob.until(&["blocked ", "left 1 conversation"]);
+	let created = quarks(dir, node, "charlie", &["group", "create", &bob_account]);
+	let spam_group: String = created
+		.split("created group ")
+		.nth(1)
+		.map(|rest| rest.chars().take_while(char::is_ascii_digit).collect())
+		.expect("Charlie's group");
+	quarks(dir, node, "charlie", &["send", "--group", &spam_group, "Still there?"]);
+	std::thread::sleep(Duration::from_secs(5));
+	let screen = bob.contents();
+	assert!(
+		!screen.contains("Still there?") && !screen.contains(&format!(" group {spam_group} ")),
+		"{screen}"
+	);
+	bob.enter("/to alice");
 
 	// A group of two, then Bob removed: he reads nothing written after.
 	alice.enter("/new bob");

@@ -108,6 +108,7 @@ async fn until_final(who: &Messenger, received: &mut Received) -> u32 {
 fn text(received: &Received) -> &str {
 	match received.letter() {
 		Some((_, Content::Text(text))) => text,
+		Some((_, other)) => panic!("expected a text, got {other:?}"),
 		None => panic!("expected a letter, got {:?}", received.delivered),
 	}
 }

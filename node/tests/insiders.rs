@@ -40,6 +40,7 @@ async fn receive(who: &Messenger, hash: H256) -> Received {
 fn text(received: &Received) -> &str {
 	match received.letter() {
 		Some((_, Content::Text(text))) => text,
+		Some((_, other)) => panic!("expected a text, got {other:?}"),
 		None => panic!("expected a letter, got {:?}", received.delivered),
 	}
 }

@@ -109,10 +109,21 @@ impl Messenger {
 	/// Records a letter in the message database, with its notarization as it stands: a
 	/// received one once its anchor is confirmed, this account's own as it advances.
 	pub(super) fn record_letter(&self, received: &Received) -> Result<(), DatabaseError> {
-		let (Some((_, Content::Text(text))), Destination::Group { group, .. }) =
+		let (Some((_, content)), Destination::Group { group, .. }) =
 			(received.letter(), &received.leaf.destination)
 		else {
 			return Ok(());
+		};
+		let text = match content {
+			Content::Text(text) => text,
+			// Another device of this account read them: nothing to count.
+			Content::Read(_) if &received.sender == self.account() => return Ok(()),
+			Content::Read(hashes) => {
+				for hash in hashes {
+					self.database.record_read(*group, hash, &received.sender)?;
+				}
+				return Ok(());
+			}
 		};
 		let state = match received.notarization {
 			Notarization::Pending => MessageState::Pending,
@@ -130,6 +141,7 @@ impl Messenger {
 			text: text.clone(),
 			at: now,
 			state,
+			read_by: 0,
 		})?;
 		Ok(())
 	}

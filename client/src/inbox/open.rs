@@ -31,6 +31,9 @@ impl Messenger {
 		if !self.signed_by_sender(entry, &envelope.sender, &hash) {
 			return Err(ReadError::BadSubmission);
 		}
+		if self.database.is_blocked(&envelope.sender)? {
+			return Err(ReadError::Blocked(envelope.sender));
+		}
 		let mut received = self.open_checked(&entry.envelope, envelope, body, hash).await?;
 		// A pending claim needs no read: nothing on chain to check yet.
 		if let Some(membership) = claimed(&entry.notarization) {
@@ -190,6 +193,10 @@ impl Messenger {
 			&& members.contains(sender)
 			&& self.database.direct(sender)?.is_none();
 		self.database.add_conversation(group, direct.then_some(sender), crate::send::now_ms())?;
+		// Started by someone who is not a contact: a request until this account accepts it.
+		if self.database.contact_of(sender)?.is_none() {
+			self.database.add_request(group, sender)?;
+		}
 		Ok(true)
 	}
 }

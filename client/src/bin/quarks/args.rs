@@ -126,7 +126,7 @@ pub enum Command {
 #[derive(Args)]
 #[command(
 	after_help = "Keys: Enter sends · Tab / Shift-Tab: next or previous chat · PgUp / PgDn: \
-scroll · Esc: close · Ctrl-C: quit.\nTicks: … sending (or retrying) · ✓ pending · ✓ anchored #block · ✓✓ final #block.\n\
+scroll · Esc: close · Ctrl-C: quit.\nTicks: … sending (or retrying) · ✓ pending · ✓ anchored #block · ✓✓ final #block · read.\nRead receipts: others see when you read their messages (--no-read-receipts: they do not).\n\
 Commands: /to /group /contact /invite /verify /new /add /remove /leave /keys /help /quit."
 )]
 pub struct ChatArgs {
@@ -136,6 +136,9 @@ pub struct ChatArgs {
 	/// Seconds between checks that your groups' devices are the chain's.
 	#[arg(long, default_value_t = 10)]
 	pub sync_every: u64,
+	/// Do not tell others when you have read their messages.
+	#[arg(long)]
+	pub no_read_receipts: bool,
 }
 
 #[derive(Args)]
@@ -222,6 +225,17 @@ pub enum ContactCommand {
 	Remove {
 		/// The name.
 		name: String,
+	},
+	/// Block someone: leave the conversations they started that you did not accept,
+	/// delete their mail at your hosts, and open nothing they send from now on.
+	Block {
+		/// Their name or account.
+		who: String,
+	},
+	/// Unblock someone.
+	Unblock {
+		/// Their name or account.
+		who: String,
 	},
 	/// Show the safety number of you and an account, from the devices the chain binds to
 	/// each; compare it with theirs in person or over another channel.

@@ -94,6 +94,7 @@ pub async fn verify_proof(cli: &Cli, file: &Path) -> Fallible<()> {
 	);
 	match verified.content {
 		Some(Content::Text(text)) => println!("  message  {text}"),
+		Some(Content::Read(hashes)) => println!("  read receipt for {} message(s)", hashes.len()),
 		None => println!("  message  {} bytes", verified.letter.content.len()),
 	}
 	Ok(())

@@ -26,7 +26,14 @@ pub async fn list(cli: &Cli, json: bool) -> Fallible<()> {
 			Some(peer) => format!("with {}", m.display_name(peer)),
 			None => format!("group {}", c.group),
 		};
-		let unread = if c.unread > 0 { format!(" · {} unread", c.unread) } else { String::new() };
+		let mut unread =
+			if c.unread > 0 { format!(" · {} unread", c.unread) } else { String::new() };
+		if let Some(from) = &c.request {
+			unread += &format!(
+				" · a request from {}: answer or `contact add` to accept, `contact block` to refuse",
+				m.display_name(from)
+			);
+		}
 		println!("{with}{unread}");
 		if let Some(last) = &c.last {
 			println!("  {}", line(&m, last));
@@ -72,7 +79,12 @@ pub async fn history(cli: &Cli, args: &HistoryArgs) -> Fallible<()> {
 /// One message on one line: time, sender, text, state.
 fn line(m: &Messenger, message: &Message) -> String {
 	let from = if message.outgoing { "you".into() } else { m.display_name(&message.sender) };
-	format!("{} {from}: {} [{}]", time(message.at), message.text, state(&message.state))
+	let read = match message.read_by {
+		0 => String::new(),
+		1 => ", read".into(),
+		n => format!(", read by {n}"),
+	};
+	format!("{} {from}: {} [{}{read}]", time(message.at), message.text, state(&message.state))
 }
 
 fn state(state: &MessageState) -> String {
@@ -102,6 +114,7 @@ fn conversation_json(m: &Messenger, c: &Conversation) -> Value {
 		"group": c.group,
 		"peer": c.peer.as_ref().map(address),
 		"name": c.peer.as_ref().map(|peer| m.display_name(peer)),
+		"request_from": c.request.as_ref().map(address),
 		"unread": c.unread,
 		"last_activity": c.last_activity,
 		"last": c.last.as_ref().map(message_json),
@@ -127,5 +140,6 @@ fn message_json(message: &Message) -> Value {
 		"state": state,
 		"block": block,
 		"reason": reason,
+		"read_by": message.read_by,
 	})
 }

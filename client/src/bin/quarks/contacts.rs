@@ -48,6 +48,24 @@ pub async fn contact(cli: &Cli, command: &ContactCommand) -> Fallible<()> {
 			}
 			println!("forgot {name}");
 		}
+		ContactCommand::Block { who } => {
+			let account = m.resolve(who)?;
+			let steps = Steps::new("blocking");
+			let left = m.block(&account, &mut steps.reporter()).await?;
+			steps.done();
+			println!(
+				"blocked {}; left {} conversation(s) they started",
+				m.display_name(&account),
+				left.len()
+			);
+		}
+		ContactCommand::Unblock { who } => {
+			let account = m.resolve(who)?;
+			if !m.database.unblock(&account)? {
+				return Err(format!("{} was not blocked", m.display_name(&account)).into());
+			}
+			println!("unblocked {}", m.display_name(&account));
+		}
 		ContactCommand::Verify { account, matches } => {
 			let peer = m.resolve(account)?;
 			let contact = m.contact(&peer).await?;

@@ -54,6 +54,11 @@ pub fn show(received: &Received) {
 			describe(&opened.destination),
 			received.hash
 		),
+		Delivered::Letter { opened, content: Content::Read(hashes) } => println!(
+			"[{state}] {from} read {} of your messages in {}",
+			hashes.len(),
+			describe(&opened.destination)
+		),
 		Delivered::Welcome { group, epoch, joined: true } => {
 			println!("[{state}] {from} added you to group {group} (epoch {epoch})")
 		}

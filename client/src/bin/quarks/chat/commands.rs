@@ -46,6 +46,10 @@ pub enum Job {
 	Keys,
 	/// Hand to the node again what it did not accept before.
 	Resend,
+	/// Tell a group's other members what this device read there.
+	Read(GroupId),
+	/// Block someone (a name, or an account).
+	Block(AccountId32),
 }
 
 /// What a job needs of the screen: the group and the peer it shows.
@@ -61,6 +65,12 @@ pub enum Local {
 	Help,
 	/// Leave the chat.
 	Quit,
+	/// Accept the request shown.
+	Accept,
+	/// Block whoever started the request shown (or the 1:1 conversation's peer).
+	BlockShown,
+	/// Block someone.
+	Block(String),
 	/// Hand work to the worker.
 	Job(Needs),
 }
@@ -77,10 +87,11 @@ pub fn help() -> Vec<String> {
 		"/add <name>  /remove <name> change this group's members (admins)",
 		"/leave                      leave this group",
 		"/keys                       update your keys in every conversation",
+		"/accept  /block [name]      accept a stranger's request, or block them",
 		"/quit                       leave the chat (also Ctrl-C)",
 		"",
 		"Tab / Shift-Tab: next or previous chat · PgUp / PgDn: scroll · Esc: close",
-		"Ticks: … sending (or retrying) · ✓ pending · ✓ anchored #N · ✓✓ final #N",
+		"Ticks: … sending/retrying · ✓ pending · ✓ anchored #N · ✓✓ final #N · read",
 	]
 	.map(String::from)
 	.to_vec()
@@ -128,6 +139,9 @@ pub fn parse(line: &str) -> Result<Local, String> {
 		("add" | "remove", _) => return usage(&format!("{command} <name|account>")),
 		("leave", []) => Local::Job(Box::new(move |group, _| Ok(Job::Leave(in_group(group)?)))),
 		("keys", []) => Local::Job(Box::new(|_, _| Ok(Job::Keys))),
+		("accept", []) => Local::Accept,
+		("block", []) => Local::BlockShown,
+		("block", [who]) => Local::Block(who.clone()),
 		_ => return Err(format!("no such command: /{line} (/help lists them)")),
 	})
 }
@@ -173,6 +187,22 @@ async fn run(
 				let _ = events.send(Event::Open(group));
 			}
 			(sent, text)
+		}
+		Job::Read(group) => {
+			if let Some(sent) = m.send_read(group).await.map_err(|e| e.to_string())? {
+				notarize(notary, events, sent);
+			}
+			return Ok(());
+		}
+		Job::Block(who) => {
+			say(format!("blocking {}…", m.display_name(&who)));
+			let left = m.block(&who, &mut |_| {}).await.map_err(|e| e.to_string())?;
+			say(format!(
+				"blocked {}: left {} conversation(s) they started; nothing of theirs opens now",
+				m.display_name(&who),
+				left.len()
+			));
+			return Ok(());
 		}
 		Job::Resend => {
 			for (_, outcome) in m.resend_unsent().await.map_err(|e| e.to_string())? {

@@ -19,6 +19,7 @@ use crossterm::event::{
 use futures::StreamExt;
 use quarks_client::{
 	database::{Conversation, Message, MessageState, MAX_PAGE},
+	error::ReadError,
 	inbox::{Notarization, ReadOptions, Update},
 	messenger::Messenger,
 	seal::Content,
@@ -67,6 +68,8 @@ pub struct App {
 	loaded: u32,
 	status: String,
 	info: Option<(String, Vec<String>)>,
+	/// Whether to tell others what this device read.
+	read_receipts: bool,
 }
 
 const FIRST_PAGE: u32 = 200;
@@ -94,6 +97,7 @@ pub async fn run(cli: &crate::args::Cli, args: &ChatArgs) -> Fallible<()> {
 		loaded: FIRST_PAGE,
 		status: "Tab: next chat · PgUp/PgDn: scroll · /help · Ctrl-C: quit".into(),
 		info: None,
+		read_receipts: !args.no_read_receipts,
 	};
 	if let Some(to) = &args.with {
 		app.open_with(to)?;
@@ -144,6 +148,7 @@ fn event(update: &Update, own: &AccountId32) -> Event {
 					text: text.clone(),
 					at: now_ms(),
 					state: MessageState::Pending,
+					read_by: 0,
 				})
 			}
 			_ => Event::Changed,
@@ -151,6 +156,8 @@ fn event(update: &Update, own: &AccountId32) -> Event {
 		Update::Notarized { hash, notarization: Notarization::NotNotarized } => {
 			Event::Dropped(*hash)
 		}
+		// Nothing of a blocked account is news.
+		Update::Rejected { error: ReadError::Blocked(_), .. } => Event::Changed,
 		Update::Rejected { hash, error } => Event::Notice(format!(
 			"an envelope failed a check and is not shown ({hash:?}): {error}"
 		)),
@@ -226,6 +233,7 @@ impl App {
 			Some(group) => {
 				if self.conversations.iter().any(|c| c.group == group && c.unread > 0) {
 					db.mark_read(group)?;
+					self.report_read(group);
 				}
 				db.history(group, None, self.loaded)?
 			}
@@ -235,9 +243,17 @@ impl App {
 		Ok(())
 	}
 
+	/// Tells `group`'s other members what this device read there, unless told not to.
+	fn report_read(&self, group: GroupId) {
+		if self.read_receipts {
+			let _ = self.jobs.send(Job::Read(group));
+		}
+	}
+
 	/// Shows `target`, from its latest message.
 	fn select(&mut self, target: Target) {
 		if let Target::Group(group) = target {
+			self.report_read(group);
 			let peer =
 				self.conversations.iter().find(|c| c.group == group).and_then(|c| c.peer.clone());
 			if let Some(peer) = peer.filter(|p| self.names.contains_key(p)) {
@@ -344,6 +360,26 @@ impl App {
 			Local::To(who) => self.open_with(&who)?,
 			Local::Group(group) => self.select(Target::Group(group)),
 			Local::Help => self.info = Some(("help".into(), commands::help())),
+			Local::Accept => {
+				let group = self.group().ok_or("open the request first")?;
+				if !self.m.database.accept(group)? {
+					return Err("this conversation is not a request".into());
+				}
+				self.status = "accepted: they see when you read their messages now".into();
+				self.report_read(group);
+			}
+			Local::BlockShown => {
+				let group = self.group();
+				let conversation = self.conversations.iter().find(|c| Some(c.group) == group);
+				let who = conversation
+					.and_then(|c| c.request.clone().or_else(|| c.peer.clone()))
+					.ok_or("/block <name|account> in a group")?;
+				let _ = self.jobs.send(Job::Block(who));
+			}
+			Local::Block(who) => {
+				let who = self.m.resolve(&who)?;
+				let _ = self.jobs.send(Job::Block(who));
+			}
 			Local::Job(job) => {
 				let job = job(self.group(), self.peer());
 				match job {

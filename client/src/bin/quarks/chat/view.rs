@@ -16,7 +16,7 @@ use sp_core::crypto::{AccountId32, Ss58Codec};
 pub fn short(account: &AccountId32) -> String {
 	let address = account.to_ss58check();
 	let chars: Vec<char> = address.chars().collect();
-	let (head, tail) = (&chars[..6.min(chars.len())], &chars[chars.len().saturating_sub(4)..]);
+	let (head, tail) = (&chars[..4.min(chars.len())], &chars[chars.len().saturating_sub(4)..]);
 	format!("{}…{}", head.iter().collect::<String>(), tail.iter().collect::<String>())
 }
 
@@ -79,6 +79,9 @@ fn conversations(frame: &mut Frame, app: &App, area: Rect) {
 			let unread = (c.unread as usize).saturating_add(arrived);
 			let name = title(app, &Target::Group(c.group));
 			let mut spans = vec![Span::raw(name)];
+			if c.request.is_some() {
+				spans.push(Span::styled(" (request)", Style::new().fg(Color::Magenta)));
+			}
 			if unread > 0 {
 				spans.push(Span::styled(
 					format!(" ({unread})"),
@@ -105,6 +108,10 @@ fn messages(frame: &mut Frame, app: &App, area: Rect) {
 		return;
 	};
 	let mut title = format!(" {} ", self::title(app, target));
+	let shown = app.conversations.iter().find(|c| Some(c.group) == app.group());
+	if let Some(from) = shown.and_then(|c| c.request.as_ref()) {
+		title = format!(" a request from {}: /accept or /block ", app.name(from));
+	}
 	if let Some(peer) = app.peer() {
 		title += match (app.names.contains_key(&peer), app.verified.get(&peer)) {
 			(true, Some(true)) => "· verified ",
@@ -139,7 +146,13 @@ fn message<'a>(app: &App, m: &'a Message, width: usize) -> Vec<Line<'a>> {
 	} else {
 		(app.name(&m.sender), Color::Cyan)
 	};
-	let (tick, tick_style) = tick(&m.state);
+	let (mut tick, tick_style) = tick(&m.state);
+	if m.outgoing && m.read_by > 0 {
+		tick += &match app.peer() {
+			Some(_) => " · read".to_owned(),
+			None => format!(" · read by {}", m.read_by),
+		};
+	}
 	let head = format!("{time} {from}: ");
 	// The text wraps at the pane's width (by characters); the state follows its end.
 	let text: Vec<char> = format!("{}  {tick}", m.text).chars().collect();
