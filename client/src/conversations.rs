@@ -238,6 +238,12 @@ impl Messenger {
 		let groups: Vec<GroupId> = self.device(|d| d.groups().collect());
 		let mut out = Vec::new();
 		for group in groups {
+			// A stranger's group not accepted: this device makes no commit there (it would
+			// pay for it, and its welcomes would bring whoever the stranger added in as if
+			// from this account).
+			if self.database.request(group).ok().flatten().is_some() {
+				continue;
+			}
 			let outcome = match self.changes(group, None, false).await {
 				Ok((info, changes)) if update || !info.committed || changes.is_some() => {
 					self.commit_changes(group, None, false, progress).await.map(Some)

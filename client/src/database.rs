@@ -334,6 +334,28 @@ impl Database {
 		Ok(())
 	}
 
+	/// Whether message `hash` is recorded.
+	pub fn has_message(&self, hash: &H256) -> Result<bool, DatabaseError> {
+		let found: Option<i64> = self
+			.connection
+			.lock()
+			.query_row("SELECT 1 FROM messages WHERE hash = ?1", [hash.as_bytes()], |row| {
+				row.get(0)
+			})
+			.optional()?;
+		Ok(found.is_some())
+	}
+
+	/// Whether `group` is a known conversation.
+	pub fn knows(&self, group: GroupId) -> Result<bool, DatabaseError> {
+		let found: Option<i64> = self
+			.connection
+			.lock()
+			.query_row("SELECT 1 FROM conversations WHERE grp = ?1", [sql(group)], |row| row.get(0))
+			.optional()?;
+		Ok(found.is_some())
+	}
+
 	/// The group of the 1:1 conversation with `peer`, if there is one.
 	pub fn direct(&self, peer: &AccountId32) -> Result<Option<GroupId>, DatabaseError> {
 		let tag = self.peer_tag(peer).to_vec();
@@ -573,6 +595,9 @@ pub(super) mod tests {
 		assert!(db.record(&message(2, 3, false, 200, "hi")).expect("records"));
 		assert!(db.record(&message(3, 3, false, 300, "how are you")).expect("records"));
 		assert!(!db.record(&message(3, 3, false, 300, "how are you")).expect("again"), "once");
+		assert!(db.knows(3).expect("reads") && !db.knows(5).expect("reads"));
+		assert!(db.has_message(&H256::repeat_byte(3)).expect("reads"));
+		assert!(!db.has_message(&H256::repeat_byte(9)).expect("reads"));
 		assert!(db.record(&message(4, 4, false, 250, "group news")).expect("records"));
 		let list = db.conversations().expect("lists");
 		assert_eq!(list.iter().map(|c| c.group).collect::<Vec<_>>(), [3, 4], "latest first");

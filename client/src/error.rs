@@ -41,6 +41,9 @@ pub enum ClientError {
 	/// Neither a contact's name nor an account.
 	#[error("{0:?} is not a contact's name nor an account (SS58 or 0x hex); `quarks contact list` shows your contacts")]
 	Unknown(String),
+	/// An account cannot block itself (its own devices' mail would be refused).
+	#[error("you cannot block your own account")]
+	BlockingSelf,
 	/// Only a named contact can be marked verified.
 	#[error("{0} is not a contact yet: name them first (`quarks contact add <name> <account>`)")]
 	Unnamed(AccountId32),

@@ -159,21 +159,33 @@ impl Messenger {
 		who: &AccountId32,
 		progress: &mut (dyn FnMut(crate::chain::Progress) + Send),
 	) -> Result<Vec<quarks_primitives::GroupId>, ClientError> {
+		if who == self.account() {
+			return Err(ClientError::BlockingSelf);
+		}
 		self.database.block(who)?;
 		let mut left = Vec::new();
+		let mut failed = None;
 		for conversation in self.database.conversations()? {
 			if conversation.request.as_ref() != Some(who) {
 				continue;
 			}
+			// One conversation that cannot be left (the last admin, no funds) does not keep
+			// the others: its device state goes, and the first such error is returned.
 			if self.device(|d| d.is_in(conversation.group)) {
-				self.leave_group(conversation.group, progress).await?;
+				if let Err(e) = self.leave_group(conversation.group, progress).await {
+					self.with_device(|d| d.forget(conversation.group))?;
+					failed.get_or_insert(e);
+				}
 			}
 			self.database.accept(conversation.group)?;
 			left.push(conversation.group);
 		}
 		let mail = self.mail_from(who).await?;
 		self.delete_mail(&mail).await?;
-		Ok(left)
+		match failed {
+			Some(e) => Err(e),
+			None => Ok(left),
+		}
 	}
 
 	/// Records that the safety number with `peer`, over `devices` (theirs, as shown),

@@ -141,9 +141,11 @@ impl Messenger {
 		if read.is_empty() {
 			return Ok(None);
 		}
-		let (sealed, _) = self.seal_for(group, Content::Read(read)).await?;
-		self.database.set_reported(group)?;
-		self.submit(sealed).await.map(Some)
+		let (sealed, _) = self.seal_for(group, Content::Read(read.clone())).await?;
+		let sent = self.submit(sealed).await?;
+		// Only what went, once it went: the rest goes with the next receipt.
+		self.database.set_reported(&read)?;
+		Ok(Some(sent))
 	}
 
 	/// Seals `content` for `group` under this device's current epoch of it, once the device

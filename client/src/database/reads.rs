@@ -65,12 +65,14 @@ impl Database {
 		Ok(hashes)
 	}
 
-	/// Marks every received message of `group` as reported read.
-	pub fn set_reported(&self, group: GroupId) -> Result<(), DatabaseError> {
-		self.connection.lock().execute(
-			"UPDATE messages SET reported = 1 WHERE grp = ?1 AND outgoing = 0 AND reported = 0",
-			[sql(group)],
-		)?;
+	/// Marks received messages `hashes` as reported read.
+	pub fn set_reported(&self, hashes: &[H256]) -> Result<(), DatabaseError> {
+		let connection = self.connection.lock();
+		let mut statement = connection
+			.prepare_cached("UPDATE messages SET reported = 1 WHERE hash = ?1 AND outgoing = 0")?;
+		for hash in hashes {
+			statement.execute([hash.as_bytes()])?;
+		}
 		Ok(())
 	}
 }
@@ -110,8 +112,10 @@ mod tests {
 		let latest = db.unreported_reads(3, 1).expect("reads");
 		assert_eq!(latest, [H256::repeat_byte(3)], "the latest first, up to the limit");
 		assert_eq!(db.unreported_reads(3, 10).expect("reads").len(), 2, "only received ones");
-		db.set_reported(3).expect("sets");
-		assert!(db.unreported_reads(3, 10).expect("reads").is_empty());
+		db.set_reported(&latest).expect("sets");
+		assert_eq!(db.unreported_reads(3, 10).expect("reads"), [H256::repeat_byte(1)]);
+		db.set_reported(&[H256::repeat_byte(1), H256::repeat_byte(2)]).expect("sets");
+		assert!(db.unreported_reads(3, 10).expect("reads").is_empty(), "own ones never count");
 		db.record(&message(4, 3, false, 40, "new")).expect("records");
 		assert_eq!(db.unreported_reads(3, 10).expect("reads"), [H256::repeat_byte(4)]);
 	}

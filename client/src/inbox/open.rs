@@ -192,9 +192,12 @@ impl Messenger {
 		let direct = members.len() == 2
 			&& members.contains(sender)
 			&& self.database.direct(sender)?.is_none();
+		let known = self.database.knows(group)?;
 		self.database.add_conversation(group, direct.then_some(sender), crate::send::now_ms())?;
-		// Started by someone who is not a contact: a request until this account accepts it.
-		if self.database.contact_of(sender)?.is_none() {
+		// A new conversation started by someone who is not a contact (nor this account, from
+		// another device): a request until this account accepts it. A welcome into a known
+		// conversation (a restart, another device's) changes nothing.
+		if !known && sender != self.account() && self.database.contact_of(sender)?.is_none() {
 			self.database.add_request(group, sender)?;
 		}
 		Ok(true)

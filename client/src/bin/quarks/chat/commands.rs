@@ -10,7 +10,10 @@ use quarks_client::{
 };
 use quarks_primitives::GroupId;
 use sp_core::crypto::AccountId32;
-use std::sync::Arc;
+use std::sync::{
+	atomic::{AtomicBool, Ordering},
+	Arc,
+};
 use tokio::sync::mpsc;
 
 /// What the compose line sends to.
@@ -44,8 +47,8 @@ pub enum Job {
 	Leave(GroupId),
 	/// Update this device's keys in every group.
 	Keys,
-	/// Hand to the node again what it did not accept before.
-	Resend,
+	/// Hand to the node again what it did not accept before; the flag says one is queued.
+	Resend(Arc<AtomicBool>),
 	/// Tell a group's other members what this device read there.
 	Read(GroupId),
 	/// Block someone (a name, or an account).
@@ -204,7 +207,9 @@ async fn run(
 			));
 			return Ok(());
 		}
-		Job::Resend => {
+		Job::Resend(queued) => {
+			// Running now: the next tick may queue another, never more than one.
+			queued.store(false, Ordering::SeqCst);
 			for (_, outcome) in m.resend_unsent().await.map_err(|e| e.to_string())? {
 				if let Ok(sent) = outcome {
 					notarize(notary, events, sent);

@@ -27,7 +27,15 @@ use quarks_client::{
 };
 use quarks_primitives::{Destination, GroupId};
 use sp_core::{crypto::AccountId32, H256};
-use std::{collections::HashMap, io::Write, sync::Arc, time::Duration};
+use std::{
+	collections::HashMap,
+	io::Write,
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Arc,
+	},
+	time::Duration,
+};
 use tokio::sync::mpsc;
 
 /// What the screen reacts to, besides keys.
@@ -70,6 +78,8 @@ pub struct App {
 	info: Option<(String, Vec<String>)>,
 	/// Whether to tell others what this device read.
 	read_receipts: bool,
+	/// Whether a resend waits in the worker's queue (a slow node must not pile them up).
+	resend_queued: Arc<AtomicBool>,
 }
 
 const FIRST_PAGE: u32 = 200;
@@ -98,6 +108,7 @@ pub async fn run(cli: &crate::args::Cli, args: &ChatArgs) -> Fallible<()> {
 		status: "Tab: next chat · PgUp/PgDn: scroll · /help · Ctrl-C: quit".into(),
 		info: None,
 		read_receipts: !args.no_read_receipts,
+		resend_queued: Arc::default(),
 	};
 	if let Some(to) = &args.with {
 		app.open_with(to)?;
@@ -204,7 +215,9 @@ impl App {
 				Some(event) = rx.recv() => self.event(event),
 				_ = tick.tick() => {}
 				_ = resend.tick() => {
-					let _ = self.jobs.send(Job::Resend);
+					if !self.resend_queued.swap(true, Ordering::SeqCst) {
+						let _ = self.jobs.send(Job::Resend(self.resend_queued.clone()));
+					}
 				}
 			}
 		}
@@ -228,7 +241,8 @@ impl App {
 				self.select(Target::Group(first));
 			}
 		}
-		self.arrived.retain(|a| !self.messages.iter().any(|m| m.hash == a.hash));
+		// Letters shown before their anchor leave the list once the database has them.
+		self.arrived.retain(|a| !db.has_message(&a.hash).unwrap_or(false));
 		self.messages = match self.group() {
 			Some(group) => {
 				if self.conversations.iter().any(|c| c.group == group && c.unread > 0) {
@@ -239,7 +253,6 @@ impl App {
 			}
 			None => Vec::new(),
 		};
-		self.arrived.retain(|a| !self.messages.iter().any(|m| m.hash == a.hash));
 		Ok(())
 	}
 

@@ -12,6 +12,12 @@ use ratatui::{
 };
 use sp_core::crypto::{AccountId32, Ss58Codec};
 
+/// `text` safe to draw: control characters (an escape sequence in a letter, a node's
+/// error) shown as U+FFFD, so no sender can move the cursor or write to the terminal.
+pub fn clean(text: &str) -> String {
+	text.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+}
+
 /// An account in a few characters: the start and end of its address.
 pub fn short(account: &AccountId32) -> String {
 	let address = account.to_ss58check();
@@ -28,7 +34,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
 	match &app.info {
 		// Over the whole width: a link or a safety number reads in one piece.
 		Some((title, lines)) => {
-			let text: Vec<Line> = lines.iter().map(|l| Line::from(l.as_str())).collect();
+			let text: Vec<Line> = lines.iter().map(|l| Line::from(clean(l))).collect();
 			let block = Block::bordered().title(format!(" {title} (Esc closes) "));
 			frame.render_widget(Paragraph::new(text).block(block).wrap(Wrap { trim: false }), top)
 		}
@@ -49,7 +55,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
 	let line = Paragraph::new(format!("> {tail}")).block(Block::bordered().title(to));
 	frame.render_widget(line, compose);
 	frame.set_cursor_position((compose.x.saturating_add(cursor), compose.y.saturating_add(1)));
-	frame.render_widget(Paragraph::new(app.status.as_str()).dim(), status);
+	frame.render_widget(Paragraph::new(clean(&app.status)).dim(), status);
 }
 
 /// What a conversation is called: its peer's name, or the group's number.
@@ -155,7 +161,8 @@ fn message<'a>(app: &App, m: &'a Message, width: usize) -> Vec<Line<'a>> {
 	}
 	let head = format!("{time} {from}: ");
 	// The text wraps at the pane's width (by characters); the state follows its end.
-	let text: Vec<char> = format!("{}  {tick}", m.text).chars().collect();
+	let tick = clean(&tick);
+	let text: Vec<char> = format!("{}  {tick}", clean(&m.text)).chars().collect();
 	let tick_len = tick.chars().count();
 	let mut out = Vec::new();
 	let first = width.saturating_sub(head.chars().count()).max(1);
@@ -200,5 +207,20 @@ fn tick(state: &MessageState) -> (String, Style) {
 		MessageState::Failed(reason) => {
 			(format!("… retrying: {reason}"), Style::new().fg(Color::Yellow))
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_letter_cannot_write_escape_sequences_to_the_terminal() {
+		// Clear the screen, write the clipboard (OSC 52), ring the bell, return the cursor.
+		let hostile = "hi\x1b[2J\x1b]52;c;aGVsbG8=\x07\rfake ✓✓ final";
+		let drawn = clean(hostile);
+		assert!(!drawn.chars().any(char::is_control), "{drawn:?}");
+		assert_eq!(drawn.chars().count(), hostile.chars().count(), "each shown as one mark");
+		assert_eq!(clean("plain ✓ text, émoji 👋"), "plain ✓ text, émoji 👋");
 	}
 }
