@@ -235,13 +235,30 @@ impl Messenger {
 		update: bool,
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Vec<(GroupId, Result<Option<Epoch>, ClientError>)> {
+		self.sync(update, false, progress).await
+	}
+
+	/// [`Self::sync_groups`] as a following client runs it on its own: not in a stranger's
+	/// group this account has not accepted, where a commit would cost this account fees
+	/// and its welcomes would bring whoever the stranger added in as if from this account.
+	pub(crate) async fn sync_accepted_groups(
+		&self,
+		update: bool,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Vec<(GroupId, Result<Option<Epoch>, ClientError>)> {
+		self.sync(update, true, progress).await
+	}
+
+	async fn sync(
+		&self,
+		update: bool,
+		accepted_only: bool,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Vec<(GroupId, Result<Option<Epoch>, ClientError>)> {
 		let groups: Vec<GroupId> = self.device(|d| d.groups().collect());
 		let mut out = Vec::new();
 		for group in groups {
-			// A stranger's group not accepted: this device makes no commit there (it would
-			// pay for it, and its welcomes would bring whoever the stranger added in as if
-			// from this account).
-			if self.database.request(group).ok().flatten().is_some() {
+			if accepted_only && self.database.request(group).ok().flatten().is_some() {
 				continue;
 			}
 			let outcome = match self.changes(group, None, false).await {

@@ -164,7 +164,7 @@ impl Messenger {
 			};
 			if due(options.sync_every, last_sync) || due(options.update_every, last_update) {
 				let update = due(options.update_every, last_update);
-				for (group, outcome) in self.sync_groups(update, &mut |_| {}).await {
+				for (group, outcome) in self.sync_accepted_groups(update, &mut |_| {}).await {
 					match outcome {
 						Ok(Some(epoch)) => on_update(&Update::Committed { group, epoch }),
 						Ok(None) => {}
