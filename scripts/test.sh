@@ -17,6 +17,11 @@ if [ -z "${QUARKS_FRESH_HOME_CHECK:-}" ]; then
   bash scripts/check-fresh-home.sh
 fi
 
+# `cargo test` builds a package's binaries only for that package's own tests: the node's
+# tests drive the `quarks` client binary (crate quarks-cli), so every binary comes first.
+echo "[test] cargo build --workspace --bins"
+cargo build --workspace --bins
+
 echo "[test] cargo test --workspace"
 cargo test --workspace
 
