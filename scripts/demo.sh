@@ -134,6 +134,9 @@ cat out
 expect out "by $alice"
 expect out "signed by device 0x[0-9a-f]*, bound to the sender then"
 expect out "$bob: delivered, receipt in block"
+# Alice's history shows it delivered: Bob's receipt, read from the chain.
+quarks --keystore Alice.json history "$bob" | tee out
+expect out "you: Hi Bob! Lunch at noon? \[final, block #[0-9]*, delivered\]"
 
 step "Bob proves Alice sent it; anyone verifies the proof without keys"
 quarks --keystore Bob.json prove "$hash" -o proof.json

@@ -38,6 +38,7 @@ fn message(i: u32) -> Message {
 		at: 1_760_000_000_000 + u64::from(i) * 1_000,
 		state: MessageState::Final(i),
 		read_by: 0,
+		delivered_to: 0,
 	}
 }
 

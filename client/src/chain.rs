@@ -7,19 +7,21 @@
 //! An anchor in the best chain is read there ([`At::Best`]) and shown as such.
 
 use crate::BlockNumber;
-use quarks_primitives::hosting::RATE_LIMITED;
 use codec::{Decode, Encode};
+use quarks_primitives::hosting::RATE_LIMITED;
 use serde::de::DeserializeOwned;
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
 use std::{sync::Arc, time::Duration};
 use subxt::{
 	backend::LegacyBackend,
+	client::OnlineClientAtBlock,
 	config::{SubstrateConfig, SubstrateExtrinsicParamsBuilder},
 	dynamic::Value,
 	rpcs::{
 		client::{
-			rpc_params, RawRpcFuture, RawRpcSubscription, RawValue, ReconnectingRpcClient,
-			RpcClient, RpcClientT, RpcParams, RpcSubscription,
+			reconnecting_rpc_client::ExponentialBackoff, rpc_params, RawRpcFuture,
+			RawRpcSubscription, RawValue, ReconnectingRpcClient, RpcClient, RpcClientT, RpcParams,
+			RpcSubscription,
 		},
 		Error as RpcError,
 	},
@@ -28,8 +30,12 @@ use subxt::{
 	OnlineClient,
 };
 
+pub mod failures;
 mod funds;
+pub mod vocabulary;
+pub use failures::Failure;
 pub use funds::{NotAnAmount, Qrk};
+use vocabulary::{Call, Constant, Event, RuntimeApi, Storage, View};
 
 /// The subxt client type used throughout.
 pub type Api = OnlineClient<SubstrateConfig>;
@@ -64,17 +70,23 @@ pub enum ChainError {
 		needed: Qrk,
 	},
 	/// The transaction was included but failed.
-	#[error("transaction failed on chain: {0}")]
-	Dispatch(String),
+	#[error("the chain refused this: {0}")]
+	Dispatch(Failure),
 	/// The chain answered with data this client cannot decode.
 	#[error("unexpected answer from the chain: {0}")]
 	Decode(String),
 }
 
 impl ChainError {
+	/// Whether the node could not be reached or did not answer (it may be restarting): the
+	/// same request may succeed later, and nothing was refused.
+	pub fn is_transport(&self) -> bool {
+		matches!(self, Self::Connect { .. } | Self::Rpc(_))
+	}
+
 	/// Whether a transaction failed on chain with pallet error `name` (`"AlreadyAnchoredInBlock"`).
 	pub fn is_pallet_error(&self, name: &str) -> bool {
-		matches!(self, Self::Dispatch(message) if message.contains(name))
+		matches!(self, Self::Dispatch(failure) if failure.is(name))
 	}
 }
 
@@ -154,7 +166,8 @@ pub struct Included {
 
 impl Included {
 	/// The first event `pallet::name`, decoded.
-	pub fn event<T: Decode>(&self, pallet: &str, name: &str) -> Result<T, ChainError> {
+	pub fn event<T: Decode>(&self, event: Event) -> Result<T, ChainError> {
+		let Event(pallet, name) = event;
 		self.events
 			.iter()
 			.find(|e| e.is(pallet, name))
@@ -176,6 +189,11 @@ impl Signer<SubstrateConfig> for AccountSigner<'_> {
 	}
 }
 
+/// The longest wait between two attempts to reach a node again.
+const MAX_RECONNECT_WAIT: Duration = Duration::from_secs(8);
+/// How long the first connection to a node may take, attempts included.
+const FIRST_CONNECT_WAIT: Duration = Duration::from_secs(15);
+
 /// A JSON-RPC connection to one node (a host's, for mailbox access), re-established
 /// with exponential backoff when it drops; a call refused for its caller's rate is
 /// made again after a pause ([`Paced`]).
@@ -187,12 +205,22 @@ pub struct NodeRpc {
 impl NodeRpc {
 	/// Connects to `url` (`ws://…` or `wss://…`).
 	pub async fn connect(url: &str) -> Result<Self, ChainError> {
-		let reconnecting = ReconnectingRpcClient::builder()
+		// Tries again after 0.5 s, doubling up to 8 s: subxt's default
+		// (10 ms, 100 ms, 1 s, 10 s, then 60 s) leaves a client blind for a minute after its
+		// node restarts.
+		let retries = ExponentialBackoff::from_millis(2).factor(250).max_delay(MAX_RECONNECT_WAIT);
+		// The policy governs the first connection too: one that cannot be made in time is
+		// an error, not a wait for ever.
+		let connecting = ReconnectingRpcClient::builder()
+			.retry_policy(retries)
 			.connection_timeout(Duration::from_secs(10))
 			.request_timeout(Duration::from_secs(60))
-			.build(url)
+			.build(url);
+		let failed = |reason: String| ChainError::Connect { url: url.to_owned(), reason };
+		let reconnecting = tokio::time::timeout(FIRST_CONNECT_WAIT, connecting)
 			.await
-			.map_err(|e| ChainError::Connect { url: url.to_owned(), reason: e.to_string() })?;
+			.map_err(|_| failed(format!("no answer within {FIRST_CONNECT_WAIT:?}")))?
+			.map_err(|e| failed(e.to_string()))?;
 		Ok(Self { rpc: RpcClient::new(Paced::new(reconnecting)) })
 	}
 
@@ -215,7 +243,6 @@ impl NodeRpc {
 		self.rpc.subscribe(method, params, unsubscribe).await.map_err(rpc_error)
 	}
 }
-
 
 /// Makes a call refused for its caller's rate again after a pause, doubling from
 /// `first_pause` up to `attempts` times, then answers what the node last said: a budget
@@ -298,9 +325,15 @@ impl Chain {
 		H256(self.api.genesis_hash().0)
 	}
 
+	/// Whether the node says it is still catching up with its peers (it just started).
+	pub async fn is_syncing(&self) -> Result<bool, ChainError> {
+		let health: serde_json::Value = self.rpc.request("system_health", rpc_params![]).await?;
+		Ok(health["isSyncing"].as_bool().unwrap_or(false))
+	}
+
 	/// The chain's block time (its Aura slot), in milliseconds.
 	pub async fn block_time_ms(&self) -> Result<u64, ChainError> {
-		self.runtime_api("AuraApi_slot_duration", &[]).await
+		self.runtime_api(vocabulary::SLOT_DURATION, &[]).await
 	}
 
 	/// The latest finalized block number.
@@ -354,30 +387,41 @@ impl Chain {
 
 	/// Calls runtime API `method` (`HostingApi_anchor`, …) with encoded `args` at the
 	/// finalized block, and decodes the answer.
-	pub async fn runtime_api<R: Decode>(&self, method: &str, args: &[u8]) -> Result<R, ChainError> {
-		self.runtime_api_at(At::Finalized, method, args).await
+	pub async fn runtime_api<R: Decode>(
+		&self,
+		api: RuntimeApi,
+		args: &[u8],
+	) -> Result<R, ChainError> {
+		self.runtime_api_at(At::Finalized, api, args).await
 	}
 
 	/// As [`Self::runtime_api`], at block `at`.
 	pub async fn runtime_api_at<R: Decode>(
 		&self,
 		at: At,
-		method: &str,
+		api: RuntimeApi,
 		args: &[u8],
 	) -> Result<R, ChainError> {
-		let block = match at {
-			At::Finalized => self.api.at_current_block().await.map_err(rpc_error)?,
-			At::Best => {
-				let best: H256 = self.rpc.request("chain_getBlockHash", rpc_params![]).await?;
-				self.api.at_block(subxt::utils::H256(best.0)).await.map_err(rpc_error)?
-			}
-		};
-		let bytes = block.runtime_apis().call_raw(method, Some(args)).await.map_err(rpc_error)?;
+		let method = api.method();
+		let block = self.at(at).await?;
+		let bytes = block.runtime_apis().call_raw(&method, Some(args)).await.map_err(rpc_error)?;
 		R::decode(&mut &bytes[..]).map_err(|e| ChainError::Decode(format!("{method}: {e}")))
 	}
 
+	/// The chain as of the latest finalized or best block.
+	async fn at(&self, at: At) -> Result<OnlineClientAtBlock<SubstrateConfig>, ChainError> {
+		match at {
+			At::Finalized => self.api.at_current_block().await.map_err(rpc_error),
+			At::Best => {
+				let best: H256 = self.rpc.request("chain_getBlockHash", rpc_params![]).await?;
+				self.api.at_block(subxt::utils::H256(best.0)).await.map_err(rpc_error)
+			}
+		}
+	}
+
 	/// Runtime constant `pallet::name`, decoded.
-	pub async fn constant<R: Decode>(&self, pallet: &str, name: &str) -> Result<R, ChainError> {
+	pub async fn constant<R: Decode>(&self, constant: Constant) -> Result<R, ChainError> {
+		let Constant(pallet, name) = constant;
 		let at = self.api.at_current_block().await.map_err(rpc_error)?;
 		let address = subxt::dynamic::constant::<Value>(pallet, name);
 		let bytes = at.constants().entry_bytes(address).map_err(rpc_error)?;
@@ -385,12 +429,8 @@ impl Chain {
 	}
 
 	/// Calls view function `pallet::name` with `args` at the finalized block.
-	pub async fn view<R: Decode>(
-		&self,
-		pallet: &str,
-		name: &str,
-		args: Vec<Value>,
-	) -> Result<R, ChainError> {
+	pub async fn view<R: Decode>(&self, view: View, args: Vec<Value>) -> Result<R, ChainError> {
+		let View(pallet, name) = view;
 		let at = self.api.at_current_block().await.map_err(rpc_error)?;
 		let payload = subxt::dynamic::view_function_call::<_, Value>(pallet, name, args);
 		let encoded = at.view_functions().encode_args(&payload).map_err(rpc_error)?;
@@ -412,19 +452,18 @@ impl Chain {
 		}
 	}
 
-	/// Signs `pallet::call(fields)` with `signer`, submits it and waits as `wait` says,
-	/// reporting each step to `progress`. A transaction that fails on chain is an error
-	/// naming the pallet error.
+	/// Signs `call(fields)` with `signer`, submits it and waits as `wait` says, reporting
+	/// each step to `progress`. A transaction that fails on chain is an error naming the
+	/// pallet error.
 	pub async fn submit(
 		&self,
 		signer: &sr25519::Pair,
-		pallet: &str,
-		call: &str,
+		call: Call,
 		fields: Vec<Value>,
 		wait: Wait,
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Included, ChainError> {
-		let payload = subxt::dynamic::transaction(pallet, call, fields.clone());
+		let payload = subxt::dynamic::transaction(call.0, call.1, fields.clone());
 		let at = self.api.at_current_block().await.map_err(rpc_error)?;
 		// The pool's next nonce: the finalized state's would repeat one still in the pool.
 		let nonce: u64 = self
@@ -441,7 +480,7 @@ impl Chain {
 			.await;
 		let mut watch = match submitted {
 			Ok(watch) => watch,
-			Err(e) => return Err(self.refusal(signer, pallet, call, fields, e.to_string()).await),
+			Err(e) => return Err(self.refusal(signer, call, fields, e.to_string()).await),
 		};
 		progress(Progress::Submitted);
 		while let Some(status) = watch.next().await {
@@ -455,7 +494,7 @@ impl Chain {
 				TransactionStatus::Invalid { message }
 				| TransactionStatus::Dropped { message }
 				| TransactionStatus::Error { message } => {
-					return Err(self.refusal(signer, pallet, call, fields, message).await)
+					return Err(self.refusal(signer, call, fields, message).await)
 				}
 				TransactionStatus::Validated | TransactionStatus::NoLongerInBestBlock => continue,
 			};
@@ -470,10 +509,7 @@ impl Chain {
 			if !finalized && wait == Wait::Finalized {
 				continue;
 			}
-			let events = in_block
-				.wait_for_success()
-				.await
-				.map_err(|e| ChainError::Dispatch(e.to_string()))?;
+			let events = in_block.wait_for_success().await.map_err(Failure::of)?;
 			let events = events
 				.iter()
 				.map(|event| {
@@ -494,10 +530,10 @@ impl Chain {
 	/// finalized block.
 	pub async fn storage_value(
 		&self,
-		pallet: &str,
-		entry: &str,
+		storage: Storage,
 		keys: Vec<Value>,
 	) -> Result<Option<Vec<u8>>, ChainError> {
+		let Storage(pallet, entry) = storage;
 		let at = self.api.at_current_block().await.map_err(rpc_error)?;
 		let address = subxt::dynamic::storage::<Vec<Value>, Value>(pallet, entry);
 		let value = at.storage().try_fetch(address, keys).await.map_err(rpc_error)?;
@@ -508,10 +544,10 @@ impl Chain {
 	/// finalized block: (full key, encoded value).
 	pub async fn storage_entries(
 		&self,
-		pallet: &str,
-		entry: &str,
+		storage: Storage,
 		prefix: Vec<Value>,
 	) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ChainError> {
+		let Storage(pallet, entry) = storage;
 		let at = self.api.at_current_block().await.map_err(rpc_error)?;
 		let address = subxt::dynamic::storage::<Vec<Value>, Value>(pallet, entry);
 		let mut entries = at.storage().iter(address, prefix).await.map_err(rpc_error)?;

@@ -18,7 +18,11 @@
 //! commit ([`Messenger::ensure_current`]).
 
 use crate::{
-	chain::{account_value, hash_value, At, Progress, Wait},
+	chain::{
+		account_value, hash_value,
+		vocabulary::{self, Call},
+		At, Progress, Wait,
+	},
 	error::ClientError,
 	messenger::Messenger,
 	mls::DeviceId,
@@ -58,15 +62,14 @@ enum Membership {
 
 impl Membership {
 	fn calls(&self, group: GroupId) -> Vec<Value> {
-		let call = |name, who: &AccountId32| {
-			groups_call(
-				name,
-				vec![("group", Value::u128(group.into())), ("who", account_value(who))],
-			)
+		let call = |call: Call, who: &AccountId32| {
+			call.value(vec![("group", Value::u128(group.into())), ("who", account_value(who))])
 		};
 		match self {
-			Self::Add(who) => vec![call("add_member", who)],
-			Self::Remove(gone) => gone.iter().map(|who| call("remove_member", who)).collect(),
+			Self::Add(who) => vec![call(vocabulary::ADD_MEMBER, who)],
+			Self::Remove(gone) => {
+				gone.iter().map(|who| call(vocabulary::REMOVE_MEMBER, who)).collect()
+			}
 		}
 	}
 }
@@ -113,10 +116,6 @@ impl std::fmt::Display for Stuck {
 	}
 }
 
-fn groups_call(name: &str, fields: Vec<(&str, Value)>) -> Value {
-	Value::unnamed_variant("Groups", [Value::named_variant(name, fields)])
-}
-
 impl Messenger {
 	/// Starts a conversation of this account and `members`, each of whom needs a
 	/// registered device: a group on chain, then the commit that starts its MLS group with
@@ -136,10 +135,10 @@ impl Messenger {
 		}
 		let members = Value::unnamed_composite(members.iter().map(account_value));
 		let included = self
-			.transact("Groups", "create_group", vec![members], Wait::Finalized, progress)
+			.transact(vocabulary::CREATE_GROUP, vec![members], Wait::Finalized, progress)
 			.await?;
 		let (group, _, _): (GroupId, AccountId32, u32) =
-			included.event("Groups", "GroupCreated")?;
+			included.event(vocabulary::GROUP_CREATED)?;
 		self.commit_changes(group, None, true, progress).await?;
 		Ok(group)
 	}
@@ -210,7 +209,7 @@ impl Messenger {
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<(), ClientError> {
 		let fields = vec![Value::u128(group.into())];
-		self.transact("Groups", "leave", fields, Wait::Finalized, progress).await?;
+		self.transact(vocabulary::LEAVE, fields, Wait::Finalized, progress).await?;
 		self.with_device(|d| d.forget(group))?;
 		Ok(())
 	}
@@ -471,7 +470,7 @@ impl Messenger {
 		let Some(last) = queries::commit_at(&self.chain, group, epoch).await? else {
 			return Ok(());
 		};
-		let interval: BlockNumber = self.chain.constant("Groups", "MinUpdateInterval").await?;
+		let interval: BlockNumber = self.chain.constant(vocabulary::MIN_UPDATE_INTERVAL).await?;
 		let due = last.at.saturating_add(interval);
 		let block_ms = self.chain.block_time_ms().await?.max(1);
 		loop {
@@ -590,34 +589,28 @@ impl Messenger {
 			progress(Progress::Relaying);
 			let ordered = commit.ordered();
 			let mut calls: Vec<Value> = membership.iter().flat_map(|m| m.calls(group)).collect();
-			calls.push(groups_call(
-				"commit",
-				vec![
-					("group", Value::u128(group.into())),
-					("epoch", Value::u128(opens.into())),
-					("commit", Value::from_bytes(&commit.message)),
-					(
-						"roster",
-						Value::unnamed_composite(commit.roster.iter().map(Value::from_bytes)),
-					),
-					(
-						"welcome",
-						match &ordered.welcome {
-							Some(hash) => Value::unnamed_variant("Some", [hash_value(hash)]),
-							None => Value::unnamed_variant("None", []),
-						},
-					),
-					("restart", Value::bool(restart)),
-					("authenticator", hash_value(&ordered.authenticator)),
-				],
-			));
+			calls.push(vocabulary::COMMIT.value(vec![
+				("group", Value::u128(group.into())),
+				("epoch", Value::u128(opens.into())),
+				("commit", Value::from_bytes(&commit.message)),
+				("roster", Value::unnamed_composite(commit.roster.iter().map(Value::from_bytes))),
+				(
+					"welcome",
+					match &ordered.welcome {
+						Some(hash) => Value::unnamed_variant("Some", [hash_value(hash)]),
+						None => Value::unnamed_variant("None", []),
+					},
+				),
+				("restart", Value::bool(restart)),
+				("authenticator", hash_value(&ordered.authenticator)),
+			]));
 			if !leaves.is_empty() {
 				let (root, memberships) = batch(&leaves);
 				self.keep_memberships(&memberships).await?;
 				calls.push(anchor_call(&root, leaves.len() as u32));
 			}
 			let fields = vec![Value::unnamed_composite(calls)];
-			match self.transact("Utility", "batch_all", fields, Wait::Finalized, progress).await {
+			match self.transact(vocabulary::BATCH_ALL, fields, Wait::Finalized, progress).await {
 				Ok(_) => {
 					let applied = self
 						.with_device(|d| d.apply_commit(group, opens, &commit.message, ordered))?;

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 mod contacts;
+mod deliveries;
 mod reads;
 mod requests;
 pub use contacts::{check_name, Contact, NameError, MAX_NAME};
@@ -53,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
 	contacts::MIGRATION,
 	reads::MIGRATION,
 	requests::MIGRATION,
+	deliveries::MIGRATION,
 ];
 
 /// A number as SQLite keeps it (signed 64-bit).
@@ -170,6 +172,8 @@ pub struct Message {
 	pub state: MessageState,
 	/// How many others told this device they read it (this account's messages only).
 	pub read_by: u32,
+	/// How many recipients' receipts for it the chain holds (this account's messages only).
+	pub delivered_to: u32,
 }
 
 /// One conversation, with its latest message.
@@ -506,12 +510,14 @@ impl Database {
 			// Past every message: the largest time SQLite holds, past every hash.
 			None => (i64::MAX, vec![0xff; 33]),
 		};
-		type Row = (Vec<u8>, bool, i64, u8, Option<BlockNumber>, Vec<u8>, u32);
+		type Row = (Vec<u8>, bool, i64, u8, Option<BlockNumber>, Vec<u8>, u32, u32);
 		let rows: Vec<Row> = {
 			let connection = self.connection.lock();
 			let mut statement = connection.prepare_cached(
 				"SELECT hash, outgoing, at, state, block, sealed,
-				 (SELECT COUNT(*) FROM reads WHERE reads.hash = messages.hash) FROM messages
+				 (SELECT COUNT(*) FROM reads WHERE reads.hash = messages.hash),
+				 (SELECT COUNT(*) FROM deliveries WHERE deliveries.hash = messages.hash)
+				 FROM messages
 				 WHERE grp = ?1 AND (at, hash) < (?2, ?3)
 				 ORDER BY at DESC, hash DESC LIMIT ?4",
 			)?;
@@ -525,6 +531,7 @@ impl Database {
 						row.get(4)?,
 						row.get(5)?,
 						row.get(6)?,
+						row.get(7)?,
 					))
 				})?
 				.collect::<Result<_, _>>()?;
@@ -532,7 +539,7 @@ impl Database {
 		};
 		let mut page = rows
 			.into_iter()
-			.map(|(hash, outgoing, at, code, block, sealed, read_by)| {
+			.map(|(hash, outgoing, at, code, block, sealed, read_by, delivered_to)| {
 				let hash = <[u8; 32]>::try_from(hash.as_slice())
 					.map(H256)
 					.map_err(|_| DatabaseError::Damaged("a message hash"))?;
@@ -546,6 +553,7 @@ impl Database {
 					at: unsql(at),
 					state: MessageState::from_columns(code, block, secrets.reason)?,
 					read_by,
+					delivered_to,
 				})
 			})
 			.collect::<Result<Vec<_>, DatabaseError>>()?;
@@ -581,6 +589,7 @@ pub(super) mod tests {
 			at,
 			state: MessageState::Pending,
 			read_by: 0,
+			delivered_to: 0,
 		}
 	}
 

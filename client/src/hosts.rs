@@ -3,7 +3,7 @@
 //! of mail, a subscription to mail and its notarization as they happen, and deletion.
 
 use crate::{
-	chain::{account_value, Chain, ChainError, Included, NodeRpc, Progress, Wait},
+	chain::{account_value, vocabulary, Chain, ChainError, Included, NodeRpc, Progress, Wait},
 	BlockNumber,
 };
 use codec::Encode;
@@ -43,7 +43,7 @@ pub type MailboxEntry = MailEntry<BlockNumber>;
 /// Every admitted host, read from finalized state.
 pub async fn admitted(chain: &Chain) -> Result<Vec<Host>, ChainError> {
 	let mut hosts = Vec::new();
-	for (key, value) in chain.storage_entries("Hosts", "Hosts", Vec::new()).await? {
+	for (key, value) in chain.storage_entries(vocabulary::HOSTS, Vec::new()).await? {
 		hosts.push(Host {
 			operator: last_account(&key)?,
 			info: codec::Decode::decode(&mut &value[..])
@@ -56,7 +56,7 @@ pub async fn admitted(chain: &Chain) -> Result<Vec<Host>, ChainError> {
 /// The admitted hosts `who` chose, in their order.
 pub async fn chosen(chain: &Chain, who: &AccountId32) -> Result<Vec<Host>, ChainError> {
 	let choice: Vec<(AccountId32, HostInfo<BlockNumber>)> =
-		chain.view("Hosts", "hosts_of", vec![account_value(who)]).await?;
+		chain.view(vocabulary::HOSTS_OF, vec![account_value(who)]).await?;
 	Ok(choice.into_iter().map(|(operator, info)| Host { operator, info }).collect())
 }
 
@@ -69,7 +69,7 @@ pub async fn choose(
 	progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Included, ChainError> {
 	let hosts = Value::unnamed_composite(hosts.iter().map(account_value));
-	chain.submit(signer, "Hosts", "choose_hosts", vec![hosts], wait, progress).await
+	chain.submit(signer, vocabulary::CHOOSE_HOSTS, vec![hosts], wait, progress).await
 }
 
 /// The account in the last 32 bytes of a `Blake2_128Concat` map key.

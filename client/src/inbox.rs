@@ -157,6 +157,9 @@ pub enum Update {
 	},
 	/// Receipts for this many messages are in a block.
 	Acknowledged(usize),
+	/// Receipts could not go out: the node did not answer (it may be restarting). They go
+	/// again after a wait that doubles, up to half a minute.
+	AcknowledgeFailed(ClientError),
 	/// This device committed to a group as [`ReadOptions`] asked (an update, or the
 	/// devices or members the chain has now).
 	Committed {

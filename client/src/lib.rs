@@ -1,6 +1,8 @@
 //! The Quarks chat client library. The client holds every user key (the node never
 //! does), seals and opens envelopes, and talks to nodes over JSON-RPC. One module per
-//! concern; the `quarks` binary only parses arguments and prints.
+//! concern; the front ends (the `quarks` command line and terminal chat, crate
+//! `quarks-cli` in `client/cli`) only parse, print and draw, and this library carries none
+//! of their dependencies.
 //!
 //! - [`keystore`]: the passphrase-encrypted identity file.
 //! - [`mls`]: this device's MLS groups (openmls), whose commits the chain orders.
@@ -12,7 +14,8 @@
 //! - [`messenger`]: one identity's session, and this device's registration.
 //! - [`conversations`]: conversations (1:1 and groups), their members and devices, each
 //!   change an MLS commit the chain orders.
-//! - [`send`]: sending at once, notarizing after (one anchor per block).
+//! - [`send`]: sending at once, notarizing after (one anchor per block); [`deliveries`]:
+//!   which recipients' receipts for what was sent the chain holds.
 //! - [`inbox`]: reading with every check, notarization states, receipts.
 //! - [`proofs`]: audits and non-repudiation proofs.
 //! - [`contacts`]: safety numbers; [`invitation`]: `quarks:` links that name and verify a
@@ -29,6 +32,7 @@ pub mod chain;
 pub mod contacts;
 pub mod conversations;
 pub mod database;
+pub mod deliveries;
 pub mod dev;
 pub mod error;
 pub mod files;

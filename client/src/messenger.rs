@@ -4,7 +4,11 @@
 //! [`crate::proofs`], [`crate::contacts`].
 
 use crate::{
-	chain::{account_value, ChainError, Included, Progress, Qrk, Wait},
+	chain::{
+		account_value,
+		vocabulary::{self, Call},
+		ChainError, Included, Progress, Qrk, Wait,
+	},
 	database::Database,
 	error::ClientError,
 	hosts::{self, Mailbox},
@@ -179,7 +183,7 @@ impl Messenger {
 		let key = Value::from_bytes(device);
 		let (call, fields) = if bound {
 			let fields = vec![key, Value::from_bytes(&package), Value::u128(expires_at.into())];
-			("publish_key_package", fields)
+			(vocabulary::PUBLISH_KEY_PACKAGE, fields)
 		} else {
 			let proof = self.device(|d| d.binding_proof())?;
 			let fields = vec![
@@ -188,18 +192,15 @@ impl Messenger {
 				Value::from_bytes(&package),
 				Value::u128(expires_at.into()),
 			];
-			("add_device", fields)
+			(vocabulary::ADD_DEVICE, fields)
 		};
-		self.transact("Keys", call, fields, wait, progress).await?;
+		self.transact(call, fields, wait, progress).await?;
 		Ok(expires_at)
 	}
 
 	/// What sending `amount` to `to` would cost this account in fees.
 	pub async fn payment_fee(&self, to: &AccountId32, amount: Qrk) -> Result<Qrk, ClientError> {
-		Ok(self
-			.chain
-			.fee(&self.pair, "Balances", "transfer_keep_alive", payment(to, amount))
-			.await?)
+		Ok(self.chain.fee(&self.pair, vocabulary::TRANSFER, payment(to, amount)).await?)
 	}
 
 	/// Sends `amount` to `to` (a newcomer's first funds, say), keeping this account alive.
@@ -210,9 +211,7 @@ impl Messenger {
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Included, ClientError> {
 		let fields = payment(to, amount);
-		Ok(self
-			.transact("Balances", "transfer_keep_alive", fields, Wait::Finalized, progress)
-			.await?)
+		Ok(self.transact(vocabulary::TRANSFER, fields, Wait::Finalized, progress).await?)
 	}
 
 	/// Unbinds `device` (this account's) on chain from the next block on; the
@@ -223,7 +222,7 @@ impl Messenger {
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Included, ClientError> {
 		let fields = vec![Value::from_bytes(device)];
-		Ok(self.transact("Keys", "remove_device", fields, Wait::Finalized, progress).await?)
+		Ok(self.transact(vocabulary::REMOVE_DEVICE, fields, Wait::Finalized, progress).await?)
 	}
 
 	/// Connections to the mailbox at every host this identity chose that can be reached
@@ -248,16 +247,15 @@ impl Messenger {
 		}
 	}
 
-	/// Submits `pallet::call(fields)` signed by this identity.
+	/// Submits `call(fields)` signed by this identity.
 	pub(crate) async fn transact(
 		&self,
-		pallet: &str,
-		call: &str,
+		call: Call,
 		fields: Vec<Value>,
 		wait: Wait,
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Included, ChainError> {
-		self.chain.submit(&self.pair, pallet, call, fields, wait, progress).await
+		self.chain.submit(&self.pair, call, fields, wait, progress).await
 	}
 }
 

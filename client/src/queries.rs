@@ -2,7 +2,7 @@
 //! groups and their commits. Reads are at the finalized block unless they say otherwise.
 
 use crate::{
-	chain::{account_value, hash_value, At, Chain, ChainError},
+	chain::{account_value, hash_value, vocabulary, At, Chain, ChainError},
 	hosts, BlockNumber,
 };
 use codec::{Decode, Encode};
@@ -21,7 +21,7 @@ pub type CommitRecord = quarks_primitives::groups::CommitRecord<AccountId32, Blo
 
 /// The devices bound to `who` at the finalized block.
 pub async fn devices(chain: &Chain, who: &AccountId32) -> Result<Vec<DeviceKey>, ChainError> {
-	chain.view("Keys", "devices", vec![account_value(who)]).await
+	chain.view(vocabulary::DEVICES, vec![account_value(who)]).await
 }
 
 /// The record of `device` if it was bound to `who` at block `at`.
@@ -32,7 +32,7 @@ pub async fn device_at(
 	at: BlockNumber,
 ) -> Result<Option<DeviceRecord<BlockNumber>>, ChainError> {
 	let args = vec![account_value(who), Value::from_bytes(device), Value::u128(at.into())];
-	chain.view("Keys", "device_at", args).await
+	chain.view(vocabulary::DEVICE_AT, args).await
 }
 
 /// The unexpired key package of a bound `device`.
@@ -40,7 +40,7 @@ pub async fn key_package(
 	chain: &Chain,
 	device: &DeviceKey,
 ) -> Result<Option<KeyPackageRecord<Vec<u8>, BlockNumber>>, ChainError> {
-	chain.view("Keys", "key_package", vec![Value::from_bytes(device)]).await
+	chain.view(vocabulary::KEY_PACKAGE, vec![Value::from_bytes(device)]).await
 }
 
 /// The anchor `sender` recorded under `root`, at block `at`.
@@ -50,7 +50,7 @@ pub async fn anchor(
 	root: &H256,
 	at: At,
 ) -> Result<Option<AnchorRecord<BlockNumber>>, ChainError> {
-	chain.runtime_api_at(at, "HostingApi_anchor", &(sender, root).encode()).await
+	chain.runtime_api_at(at, vocabulary::ANCHOR_OF, &(sender, root).encode()).await
 }
 
 /// The anchors recorded under each (sender, root), at block `at`, in one read per
@@ -63,7 +63,7 @@ pub async fn anchors(
 	let mut out = Vec::with_capacity(keys.len());
 	for chunk in keys.chunks(MAX_ANCHOR_QUERIES) {
 		let answers: Vec<Option<AnchorRecord<BlockNumber>>> =
-			chain.runtime_api_at(at, "HostingApi_anchors", &chunk.to_vec().encode()).await?;
+			chain.runtime_api_at(at, vocabulary::ANCHORS_OF, &chunk.to_vec().encode()).await?;
 		out.extend(answers);
 	}
 	Ok(out)
@@ -90,9 +90,16 @@ pub async fn receipt_of(
 	envelope: &H256,
 	recipient: &AccountId32,
 ) -> Result<Option<BlockNumber>, ChainError> {
-	chain
-		.view("Messaging", "receipt_of", vec![hash_value(envelope), account_value(recipient)])
-		.await
+	chain.view(vocabulary::RECEIPT_OF, vec![hash_value(envelope), account_value(recipient)]).await
+}
+
+/// Those of `recipients` whose receipts for `envelope` the chain keeps, in one read.
+pub async fn acknowledged_by(
+	chain: &Chain,
+	envelope: &H256,
+	recipients: Vec<AccountId32>,
+) -> Result<Vec<AccountId32>, ChainError> {
+	chain.runtime_api(vocabulary::ACKNOWLEDGED_BY, &(envelope, recipients).encode()).await
 }
 
 /// The accounts an envelope for `destination` is for.
@@ -100,18 +107,18 @@ pub async fn recipients(
 	chain: &Chain,
 	destination: &Destination<AccountId32>,
 ) -> Result<Vec<AccountId32>, ChainError> {
-	chain.runtime_api("HostingApi_recipients", &destination.encode()).await
+	chain.runtime_api(vocabulary::RECIPIENTS, &destination.encode()).await
 }
 
 /// A group's state.
 pub async fn group_info(chain: &Chain, group: GroupId) -> Result<Option<GroupInfo>, ChainError> {
-	chain.view("Groups", "group", vec![Value::u128(group.into())]).await
+	chain.view(vocabulary::GROUP, vec![Value::u128(group.into())]).await
 }
 
 /// The current members of `group`.
 pub async fn group_members(chain: &Chain, group: GroupId) -> Result<Vec<AccountId32>, ChainError> {
 	chain
-		.storage_entries("Groups", "Members", vec![Value::u128(group.into())])
+		.storage_entries(vocabulary::MEMBERS, vec![Value::u128(group.into())])
 		.await?
 		.iter()
 		.map(|(key, _)| hosts::last_account(key))
@@ -126,7 +133,7 @@ pub async fn member(
 ) -> Result<Option<MemberInfo>, ChainError> {
 	let keys = vec![Value::u128(group.into()), account_value(who)];
 	chain
-		.storage_value("Groups", "Members", keys)
+		.storage_value(vocabulary::MEMBERS, keys)
 		.await?
 		.map(|value| {
 			MemberInfo::decode(&mut &value[..])
@@ -142,7 +149,7 @@ pub async fn members_at(
 	epoch: Epoch,
 ) -> Result<Vec<AccountId32>, ChainError> {
 	chain
-		.view("Groups", "members_at", vec![Value::u128(group.into()), Value::u128(epoch.into())])
+		.view(vocabulary::MEMBERS_AT, vec![Value::u128(group.into()), Value::u128(epoch.into())])
 		.await
 }
 
@@ -154,7 +161,7 @@ pub async fn commit_at(
 	epoch: Epoch,
 ) -> Result<Option<CommitRecord>, ChainError> {
 	chain
-		.view("Groups", "commit_at", vec![Value::u128(group.into()), Value::u128(epoch.into())])
+		.view(vocabulary::COMMIT_AT, vec![Value::u128(group.into()), Value::u128(epoch.into())])
 		.await
 }
 

@@ -5,7 +5,7 @@
 //! for a long-running client), each envelope a leaf binding it to its destination.
 
 use crate::{
-	chain::{hash_value, ChainError, Included, Progress, Wait},
+	chain::{hash_value, vocabulary, ChainError, Included, Progress, Wait},
 	database::{Message, MessageState},
 	error::ClientError,
 	messenger::Messenger,
@@ -80,13 +80,7 @@ pub fn batch(leaves: &[AnchorLeaf<AccountId32>]) -> (H256, Vec<(H256, BatchMembe
 
 /// The `Messaging::anchor` call of `root` over `count` leaves, as a dynamic value.
 pub(crate) fn anchor_call(root: &H256, count: u32) -> Value {
-	Value::unnamed_variant(
-		"Messaging",
-		[Value::named_variant(
-			"anchor",
-			[("root", hash_value(root)), ("count", Value::u128(count.into()))],
-		)],
-	)
+	vocabulary::ANCHOR.value(vec![("root", hash_value(root)), ("count", Value::u128(count.into()))])
 }
 
 impl Messenger {
@@ -116,6 +110,7 @@ impl Messenger {
 			at: sent_at,
 			state: MessageState::Sending,
 			read_by: 0,
+			delivered_to: 0,
 		})?;
 		match self.submit(sealed).await {
 			Ok(sent) => {
@@ -246,7 +241,7 @@ impl Messenger {
 		let fields = vec![hash_value(&root), Value::u128(count.into())];
 		let mut attempt = 1;
 		let included = loop {
-			match self.transact("Messaging", "anchor", fields.clone(), wait, progress).await {
+			match self.transact(vocabulary::ANCHOR, fields.clone(), wait, progress).await {
 				Err(e)
 					if (e.is_pallet_error("AlreadyAnchoredInBlock")
 						|| e.is_pallet_error("BlockAnchorsFull"))

@@ -201,8 +201,7 @@ async fn senders(dir: &Path, nodes: &[Node], count: usize) -> Vec<Arc<Messenger>
 		.chain
 		.submit(
 			alice.pair(),
-			"Utility",
-			"batch_all",
+			quarks_client::chain::vocabulary::BATCH_ALL,
 			vec![Dynamic::unnamed_composite(transfers)],
 			Wait::Finalized,
 			&mut |_| {},
@@ -404,8 +403,7 @@ async fn anchoring(senders: &[Arc<Messenger>], node: &Node, duration: Duration) 
 						.chain
 						.submit(
 							sender.pair(),
-							"Messaging",
-							"anchor",
+							quarks_client::chain::vocabulary::ANCHOR,
 							fields,
 							Wait::InBlock,
 							&mut |_| {},

@@ -65,8 +65,7 @@ async fn main() {
 		chain
 			.submit(
 				&signer,
-				"System",
-				"remark",
+				quarks_client::chain::vocabulary::Call("System", "remark"),
 				vec![remark],
 				Wait::Finalized,
 				&mut move |progress| {

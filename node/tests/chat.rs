@@ -26,7 +26,7 @@ fn quarks_binary() -> PathBuf {
 	let path = Path::new(env!("CARGO_BIN_EXE_quarks-node")).with_file_name("quarks");
 	assert!(
 		path.exists(),
-		"{} is missing: build it with `cargo build -p quarks-client`",
+		"{} is missing: build it with `cargo build -p quarks-cli`",
 		path.display()
 	);
 	path

@@ -198,7 +198,13 @@ async fn chat_end_to_end() {
 	let fields = vec![hash_value(&root), Dynamic::u128(1)];
 	charlie
 		.chain
-		.submit(charlie.pair(), "Messaging", "anchor", fields, Wait::InBlock, &mut |_| {})
+		.submit(
+			charlie.pair(),
+			quarks_client::chain::vocabulary::ANCHOR,
+			fields,
+			Wait::InBlock,
+			&mut |_| {},
+		)
 		.await
 		.expect("anyone may anchor any root under their own account");
 	let notarized = alice
@@ -392,8 +398,7 @@ async fn chat_end_to_end() {
 		.chain
 		.submit(
 			alice.pair(),
-			"Groups",
-			"set_admin",
+			quarks_client::chain::vocabulary::Call("Groups", "set_admin"),
 			vec![
 				Dynamic::u128(group.into()),
 				quarks_client::chain::account_value(&bob_id),
@@ -851,4 +856,68 @@ async fn a_hostile_host_cannot_hang_or_exhaust_a_client() {
 		assert!(took < Duration::from_secs(within), "{what}: Bob read it after {took:?}");
 	}
 	assert!(endless.lies.load(Ordering::SeqCst) > 0, "the endless host answered");
+}
+
+/// The runtime's metadata at its newest version (v16 describes view functions), as subxt
+/// reads it from a node.
+fn runtime_metadata() -> subxt::Metadata {
+	use codec::Decode;
+	let newest = quarks_runtime::Runtime::metadata_versions().into_iter().max().expect("one");
+	let bytes = quarks_runtime::Runtime::metadata_at_version(newest).expect("metadata");
+	subxt::Metadata::decode(&mut &bytes[..]).expect("the runtime's metadata")
+}
+
+/// Every call, storage item, view function, constant, event and runtime API method the
+/// client names is the runtime's: a rename in a pallet fails here, not in a user's hands.
+#[test]
+fn the_client_speaks_the_runtimes_vocabulary() {
+	use quarks_client::chain::vocabulary::*;
+	let metadata = runtime_metadata();
+	let pallet = |name: &str| metadata.pallet_by_name(name).unwrap_or_else(|| panic!("{name}"));
+	for Call(p, name) in CALLS {
+		assert!(pallet(p).call_variant_by_name(name).is_some(), "no call {p}::{name}");
+	}
+	for Storage(p, name) in STORAGE {
+		let entry = pallet(p).storage().and_then(|s| s.entry_by_name(name));
+		assert!(entry.is_some(), "no storage {p}::{name}");
+	}
+	for View(p, name) in VIEWS {
+		assert!(pallet(p).view_function_by_name(name).is_some(), "no view function {p}::{name}");
+	}
+	for Constant(p, name) in CONSTANTS {
+		assert!(pallet(p).constant_by_name(name).is_some(), "no constant {p}::{name}");
+	}
+	for Event(p, name) in EVENTS {
+		let events = pallet(p).event_variants().unwrap_or_default();
+		assert!(events.iter().any(|v| v.name == *name), "no event {p}::{name}");
+	}
+	for RuntimeApi(api, name) in RUNTIME_APIS {
+		let api_ = metadata.runtime_api_trait_by_name(api).unwrap_or_else(|| panic!("{api}"));
+		assert!(api_.method_by_name(name).is_some(), "no runtime API method {api}_{name}");
+	}
+}
+
+/// Every error of Quarks' pallets reads to the user as a sentence or is one the client
+/// handles itself, and every error the client names is one the runtime has.
+#[test]
+fn the_client_knows_every_error_the_runtime_can_answer() {
+	use quarks_client::chain::failures::{HANDLED, QUARKS_PALLETS, SENTENCES};
+	let metadata = runtime_metadata();
+	let errors = |pallet: &str| -> Vec<String> {
+		let pallet = metadata.pallet_by_name(pallet).unwrap_or_else(|| panic!("{pallet}"));
+		pallet.error_variants().unwrap_or_default().iter().map(|v| v.name.clone()).collect()
+	};
+	let named: Vec<(&str, &str)> =
+		SENTENCES.iter().map(|(p, e, _)| (*p, *e)).chain(HANDLED.iter().copied()).collect();
+	for (pallet, error) in &named {
+		assert!(errors(pallet).iter().any(|e| e == error), "{pallet}::{error} is no runtime error");
+	}
+	for pallet in QUARKS_PALLETS {
+		for error in errors(pallet) {
+			assert!(
+				named.iter().any(|(p, e)| p == pallet && *e == error),
+				"{pallet}::{error} has no sentence, and the client does not handle it"
+			);
+		}
+	}
 }

@@ -81,7 +81,13 @@ async fn a_member_cannot_stall_a_group() {
 	];
 	charlie
 		.chain
-		.submit(charlie.pair(), "Keys", "add_device", fields, Wait::Finalized, &mut |_| {})
+		.submit(
+			charlie.pair(),
+			quarks_client::chain::vocabulary::ADD_DEVICE,
+			fields,
+			Wait::Finalized,
+			&mut |_| {},
+		)
 		.await
 		.expect("the chain takes any non-empty bytes as a key package");
 
@@ -106,7 +112,13 @@ async fn a_member_cannot_stall_a_group() {
 		];
 		match charlie
 			.chain
-			.submit(charlie.pair(), "Groups", "commit", fields, Wait::Finalized, &mut |_| {})
+			.submit(
+				charlie.pair(),
+				quarks_client::chain::vocabulary::COMMIT,
+				fields,
+				Wait::Finalized,
+				&mut |_| {},
+			)
 			.await
 		{
 			Ok(_) => break,
@@ -144,7 +156,13 @@ async fn a_member_cannot_stall_a_group() {
 	let fields = vec![Value::u128(group.into())];
 	charlie
 		.chain
-		.submit(charlie.pair(), "Groups", "leave", fields, Wait::Finalized, &mut |_| {})
+		.submit(
+			charlie.pair(),
+			quarks_client::chain::vocabulary::LEAVE,
+			fields,
+			Wait::Finalized,
+			&mut |_| {},
+		)
 		.await
 		.expect("left");
 	let after_leaving = alice.send_group(group, "after Charlie left").await.expect("sent");

@@ -1,7 +1,8 @@
 //! Nothing stuck in "sending": a message no node took (its node refused it, its connection
 //! was down, the client stopped mid-send) is kept sealed and recorded, and a client that
 //! starts again hands the very envelope to the node: the recipient reads it once, and the
-//! sender's history holds it once, anchored.
+//! sender's history holds it once, anchored. Nothing missed: a reader whose node and
+//! hosts are killed and restarted mid-conversation reads everything once, and settles it.
 
 mod common;
 
@@ -10,18 +11,22 @@ use futures::{SinkExt, StreamExt};
 use quarks_client::{
 	chain::{Chain, Wait},
 	database::MessageState,
-	inbox::{ReadOptions, Update},
+	inbox::{Notarization, ReadOptions, Update, NOT_NOTARIZED_AFTER},
 	keystore::{Identity, Keystore},
 	messenger::Messenger,
 	send::Notary,
 };
+use sp_core::H256;
+use sp_keyring::Sr25519Keyring::{Dave, Ferdie};
 use std::{
+	collections::HashMap,
 	path::Path,
+	sync::Mutex,
 	sync::{
 		atomic::{AtomicBool, Ordering},
 		Arc,
 	},
-	time::Duration,
+	time::{Duration, Instant},
 };
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as Frame;
@@ -157,4 +162,170 @@ async fn a_message_no_node_took_goes_again_after_a_restart_and_arrives_once() {
 	let copies: Vec<_> = history.iter().filter(|m| m.text == "sent while refused").collect();
 	assert_eq!(copies.len(), 1, "{history:?}");
 	assert!(matches!(copies[0].state, MessageState::Anchored(_) | MessageState::Final(_)));
+}
+
+/// What a reader saw of each letter (its text, how often it was shown, whether it was
+/// seen final), and what else it was told.
+#[derive(Default)]
+struct Seen {
+	letters: HashMap<H256, (String, usize, bool)>,
+	acknowledged: usize,
+	not_notarized: Vec<H256>,
+	failed_receipts: usize,
+}
+
+impl Seen {
+	fn settled(&self) -> usize {
+		self.letters.values().filter(|(_, _, fin)| *fin).count()
+	}
+	fn shown(&self, text: &str) -> bool {
+		self.letters.values().any(|(t, _, _)| t == text)
+	}
+}
+
+async fn until(what: &str, seen: &Mutex<Seen>, done: impl Fn(&Seen) -> bool) {
+	let deadline = Instant::now() + Duration::from_secs(180);
+	while !done(&seen.lock().expect("not poisoned")) {
+		assert!(Instant::now() < deadline, "{what} never happened");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+}
+
+/// Bob's node and both his hosts die mid-conversation, his node for longer than a letter
+/// may wait for its anchor: his reading session goes on, and every letter — one shown
+/// pending just before, some sent while all was down, some after — is shown once, turns
+/// final and is acknowledged; Alice's client then sees each delivered, from the chain.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reader_whose_node_and_hosts_restart_misses_nothing_and_sees_nothing_twice() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let (mut validators, mut dave, mut ferdie) = start_local_network(dir.path()).await;
+	let boot = vec![validators[0].multiaddr().await];
+	let alice = Arc::new(client_session(dir.path(), &validators[0], "Alice").await);
+	let bob = Arc::new(client_session(dir.path(), &validators[1], "Bob").await);
+	let bob_account = bob.account().clone();
+	bob.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("Bob's key package");
+	let notary = Notary::start(alice.clone());
+	let letter = |i: usize| format!("letter {i}");
+	let send = |from: std::ops::RangeInclusive<usize>| {
+		let (alice, notary, bob) = (alice.clone(), notary.clone(), bob_account.clone());
+		async move {
+			for i in from {
+				let sent = alice.send_direct(&bob, &letter(i)).await.expect("sent");
+				let anchored = notary.notarize(sent).await.expect("answers");
+				anchored.unwrap_or_else(|e| panic!("letter {i} not anchored: {e}"));
+			}
+		}
+	};
+
+	// Bob follows his mail in one reading session, as `watch` and the chat do.
+	const LETTERS: usize = 12;
+	let seen = Arc::new(Mutex::new(Seen::default()));
+	let reader = {
+		let (bob, seen) = (bob.clone(), seen.clone());
+		tokio::spawn(async move {
+			let options = ReadOptions {
+				follow: true,
+				count: Some(LETTERS),
+				timeout: Some(Duration::from_secs(400)),
+				acknowledge: true,
+				sync_every: None,
+				update_every: None,
+			};
+			bob.read_mail(options, &mut |update| {
+				let mut seen = seen.lock().expect("not poisoned");
+				match update {
+					Update::Shown(received) => {
+						if let Some((_, quarks_client::seal::Content::Text(text))) =
+							received.letter()
+						{
+							let fin = matches!(received.notarization, Notarization::Final(_));
+							let entry =
+								seen.letters.entry(received.hash).or_insert((text.clone(), 0, fin));
+							entry.1 += 1;
+						}
+					}
+					Update::Notarized { hash, notarization: Notarization::Final(_) } => {
+						if let Some(entry) = seen.letters.get_mut(hash) {
+							entry.2 = true;
+						}
+					}
+					Update::Notarized { hash, notarization: Notarization::NotNotarized } => {
+						seen.not_notarized.push(*hash)
+					}
+					Update::Acknowledged(n) => seen.acknowledged += n,
+					Update::AcknowledgeFailed(_) => seen.failed_receipts += 1,
+					_ => {}
+				}
+			})
+			.await
+		})
+	};
+
+	send(1..=4).await;
+	// Acknowledged: the four, and the welcome into the conversation.
+	until("Bob's first four letters final and acknowledged", &seen, |s| {
+		s.settled() == 4 && s.acknowledged == 5
+	})
+	.await;
+	// The fifth is shown pending: Alice has not anchored it yet.
+	let fifth = alice.send_direct(&bob_account, &letter(5)).await.expect("sent");
+	until("Bob's fifth letter shown", &seen, |s| s.shown(&letter(5))).await;
+	let shown_at = Instant::now();
+
+	// Bob's node and both his hosts die at once; Alice anchors the fifth, and writes on.
+	let bob_port = validators[1].rpc_port;
+	validators[1].kill();
+	dave.kill();
+	ferdie.kill();
+	let anchored = notary.notarize(fifth).await.expect("answers");
+	anchored.unwrap_or_else(|e| panic!("letter 5 not anchored: {e}"));
+	send(6..=8).await;
+	// His hosts come back first (Alice's node hands them what they missed), then, once
+	// the fifth letter has waited longer than any letter may for its anchor, his node.
+	dave = Node::start(dir.path(), host_config("dave", 4, Dave, &boot, Some(9947)));
+	ferdie = Node::start(dir.path(), host_config("ferdie", 5, Ferdie, &boot, Some(9948)));
+	let waited = NOT_NOTARIZED_AFTER + Duration::from_secs(5);
+	tokio::time::sleep(waited.saturating_sub(shown_at.elapsed())).await;
+	validators[1] = Node::start(
+		dir.path(),
+		NodeConfig { rpc_port: Some(bob_port), ..validator_config("bob", 2, boot.clone()) },
+	);
+	send(9..=LETTERS).await;
+
+	reader.await.expect("the reader runs").expect("Bob's session outlives the restarts");
+	let seen = seen.lock().expect("not poisoned");
+	assert!(seen.not_notarized.is_empty(), "taken as not notarized: {:?}", seen.not_notarized);
+	let mut texts: Vec<&str> = seen.letters.values().map(|(text, _, _)| text.as_str()).collect();
+	texts.sort_by_key(|text| text[7..].parse::<usize>().expect("numbered"));
+	let expected: Vec<String> = (1..=LETTERS).map(letter).collect();
+	assert_eq!(texts, expected, "every letter, once");
+	assert!(seen.letters.values().all(|(_, shown, _)| *shown == 1), "none shown twice");
+	assert_eq!(seen.settled(), LETTERS, "every letter final");
+	assert_eq!(seen.acknowledged, LETTERS + 1, "every letter and the welcome acknowledged, once");
+	eprintln!("receipts that had to wait for Bob's node: {} tries", seen.failed_receipts);
+	// Acknowledged and final, the hosts let them go (no grace here).
+	wait_until("Bob's hosts let his letters go", Duration::from_secs(60), || async {
+		let kept = bob.fetch().await.expect("hosts answer");
+		kept.iter().all(|entry| !seen.letters.contains_key(&entry.hash))
+	})
+	.await;
+	let group = bob.database.direct(alice.account()).expect("reads").expect("a conversation");
+	let history = bob.database.history(group, None, 100).expect("reads");
+	assert_eq!(history.len(), LETTERS, "{history:?}");
+	assert!(history.iter().all(|m| matches!(m.state, MessageState::Final(_))), "{history:?}");
+
+	// Alice's client reads Bob's receipts from the chain: each letter delivered, once.
+	let deadline = Instant::now() + Duration::from_secs(60);
+	let mut delivered = 0;
+	while delivered < LETTERS {
+		assert!(Instant::now() < deadline, "{delivered} of {LETTERS} seen delivered");
+		delivered += alice.check_deliveries().await.expect("the chain answers");
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	assert_eq!(delivered, LETTERS);
+	let history = alice.database.history(group, None, 100).expect("reads");
+	assert!(history.iter().all(|m| m.outgoing && m.delivered_to == 1), "{history:?}");
+	assert_eq!(alice.check_deliveries().await.expect("answers"), 0, "nothing new");
+	drop((dave, ferdie));
 }

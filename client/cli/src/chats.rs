@@ -53,6 +53,8 @@ pub async fn history(cli: &Cli, args: &HistoryArgs) -> Fallible<()> {
 		}
 	};
 	let before = args.before.as_deref().map(parse_cursor).transpose()?;
+	// Receipts the chain took since the last look; a node away leaves the ticks as known.
+	let _ = m.check_deliveries().await;
 	let page = m.database.history(group, before.as_ref(), args.limit)?;
 	m.database.mark_read(group)?;
 	if args.json {
@@ -79,10 +81,12 @@ pub async fn history(cli: &Cli, args: &HistoryArgs) -> Fallible<()> {
 /// One message on one line: time, sender, text, state.
 fn line(m: &Messenger, message: &Message) -> String {
 	let from = if message.outgoing { "you".into() } else { m.display_name(&message.sender) };
-	let read = match message.read_by {
-		0 => String::new(),
-		1 => ", read".into(),
-		n => format!(", read by {n}"),
+	let read = match (message.read_by, message.delivered_to) {
+		(0, 0) => String::new(),
+		(0, 1) => ", delivered".into(),
+		(0, n) => format!(", delivered to {n}"),
+		(1, _) => ", read".into(),
+		(n, _) => format!(", read by {n}"),
 	};
 	format!("{} {from}: {} [{}{read}]", time(message.at), message.text, state(&message.state))
 }
@@ -141,5 +145,6 @@ fn message_json(message: &Message) -> Value {
 		"block": block,
 		"reason": reason,
 		"read_by": message.read_by,
+		"delivered_to": message.delivered_to,
 	})
 }

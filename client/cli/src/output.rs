@@ -83,6 +83,7 @@ pub fn report(update: &Update) {
 		} => {}
 		Update::Rejected { hash, error } => println!("{hash:?} rejected: {error}"),
 		Update::Acknowledged(n) => eprintln!("acknowledged {n} message(s)"),
+		Update::AcknowledgeFailed(error) => eprintln!("receipts not sent yet: {error}"),
 		Update::Committed { group, epoch } => eprintln!("committed group {group} epoch {epoch}"),
 		Update::CommitFailed { group, error } => eprintln!("group {group}: commit failed: {error}"),
 		Update::Left { group } => {

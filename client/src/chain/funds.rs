@@ -1,13 +1,15 @@
 //! Balances as a user meets them: what an account holds, what a transaction costs, and
 //! why the pool refused one (an account without funds is told so, and what to do).
 
-use super::{account_value, rpc_error, AccountSigner, Chain, ChainError};
+use super::{
+	account_value, rpc_error,
+	vocabulary::{self, Call},
+	AccountSigner, Chain, ChainError,
+};
 use codec::Decode;
 use sp_core::{crypto::AccountId32, sr25519, Pair as _};
 use std::{fmt, str::FromStr};
-use subxt::{
-	config::substrate::SubstrateExtrinsicParamsBuilder, dynamic::Value, SubstrateConfig,
-};
+use subxt::{config::substrate::SubstrateExtrinsicParamsBuilder, dynamic::Value, SubstrateConfig};
 
 /// Plancks per QRK (the chain's `tokenDecimals`, 12).
 const PLANCKS: u128 = 1_000_000_000_000;
@@ -62,7 +64,8 @@ struct AccountStart {
 impl Chain {
 	/// What `account` holds and may spend (its free balance), at the finalized block.
 	pub async fn free_balance(&self, account: &AccountId32) -> Result<Qrk, ChainError> {
-		let Some(bytes) = self.storage_value("System", "Account", vec![account_value(account)]).await?
+		let Some(bytes) =
+			self.storage_value(vocabulary::ACCOUNTS, vec![account_value(account)]).await?
 		else {
 			return Ok(Qrk(0));
 		};
@@ -74,19 +77,19 @@ impl Chain {
 	/// The least an account must keep to exist (`Balances::ExistentialDeposit`).
 	pub async fn existential_deposit(&self) -> Result<Qrk, ChainError> {
 		let at = self.api.at_current_block().await.map_err(rpc_error)?;
-		let address = subxt::dynamic::constant::<u128>("Balances", "ExistentialDeposit");
+		let vocabulary::Constant(pallet, name) = vocabulary::EXISTENTIAL_DEPOSIT;
+		let address = subxt::dynamic::constant::<u128>(pallet, name);
 		at.constants().entry(address).map(Qrk).map_err(rpc_error)
 	}
 
-	/// What `signer` would pay for `pallet::call(fields)` (its fee, at today's multiplier).
+	/// What `signer` would pay for `call(fields)` (its fee, at today's multiplier).
 	pub async fn fee(
 		&self,
 		signer: &sr25519::Pair,
-		pallet: &str,
-		call: &str,
+		call: Call,
 		fields: Vec<Value>,
 	) -> Result<Qrk, ChainError> {
-		let payload = subxt::dynamic::transaction(pallet, call, fields);
+		let payload = subxt::dynamic::transaction(call.0, call.1, fields);
 		let at = self.api.at_current_block().await.map_err(rpc_error)?;
 		let params = SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().build();
 		let signed = at
@@ -97,21 +100,20 @@ impl Chain {
 		signed.partial_fee_estimate().await.map(Qrk).map_err(rpc_error)
 	}
 
-	/// Why the pool refused `signer`'s `pallet::call(fields)` with `message`: no funds for
-	/// its fee (and what to do), or the pool's own words.
+	/// Why the pool refused `signer`'s `call(fields)` with `message`: no funds for its fee
+	/// (and what to do), or the pool's own words.
 	pub(super) async fn refusal(
 		&self,
 		signer: &sr25519::Pair,
-		pallet: &str,
-		call: &str,
+		call: Call,
 		fields: Vec<Value>,
 		message: String,
 	) -> ChainError {
 		let account = AccountId32::from(signer.public());
 		let costs = async {
 			let free = self.free_balance(&account).await?;
-			let needed = self.fee(signer, pallet, call, fields).await?.0
-				+ self.existential_deposit().await?.0;
+			let needed =
+				self.fee(signer, call, fields).await?.0 + self.existential_deposit().await?.0;
 			Ok::<_, ChainError>((free, Qrk(needed)))
 		};
 		match costs.await {

@@ -28,10 +28,19 @@ use tokio::sync::mpsc;
 
 /// Receipts wait at most this long to be batched.
 const ACK_EVERY: Duration = Duration::from_secs(2);
+/// The longest wait before receipts that could not go out (the node away) go again.
+const LONGEST_ACK_WAIT: Duration = Duration::from_secs(32);
+/// A pass the chain took longer than this to answer means it was away (a node restarting
+/// holds requests until it is back): that time is no message's.
+const CHAIN_STALL: Duration = Duration::from_secs(5);
 /// Mail events from the hosts waiting to be read: beyond it, hosts' tasks wait.
 const MAX_QUEUED_EVENTS: usize = 4096;
 /// Which of the account's hosts an event came from: its place among the mailboxes read.
 type Source = usize;
+/// The pause before asking a host again for its mail after its stream ended; while it
+/// stays unreachable, each pause doubles up to [`LONGEST_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_secs(1);
+const LONGEST_PAUSE: Duration = Duration::from_secs(8);
 
 /// The state of one message being read.
 struct Tracked {
@@ -100,6 +109,8 @@ struct Reading {
 	retries: Retries<(MailboxEntry, Source)>,
 	/// Letters from others shown.
 	letters: usize,
+	/// When the chain last answered a pass.
+	chain_answered: Option<Instant>,
 }
 
 impl Reading {
@@ -130,6 +141,8 @@ impl Messenger {
 		let started = Instant::now();
 		let mut reading = Reading::default();
 		let mut last_ack = Instant::now();
+		// After receipts failed to go out: not before this, then after twice the wait.
+		let (mut ack_not_before, mut ack_wait) = (Instant::now(), ACK_EVERY);
 		let (mut last_sync, mut last_update) = (Instant::now(), Instant::now());
 		let mut tick = tokio::time::interval(Duration::from_millis(500));
 		let mut fetched = false;
@@ -187,16 +200,32 @@ impl Messenger {
 					})
 					.map(|t| &t.received)
 					.collect();
-				if due.len() >= MAX_RECEIPTS || (!due.is_empty() && last_ack.elapsed() >= ACK_EVERY)
-				{
+				let batch_due = due.len() >= MAX_RECEIPTS
+					|| (!due.is_empty() && last_ack.elapsed() >= ACK_EVERY);
+				if batch_due && Instant::now() >= ack_not_before {
 					let hashes: Vec<H256> = due.iter().map(|r| r.hash).collect();
-					self.acknowledge(&due, Wait::InBlock, &mut |_| {}).await?;
-					for hash in &hashes {
-						if let Some(t) = reading.tracked.get_mut(hash) {
-							t.acknowledged = true;
+					match self.acknowledge(&due, Wait::InBlock, &mut |_| {}).await {
+						Ok(_) => {
+							for hash in &hashes {
+								if let Some(t) = reading.tracked.get_mut(hash) {
+									t.acknowledged = true;
+								}
+							}
+							on_update(&Update::Acknowledged(hashes.len()));
+							ack_wait = ACK_EVERY;
 						}
+						// A follower outlives its node's restart: the receipts go again
+						// after waits that double, and nothing read so far is read again.
+						// A refusal on chain (it would cost a fee each time) ends it.
+						Err(ClientError::Chain(error))
+							if options.follow && error.is_transport() =>
+						{
+							ack_not_before = Instant::now() + ack_wait;
+							ack_wait = ack_wait.saturating_mul(2).min(LONGEST_ACK_WAIT);
+							on_update(&Update::AcknowledgeFailed(error.into()))
+						}
+						Err(error) => return Err(error),
 					}
-					on_update(&Update::Acknowledged(hashes.len()));
 					last_ack = Instant::now();
 				}
 			}
@@ -229,9 +258,13 @@ impl Messenger {
 			let fetched_tx = fetched_tx.clone();
 			tokio::spawn(async move {
 				let mut first = true;
+				let mut pause = FIRST_PAUSE;
 				loop {
 					// Subscribe before fetching so nothing falls between the two.
 					let subscription = if follow { mailbox.subscribe().await.ok() } else { None };
+					if subscription.is_some() {
+						pause = FIRST_PAUSE;
+					}
 					for entry in mailbox.fetch().await.unwrap_or_default() {
 						if tx.send(Some((source, MailEvent::Mail(entry)))).await.is_err() {
 							return;
@@ -242,7 +275,9 @@ impl Messenger {
 					}
 					let Some(mut subscription) = subscription else {
 						if follow {
-							tokio::time::sleep(Duration::from_secs(1)).await;
+							// A host that is down is asked again after pauses that double.
+							tokio::time::sleep(pause).await;
+							pause = pause.saturating_mul(2).min(LONGEST_PAUSE);
 							continue;
 						}
 						return;
@@ -260,7 +295,7 @@ impl Messenger {
 							}
 						}
 					}
-					tokio::time::sleep(Duration::from_secs(1)).await;
+					tokio::time::sleep(pause).await;
 				}
 			});
 		}
@@ -380,13 +415,24 @@ impl Messenger {
 	/// device sent it.
 	async fn advance(&self, reading: &mut Reading, on_update: &mut (dyn FnMut(&Update) + Send)) {
 		let Ok(finalized) = self.chain.finalized().await else { return };
-		let due = |t: &Tracked| {
-			let overdue = t.dropped || t.shown_at.elapsed() >= NOT_NOTARIZED_AFTER;
-			match t.received.notarization {
-				Notarization::Final(_) | Notarization::NotNotarized => false,
-				Notarization::Anchored(block) => finalized >= block || t.check,
-				Notarization::Pending => t.check || overdue,
+		// While the chain did not answer no message's time ran: a reader whose node
+		// restarts (and syncs) does not take the anchors it could not see as missing, nor
+		// give up on mail it could not check.
+		let now = Instant::now();
+		if let Some(last) = reading.chain_answered.replace(now) {
+			if now.saturating_duration_since(last) > CHAIN_STALL {
+				for t in reading.tracked.values_mut() {
+					let away = now.saturating_duration_since(t.shown_at.max(last));
+					t.shown_at = t.shown_at.checked_add(away).unwrap_or(t.shown_at);
+				}
+				reading.retries.postpone(last, now);
 			}
+		}
+		let overdue = |t: &Tracked| t.dropped || t.shown_at.elapsed() >= NOT_NOTARIZED_AFTER;
+		let due = |t: &Tracked| match t.received.notarization {
+			Notarization::Final(_) | Notarization::NotNotarized => false,
+			Notarization::Anchored(block) => finalized >= block || t.check,
+			Notarization::Pending => t.check || overdue(t),
 		};
 		// Every anchor this pass needs, in one read per block kind.
 		let keys: Vec<(AccountId32, H256)> = reading
@@ -399,6 +445,13 @@ impl Messenger {
 					.map(|m| (t.received.sender.clone(), m.root))
 			})
 			.collect();
+		// A node catching up (it just restarted) may not have an anchor yet: nothing is
+		// taken as not notarized until it has caught up.
+		let may_give_up = reading
+			.tracked
+			.values()
+			.any(|t| t.received.notarization == Notarization::Pending && overdue(t));
+		let catching_up = may_give_up && self.chain.is_syncing().await.unwrap_or(true);
 		let mut reads = AnchorReads::default();
 		for at in [At::Finalized, At::Best] {
 			if reads.prefetch(&self.chain, keys.clone(), at).await.is_err() {
@@ -407,7 +460,7 @@ impl Messenger {
 		}
 		for t in reading.tracked.values_mut() {
 			let before = t.received.notarization;
-			let overdue = t.dropped || t.shown_at.elapsed() >= NOT_NOTARIZED_AFTER;
+			let overdue = overdue(t);
 			if !due(t) {
 				continue;
 			}
@@ -429,7 +482,7 @@ impl Messenger {
 			}
 			// A host saw the anchor before this node did: look again next pass.
 			t.check = pending && !t.claims.is_empty();
-			if pending && overdue {
+			if pending && overdue && !catching_up {
 				t.received.notarization = Notarization::NotNotarized;
 				self.forget_unless_own(t);
 			}

@@ -142,6 +142,7 @@ impl Messenger {
 			at: now,
 			state,
 			read_by: 0,
+			delivered_to: 0,
 		})?;
 		Ok(())
 	}

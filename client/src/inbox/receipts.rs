@@ -2,7 +2,7 @@
 
 use super::{Notarization, Received};
 use crate::{
-	chain::{account_value, hash_value, Included, Progress, Wait},
+	chain::{account_value, hash_value, vocabulary, Included, Progress, Wait},
 	error::ClientError,
 	messenger::Messenger,
 	queries,
@@ -38,7 +38,7 @@ impl Messenger {
 			while !due.is_empty() {
 				let items: Vec<Value> = due.iter().filter_map(|r| receipt_item(r)).collect();
 				let fields = vec![Value::unnamed_composite(items)];
-				match self.transact("Messaging", "acknowledge", fields, wait, progress).await {
+				match self.transact(vocabulary::ACKNOWLEDGE, fields, wait, progress).await {
 					Ok(included) => {
 						out.push(included);
 						break;

@@ -63,6 +63,16 @@ impl<T> Retries<T> {
 			.collect()
 	}
 
+	/// Moves every first-seen time on by the time from `from` to `to`, during which nothing
+	/// could be tried (the chain did not answer): an outage uses up no sender's time. What
+	/// was first seen during it moves by the part of it after that.
+	pub fn postpone(&mut self, from: Instant, to: Instant) {
+		for (_, retry) in &mut self.waiting {
+			let away = to.saturating_duration_since(retry.since.max(from));
+			retry.since = retry.since.checked_add(away).unwrap_or(retry.since);
+		}
+	}
+
 	/// Whether nothing waits.
 	pub fn is_empty(&self) -> bool {
 		self.waiting.is_empty()
@@ -108,6 +118,29 @@ mod tests {
 		// every half second made 240.
 		assert_eq!(tries.len(), 12, "{gaps:?}");
 		assert!(*tries.last().expect("tried") < RETRY_FOR + LONGEST_WAIT);
+	}
+
+	#[test]
+	fn time_the_chain_did_not_answer_is_no_senders() {
+		let start = Instant::now();
+		let (outage, back) = (start + Duration::from_secs(100), start + Duration::from_secs(200));
+		let mut retries = Retries::default();
+		// Seen before the outage, and during it.
+		assert!(retries.keep(retry(1, start, 0), start).is_ok());
+		let during = start + Duration::from_secs(150);
+		assert!(retries.keep(retry(2, during, 0), during).is_ok());
+		retries.postpone(outage, back);
+		let mut due = retries.due(back);
+		due.sort_by_key(|r| r.since);
+		let since: Vec<Duration> = due.iter().map(|r| r.since - start).collect();
+		// 100 s of the first's two minutes went before the outage; the second's went not at
+		// all: both may be kept again after it.
+		assert_eq!(since, [Duration::from_secs(100), Duration::from_secs(200)]);
+		for retry in due {
+			assert!(retries.keep(retry, back).is_ok(), "its time is not up");
+		}
+		// Without the outage taken out, the first's time would be up.
+		assert!(retries.keep(retry(1, start, 1), back).is_err());
 	}
 
 	#[test]

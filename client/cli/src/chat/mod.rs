@@ -86,6 +86,8 @@ const FIRST_PAGE: u32 = 200;
 
 /// How often messages no node accepted are handed to the node again.
 const RESEND_EVERY: Duration = Duration::from_secs(10);
+/// How often the chain is read for receipts of what this account sent.
+const DELIVERIES_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn run(cli: &crate::args::Cli, args: &ChatArgs) -> Fallible<()> {
 	let m = Arc::new(messenger(cli).await?);
@@ -93,6 +95,7 @@ pub async fn run(cli: &crate::args::Cli, args: &ChatArgs) -> Fallible<()> {
 	let notary = Notary::start(m.clone());
 	let jobs = commands::start(m.clone(), notary, events.clone());
 	tokio::spawn(follow(m.clone(), events, Duration::from_secs(args.sync_every.max(1))));
+	tokio::spawn(follow_deliveries(m.clone()));
 	let mut app = App {
 		m,
 		jobs,
@@ -119,6 +122,15 @@ pub async fn run(cli: &crate::args::Cli, args: &ChatArgs) -> Fallible<()> {
 	result
 }
 
+/// Records the chain's receipts for what this account sent, for as long as the chat runs;
+/// the screen shows them at its next refresh. A node away is tried again at the next pass.
+async fn follow_deliveries(m: Arc<Messenger>) {
+	loop {
+		tokio::time::sleep(DELIVERIES_EVERY).await;
+		let _ = m.check_deliveries().await;
+	}
+}
+
 /// Follows the mailboxes for as long as the chat runs; a stream that ends (its node or
 /// host went away) is opened again after a growing pause, and what arrived meanwhile
 /// is read from the hosts first.
@@ -134,12 +146,17 @@ async fn follow(m: Arc<Messenger>, events: mpsc::UnboundedSender<Event>, sync_ev
 			update_every: Some(Duration::from_secs(86_400)),
 		};
 		let own = m.account().clone();
+		let started = std::time::Instant::now();
 		let result = m
 			.read_mail(options, &mut |update| {
 				let _ = events.send(event(update, &own));
 			})
 			.await;
 		let why = result.err().map_or_else(|| "the mail stream ended".into(), |e| e.to_string());
+		// A stream that ran a while ended on its own: the next pause starts short again.
+		if started.elapsed() >= Duration::from_secs(60) {
+			pause = Duration::from_millis(500);
+		}
 		let _ = events.send(Event::Notice(format!("{why}; reconnecting in {pause:?}")));
 		tokio::time::sleep(pause).await;
 		pause = pause.saturating_mul(2).min(Duration::from_secs(16));
@@ -160,6 +177,7 @@ fn event(update: &Update, own: &AccountId32) -> Event {
 					at: now_ms(),
 					state: MessageState::Pending,
 					read_by: 0,
+					delivered_to: 0,
 				})
 			}
 			_ => Event::Changed,
@@ -177,6 +195,9 @@ fn event(update: &Update, own: &AccountId32) -> Event {
 		)),
 		Update::CommitFailed { group, error } => {
 			Event::Notice(format!("group {group}: a commit failed, tried again later: {error}"))
+		}
+		Update::AcknowledgeFailed(error) => {
+			Event::Notice(format!("receipts not sent yet, tried again soon: {error}"))
 		}
 		_ => Event::Changed,
 	}

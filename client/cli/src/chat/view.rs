@@ -153,10 +153,16 @@ fn message<'a>(app: &App, m: &'a Message, width: usize) -> Vec<Line<'a>> {
 		(app.name(&m.sender), Color::Cyan)
 	};
 	let (mut tick, tick_style) = tick(&m.state);
+	// What the chain proves (receipts), then what the readers said (read receipts).
 	if m.outgoing && m.read_by > 0 {
 		tick += &match app.peer() {
 			Some(_) => " · read".to_owned(),
 			None => format!(" · read by {}", m.read_by),
+		};
+	} else if m.outgoing && m.delivered_to > 0 {
+		tick += &match app.peer() {
+			Some(_) => " · delivered".to_owned(),
+			None => format!(" · delivered to {}", m.delivered_to),
 		};
 	}
 	let head = format!("{time} {from}: ");

@@ -1,0 +1,151 @@
+//! The chain's vocabulary: every call, storage item, view function, constant, event and
+//! runtime API method of the runtime this client uses, named once. The client reaches the
+//! chain dynamically (by name, through subxt), so nothing at compile time would notice a
+//! pallet renaming what it uses; a test (`node/tests/client.rs`
+//! `the_client_speaks_the_runtimes_vocabulary`) holds every name here to the runtime's
+//! metadata. The chain's errors are in [`super::failures`].
+
+use subxt::dynamic::Value;
+
+/// A pallet's call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call(pub &'static str, pub &'static str);
+
+impl Call {
+	/// The call with named `fields`, as a value a batch carries.
+	pub fn value(self, fields: Vec<(&str, Value)>) -> Value {
+		Value::unnamed_variant(self.0, [Value::named_variant(self.1, fields)])
+	}
+}
+
+/// A pallet's storage item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Storage(pub &'static str, pub &'static str);
+
+/// A pallet's view function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct View(pub &'static str, pub &'static str);
+
+/// A pallet's constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Constant(pub &'static str, pub &'static str);
+
+/// A pallet's event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event(pub &'static str, pub &'static str);
+
+/// A runtime API method: (trait, method), called as `Trait_method`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuntimeApi(pub &'static str, pub &'static str);
+
+impl RuntimeApi {
+	/// The name the node's `state_call` takes.
+	pub fn method(self) -> String {
+		format!("{}_{}", self.0, self.1)
+	}
+}
+
+// Calls.
+/// The call `Groups::create_group`.
+pub const CREATE_GROUP: Call = Call("Groups", "create_group");
+/// The call `Groups::add_member`.
+pub const ADD_MEMBER: Call = Call("Groups", "add_member");
+/// The call `Groups::remove_member`.
+pub const REMOVE_MEMBER: Call = Call("Groups", "remove_member");
+/// The call `Groups::commit`.
+pub const COMMIT: Call = Call("Groups", "commit");
+/// The call `Groups::leave`.
+pub const LEAVE: Call = Call("Groups", "leave");
+/// The call `Keys::add_device`.
+pub const ADD_DEVICE: Call = Call("Keys", "add_device");
+/// The call `Keys::publish_key_package`.
+pub const PUBLISH_KEY_PACKAGE: Call = Call("Keys", "publish_key_package");
+/// The call `Keys::remove_device`.
+pub const REMOVE_DEVICE: Call = Call("Keys", "remove_device");
+/// The call `Messaging::anchor`.
+pub const ANCHOR: Call = Call("Messaging", "anchor");
+/// The call `Messaging::acknowledge`.
+pub const ACKNOWLEDGE: Call = Call("Messaging", "acknowledge");
+/// The call `Balances::transfer_keep_alive`.
+pub const TRANSFER: Call = Call("Balances", "transfer_keep_alive");
+/// The call `Utility::batch_all`.
+pub const BATCH_ALL: Call = Call("Utility", "batch_all");
+/// The call `Hosts::choose_hosts`.
+pub const CHOOSE_HOSTS: Call = Call("Hosts", "choose_hosts");
+
+// Storage items.
+/// The storage item `System::Account`.
+pub const ACCOUNTS: Storage = Storage("System", "Account");
+/// The storage item `Groups::Members`.
+pub const MEMBERS: Storage = Storage("Groups", "Members");
+/// The storage item `Hosts::Hosts`.
+pub const HOSTS: Storage = Storage("Hosts", "Hosts");
+
+// View functions.
+/// The view function `Keys::devices`.
+pub const DEVICES: View = View("Keys", "devices");
+/// The view function `Keys::device_at`.
+pub const DEVICE_AT: View = View("Keys", "device_at");
+/// The view function `Keys::key_package`.
+pub const KEY_PACKAGE: View = View("Keys", "key_package");
+/// The view function `Messaging::receipt_of`.
+pub const RECEIPT_OF: View = View("Messaging", "receipt_of");
+/// The view function `Groups::group`.
+pub const GROUP: View = View("Groups", "group");
+/// The view function `Groups::members_at`.
+pub const MEMBERS_AT: View = View("Groups", "members_at");
+/// The view function `Groups::commit_at`.
+pub const COMMIT_AT: View = View("Groups", "commit_at");
+/// The view function `Hosts::hosts_of`.
+pub const HOSTS_OF: View = View("Hosts", "hosts_of");
+
+// Constants.
+/// The constant `Groups::MinUpdateInterval`.
+pub const MIN_UPDATE_INTERVAL: Constant = Constant("Groups", "MinUpdateInterval");
+/// The constant `Balances::ExistentialDeposit`.
+pub const EXISTENTIAL_DEPOSIT: Constant = Constant("Balances", "ExistentialDeposit");
+
+// Events.
+/// The event `Groups::GroupCreated`.
+pub const GROUP_CREATED: Event = Event("Groups", "GroupCreated");
+
+// Runtime API methods.
+/// The runtime API method `AuraApi_slot_duration`.
+pub const SLOT_DURATION: RuntimeApi = RuntimeApi("AuraApi", "slot_duration");
+/// The runtime API method `HostingApi_anchor`.
+pub const ANCHOR_OF: RuntimeApi = RuntimeApi("HostingApi", "anchor");
+/// The runtime API method `HostingApi_anchors`.
+pub const ANCHORS_OF: RuntimeApi = RuntimeApi("HostingApi", "anchors");
+/// The runtime API method `HostingApi_recipients`.
+pub const RECIPIENTS: RuntimeApi = RuntimeApi("HostingApi", "recipients");
+/// The runtime API method `HostingApi_acknowledged_by`.
+pub const ACKNOWLEDGED_BY: RuntimeApi = RuntimeApi("HostingApi", "acknowledged_by");
+
+/// Every name above, for the test that holds them to the metadata.
+pub const CALLS: &[Call] = &[
+	CREATE_GROUP,
+	ADD_MEMBER,
+	REMOVE_MEMBER,
+	COMMIT,
+	LEAVE,
+	ADD_DEVICE,
+	PUBLISH_KEY_PACKAGE,
+	REMOVE_DEVICE,
+	ANCHOR,
+	ACKNOWLEDGE,
+	TRANSFER,
+	BATCH_ALL,
+	CHOOSE_HOSTS,
+];
+/// Every storage item above.
+pub const STORAGE: &[Storage] = &[ACCOUNTS, MEMBERS, HOSTS];
+/// Every view function above.
+pub const VIEWS: &[View] =
+	&[DEVICES, DEVICE_AT, KEY_PACKAGE, RECEIPT_OF, GROUP, MEMBERS_AT, COMMIT_AT, HOSTS_OF];
+/// Every constant above.
+pub const CONSTANTS: &[Constant] = &[MIN_UPDATE_INTERVAL, EXISTENTIAL_DEPOSIT];
+/// Every event above.
+pub const EVENTS: &[Event] = &[GROUP_CREATED];
+/// Every runtime API method above.
+pub const RUNTIME_APIS: &[RuntimeApi] =
+	&[SLOT_DURATION, ANCHOR_OF, ANCHORS_OF, RECIPIENTS, ACKNOWLEDGED_BY];
