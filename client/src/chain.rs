@@ -464,7 +464,10 @@ impl Chain {
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Included, ChainError> {
 		let payload = subxt::dynamic::transaction(call.0, call.1, fields.clone());
-		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		// Built at the best block: a transaction is mortal (32 blocks) from the block it is
+		// built at, and built at the finalized one it would be refused as too old whenever
+		// finality lags that far behind (a validator down).
+		let at = self.at(At::Best).await?;
 		// The pool's next nonce: the finalized state's would repeat one still in the pool.
 		let nonce: u64 = self
 			.rpc
