@@ -5,7 +5,7 @@
 //! for a long-running client), each envelope a leaf binding it to its destination.
 
 use crate::{
-	chain::{hash_value, vocabulary, ChainError, Included, Progress, Wait},
+	chain::{failures, hash_value, vocabulary, ChainError, Included, Progress, Wait},
 	database::{Message, MessageState},
 	error::ClientError,
 	messenger::Messenger,
@@ -128,8 +128,10 @@ impl Messenger {
 	/// since it last told them (at most [`MAX_READ`] messages, the latest): a read receipt,
 	/// sent and anchored like a letter. `None` if there is nothing new to tell.
 	pub async fn send_read(&self, group: GroupId) -> Result<Option<Sent>, ClientError> {
-		// A stranger does not learn that this account reads what they send until it accepts.
-		if self.database.request(group)?.is_some() {
+		// A stranger does not learn that this account reads what they send until it accepts;
+		// nothing goes to a conversation this device left (a blocked stranger's among them:
+		// blocking ends its request, and a read of it may still be queued).
+		if self.database.request(group)?.is_some() || !self.device(|d| d.is_in(group)) {
 			return Ok(None);
 		}
 		let read = self.database.unreported_reads(group, MAX_READ)?;
@@ -243,8 +245,8 @@ impl Messenger {
 		let included = loop {
 			match self.transact(vocabulary::ANCHOR, fields.clone(), wait, progress).await {
 				Err(e)
-					if (e.is_pallet_error("AlreadyAnchoredInBlock")
-						|| e.is_pallet_error("BlockAnchorsFull"))
+					if (e.is_pallet_error(failures::ALREADY_ANCHORED_IN_BLOCK)
+						|| e.is_pallet_error(failures::BLOCK_ANCHORS_FULL))
 						&& attempt < ANCHOR_ATTEMPTS =>
 				{
 					attempt += 1;
