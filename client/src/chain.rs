@@ -84,9 +84,10 @@ impl ChainError {
 		matches!(self, Self::Connect { .. } | Self::Rpc(_))
 	}
 
-	/// Whether a transaction failed on chain with pallet error `name` (`"AlreadyAnchoredInBlock"`).
-	pub fn is_pallet_error(&self, name: &str) -> bool {
-		matches!(self, Self::Dispatch(failure) if failure.is(name))
+	/// Whether a transaction failed on chain with pallet error `error`
+	/// ([`failures::ALREADY_ANCHORED_IN_BLOCK`], …).
+	pub fn is_pallet_error(&self, error: failures::PalletError) -> bool {
+		matches!(self, Self::Dispatch(failure) if failure.is(error))
 	}
 }
 

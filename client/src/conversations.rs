@@ -19,7 +19,7 @@
 
 use crate::{
 	chain::{
-		account_value, hash_value,
+		account_value, failures, hash_value,
 		vocabulary::{self, Call},
 		At, Progress, Wait,
 	},
@@ -621,15 +621,15 @@ impl Messenger {
 				// just restarted the update interval: start again from the chain.
 				Err(e)
 					if [
-						"WrongEpoch",
-						"RosterMismatch",
-						"DeviceNotBound",
-						"AlreadyAnchoredInBlock",
-						"BlockAnchorsFull",
-						"UpdateTooSoon",
+						failures::WRONG_EPOCH,
+						failures::ROSTER_MISMATCH,
+						failures::DEVICE_NOT_BOUND,
+						failures::ALREADY_ANCHORED_IN_BLOCK,
+						failures::BLOCK_ANCHORS_FULL,
+						failures::UPDATE_TOO_SOON,
 					]
-					.iter()
-					.any(|name| e.is_pallet_error(name)) =>
+					.into_iter()
+					.any(|error| e.is_pallet_error(error)) =>
 				{
 					self.with_device(|d| d.drop_staged(group))?;
 					if restart {

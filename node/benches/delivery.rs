@@ -185,16 +185,10 @@ async fn senders(dir: &Path, nodes: &[Node], count: usize) -> Vec<Arc<Messenger>
 	let transfers: Vec<Dynamic> = identities
 		.iter()
 		.map(|(_, account)| {
-			Dynamic::unnamed_variant(
-				"Balances",
-				[Dynamic::named_variant(
-					"transfer_keep_alive",
-					[
-						("dest", Dynamic::unnamed_variant("Id", [account_value(account)])),
-						("value", Dynamic::u128(1_000 * quarks_runtime::UNIT)),
-					],
-				)],
-			)
+			quarks_client::chain::vocabulary::TRANSFER.value(vec![
+				("dest", Dynamic::unnamed_variant("Id", [account_value(account)])),
+				("value", Dynamic::u128(1_000 * quarks_runtime::UNIT)),
+			])
 		})
 		.collect();
 	alice

@@ -901,7 +901,7 @@ fn the_client_speaks_the_runtimes_vocabulary() {
 /// handles itself, and every error the client names is one the runtime has.
 #[test]
 fn the_client_knows_every_error_the_runtime_can_answer() {
-	use quarks_client::chain::failures::{HANDLED, QUARKS_PALLETS, SENTENCES};
+	use quarks_client::chain::failures::{ANSWERED, HANDLED, QUARKS_PALLETS, SENTENCES};
 	let metadata = runtime_metadata();
 	let errors = |pallet: &str| -> Vec<String> {
 		let pallet = metadata.pallet_by_name(pallet).unwrap_or_else(|| panic!("{pallet}"));
@@ -911,6 +911,10 @@ fn the_client_knows_every_error_the_runtime_can_answer() {
 		SENTENCES.iter().map(|(p, e, _)| (*p, *e)).chain(HANDLED.iter().copied()).collect();
 	for (pallet, error) in &named {
 		assert!(errors(pallet).iter().any(|e| e == error), "{pallet}::{error} is no runtime error");
+	}
+	// The errors the client answers by name (trying again, starting a commit again).
+	for answered in ANSWERED {
+		assert!(named.contains(&(answered.0, answered.1)), "{answered:?} is named nowhere");
 	}
 	for pallet in QUARKS_PALLETS {
 		for error in errors(pallet) {

@@ -122,7 +122,7 @@ async fn a_member_cannot_stall_a_group() {
 			.await
 		{
 			Ok(_) => break,
-			Err(e) if e.is_pallet_error("UpdateTooSoon") => {
+			Err(e) if e.is_pallet_error(quarks_client::chain::failures::UPDATE_TOO_SOON) => {
 				assert!(Instant::now() < deadline, "the update interval never passed");
 				tokio::time::sleep(Duration::from_secs(1)).await
 			}

@@ -2,7 +2,7 @@
 
 use super::{Notarization, Received};
 use crate::{
-	chain::{account_value, hash_value, vocabulary, Included, Progress, Wait},
+	chain::{account_value, failures, hash_value, vocabulary, Included, Progress, Wait},
 	error::ClientError,
 	messenger::Messenger,
 	queries,
@@ -47,9 +47,9 @@ impl Messenger {
 					// batch is all or nothing), or this account acknowledged in this block.
 					// Or the block's receipt slots are full: the next block has room.
 					Err(e)
-						if (e.is_pallet_error("AlreadyAcknowledged")
-							|| e.is_pallet_error("AlreadyAcknowledgedInBlock")
-							|| e.is_pallet_error("BlockReceiptsFull"))
+						if (e.is_pallet_error(failures::ALREADY_ACKNOWLEDGED)
+							|| e.is_pallet_error(failures::ALREADY_ACKNOWLEDGED_IN_BLOCK)
+							|| e.is_pallet_error(failures::BLOCK_RECEIPTS_FULL))
 							&& attempts < 8 =>
 					{
 						attempts = attempts.saturating_add(1);
