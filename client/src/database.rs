@@ -57,6 +57,22 @@ const MIGRATIONS: &[&str] = &[
 	deliveries::MIGRATION,
 ];
 
+/// The message hashes a statement selecting one hash column yields, in its order.
+fn hashes(
+	statement: &mut rusqlite::CachedStatement<'_>,
+	params: impl rusqlite::Params,
+) -> Result<Vec<H256>, DatabaseError> {
+	statement
+		.query_map(params, |row| row.get::<_, Vec<u8>>(0))?
+		.map(|hash| message_hash(&hash?))
+		.collect()
+}
+
+/// A message hash as the database keeps it.
+fn message_hash(bytes: &[u8]) -> Result<H256, DatabaseError> {
+	<[u8; 32]>::try_from(bytes).map(H256).map_err(|_| DatabaseError::Damaged("a message hash"))
+}
+
 /// A number as SQLite keeps it (signed 64-bit).
 fn sql(value: u64) -> i64 {
 	i64::try_from(value).unwrap_or(i64::MAX)
@@ -423,16 +439,7 @@ impl Database {
 			"SELECT hash FROM messages WHERE outgoing = 1 AND state IN (0, 5) AND at > ?1
 			 ORDER BY at, hash",
 		)?;
-		let hashes = statement
-			.query_map([sql(since)], |row| row.get::<_, Vec<u8>>(0))?
-			.map(|hash| {
-				let hash = hash?;
-				<[u8; 32]>::try_from(hash.as_slice())
-					.map(H256)
-					.map_err(|_| DatabaseError::Damaged("a message hash"))
-			})
-			.collect::<Result<_, _>>()?;
-		Ok(hashes)
+		hashes(&mut statement, [sql(since)])
 	}
 
 	/// Moves message `hash` to `state`, if it is recorded and `state` follows its own.
@@ -540,9 +547,7 @@ impl Database {
 		let mut page = rows
 			.into_iter()
 			.map(|(hash, outgoing, at, code, block, sealed, read_by, delivered_to)| {
-				let hash = <[u8; 32]>::try_from(hash.as_slice())
-					.map(H256)
-					.map_err(|_| DatabaseError::Damaged("a message hash"))?;
+				let hash = message_hash(&hash)?;
 				let secrets: MessageSecrets = self.open_sealed(hash.as_bytes(), &sealed)?;
 				Ok(Message {
 					hash,

@@ -51,7 +51,6 @@ use tokio::{
 use crate::cli::PublicRpcParams;
 use quarks_primitives::hosting::RATE_LIMITED;
 
-
 /// How often the budgets of addresses that have stopped calling are forgotten.
 const FORGET_IDLE_EVERY: Duration = Duration::from_secs(60);
 
@@ -457,5 +456,41 @@ impl Refusals {
 fn count(refusals: &Option<Counter<U64>>) {
 	if let Some(refusals) = refusals {
 		refusals.inc();
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn callers_are_counted_by_ipv4_address_or_ipv6_slash_64() {
+		let caller = |text: &str| caller_of(text.parse().expect("an address"));
+		assert_eq!(caller("2001:db8:1:2:aaaa::1"), caller("2001:db8:1:2:bbbb:cccc:dddd:2"));
+		assert_ne!(caller("2001:db8:1:2::1"), caller("2001:db8:1:3::1"), "another /64");
+		assert_eq!(caller("::ffff:192.0.2.1"), caller("192.0.2.1"), "IPv4-mapped");
+		assert_ne!(caller("192.0.2.1"), caller("192.0.2.2"), "each IPv4 address alone");
+	}
+
+	#[test]
+	fn the_total_cap_holds_whoever_connects() {
+		let connections = Arc::new(OpenConnections {
+			per_address_cap: 2,
+			total_cap: 3,
+			open: Mutex::new((HashMap::new(), 0)),
+		});
+		let (a, b, c) = (
+			Some(caller_of([192, 0, 2, 1].into())),
+			Some(caller_of([192, 0, 2, 2].into())),
+			Some(caller_of([192, 0, 2, 3].into())),
+		);
+		let first = connections.admit(a).expect("a's first");
+		let _second = connections.admit(a).expect("a's second");
+		assert!(connections.admit(a).is_none(), "a's third: its own cap");
+		let _third = connections.admit(b).expect("b's first");
+		assert!(connections.admit(c).is_none(), "c's first: the total cap");
+		assert!(connections.admit(None).is_none(), "one of the network's nodes: the total too");
+		drop(first);
+		assert!(connections.admit(c).is_some(), "a place freed is taken");
 	}
 }

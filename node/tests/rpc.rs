@@ -47,6 +47,8 @@ async fn the_public_endpoint_limits_each_caller_address() {
 				"127.0.0.6/32",
 				"--public-rpc-idle-timeout",
 				"2",
+				"--rpc-max-request-size",
+				"1",
 			]
 			.map(String::from)
 			.to_vec(),
@@ -157,6 +159,10 @@ async fn the_public_endpoint_limits_each_caller_address() {
 	})
 	.await;
 
+	// A body over --rpc-max-request-size (1 MiB here) is refused with 413 before it is read.
+	let status = status_of_post(ip("127.0.0.8"), public, 1024 * 1024 + 1).await;
+	assert!(status.starts_with("HTTP/1.1 413"), "a body past the limit: {status}");
+
 	assert!(node.metric("quarks_public_rpc_refused_total", &[("reason", "calls")]) >= 3.0);
 	assert!(node.metric("quarks_public_rpc_refused_total", &[("reason", "connections")]) >= 1.0);
 
@@ -216,6 +222,28 @@ async fn request(
 		.expect("response");
 	let (_, json) = response.split_once("\r\n\r\n").expect("an HTTP response");
 	serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {response}"))
+}
+
+/// The status line the endpoint answers a POST announcing a `len`-byte body with, before
+/// any of the body is sent.
+async fn status_of_post(from: IpAddr, to: SocketAddr, len: usize) -> String {
+	let mut stream = connect(from, to).await;
+	let head = format!(
+		"POST / HTTP/1.1\r\nHost: {to}\r\nContent-Type: application/json\r\n\
+		 Content-Length: {len}\r\n\r\n"
+	);
+	stream.write_all(head.as_bytes()).await.expect("request head");
+	let mut answer = Vec::new();
+	let mut byte = [0u8; 1];
+	while !answer.ends_with(b"\r\n") {
+		let read = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut byte))
+			.await
+			.expect("an answer before the body")
+			.expect("reads");
+		assert_eq!(read, 1, "closed before a status line: {answer:?}");
+		answer.push(byte[0]);
+	}
+	String::from_utf8_lossy(&answer).trim_end().to_owned()
 }
 
 type Ws = WebSocketStream<TcpStream>;

@@ -3,7 +3,7 @@
 //! message whose every recipient acknowledged it is marked so, and no longer looked up; the
 //! others are looked up in turn, the one looked at longest ago first.
 
-use super::{sql, Database, DatabaseError};
+use super::{hashes, sql, Database, DatabaseError};
 use rusqlite::params;
 use sp_core::{crypto::AccountId32, H256};
 
@@ -61,15 +61,7 @@ impl Database {
 			"SELECT hash FROM messages WHERE outgoing = 1 AND delivered = 0 AND state = 3
 			 AND at > ?1 ORDER BY delivery_checked, at DESC, hash DESC LIMIT ?2",
 		)?;
-		let hashes = statement
-			.query_map(params![sql(since), limit], |row| row.get::<_, Vec<u8>>(0))?
-			.map(|hash| {
-				<[u8; 32]>::try_from(hash?.as_slice())
-					.map(H256)
-					.map_err(|_| DatabaseError::Damaged("a message hash"))
-			})
-			.collect::<Result<_, _>>()?;
-		Ok(hashes)
+		hashes(&mut statement, params![sql(since), limit])
 	}
 
 	/// Notes that message `hash`'s receipts were looked up at `now` (milliseconds since

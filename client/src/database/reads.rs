@@ -2,7 +2,7 @@
 //! this device has yet to tell their senders it read. A reader is kept as a keyed hash of
 //! its account, like a 1:1 conversation's peer.
 
-use super::{sql, Database, DatabaseError};
+use super::{hashes, sql, Database, DatabaseError};
 use quarks_primitives::GroupId;
 use rusqlite::{params, OptionalExtension};
 use sp_core::{crypto::AccountId32, H256};
@@ -54,15 +54,7 @@ impl Database {
 			"SELECT hash FROM messages WHERE grp = ?1 AND outgoing = 0 AND reported = 0
 			 ORDER BY at DESC, hash DESC LIMIT ?2",
 		)?;
-		let hashes = statement
-			.query_map(params![sql(group), limit], |row| row.get::<_, Vec<u8>>(0))?
-			.map(|hash| {
-				<[u8; 32]>::try_from(hash?.as_slice())
-					.map(H256)
-					.map_err(|_| DatabaseError::Damaged("a message hash"))
-			})
-			.collect::<Result<_, _>>()?;
-		Ok(hashes)
+		hashes(&mut statement, params![sql(group), limit])
 	}
 
 	/// Marks received messages `hashes` as reported read.
