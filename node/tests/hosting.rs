@@ -246,6 +246,60 @@ async fn envelopes_reach_every_chosen_host_at_once_and_are_notarized_after() {
 	run(dir.path()).await;
 }
 
+/// Finding 3 on real nodes: Dave's endpoint takes every connection and never answers.
+/// Each attempt to reach it is cut by its deadline (the direct push's 2 s, the relay
+/// worker's 4 s), so it holds up no one: Ferdie's host, which Bob chose too, has each
+/// envelope pending at once and confirms the anchored one, while the attempts at Dave's
+/// count up, one per deadline.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_that_never_answers_holds_up_no_one() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let dir = dir.path();
+	let validators = start_validators(dir).await;
+	let boot = vec![validators[0].multiaddr().await];
+	let ferdie = Node::start(dir, host_config("ferdie", 5, Ferdie, &boot, None));
+	wait_finalized(&[&validators[0], &validators[1], &validators[2], &ferdie], 1).await;
+	let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+	let silent_port = silent.local_addr().expect("bound").port();
+	tokio::spawn(async move {
+		let mut held = Vec::new();
+		while let Ok((socket, _)) = silent.accept().await {
+			held.push(socket);
+		}
+	});
+	set_host_record(&validators[0], Dave, silent_port, 1000, 1 << 30, 1 << 20).await;
+	set_host_record(&validators[0], Ferdie, ferdie.rpc_port, 1000, 1 << 30, 1 << 20).await;
+
+	let node = &validators[2];
+	let mut last = Vec::new();
+	for serial in 0..5 {
+		last = envelope(Alice, to(Bob), 0, 100 + serial);
+		let started = std::time::Instant::now();
+		let hash = submit(node, &submission(node, Alice, &last).await).await.expect("accepted");
+		wait_in_mailbox(&ferdie, Bob, Ferdie, hash, pending).await;
+		let waited = started.elapsed();
+		assert!(waited < Duration::from_secs(3), "envelope {serial} took {waited:?} to Ferdie");
+	}
+	let hash = hash_of(&last);
+	anchor_alone(&validators[0], Alice, &last).await;
+	wait_in_mailbox(&ferdie, Bob, Ferdie, hash, is_final).await;
+	// Of Bob's two hosts, only Ferdie's can confirm: Dave's is the one left, its failed
+	// attempts counting up.
+	let status = wait_for("three attempts at the silent host", LIMIT, || async {
+		let queued = relay_status(node).await;
+		let entry = queued.into_iter().find(|q| q["hash"] == serde_json::json!(hash))?;
+		let unconfirmed = entry["unconfirmed"].as_array()?.clone();
+		let attempts = match &unconfirmed[..] {
+			[only] => only[1].as_u64()?,
+			_ => return None,
+		};
+		(attempts >= 3).then_some(entry)
+	})
+	.await;
+	assert_eq!(status["confirmed"].as_array().map(Vec::len), Some(1), "Ferdie's host: {status}");
+}
+
 /// Issue 12's fault tests, with real processes: SIGKILL of a host right after it
 /// confirmed, of the sending node mid-relay, and of a validator under traffic. Each phase
 /// counts the accepted envelopes that never became final at the hosts: none may be lost.
