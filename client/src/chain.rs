@@ -339,7 +339,7 @@ impl Chain {
 
 	/// The latest finalized block number.
 	pub async fn finalized(&self) -> Result<BlockNumber, ChainError> {
-		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		let at = self.at(At::Finalized).await?;
 		block_number(at.block_number())
 	}
 
@@ -423,7 +423,7 @@ impl Chain {
 	/// Runtime constant `pallet::name`, decoded.
 	pub async fn constant<R: Decode>(&self, constant: Constant) -> Result<R, ChainError> {
 		let Constant(pallet, name) = constant;
-		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		let at = self.at(At::Finalized).await?;
 		let address = subxt::dynamic::constant::<Value>(pallet, name);
 		let bytes = at.constants().entry_bytes(address).map_err(rpc_error)?;
 		R::decode(&mut &bytes[..]).map_err(|e| ChainError::Decode(format!("{pallet}::{name}: {e}")))
@@ -432,7 +432,7 @@ impl Chain {
 	/// Calls view function `pallet::name` with `args` at the finalized block.
 	pub async fn view<R: Decode>(&self, view: View, args: Vec<Value>) -> Result<R, ChainError> {
 		let View(pallet, name) = view;
-		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		let at = self.at(At::Finalized).await?;
 		let payload = subxt::dynamic::view_function_call::<_, Value>(pallet, name, args);
 		let encoded = at.view_functions().encode_args(&payload).map_err(rpc_error)?;
 		// subxt gives the 32-byte query id followed by the bare arguments; the runtime API
@@ -538,7 +538,7 @@ impl Chain {
 		keys: Vec<Value>,
 	) -> Result<Option<Vec<u8>>, ChainError> {
 		let Storage(pallet, entry) = storage;
-		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		let at = self.at(At::Finalized).await?;
 		let address = subxt::dynamic::storage::<Vec<Value>, Value>(pallet, entry);
 		let value = at.storage().try_fetch(address, keys).await.map_err(rpc_error)?;
 		Ok(value.map(|v| v.bytes().to_vec()))
@@ -552,7 +552,7 @@ impl Chain {
 		prefix: Vec<Value>,
 	) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ChainError> {
 		let Storage(pallet, entry) = storage;
-		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		let at = self.at(At::Finalized).await?;
 		let address = subxt::dynamic::storage::<Vec<Value>, Value>(pallet, entry);
 		let mut entries = at.storage().iter(address, prefix).await.map_err(rpc_error)?;
 		let mut out = Vec::new();

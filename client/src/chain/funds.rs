@@ -4,7 +4,7 @@
 use super::{
 	account_value, rpc_error,
 	vocabulary::{self, Call},
-	AccountSigner, Chain, ChainError,
+	AccountSigner, At, Chain, ChainError,
 };
 use codec::Decode;
 use sp_core::{crypto::AccountId32, sr25519, Pair as _};
@@ -76,7 +76,7 @@ impl Chain {
 
 	/// The least an account must keep to exist (`Balances::ExistentialDeposit`).
 	pub async fn existential_deposit(&self) -> Result<Qrk, ChainError> {
-		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		let at = self.at(At::Finalized).await?;
 		let vocabulary::Constant(pallet, name) = vocabulary::EXISTENTIAL_DEPOSIT;
 		let address = subxt::dynamic::constant::<u128>(pallet, name);
 		at.constants().entry(address).map(Qrk).map_err(rpc_error)
@@ -90,7 +90,7 @@ impl Chain {
 		fields: Vec<Value>,
 	) -> Result<Qrk, ChainError> {
 		let payload = subxt::dynamic::transaction(call.0, call.1, fields);
-		let at = self.api.at_current_block().await.map_err(rpc_error)?;
+		let at = self.at(At::Finalized).await?;
 		let params = SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().build();
 		let signed = at
 			.transactions()

@@ -38,20 +38,6 @@ impl Database {
 		Ok(added > 0)
 	}
 
-	/// Whether `recipient`'s receipt for message `hash` is recorded.
-	pub fn delivered_to(
-		&self,
-		hash: &H256,
-		recipient: &AccountId32,
-	) -> Result<bool, DatabaseError> {
-		let tag = self.peer_tag(recipient).to_vec();
-		let connection = self.connection.lock();
-		let found = connection
-			.prepare_cached("SELECT 1 FROM deliveries WHERE hash = ?1 AND recipient_tag = ?2")?
-			.exists(params![hash.as_bytes(), tag])?;
-		Ok(found)
-	}
-
 	/// Up to `limit` of this account's final messages, sent after `since` (milliseconds
 	/// since the Unix epoch), that some recipient has not acknowledged yet: those looked up
 	/// longest ago first ([`Self::set_delivery_checked`]), then the latest.
@@ -113,8 +99,6 @@ mod tests {
 		assert!(db.record_delivery(&mine, &carol).expect("records"));
 		assert!(!db.record_delivery(&H256::repeat_byte(2), &bob).expect("records"), "not mine");
 		assert!(!db.record_delivery(&H256::repeat_byte(9), &bob).expect("records"), "unknown");
-		assert!(db.delivered_to(&mine, &bob).expect("reads"));
-		assert!(!db.delivered_to(&older, &bob).expect("reads"));
 		let counts: Vec<u32> =
 			db.history(3, None, 10).expect("reads").iter().map(|m| m.delivered_to).collect();
 		assert_eq!(counts, [0, 0, 0, 2]);
