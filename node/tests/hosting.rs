@@ -397,6 +397,45 @@ async fn accepted_mail_survives_sigkill_of_hosts_senders_and_validators() {
 	}
 }
 
+/// A host back from downtime is behind the chain: mail relayed to it meanwhile is kept
+/// pending, and its anchor arrives in blocks the host imports while catching up, of which
+/// a node announces none. The host still finds those anchors: nothing it took is dropped.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_catching_up_keeps_what_it_took_while_behind() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let dir = dir.path();
+	let (validators, mut dave, _ferdie) = start_local_network(dir).await;
+	dave.kill();
+	let envelopes: Vec<Vec<u8>> = (0..8).map(|n| envelope(Alice, to(Bob), 0, 40_000 + n)).collect();
+	let memberships = anchor_batch(&validators[0], &[&validators[0]], Alice, &envelopes).await;
+	// Far enough that catching up is a major sync (more than 5 blocks), and twice the 10
+	// blocks a host keeps mail pending its anchor.
+	let anchored = validators[0].best_number().await;
+	wait_finalized(&[&validators[0]], anchored + 20).await;
+
+	// Dave's host restarts with no peer: it cannot import the anchor yet.
+	dave = Node::start(dir, host_config("dave", 4, Dave, &[], Some(9947)));
+	let mut items = Vec::new();
+	for (e, membership) in envelopes.iter().zip(memberships) {
+		let submission = submission(&validators[0], Alice, e).await;
+		items.push(HostItem::Envelope { submission, membership: Some(membership) });
+	}
+	let answers = host_items(&dave, &items).await;
+	assert!(
+		answers.iter().all(|a| matches!(a, HostAnswer::Stored { anchored_at: None })),
+		"a host behind the anchor keeps the mail pending: {answers:?}"
+	);
+	let () = dave
+		.rpc
+		.request("system_addReservedPeer", rpc_params![validators[0].multiaddr().await])
+		.await
+		.expect("a peer");
+	let hashes: Vec<H256> = envelopes.iter().map(|e| hash_of(e)).collect();
+	let lost = lost_after_wait(&dave, Bob, Dave, &hashes).await;
+	assert_eq!(lost, 0, "mail a catching-up host took was dropped");
+}
+
 async fn run(dir: &Path) {
 	// Charlie's node (the sending node) and Dave's host serve their metrics.
 	let alice = Node::start(dir, validator_config("alice", 1, vec![]));

@@ -47,6 +47,10 @@ use tokio::sync::broadcast;
 
 /// Blocks a host keeps an envelope pending its anchor (10 seconds at 1-second blocks).
 pub const PROVISIONAL_WAIT: BlockNumber = 10;
+/// Most blocks a new best block's handling looks back through for anchors of pending mail
+/// (the node announced none of them); mail whose anchor is further back is found when it
+/// would be dropped.
+const CATCH_UP_SCAN: BlockNumber = 256;
 /// Bytes of pending mail one sender may have on a host.
 const SENDER_PENDING_BYTES: u64 = 16 << 20;
 /// One sender keeps at most 1 / this of a recipient's quota here, so no sender can fill a
@@ -628,21 +632,62 @@ where
 		Ok(MailboxPage { mail, next })
 	}
 
-	/// Promotes pending mail whose anchor is in new best block `number`, and drops pending
-	/// mail that waited longer than [`PROVISIONAL_WAIT`].
-	fn on_best(&self, at: H256, number: BlockNumber) -> Result<(), QuarksError> {
+	/// Promotes pending mail whose anchor is in new best block `number` or in a block
+	/// since `seen`, the last best block handled, and drops pending mail that waited
+	/// longer than [`PROVISIONAL_WAIT`] — unless its anchor is there after all.
+	///
+	/// A node announces none of the blocks it imports while catching up, so the best
+	/// block can move by many at once: anchors in the blocks between are looked for too
+	/// (the last [`CATCH_UP_SCAN`] of them), and mail about to be dropped is looked up
+	/// once, so a host that took mail while behind loses none of it.
+	fn on_best(&self, at: H256, number: BlockNumber, seen: BlockNumber) -> Result<(), QuarksError> {
 		let api = self.client.runtime_api();
 		let mut promotions = Vec::new();
-		for (sender, root, anchor) in api.anchors_in(at, number).map_err(chain_error)? {
-			for hash in self.store.awaiting(&sender, &root) {
-				let Some(meta) = self.store.meta(&hash) else { continue };
-				let State::Pending { membership, .. } = meta.state else { continue };
-				let membership =
-					membership.unwrap_or_else(|| BatchMembership { root, proof: single_proof() });
-				if anchor.covers(&root, &meta.leaf, &membership.proof) {
-					let block = anchor.anchored_at;
-					promotions.push((hash, State::Anchored { block, membership, is_final: false }));
+		let promote = |hash: H256, meta: &Meta, anchor: &AnchorRecord<BlockNumber>, root: H256| {
+			let State::Pending { membership, .. } = &meta.state else { return None };
+			let membership = membership
+				.clone()
+				.unwrap_or_else(|| BatchMembership { root, proof: single_proof() });
+			(membership.root == root && anchor.covers(&root, &meta.leaf, &membership.proof)).then(
+				|| {
+					(
+						hash,
+						State::Anchored { block: anchor.anchored_at, membership, is_final: false },
+					)
+				},
+			)
+		};
+		let first = match self.store.oldest_pending() {
+			None => number,
+			Some(oldest) => seen
+				.saturating_add(1)
+				.max(oldest.saturating_add(1))
+				.max(number.saturating_sub(CATCH_UP_SCAN))
+				.min(number),
+		};
+		for block in first..=number {
+			for (sender, root, anchor) in api.anchors_in(at, block).map_err(chain_error)? {
+				for hash in self.store.awaiting(&sender, &root) {
+					let Some(meta) = self.store.meta(&hash) else { continue };
+					promotions.extend(promote(hash, &meta, &anchor, root));
 				}
+			}
+		}
+		let promoted: HashSet<H256> = promotions.iter().map(|(hash, _)| *hash).collect();
+		let mut expired = Vec::new();
+		for hash in self.store.pending_before(number.saturating_sub(PROVISIONAL_WAIT)) {
+			let Some(meta) = self.store.meta(&hash) else { continue };
+			if promoted.contains(&hash) {
+				continue;
+			}
+			let State::Pending { membership, .. } = &meta.state else { continue };
+			let root = membership.as_ref().map_or_else(|| single_root(&meta.leaf), |m| m.root);
+			match api.anchor(at, meta.sender.clone(), root).map_err(chain_error)? {
+				Some(anchor) => match promote(hash, &meta, &anchor, root) {
+					Some(promotion) => promotions.push(promotion),
+					None => expired.push(hash),
+				},
+				None => expired.push(hash),
 			}
 		}
 		// One write for the block's promotions.
@@ -651,7 +696,7 @@ where
 				self.notify(meta.recipients, MailEvent::Anchored { hash, block, membership });
 			}
 		}
-		for hash in self.store.pending_before(number.saturating_sub(PROVISIONAL_WAIT)) {
+		for hash in expired {
 			if let Some(meta) = self.store.remove(&hash)? {
 				log::info!(target: "quarks-host", "dropped {hash:?}: no anchor within {PROVISIONAL_WAIT} blocks");
 				if let Some(metrics) = &self.metrics {
@@ -761,6 +806,8 @@ where
 	pub async fn run(self: Arc<Self>) {
 		let mut imports = self.client.import_notification_stream();
 		let mut finality = self.client.finality_notification_stream();
+		// The last best block handled: where a catch-up after downtime starts.
+		let mut seen = self.client.info().best_number;
 		if let Err(error) = self.on_finalized() {
 			log::warn!(target: "quarks-host", "catching up on finality failed: {error}");
 		}
@@ -770,7 +817,10 @@ where
 					if !block.is_new_best {
 						continue;
 					}
-					self.on_best(block.hash, *sp_runtime::traits::Header::number(&block.header))
+					let number = *sp_runtime::traits::Header::number(&block.header);
+					let handled = self.on_best(block.hash, number, seen);
+					seen = number;
+					handled
 				}
 				Some(_) = finality.next() => self.on_finalized(),
 				else => return,

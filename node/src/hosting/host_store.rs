@@ -636,6 +636,11 @@ impl HostStore {
 		Ok(index.remove(hash))
 	}
 
+	/// The block the oldest pending envelope arrived at, if any is pending.
+	pub fn oldest_pending(&self) -> Option<BlockNumber> {
+		self.index.lock().pending.first().map(|(block, _)| *block)
+	}
+
 	/// Pending envelopes that arrived before block `before`.
 	pub fn pending_before(&self, before: BlockNumber) -> Vec<H256> {
 		let index = self.index.lock();
