@@ -29,6 +29,12 @@ apt_install() {
 # protoc for litep2p's build script; OpenSSL headers for its WebRTC stack.
 apt_install protobuf-compiler pkg-config libssl-dev
 
+# Node.js runs the example bot that `quarks serve`'s test drives (docs/examples); this
+# machine kind has Node.js 20, whose WebSocket client the bot uses. Debian's is older.
+if ! command -v node >/dev/null; then
+  apt_install nodejs
+fi
+
 has_wasm_target() {
   rustup target list --installed ${1:+--toolchain "$1"} 2>/dev/null | grep -qx 'wasm32v1-none'
 }

@@ -16,6 +16,8 @@
 //!   change an MLS commit the chain orders.
 //! - [`send`]: sending at once, notarizing after (one anchor per block); [`deliveries`]:
 //!   which recipients' receipts for what was sent the chain holds.
+//! - [`engine`]: what a long-running front end runs on: following mail, anchoring what is
+//!   sent, resending what no node took.
 //! - [`inbox`]: reading with every check, notarization states, receipts.
 //! - [`proofs`]: audits and non-repudiation proofs.
 //! - [`contacts`]: safety numbers; [`invitation`]: `quarks:` links that name and verify a
@@ -34,6 +36,7 @@ pub mod conversations;
 pub mod database;
 pub mod deliveries;
 pub mod dev;
+pub mod engine;
 pub mod error;
 pub mod files;
 pub mod hosts;

@@ -12,44 +12,12 @@ use common::*;
 use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
 use std::{
 	io::{Read, Write},
-	path::{Path, PathBuf},
-	process::Command,
+	path::Path,
 	sync::{Arc, Mutex},
 	time::{Duration, Instant},
 };
 
-const PASSPHRASE: &str = "chat test passphrase";
 const LIMIT: Duration = Duration::from_secs(90);
-
-/// The `quarks` client, built beside the node by `cargo test --workspace`.
-fn quarks_binary() -> PathBuf {
-	let path = Path::new(env!("CARGO_BIN_EXE_quarks-node")).with_file_name("quarks");
-	assert!(
-		path.exists(),
-		"{} is missing: build it with `cargo build -p quarks-cli`",
-		path.display()
-	);
-	path
-}
-
-/// Runs `quarks` with `args` as `who` to completion; returns its output.
-fn quarks(dir: &Path, node: &Node, who: &str, args: &[&str]) -> String {
-	let output = Command::new(quarks_binary())
-		.args(args)
-		.current_dir(dir)
-		.env("QUARKS_PASSPHRASE", PASSPHRASE)
-		.env("QUARKS_KEYSTORE", dir.join(format!("{who}.json")))
-		.env("QUARKS_URL", format!("ws://127.0.0.1:{}", node.rpc_port))
-		.output()
-		.expect("quarks runs");
-	let text = String::from_utf8_lossy(&output.stdout).into_owned();
-	assert!(
-		output.status.success(),
-		"quarks {args:?} failed: {text}{}",
-		String::from_utf8_lossy(&output.stderr)
-	);
-	text
-}
 
 /// A `quarks chat` in a pseudo-terminal, and the screen it draws.
 struct Window {
@@ -69,7 +37,7 @@ impl Window {
 		command.arg("chat");
 		command.cwd(dir);
 		command.env("TERM", "xterm-256color");
-		command.env("QUARKS_PASSPHRASE", PASSPHRASE);
+		command.env("QUARKS_PASSPHRASE", CLI_PASSPHRASE);
 		command.env("QUARKS_KEYSTORE", dir.join(format!("{name}.json")));
 		command.env("QUARKS_URL", format!("ws://127.0.0.1:{}", node.rpc_port));
 		let child = pty.slave.spawn_command(command).expect("quarks chat starts");

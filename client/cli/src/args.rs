@@ -40,6 +40,10 @@ pub enum Command {
 	/// and a compose line; `/help` inside lists its commands. Reads mail, acknowledges,
 	/// syncs groups and anchors what you send while it runs.
 	Chat(ChatArgs),
+	/// Serve this identity to programs on this machine: a JSON API and a WebSocket event
+	/// stream on 127.0.0.1 (docs/api.md), for bots and the web app. Prints the address and
+	/// the secret token every request must carry.
+	Serve(ServeArgs),
 	/// Create a new identity (account and this device) in a new keystore file; with the
 	/// secret of an existing account, a new device of it.
 	Init(InitArgs),
@@ -139,6 +143,23 @@ pub struct ChatArgs {
 	/// Do not tell others when you have read their messages.
 	#[arg(long)]
 	pub no_read_receipts: bool,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+	/// Where to listen. Only a loopback address unless --allow-remote: anyone who can
+	/// reach it and learns the token reads and sends as you.
+	#[arg(long, default_value = "127.0.0.1:8740")]
+	pub listen: std::net::SocketAddr,
+	/// Listen on an address other machines reach (behind your own TLS and firewall).
+	#[arg(long)]
+	pub allow_remote: bool,
+	/// Also write the token to this file (readable by you only), for a bot to read.
+	#[arg(long)]
+	pub token_file: Option<std::path::PathBuf>,
+	/// Seconds between checks that your groups' devices are the chain's.
+	#[arg(long, default_value_t = 10)]
+	pub sync_every: u64,
 }
 
 #[derive(Args)]

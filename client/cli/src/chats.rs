@@ -1,13 +1,12 @@
 //! The conversations and their history, from the local message database: `chats`,
 //! `history`.
 
-use crate::{args::*, input::*, output::*};
+use crate::{args::*, input::*, json::*, output::*};
 use quarks_client::{
-	database::{Before, Conversation, Message, MessageState},
+	database::{Message, MessageState},
 	messenger::Messenger,
 };
 use serde_json::{json, Value};
-use sp_core::H256;
 
 /// Lists the conversations, the latest first.
 pub async fn list(cli: &Cli, json: bool) -> Fallible<()> {
@@ -100,51 +99,4 @@ fn state(state: &MessageState) -> String {
 		MessageState::NotNotarized => "NOT NOTARIZED".into(),
 		MessageState::Failed(reason) => format!("failed: {reason}"),
 	}
-}
-
-/// Where a page ends, for `--before`.
-fn cursor(message: &Message) -> String {
-	format!("{}-{:?}", message.at, message.hash)
-}
-
-fn parse_cursor(text: &str) -> Fallible<Before> {
-	let (at, hash) = text.split_once('-').ok_or("a cursor is <time>-<hash>")?;
-	let hash = array_bytes::hex2array::<_, 32>(hash).map_err(|_| "not a cursor's hash")?;
-	Ok(Before { at: at.parse()?, hash: H256(hash) })
-}
-
-fn conversation_json(m: &Messenger, c: &Conversation) -> Value {
-	json!({
-		"group": c.group,
-		"peer": c.peer.as_ref().map(address),
-		"name": c.peer.as_ref().map(|peer| m.display_name(peer)),
-		"request_from": c.request.as_ref().map(address),
-		"unread": c.unread,
-		"last_activity": c.last_activity,
-		"last": c.last.as_ref().map(message_json),
-	})
-}
-
-fn message_json(message: &Message) -> Value {
-	let (state, block, reason) = match &message.state {
-		MessageState::Sending => ("sending", None, None),
-		MessageState::Pending => ("pending", None, None),
-		MessageState::Anchored(block) => ("anchored", Some(*block), None),
-		MessageState::Final(block) => ("final", Some(*block), None),
-		MessageState::NotNotarized => ("not_notarized", None, None),
-		MessageState::Failed(reason) => ("failed", None, Some(reason.clone())),
-	};
-	json!({
-		"hash": format!("{:?}", message.hash),
-		"group": message.group,
-		"sender": address(&message.sender),
-		"outgoing": message.outgoing,
-		"text": message.text,
-		"at": message.at,
-		"state": state,
-		"block": block,
-		"reason": reason,
-		"read_by": message.read_by,
-		"delivered_to": message.delivered_to,
-	})
 }

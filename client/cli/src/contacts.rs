@@ -1,9 +1,8 @@
 //! Names for accounts and invitations: `contact`, `invite`.
 
-use crate::{args::*, input::*, output::*};
+use crate::{args::*, input::*, json::contact_json, output::*};
 use qrcode::{render::unicode::Dense1x2, QrCode};
 use quarks_client::invitation::{Invitation, SCHEME};
-use serde_json::json;
 
 pub async fn contact(cli: &Cli, command: &ContactCommand) -> Fallible<()> {
 	let m = messenger(cli).await?;
@@ -20,26 +19,17 @@ pub async fn contact(cli: &Cli, command: &ContactCommand) -> Fallible<()> {
 		ContactCommand::List { json } => {
 			let mut rows = Vec::new();
 			for contact in m.database.contacts()? {
-				let status = match (&contact.verified, m.still_verified(&contact).await?) {
-					(None, _) => "not verified",
-					(Some(_), true) => "verified",
-					(Some(_), false) => "CHANGED since verified",
-				};
-				rows.push((contact, status));
+				let still = m.still_verified(&contact).await?;
+				rows.push(contact_json(&contact, still));
 			}
 			if *json {
-				let list: Vec<_> = rows
-					.iter()
-					.map(
-						|(c, status)| json!({ "name": c.name, "account": address(&c.account), "status": status }),
-					)
-					.collect();
-				println!("{}", serde_json::to_string_pretty(&list)?);
+				println!("{}", serde_json::to_string_pretty(&rows)?);
 			} else if rows.is_empty() {
 				println!("no contacts yet: `quarks contact add <name> <their invitation>`");
 			}
-			for (c, status) in rows.iter().filter(|_| !json) {
-				println!("{}  {}  {status}", c.name, address(&c.account));
+			for row in rows.iter().filter(|_| !json) {
+				let field = |key: &str| row[key].as_str().unwrap_or_default().to_owned();
+				println!("{}  {}  {}", field("name"), field("account"), field("status"));
 			}
 		}
 		ContactCommand::Remove { name } => {

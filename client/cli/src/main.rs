@@ -11,8 +11,10 @@ mod groups;
 mod hosts;
 mod identity;
 mod input;
+mod json;
 mod mail;
 mod output;
+mod serve;
 
 use args::{Cli, Command, HostsCommand, KeysCommand};
 use clap::Parser;
@@ -48,6 +50,7 @@ async fn main() -> ExitCode {
 async fn run(cli: &Cli) -> Fallible<()> {
 	match &cli.command {
 		Command::Chat(args) => chat::run(cli, args).await,
+		Command::Serve(args) => serve::run(cli, args).await,
 		Command::Init(args) => identity::init(cli, args).await,
 		Command::Whoami => identity::whoami(cli).await,
 		Command::Device(command) => identity::device_command(cli, command).await,

@@ -624,3 +624,40 @@ pub async fn chain_health(nodes: &[&Node], from: u32, to: u32) -> String {
 		100.0 * (slots - blocks) as f64 / slots as f64
 	)
 }
+
+/// The passphrase of the keystores the `quarks` command line makes in tests.
+pub const CLI_PASSPHRASE: &str = "cli test passphrase";
+
+/// The `quarks` client, built beside the node by `cargo build --workspace --bins`.
+pub fn quarks_binary() -> std::path::PathBuf {
+	let path = Path::new(env!("CARGO_BIN_EXE_quarks-node")).with_file_name("quarks");
+	assert!(
+		path.exists(),
+		"{} is missing: build it with `cargo build -p quarks-cli`",
+		path.display()
+	);
+	path
+}
+
+/// `quarks` as `who` (keystore `<dir>/<who>.json`) through `node`, not started yet.
+pub fn quarks_command(dir: &Path, node: &Node, who: &str) -> Command {
+	let mut command = Command::new(quarks_binary());
+	command
+		.current_dir(dir)
+		.env("QUARKS_PASSPHRASE", CLI_PASSPHRASE)
+		.env("QUARKS_KEYSTORE", dir.join(format!("{who}.json")))
+		.env("QUARKS_URL", format!("ws://127.0.0.1:{}", node.rpc_port));
+	command
+}
+
+/// Runs `quarks` with `args` as `who` to completion; returns its output.
+pub fn quarks(dir: &Path, node: &Node, who: &str, args: &[&str]) -> String {
+	let output = quarks_command(dir, node, who).args(args).output().expect("quarks runs");
+	let text = String::from_utf8_lossy(&output.stdout).into_owned();
+	assert!(
+		output.status.success(),
+		"quarks {args:?} failed: {text}{}",
+		String::from_utf8_lossy(&output.stderr)
+	);
+	text
+}

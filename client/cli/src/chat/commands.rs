@@ -3,27 +3,16 @@
 //! never waits, and two messages to someone new start one conversation, not two.
 
 use super::Event;
+pub use quarks_client::engine::Target;
 use quarks_client::{
+	engine::{self, Engine},
 	invitation::{Invitation, SCHEME},
-	messenger::Messenger,
-	send::{now_ms, Notary},
+	send::now_ms,
 };
 use quarks_primitives::GroupId;
 use sp_core::crypto::AccountId32;
-use std::sync::{
-	atomic::{AtomicBool, Ordering},
-	Arc,
-};
+use std::sync::Arc;
 use tokio::sync::mpsc;
-
-/// What the compose line sends to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
-	/// A conversation this device is in.
-	Group(GroupId),
-	/// Someone with no conversation yet: the first message starts one.
-	New(AccountId32),
-}
 
 /// Work for the worker.
 pub enum Job {
@@ -47,8 +36,6 @@ pub enum Job {
 	Leave(GroupId),
 	/// Update this device's keys in every group.
 	Keys,
-	/// Hand to the node again what it did not accept before; the flag says one is queued.
-	Resend(Arc<AtomicBool>),
 	/// Tell a group's other members what this device read there.
 	Read(GroupId),
 	/// Block someone (a name, or an account).
@@ -151,52 +138,46 @@ pub fn parse(line: &str) -> Result<Local, String> {
 
 /// Starts the worker; it runs until the chat ends.
 pub fn start(
-	m: Arc<Messenger>,
-	notary: Notary,
+	engine: Arc<Engine>,
 	events: mpsc::UnboundedSender<Event>,
 ) -> mpsc::UnboundedSender<Job> {
 	let (jobs, mut rx) = mpsc::unbounded_channel::<Job>();
 	tokio::spawn(async move {
 		while let Some(job) = rx.recv().await {
-			if let Err(e) = run(&m, &notary, &events, job).await {
-				let _ = events.send(Event::Notice(e));
+			if let Err(e) = run(&engine, &events, job).await {
+				let _ = events.send(Event::Engine(engine::Event::Notice(e)));
 			}
-			let _ = events.send(Event::Changed);
+			let _ = events.send(Event::Engine(engine::Event::Changed));
 		}
 	});
 	jobs
 }
 
 async fn run(
-	m: &Messenger,
-	notary: &Notary,
+	engine: &Engine,
 	events: &mpsc::UnboundedSender<Event>,
 	job: Job,
 ) -> Result<(), String> {
+	let m = engine.messenger();
 	let since = now_ms().saturating_sub(1);
 	let say = |text: String| {
-		let _ = events.send(Event::Notice(text));
+		let _ = events.send(Event::Engine(engine::Event::Notice(text)));
 	};
 	let resolve = |who: &str| m.resolve(who).map_err(|e| e.to_string());
 	let (sent, text) = match job {
-		Job::Send(Target::Group(group), text) => (m.send_group(group, &text).await, text),
-		Job::Send(Target::New(peer), text) => {
+		Job::Send(Target::Person(peer), text) => {
 			say(format!(
 				"starting a conversation with {} (waits for the chain)…",
 				m.display_name(&peer)
 			));
-			let sent = m.send_direct(&peer, &text).await;
+			let sent = engine.send(&Target::Person(peer.clone()), &text).await;
 			if let Ok(Some(group)) = m.database.direct(&peer) {
 				let _ = events.send(Event::Open(group));
 			}
 			(sent, text)
 		}
-		Job::Read(group) => {
-			if let Some(sent) = m.send_read(group).await.map_err(|e| e.to_string())? {
-				notarize(notary, events, sent);
-			}
-			return Ok(());
-		}
+		Job::Send(target, text) => (engine.send(&target, &text).await, text),
+		Job::Read(group) => return engine.send_read(group).await.map_err(|e| e.to_string()),
 		Job::Block(who) => {
 			say(format!("blocking {}…", m.display_name(&who)));
 			let left = m.block(&who, &mut |_| {}).await.map_err(|e| e.to_string())?;
@@ -205,16 +186,6 @@ async fn run(
 				m.display_name(&who),
 				left.len()
 			));
-			return Ok(());
-		}
-		Job::Resend(queued) => {
-			// Running now: the next tick may queue another, never more than one.
-			queued.store(false, Ordering::SeqCst);
-			for (_, outcome) in m.resend_unsent().await.map_err(|e| e.to_string())? {
-				if let Ok(sent) = outcome {
-					notarize(notary, events, sent);
-				}
-			}
 			return Ok(());
 		}
 		Job::Contact(name, who) => {
@@ -313,7 +284,7 @@ async fn run(
 		}
 	};
 	match sent {
-		Ok(sent) => notarize(notary, events, sent),
+		Ok(_) => {}
 		// Sealed and recorded: it is retried until a node takes it.
 		Err(e) if m.database.unsent(since).is_ok_and(|unsent| !unsent.is_empty()) => {
 			say(format!("not sent yet, retrying: {e}"))
@@ -325,20 +296,4 @@ async fn run(
 		}
 	}
 	Ok(())
-}
-
-/// Has the notary anchor `sent` with whatever else is sent meanwhile; the database follows.
-fn notarize(
-	notary: &Notary,
-	events: &mpsc::UnboundedSender<Event>,
-	sent: quarks_client::send::Sent,
-) {
-	let events = events.clone();
-	let answer = notary.notarize(sent);
-	tokio::spawn(async move {
-		if let Ok(Err(e)) = answer.await {
-			let _ = events.send(Event::Notice(format!("a message was not anchored: {e}")));
-		}
-		let _ = events.send(Event::Changed);
-	});
 }

@@ -1,7 +1,7 @@
 //! `quarks chat`: the interactive terminal chat. One window: the conversations with their
 //! unread counts, the selected one's messages with the state of each, and a compose line;
 //! `/commands` for what the other commands do. Underneath, the same library as the
-//! rest: the follow loop reads mail (receipts, group sync, key updates), a [`Notary`]
+//! rest: the library's [`Engine`] follows mail (receipts, group sync, key updates) and
 //! anchors what is sent, and the screen is a view of the message database.
 //!
 //! Nothing on the screen waits for a block: a letter is shown the moment it arrives
@@ -18,36 +18,19 @@ use crossterm::event::{
 };
 use futures::StreamExt;
 use quarks_client::{
-	database::{Conversation, Message, MessageState, MAX_PAGE},
-	error::ReadError,
-	inbox::{Notarization, ReadOptions, Update},
+	database::{Conversation, Message, MAX_PAGE},
+	engine::{self, Engine},
 	messenger::Messenger,
-	seal::Content,
-	send::{now_ms, Notary},
 };
-use quarks_primitives::{Destination, GroupId};
-use sp_core::{crypto::AccountId32, H256};
-use std::{
-	collections::HashMap,
-	io::Write,
-	sync::{
-		atomic::{AtomicBool, Ordering},
-		Arc,
-	},
-	time::Duration,
-};
+use quarks_primitives::GroupId;
+use sp_core::crypto::AccountId32;
+use std::{collections::HashMap, io::Write, sync::Arc, time::Duration};
 use tokio::sync::mpsc;
 
 /// What the screen reacts to, besides keys.
 pub enum Event {
-	/// A letter arrived and passed every check (not yet anchored).
-	Arrived(Message),
-	/// A letter shown pending was never anchored.
-	Dropped(H256),
-	/// Something in the database may have changed.
-	Changed,
-	/// A line for the status bar.
-	Notice(String),
+	/// What the engine tells.
+	Engine(engine::Event),
 	/// A page of text to show over the messages until Esc.
 	Info(String, Vec<String>),
 	/// Show this conversation.
@@ -78,24 +61,21 @@ pub struct App {
 	info: Option<(String, Vec<String>)>,
 	/// Whether to tell others what this device read.
 	read_receipts: bool,
-	/// Whether a resend waits in the worker's queue (a slow node must not pile them up).
-	resend_queued: Arc<AtomicBool>,
 }
 
 const FIRST_PAGE: u32 = 200;
 
-/// How often messages no node accepted are handed to the node again.
-const RESEND_EVERY: Duration = Duration::from_secs(10);
-/// How often the chain is read for receipts of what this account sent.
-const DELIVERIES_EVERY: Duration = Duration::from_secs(5);
-
 pub async fn run(cli: &crate::args::Cli, args: &ChatArgs) -> Fallible<()> {
 	let m = Arc::new(messenger(cli).await?);
+	let (engine, mut told) = Engine::start(m.clone(), Duration::from_secs(args.sync_every.max(1)));
 	let (events, mut rx) = mpsc::unbounded_channel();
-	let notary = Notary::start(m.clone());
-	let jobs = commands::start(m.clone(), notary, events.clone());
-	tokio::spawn(follow(m.clone(), events, Duration::from_secs(args.sync_every.max(1))));
-	tokio::spawn(follow_deliveries(m.clone()));
+	let forward = events.clone();
+	tokio::spawn(async move {
+		while let Some(event) = told.recv().await {
+			let _ = forward.send(Event::Engine(event));
+		}
+	});
+	let jobs = commands::start(engine, events);
 	let mut app = App {
 		m,
 		jobs,
@@ -111,7 +91,6 @@ pub async fn run(cli: &crate::args::Cli, args: &ChatArgs) -> Fallible<()> {
 		status: "Tab: next chat · PgUp/PgDn: scroll · /help · Ctrl-C: quit".into(),
 		info: None,
 		read_receipts: !args.no_read_receipts,
-		resend_queued: Arc::default(),
 	};
 	if let Some(to) = &args.with {
 		app.open_with(to)?;
@@ -120,87 +99,6 @@ pub async fn run(cli: &crate::args::Cli, args: &ChatArgs) -> Fallible<()> {
 	let result = app.run(&mut terminal, &mut rx).await;
 	ratatui::restore();
 	result
-}
-
-/// Records the chain's receipts for what this account sent, for as long as the chat runs;
-/// the screen shows them at its next refresh. A node away is tried again at the next pass.
-async fn follow_deliveries(m: Arc<Messenger>) {
-	loop {
-		tokio::time::sleep(DELIVERIES_EVERY).await;
-		let _ = m.check_deliveries().await;
-	}
-}
-
-/// Follows the mailboxes for as long as the chat runs; a stream that ends (its node or
-/// host went away) is opened again after a growing pause, and what arrived meanwhile
-/// is read from the hosts first.
-async fn follow(m: Arc<Messenger>, events: mpsc::UnboundedSender<Event>, sync_every: Duration) {
-	let mut pause = Duration::from_millis(500);
-	loop {
-		let options = ReadOptions {
-			follow: true,
-			count: None,
-			timeout: None,
-			acknowledge: true,
-			sync_every: Some(sync_every),
-			update_every: Some(Duration::from_secs(86_400)),
-		};
-		let own = m.account().clone();
-		let started = std::time::Instant::now();
-		let result = m
-			.read_mail(options, &mut |update| {
-				let _ = events.send(event(update, &own));
-			})
-			.await;
-		let why = result.err().map_or_else(|| "the mail stream ended".into(), |e| e.to_string());
-		// A stream that ran a while ended on its own: the next pause starts short again.
-		if started.elapsed() >= Duration::from_secs(60) {
-			pause = Duration::from_millis(500);
-		}
-		let _ = events.send(Event::Notice(format!("{why}; reconnecting in {pause:?}")));
-		tokio::time::sleep(pause).await;
-		pause = pause.saturating_mul(2).min(Duration::from_secs(16));
-	}
-}
-
-/// What the screen makes of a mail update.
-fn event(update: &Update, own: &AccountId32) -> Event {
-	match update {
-		Update::Shown(received) => match (received.letter(), &received.leaf.destination) {
-			(Some((_, Content::Text(text))), Destination::Group { group, .. }) => {
-				Event::Arrived(Message {
-					hash: received.hash,
-					group: *group,
-					sender: received.sender.clone(),
-					outgoing: &received.sender == own,
-					text: text.clone(),
-					at: now_ms(),
-					state: MessageState::Pending,
-					read_by: 0,
-					delivered_to: 0,
-				})
-			}
-			_ => Event::Changed,
-		},
-		Update::Notarized { hash, notarization: Notarization::NotNotarized } => {
-			Event::Dropped(*hash)
-		}
-		// Nothing of a blocked account is news.
-		Update::Rejected { error: ReadError::Blocked(_), .. } => Event::Changed,
-		Update::Rejected { hash, error } => Event::Notice(format!(
-			"an envelope failed a check and is not shown ({hash:?}): {error}"
-		)),
-		Update::Left { group } => Event::Notice(format!(
-			"you are no longer a member of group {group}: you read nothing sent there now"
-		)),
-		Update::CommitFailed { group, error } => {
-			Event::Notice(format!("group {group}: a commit failed, tried again later: {error}"))
-		}
-		Update::AcknowledgeFailed(error) => {
-			Event::Notice(format!("receipts not sent yet, tried again soon: {error}"))
-		}
-		_ => Event::Changed,
-	}
 }
 
 enum Flow {
@@ -217,8 +115,6 @@ impl App {
 		let mut keys = EventStream::new();
 		// States change on chain without an event here (an anchor turns final).
 		let mut tick = tokio::time::interval(Duration::from_millis(500));
-		// What no node took yet (sealed, recorded) goes again, now and then.
-		let mut resend = tokio::time::interval(RESEND_EVERY);
 		loop {
 			self.refresh()?;
 			terminal.draw(|frame| view::draw(frame, self))?;
@@ -235,11 +131,6 @@ impl App {
 				},
 				Some(event) = rx.recv() => self.event(event),
 				_ = tick.tick() => {}
-				_ = resend.tick() => {
-					if !self.resend_queued.swap(true, Ordering::SeqCst) {
-						let _ = self.jobs.send(Job::Resend(self.resend_queued.clone()));
-					}
-				}
 			}
 		}
 	}
@@ -305,7 +196,7 @@ impl App {
 		let peer = self.m.resolve(who)?;
 		match self.m.database.direct(&peer)? {
 			Some(group) => self.select(Target::Group(group)),
-			None => self.select(Target::New(peer)),
+			None => self.select(Target::Person(peer)),
 		}
 		Ok(())
 	}
@@ -431,7 +322,7 @@ impl App {
 	/// The other account of the conversation shown, if it is 1:1.
 	fn peer(&self) -> Option<AccountId32> {
 		match &self.target {
-			Some(Target::New(peer)) => Some(peer.clone()),
+			Some(Target::Person(peer)) => Some(peer.clone()),
 			Some(Target::Group(group)) => {
 				self.conversations.iter().find(|c| c.group == *group).and_then(|c| c.peer.clone())
 			}
@@ -441,7 +332,7 @@ impl App {
 
 	fn event(&mut self, event: Event) {
 		match event {
-			Event::Arrived(message) => {
+			Event::Engine(engine::Event::Arrived(message)) => {
 				if !message.outgoing {
 					// The bell: the terminal (or tmux, or the SSH client's) says so.
 					let _ = std::io::stdout().write_all(b"\x07");
@@ -450,9 +341,9 @@ impl App {
 					self.arrived.push(message);
 				}
 			}
-			Event::Dropped(hash) => self.arrived.retain(|m| m.hash != hash),
-			Event::Changed => {}
-			Event::Notice(notice) => self.status = notice,
+			Event::Engine(engine::Event::Dropped(hash)) => self.arrived.retain(|m| m.hash != hash),
+			Event::Engine(engine::Event::Changed) => {}
+			Event::Engine(engine::Event::Notice(notice)) => self.status = notice,
 			Event::Info(title, lines) => self.info = Some((title, lines)),
 			Event::Open(group) => {
 				self.refresh().ok();

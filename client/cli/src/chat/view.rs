@@ -61,7 +61,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
 /// What a conversation is called: its peer's name, or the group's number.
 fn title(app: &App, target: &Target) -> String {
 	match target {
-		Target::New(peer) => format!("{} (new)", app.name(peer)),
+		Target::Person(peer) => format!("{} (new)", app.name(peer)),
 		Target::Group(group) => match app.conversations.iter().find(|c| c.group == *group) {
 			Some(c) => c.peer.as_ref().map_or_else(|| format!("group {group}"), |p| app.name(p)),
 			None => format!("group {group}"),

@@ -1,0 +1,68 @@
+//! The JSON shapes of what the message database holds: `--json` output and the API of
+//! `quarks serve` print the same ones.
+
+use crate::output::address;
+use quarks_client::{
+	database::{Before, Contact, Conversation, Message, MessageState},
+	messenger::Messenger,
+};
+use serde_json::{json, Value};
+use sp_core::H256;
+
+/// Where a page ends, for `--before`.
+pub fn cursor(message: &Message) -> String {
+	format!("{}-{:?}", message.at, message.hash)
+}
+
+pub fn parse_cursor(text: &str) -> Result<Before, String> {
+	let (at, hash) = text.split_once('-').ok_or("a cursor is <time>-<hash>")?;
+	let hash = array_bytes::hex2array::<_, 32>(hash).map_err(|_| "not a cursor's hash")?;
+	let at = at.parse().map_err(|_| "not a cursor's time")?;
+	Ok(Before { at, hash: H256(hash) })
+}
+
+pub fn conversation_json(m: &Messenger, c: &Conversation) -> Value {
+	json!({
+		"group": c.group,
+		"peer": c.peer.as_ref().map(address),
+		"name": c.peer.as_ref().map(|peer| m.display_name(peer)),
+		"request_from": c.request.as_ref().map(address),
+		"unread": c.unread,
+		"last_activity": c.last_activity,
+		"last": c.last.as_ref().map(message_json),
+	})
+}
+
+pub fn message_json(message: &Message) -> Value {
+	let (state, block, reason) = match &message.state {
+		MessageState::Sending => ("sending", None, None),
+		MessageState::Pending => ("pending", None, None),
+		MessageState::Anchored(block) => ("anchored", Some(*block), None),
+		MessageState::Final(block) => ("final", Some(*block), None),
+		MessageState::NotNotarized => ("not_notarized", None, None),
+		MessageState::Failed(reason) => ("failed", None, Some(reason.clone())),
+	};
+	json!({
+		"hash": format!("{:?}", message.hash),
+		"group": message.group,
+		"sender": address(&message.sender),
+		"outgoing": message.outgoing,
+		"text": message.text,
+		"at": message.at,
+		"state": state,
+		"block": block,
+		"reason": reason,
+		"read_by": message.read_by,
+		"delivered_to": message.delivered_to,
+	})
+}
+
+/// A contact, with whether the devices the chain binds to them now are the ones verified.
+pub fn contact_json(contact: &Contact, still_verified: bool) -> Value {
+	let status = match (&contact.verified, still_verified) {
+		(None, _) => "not verified",
+		(Some(_), true) => "verified",
+		(Some(_), false) => "CHANGED since verified",
+	};
+	json!({ "name": contact.name, "account": address(&contact.account), "status": status })
+}

@@ -1,0 +1,192 @@
+//! `quarks serve` and a bot on a real network on 127.0.0.1: Alice's and Bob's identities
+//! each served by the `quarks` binary; Bob's driven by the echo bot of docs/examples,
+//! which the test runs with Node.js exactly as docs/api.md says. Alice names Bob from his
+//! invitation, sends over the JSON API, and sees the bot's answer both on her event stream
+//! and in her history, her own message final. Requests without the token, for another
+//! Host, or from another origin's page are refused; so is listening beyond loopback.
+
+mod common;
+
+use common::*;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use std::{
+	io::{BufRead, BufReader},
+	path::Path,
+	process::{Child, Stdio},
+	time::Duration,
+};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+/// A running `quarks serve`: its address and token.
+struct Served {
+	child: Child,
+	base: String,
+	token: String,
+	http: reqwest::Client,
+}
+
+impl Served {
+	fn start(dir: &Path, node: &Node, who: &str) -> Served {
+		let mut child = quarks_command(dir, node, who)
+			.args(["serve", "--listen", "127.0.0.1:0"])
+			.stdout(Stdio::piped())
+			.spawn()
+			.expect("quarks serve starts");
+		let mut lines = BufReader::new(child.stdout.take().expect("its output")).lines();
+		let first = lines.next().and_then(Result::ok).unwrap_or_default();
+		let url = first.strip_prefix("serving on ").unwrap_or_else(|| panic!("{who}: {first}"));
+		let (base, token) = url.split_once("/#token=").expect("a URL with its token");
+		// The rest of its output is not read; keep the pipe open.
+		std::thread::spawn(move || lines.for_each(drop));
+		Served { child, base: base.into(), token: token.into(), http: reqwest::Client::new() }
+	}
+
+	fn port(&self) -> &str {
+		self.base.rsplit(':').next().expect("a port")
+	}
+
+	async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+		let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
+		request = request.bearer_auth(&self.token);
+		if let Some(body) = body {
+			request = request.json(&body);
+		}
+		let answer = request.send().await.expect("an answer");
+		let status = answer.status();
+		let body: Value = answer.json().await.expect("JSON");
+		assert!(status.is_success(), "{method} {path}: {status} {body}");
+		body
+	}
+
+	async fn get(&self, path: &str) -> Value {
+		self.call(reqwest::Method::GET, path, None).await
+	}
+
+	async fn post(&self, path: &str, body: Value) -> Value {
+		self.call(reqwest::Method::POST, path, Some(body)).await
+	}
+
+	/// The status of `GET path` with these headers (and no token unless among them).
+	async fn status_with(&self, path: &str, headers: &[(&str, &str)]) -> u16 {
+		let mut request = self.http.get(format!("{}{path}", self.base));
+		for (name, value) in headers {
+			request = request.header(*name, *value);
+		}
+		request.send().await.expect("an answer").status().as_u16()
+	}
+}
+
+impl Drop for Served {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+	}
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
+	let node = &validators[0];
+	let dir = dir.path();
+	for (who, dev) in [("alice", "Alice"), ("bob", "Bob")] {
+		quarks(dir, node, who, &["init", "--dev", dev, "--kdf-log-n", "10"]);
+		quarks(dir, node, who, &["device", "register"]);
+	}
+
+	// Beyond loopback only when told.
+	let refused = quarks_command(dir, node, "alice")
+		.args(["serve", "--listen", "0.0.0.0:0"])
+		.output()
+		.expect("quarks runs");
+	assert!(!refused.status.success());
+	let said = String::from_utf8_lossy(&refused.stderr);
+	assert!(said.contains("refusing to listen on 0.0.0.0:0"), "{said}");
+
+	let alice = Served::start(dir, node, "alice");
+	let bob = Served::start(dir, node, "bob");
+
+	// Only the one who started it drives it.
+	let token = format!("Bearer {}", alice.token);
+	let wrong = format!("Bearer {}", bob.token);
+	let evil_host = format!("evil.example:{}", alice.port());
+	assert_eq!(alice.status_with("/api/me", &[]).await, 401, "no token");
+	assert_eq!(alice.status_with("/api/me", &[("authorization", &wrong)]).await, 401);
+	assert_eq!(
+		alice.status_with("/api/me", &[("authorization", &token), ("host", &evil_host)]).await,
+		403,
+		"a rebound DNS name"
+	);
+	assert_eq!(
+		alice
+			.status_with("/api/me", &[("authorization", &token), ("origin", "http://evil.example")])
+			.await,
+		403,
+		"another origin's page"
+	);
+	let events = format!("/api/events?token={}", alice.token);
+	assert_eq!(alice.status_with(&events, &[("origin", "http://evil.example")]).await, 403);
+	let me = alice.get("/api/me").await;
+	assert!(me["account"].as_str().is_some_and(|a| !a.is_empty()), "{me}");
+
+	// Bob's identity is a bot: the example from the docs, run as they say.
+	let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/echo-bot.mjs");
+	let mut bot = std::process::Command::new("node")
+		.args(["--experimental-websocket", &example.to_string_lossy()])
+		.env("QUARKS_API", &bob.base)
+		.env("QUARKS_TOKEN", &bob.token)
+		.stdout(Stdio::piped())
+		.spawn()
+		.expect("node runs the echo bot");
+	let mut said = BufReader::new(bot.stdout.take().expect("its output")).lines();
+	let ready = said.next().and_then(Result::ok).unwrap_or_default();
+	assert_eq!(ready, "echo bot ready");
+
+	// Alice's event stream, then her message to Bob, named from his invitation.
+	let mut request = format!("{}{events}", alice.base.replacen("http", "ws", 1))
+		.into_client_request()
+		.expect("a request");
+	let own_origin = HeaderValue::from_str(&alice.base).expect("a header");
+	request.headers_mut().insert("origin", own_origin);
+	let (mut stream, _) = tokio_tungstenite::connect_async(request).await.expect("the stream");
+	let link = bob.get("/api/invitation").await["link"].as_str().expect("a link").to_owned();
+	let contact = alice.post("/api/contacts", json!({ "name": "bob", "who": link })).await;
+	assert_eq!(contact["status"], "verified", "{contact}");
+	let sent = alice.post("/api/messages", json!({ "to": "bob", "text": "ping" })).await;
+	let group = sent["group"].as_u64().expect("the conversation");
+
+	let answer = tokio::time::timeout(LIMIT, async {
+		while let Some(frame) = stream.next().await {
+			if let Ok(Message::Text(text)) = frame {
+				let event: Value = serde_json::from_str(&text).expect("JSON events");
+				if event["type"] == "message" && event["message"]["outgoing"] == false {
+					return event["message"].clone();
+				}
+			}
+		}
+		panic!("the event stream ended")
+	})
+	.await
+	.expect("the bot's answer on Alice's stream");
+	assert_eq!(answer["text"], "echo: ping", "{answer}");
+	assert_eq!(answer["group"].as_u64(), Some(group), "{answer}");
+	let _ = stream.close(None).await;
+
+	// Her history holds both, hers final.
+	let path = format!("/api/conversations/{group}/messages");
+	let history = wait_for("Alice's message final and the answer kept", LIMIT, || async {
+		let page = alice.get(&path).await;
+		let messages = page["messages"].as_array()?.clone();
+		let final_ping = messages.iter().any(|m| m["text"] == "ping" && m["state"] == "final");
+		let echo = messages.iter().any(|m| m["text"] == "echo: ping" && m["outgoing"] == false);
+		(final_ping && echo).then_some(messages)
+	})
+	.await;
+	assert!(history.iter().all(|m| m["group"].as_u64() == Some(group)), "{history:?}");
+	let conversations = alice.get("/api/conversations").await;
+	assert_eq!(conversations[0]["name"], "bob", "{conversations}");
+	let _ = bot.kill();
+}
