@@ -18,7 +18,13 @@
 #      nothing new.
 # Uses the development identities, whose devices the local chain bound at genesis.
 # Exits non-zero if any step does not behave as described.
+#
+# `--web` instead: the local network with Alice and Bob each served by `quarks serve`
+# (127.0.0.1:8740 and 8741); prints the two addresses to open in a browser, and runs until
+# Ctrl-C.
 set -euo pipefail
+web=false
+[ "${1:-}" = "--web" ] && web=true
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 quarks_setup
@@ -32,6 +38,8 @@ cleanup() {
     kill -INT "$network_pid" 2>/dev/null || true
     wait "$network_pid" 2>/dev/null || true
   fi
+  # The served clients of --web.
+  for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -82,6 +90,18 @@ for name in Alice Bob Charlie; do
   quarks --keystore "$name.json" device register | tee out
   expect out "registered, key package valid until block"
 done
+
+if $web; then
+  port=8740
+  for name in Alice Bob; do
+    quarks --keystore "$name.json" serve --listen "127.0.0.1:$port" >"$name.serve" 2>&1 &
+    until grep -q "^serving on" "$name.serve"; do sleep 0.2; done
+    echo "[demo] $name: open $(sed -n 's/^serving on //p' "$name.serve")"
+    port=$((port + 1))
+  done
+  echo "[demo] Bob adds Alice from her invitation (Contacts) to start; Ctrl-C stops everything"
+  wait
+fi
 
 step "Bob names Alice from her invitation link: checked against the chain, so verified"
 link=$(quarks --keystore Alice.json invite --link)

@@ -35,6 +35,17 @@ if ! command -v node >/dev/null; then
   apt_install nodejs
 fi
 
+# The web app's browser test: Debian's Chromium, driven by Playwright from npm at the
+# version its lockfile pins (no browser download: playwright-core only).
+[ -x /usr/bin/chromium ] || apt_install chromium
+web_test="$QUARKS_ROOT/client/cli/web/test"
+# The lockfile npm last installed from, kept beside what it installed.
+if ! cmp -s "$web_test/package-lock.json" "$web_test/node_modules/.installed-lock.json"; then
+  log "npm ci in client/cli/web/test (Playwright)"
+  (cd "$web_test" && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
+    cp package-lock.json node_modules/.installed-lock.json)
+fi
+
 has_wasm_target() {
   rustup target list --installed ${1:+--toolchain "$1"} 2>/dev/null | grep -qx 'wasm32v1-none'
 }

@@ -1,9 +1,14 @@
-//! `quarks serve` and a bot on a real network on 127.0.0.1: Alice's and Bob's identities
-//! each served by the `quarks` binary; Bob's driven by the echo bot of docs/examples,
-//! which the test runs with Node.js exactly as docs/api.md says. Alice names Bob from his
-//! invitation, sends over the JSON API, and sees the bot's answer both on her event stream
-//! and in her history, her own message final. Requests without the token, for another
-//! Host, or from another origin's page are refused; so is listening beyond loopback.
+//! `quarks serve` on a real network on 127.0.0.1, Alice's and Bob's identities each served
+//! by the `quarks` binary.
+//!
+//! A bot: Bob's identity driven by the echo bot of docs/examples, which the test runs with
+//! Node.js exactly as docs/api.md says. Alice names Bob from his invitation, sends over the
+//! JSON API, and sees the bot's answer both on her event stream and in her history, her own
+//! message final. Requests without the token, for another Host, or from another origin's
+//! page are refused; so is listening beyond loopback.
+//!
+//! The web app: Alice and Bob each in a page of Debian's Chromium (driven by Playwright,
+//! client/cli/web/test/browser.mjs), chatting, a group made and a member removed.
 
 mod common;
 
@@ -189,4 +194,44 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 	let conversations = alice.get("/api/conversations").await;
 	assert_eq!(conversations[0]["name"], "bob", "{conversations}");
 	let _ = bot.kill();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_people_chat_in_the_web_app_in_a_real_browser() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
+	let node = &validators[0];
+	let dir = dir.path();
+	for (who, dev) in [("alice", "Alice"), ("bob", "Bob")] {
+		quarks(dir, node, who, &["init", "--dev", dev, "--kdf-log-n", "10"]);
+		quarks(dir, node, who, &["device", "register"]);
+	}
+	let alice = Served::start(dir, node, "alice");
+	let bob = Served::start(dir, node, "bob");
+	let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/cli/web/test");
+	assert!(
+		web.join("node_modules/playwright-core").exists(),
+		"Playwright is missing: scripts/setup.sh installs it (npm ci in {})",
+		web.display()
+	);
+	// Where the screenshots go: docs/screenshots when asked, to update the docs.
+	let screenshots = std::env::var_os("QUARKS_SCREENSHOTS")
+		.map(std::path::PathBuf::from)
+		.unwrap_or_else(|| dir.join("screenshots"));
+	std::fs::create_dir_all(&screenshots).expect("a screenshot folder");
+	let run = std::process::Command::new("node")
+		.arg(web.join("browser.mjs"))
+		.env("ALICE_URL", format!("{}/#token={}", alice.base, alice.token))
+		.env("BOB_URL", format!("{}/#token={}", bob.base, bob.token))
+		.env("SCREENSHOTS", &screenshots)
+		.output()
+		.expect("node runs the browser test");
+	let said =
+		format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+	assert!(run.status.success(), "the browser test failed:\n{said}");
+	assert!(said.contains("the web app works"), "{said}");
+	for screen in ["chat", "chat-phone", "invitation", "notarization", "group"] {
+		assert!(screenshots.join(format!("{screen}.png")).exists(), "no screenshot of {screen}");
+	}
 }

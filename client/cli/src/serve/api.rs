@@ -207,10 +207,13 @@ async fn safety_number(State(served): Shared, Path(who): Path<String>) -> Answer
 	})))
 }
 
-/// `GET /api/invitation`: this account's invitation link.
+/// `GET /api/invitation`: this account's invitation link, and its QR code as SVG.
 async fn invitation(State(served): Shared) -> Answer {
 	let link = m(&served).invitation().await.map_err(failed)?.to_string();
-	Ok(Json(json!({ "link": link })))
+	let code = qrcode::QrCode::new(link.as_bytes())
+		.map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+	let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).build();
+	Ok(Json(json!({ "link": link, "qr_svg": svg })))
 }
 
 #[derive(Deserialize)]

@@ -2,6 +2,8 @@
 //! JSON API and a WebSocket event stream (docs/api.md). The same library, database and
 //! rules as the terminal chat; this module only speaks HTTP.
 //!
+//! It also serves the web app (client/cli/web, built into the binary).
+//!
 //! Only the one who started it may drive it: it listens on loopback unless told
 //! otherwise, every API request carries the secret token printed at start (as
 //! `Authorization: Bearer`; the event stream, which a browser opens without headers, as
@@ -10,6 +12,7 @@
 
 mod api;
 mod events;
+mod web;
 
 use crate::{args::ServeArgs, input::*};
 use axum::{
@@ -55,6 +58,7 @@ pub async fn run(cli: &crate::args::Cli, args: &ServeArgs) -> Fallible<()> {
 		hosts: own_hosts(bound),
 	});
 	let app = api::routes()
+		.merge(web::routes())
 		.layer(middleware::from_fn_with_state(served.clone(), guard))
 		.with_state(served);
 	println!("serving on http://{bound}/#token={token}");
@@ -107,6 +111,10 @@ async fn guard(State(served): State<Arc<Served>>, request: Request, next: Next) 
 		if !served.hosts.iter().any(|h| origin == format!("http://{h}")) {
 			return refusal(StatusCode::FORBIDDEN, format!("requests from {origin} are refused"));
 		}
+	}
+	// The web app's files hold no secret: the page takes the token from its address.
+	if !request.uri().path().starts_with("/api/") {
+		return next.run(request).await;
 	}
 	let bearer = text(header::AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer "));
 	let in_query = request.uri().query().and_then(|query| {

@@ -1,0 +1,405 @@
+// The Quarks web app: a face over `quarks serve`'s API (docs/api.md). It keeps no state
+// of its own: what it shows is read from the API, again whenever the event stream says
+// something changed. Text from others is only ever set as text, never as markup.
+
+const token = takeToken();
+let open = null; // the group shown
+let conversations = [];
+let arrived = []; // letters shown before their anchor, not in the history yet
+let refreshing = null;
+let headed = null; // the group whose title and actions are drawn
+
+function takeToken() {
+  const match = location.hash.match(/token=([0-9a-f]+)/);
+  if (match) {
+    sessionStorage.setItem("quarks-token", match[1]);
+    history.replaceState(null, "", location.pathname);
+  }
+  return sessionStorage.getItem("quarks-token");
+}
+
+class Refused extends Error {}
+
+async function api(path, body, method) {
+  const answer = await fetch(path, {
+    method: method ?? (body ? "POST" : "GET"),
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body && JSON.stringify(body),
+  });
+  const json = await answer.json().catch(() => ({}));
+  if (answer.status === 401) throw new Refused(json.error);
+  if (!answer.ok) throw new Error(json.error ?? `${answer.status}`);
+  return json;
+}
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}
+
+const $ = (id) => document.getElementById(id);
+const say = (text) => ($("status").textContent = text);
+
+function refuse() {
+  $("app").hidden = true;
+  $("refused").hidden = false;
+}
+
+function tick(m) {
+  const block = m.block ? ` #${m.block}` : "";
+  let text = {
+    sending: "… sending",
+    pending: "✓ pending",
+    anchored: `✓ anchored${block}`,
+    final: `✓✓ final${block}`,
+    not_notarized: "✗ not notarized",
+    failed: `✗ failed: ${m.reason}`,
+  }[m.state] ?? m.state;
+  if (m.read_by > 0) text += m.read_by > 1 ? ` · read by ${m.read_by}` : " · read";
+  else if (m.delivered_to > 0) text += " · delivered";
+  return text;
+}
+
+function title(c) {
+  return c.name ?? `group ${c.group}`;
+}
+
+function nameOf(account) {
+  const c = conversations.find((c) => c.peer === account);
+  return c?.name ?? account.slice(0, 8) + "…";
+}
+
+async function refresh() {
+  try {
+    conversations = await api("/api/conversations");
+    drawConversations();
+    if (open !== null) {
+      // A conversation just made is listed once it has a message.
+      if (headed !== open) drawHeader(open);
+      await drawMessages();
+    }
+  } catch (e) {
+    if (e instanceof Refused) refuse();
+    else say(`could not read your conversations: ${e.message}`);
+  }
+}
+
+// Many events in a burst make one refresh.
+function soon() {
+  clearTimeout(refreshing);
+  refreshing = setTimeout(refresh, 50);
+}
+
+function drawConversations() {
+  const list = $("conversations");
+  list.replaceChildren(
+    ...conversations.map((c) =>
+      el(
+        "li",
+        {
+          tabindex: 0,
+          role: "button",
+          "aria-current": c.group === open ? "true" : "false",
+          "data-group": c.group,
+          onclick: () => show(c.group),
+          onkeydown: (e) => e.key === "Enter" && show(c.group),
+        },
+        el("span", { class: "name" }, title(c)),
+        c.unread > 0 ? el("span", { class: "unread", "aria-label": `${c.unread} unread` }, `${c.unread}`) : null,
+        c.request_from ? el("span", { class: "request" }, "request") : null,
+        el("div", { class: "last" }, c.last ? c.last.text : ""),
+      ),
+    ),
+  );
+  if (conversations.length === 0) list.append(el("li", {}, "No conversations yet: start one with New chat."));
+}
+
+async function show(group) {
+  open = group;
+  arrived = [];
+  $("app").classList.add("open");
+  $("compose").hidden = false;
+  drawHeader(group);
+  drawConversations();
+  await drawMessages();
+  await api(`/api/conversations/${group}/read`, {}).catch(() => {});
+  $("text").focus();
+}
+
+function drawHeader(group) {
+  const c = conversations.find((c) => c.group === group);
+  $("title").textContent = c ? title(c) : `group ${group}`;
+  headed = c ? group : null;
+  const actions = $("conversation-actions");
+  actions.replaceChildren();
+  if (!c) return;
+  if (c.peer) {
+    actions.append(el("button", { type: "button", onclick: () => safetyNumber(c.peer) }, "Safety number"));
+  } else {
+    actions.append(
+      el("button", { type: "button", onclick: () => member(c.group, true) }, "Add member"),
+      el("button", { type: "button", onclick: () => member(c.group, false) }, "Remove member"),
+      el("button", { type: "button", onclick: () => leave(c.group) }, "Leave"),
+    );
+  }
+}
+
+async function drawMessages() {
+  const group = open;
+  const page = await api(`/api/conversations/${group}/messages?limit=200`);
+  if (group !== open) return;
+  const kept = new Set(page.messages.map((m) => m.hash));
+  arrived = arrived.filter((m) => !kept.has(m.hash));
+  const all = [...page.messages, ...arrived.filter((m) => m.group === group)];
+  const list = $("messages");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.replaceChildren(
+    ...all.map((m) =>
+      el(
+        "li",
+        {
+          class: m.outgoing ? "mine" : "theirs",
+          tabindex: 0,
+          "data-hash": m.hash,
+          onclick: () => detail(m),
+          onkeydown: (e) => e.key === "Enter" && detail(m),
+        },
+        el("div", { class: "who" }, m.outgoing ? "you" : nameOf(m.sender)),
+        el("div", { class: "text" }, m.text),
+        el("div", { class: "tick" }, tick(m)),
+      ),
+    ),
+  );
+  if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+function panel(heading, ...body) {
+  $("panel-title").textContent = heading;
+  $("panel-body").replaceChildren(...body);
+  if (!$("panel").open) $("panel").showModal();
+}
+
+function field(label, id, attributes = {}) {
+  return [el("label", { for: id }, label), el("input", { id, name: id, autocomplete: "off", ...attributes })];
+}
+
+function form(submit, label, ...fields) {
+  return el(
+    "form",
+    {
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const values = Object.fromEntries(new FormData(e.target));
+        const button = e.target.querySelector("button");
+        button.disabled = true;
+        try {
+          await submit(values);
+        } catch (error) {
+          say(error.message);
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    ...fields.flat(),
+    el("button", { type: "submit" }, label),
+  );
+}
+
+function detail(m) {
+  const rows = [
+    ["From", m.outgoing ? "you" : m.sender],
+    ["Sent or received", new Date(m.at).toLocaleString()],
+    ["State", tick(m)],
+    ["Anchor block", m.block ?? "not yet"],
+    ["Envelope hash", m.hash],
+    ["Receipts on chain", m.outgoing ? `${m.delivered_to}` : "—"],
+    ["Read by", m.outgoing ? `${m.read_by}` : "—"],
+  ];
+  panel(
+    "Notarization",
+    el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, `${v}`)])),
+    el("p", {}, "The anchor is the sender's signed record of this message on chain; final once its block is."),
+  );
+}
+
+function newChat() {
+  panel(
+    "New chat",
+    form(
+      async ({ to, text }) => {
+        say(`starting a conversation with ${to} (waits for the chain)…`);
+        const sent = await api("/api/messages", { to, text });
+        $("panel").close();
+        await refresh();
+        if (sent.group !== null) await show(sent.group);
+        say("");
+      },
+      "Send",
+      field("To (a contact's name or an account)", "to", { required: true }),
+      field("Message", "text", { required: true }),
+    ),
+  );
+}
+
+function newGroup() {
+  panel(
+    "New group",
+    form(
+      async ({ members }) => {
+        say("creating the group (waits for the chain)…");
+        const names = members.split(",").map((m) => m.trim()).filter(Boolean);
+        const { group } = await api("/api/groups", { members: names });
+        $("panel").close();
+        await refresh();
+        await show(group);
+        say(`created group ${group}`);
+      },
+      "Create",
+      field("Members (names or accounts, separated by commas)", "members", { required: true }),
+    ),
+  );
+}
+
+function member(group, add) {
+  panel(
+    add ? "Add a member" : "Remove a member",
+    form(
+      async ({ who }) => {
+        say(`${add ? "adding" : "removing"} ${who} (waits for the chain)…`);
+        const path = `/api/groups/${group}/members`;
+        const { epoch } = add
+          ? await api(path, { who })
+          : await api(`${path}/${encodeURIComponent(who)}`, null, "DELETE");
+        $("panel").close();
+        say(`${add ? "added" : "removed"} ${who} (epoch ${epoch})`);
+        soon();
+      },
+      add ? "Add" : "Remove",
+      field("Who (a name or an account)", "who", { required: true }),
+    ),
+  );
+}
+
+async function leave(group) {
+  if (!confirm(`Leave group ${group}? You will read nothing sent there after.`)) return;
+  await api(`/api/groups/${group}/leave`, {}).catch((e) => say(e.message));
+  say(`left group ${group}`);
+  soon();
+}
+
+async function contacts() {
+  const [list, invitation] = await Promise.all([api("/api/contacts"), api("/api/invitation")]);
+  const qr = el("div", { class: "qr", role: "img", "aria-label": "your invitation as a QR code" });
+  qr.innerHTML = invitation.qr_svg; // made by quarks serve from the link, not by anyone else
+  panel(
+    "Contacts",
+    el("h3", {}, "Your invitation"),
+    el("p", {}, "Give this link to people; adding it checks your devices on chain, so they see you verified."),
+    el("input", { id: "invitation", readonly: true, value: invitation.link, "aria-label": "your invitation link" }),
+    qr,
+    el("h3", {}, "Add someone"),
+    form(
+      async ({ name, who }) => {
+        const contact = await api("/api/contacts", { name, who });
+        say(`${contact.name} is ${contact.account}, ${contact.status}`);
+        await contacts();
+      },
+      "Add",
+      field("Name", "name", { required: true }),
+      field("Their invitation link or account", "who", { required: true }),
+    ),
+    el("h3", {}, "Your contacts"),
+    el(
+      "ul",
+      { id: "contacts" },
+      ...list.map((c) =>
+        el(
+          "li",
+          {},
+          `${c.name} — ${c.status} `,
+          el("button", { type: "button", onclick: () => safetyNumber(c.account) }, "Safety number"),
+        ),
+      ),
+    ),
+  );
+}
+
+async function safetyNumber(who) {
+  const s = await api(`/api/contacts/${encodeURIComponent(who)}/safety-number`);
+  const groups = s.safety_number.match(/.{1,5}/g) ?? [];
+  const matches = {
+    true: "Your conversation holds exactly the devices the chain binds to them.",
+    false: "WARNING: your conversation holds other devices than the chain binds to them.",
+  }[s.conversation_matches] ?? "No conversation with them yet.";
+  panel(
+    `Safety number with ${nameOf(s.account)}`,
+    el("p", { class: "safety" }, groups.join(" ")),
+    el("p", {}, "Compare it with theirs, in person or on a call you trust. " + matches),
+    el("h3", {}, "Their devices on chain"),
+    el("ul", {}, ...s.devices.map((d) => el("li", {}, d))),
+  );
+}
+
+function follow() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const events = new WebSocket(`${scheme}://${location.host}/api/events?token=${token}`);
+  events.onmessage = ({ data }) => {
+    const event = JSON.parse(data);
+    if (event.type === "message") {
+      if (!arrived.some((m) => m.hash === event.message.hash)) arrived.push(event.message);
+      soon();
+    } else if (event.type === "dropped") {
+      arrived = arrived.filter((m) => m.hash !== event.hash);
+      soon();
+    } else if (event.type === "notice") {
+      say(event.text);
+    } else {
+      soon();
+    }
+  };
+  events.onclose = () => setTimeout(follow, 1000);
+}
+
+async function start() {
+  if (!token) return refuse();
+  try {
+    const me = await api("/api/me");
+    $("me").textContent = me.account;
+  } catch (e) {
+    if (e instanceof Refused) return refuse();
+    say(e.message);
+  }
+  $("app").hidden = false;
+  $("new-chat").onclick = newChat;
+  $("new-group").onclick = newGroup;
+  $("show-contacts").onclick = () => contacts().catch((e) => say(e.message));
+  $("back").onclick = () => {
+    open = null;
+    $("app").classList.remove("open");
+  };
+  $("compose").onsubmit = async (e) => {
+    e.preventDefault();
+    const input = $("text");
+    const text = input.value;
+    input.value = "";
+    try {
+      await api("/api/messages", { group: open, text });
+      soon();
+    } catch (error) {
+      input.value = text; // nothing was sent: the text stays
+      say(`not sent: ${error.message}`);
+    }
+  };
+  follow();
+  await refresh();
+  // States advance on chain (an anchor turns final) without an event of their own.
+  setInterval(refresh, 2000);
+}
+
+start();
