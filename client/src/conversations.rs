@@ -140,6 +140,8 @@ impl Messenger {
 		let (group, _, _): (GroupId, AccountId32, u32) =
 			included.event(vocabulary::GROUP_CREATED)?;
 		self.commit_changes(group, None, true, progress).await?;
+		// Listed at once, before its first message.
+		self.database.add_conversation(group, None, crate::send::now_ms())?;
 		Ok(group)
 	}
 

@@ -1,4 +1,5 @@
-// An echo bot over `quarks serve` (docs/api.md): it answers every message it receives.
+// An echo bot over `quarks serve` (docs/api.md): it answers every message it receives —
+// strangers' too (answering accepts their request, and each answer's anchor costs a fee).
 //
 //   quarks serve --token-file token &
 //   QUARKS_API=http://127.0.0.1:8740 QUARKS_TOKEN=$(cat token) \
@@ -22,6 +23,12 @@ events.onmessage = async ({ data }) => {
   const event = JSON.parse(data);
   if (event.type !== "message" || event.message.outgoing) return;
   const { group, text } = event.message;
-  await call("/api/messages", { group, text: `echo: ${text}` });
+  // Two echo bots in one group would answer each other for ever.
+  if (text.startsWith("echo: ")) return;
+  try {
+    await call("/api/messages", { group, text: `echo: ${text}` });
+  } catch (error) {
+    console.error(`not answered: ${error.message}`); // e.g. too long to echo
+  }
 };
 events.onclose = () => process.exit(1);

@@ -8,7 +8,9 @@
 //! page are refused; so is listening beyond loopback.
 //!
 //! The web app: Alice and Bob each in a page of Debian's Chromium (driven by Playwright,
-//! client/cli/web/test/browser.mjs), chatting, a group made and a member removed.
+//! client/cli/web/test/browser.mjs), chatting, a message's notarization read from the chain
+//! and its proof downloaded (then verified with the command line), a group made and a
+//! member removed.
 
 mod common;
 
@@ -18,44 +20,31 @@ use serde_json::{json, Value};
 use std::{
 	io::{BufRead, BufReader},
 	path::Path,
-	process::{Child, Stdio},
+	process::Stdio,
 	time::Duration,
 };
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
-/// A running `quarks serve`: its address and token.
+/// A running `quarks serve`, and a client of its API.
 struct Served {
-	child: Child,
-	base: String,
-	token: String,
+	serving: Serving,
 	http: reqwest::Client,
 }
 
 impl Served {
 	fn start(dir: &Path, node: &Node, who: &str) -> Served {
-		let mut child = quarks_command(dir, node, who)
-			.args(["serve", "--listen", "127.0.0.1:0"])
-			.stdout(Stdio::piped())
-			.spawn()
-			.expect("quarks serve starts");
-		let mut lines = BufReader::new(child.stdout.take().expect("its output")).lines();
-		let first = lines.next().and_then(Result::ok).unwrap_or_default();
-		let url = first.strip_prefix("serving on ").unwrap_or_else(|| panic!("{who}: {first}"));
-		let (base, token) = url.split_once("/#token=").expect("a URL with its token");
-		// The rest of its output is not read; keep the pipe open.
-		std::thread::spawn(move || lines.for_each(drop));
-		Served { child, base: base.into(), token: token.into(), http: reqwest::Client::new() }
+		Served { serving: Serving::start(dir, node, who), http: reqwest::Client::new() }
 	}
 
 	fn port(&self) -> &str {
-		self.base.rsplit(':').next().expect("a port")
+		self.serving.base.rsplit(':').next().expect("a port")
 	}
 
 	async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-		let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
-		request = request.bearer_auth(&self.token);
+		let mut request = self.http.request(method.clone(), format!("{}{path}", self.serving.base));
+		request = request.bearer_auth(&self.serving.token);
 		if let Some(body) = body {
 			request = request.json(&body);
 		}
@@ -76,17 +65,11 @@ impl Served {
 
 	/// The status of `GET path` with these headers (and no token unless among them).
 	async fn status_with(&self, path: &str, headers: &[(&str, &str)]) -> u16 {
-		let mut request = self.http.get(format!("{}{path}", self.base));
+		let mut request = self.http.get(format!("{}{path}", self.serving.base));
 		for (name, value) in headers {
 			request = request.header(*name, *value);
 		}
 		request.send().await.expect("an answer").status().as_u16()
-	}
-}
-
-impl Drop for Served {
-	fn drop(&mut self) {
-		let _ = self.child.kill();
 	}
 }
 
@@ -115,8 +98,8 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 	let bob = Served::start(dir, node, "bob");
 
 	// Only the one who started it drives it.
-	let token = format!("Bearer {}", alice.token);
-	let wrong = format!("Bearer {}", bob.token);
+	let token = format!("Bearer {}", alice.serving.token);
+	let wrong = format!("Bearer {}", bob.serving.token);
 	let evil_host = format!("evil.example:{}", alice.port());
 	assert_eq!(alice.status_with("/api/me", &[]).await, 401, "no token");
 	assert_eq!(alice.status_with("/api/me", &[("authorization", &wrong)]).await, 401);
@@ -132,7 +115,7 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 		403,
 		"another origin's page"
 	);
-	let events = format!("/api/events?token={}", alice.token);
+	let events = format!("/api/events?token={}", alice.serving.token);
 	assert_eq!(alice.status_with(&events, &[("origin", "http://evil.example")]).await, 403);
 	let me = alice.get("/api/me").await;
 	assert!(me["account"].as_str().is_some_and(|a| !a.is_empty()), "{me}");
@@ -141,8 +124,8 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 	let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/echo-bot.mjs");
 	let mut bot = std::process::Command::new("node")
 		.args(["--experimental-websocket", &example.to_string_lossy()])
-		.env("QUARKS_API", &bob.base)
-		.env("QUARKS_TOKEN", &bob.token)
+		.env("QUARKS_API", &bob.serving.base)
+		.env("QUARKS_TOKEN", &bob.serving.token)
 		.stdout(Stdio::piped())
 		.spawn()
 		.expect("node runs the echo bot");
@@ -151,10 +134,10 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 	assert_eq!(ready, "echo bot ready");
 
 	// Alice's event stream, then her message to Bob, named from his invitation.
-	let mut request = format!("{}{events}", alice.base.replacen("http", "ws", 1))
+	let mut request = format!("{}{events}", alice.serving.base.replacen("http", "ws", 1))
 		.into_client_request()
 		.expect("a request");
-	let own_origin = HeaderValue::from_str(&alice.base).expect("a header");
+	let own_origin = HeaderValue::from_str(&alice.serving.base).expect("a header");
 	request.headers_mut().insert("origin", own_origin);
 	let (mut stream, _) = tokio_tungstenite::connect_async(request).await.expect("the stream");
 	let link = bob.get("/api/invitation").await["link"].as_str().expect("a link").to_owned();
@@ -222,9 +205,10 @@ async fn two_people_chat_in_the_web_app_in_a_real_browser() {
 	std::fs::create_dir_all(&screenshots).expect("a screenshot folder");
 	let run = std::process::Command::new("node")
 		.arg(web.join("browser.mjs"))
-		.env("ALICE_URL", format!("{}/#token={}", alice.base, alice.token))
-		.env("BOB_URL", format!("{}/#token={}", bob.base, bob.token))
+		.env("ALICE_URL", alice.serving.page())
+		.env("BOB_URL", bob.serving.page())
 		.env("SCREENSHOTS", &screenshots)
+		.env("DOWNLOADS", dir)
 		.output()
 		.expect("node runs the browser test");
 	let said =
@@ -234,4 +218,8 @@ async fn two_people_chat_in_the_web_app_in_a_real_browser() {
 	for screen in ["chat", "chat-phone", "invitation", "notarization", "group"] {
 		assert!(screenshots.join(format!("{screen}.png")).exists(), "no screenshot of {screen}");
 	}
+	// The proof Alice's page downloaded holds against the chain, for anyone.
+	let proof = dir.join("proof.json");
+	let verified = quarks(dir, node, "bob", &["verify-proof", &proof.to_string_lossy()]);
+	assert!(verified.contains("message  Hi Alice, lunch at noon?"), "{verified}");
 }

@@ -154,6 +154,10 @@ pub struct ServeArgs {
 	/// Listen on an address other machines reach (behind your own TLS and firewall).
 	#[arg(long)]
 	pub allow_remote: bool,
+	/// A name and port others reach this service by (e.g. behind a TLS proxy): requests
+	/// naming it are served too. Needed with --allow-remote.
+	#[arg(long, value_name = "NAME:PORT")]
+	pub public_host: Vec<String>,
 	/// Also write the token to this file (readable by you only), for a bot to read.
 	#[arg(long)]
 	pub token_file: Option<std::path::PathBuf>,

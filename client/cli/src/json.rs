@@ -1,10 +1,11 @@
 //! The JSON shapes of what the message database holds: `--json` output and the API of
 //! `quarks serve` print the same ones.
 
-use crate::output::address;
+use crate::output::{address, device};
 use quarks_client::{
 	database::{Before, Contact, Conversation, Message, MessageState},
 	messenger::Messenger,
+	proofs::Audit,
 };
 use serde_json::{json, Value};
 use sp_core::H256;
@@ -65,4 +66,25 @@ pub fn contact_json(contact: &Contact, still_verified: bool) -> Value {
 		(Some(_), false) => "CHANGED since verified",
 	};
 	json!({ "name": contact.name, "account": address(&contact.account), "status": status })
+}
+
+/// What the finalized chain says of one message: its anchor, the device that signed it and
+/// whether the chain bound that device to the sender then, and each recipient's receipt.
+pub fn audit_json(audit: &Audit) -> Value {
+	let recipients: Vec<Value> = audit
+		.recipients
+		.iter()
+		.map(|r| json!({ "account": address(&r.account), "receipt_block": r.receipt }))
+		.collect();
+	json!({
+		"hash": format!("{:?}", audit.hash),
+		"sender": address(&audit.sender),
+		"anchored_at": audit.anchored_at,
+		"anchor_block": audit.anchor_block.map(|h| format!("{h:?}")),
+		"root": format!("{:?}", audit.membership.root),
+		"leaf_index": audit.membership.proof.leaf_index,
+		"leaf_count": audit.membership.proof.leaf_count,
+		"device": audit.device.map(|(key, bound)| json!({ "key": device(&key), "bound": bound })),
+		"recipients": recipients,
+	})
 }

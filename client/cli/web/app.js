@@ -6,6 +6,7 @@ const token = takeToken();
 let open = null; // the group shown
 let conversations = [];
 let arrived = []; // letters shown before their anchor, not in the history yet
+let listed = []; // the open conversation's messages, as last read
 let refreshing = null;
 let headed = null; // the group whose title and actions are drawn
 
@@ -82,6 +83,12 @@ async function refresh() {
       // A conversation just made is listed once it has a message.
       if (headed !== open) drawHeader(open);
       await drawMessages();
+      // What arrives in the open conversation is read once someone looks: the others are
+      // told (a receipt is a transaction; a tab in the background reads nothing).
+      const looking = document.visibilityState === "visible" && document.hasFocus();
+      if (looking && conversations.some((c) => c.group === open && c.unread > 0)) {
+        await api(`/api/conversations/${open}/read`, {}).catch(() => {});
+      }
     }
   } catch (e) {
     if (e instanceof Refused) refuse();
@@ -122,6 +129,7 @@ function drawConversations() {
 async function show(group) {
   open = group;
   arrived = [];
+  listed = [];
   $("app").classList.add("open");
   $("compose").hidden = false;
   drawHeader(group);
@@ -153,9 +161,16 @@ async function drawMessages() {
   const group = open;
   const page = await api(`/api/conversations/${group}/messages?limit=200`);
   if (group !== open) return;
-  const kept = new Set(page.messages.map((m) => m.hash));
+  listed = page.messages;
+  const kept = new Set(listed.map((m) => m.hash));
   arrived = arrived.filter((m) => !kept.has(m.hash));
-  const all = [...page.messages, ...arrived.filter((m) => m.group === group)];
+  render();
+}
+
+// The open conversation from what was last read and what arrived since: a letter is on
+// screen the moment its event comes, before any request.
+function render() {
+  const all = [...listed, ...arrived.filter((m) => m.group === open)];
   const list = $("messages");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   list.replaceChildren(
@@ -211,20 +226,61 @@ function form(submit, label, ...fields) {
   );
 }
 
-function detail(m) {
+async function detail(m) {
   const rows = [
     ["From", m.outgoing ? "you" : m.sender],
     ["Sent or received", new Date(m.at).toLocaleString()],
     ["State", tick(m)],
     ["Anchor block", m.block ?? "not yet"],
     ["Envelope hash", m.hash],
-    ["Receipts on chain", m.outgoing ? `${m.delivered_to}` : "—"],
-    ["Read by", m.outgoing ? `${m.read_by}` : "—"],
   ];
+  const extra = [];
+  if (m.state === "final") {
+    // What the finalized chain says, read now: not what this device remembers.
+    try {
+      const audit = await api(`/api/messages/${m.hash}/audit`);
+      rows.push(["Place in the anchor", `leaf ${audit.leaf_index + 1} of ${audit.leaf_count}, root ${audit.root}`]);
+      if (audit.device) {
+        rows.push(["Signed by device", `${audit.device.key} (${audit.device.bound ? "bound to the sender then" : "NOT bound to the sender then"})`]);
+      }
+      for (const r of audit.recipients) {
+        rows.push([`Receipt of ${nameOf(r.account)}`, r.receipt_block ? `block #${r.receipt_block}` : "none yet"]);
+      }
+    } catch (error) {
+      rows.push(["Audit", error.message]);
+    }
+    if (!m.outgoing) {
+      extra.push(el("button", { type: "button", onclick: () => downloadProof(m.hash) }, "Download proof"));
+    }
+  }
+  if (m.outgoing) rows.push(["Read by", `${m.read_by}`]);
   panel(
     "Notarization",
     el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, `${v}`)])),
     el("p", {}, "The anchor is the sender's signed record of this message on chain; final once its block is."),
+    ...extra,
+  );
+}
+
+// A proof anyone can check without a key: `quarks verify-proof <file>`.
+async function downloadProof(hash) {
+  try {
+    const proof = await api(`/api/messages/${hash}/proof`);
+    const file = new Blob([JSON.stringify(proof, null, 2)], { type: "application/json" });
+    const link = el("a", { href: URL.createObjectURL(file), download: `proof-${hash.slice(2, 10)}.json` });
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+  } catch (error) {
+    say(`no proof: ${error.message}`);
+  }
+}
+
+async function devices() {
+  const list = await api("/api/devices");
+  panel(
+    "Your devices",
+    el("p", {}, "The devices the chain binds to your account; each reads your conversations. Add one with `quarks init --suri`, remove one with `quarks device remove`."),
+    el("ul", { id: "devices" }, ...list.map((d) => el("li", {}, d.key, d.this_device ? " (this device)" : ""))),
   );
 }
 
@@ -352,10 +408,17 @@ function follow() {
   events.onmessage = ({ data }) => {
     const event = JSON.parse(data);
     if (event.type === "message") {
-      if (!arrived.some((m) => m.hash === event.message.hash)) arrived.push(event.message);
+      const known = (m) => m.hash === event.message.hash;
+      if (!arrived.some(known) && !listed.some(known)) {
+        arrived.push(event.message);
+        // Held until the history has them; a flood from strangers is not held for ever.
+        if (arrived.length > 500) arrived.shift();
+        if (event.message.group === open) render();
+      }
       soon();
     } else if (event.type === "dropped") {
       arrived = arrived.filter((m) => m.hash !== event.hash);
+      render();
       soon();
     } else if (event.type === "notice") {
       say(event.text);
@@ -379,6 +442,7 @@ async function start() {
   $("new-chat").onclick = newChat;
   $("new-group").onclick = newGroup;
   $("show-contacts").onclick = () => contacts().catch((e) => say(e.message));
+  $("show-devices").onclick = () => devices().catch((e) => say(e.message));
   $("back").onclick = () => {
     open = null;
     $("app").classList.remove("open");
@@ -396,6 +460,7 @@ async function start() {
       say(`not sent: ${error.message}`);
     }
   };
+  addEventListener("focus", soon);
   follow();
   await refresh();
   // States advance on chain (an anchor turns final) without an event of their own.

@@ -661,3 +661,40 @@ pub fn quarks(dir: &Path, node: &Node, who: &str, args: &[&str]) -> String {
 	);
 	text
 }
+
+/// A running `quarks serve`: its address and the token its requests carry.
+pub struct Serving {
+	child: Child,
+	/// `http://127.0.0.1:<port>`.
+	pub base: String,
+	pub token: String,
+}
+
+impl Serving {
+	/// `quarks serve` for `who` through `node`, on a free loopback port.
+	pub fn start(dir: &Path, node: &Node, who: &str) -> Serving {
+		let mut child = quarks_command(dir, node, who)
+			.args(["serve", "--listen", "127.0.0.1:0"])
+			.stdout(Stdio::piped())
+			.spawn()
+			.expect("quarks serve starts");
+		let mut lines = BufReader::new(child.stdout.take().expect("its output")).lines();
+		let first = lines.next().and_then(Result::ok).unwrap_or_default();
+		let url = first.strip_prefix("serving on ").unwrap_or_else(|| panic!("{who}: {first}"));
+		let (base, token) = url.split_once("/#token=").expect("a URL with its token");
+		// The rest of its output is not read; the pipe stays open.
+		std::thread::spawn(move || lines.for_each(drop));
+		Serving { child, base: base.into(), token: token.into() }
+	}
+
+	/// The address a browser opens: the page with its token.
+	pub fn page(&self) -> String {
+		format!("{}/#token={}", self.base, self.token)
+	}
+}
+
+impl Drop for Serving {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+	}
+}

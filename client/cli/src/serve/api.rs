@@ -3,7 +3,10 @@
 //! sentence (`{"error": …}`).
 
 use super::{events, Refusal, Served};
-use crate::{json::*, output::address};
+use crate::{
+	json::*,
+	output::{address, device},
+};
 use axum::{
 	extract::{Path, Query, State},
 	http::StatusCode,
@@ -15,11 +18,12 @@ use quarks_client::{
 	error::ClientError,
 	invitation::{Invitation, SCHEME},
 	messenger::Messenger,
+	proofs, queries,
 };
 use quarks_primitives::GroupId;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sp_core::crypto::AccountId32;
+use sp_core::{crypto::AccountId32, H256};
 use std::sync::Arc;
 
 type Answer = Result<Json<Value>, Refusal>;
@@ -32,6 +36,9 @@ pub fn routes() -> Router<Arc<Served>> {
 		.route("/api/conversations/{group}/messages", get(history))
 		.route("/api/conversations/{group}/read", post(read))
 		.route("/api/messages", post(send))
+		.route("/api/messages/{hash}/audit", get(audit))
+		.route("/api/messages/{hash}/proof", get(proof))
+		.route("/api/devices", get(devices))
 		.route("/api/contacts", get(contacts).post(add_contact))
 		.route("/api/contacts/{who}/safety-number", get(safety_number))
 		.route("/api/invitation", get(invitation))
@@ -50,7 +57,9 @@ fn failed(error: ClientError) -> Refusal {
 		| ClientError::BlockingSelf
 		| ClientError::NoDevice(_)
 		| ClientError::Invitation(_) => StatusCode::BAD_REQUEST,
-		ClientError::NoGroup(_) | ClientError::NotInGroup(_) => StatusCode::NOT_FOUND,
+		ClientError::NoGroup(_) | ClientError::NotInGroup(_) | ClientError::NotInStore(_) => {
+			StatusCode::NOT_FOUND
+		}
 		ClientError::Chain(_) => StatusCode::BAD_GATEWAY,
 		ClientError::Keystore(_) | ClientError::Store(_) | ClientError::Database(_) => {
 			StatusCode::INTERNAL_SERVER_ERROR
@@ -62,6 +71,27 @@ fn failed(error: ClientError) -> Refusal {
 
 fn bad(why: impl Into<String>) -> Refusal {
 	Refusal(StatusCode::BAD_REQUEST, why.into())
+}
+
+/// Runs `work` to its end even if the caller goes away meanwhile (axum drops a handler
+/// whose connection closed): a change left half made — a conversation on chain but not in
+/// the database — would be made, and paid for, again.
+async fn to_the_end<T: Send + 'static>(
+	work: impl std::future::Future<Output = Result<T, ClientError>> + Send + 'static,
+) -> Result<T, Refusal> {
+	tokio::spawn(work)
+		.await
+		.map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+		.map_err(failed)
+}
+
+/// `group` if this device has that conversation.
+fn known(served: &Served, group: GroupId) -> Result<GroupId, Refusal> {
+	match m(served).database.knows(group) {
+		Ok(true) => Ok(group),
+		Ok(false) => Err(Refusal(StatusCode::NOT_FOUND, format!("no conversation {group} here"))),
+		Err(e) => Err(failed(e.into())),
+	}
 }
 
 fn m(served: &Served) -> &Messenger {
@@ -77,7 +107,7 @@ async fn me(State(served): Shared) -> Answer {
 	let m = m(&served);
 	Ok(Json(json!({
 		"account": address(m.account()),
-		"device": array_bytes::bytes2hex("0x", m.device_key()),
+		"device": device(&m.device_key()),
 	})))
 }
 
@@ -102,6 +132,7 @@ async fn history(
 	Path(group): Path<GroupId>,
 	Query(page): Query<Page>,
 ) -> Answer {
+	let group = known(&served, group)?;
 	let before = page.before.as_deref().map(parse_cursor).transpose().map_err(bad)?;
 	let limit = page.limit.unwrap_or(50).clamp(1, quarks_client::database::MAX_PAGE);
 	let messages =
@@ -124,9 +155,10 @@ async fn read(
 	Path(group): Path<GroupId>,
 	Query(options): Query<ReadOptions>,
 ) -> Answer {
+	let group = known(&served, group)?;
 	m(&served).database.mark_read(group).map_err(|e| failed(e.into()))?;
 	if options.receipt.unwrap_or(true) {
-		served.engine.send_read(group).await.map_err(failed)?;
+		to_the_end(async move { served.engine.send_read(group).await }).await?;
 	}
 	Ok(Json(json!({})))
 }
@@ -151,12 +183,58 @@ async fn send(State(served): Shared, Json(outgoing): Json<Outgoing>) -> Answer {
 	if outgoing.text.is_empty() {
 		return Err(bad("nothing to send"));
 	}
-	let sent = served.engine.send(&target, &outgoing.text).await.map_err(failed)?;
+	let engine = served.engine.clone();
+	let to = target.clone();
+	let sent = to_the_end(async move { engine.send(&to, &outgoing.text).await }).await?;
 	let group = match &target {
 		Target::Group(group) => Some(*group),
 		Target::Person(peer) => m(&served).database.direct(peer).ok().flatten(),
 	};
 	Ok(Json(json!({ "hash": format!("{:?}", sent.hash), "group": group })))
+}
+
+fn parse_hash(text: &str) -> Result<H256, Refusal> {
+	array_bytes::hex2array::<_, 32>(text).map(H256).map_err(|_| bad(format!("not a hash: {text}")))
+}
+
+/// `GET /api/messages/{hash}/audit`: what the finalized chain says of a message this
+/// device sent or read.
+async fn audit(State(served): Shared, Path(hash): Path<String>) -> Answer {
+	let hash = parse_hash(&hash)?;
+	let m = m(&served);
+	let envelope = m.store.get(&hash).map_err(|e| failed(e.into()))?;
+	let envelope = envelope.ok_or_else(|| failed(ClientError::NotInStore(hash)))?;
+	let membership = m.store.membership(&hash).map_err(|e| failed(e.into()))?;
+	let key = m.store.message_key(&hash).map_err(|e| failed(e.into()))?;
+	let audit = proofs::audit(&m.chain, &envelope, membership, key)
+		.await
+		.map_err(|e| failed(e.into()))?
+		.ok_or_else(|| {
+			Refusal(
+				StatusCode::CONFLICT,
+				"no final anchor yet (or pruned after its retention)".into(),
+			)
+		})?;
+	Ok(Json(audit_json(&audit)))
+}
+
+/// `GET /api/messages/{hash}/proof`: the proof of a message this device read, that anyone
+/// can check against the chain without a key (`quarks verify-proof`).
+async fn proof(State(served): Shared, Path(hash): Path<String>) -> Answer {
+	let proof = proofs::prove(m(&served), &parse_hash(&hash)?).await.map_err(failed)?;
+	serde_json::to_value(proof)
+		.map(Json)
+		.map_err(|e| Refusal(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+/// `GET /api/devices`: this account's devices the chain binds, this one marked.
+async fn devices(State(served): Shared) -> Answer {
+	let m = m(&served);
+	let own = m.device_key();
+	let bound = queries::devices(&m.chain, m.account()).await.map_err(|e| failed(e.into()))?;
+	let list: Vec<Value> =
+		bound.iter().map(|key| json!({ "key": device(key), "this_device": *key == own })).collect();
+	Ok(Json(Value::Array(list)))
 }
 
 /// `GET /api/contacts`: named contacts and whether each is still verified.
@@ -197,8 +275,7 @@ async fn add_contact(State(served): Shared, Json(new): Json<NewContact>) -> Answ
 async fn safety_number(State(served): Shared, Path(who): Path<String>) -> Answer {
 	let peer = resolve(&served, &who)?;
 	let contact = m(&served).contact(&peer).await.map_err(failed)?;
-	let devices: Vec<String> =
-		contact.devices.iter().map(|key| array_bytes::bytes2hex("0x", key)).collect();
+	let devices: Vec<String> = contact.devices.iter().map(device).collect();
 	Ok(Json(json!({
 		"account": address(&peer),
 		"safety_number": contact.safety_number,
@@ -226,7 +303,10 @@ struct NewGroup {
 async fn create_group(State(served): Shared, Json(new): Json<NewGroup>) -> Answer {
 	let members =
 		new.members.iter().map(|who| resolve(&served, who)).collect::<Result<Vec<_>, _>>()?;
-	let group = m(&served).create_group(&members, &mut |_| {}).await.map_err(failed)?;
+	let engine = served.engine.clone();
+	let group =
+		to_the_end(async move { engine.messenger().create_group(&members, &mut |_| {}).await })
+			.await?;
 	Ok(Json(json!({ "group": group })))
 }
 
@@ -242,7 +322,12 @@ async fn add_member(
 	Json(member): Json<Member>,
 ) -> Answer {
 	let account = resolve(&served, &member.who)?;
-	let epoch = m(&served).add_member(group, &account, &mut |_| {}).await.map_err(failed)?;
+	let engine = served.engine.clone();
+	let epoch =
+		to_the_end(
+			async move { engine.messenger().add_member(group, &account, &mut |_| {}).await },
+		)
+		.await?;
 	Ok(Json(json!({ "epoch": epoch })))
 }
 
@@ -253,12 +338,18 @@ async fn remove_member(
 	Path((group, who)): Path<(GroupId, String)>,
 ) -> Answer {
 	let account = resolve(&served, &who)?;
-	let epoch = m(&served).remove_member(group, &account, &mut |_| {}).await.map_err(failed)?;
+	let engine = served.engine.clone();
+	let epoch =
+		to_the_end(
+			async move { engine.messenger().remove_member(group, &account, &mut |_| {}).await },
+		)
+		.await?;
 	Ok(Json(json!({ "epoch": epoch })))
 }
 
 /// `POST /api/groups/{group}/leave`: leaves a group.
 async fn leave(State(served): Shared, Path(group): Path<GroupId>) -> Answer {
-	m(&served).leave_group(group, &mut |_| {}).await.map_err(failed)?;
+	let engine = served.engine.clone();
+	to_the_end(async move { engine.messenger().leave_group(group, &mut |_| {}).await }).await?;
 	Ok(Json(json!({})))
 }

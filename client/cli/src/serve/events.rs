@@ -46,7 +46,8 @@ fn event_json(event: &Event) -> serde_json::Value {
 /// `GET /api/events`: upgrades to a WebSocket that carries the events.
 pub async fn open(State(served): State<Arc<Served>>, upgrade: WebSocketUpgrade) -> Response {
 	let events = served.events.subscribe();
-	upgrade.on_upgrade(move |socket| stream(socket, events))
+	// The client has nothing to say on this stream but its close.
+	upgrade.max_message_size(4096).on_upgrade(move |socket| stream(socket, events))
 }
 
 async fn stream(mut socket: WebSocket, mut events: broadcast::Receiver<Arc<String>>) {

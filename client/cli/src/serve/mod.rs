@@ -30,11 +30,16 @@ pub struct Served {
 	engine: Arc<Engine>,
 	events: tokio::sync::broadcast::Sender<Arc<String>>,
 	token: String,
-	/// The Host header values a request may carry: this service's own address.
+	/// The Host header values a request may carry: this service's own addresses.
 	hosts: Vec<String>,
 }
 
 pub async fn run(cli: &crate::args::Cli, args: &ServeArgs) -> Fallible<()> {
+	if args.allow_remote && args.public_host.is_empty() {
+		return Err("--allow-remote needs --public-host <name:port>: the address others \
+			 reach this service by (requests naming any other are refused)"
+			.into());
+	}
 	if !args.listen.ip().is_loopback() && !args.allow_remote {
 		return Err(format!(
 			"refusing to listen on {}: whoever reaches it and learns the token reads and sends \
@@ -51,12 +56,10 @@ pub async fn run(cli: &crate::args::Cli, args: &ServeArgs) -> Fallible<()> {
 	if let Some(path) = &args.token_file {
 		quarks_client::files::write_private(path, token.as_bytes())?;
 	}
-	let served = Arc::new(Served {
-		engine,
-		events: events::start(told),
-		token: token.clone(),
-		hosts: own_hosts(bound),
-	});
+	let mut hosts = own_hosts(bound);
+	hosts.extend(args.public_host.iter().cloned());
+	let served =
+		Arc::new(Served { engine, events: events::start(told), token: token.clone(), hosts });
 	let app = api::routes()
 		.merge(web::routes())
 		.layer(middleware::from_fn_with_state(served.clone(), guard))
@@ -108,7 +111,8 @@ async fn guard(State(served): State<Arc<Served>>, request: Request, next: Next) 
 	// Browsers send Origin on every cross-origin request and on WebSocket handshakes;
 	// programs send none.
 	if let Some(origin) = text(header::ORIGIN) {
-		if !served.hosts.iter().any(|h| origin == format!("http://{h}")) {
+		let own = |h: &String| origin == format!("http://{h}") || origin == format!("https://{h}");
+		if !served.hosts.iter().any(own) {
 			return refusal(StatusCode::FORBIDDEN, format!("requests from {origin} are refused"));
 		}
 	}
@@ -124,13 +128,34 @@ async fn guard(State(served): State<Arc<Served>>, request: Request, next: Next) 
 			.filter(|_| request.uri().path() == events::PATH)
 	});
 	match bearer.or(in_query) {
-		Some(given) if same(given, &served.token) => next.run(request).await,
+		Some(given) if same(given, &served.token) => as_json(next.run(request).await).await,
 		Some(_) => refusal(StatusCode::UNAUTHORIZED, "wrong token"),
 		None => refusal(
 			StatusCode::UNAUTHORIZED,
 			"no token: send the one `quarks serve` printed as `Authorization: Bearer <token>`",
 		),
 	}
+}
+
+/// Every error of the API as `{"error": …}`: also the refusals axum makes itself before a
+/// handler runs (a malformed body or path, a wrong method, an unknown route).
+async fn as_json(response: Response) -> Response {
+	let is_json = response
+		.headers()
+		.get(header::CONTENT_TYPE)
+		.is_some_and(|kind| kind.as_bytes().starts_with(b"application/json"));
+	let status = response.status();
+	if is_json || !(status.is_client_error() || status.is_server_error()) {
+		return response;
+	}
+	let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+	let said = String::from_utf8_lossy(&body);
+	let why = if said.trim().is_empty() {
+		status.canonical_reason().unwrap_or("refused").to_lowercase()
+	} else {
+		said.trim().to_owned()
+	};
+	refusal(status, why)
 }
 
 /// Compares tokens in time independent of where they differ (their length is no secret).

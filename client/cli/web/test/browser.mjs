@@ -2,10 +2,11 @@
 // node/tests/web.rs starts them: Bob adds Alice from her invitation, they exchange
 // messages, a tick reaches final, Alice makes a group with Bob and removes him, and a page
 // without the token is refused. Bob's page is phone-sized. Screenshots go to SCREENSHOTS.
-// Exits non-zero, saying what never appeared, on any failure.
+// The proof of a message downloaded from Alice's page goes to DOWNLOADS, for the caller
+// to verify. Exits non-zero, saying what never appeared, on any failure.
 import { chromium } from "playwright-core";
 
-const { ALICE_URL, BOB_URL, SCREENSHOTS } = process.env;
+const { ALICE_URL, BOB_URL, SCREENSHOTS, DOWNLOADS } = process.env;
 const LIMIT = 90_000;
 
 const browser = await chromium.launch({
@@ -15,6 +16,7 @@ const browser = await chromium.launch({
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 const page = async (viewport) => (await browser.newContext({ viewport })).newPage();
+const pages = {}; // by name, for what a failure shows
 
 async function shot(p, name) {
   if (SCREENSHOTS) await p.screenshot({ path: `${SCREENSHOTS}/${name}.png` });
@@ -25,6 +27,10 @@ async function step(what, action) {
     return await action();
   } catch (error) {
     console.error(`FAILED: ${what}: ${error.message.split("\n")[0]}`);
+    for (const [name, p] of Object.entries(pages)) {
+      console.error(`${name}'s status line: ${await p.locator("#status").textContent().catch(() => "?")}`);
+      await shot(p, `failed-${name}`).catch(() => {});
+    }
     await browser.close();
     process.exit(1);
   }
@@ -44,6 +50,7 @@ await step("a page without the token is refused", async () => {
 
 const alice = await page({ width: 1100, height: 700 });
 const bob = await page({ width: 390, height: 780 });
+Object.assign(pages, { alice, bob });
 await alice.goto(ALICE_URL);
 await bob.goto(BOB_URL);
 const account = async (p) => {
@@ -89,16 +96,38 @@ await step("Alice sees it and answers", async () => {
   await text(alice, "#messages li.mine", "Noon works.");
 });
 await step("Bob sees the answer", () => text(bob, "#messages li.theirs", "Noon works."));
+await step("markup from others is shown as text, never run", async () => {
+  const markup = `<img src=x onerror="document.title='owned'"><b>bold</b>`;
+  await alice.fill("#text", markup);
+  await alice.press("#text", "Enter");
+  await text(bob, "#messages li.theirs .text", markup);
+  if ((await bob.locator("#messages img, #messages b").count()) > 0) throw new Error("markup rendered");
+  if ((await bob.title()) === "owned") throw new Error("a script from a message ran");
+});
 await step("Bob's message reaches final", () =>
   bob.locator("#messages li.mine", { hasText: "lunch at noon" }).locator(".tick", { hasText: "final #" })
     .waitFor({ timeout: LIMIT }));
 await shot(bob, "chat-phone");
 await shot(alice, "chat");
-await step("the notarization of a message", async () => {
+await step("the notarization of a message, from the chain", async () => {
   await alice.locator("#messages li.theirs", { hasText: "lunch at noon" }).click();
   await text(alice, "#panel dd", "final #");
+  await text(alice, "#panel dd", "bound to the sender then");
   await shot(alice, "notarization");
+  const [download] = await Promise.all([
+    alice.waitForEvent("download", { timeout: LIMIT }),
+    alice.click("#panel-body button:has-text('Download proof')"),
+  ]);
+  if (!download.suggestedFilename().startsWith("proof-")) throw new Error(download.suggestedFilename());
+  await download.saveAs(`${DOWNLOADS}/proof.json`);
   await alice.click("#panel form[method=dialog] button");
+});
+await step("this device among the account's", async () => {
+  await bob.click("#back");
+  await bob.click("#show-devices");
+  await text(bob, "#devices li", "(this device)");
+  await bob.click("#panel form[method=dialog] button");
+  await bob.locator("#conversations li", { hasText: "alice" }).click();
 });
 
 // A group of two, then Bob removed: he reads nothing written after.
