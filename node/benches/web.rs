@@ -19,10 +19,8 @@ async fn main() {
 	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
 	let dir = dir.path();
 	// Alice and Bob read from different nodes, as two people would.
-	for (who, dev, node) in [("alice", "Alice", &validators[0]), ("bob", "Bob", &validators[1])] {
-		quarks(dir, node, who, &["init", "--dev", dev, "--kdf-log-n", "10"]);
-		quarks(dir, node, who, &["device", "register"]);
-	}
+	cli_identities(dir, &validators[0], &[("alice", "Alice")]);
+	cli_identities(dir, &validators[1], &[("bob", "Bob")]);
 	let bob_account = quarks(dir, &validators[1], "bob", &["whoami"])
 		.lines()
 		.find_map(|l| l.strip_prefix("account ").map(str::to_owned))

@@ -101,10 +101,7 @@ async fn two_people_chat_in_two_terminal_windows() {
 	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
 	let node = &validators[0];
 	let dir = dir.path();
-	for (who, dev) in [("alice", "Alice"), ("bob", "Bob"), ("charlie", "Charlie")] {
-		quarks(dir, node, who, &["init", "--dev", dev, "--kdf-log-n", "10"]);
-		quarks(dir, node, who, &["device", "register"]);
-	}
+	cli_identities(dir, node, &[("alice", "Alice"), ("bob", "Bob"), ("charlie", "Charlie")]);
 	let link = quarks(dir, node, "alice", &["invite", "--link"]).trim().to_owned();
 	let bob_link = quarks(dir, node, "bob", &["invite", "--link"]).trim().to_owned();
 

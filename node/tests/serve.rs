@@ -80,10 +80,7 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
 	let node = &validators[0];
 	let dir = dir.path();
-	for (who, dev) in [("alice", "Alice"), ("bob", "Bob")] {
-		quarks(dir, node, who, &["init", "--dev", dev, "--kdf-log-n", "10"]);
-		quarks(dir, node, who, &["device", "register"]);
-	}
+	cli_identities(dir, node, &[("alice", "Alice"), ("bob", "Bob")]);
 
 	// Beyond loopback only when told.
 	let refused = quarks_command(dir, node, "alice")
@@ -186,10 +183,7 @@ async fn two_people_chat_in_the_web_app_in_a_real_browser() {
 	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
 	let node = &validators[0];
 	let dir = dir.path();
-	for (who, dev) in [("alice", "Alice"), ("bob", "Bob")] {
-		quarks(dir, node, who, &["init", "--dev", dev, "--kdf-log-n", "10"]);
-		quarks(dir, node, who, &["device", "register"]);
-	}
+	cli_identities(dir, node, &[("alice", "Alice"), ("bob", "Bob")]);
 	let alice = Served::start(dir, node, "alice");
 	let bob = Served::start(dir, node, "bob");
 	let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/cli/web/test");

@@ -662,6 +662,15 @@ pub fn quarks(dir: &Path, node: &Node, who: &str, args: &[&str]) -> String {
 	text
 }
 
+/// Keystores `<dir>/<file>.json` for development identities (file, identity) made with the
+/// `quarks` command line, each device registered through `node`.
+pub fn cli_identities(dir: &Path, node: &Node, identities: &[(&str, &str)]) {
+	for (file, dev) in identities {
+		quarks(dir, node, file, &["init", "--dev", dev, "--kdf-log-n", "10"]);
+		quarks(dir, node, file, &["device", "register"]);
+	}
+}
+
 /// A running `quarks serve`: its address and the token its requests carry.
 pub struct Serving {
 	child: Child,
