@@ -42,6 +42,18 @@ mutations() {
   m no-slot-share fast pallets/messaging/src/lib.rs \
     '.max(Pallet::<T>::slot_share(items.len() as u32, T::MaxReceiptsPerBlock::get()))' '' \
     -p quarks-runtime --lib full_receipt_or_anchor_slots_raise_fees
+  m longer-run-budget fast pallets/messaging/src/relay_worker.rs \
+    'const RUN_BUDGET_MS: u64 = 8_000;' 'const RUN_BUDGET_MS: u64 = 12_000;' \
+    -p pallet-quarks-messaging a_run_stops_posting_after_its_8_s_budget
+  m no-run-budget fast pallets/messaging/src/relay_worker.rs \
+    'if started >= run_deadline {' 'if started >= run_deadline && false {' \
+    -p pallet-quarks-messaging a_run_stops_posting_after_its_8_s_budget
+  m larger-answers fast pallets/messaging/src/relay_worker.rs \
+    'const MAX_ANSWER_BYTES: usize = 256 << 10;' 'const MAX_ANSWER_BYTES: usize = 512 << 10;' \
+    -p pallet-quarks-messaging a_host_answer_past_256_kib_is_not_read
+  m answer-cap-off-by-one fast pallets/messaging/src/relay_worker.rs \
+    'if body.len() > MAX_ANSWER_BYTES {' 'if body.len() > MAX_ANSWER_BYTES + 1 {' \
+    -p pallet-quarks-messaging a_host_answer_past_256_kib_is_not_read
   m claims-crowded-out slow client/src/inbox/follow.rs \
     'match self.claims.iter_mut().find(|(host, _)| *host == source) {' 'match None::<&mut (Source, BatchMembership)> { _ if self.claims.len() >= 4 => {}' \
     -p quarks-node --test client a_lying_host_cannot_hide_what_an_honest_host_holds

@@ -53,6 +53,7 @@ pub struct MockGroup {
 thread_local! {
 	static SENDERS: RefCell<BTreeSet<u64>> = RefCell::new(BTreeSet::new());
 	static GROUPS: RefCell<BTreeMap<GroupId, MockGroup>> = RefCell::new(BTreeMap::new());
+	static HOST_COUNT: RefCell<u64> = const { RefCell::new(1) };
 }
 
 /// Accounts with devices, and groups, set by the tests.
@@ -65,6 +66,11 @@ impl World {
 
 	pub fn set_group(id: GroupId, group: MockGroup) {
 		GROUPS.with(|g| g.borrow_mut().insert(id, group));
+	}
+
+	/// Every account chose `count` hosts: [`HOST`] and the operators after it.
+	pub fn set_hosts(count: u64) {
+		HOST_COUNT.with(|c| *c.borrow_mut() = count);
 	}
 
 	fn group(id: GroupId) -> Option<MockGroup> {
@@ -96,25 +102,30 @@ impl GroupInspect<u64> for World {
 			.unwrap_or_default()
 	}
 }
-/// Every account chose host 100 (the relay's tests post to it); other hosts are unknown.
+/// Every account chose the hosts from [`HOST`] on (one unless a test sets more); host
+/// `HOST + i` listens at port `9950 + i`; other operators are unknown.
 impl HostInspect<u64, u64> for World {
 	fn host(operator: &u64) -> Option<HostInfo<u64>> {
-		(*operator == HOST).then(|| HostInfo {
-			endpoint: HOST_ENDPOINT.as_bytes().to_vec(),
+		let index = operator.checked_sub(HOST).filter(|i| *i < HOST_COUNT.with(|c| *c.borrow()))?;
+		Some(HostInfo {
+			endpoint: host_endpoint(index).into_bytes(),
 			retention: 10,
 			capacity: 1 << 20,
 			user_quota: 1 << 16,
 		})
 	}
 	fn hosts_of(_user: &u64) -> Vec<u64> {
-		vec![HOST]
+		(HOST..HOST + HOST_COUNT.with(|c| *c.borrow())).collect()
 	}
 }
 
-/// The one host in the mock.
+/// Where the relay reaches host `HOST + index`.
+pub fn host_endpoint(index: u64) -> String {
+	format!("ws://127.0.0.1:{}", 9950 + index)
+}
+
+/// The first host in the mock, the only one unless a test sets more.
 pub const HOST: u64 = 100;
-/// Where the relay reaches it.
-pub const HOST_ENDPOINT: &str = "ws://127.0.0.1:9950";
 
 parameter_types! {
 	pub const MaxBatchSize: u32 = 8;
@@ -157,6 +168,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		System::set_block_number(1);
 		SENDERS.with(|s| s.borrow_mut().clear());
 		GROUPS.with(|g| g.borrow_mut().clear());
+		World::set_hosts(1);
 		(1..=9).for_each(|who| World::set_device(who, true));
 		World::set_group(
 			7,

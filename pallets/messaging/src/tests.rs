@@ -323,6 +323,7 @@ mod relay {
 		SIZE_CLASSES,
 	};
 	use sp_core::offchain::{
+		self,
 		testing::{OffchainState, PendingRequest, TestOffchainExt},
 		OffchainDbExt, OffchainWorkerExt,
 	};
@@ -332,11 +333,92 @@ mod relay {
 	type State = Arc<parking_lot::RwLock<OffchainState>>;
 
 	fn with_offchain(test: impl FnOnce(&State)) {
+		with_hosts_answering_after(0, test)
+	}
+
+	/// Like [`with_offchain`], with every wait for hosts' answers taking `millis` of the
+	/// worker's clock (hosts that answer just before the request's deadline).
+	fn with_hosts_answering_after(millis: u64, test: impl FnOnce(&State)) {
 		let mut ext = new_test_ext();
 		let (offchain, state) = TestOffchainExt::new();
 		ext.register_extension(OffchainDbExt::new(offchain.clone()));
-		ext.register_extension(OffchainWorkerExt::new(offchain));
+		ext.register_extension(OffchainWorkerExt::new(SlowHosts { inner: offchain, millis }));
 		ext.execute_with(|| test(&state));
+	}
+
+	/// The test externalities, with a clock that moves while the worker waits for answers.
+	struct SlowHosts {
+		inner: TestOffchainExt,
+		millis: u64,
+	}
+
+	impl offchain::Externalities for SlowHosts {
+		fn is_validator(&self) -> bool {
+			self.inner.is_validator()
+		}
+		fn network_state(&self) -> Result<offchain::OpaqueNetworkState, ()> {
+			self.inner.network_state()
+		}
+		fn timestamp(&mut self) -> offchain::Timestamp {
+			self.inner.timestamp()
+		}
+		fn sleep_until(&mut self, deadline: offchain::Timestamp) {
+			self.inner.sleep_until(deadline)
+		}
+		fn random_seed(&mut self) -> [u8; 32] {
+			self.inner.random_seed()
+		}
+		fn http_request_start(
+			&mut self,
+			method: &str,
+			uri: &str,
+			meta: &[u8],
+		) -> Result<offchain::HttpRequestId, ()> {
+			self.inner.http_request_start(method, uri, meta)
+		}
+		fn http_request_add_header(
+			&mut self,
+			id: offchain::HttpRequestId,
+			name: &str,
+			value: &str,
+		) -> Result<(), ()> {
+			self.inner.http_request_add_header(id, name, value)
+		}
+		fn http_request_write_body(
+			&mut self,
+			id: offchain::HttpRequestId,
+			chunk: &[u8],
+			deadline: Option<offchain::Timestamp>,
+		) -> Result<(), offchain::HttpError> {
+			self.inner.http_request_write_body(id, chunk, deadline)
+		}
+		fn http_response_wait(
+			&mut self,
+			ids: &[offchain::HttpRequestId],
+			deadline: Option<offchain::Timestamp>,
+		) -> Vec<offchain::HttpRequestStatus> {
+			let statuses = self.inner.http_response_wait(ids, deadline);
+			let later = self.inner.timestamp().add(offchain::Duration::from_millis(self.millis));
+			self.inner.sleep_until(later);
+			statuses
+		}
+		fn http_response_headers(
+			&mut self,
+			id: offchain::HttpRequestId,
+		) -> Vec<(Vec<u8>, Vec<u8>)> {
+			self.inner.http_response_headers(id)
+		}
+		fn http_response_read_body(
+			&mut self,
+			id: offchain::HttpRequestId,
+			buffer: &mut [u8],
+			deadline: Option<offchain::Timestamp>,
+		) -> Result<usize, offchain::HttpError> {
+			self.inner.http_response_read_body(id, buffer, deadline)
+		}
+		fn set_authorized_nodes(&mut self, nodes: Vec<sp_core::OpaquePeerId>, only: bool) {
+			self.inner.set_authorized_nodes(nodes, only)
+		}
 	}
 
 	fn get<V: codec::Decode>(key: &[u8]) -> Option<V> {
@@ -408,13 +490,18 @@ mod relay {
 
 	/// The host answers the next post of `items` with `answer` (a JSON-RPC response body).
 	fn expect_post(state: &State, items: &[HostItem], answer: String) {
+		expect_post_to(state, 0, items, answer)
+	}
+
+	/// Host `HOST + index` answers the next post of `items` with `answer`.
+	fn expect_post_to(state: &State, index: u64, items: &[HostItem], answer: String) {
 		let body = format!(
 			"{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"quarks_hostEnvelopes\",\"params\":[\"0x{}\"]}}",
 			hex(&items.encode())
 		);
 		state.write().expect_request(PendingRequest {
 			method: "POST".into(),
-			uri: HOST_ENDPOINT.replace("ws://", "http://"),
+			uri: host_endpoint(index).replace("ws://", "http://"),
 			headers: vec![("Content-Type".into(), "application/json".into())],
 			body: body.into_bytes(),
 			response: Some(answer.into_bytes()),
@@ -658,6 +745,78 @@ mod relay {
 			assert!(get::<Vec<QueueEntry>>(&keys::inbox_segment(1)).is_some(), "the tail stays");
 			let due: Vec<QueueEntry> = get(&keys::due(2)).expect("each waits for its anchor");
 			assert_eq!(due.len(), subs.len());
+		});
+	}
+
+	/// The worker reads at most 256 KiB of a host's answer (docs/security.md): an answer
+	/// padded to exactly that is read, one byte more is not, and the delivery is retried
+	/// rather than trusted or lost.
+	#[test]
+	fn a_host_answer_past_256_kib_is_not_read() {
+		const DOCUMENTED_CAP: usize = 256 << 10;
+		let padded = |len: usize| {
+			let mut answer = answers(&[STORED]);
+			answer.extend(std::iter::repeat_n(' ', len - answer.len()));
+			answer
+		};
+		with_offchain(|state| {
+			let at_cap = submission(ALICE, 1);
+			let hash = submit(&at_cap);
+			let membership = anchor_alone(ALICE, &at_cap);
+			expect_post(state, &[whole(&at_cap, &membership)], padded(DOCUMENTED_CAP));
+			run(1);
+			assert!(forgotten(&hash), "an answer of exactly 256 KiB is read: confirmed");
+
+			System::set_block_number(2);
+			let past_cap = submission(ALICE, 2);
+			let hash = submit(&past_cap);
+			let membership = anchor_alone(ALICE, &past_cap);
+			expect_post(state, &[whole(&past_cap, &membership)], padded(DOCUMENTED_CAP + 1));
+			run(2);
+			assert_eq!(
+				deliveries(&hash).expect("kept for another attempt")[0].state,
+				DeliveryState::Pending { attempts: 1, next_attempt: 3 },
+				"one byte more is not read: the attempt counts, the envelope stays"
+			);
+		});
+	}
+
+	/// A run posts for at most 8 s (docs/security.md): with 40 hosts owed an envelope, 16
+	/// requests in flight at a time and every host answering at the 4 s request deadline,
+	/// two rounds fit; the eight hosts left are posted to by the next run, their attempts
+	/// not counted against them.
+	#[test]
+	fn a_run_stops_posting_after_its_8_s_budget() {
+		const HOSTS: u64 = 40;
+		const POSTED_IN_BUDGET: u64 = 32;
+		with_hosts_answering_after(4_000, |state| {
+			World::set_hosts(HOSTS);
+			let sub = submission(ALICE, 1);
+			let hash = submit(&sub);
+			let membership = anchor_alone(ALICE, &sub);
+			let item = [whole(&sub, &membership)];
+			for index in 0..POSTED_IN_BUDGET {
+				expect_post_to(state, index, &item, answers(&[STORED]));
+			}
+			run(1);
+			let after_one_run = deliveries(&hash).expect("hosts are still owed it");
+			let (confirmed, owed): (Vec<_>, Vec<_>) = after_one_run
+				.iter()
+				.map(|d| (d.host, d.state))
+				.partition(|(_, state)| *state == DeliveryState::Confirmed(1));
+			assert_eq!(confirmed.len() as u64, POSTED_IN_BUDGET, "two rounds of 16 fit in 8 s");
+			assert_eq!(
+				owed,
+				(HOST + POSTED_IN_BUDGET..HOST + HOSTS)
+					.map(|host| (host, DeliveryState::Pending { attempts: 0, next_attempt: 1 }))
+					.collect::<Vec<_>>(),
+				"the hosts past the budget were not posted to, and keep every attempt"
+			);
+			for index in POSTED_IN_BUDGET..HOSTS {
+				expect_post_to(state, index, &item, answers(&[STORED]));
+			}
+			run(2);
+			assert!(forgotten(&hash), "the next run posted to the rest");
 		});
 	}
 }
