@@ -73,14 +73,23 @@ impl Served {
 	}
 }
 
+/// A fresh local network with Alice and Bob named on it, each served; the network runs as
+/// long as the first value lives.
+async fn alice_and_bob_serving(dir: &Path) -> ((Vec<Node>, Node, Node), Served, Served) {
+	let network = start_local_network(dir).await;
+	let node = &network.0[0];
+	cli_identities(dir, node, &[("alice", "Alice"), ("bob", "Bob")]);
+	let (alice, bob) = (Served::start(dir, node, "alice"), Served::start(dir, node, "bob"));
+	(network, alice, bob)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 	let _machine = exclusive();
 	let dir = tempfile::tempdir().expect("temp dir");
-	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
-	let node = &validators[0];
 	let dir = dir.path();
-	cli_identities(dir, node, &[("alice", "Alice"), ("bob", "Bob")]);
+	let (network, alice, bob) = alice_and_bob_serving(dir).await;
+	let node = &network.0[0];
 
 	// Beyond loopback only when told.
 	let refused = quarks_command(dir, node, "alice")
@@ -90,9 +99,6 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 	assert!(!refused.status.success());
 	let said = String::from_utf8_lossy(&refused.stderr);
 	assert!(said.contains("refusing to listen on 0.0.0.0:0"), "{said}");
-
-	let alice = Served::start(dir, node, "alice");
-	let bob = Served::start(dir, node, "bob");
 
 	// Only the one who started it drives it.
 	let token = format!("Bearer {}", alice.serving.token);
@@ -180,12 +186,9 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 async fn two_people_chat_in_the_web_app_in_a_real_browser() {
 	let _machine = exclusive();
 	let dir = tempfile::tempdir().expect("temp dir");
-	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
-	let node = &validators[0];
 	let dir = dir.path();
-	cli_identities(dir, node, &[("alice", "Alice"), ("bob", "Bob")]);
-	let alice = Served::start(dir, node, "alice");
-	let bob = Served::start(dir, node, "bob");
+	let (network, alice, bob) = alice_and_bob_serving(dir).await;
+	let node = &network.0[0];
 	let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/cli/web/test");
 	assert!(
 		web.join("node_modules/playwright-core").exists(),

@@ -6,7 +6,7 @@ use quarks_client::{
 	database::{Message, MessageState},
 	messenger::Messenger,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Lists the conversations, the latest first.
 pub async fn list(cli: &Cli, json: bool) -> Fallible<()> {
@@ -57,12 +57,7 @@ pub async fn history(cli: &Cli, args: &HistoryArgs) -> Fallible<()> {
 	let page = m.database.history(group, before.as_ref(), args.limit)?;
 	m.database.mark_read(group)?;
 	if args.json {
-		let messages: Vec<Value> = page.iter().map(message_json).collect();
-		let older = page.first().map(cursor);
-		println!(
-			"{}",
-			serde_json::to_string_pretty(&json!({ "messages": messages, "older": older }))?
-		);
+		println!("{}", serde_json::to_string_pretty(&history_page_json(&page, args.limit))?);
 		return Ok(());
 	}
 	if page.is_empty() {
@@ -71,8 +66,8 @@ pub async fn history(cli: &Cli, args: &HistoryArgs) -> Fallible<()> {
 	for message in &page {
 		println!("{}", line(&m, message));
 	}
-	if let Some(first) = page.first().filter(|_| page.len() as u32 >= args.limit) {
-		println!("older: --before {}", cursor(first));
+	if let Some(older) = older_cursor(&page, args.limit) {
+		println!("older: --before {older}");
 	}
 	Ok(())
 }

@@ -15,6 +15,18 @@ pub fn cursor(message: &Message) -> String {
 	format!("{}-{:?}", message.at, message.hash)
 }
 
+/// The cursor of the page before a history page: none when the page was not full (it
+/// reached the conversation's start).
+pub fn older_cursor(page: &[Message], limit: u32) -> Option<String> {
+	page.first().filter(|_| page.len() as u32 >= limit).map(cursor)
+}
+
+/// A page of history, oldest first, and the cursor of the page before it.
+pub fn history_page_json(page: &[Message], limit: u32) -> Value {
+	let messages: Vec<Value> = page.iter().map(message_json).collect();
+	json!({ "messages": messages, "older": older_cursor(page, limit) })
+}
+
 pub fn parse_cursor(text: &str) -> Result<Before, String> {
 	let (at, hash) = text.split_once('-').ok_or("a cursor is <time>-<hash>")?;
 	let hash = array_bytes::hex2array::<_, 32>(hash).map_err(|_| "not a cursor's hash")?;

@@ -49,8 +49,9 @@ pub fn routes() -> Router<Arc<Served>> {
 		.route(events::PATH, get(events::open))
 }
 
-/// The status an error of the library answers with.
-fn failed(error: ClientError) -> Refusal {
+/// The status an error of the library (or of a part it nests) answers with.
+fn failed(error: impl Into<ClientError>) -> Refusal {
+	let error = error.into();
 	let status = match &error {
 		ClientError::Unknown(_)
 		| ClientError::Unnamed(_)
@@ -90,7 +91,7 @@ fn known(served: &Served, group: GroupId) -> Result<GroupId, Refusal> {
 	match m(served).database.knows(group) {
 		Ok(true) => Ok(group),
 		Ok(false) => Err(Refusal(StatusCode::NOT_FOUND, format!("no conversation {group} here"))),
-		Err(e) => Err(failed(e.into())),
+		Err(e) => Err(failed(e)),
 	}
 }
 
@@ -114,7 +115,7 @@ async fn me(State(served): Shared) -> Answer {
 /// `GET /api/conversations`: every conversation, the latest first.
 async fn conversations(State(served): Shared) -> Answer {
 	let m = m(&served);
-	let list = m.database.conversations().map_err(|e| failed(e.into()))?;
+	let list = m.database.conversations().map_err(failed)?;
 	Ok(Json(Value::Array(list.iter().map(|c| conversation_json(m, c)).collect())))
 }
 
@@ -135,11 +136,8 @@ async fn history(
 	let group = known(&served, group)?;
 	let before = page.before.as_deref().map(parse_cursor).transpose().map_err(bad)?;
 	let limit = page.limit.unwrap_or(50).clamp(1, quarks_client::database::MAX_PAGE);
-	let messages =
-		m(&served).database.history(group, before.as_ref(), limit).map_err(|e| failed(e.into()))?;
-	let older = messages.first().filter(|_| messages.len() as u32 >= limit).map(cursor);
-	let messages: Vec<Value> = messages.iter().map(message_json).collect();
-	Ok(Json(json!({ "messages": messages, "older": older })))
+	let messages = m(&served).database.history(group, before.as_ref(), limit).map_err(failed)?;
+	Ok(Json(history_page_json(&messages, limit)))
 }
 
 #[derive(Deserialize)]
@@ -156,7 +154,7 @@ async fn read(
 	Query(options): Query<ReadOptions>,
 ) -> Answer {
 	let group = known(&served, group)?;
-	m(&served).database.mark_read(group).map_err(|e| failed(e.into()))?;
+	m(&served).database.mark_read(group).map_err(failed)?;
 	if options.receipt.unwrap_or(true) {
 		to_the_end(async move { served.engine.send_read(group).await }).await?;
 	}
@@ -202,13 +200,13 @@ fn parse_hash(text: &str) -> Result<H256, Refusal> {
 async fn audit(State(served): Shared, Path(hash): Path<String>) -> Answer {
 	let hash = parse_hash(&hash)?;
 	let m = m(&served);
-	let envelope = m.store.get(&hash).map_err(|e| failed(e.into()))?;
+	let envelope = m.store.get(&hash).map_err(failed)?;
 	let envelope = envelope.ok_or_else(|| failed(ClientError::NotInStore(hash)))?;
-	let membership = m.store.membership(&hash).map_err(|e| failed(e.into()))?;
-	let key = m.store.message_key(&hash).map_err(|e| failed(e.into()))?;
+	let membership = m.store.membership(&hash).map_err(failed)?;
+	let key = m.store.message_key(&hash).map_err(failed)?;
 	let audit = proofs::audit(&m.chain, &envelope, membership, key)
 		.await
-		.map_err(|e| failed(e.into()))?
+		.map_err(failed)?
 		.ok_or_else(|| {
 			Refusal(
 				StatusCode::CONFLICT,
@@ -231,7 +229,7 @@ async fn proof(State(served): Shared, Path(hash): Path<String>) -> Answer {
 async fn devices(State(served): Shared) -> Answer {
 	let m = m(&served);
 	let own = m.device_key();
-	let bound = queries::devices(&m.chain, m.account()).await.map_err(|e| failed(e.into()))?;
+	let bound = queries::devices(&m.chain, m.account()).await.map_err(failed)?;
 	let list: Vec<Value> =
 		bound.iter().map(|key| json!({ "key": device(key), "this_device": *key == own })).collect();
 	Ok(Json(Value::Array(list)))
@@ -241,7 +239,7 @@ async fn devices(State(served): Shared) -> Answer {
 async fn contacts(State(served): Shared) -> Answer {
 	let m = m(&served);
 	let mut list = Vec::new();
-	for contact in m.database.contacts().map_err(|e| failed(e.into()))? {
+	for contact in m.database.contacts().map_err(failed)? {
 		let still = m.still_verified(&contact).await.map_err(failed)?;
 		list.push(contact_json(&contact, still));
 	}
