@@ -14,6 +14,7 @@
 //! mail past the host's retention is dropped.
 
 use super::{
+	chain_view::{ChainCache, ChainView},
 	error::{chain_error, QuarksError},
 	host_store::{Batch, HostStore, Limits, Meta, State, Totals, Usage},
 	metrics::Metrics,
@@ -36,7 +37,7 @@ use quarks_primitives::{
 };
 use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
-use sp_api::{ApiRef, ProvideRuntimeApi};
+use sp_api::ProvideRuntimeApi;
 use sp_core::{crypto::Pair as _, sr25519, H256};
 use std::{
 	collections::{BTreeMap, HashMap, HashSet},
@@ -91,105 +92,12 @@ pub struct Host<C> {
 	store: HostStore,
 	notices: broadcast::Sender<Arc<Notice>>,
 	senders: SenderLimits,
+	chain: Arc<ChainCache>,
 	metrics: Option<Arc<Metrics>>,
 }
 
-/// The chain as one request sees it: the best block, with answers cached for the request.
-struct ChainView<'a, C: ProvideRuntimeApi<Block>> {
-	api: ApiRef<'a, C::Api>,
-	at: H256,
-	best: BlockNumber,
-	devices: HashMap<AccountId, bool>,
-	recipients: HashMap<Destination<AccountId>, Vec<AccountId>>,
-	/// (sender, root, signature) checked in this request: a batch's memberships share one.
-	vouched: HashSet<(AccountId, H256, [u8; 64])>,
-	/// Anchors read in this request, by (sender, root).
-	anchors: HashMap<(AccountId, H256), Option<AnchorRecord<BlockNumber>>>,
-	/// Groups' members at an epoch, read in this request.
-	members: HashMap<Destination<AccountId>, Vec<AccountId>>,
-}
-
-impl<C> ChainView<'_, C>
-where
-	C: ProvideRuntimeApi<Block>,
-	C::Api: HostingApi<Block, AccountId, BlockNumber>,
-{
-	fn has_device(&mut self, who: &AccountId) -> Result<bool, QuarksError> {
-		if let Some(has) = self.devices.get(who) {
-			return Ok(*has);
-		}
-		let has = self.api.has_device(self.at, who.clone()).map_err(chain_error)?;
-		self.devices.insert(who.clone(), has);
-		Ok(has)
-	}
-
-	/// Whether `sender` may send to `destination`: anyone to an account, only a member of
-	/// the group at that epoch to a group.
-	fn may_send(
-		&mut self,
-		sender: &AccountId,
-		destination: &Destination<AccountId>,
-	) -> Result<bool, QuarksError> {
-		if matches!(destination, Destination::Direct(_)) {
-			return Ok(true);
-		}
-		if !self.members.contains_key(destination) {
-			let members = self.api.recipients(self.at, destination.clone()).map_err(chain_error)?;
-			self.members.insert(destination.clone(), members);
-		}
-		Ok(self.members.get(destination).is_some_and(|members| members.contains(sender)))
-	}
-
-	fn hosted_recipients(
-		&mut self,
-		destination: &Destination<AccountId>,
-		operator: &AccountId,
-	) -> Result<Vec<AccountId>, QuarksError> {
-		if let Some(recipients) = self.recipients.get(destination) {
-			return Ok(recipients.clone());
-		}
-		let recipients = self
-			.api
-			.hosted_recipients(self.at, destination.clone(), operator.clone())
-			.map_err(chain_error)?;
-		self.recipients.insert(destination.clone(), recipients.clone());
-		Ok(recipients)
-	}
-
-	fn anchor(
-		&mut self,
-		sender: &AccountId,
-		root: H256,
-	) -> Result<Option<AnchorRecord<BlockNumber>>, QuarksError> {
-		let key = (sender.clone(), root);
-		if let Some(anchor) = self.anchors.get(&key) {
-			return Ok(anchor.clone());
-		}
-		let anchor = self.api.anchor(self.at, sender.clone(), root).map_err(chain_error)?;
-		self.anchors.insert(key, anchor.clone());
-		Ok(anchor)
-	}
-
-	/// Where `leaf` of `sender` is anchored, going by `membership` (or by its own root, for
-	/// an envelope anchored alone): `None` while no such anchor is in this block's state.
-	fn anchored(
-		&mut self,
-		sender: &AccountId,
-		leaf: &H256,
-		membership: Option<&BatchMembership>,
-	) -> Result<Option<(BlockNumber, BatchMembership)>, QuarksError> {
-		let membership = membership
-			.cloned()
-			.unwrap_or_else(|| BatchMembership { root: single_root(leaf), proof: single_proof() });
-		match self.anchor(sender, membership.root)? {
-			Some(anchor) if anchor.covers(&membership.root, leaf, &membership.proof) => {
-				Ok(Some((anchor.anchored_at, membership)))
-			}
-			Some(_) => Err(QuarksError::AnchorMismatch),
-			None => Ok(None),
-		}
-	}
-}
+/// Batch memberships whose signature was checked: (sender, root, signature).
+pub type Vouched = HashSet<(AccountId, H256, [u8; 64])>;
 
 /// Checks that `signed` places envelope leaf `leaf` of `sender` where `sender` said: a
 /// proof within bounds (else 9001) that shows the leaf under the root (else 9021), and a
@@ -200,7 +108,7 @@ pub fn check_membership(
 	sender: &AccountId,
 	leaf: &H256,
 	signed: &SignedMembership,
-	vouched: &mut HashSet<(AccountId, H256, [u8; 64])>,
+	vouched: &mut Vouched,
 ) -> Result<(), QuarksError> {
 	let BatchMembership { root, proof } = &signed.membership;
 	if proof.siblings.len() > MAX_PROOF_DEPTH {
@@ -271,6 +179,7 @@ where
 	pub fn new(
 		client: Arc<C>,
 		config: HostConfig,
+		chain: Arc<ChainCache>,
 		metrics: Option<Arc<Metrics>>,
 	) -> Result<Arc<Self>, QuarksError> {
 		let store = match &config.path {
@@ -287,6 +196,7 @@ where
 			store,
 			notices,
 			senders: SenderLimits::new(SENDER_RATE.0, SENDER_RATE.1),
+			chain,
 			metrics,
 		}))
 	}
@@ -317,17 +227,7 @@ where
 	}
 
 	fn view(&self) -> ChainView<'_, C> {
-		let info = self.client.info();
-		ChainView {
-			api: self.client.runtime_api(),
-			at: info.best_hash,
-			best: info.best_number,
-			devices: HashMap::new(),
-			recipients: HashMap::new(),
-			vouched: HashSet::new(),
-			anchors: HashMap::new(),
-			members: HashMap::new(),
-		}
+		ChainView::at_best(&*self.client, &self.chain)
 	}
 
 	/// Answers each item of a `quarks_hostEnvelopes` request, in order. The envelopes it
@@ -338,12 +238,10 @@ where
 			code: error.code(),
 			retry: error.may_succeed_later(),
 		};
-		let mut view = self.view();
-		let record = view
-			.api
-			.host(view.at, self.operator.clone())
-			.map_err(chain_error)
-			.and_then(|record| record.ok_or(QuarksError::HostNotAdmitted));
+		let view = self.view();
+		let record = view.host(&self.operator);
+		// Memberships whose signature this request checked: a batch's share one.
+		let mut vouched = HashSet::new();
 		let mut batch = self.store.batch();
 		// New envelopes: whom to tell, and what.
 		let mut kept = Vec::new();
@@ -353,14 +251,25 @@ where
 				let answer = match &record {
 					Ok(record) => match item {
 						HostItem::Envelope { submission, membership } => self
-							.take_envelope(&mut view, &mut batch, record, submission, membership)
+							.take_envelope(
+								&view,
+								&mut vouched,
+								&mut batch,
+								record,
+								submission,
+								membership,
+							)
 							.map(|(answer, new)| {
 								kept.extend(new);
 								answer
 							}),
-						HostItem::Membership { envelope, membership } => {
-							self.take_membership(&mut view, &mut batch, &envelope, membership)
-						}
+						HostItem::Membership { envelope, membership } => self.take_membership(
+							&view,
+							&mut vouched,
+							&mut batch,
+							&envelope,
+							membership,
+						),
 					},
 					Err(error) => Err(QuarksError::Chain(error.to_string())),
 				};
@@ -406,7 +315,8 @@ where
 	/// Takes one envelope into `batch`; for a new one, also whom to tell and what.
 	fn take_envelope(
 		&self,
-		view: &mut ChainView<'_, C>,
+		view: &ChainView<'_, C>,
+		vouched: &mut Vouched,
 		batch: &mut Batch<'_>,
 		record: &HostInfo<BlockNumber>,
 		submission: Submission,
@@ -419,7 +329,7 @@ where
 		verify_submission(&self.genesis, &hash, &envelope.sender, &submission.signature)?;
 		let leaf = envelope.leaf(hash).value();
 		if let Some(signed) = &membership {
-			check_membership(&self.genesis, &envelope.sender, &leaf, signed, &mut view.vouched)?;
+			check_membership(&self.genesis, &envelope.sender, &leaf, signed, vouched)?;
 		}
 		let membership = membership.map(|signed| signed.membership);
 		if self.store.contains(&hash) {
@@ -429,12 +339,7 @@ where
 			};
 			return Ok((answer, None));
 		}
-		if !view.has_device(&envelope.sender)? {
-			return Err(QuarksError::SenderHasNoDevice);
-		}
-		if !view.may_send(&envelope.sender, &envelope.destination)? {
-			return Err(QuarksError::NotAGroupMember);
-		}
+		view.admit(&envelope.sender, &envelope.destination)?;
 		let mut recipients = view.hosted_recipients(&envelope.destination, &self.operator)?;
 		if recipients.is_empty() {
 			return Err(QuarksError::NotChosen);
@@ -449,8 +354,7 @@ where
 		let anchored = view.anchored(&envelope.sender, &leaf, membership.as_ref())?;
 		if anchored.is_some() {
 			// Only anchored mail can have receipts; a recipient who acknowledged it is done.
-			let done =
-				view.api.acknowledged_by(view.at, hash, recipients.clone()).map_err(chain_error)?;
+			let done = view.acknowledged_by(hash, recipients.clone())?;
 			recipients.retain(|recipient| !done.contains(recipient));
 			if recipients.is_empty() {
 				return Ok((HostAnswer::Delivered, None));
@@ -496,13 +400,14 @@ where
 	/// Takes where a held envelope is anchored, as its sender signed it.
 	fn take_membership(
 		&self,
-		view: &mut ChainView<'_, C>,
+		view: &ChainView<'_, C>,
+		vouched: &mut Vouched,
 		batch: &mut Batch<'_>,
 		hash: &H256,
 		signed: SignedMembership,
 	) -> Result<HostAnswer<BlockNumber>, QuarksError> {
 		let Some(meta) = self.store.meta(hash) else { return Ok(HostAnswer::Missing) };
-		check_membership(&self.genesis, &meta.sender, &meta.leaf, &signed, &mut view.vouched)?;
+		check_membership(&self.genesis, &meta.sender, &meta.leaf, &signed, vouched)?;
 		self.place(view, batch, hash, signed.membership)
 	}
 
@@ -510,7 +415,7 @@ where
 	/// is in the best block, else pending under that root.
 	fn place(
 		&self,
-		view: &mut ChainView<'_, C>,
+		view: &ChainView<'_, C>,
 		batch: &mut Batch<'_>,
 		hash: &H256,
 		membership: BatchMembership,
@@ -523,10 +428,7 @@ where
 			Some((block, membership)) => {
 				// Anchored now: a recipient who acknowledged it is done with it, on this
 				// path as on any other that keeps mail.
-				let done = view
-					.api
-					.acknowledged_by(view.at, *hash, meta.recipients.clone())
-					.map_err(chain_error)?;
+				let done = view.acknowledged_by(*hash, meta.recipients.clone())?;
 				if !done.is_empty() {
 					let until = block.saturating_add(self.retention(view)?);
 					self.store.stop_keeping(done.into_iter().map(|who| (*hash, who)), until)?;
@@ -545,12 +447,7 @@ where
 
 	/// The host's retention, as its record says now.
 	fn retention(&self, view: &ChainView<'_, C>) -> Result<BlockNumber, QuarksError> {
-		Ok(view
-			.api
-			.host(view.at, self.operator.clone())
-			.map_err(chain_error)?
-			.ok_or(QuarksError::HostNotAdmitted)?
-			.retention)
+		Ok(view.host(&self.operator)?.retention)
 	}
 
 	/// What the host says of an envelope it holds.

@@ -6,12 +6,15 @@
 //!   every recipient.
 //! - [`host`] and [`host_store`]: the mail host of a node started with `--host`, keeping
 //!   envelopes pending, anchored and final, and telling subscribers as they change.
+//! - [`chain_view`]: the runtime's answers admission rests on, one rule and one cache for
+//!   the node's submissions and the host's envelopes.
 //! - [`sender_limits`]: per-sender admission rates, for nodes and hosts.
 //! - [`rpc`] and [`error`]: the `quarks_*` methods and their error codes (docs/rpc.md).
 //! - [`metrics`]: Quarks' Prometheus metrics.
 //!
 //! [`start`] starts them for the node's service.
 
+pub mod chain_view;
 pub mod direct_push;
 pub mod error;
 pub mod host;
@@ -60,14 +63,15 @@ pub fn start(
 		let report = relay_queue::report_metrics(relay.clone(), client.clone(), metrics.clone());
 		spawner.spawn("quarks-relay-metrics", Some("quarks"), report);
 	}
+	let chain = Arc::new(chain_view::ChainCache::default());
 	let host = match host {
 		Some(config) => {
-			let host = Host::new(client, config, metrics.clone())
+			let host = Host::new(client, config, chain.clone(), metrics.clone())
 				.map_err(|e| ServiceError::Other(e.to_string()))?;
 			spawner.spawn("quarks-host", Some("quarks"), host.clone().run());
 			Some(host)
 		}
 		None => None,
 	};
-	Ok(rpc::Services::new(relay, push, host, metrics))
+	Ok(rpc::Services::new(relay, push, host, chain, metrics))
 }

@@ -2,6 +2,7 @@
 //! here, so they are unsafe: only for the operator (`--rpc-methods unsafe` or localhost).
 
 use super::{
+	chain_view::{ChainCache, ChainView},
 	direct_push::DirectPush,
 	error::{chain_error, QuarksError},
 	host::{check_membership, verify_submission, Host},
@@ -19,11 +20,9 @@ use parking_lot::Mutex;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
 	hosting::{
-		HostInfo, HostItem, HostingApi, SignedMembership, Submission, MAX_HOST_ITEMS,
-		MAX_HOST_REQUEST_BYTES,
+		HostItem, HostingApi, SignedMembership, Submission, MAX_HOST_ITEMS, MAX_HOST_REQUEST_BYTES,
 	},
 	mailbox::{MailEvent, MailboxAction, MailboxPage},
-	Destination,
 };
 use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
@@ -44,34 +43,6 @@ pub const MAX_SUBSCRIPTIONS_PER_MAILBOX: u32 = 8;
 
 /// Open subscriptions per mailbox, shared by every connection.
 pub type OpenSubscriptions = Arc<Mutex<HashMap<AccountId, u32>>>;
-
-/// Most senders and destinations whose chain lookups are kept for one best block.
-const MAX_CACHED_LOOKUPS: usize = 16_384;
-
-/// What submissions ask the chain — whether the sender has a device, and where a
-/// destination's mail goes — remembered for the best block they were asked at: a runtime
-/// call each was most of a submission's cost, and a sender's messages in one block ask
-/// the same.
-#[derive(Default)]
-struct ChainLookups {
-	at: H256,
-	has_device: HashMap<AccountId, bool>,
-	hosts: HashMap<Destination<AccountId>, Vec<(AccountId, HostInfo<BlockNumber>)>>,
-	/// Groups' members at an epoch: who may send there.
-	members: HashMap<Destination<AccountId>, Vec<AccountId>>,
-}
-
-impl ChainLookups {
-	/// Forgets everything unless it was asked at `best`, and when it grew too large.
-	fn at(&mut self, best: H256) -> &mut Self {
-		if self.at != best
-			|| self.has_device.len() + self.hosts.len() + self.members.len() >= MAX_CACHED_LOOKUPS
-		{
-			*self = ChainLookups { at: best, ..Default::default() };
-		}
-		self
-	}
-}
 
 /// What a host keeps.
 #[derive(serde::Serialize, Clone, Debug)]
@@ -147,6 +118,8 @@ pub struct Services<C, S> {
 	pub senders: Arc<SenderLimits>,
 	/// Open subscriptions per mailbox.
 	pub subscribers: OpenSubscriptions,
+	/// The runtime's answers at the best block, shared with the host.
+	pub chain: Arc<ChainCache>,
 	/// Quarks' metrics, if the node exports any.
 	pub metrics: Option<Arc<Metrics>>,
 }
@@ -159,6 +132,7 @@ impl<C, S> Clone for Services<C, S> {
 			host: self.host.clone(),
 			senders: self.senders.clone(),
 			subscribers: self.subscribers.clone(),
+			chain: self.chain.clone(),
 			metrics: self.metrics.clone(),
 		}
 	}
@@ -170,10 +144,11 @@ impl<C, S> Services<C, S> {
 		relay: Option<Arc<RelayQueue<S>>>,
 		push: Option<Arc<DirectPush<S>>>,
 		host: Option<Arc<Host<C>>>,
+		chain: Arc<ChainCache>,
 		metrics: Option<Arc<Metrics>>,
 	) -> Self {
 		let senders = Arc::new(SenderLimits::new(SUBMIT_RATE.0, SUBMIT_RATE.1));
-		Services { relay, push, host, senders, subscribers: Arc::default(), metrics }
+		Services { relay, push, host, senders, subscribers: Arc::default(), chain, metrics }
 	}
 }
 
@@ -185,24 +160,15 @@ pub struct Quarks<C, S> {
 	host: Option<Arc<Host<C>>>,
 	senders: Arc<SenderLimits>,
 	subscribers: OpenSubscriptions,
-	lookups: Mutex<ChainLookups>,
+	chain: Arc<ChainCache>,
 	metrics: Option<Arc<Metrics>>,
 }
 
 impl<C, S> Quarks<C, S> {
 	/// The methods, backed by `services`.
 	pub fn new(client: Arc<C>, services: Services<C, S>) -> Self {
-		let Services { relay, push, host, senders, subscribers, metrics } = services;
-		Quarks {
-			client,
-			relay,
-			push,
-			host,
-			senders,
-			subscribers,
-			lookups: Mutex::default(),
-			metrics,
-		}
+		let Services { relay, push, host, senders, subscribers, chain, metrics } = services;
+		Quarks { client, relay, push, host, senders, subscribers, chain, metrics }
 	}
 
 	fn host(&self) -> Result<&Arc<Host<C>>, QuarksError> {
@@ -237,55 +203,9 @@ where
 		let hash = hash_of(&submission.envelope);
 		let info = self.client.info();
 		verify_submission(&info.genesis_hash, &hash, &envelope.sender, &submission.signature)?;
-		let api = self.client.runtime_api();
-		let at = info.best_hash;
-		// Looked up outside the lock: runtime calls are the slow part.
-		let known = self.lookups.lock().at(at).has_device.get(&envelope.sender).copied();
-		let has_device = match known {
-			Some(has_device) => has_device,
-			None => {
-				let has_device =
-					api.has_device(at, envelope.sender.clone()).map_err(chain_error)?;
-				self.lookups.lock().at(at).has_device.insert(envelope.sender.clone(), has_device);
-				has_device
-			}
-		};
-		if !has_device {
-			return Err(QuarksError::SenderHasNoDevice);
-		}
-		if let Destination::Group { .. } = envelope.destination {
-			let known = self.lookups.lock().at(at).members.get(&envelope.destination).cloned();
-			let members = match known {
-				Some(members) => members,
-				None => {
-					let members =
-						api.recipients(at, envelope.destination.clone()).map_err(chain_error)?;
-					self.lookups
-						.lock()
-						.at(at)
-						.members
-						.insert(envelope.destination.clone(), members.clone());
-					members
-				}
-			};
-			if !members.contains(&envelope.sender) {
-				return Err(QuarksError::NotAGroupMember);
-			}
-		}
-		let known_hosts = self.lookups.lock().at(at).hosts.get(&envelope.destination).cloned();
-		let hosts = match known_hosts {
-			Some(hosts) => hosts,
-			None => {
-				let hosts =
-					api.delivery_hosts(at, envelope.destination.clone()).map_err(chain_error)?;
-				self.lookups
-					.lock()
-					.at(at)
-					.hosts
-					.insert(envelope.destination.clone(), hosts.clone());
-				hosts
-			}
-		};
+		let view = ChainView::at_best(&*self.client, &self.chain);
+		view.admit(&envelope.sender, &envelope.destination)?;
+		let hosts = view.delivery_hosts(&envelope.destination)?;
 		if hosts.is_empty() {
 			return Err(QuarksError::NoHostChosen);
 		}
@@ -302,7 +222,7 @@ where
 		// however often it comes); the answer "accepted" does.
 		let item = HostItem::Envelope { submission: submission.clone(), membership: None };
 		push.push(hash, &item, &hosts, accepted);
-		relay.accept(hash, &submission, info.best_number)?;
+		relay.accept(hash, &submission, view.best)?;
 		Ok(hash)
 	}
 
