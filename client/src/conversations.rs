@@ -40,6 +40,10 @@ use std::{
 };
 use subxt::dynamic::Value;
 
+/// Per group, what a change across groups did there: the epoch a commit opened (none if
+/// the group needed none), or why it failed.
+pub type GroupOutcomes = Vec<(GroupId, Result<Option<Epoch>, ClientError>)>;
+
 /// Attempts at getting a commit ordered while other members' commits win.
 const COMMIT_ATTEMPTS: u32 = 5;
 /// How long a device waits for the commits and welcomes the chain ordered to reach it.
@@ -235,8 +239,33 @@ impl Messenger {
 		&self,
 		update: bool,
 		progress: &mut (dyn FnMut(Progress) + Send),
-	) -> Vec<(GroupId, Result<Option<Epoch>, ClientError>)> {
+	) -> GroupOutcomes {
 		self.sync(update, false, progress).await
+	}
+
+	/// Updates this device's keys in `group`, or in every group it is in ([`Self::update`],
+	/// [`Self::sync_groups`]); returns, per group, the epoch a commit opened.
+	pub async fn update_keys(
+		&self,
+		group: Option<GroupId>,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> GroupOutcomes {
+		match group {
+			Some(group) => vec![(group, self.update(group, progress).await.map(Some))],
+			None => self.sync_groups(true, progress).await,
+		}
+	}
+
+	/// Unbinds `device` (this account's) on chain, then commits its removal in every group
+	/// this device is in, so it reads nothing sent there after; returns, per group, the
+	/// epoch that commit opened.
+	pub async fn retire_device(
+		&self,
+		device: &DeviceKey,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Result<GroupOutcomes, ClientError> {
+		self.remove_device(device, progress).await?;
+		Ok(self.sync_groups(false, progress).await)
 	}
 
 	/// [`Self::sync_groups`] as a following client runs it on its own: not in a stranger's
@@ -246,7 +275,7 @@ impl Messenger {
 		&self,
 		update: bool,
 		progress: &mut (dyn FnMut(Progress) + Send),
-	) -> Vec<(GroupId, Result<Option<Epoch>, ClientError>)> {
+	) -> GroupOutcomes {
 		self.sync(update, true, progress).await
 	}
 
@@ -255,7 +284,7 @@ impl Messenger {
 		update: bool,
 		accepted_only: bool,
 		progress: &mut (dyn FnMut(Progress) + Send),
-	) -> Vec<(GroupId, Result<Option<Epoch>, ClientError>)> {
+	) -> GroupOutcomes {
 		let groups: Vec<GroupId> = self.device(|d| d.groups().collect());
 		let mut out = Vec::new();
 		for group in groups {

@@ -42,16 +42,26 @@ impl Served {
 		self.serving.base.rsplit(':').next().expect("a port")
 	}
 
-	async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-		let mut request = self.http.request(method.clone(), format!("{}{path}", self.serving.base));
+	/// The status and body of a request with the token.
+	async fn answer(
+		&self,
+		method: reqwest::Method,
+		path: &str,
+		body: Option<Value>,
+	) -> (u16, Value) {
+		let mut request = self.http.request(method, format!("{}{path}", self.serving.base));
 		request = request.bearer_auth(&self.serving.token);
 		if let Some(body) = body {
 			request = request.json(&body);
 		}
 		let answer = request.send().await.expect("an answer");
-		let status = answer.status();
-		let body: Value = answer.json().await.expect("JSON");
-		assert!(status.is_success(), "{method} {path}: {status} {body}");
+		let status = answer.status().as_u16();
+		(status, answer.json().await.expect("JSON"))
+	}
+
+	async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+		let (status, body) = self.answer(method.clone(), path, body).await;
+		assert!((200..300).contains(&status), "{method} {path}: {status} {body}");
 		body
 	}
 
@@ -179,6 +189,53 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 	assert!(history.iter().all(|m| m["group"].as_u64() == Some(group)), "{history:?}");
 	let conversations = alice.get("/api/conversations").await;
 	assert_eq!(conversations[0]["name"], "bob", "{conversations}");
+
+	// New keys for Alice's device in the conversation; it goes on, and the bot follows.
+	let updated = alice.post("/api/keys/update", json!({ "group": group })).await;
+	assert_eq!(updated[0]["group"].as_u64(), Some(group), "{updated}");
+	assert!(updated[0]["epoch"].as_u64().is_some_and(|epoch| epoch > 0), "{updated}");
+	alice.post("/api/messages", json!({ "group": group, "text": "new keys" })).await;
+	wait_for("the bot's answer after the key update", LIMIT, || async {
+		let page = alice.get(&path).await;
+		page["messages"].as_array()?.iter().any(|m| m["text"] == "echo: new keys").then_some(())
+	})
+	.await;
+
+	// Blocking and unblocking.
+	assert_eq!(alice.post("/api/contacts/bob/block", json!({})).await["left"], json!([]));
+	alice.call(reqwest::Method::DELETE, "/api/contacts/bob/block", None).await;
+	let (status, again) =
+		alice.answer(reqwest::Method::DELETE, "/api/contacts/bob/block", None).await;
+	assert_eq!(status, 404, "{again}");
+	assert!(again["error"].as_str().is_some_and(|e| e.contains("was not blocked")), "{again}");
+
+	// A device that is not Alice's is not removed, and she is told why.
+	let stranger = format!("/api/devices/0x{}", "11".repeat(32));
+	let (status, refused) = alice.answer(reqwest::Method::DELETE, &stranger, None).await;
+	assert_eq!(status, 409, "{refused}");
+	assert!(refused["error"].as_str().is_some_and(|e| e.contains("chain refused")), "{refused}");
+	assert_eq!(alice.get("/api/devices").await.as_array().map(Vec::len), Some(1));
+
+	// Her hosts: the admitted ones, hers marked; she keeps one of them.
+	let hosts = alice.get("/api/hosts").await;
+	let chosen: Vec<Value> = hosts
+		.as_array()
+		.expect("a list")
+		.iter()
+		.filter(|h| h["chosen"] == true)
+		.map(|h| h["operator"].clone())
+		.collect();
+	assert!(!chosen.is_empty(), "{hosts}");
+	alice.call(reqwest::Method::PUT, "/api/hosts", Some(json!({ "hosts": [chosen[0]] }))).await;
+	let hosts = alice.get("/api/hosts").await;
+	let now: Vec<&Value> = hosts
+		.as_array()
+		.expect("a list")
+		.iter()
+		.filter(|h| h["chosen"] == true)
+		.map(|h| &h["operator"])
+		.collect();
+	assert_eq!(now, vec![&chosen[0]], "{hosts}");
 	let _ = bot.kill();
 }
 

@@ -90,8 +90,7 @@ pub async fn device_command(cli: &Cli, command: &DeviceCommand) -> Fallible<()> 
 		DeviceCommand::Remove { device: key } => {
 			let key = parse_device(key)?;
 			let steps = Steps::new("removing the device");
-			m.remove_device(&key, &mut steps.reporter()).await?;
-			let outcomes = m.sync_groups(false, &mut steps.reporter()).await;
+			let outcomes = m.retire_device(&key, &mut steps.reporter()).await?;
 			steps.done();
 			println!("device {} removed", device(&key));
 			for (group, outcome) in outcomes {
@@ -110,12 +109,7 @@ pub async fn device_command(cli: &Cli, command: &DeviceCommand) -> Fallible<()> 
 pub async fn keys_update(cli: &Cli, group: &Option<GroupId>) -> Fallible<()> {
 	let m = messenger(cli).await?;
 	let steps = Steps::new("updating this device's keys");
-	let outcomes = match group {
-		Some(group) => {
-			vec![(*group, m.update(*group, &mut steps.reporter()).await.map(Some))]
-		}
-		None => m.sync_groups(true, &mut steps.reporter()).await,
-	};
+	let outcomes = m.update_keys(*group, &mut steps.reporter()).await;
 	steps.done();
 	let mut failed = 0u32;
 	for (group, outcome) in outcomes {

@@ -3,7 +3,9 @@
 
 use crate::output::{address, device};
 use quarks_client::{
+	conversations::GroupOutcomes,
 	database::{Before, Contact, Conversation, Message, MessageState},
+	hosts::Host,
 	messenger::Messenger,
 	proofs::Audit,
 };
@@ -25,6 +27,26 @@ pub fn older_cursor(page: &[Message], limit: u32) -> Option<String> {
 pub fn history_page_json(page: &[Message], limit: u32) -> Value {
 	let messages: Vec<Value> = page.iter().map(message_json).collect();
 	json!({ "messages": messages, "older": older_cursor(page, limit) })
+}
+
+/// Per group, the epoch a change opened, or why it failed there.
+pub fn group_outcomes_json(outcomes: &GroupOutcomes) -> Value {
+	let list = outcomes.iter().map(|(group, outcome)| match outcome {
+		Ok(epoch) => json!({ "group": group, "epoch": epoch }),
+		Err(e) => json!({ "group": group, "error": e.to_string() }),
+	});
+	Value::Array(list.collect())
+}
+
+/// A mail host, with its retention in seconds at `block_ms` per block.
+pub fn host_json(host: &Host, chosen: bool, block_ms: u64) -> Value {
+	json!({
+		"operator": address(&host.operator),
+		"endpoint": host.endpoint(),
+		"retention_seconds": u64::from(host.info.retention).saturating_mul(block_ms) / 1000,
+		"user_quota": host.info.user_quota,
+		"chosen": chosen,
+	})
 }
 
 pub fn parse_cursor(text: &str) -> Result<Before, String> {

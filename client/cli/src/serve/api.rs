@@ -14,8 +14,10 @@ use axum::{
 	Json, Router,
 };
 use quarks_client::{
+	chain::{ChainError, Wait},
 	engine::Target,
 	error::ClientError,
+	hosts,
 	invitation::{Invitation, SCHEME},
 	messenger::Messenger,
 	proofs, queries,
@@ -39,8 +41,12 @@ pub fn routes() -> Router<Arc<Served>> {
 		.route("/api/messages/{hash}/audit", get(audit))
 		.route("/api/messages/{hash}/proof", get(proof))
 		.route("/api/devices", get(devices))
+		.route("/api/devices/{key}", delete(remove_device))
+		.route("/api/keys/update", post(update_keys))
+		.route("/api/hosts", get(hosts).put(choose_hosts))
 		.route("/api/contacts", get(contacts).post(add_contact))
 		.route("/api/contacts/{who}/safety-number", get(safety_number))
+		.route("/api/contacts/{who}/block", post(block).delete(unblock))
 		.route("/api/invitation", get(invitation))
 		.route("/api/groups", post(create_group))
 		.route("/api/groups/{group}/members", post(add_member))
@@ -61,7 +67,11 @@ fn failed(error: impl Into<ClientError>) -> Refusal {
 		ClientError::NoGroup(_) | ClientError::NotInGroup(_) | ClientError::NotInStore(_) => {
 			StatusCode::NOT_FOUND
 		}
-		ClientError::Chain(_) => StatusCode::BAD_GATEWAY,
+		// The node did not answer, or answered what cannot be read; a refusal on chain is
+		// the request's own (a conflict, below).
+		ClientError::Chain(e) if e.is_transport() || matches!(e, ChainError::Decode(_)) => {
+			StatusCode::BAD_GATEWAY
+		}
 		ClientError::Keystore(_) | ClientError::Store(_) | ClientError::Database(_) => {
 			StatusCode::INTERNAL_SERVER_ERROR
 		}
@@ -233,6 +243,97 @@ async fn devices(State(served): Shared) -> Answer {
 	let list: Vec<Value> =
 		bound.iter().map(|key| json!({ "key": device(key), "this_device": *key == own })).collect();
 	Ok(Json(Value::Array(list)))
+}
+
+/// `DELETE /api/devices/{key}`: unbinds one of this account's devices and removes it from
+/// every group this device is in (waits for the chain); per group, the epoch opened.
+async fn remove_device(State(served): Shared, Path(key): Path<String>) -> Answer {
+	let key = crate::input::parse_device(&key).map_err(|e| bad(e.to_string()))?;
+	let engine = served.engine.clone();
+	let outcomes =
+		to_the_end(async move { engine.messenger().retire_device(&key, &mut |_| {}).await })
+			.await?;
+	Ok(Json(group_outcomes_json(&outcomes)))
+}
+
+#[derive(Deserialize)]
+struct KeysUpdate {
+	/// One group; every group this device is in if none.
+	group: Option<GroupId>,
+}
+
+/// `POST /api/keys/update`: new keys for this device in one group or all (waits for the
+/// chain); per group, the epoch opened or why not.
+async fn update_keys(State(served): Shared, Json(update): Json<KeysUpdate>) -> Answer {
+	if let Some(group) = update.group {
+		known(&served, group)?;
+	}
+	let engine = served.engine.clone();
+	let outcomes =
+		to_the_end(
+			async move { Ok(engine.messenger().update_keys(update.group, &mut |_| {}).await) },
+		)
+		.await?;
+	Ok(Json(group_outcomes_json(&outcomes)))
+}
+
+/// `GET /api/hosts`: the admitted mail hosts, this account's marked.
+async fn hosts(State(served): Shared) -> Answer {
+	let m = m(&served);
+	let chosen: Vec<AccountId32> = hosts::chosen(&m.chain, m.account())
+		.await
+		.map_err(failed)?
+		.into_iter()
+		.map(|h| h.operator)
+		.collect();
+	let block_ms = m.chain.block_time_ms().await.map_err(failed)?;
+	let list = hosts::admitted(&m.chain).await.map_err(failed)?;
+	Ok(Json(Value::Array(
+		list.iter()
+			.map(|host| host_json(host, chosen.contains(&host.operator), block_ms))
+			.collect(),
+	)))
+}
+
+#[derive(Deserialize)]
+struct HostChoice {
+	/// Operators' accounts (or contacts' names), in order.
+	hosts: Vec<String>,
+}
+
+/// `PUT /api/hosts`: the hosts that keep this account's mail from now on (waits for the
+/// chain).
+async fn choose_hosts(State(served): Shared, Json(choice): Json<HostChoice>) -> Answer {
+	let operators =
+		choice.hosts.iter().map(|who| resolve(&served, who)).collect::<Result<Vec<_>, _>>()?;
+	let engine = served.engine.clone();
+	to_the_end(async move {
+		let m = engine.messenger();
+		Ok(hosts::choose(&m.chain, m.pair(), &operators, Wait::Finalized, &mut |_| {}).await?)
+	})
+	.await?;
+	Ok(Json(json!({ "hosts": choice.hosts.len() })))
+}
+
+/// `POST /api/contacts/{who}/block`: blocks someone: the conversations they started are
+/// left and nothing they send is opened (waits for the chain); the groups left.
+async fn block(State(served): Shared, Path(who): Path<String>) -> Answer {
+	let account = resolve(&served, &who)?;
+	let engine = served.engine.clone();
+	let left =
+		to_the_end(async move { engine.messenger().block(&account, &mut |_| {}).await }).await?;
+	Ok(Json(json!({ "left": left })))
+}
+
+/// `DELETE /api/contacts/{who}/block`: unblocks someone blocked.
+async fn unblock(State(served): Shared, Path(who): Path<String>) -> Answer {
+	let account = resolve(&served, &who)?;
+	let m = m(&served);
+	if !m.database.unblock(&account).map_err(failed)? {
+		let name = m.display_name(&account);
+		return Err(Refusal(StatusCode::NOT_FOUND, format!("{name} was not blocked")));
+	}
+	Ok(Json(json!({})))
 }
 
 /// `GET /api/contacts`: named contacts and whether each is still verified.
