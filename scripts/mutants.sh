@@ -45,6 +45,9 @@ mutations() {
   m longer-run-budget fast pallets/messaging/src/relay_worker.rs \
     'const RUN_BUDGET_MS: u64 = 8_000;' 'const RUN_BUDGET_MS: u64 = 12_000;' \
     -p pallet-quarks-messaging a_run_stops_posting_after_its_8_s_budget
+  m shorter-run-budget fast pallets/messaging/src/relay_worker.rs \
+    'const RUN_BUDGET_MS: u64 = 8_000;' 'const RUN_BUDGET_MS: u64 = 5_000;' \
+    -p pallet-quarks-messaging a_run_stops_posting_after_its_8_s_budget
   m no-run-budget fast pallets/messaging/src/relay_worker.rs \
     'if started >= run_deadline {' 'if started >= run_deadline && false {' \
     -p pallet-quarks-messaging a_run_stops_posting_after_its_8_s_budget
