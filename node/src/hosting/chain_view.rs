@@ -4,8 +4,11 @@
 //!
 //! One [`ChainCache`] per node serves its `quarks_*` methods and its mail host alike: each
 //! answer is asked once per best block (a runtime call was most of a submission's cost,
-//! and a sender's messages in one block ask the same), outside the cache's lock, and the
-//! cache is emptied when the best block moves or it grows past [`MAX_CACHED_ANSWERS`].
+//! and a sender's messages in one block ask the same), outside the cache's lock. The cache
+//! follows the newest best block any request read (a request still reading an older one
+//! reads through it, so requests do not empty it in turn), and each kind of answer keeps
+//! at most [`MAX_ANSWERS_PER_KIND`]: past that it is asked, not kept, so a flood of one
+//! kind (signatures of throwaway keys, each a `has_device` answer) evicts no other.
 
 use super::error::{chain_error, QuarksError};
 use parking_lot::Mutex;
@@ -20,8 +23,8 @@ use sp_api::{ApiRef, ProvideRuntimeApi};
 use sp_core::H256;
 use std::{collections::HashMap, hash::Hash};
 
-/// Most answers kept for one best block.
-const MAX_CACHED_ANSWERS: usize = 16_384;
+/// Most answers of one kind kept for one best block.
+const MAX_ANSWERS_PER_KIND: usize = 4096;
 
 /// Where a destination's mail goes: each host operator and its record.
 pub type DeliveryHosts = Vec<(AccountId, HostInfo<BlockNumber>)>;
@@ -33,24 +36,14 @@ pub struct ChainCache(Mutex<Answers>);
 #[derive(Default)]
 struct Answers {
 	at: H256,
+	best: BlockNumber,
 	devices: HashMap<AccountId, bool>,
-	/// Groups' members at an epoch (who may send there); an account's own entry for a
-	/// direct destination is never asked.
+	/// Groups' members at an epoch (who may send there).
 	members: HashMap<Destination<AccountId>, Vec<AccountId>>,
 	hosts: HashMap<Destination<AccountId>, DeliveryHosts>,
 	/// (destination, host operator) → the destination's recipients who chose that host.
 	hosted: HashMap<(Destination<AccountId>, AccountId), Vec<AccountId>>,
 	anchors: HashMap<(AccountId, H256), Option<AnchorRecord<BlockNumber>>>,
-}
-
-impl Answers {
-	fn len(&self) -> usize {
-		self.devices.len()
-			+ self.members.len()
-			+ self.hosts.len()
-			+ self.hosted.len()
-			+ self.anchors.len()
-	}
 }
 
 /// The chain at the best block, as one request reads it.
@@ -83,18 +76,23 @@ where
 	) -> Result<V, QuarksError> {
 		{
 			let mut answers = self.cache.0.lock();
-			if answers.at != self.at || answers.len() >= MAX_CACHED_ANSWERS {
-				*answers = Answers { at: self.at, ..Default::default() };
+			if answers.at != self.at && self.best >= answers.best {
+				*answers = Answers { at: self.at, best: self.best, ..Default::default() };
 			}
-			if let Some(value) = pick(&mut answers).get(&key) {
-				return Ok(value.clone());
+			if answers.at == self.at {
+				if let Some(value) = pick(&mut answers).get(&key) {
+					return Ok(value.clone());
+				}
 			}
 		}
 		// Asked outside the lock: runtime calls are the slow part.
 		let value = ask(&self.api).map_err(chain_error)?;
 		let mut answers = self.cache.0.lock();
 		if answers.at == self.at {
-			pick(&mut answers).insert(key, value.clone());
+			let kind = pick(&mut answers);
+			if kind.len() < MAX_ANSWERS_PER_KIND {
+				kind.insert(key, value.clone());
+			}
 		}
 		Ok(value)
 	}
