@@ -39,7 +39,7 @@ use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::{MemoryStorage, RustCrypto};
 use openmls_traits::{signatures::Signer, OpenMlsProvider};
 pub use quarks_primitives::groups::{authenticator_hash, commit_hash, roster_hash, welcome_hash};
-use quarks_primitives::{groups::CommitRecord, DeviceKey, Epoch, GroupId, DEVICE_PROOF_TAG};
+use quarks_primitives::{device_proof_payload, groups::CommitRecord, DeviceKey, Epoch, GroupId};
 use rand_core::RngCore;
 use sp_core::{crypto::AccountId32, Pair as _, H256};
 use std::{collections::BTreeMap, fmt::Display, path::Path};
@@ -336,11 +336,9 @@ impl Device {
 	}
 
 	/// The device's proof, for the keys pallet's `add_device`, that its key is this
-	/// account's: its signature over [`DEVICE_PROOF_TAG`] and the SCALE-encoded account.
+	/// account's: its signature over [`device_proof_payload`].
 	pub fn binding_proof(&self) -> Result<[u8; 64], MlsError> {
-		let mut message = DEVICE_PROOF_TAG.to_vec();
-		self.account.encode_to(&mut message);
-		self.sign(&message)
+		self.sign(&device_proof_payload(&self.account))
 	}
 
 	/// The device's Ed25519 signature over `message`: what makes a letter non-repudiable.

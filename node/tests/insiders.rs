@@ -70,8 +70,7 @@ async fn a_member_cannot_stall_a_group() {
 	// Charlie binds a second device whose key package is junk (the chain takes any bytes),
 	// so no commit that adds his devices could be built with it...
 	let junk_device = sp_core::ed25519::Pair::from_seed(&[42; 32]);
-	let mut proof_message = quarks_primitives::DEVICE_PROOF_TAG.to_vec();
-	codec::Encode::encode_to(charlie.account(), &mut proof_message);
+	let proof_message = quarks_primitives::device_proof_payload(charlie.account());
 	let expires = charlie.chain.finalized().await.expect("reads") + 10_000;
 	let fields = vec![
 		Value::from_bytes(junk_device.public().0),

@@ -23,8 +23,17 @@ use scale_info::TypeInfo;
 pub type DeviceKey = [u8; 32];
 
 /// What a device signs to prove to the chain that its key is its account's: this tag,
-/// then the SCALE-encoded account.
+/// then the SCALE-encoded account ([`device_proof_payload`]).
 pub const DEVICE_PROOF_TAG: &[u8] = b"quarks/device/1";
+
+/// The bytes a device's Ed25519 signature binding it to `account` covers: the raw
+/// [`DEVICE_PROOF_TAG`] (no length prefix, unlike the submission's and the batch's tags)
+/// followed by the SCALE-encoded account (its 32 bytes).
+pub fn device_proof_payload<AccountId: Encode>(account: &AccountId) -> alloc::vec::Vec<u8> {
+	let mut payload = DEVICE_PROOF_TAG.to_vec();
+	account.encode_to(&mut payload);
+	payload
+}
 
 /// A device an account bound on chain. It is bound from `added` until `removed`.
 #[derive(

@@ -138,3 +138,24 @@ fn mailbox_requests() {
 	let subscribe = MailboxRequest { action: MailboxAction::Subscribe, ..request };
 	assert_eq!(hex(&subscribe.encode()[72..]), "01");
 }
+
+/// A device bound to account `0x01 × 32`: the device key is the Ed25519 key of seed
+/// `0x04 × 32`, and its proof (Ed25519 signatures are deterministic) is what `add_device`
+/// takes. The tag is raw — no length prefix, unlike the submission's and batch's tags.
+#[test]
+fn device_proofs() {
+	use sp_core::{ed25519, Pair};
+	let payload = quarks_primitives::device_proof_payload(&who(1));
+	assert_eq!(hex(&payload), format!("{}{}", hex(b"quarks/device/1"), "01".repeat(32)));
+	assert_eq!(hex(b"quarks/device/1"), "717561726b732f6465766963652f31");
+	let device = ed25519::Pair::from_seed(&[4; 32]);
+	assert_eq!(hex(device.public()), DEVICE_KEY);
+	let proof = device.sign(&payload);
+	assert_eq!(hex(proof), DEVICE_PROOF);
+	assert!(ed25519::Pair::verify(&proof, &payload, &device.public()));
+}
+
+/// From Python's `cryptography` (OpenSSL's Ed25519), not from this code.
+const DEVICE_KEY: &str = "ca93ac1705187071d67b83c7ff0efe8108e8ec4530575d7726879333dbdabe7c";
+const DEVICE_PROOF: &str = "06317e6b32f877c02014fed944276c4e6d6bd89147905b8cc8bc4b36ed0b1af4\
+	72c298555c66a4b58387e0e262e07a127815bf5bea8cc153bc6331cab484c604";

@@ -1,4 +1,5 @@
 use super::*;
+use quarks_primitives::DEVICE_PROOF_TAG;
 use std::collections::HashMap;
 
 const GROUP: GroupId = 7;

@@ -10,8 +10,7 @@ use sp_runtime::traits::{One, Saturating};
 fn device_and_proof<T: Config>(who: &T::AccountId) -> (DeviceKey, pallet::DeviceProof) {
 	let key_type = sp_core::crypto::KeyTypeId(*b"qdev");
 	let public = sp_io::crypto::ed25519_generate(key_type, None);
-	let mut message = DEVICE_PROOF_TAG.to_vec();
-	codec::Encode::encode_to(who, &mut message);
+	let message = quarks_primitives::device_proof_payload(who);
 	let proof =
 		sp_io::crypto::ed25519_sign(key_type, &public, &message).expect("the key was generated");
 	(public.0, proof.0)

@@ -46,13 +46,13 @@ pub use pallet::*;
 pub use quarks_primitives::{
 	DeviceInspect, DeviceKey, DeviceRecord, KeyPackageRecord, DEVICE_PROOF_TAG,
 };
+use quarks_primitives::device_proof_payload;
 pub use weights::WeightInfo;
 
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;
-	use codec::Encode;
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
 	use sp_runtime::{
@@ -230,12 +230,10 @@ pub mod pallet {
 
 			Self::ensure_key_package(&key_package, expires_at, now)?;
 			ensure!(!DeviceOwner::<T>::contains_key(device), Error::<T>::DeviceKeyTaken);
-			let mut message = DEVICE_PROOF_TAG.to_vec();
-			who.encode_to(&mut message);
 			ensure!(
 				sp_io::crypto::ed25519_verify(
 					&sp_core::ed25519::Signature::from_raw(proof),
-					&message,
+					&device_proof_payload(&who),
 					&sp_core::ed25519::Public::from_raw(device),
 				),
 				Error::<T>::BadDeviceProof
