@@ -243,8 +243,10 @@ impl Messenger {
 		self.sync(update, false, progress).await
 	}
 
-	/// Updates this device's keys in `group`, or in every group it is in ([`Self::update`],
-	/// [`Self::sync_groups`]); returns, per group, the epoch a commit opened.
+	/// Updates this device's keys in `group`, or in every conversation this account
+	/// accepted ([`Self::update`]; a stranger's unanswered request is left alone: a commit
+	/// there costs fees and welcomes whoever they added as if from this account). Returns,
+	/// per group, the epoch a commit opened.
 	pub async fn update_keys(
 		&self,
 		group: Option<GroupId>,
@@ -252,20 +254,26 @@ impl Messenger {
 	) -> GroupOutcomes {
 		match group {
 			Some(group) => vec![(group, self.update(group, progress).await.map(Some))],
-			None => self.sync_groups(true, progress).await,
+			None => self.sync(true, true, progress).await,
 		}
 	}
 
-	/// Unbinds `device` (this account's) on chain, then commits its removal in every group
-	/// this device is in, so it reads nothing sent there after; returns, per group, the
-	/// epoch that commit opened.
+	/// Unbinds `device`, one of this account's others, on chain, then commits its removal
+	/// in every conversation this account accepted, so it reads nothing sent there after;
+	/// returns, per group, the epoch that commit opened (none where the group needed none).
 	pub async fn retire_device(
 		&self,
 		device: &DeviceKey,
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<GroupOutcomes, ClientError> {
+		if *device == self.device_key() {
+			return Err(ClientError::RetiringSelf);
+		}
+		if !queries::devices(&self.chain, self.account()).await?.contains(device) {
+			return Err(ClientError::NotOwnDevice(*device));
+		}
 		self.remove_device(device, progress).await?;
-		Ok(self.sync_groups(false, progress).await)
+		Ok(self.sync(false, true, progress).await)
 	}
 
 	/// [`Self::sync_groups`] as a following client runs it on its own: not in a stranger's

@@ -15,7 +15,7 @@ use crate::{
 use quarks_primitives::{Destination, GroupId};
 use sp_core::{crypto::AccountId32, H256};
 use std::{sync::Arc, time::Duration};
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{mpsc, Mutex, Notify};
 
 /// How often messages no node accepted are handed to a node again.
 const RESEND_EVERY: Duration = Duration::from_secs(10);
@@ -54,6 +54,8 @@ pub struct Engine {
 	events: mpsc::UnboundedSender<Event>,
 	/// Sends one at a time: two messages to someone new start one conversation, not two.
 	sending: Mutex<()>,
+	/// Tells the follow loop that the account's hosts changed: read from the new ones.
+	rehost: Arc<Notify>,
 }
 
 impl Engine {
@@ -69,8 +71,10 @@ impl Engine {
 			messenger,
 			events,
 			sending: Mutex::new(()),
+			rehost: Arc::default(),
 		});
-		tokio::spawn(follow(engine.messenger.clone(), engine.events.clone(), sync_every));
+		let m = engine.messenger.clone();
+		tokio::spawn(follow(m, engine.events.clone(), sync_every, engine.rehost.clone()));
 		tokio::spawn(follow_deliveries(Arc::downgrade(&engine)));
 		tokio::spawn(resend(Arc::downgrade(&engine)));
 		(engine, rx)
@@ -100,6 +104,14 @@ impl Engine {
 		if let Some(sent) = self.messenger.send_read(group).await? {
 			self.notarize(sent);
 		}
+		Ok(())
+	}
+
+	/// Makes `hosts` the ones that keep this account's mail
+	/// ([`Messenger::choose_hosts`]), and reads from them from now on.
+	pub async fn choose_hosts(&self, hosts: &[AccountId32]) -> Result<(), ClientError> {
+		self.messenger.choose_hosts(hosts, &mut |_| {}).await?;
+		self.rehost.notify_one();
 		Ok(())
 	}
 
@@ -144,7 +156,12 @@ async fn follow_deliveries(engine: std::sync::Weak<Engine>) {
 /// Follows the mailboxes for as long as the engine runs; a stream that ends (its node or
 /// host went away) is opened again after a growing pause, and what arrived meanwhile is
 /// read from the hosts first.
-async fn follow(m: Arc<Messenger>, events: mpsc::UnboundedSender<Event>, sync_every: Duration) {
+async fn follow(
+	m: Arc<Messenger>,
+	events: mpsc::UnboundedSender<Event>,
+	sync_every: Duration,
+	rehost: Arc<Notify>,
+) {
 	let mut pause = Duration::from_millis(500);
 	while !events.is_closed() {
 		let options = ReadOptions {
@@ -157,11 +174,19 @@ async fn follow(m: Arc<Messenger>, events: mpsc::UnboundedSender<Event>, sync_ev
 		};
 		let own = m.account().clone();
 		let started = std::time::Instant::now();
-		let result = m
-			.read_mail(options, &mut |update| {
-				let _ = events.send(event(update, &own));
-			})
-			.await;
+		let mut show = |update: &Update| {
+			let _ = events.send(event(update, &own));
+		};
+		let read = m.read_mail(options, &mut show);
+		let result = tokio::select! {
+			result = read => result,
+			// The stream reads the hosts chosen when it opened: open it at the new ones
+			// (what arrived meanwhile is fetched from them first, as after any restart).
+			_ = rehost.notified() => {
+				pause = Duration::from_millis(500);
+				continue;
+			}
+		};
 		let why = result.err().map_or_else(|| "the mail stream ended".into(), |e| e.to_string());
 		// A stream that ran a while ended on its own: the next pause starts short again.
 		if started.elapsed() >= Duration::from_secs(60) {

@@ -44,6 +44,15 @@ pub enum ClientError {
 	/// An account cannot block itself (its own devices' mail would be refused).
 	#[error("you cannot block your own account")]
 	BlockingSelf,
+	/// A device tried to remove itself: it would commit from an unbound key.
+	#[error("this is the device you are using: remove it from another of your devices")]
+	RetiringSelf,
+	/// A device that is not among the account's on chain.
+	#[error("device {} is not one of your devices: `quarks device list` shows them", array_bytes::bytes2hex("0x", .0))]
+	NotOwnDevice(DeviceKey),
+	/// A choice of mail hosts that the chain would refuse, checked before paying for it.
+	#[error("{0}")]
+	HostChoice(String),
 	/// Only a named contact can be marked verified.
 	#[error("{0} is not a contact yet: name them first (`quarks contact add <name> <account>`)")]
 	Unnamed(AccountId32),

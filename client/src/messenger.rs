@@ -225,6 +225,34 @@ impl Messenger {
 		Ok(self.transact(vocabulary::REMOVE_DEVICE, fields, Wait::Finalized, progress).await?)
 	}
 
+	/// Makes `hosts` the ones that keep this account's mail, checked first as the chain
+	/// would check them (one or more, none twice, each admitted), so a refusal costs no fee.
+	pub async fn choose_hosts(
+		&self,
+		hosts: &[AccountId32],
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Result<(), ClientError> {
+		let refuse = |why: String| Err(ClientError::HostChoice(why));
+		if hosts.is_empty() {
+			return refuse(
+				"choose at least one host: mail to an account with none is refused".into(),
+			);
+		}
+		let admitted = hosts::admitted(&self.chain).await?;
+		for (i, host) in hosts.iter().enumerate() {
+			if hosts[..i].contains(host) {
+				return refuse(format!("{host} is named twice"));
+			}
+			if !admitted.iter().any(|h| h.operator == *host) {
+				return refuse(format!(
+					"{host} is not an admitted host: `quarks hosts list` shows them"
+				));
+			}
+		}
+		hosts::choose(&self.chain, &self.pair, hosts, Wait::Finalized, progress).await?;
+		Ok(())
+	}
+
 	/// Connections to the mailbox at every host this identity chose that can be reached
 	/// (all at once); an error only if none can.
 	pub async fn mailboxes(&self) -> Result<Vec<Mailbox>, ClientError> {

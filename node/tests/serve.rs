@@ -209,24 +209,31 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 	assert_eq!(status, 404, "{again}");
 	assert!(again["error"].as_str().is_some_and(|e| e.contains("was not blocked")), "{again}");
 
-	// A device that is not Alice's is not removed, and she is told why.
+	// A device that is not Alice's, or the one she uses, is not removed (nor is a fee paid
+	// for a refusal), and she is told why.
 	let stranger = format!("/api/devices/0x{}", "11".repeat(32));
 	let (status, refused) = alice.answer(reqwest::Method::DELETE, &stranger, None).await;
-	assert_eq!(status, 409, "{refused}");
-	assert!(refused["error"].as_str().is_some_and(|e| e.contains("chain refused")), "{refused}");
-	assert_eq!(alice.get("/api/devices").await.as_array().map(Vec::len), Some(1));
+	assert_eq!(status, 404, "{refused}");
+	assert!(refused["error"].as_str().is_some_and(|e| e.contains("not one of your")), "{refused}");
+	let devices = alice.get("/api/devices").await;
+	assert_eq!(devices.as_array().map(Vec::len), Some(1), "{devices}");
+	let own = format!("/api/devices/{}", devices[0]["key"].as_str().expect("a key"));
+	let (status, refused) = alice.answer(reqwest::Method::DELETE, &own, None).await;
+	assert_eq!(status, 400, "{refused}");
+	assert_eq!(alice.get("/api/devices").await, devices, "still bound");
 
-	// Her hosts: the admitted ones, hers marked; she keeps one of them.
+	// Her hosts: the admitted ones, hers marked. She moves to one she had not chosen, and
+	// the bot's next answer, which goes there, reaches her at once.
 	let hosts = alice.get("/api/hosts").await;
-	let chosen: Vec<Value> = hosts
-		.as_array()
-		.expect("a list")
-		.iter()
-		.filter(|h| h["chosen"] == true)
-		.map(|h| h["operator"].clone())
-		.collect();
-	assert!(!chosen.is_empty(), "{hosts}");
-	alice.call(reqwest::Method::PUT, "/api/hosts", Some(json!({ "hosts": [chosen[0]] }))).await;
+	let (chosen, other): (Vec<&Value>, Vec<&Value>) =
+		hosts.as_array().expect("a list").iter().partition(|h| h["chosen"] == true);
+	assert!(!chosen.is_empty() && !other.is_empty(), "{hosts}");
+	let none = Some(json!({ "hosts": [] }));
+	assert_eq!(alice.answer(reqwest::Method::PUT, "/api/hosts", none).await.0, 400, "no host");
+	let twice = Some(json!({ "hosts": [chosen[0]["operator"], chosen[0]["operator"]] }));
+	assert_eq!(alice.answer(reqwest::Method::PUT, "/api/hosts", twice).await.0, 400, "twice");
+	let new_host = other[0]["operator"].clone();
+	alice.call(reqwest::Method::PUT, "/api/hosts", Some(json!({ "hosts": [new_host] }))).await;
 	let hosts = alice.get("/api/hosts").await;
 	let now: Vec<&Value> = hosts
 		.as_array()
@@ -235,7 +242,13 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 		.filter(|h| h["chosen"] == true)
 		.map(|h| &h["operator"])
 		.collect();
-	assert_eq!(now, vec![&chosen[0]], "{hosts}");
+	assert_eq!(now, vec![&new_host], "{hosts}");
+	alice.post("/api/messages", json!({ "group": group, "text": "new host" })).await;
+	wait_for("the bot's answer through Alice's new host", LIMIT, || async {
+		let page = alice.get(&path).await;
+		page["messages"].as_array()?.iter().any(|m| m["text"] == "echo: new host").then_some(())
+	})
+	.await;
 	let _ = bot.kill();
 }
 

@@ -20,7 +20,8 @@ pub async fn contact(cli: &Cli, command: &ContactCommand) -> Fallible<()> {
 			let mut rows = Vec::new();
 			for contact in m.database.contacts()? {
 				let still = m.still_verified(&contact).await?;
-				rows.push(contact_json(&contact, still));
+				let blocked = m.database.is_blocked(&contact.account)?;
+				rows.push(contact_json(&contact, still, blocked));
 			}
 			if *json {
 				println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -29,7 +30,8 @@ pub async fn contact(cli: &Cli, command: &ContactCommand) -> Fallible<()> {
 			}
 			for row in rows.iter().filter(|_| !json) {
 				let field = |key: &str| row[key].as_str().unwrap_or_default().to_owned();
-				println!("{}  {}  {}", field("name"), field("account"), field("status"));
+				let blocked = if row["blocked"] == true { "  blocked" } else { "" };
+				println!("{}  {}  {}{blocked}", field("name"), field("account"), field("status"));
 			}
 		}
 		ContactCommand::Remove { name } => {

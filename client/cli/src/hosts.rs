@@ -1,7 +1,7 @@
 //! The user's mail hosts: `hosts list`, `hosts choose`.
 
 use crate::{args::*, input::*, output::*};
-use quarks_client::{chain::Wait, hosts};
+use quarks_client::hosts;
 
 /// Lists the admitted hosts, marking this account's.
 pub async fn list(cli: &Cli) -> Fallible<()> {
@@ -27,7 +27,7 @@ pub async fn choose(cli: &Cli, operators: &[String]) -> Fallible<()> {
 	let m = messenger(cli).await?;
 	let operators = operators.iter().map(|o| m.resolve(o)).collect::<Result<Vec<_>, _>>()?;
 	let steps = Steps::new("recording your choice of hosts");
-	hosts::choose(&m.chain, m.pair(), &operators, Wait::Finalized, &mut steps.reporter()).await?;
+	m.choose_hosts(&operators, &mut steps.reporter()).await?;
 	steps.done();
 	println!("your mail now goes to {} host(s)", operators.len());
 	Ok(())

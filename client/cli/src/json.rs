@@ -92,14 +92,20 @@ pub fn message_json(message: &Message) -> Value {
 	})
 }
 
-/// A contact, with whether the devices the chain binds to them now are the ones verified.
-pub fn contact_json(contact: &Contact, still_verified: bool) -> Value {
+/// A contact, with whether the devices the chain binds to them now are the ones verified,
+/// and whether they are blocked.
+pub fn contact_json(contact: &Contact, still_verified: bool, blocked: bool) -> Value {
 	let status = match (&contact.verified, still_verified) {
 		(None, _) => "not verified",
 		(Some(_), true) => "verified",
 		(Some(_), false) => "CHANGED since verified",
 	};
-	json!({ "name": contact.name, "account": address(&contact.account), "status": status })
+	json!({
+		"name": contact.name,
+		"account": address(&contact.account),
+		"status": status,
+		"blocked": blocked,
+	})
 }
 
 /// What the finalized chain says of one message: its anchor, the device that signed it and

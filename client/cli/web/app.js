@@ -193,6 +193,11 @@ function render() {
   if (atBottom) list.scrollTop = list.scrollHeight;
 }
 
+// Draws a panel again after a change, unless the person closed it meanwhile.
+async function again(draw) {
+  if ($("panel").open) await draw();
+}
+
 function panel(heading, ...body) {
   $("panel-title").textContent = heading;
   $("panel-body").replaceChildren(...body);
@@ -277,10 +282,80 @@ async function downloadProof(hash) {
 
 async function devices() {
   const list = await api("/api/devices");
+  const remove = async (key) => {
+    if (!confirm(`Remove device ${key}? It reads nothing sent after, in any conversation.`)) return;
+    say("removing the device (waits for the chain)…");
+    const outcomes = await api(`/api/devices/${key}`, null, "DELETE").catch((e) => say(e.message));
+    await again(devices);
+    if (outcomes) say(`device removed; ${changed(outcomes)}`);
+  };
+  const renew = async (e) => {
+    e.target.disabled = true; // one round of commits at a time
+    say("new keys for this device in every conversation (waits for the chain)…");
+    const outcomes = await api("/api/keys/update", {}).catch((e) => say(e.message));
+    if (outcomes) say(`keys updated; ${changed(outcomes)}`);
+    e.target.disabled = false;
+  };
   panel(
     "Your devices",
-    el("p", {}, "The devices the chain binds to your account; each reads your conversations. Add one with `quarks init --suri`, remove one with `quarks device remove`."),
-    el("ul", { id: "devices" }, ...list.map((d) => el("li", {}, d.key, d.this_device ? " (this device)" : ""))),
+    el("p", {}, "The devices the chain binds to your account; each reads your conversations. Add one with `quarks init --suri` on it."),
+    el(
+      "ul",
+      { id: "devices" },
+      ...list.map((d) =>
+        el(
+          "li",
+          {},
+          d.key,
+          d.this_device
+            ? " (this device)"
+            : el("button", { type: "button", onclick: () => remove(d.key) }, "Remove"),
+        ),
+      ),
+    ),
+    el("p", {}, "New keys for this device: whoever stole a copy of its state stops reading there."),
+    el("button", { type: "button", id: "update-keys", onclick: renew }, "Update keys"),
+  );
+}
+
+// What a change across conversations did: how many moved on, and any that failed.
+function changed(outcomes) {
+  const failed = outcomes.filter((o) => o.error);
+  const moved = outcomes.filter((o) => o.epoch !== undefined && o.epoch !== null).length;
+  const why = failed.map((o) => `group ${o.group}: ${o.error}`).join("; ");
+  return `${moved} conversation(s) moved to a new epoch` + (why ? `; not in ${why}` : "");
+}
+
+async function hosts() {
+  const list = await api("/api/hosts");
+  const days = (seconds) => `${Math.round(seconds / 86_400)} day(s)`;
+  const mib = (bytes) => `${Math.round(bytes / 1_048_576)} MiB`;
+  panel(
+    "Your mail hosts",
+    el("p", {}, "The hosts that keep your mail until you fetch it. Mail sent to you goes to every one you choose."),
+    form(
+      async () => {
+        const chosen = [...document.querySelectorAll("#hosts input:checked")].map((i) => i.value);
+        if (chosen.length === 0) throw new Error("choose at least one host");
+        say("recording your choice (waits for the chain)…");
+        await api("/api/hosts", { hosts: chosen }, "PUT");
+        await again(hosts);
+        say(`your mail now goes to ${chosen.length} host(s)`);
+      },
+      "Save",
+      el(
+        "ul",
+        { id: "hosts" },
+        ...list.map((h, i) =>
+          el(
+            "li",
+            {},
+            el("input", { type: "checkbox", id: `host-${i}`, value: h.operator, checked: h.chosen }),
+            el("label", { for: `host-${i}` }, `${h.endpoint} — keeps mail ${days(h.retention_seconds)}, up to ${mib(h.user_quota)} each`),
+          ),
+        ),
+      ),
+    ),
   );
 }
 
@@ -378,12 +453,27 @@ async function contacts() {
         el(
           "li",
           {},
-          `${c.name} — ${c.status} `,
+          `${c.name} — ${c.status}${c.blocked ? ", blocked" : ""} `,
           el("button", { type: "button", onclick: () => safetyNumber(c.account) }, "Safety number"),
+          el("button", { type: "button", onclick: () => block(c, !c.blocked) }, c.blocked ? "Unblock" : "Block"),
         ),
       ),
     ),
   );
+}
+
+async function block(contact, blocking) {
+  const path = `/api/contacts/${encodeURIComponent(contact.account)}/block`;
+  if (blocking && !confirm(`Block ${contact.name}? Nothing they send is opened, their requests you did not accept are left, and their mail at your hosts is deleted.`)) return;
+  say(blocking ? `blocking ${contact.name} (waits for the chain)…` : `unblocking ${contact.name}…`);
+  try {
+    await (blocking ? api(path, {}) : api(path, null, "DELETE"));
+    await again(contacts);
+    say(`${contact.name} ${blocking ? "blocked" : "unblocked"}`);
+  } catch (error) {
+    say(error.message);
+  }
+  soon();
 }
 
 async function safetyNumber(who) {
@@ -443,6 +533,7 @@ async function start() {
   $("new-group").onclick = newGroup;
   $("show-contacts").onclick = () => contacts().catch((e) => say(e.message));
   $("show-devices").onclick = () => devices().catch((e) => say(e.message));
+  $("show-hosts").onclick = () => hosts().catch((e) => say(e.message));
   $("back").onclick = () => {
     open = null;
     $("app").classList.remove("open");

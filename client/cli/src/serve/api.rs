@@ -14,7 +14,7 @@ use axum::{
 	Json, Router,
 };
 use quarks_client::{
-	chain::{ChainError, Wait},
+	chain::ChainError,
 	engine::Target,
 	error::ClientError,
 	hosts,
@@ -62,11 +62,14 @@ fn failed(error: impl Into<ClientError>) -> Refusal {
 		ClientError::Unknown(_)
 		| ClientError::Unnamed(_)
 		| ClientError::BlockingSelf
+		| ClientError::RetiringSelf
+		| ClientError::HostChoice(_)
 		| ClientError::NoDevice(_)
 		| ClientError::Invitation(_) => StatusCode::BAD_REQUEST,
-		ClientError::NoGroup(_) | ClientError::NotInGroup(_) | ClientError::NotInStore(_) => {
-			StatusCode::NOT_FOUND
-		}
+		ClientError::NoGroup(_)
+		| ClientError::NotInGroup(_)
+		| ClientError::NotInStore(_)
+		| ClientError::NotOwnDevice(_) => StatusCode::NOT_FOUND,
 		// The node did not answer, or answered what cannot be read; a refusal on chain is
 		// the request's own (a conflict, below).
 		ClientError::Chain(e) if e.is_transport() || matches!(e, ChainError::Decode(_)) => {
@@ -302,16 +305,12 @@ struct HostChoice {
 }
 
 /// `PUT /api/hosts`: the hosts that keep this account's mail from now on (waits for the
-/// chain).
+/// chain); mail is read from them at once.
 async fn choose_hosts(State(served): Shared, Json(choice): Json<HostChoice>) -> Answer {
 	let operators =
 		choice.hosts.iter().map(|who| resolve(&served, who)).collect::<Result<Vec<_>, _>>()?;
 	let engine = served.engine.clone();
-	to_the_end(async move {
-		let m = engine.messenger();
-		Ok(hosts::choose(&m.chain, m.pair(), &operators, Wait::Finalized, &mut |_| {}).await?)
-	})
-	.await?;
+	to_the_end(async move { engine.choose_hosts(&operators).await }).await?;
 	Ok(Json(json!({ "hosts": choice.hosts.len() })))
 }
 
@@ -342,7 +341,8 @@ async fn contacts(State(served): Shared) -> Answer {
 	let mut list = Vec::new();
 	for contact in m.database.contacts().map_err(failed)? {
 		let still = m.still_verified(&contact).await.map_err(failed)?;
-		list.push(contact_json(&contact, still));
+		let blocked = m.database.is_blocked(&contact.account).map_err(failed)?;
+		list.push(contact_json(&contact, still, blocked));
 	}
 	Ok(Json(Value::Array(list)))
 }
@@ -366,7 +366,8 @@ async fn add_contact(State(served): Shared, Json(new): Json<NewContact>) -> Answ
 	}
 	.map_err(failed)?;
 	let verified = contact.verified.is_some();
-	Ok(Json(contact_json(&contact, verified)))
+	let blocked = m.database.is_blocked(&contact.account).map_err(failed)?;
+	Ok(Json(contact_json(&contact, verified, blocked)))
 }
 
 /// `GET /api/contacts/{who}/safety-number`: the safety number with someone, their devices

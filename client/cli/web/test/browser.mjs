@@ -1,7 +1,8 @@
 // Alice and Bob, each in their own browser page over their own `quarks serve`, as
-// node/tests/web.rs starts them: Bob adds Alice from her invitation, they exchange
-// messages, a tick reaches final, Alice makes a group with Bob and removes him, and a page
-// without the token is refused. Bob's page is phone-sized. Screenshots go to SCREENSHOTS.
+// node/tests/serve.rs starts them: Bob adds Alice from her invitation, they exchange
+// messages, a tick reaches final, Bob blocks and unblocks Alice, Alice renews her keys and
+// keeps her hosts, Alice makes a group with Bob and removes him, and a page without the
+// token is refused. Bob's page is phone-sized. Screenshots go to SCREENSHOTS.
 // The proof of a message downloaded from Alice's page goes to DOWNLOADS, for the caller
 // to verify. Exits non-zero, saying what never appeared, on any failure.
 import { chromium } from "playwright-core";
@@ -128,6 +129,38 @@ await step("this device among the account's", async () => {
   await text(bob, "#devices li", "(this device)");
   await bob.click("#panel form[method=dialog] button");
   await bob.locator("#conversations li", { hasText: "alice" }).click();
+});
+
+// Bob blocks Alice and unblocks her (a confirmation first); Alice renews her keys.
+bob.on("dialog", (dialog) => dialog.accept());
+await step("Bob blocks and unblocks Alice", async () => {
+  await bob.click("#back");
+  await bob.click("#show-contacts");
+  await bob.click("#contacts li:has-text('alice') button:has-text('Block')");
+  await text(bob, "#status", "alice blocked");
+  await text(bob, "#contacts li", "alice — verified, blocked");
+  await bob.click("#contacts li:has-text('alice') button:has-text('Unblock')");
+  await text(bob, "#status", "alice unblocked");
+  await bob.locator("#contacts li", { hasText: "blocked" }).waitFor({ state: "detached", timeout: LIMIT });
+  await bob.click("#panel form[method=dialog] button");
+  await bob.locator("#conversations li", { hasText: "alice" }).click();
+});
+await step("Alice updates her keys; the conversation goes on", async () => {
+  await alice.click("#show-devices");
+  await alice.click("#update-keys");
+  await text(alice, "#status", "keys updated; 1 conversation(s) moved to a new epoch");
+  await alice.click("#panel form[method=dialog] button");
+  await alice.fill("#text", "New keys, same chat");
+  await alice.press("#text", "Enter");
+  await text(bob, "#messages li.theirs", "New keys, same chat");
+});
+await step("Alice's hosts, hers checked", async () => {
+  await alice.click("#show-hosts");
+  await alice.locator("#hosts input:checked").first().waitFor({ timeout: LIMIT });
+  await shot(alice, "hosts");
+  await alice.click("#panel-body form button[type=submit]");
+  await text(alice, "#status", "your mail now goes to");
+  await alice.click("#panel form[method=dialog] button");
 });
 
 // A group of two, then Bob removed: he reads nothing written after.
