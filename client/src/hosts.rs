@@ -53,6 +53,20 @@ pub async fn admitted(chain: &Chain) -> Result<Vec<Host>, ChainError> {
 	Ok(hosts)
 }
 
+/// Every admitted host, each with whether `who` chose it.
+pub async fn admitted_marking(
+	chain: &Chain,
+	who: &AccountId32,
+) -> Result<Vec<(Host, bool)>, ChainError> {
+	let chosen: Vec<AccountId32> =
+		chosen(chain, who).await?.into_iter().map(|host| host.operator).collect();
+	let marked = admitted(chain).await?.into_iter().map(|host| {
+		let mine = chosen.contains(&host.operator);
+		(host, mine)
+	});
+	Ok(marked.collect())
+}
+
 /// The admitted hosts `who` chose, in their order.
 pub async fn chosen(chain: &Chain, who: &AccountId32) -> Result<Vec<Host>, ChainError> {
 	let choice: Vec<(AccountId32, HostInfo<BlockNumber>)> =

@@ -6,11 +6,9 @@ use quarks_client::hosts;
 /// Lists the admitted hosts, marking this account's.
 pub async fn list(cli: &Cli) -> Fallible<()> {
 	let m = messenger(cli).await?;
-	let mine: Vec<_> =
-		hosts::chosen(&m.chain, m.account()).await?.into_iter().map(|h| h.operator).collect();
 	let block_ms = m.chain.block_time_ms().await?;
-	for host in hosts::admitted(&m.chain).await? {
-		let marker = if mine.contains(&host.operator) { "*" } else { " " };
+	for (host, mine) in hosts::admitted_marking(&m.chain, m.account()).await? {
+		let marker = if mine { "*" } else { " " };
 		println!(
 			"{marker} {} {} keeps mail {}, up to {} per user",
 			address(&host.operator),

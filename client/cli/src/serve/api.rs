@@ -248,8 +248,9 @@ async fn devices(State(served): Shared) -> Answer {
 	Ok(Json(Value::Array(list)))
 }
 
-/// `DELETE /api/devices/{key}`: unbinds one of this account's devices and removes it from
-/// every group this device is in (waits for the chain); per group, the epoch opened.
+/// `DELETE /api/devices/{key}`: unbinds another of this account's devices and removes it
+/// from every conversation this account accepted (waits for the chain); per group, the
+/// epoch opened.
 async fn remove_device(State(served): Shared, Path(key): Path<String>) -> Answer {
 	let key = crate::input::parse_device(&key).map_err(|e| bad(e.to_string()))?;
 	let engine = served.engine.clone();
@@ -261,7 +262,7 @@ async fn remove_device(State(served): Shared, Path(key): Path<String>) -> Answer
 
 #[derive(Deserialize)]
 struct KeysUpdate {
-	/// One group; every group this device is in if none.
+	/// One group; every conversation this account accepted if none.
 	group: Option<GroupId>,
 }
 
@@ -283,19 +284,10 @@ async fn update_keys(State(served): Shared, Json(update): Json<KeysUpdate>) -> A
 /// `GET /api/hosts`: the admitted mail hosts, this account's marked.
 async fn hosts(State(served): Shared) -> Answer {
 	let m = m(&served);
-	let chosen: Vec<AccountId32> = hosts::chosen(&m.chain, m.account())
-		.await
-		.map_err(failed)?
-		.into_iter()
-		.map(|h| h.operator)
-		.collect();
 	let block_ms = m.chain.block_time_ms().await.map_err(failed)?;
-	let list = hosts::admitted(&m.chain).await.map_err(failed)?;
-	Ok(Json(Value::Array(
-		list.iter()
-			.map(|host| host_json(host, chosen.contains(&host.operator), block_ms))
-			.collect(),
-	)))
+	let list = hosts::admitted_marking(&m.chain, m.account()).await.map_err(failed)?;
+	let list = list.iter().map(|(host, chosen)| host_json(host, *chosen, block_ms));
+	Ok(Json(Value::Array(list.collect())))
 }
 
 #[derive(Deserialize)]
@@ -314,8 +306,9 @@ async fn choose_hosts(State(served): Shared, Json(choice): Json<HostChoice>) -> 
 	Ok(Json(json!({ "hosts": choice.hosts.len() })))
 }
 
-/// `POST /api/contacts/{who}/block`: blocks someone: the conversations they started are
-/// left and nothing they send is opened (waits for the chain); the groups left.
+/// `POST /api/contacts/{who}/block`: blocks someone: their requests this account did not
+/// accept are left, their mail at its hosts deleted, and nothing they send is opened
+/// (waits for the chain); the groups left.
 async fn block(State(served): Shared, Path(who): Path<String>) -> Answer {
 	let account = resolve(&served, &who)?;
 	let engine = served.engine.clone();
