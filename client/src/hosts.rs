@@ -13,6 +13,7 @@ use quarks_primitives::{
 		MailEntry, MailEvent, MailboxAction, MailboxPage, MailboxRequest, SignedMailboxRequest,
 		MAX_PAGE_ENTRIES,
 	},
+	DeviceKey,
 };
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
 use std::{
@@ -99,8 +100,11 @@ pub struct Mailbox {
 	rpc: NodeRpc,
 	owner: sr25519::Pair,
 	genesis: H256,
-	last_nonce: AtomicU64,
 }
+
+/// The last mailbox request nonce this process used, for any host: two connections to one
+/// mailbox (a follower's and a one-off fetch) never sign the same nonce.
+static LAST_NONCE: AtomicU64 = AtomicU64::new(0);
 
 impl Mailbox {
 	/// Connects to `host` for `owner`'s mail on the chain with `genesis`.
@@ -110,15 +114,14 @@ impl Mailbox {
 		genesis: H256,
 	) -> Result<Self, ChainError> {
 		let rpc = NodeRpc::connect(&host.endpoint()).await?;
-		Ok(Self { host, rpc, owner, genesis, last_nonce: AtomicU64::new(0) })
+		Ok(Self { host, rpc, owner, genesis })
 	}
 
 	/// A request good once, at this host only: the nonce is the time in milliseconds,
-	/// kept strictly increasing.
-	fn request(&self, action: MailboxAction) -> String {
+	/// kept strictly increasing across the process.
+	fn request(&self, action: MailboxAction<AccountId32>) -> String {
 		let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-		let previous = self
-			.last_nonce
+		let previous = LAST_NONCE
 			.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(now.max(last + 1)))
 			.unwrap_or(0);
 		let request = MailboxRequest {
@@ -180,6 +183,18 @@ impl Mailbox {
 	pub async fn delete(&self, envelopes: Vec<H256>) -> Result<u32, ChainError> {
 		let request = self.request(MailboxAction::Delete { envelopes });
 		self.rpc.request("quarks_deleteMail", rpc_params![request]).await
+	}
+
+	/// Tells the host the accounts whose mail the owner accepted on `device` (at most
+	/// [`MAX_CONTACTS`](quarks_primitives::mailbox::MAX_CONTACTS)), in place of those that
+	/// device named before; returns how many the host keeps.
+	pub async fn set_contacts(
+		&self,
+		device: DeviceKey,
+		accounts: Vec<AccountId32>,
+	) -> Result<u32, ChainError> {
+		let request = self.request(MailboxAction::Contacts { device, accounts });
+		self.rpc.request("quarks_setContacts", rpc_params![request]).await
 	}
 
 	/// Mail as the host stores it, and its notarization as it advances.

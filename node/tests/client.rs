@@ -13,6 +13,7 @@
 mod common;
 
 use common::*;
+use jsonrpsee::core::client::ClientT;
 use quarks_client::{
 	chain::{hash_value, At, Chain, ChainError, NodeRpc, Progress, Qrk, Wait},
 	database::MessageState,
@@ -32,7 +33,10 @@ use quarks_primitives::{
 	merkle::{batch_root, inclusion_proof, single_root, verify},
 	Destination,
 };
-use sp_core::{Bytes, H256};
+use sp_core::{
+	crypto::{AccountId32, Ss58Codec},
+	Bytes, H256,
+};
 use sp_keyring::Sr25519Keyring::{Dave, Ferdie};
 use std::{
 	collections::HashMap,
@@ -298,9 +302,36 @@ async fn chat_end_to_end() {
 		.create_group(&[bob_id.clone(), charlie_id.clone()], &mut |_| {})
 		.await
 		.expect("group created");
+	let to_charlie = alice.conversation_with(&charlie_id, &mut |_| {}).await.expect("started");
+	// Alice's hosts learn whose mail she accepted: the people of the conversations she
+	// started, not herself.
+	let mut accepted = vec![bob_id.clone(), charlie_id.clone()];
+	accepted.sort();
+	assert_eq!(alice.accepted_senders().expect("reads"), accepted);
+	// A read (here one that does not follow) tells them, as every reading client does.
+	let once = ReadOptions {
+		follow: false,
+		count: None,
+		timeout: Some(LIMIT),
+		acknowledge: false,
+		sync_every: None,
+		update_every: None,
+	};
+	alice.read_mail(once, &mut |_| {}).await.expect("reads");
+	wait_until("Dave's host holds Alice's list", LIMIT, || async {
+		let status: serde_json::Value =
+			ClientT::request(&dave_node.rpc, "quarks_hostStatus", jsonrpsee::rpc_params![])
+				.await
+				.expect("status");
+		status["contacts"].as_array().expect("a list").iter().any(|row| {
+			let account =
+				row[0].as_str().and_then(|a| AccountId32::from_ss58check_with_version(a).ok());
+			account.is_some_and(|(account, _)| &account == alice.account()) && row[1] == 2
+		})
+	})
+	.await;
 	// One anchor covers a batch of three conversations; each recipient acknowledges its
 	// own leaves, and the audit shows each leaf's receipts.
-	let to_charlie = alice.conversation_with(&charlie_id, &mut |_| {}).await.expect("started");
 	let batch = vec![
 		alice.send_group(direct, "to Bob").await.expect("sent"),
 		alice.send_group(group, "to all of us").await.expect("sent"),

@@ -12,8 +12,8 @@ use pallet_quarks_messaging::Call as MessagingCall;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope, ENVELOPE_VERSION},
 	hosting::{
-		batch_payload, submission_payload, BatchMembership, HostAnswer, HostItem, SignedMembership,
-		Submission, MAX_HOST_REQUEST_BYTES,
+		batch_payload, submission_payload, BatchMembership, HostAnswer, HostInfo, HostItem,
+		SignedMembership, Submission, MAX_HOST_REQUEST_BYTES,
 	},
 	mailbox::{
 		MailEntry, MailboxAction, MailboxPage, MailboxRequest, Notarization, SignedMailboxRequest,
@@ -23,7 +23,7 @@ use quarks_primitives::{
 };
 use quarks_runtime::{AccountId, BlockNumber, RuntimeCall};
 use serde_json::Value;
-use sp_core::{Bytes, H256};
+use sp_core::{Bytes, Pair as _, H256};
 use sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave, Eve, Ferdie};
 use std::{path::Path, time::Duration};
 
@@ -104,7 +104,7 @@ async fn mailbox_request(
 	owner: Sr25519Keyring,
 	operator: Sr25519Keyring,
 	signer: Sr25519Keyring,
-	action: MailboxAction,
+	action: MailboxAction<AccountId>,
 ) -> Bytes {
 	let nonce = NONCE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
 	let request =
@@ -113,7 +113,7 @@ async fn mailbox_request(
 	Bytes(SignedMailboxRequest { request, signature: signature.0 }.encode())
 }
 
-fn fetch() -> MailboxAction {
+fn fetch() -> MailboxAction<AccountId> {
 	MailboxAction::Fetch { after: None, limit: 256 }
 }
 
@@ -994,5 +994,82 @@ async fn insiders_cannot_misplace_or_stall_mail() {
 	assert!(
 		stored_after < Duration::from_secs(2),
 		"a push behind 4096 membership items was stored after {stored_after:?}, past the push's deadline"
+	);
+
+	// Item 4: four funded accounts Bob never accepted (Eve and Ferdie bind a device first)
+	// try to fill his mailbox at Dave's host (its quota made 1 MiB), each pushing 64
+	// envelopes of 4 KiB straight to the host. Bob told the host he accepts Alice: together
+	// the strangers keep at most a quarter of his quota, each at most a sixteenth, and
+	// Alice's mail is still taken.
+	let expires_at = node.best_number().await + 1000;
+	for (sybil, seed) in [(Eve, 5u8), (Ferdie, 6)] {
+		let device = sp_core::ed25519::Pair::from_seed(&[seed; 32]);
+		let proof = device.sign(&quarks_primitives::device_proof_payload(&account(sybil)));
+		let bind = pallet_quarks_keys::Call::add_device {
+			device: device.public().0,
+			proof: proof.0,
+			key_package: vec![seed; 8].try_into().expect("fits"),
+			expires_at,
+		};
+		node.submit_next(sybil, RuntimeCall::Keys(bind)).await;
+	}
+	let record: Option<HostInfo<BlockNumber>> =
+		node.runtime_call("HostingApi_host", account(Dave)).await;
+	let record = record.expect("admitted");
+	let quota = 1 << 20;
+	set_host_record(node, Dave, dave.rpc_port, record.retention, record.capacity, quota).await;
+	// As Dave's host sees the chain: the new quota, both devices bound.
+	wait_until("Dave's node has the quota and Eve's and Ferdie's devices", LIMIT, || async {
+		let mut ready = dave
+			.runtime_call::<Option<HostInfo<BlockNumber>>>("HostingApi_host", account(Dave))
+			.await
+			.is_some_and(|record| record.user_quota == quota);
+		for sybil in [Eve, Ferdie] {
+			ready &= dave.runtime_call::<bool>("HostingApi_has_device", account(sybil)).await;
+		}
+		ready
+	})
+	.await;
+	let contacts = MailboxAction::Contacts { device: [2; 32], accounts: vec![account(Alice)] };
+	let request = mailbox_request(&dave, Bob, Dave, Bob, contacts).await;
+	let named: u32 =
+		dave.rpc.request("quarks_setContacts", rpc_params![request]).await.expect("set");
+	assert_eq!(named, 1);
+	let mut fills = Vec::new();
+	for (i, sybil) in [Charlie, Eve, Ferdie, Dave].into_iter().enumerate() {
+		let mut items = Vec::new();
+		let mut len = 0;
+		for serial in 0..64 {
+			let fill = envelope(sybil, to(Bob), 1, 1000 * (i as u32 + 10) + serial);
+			len = fill.len() as u64;
+			let submission = submission(node, sybil, &fill).await;
+			items.push(HostItem::Envelope { submission, membership: None });
+		}
+		fills.push((sybil, len, host_items(&dave, &items).await));
+	}
+	// 16 KiB: more than the four quarters strangers could keep before leave free.
+	let from_alice = envelope(Alice, to(Bob), 2, 77);
+	let item = HostItem::Envelope {
+		submission: submission(node, Alice, &from_alice).await,
+		membership: None,
+	};
+	let alice_answer = host_items(&dave, &[item]).await;
+	println!("Alice's mail, after them: {alice_answer:?}");
+	for (sybil, len, answers) in fills {
+		let kept = answers.iter().filter(|a| matches!(a, HostAnswer::Stored { .. })).count();
+		println!("{sybil}: {kept} of 64 envelopes of {len} bytes kept");
+		assert!(
+			answers[kept..]
+				.iter()
+				.all(|a| matches!(a, HostAnswer::Refused { code: 9033 | 9035, retry: true })),
+			"{sybil} was refused otherwise: {:?}",
+			&answers[kept..]
+		);
+		assert!(kept > 0 && kept as u64 * len <= quota / 16, "{sybil} kept {kept}");
+	}
+	assert_eq!(
+		alice_answer,
+		vec![HostAnswer::Stored { anchored_at: None }],
+		"a contact's mail is taken while strangers fill their part"
 	);
 }

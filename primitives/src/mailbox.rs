@@ -19,9 +19,16 @@ pub const MAX_PAGE_ENTRIES: u32 = 256;
 /// Most envelope bytes in one page of a fetch; a page ends early rather than exceed it.
 pub const MAX_PAGE_BYTES: usize = 4 << 20;
 
+/// Most accounts in the contact list one device of an owner gives a host.
+pub const MAX_CONTACTS: u32 = 1024;
+
+/// Most devices of one owner whose contact lists a host keeps: a list from one more
+/// replaces the one given longest ago.
+pub const MAX_DEVICE_LISTS: usize = 8;
+
 /// What a mailbox request asks for.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
-pub enum MailboxAction {
+pub enum MailboxAction<AccountId> {
 	/// The mail kept for the owner, oldest first, from position `after` on (exclusive),
 	/// at most `limit` entries (capped at [`MAX_PAGE_ENTRIES`]).
 	Fetch {
@@ -38,6 +45,19 @@ pub enum MailboxAction {
 		/// The envelopes' hashes.
 		envelopes: Vec<H256>,
 	},
+	/// The accounts whose mail the owner accepted on one of its devices (its contacts, the
+	/// people of its accepted conversations), at most [`MAX_CONTACTS`]; replaces the list
+	/// that device gave before. The host takes the union of the lists of the owner's last
+	/// [`MAX_DEVICE_LISTS`] devices to give one, so a device that knows fewer people
+	/// demotes no one another device accepted. Each accepted account keeps its own share of
+	/// the owner's quota at this host; everyone else shares one share, so strangers,
+	/// however many accounts they hold, cannot fill the mailbox.
+	Contacts {
+		/// The device whose list this is.
+		device: crate::DeviceKey,
+		/// The accounts.
+		accounts: Vec<AccountId>,
+	},
 }
 
 /// What a mailbox request signs over, so it is good for one host, one chain and once.
@@ -51,7 +71,7 @@ pub struct MailboxRequest<AccountId> {
 	/// the time in milliseconds).
 	pub nonce: u64,
 	/// What is asked.
-	pub action: MailboxAction,
+	pub action: MailboxAction<AccountId>,
 }
 
 impl<AccountId: Encode> MailboxRequest<AccountId> {

@@ -60,6 +60,8 @@ fn seeds() -> Vec<Vec<u8>> {
 		request(MailboxAction::Fetch { after: Some(7), limit: 256 }).encode(),
 		request(MailboxAction::Subscribe).encode(),
 		request(MailboxAction::Delete { envelopes: vec![H256::repeat_byte(8); 3] }).encode(),
+		request(MailboxAction::Contacts { device: [6; 32], accounts: vec![who(4), who(5)] })
+			.encode(),
 	]
 }
 

@@ -135,8 +135,16 @@ fn mailbox_requests() {
 			"00012900000000000000".to_string() + "00010000"
 		)
 	);
-	let subscribe = MailboxRequest { action: MailboxAction::Subscribe, ..request };
+	let subscribe = MailboxRequest { action: MailboxAction::Subscribe, ..request.clone() };
 	assert_eq!(hex(&subscribe.encode()[72..]), "01");
+	let contacts = MailboxRequest {
+		action: MailboxAction::Contacts { device: [6; 32], accounts: vec![who(4), who(5)] },
+		..request
+	};
+	assert_eq!(
+		hex(&contacts.encode()[72..]),
+		format!("03{}08{}{}", "06".repeat(32), "04".repeat(32), "05".repeat(32))
+	);
 }
 
 /// A device bound to account `0x01 × 32`: the device key is the Ed25519 key of seed

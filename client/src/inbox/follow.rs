@@ -12,19 +12,19 @@ use crate::{
 	chain::{At, ChainError, Wait},
 	database::MessageState,
 	error::ClientError,
-	hosts::MailboxEntry,
+	hosts::{Mailbox, MailboxEntry},
 	messenger::Messenger,
 	seal, BlockNumber,
 };
 use quarks_primitives::{
-	envelope::hash_of, hosting::BatchMembership, mailbox::MailEvent, merkle::verify,
+	envelope::hash_of, hosting::BatchMembership, mailbox::MailEvent, merkle::verify, DeviceKey,
 };
 use sp_core::{crypto::AccountId32, H256};
 use std::{
 	collections::{HashMap, HashSet},
 	time::{Duration, Instant},
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Receipts wait at most this long to be batched.
 const ACK_EVERY: Duration = Duration::from_secs(2);
@@ -41,6 +41,22 @@ type Source = usize;
 /// stays unreachable, each pause doubles up to [`LONGEST_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_secs(1);
 const LONGEST_PAUSE: Duration = Duration::from_secs(8);
+/// How long a host has to take the list of senders this account accepted.
+const TELL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Whom this account accepted, as this device last read it; `None` if it could not.
+type Accepted = watch::Sender<Option<Vec<AccountId32>>>;
+
+/// Tells `mailbox`'s host whom this account accepted on `device`, as `accepted` says now;
+/// a host that does not answer in time is told at its next reconnection or change.
+async fn tell(
+	mailbox: &Mailbox,
+	device: DeviceKey,
+	accepted: &mut watch::Receiver<Option<Vec<AccountId32>>>,
+) {
+	let Some(now) = accepted.borrow_and_update().clone() else { return };
+	let _ = tokio::time::timeout(TELL_TIMEOUT, mailbox.set_contacts(device, now)).await;
+}
 
 /// The state of one message being read.
 struct Tracked {
@@ -137,7 +153,7 @@ impl Messenger {
 		options: ReadOptions,
 		on_update: &mut (dyn FnMut(&Update) + Send),
 	) -> Result<(), ClientError> {
-		let mut events = self.mail_events(options.follow).await?;
+		let (mut events, accepted) = self.mail_events(options.follow).await?;
 		let started = Instant::now();
 		let mut reading = Reading::default();
 		let mut last_ack = Instant::now();
@@ -185,6 +201,15 @@ impl Messenger {
 						Err(ClientError::NotInGroup(_)) => on_update(&Update::Left { group }),
 						Err(error) => on_update(&Update::CommitFailed { group, error }),
 					}
+				}
+				// Conversations accepted or joined since: their people's mail is theirs at
+				// the hosts too.
+				if let Ok(now) = self.accepted_senders() {
+					accepted.send_if_modified(|told| {
+						let changed = told.as_ref() != Some(&now);
+						*told = Some(now);
+						changed
+					});
 				}
 				last_sync = Instant::now();
 				if update {
@@ -242,20 +267,27 @@ impl Messenger {
 
 	/// Mail events from every chosen host: what each keeps (then `None` once every host's
 	/// first fetch is in), and with `follow`, what happens next — each subscription renewed
-	/// after a dropped connection (subscriptions do not survive a reconnect).
+	/// after a dropped connection (subscriptions do not survive a reconnect). Each host is
+	/// told whom this account accepted after each fetch, and again whenever the returned
+	/// sender changes, by the host's own task: a silent host delays no one else.
 	async fn mail_events(
 		&self,
 		follow: bool,
-	) -> Result<mpsc::Receiver<Option<(Source, MailEvent<BlockNumber>)>>, ClientError> {
+	) -> Result<(mpsc::Receiver<Option<(Source, MailEvent<BlockNumber>)>>, Accepted), ClientError>
+	{
 		// Bounded: a host that floods its subscription waits for the reader, and holds at
 		// most this many events of the client's memory.
 		let (tx, rx) = mpsc::channel(MAX_QUEUED_EVENTS);
+		// A list this device could not read is not told: it would demote everyone.
+		let (accepted, _) = watch::channel(self.accepted_senders().ok());
+		let device = self.device_key();
 		let mailboxes = self.mailboxes().await?;
 		let (fetched_tx, mut fetched_rx) = mpsc::unbounded_channel::<()>();
 		let hosts = mailboxes.len();
 		for (source, mailbox) in mailboxes.into_iter().enumerate() {
 			let tx = tx.clone();
 			let fetched_tx = fetched_tx.clone();
+			let mut accepted = accepted.subscribe();
 			tokio::spawn(async move {
 				let mut first = true;
 				let mut pause = FIRST_PAUSE;
@@ -270,8 +302,16 @@ impl Messenger {
 							return;
 						}
 					}
+					// After every (re)connection, so a host just chosen, or one that lost it,
+					// learns it too; a one-time read tells before it ends.
+					if !follow {
+						tell(&mailbox, device, &mut accepted).await;
+					}
 					if std::mem::take(&mut first) {
 						let _ = fetched_tx.send(());
+					}
+					if follow {
+						tell(&mailbox, device, &mut accepted).await;
 					}
 					let Some(mut subscription) = subscription else {
 						if follow {
@@ -282,7 +322,15 @@ impl Messenger {
 						}
 						return;
 					};
-					while let Some(Ok(event)) = subscription.next().await {
+					loop {
+						let event = tokio::select! {
+							event = subscription.next() => event,
+							Ok(()) = accepted.changed() => {
+								tell(&mailbox, device, &mut accepted).await;
+								continue;
+							}
+						};
+						let Some(Ok(event)) = event else { break };
 						let missed = matches!(event, MailEvent::Missed);
 						if tx.send(Some((source, event))).await.is_err() {
 							return;
@@ -308,7 +356,7 @@ impl Messenger {
 			}
 			let _ = tx.send(None).await;
 		});
-		Ok(rx)
+		Ok((rx, accepted))
 	}
 
 	async fn on_event(

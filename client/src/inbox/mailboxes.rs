@@ -1,15 +1,19 @@
-//! What the chosen hosts keep for this account: listed, de-duplicated, deleted.
+//! What the chosen hosts keep for this account: listed, de-duplicated, deleted; and whose
+//! mail it accepted, so that strangers share one part of its quota there.
 
 use crate::{
 	chain::ChainError, error::ClientError, hosts::MailboxEntry, messenger::Messenger, seal,
 };
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
-	mailbox::MAX_PAGE_ENTRIES,
-	Destination,
+	mailbox::{MAX_CONTACTS, MAX_PAGE_ENTRIES},
+	Destination, GroupId,
 };
 use sp_core::{crypto::AccountId32, H256};
-use std::{collections::HashMap, time::Duration};
+use std::{
+	collections::{HashMap, HashSet},
+	time::Duration,
+};
 
 /// How long one host has to list a mailbox.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -79,6 +83,36 @@ impl Messenger {
 			}
 		}
 		Ok(deleted)
+	}
+
+	/// The accounts whose mail this account accepted: its contacts, then the members of
+	/// every conversation it accepted (a 1:1's peer, a group's members), without itself or
+	/// anyone it blocked; at most [`MAX_CONTACTS`], sorted.
+	pub fn accepted_senders(&self) -> Result<Vec<AccountId32>, ClientError> {
+		let contacts = self.database.contacts()?.into_iter().map(|contact| contact.account);
+		let mut members = Vec::new();
+		let groups: Vec<GroupId> = self.device(|d| d.groups().collect());
+		for group in groups {
+			if self.database.request(group)?.is_none() {
+				let devices = self.device(|d| d.members(group)).unwrap_or_default();
+				members.extend(devices.into_iter().map(|device| device.account));
+			}
+		}
+		let mut seen = HashSet::new();
+		let mut accepted = Vec::new();
+		for account in contacts.chain(members) {
+			if accepted.len() >= MAX_CONTACTS as usize {
+				break;
+			}
+			if &account != self.account()
+				&& seen.insert(account.clone())
+				&& !self.database.is_blocked(&account)?
+			{
+				accepted.push(account);
+			}
+		}
+		accepted.sort();
+		Ok(accepted)
 	}
 
 	/// The envelopes from `sender` that the chosen hosts keep for this account.

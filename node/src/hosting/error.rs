@@ -80,6 +80,7 @@ impl QuarksError {
 			Self::Store(StoreError::SenderOverQuota) => 9032,
 			Self::Store(StoreError::OverShare) => 9033,
 			Self::Store(StoreError::SenderOverCapacity) => 9034,
+			Self::Store(StoreError::StrangersFull) => 9035,
 			Self::WrongHost => 9040,
 			Self::BadSignature => 9041,
 			Self::Store(StoreError::Replayed { .. }) => 9042,
@@ -102,6 +103,7 @@ impl QuarksError {
 				| Self::Store(StoreError::SenderOverQuota)
 				| Self::Store(StoreError::OverShare)
 				| Self::Store(StoreError::SenderOverCapacity)
+				| Self::Store(StoreError::StrangersFull)
 				| Self::RateLimited
 				| Self::TooManySubscriptions
 				| Self::Store(StoreError::Database(_))

@@ -30,17 +30,17 @@ use quarks_primitives::{
 	},
 	mailbox::{
 		MailEntry, MailEvent, MailboxAction, MailboxPage, Notarization, SignedMailboxRequest,
-		MAX_PAGE_ENTRIES,
+		MAX_CONTACTS, MAX_PAGE_ENTRIES,
 	},
 	merkle::{self, single_proof, single_root, MAX_PROOF_DEPTH},
-	AnchorRecord, Destination,
+	AnchorRecord, Destination, DeviceKey,
 };
 use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
 use sp_api::ProvideRuntimeApi;
 use sp_core::{crypto::Pair as _, sr25519, H256};
 use std::{
-	collections::{BTreeMap, HashMap, HashSet},
+	collections::{BTreeMap, BTreeSet, HashMap, HashSet},
 	path::PathBuf,
 	sync::Arc,
 };
@@ -54,9 +54,13 @@ pub const PROVISIONAL_WAIT: BlockNumber = 10;
 const CATCH_UP_SCAN: BlockNumber = 256;
 /// Bytes of pending mail one sender may have on a host.
 const SENDER_PENDING_BYTES: u64 = 16 << 20;
-/// One sender keeps at most 1 / this of a recipient's quota here, so no sender can fill a
-/// mailbox and lock its owner out of everyone else's mail.
+/// One sender the recipient accepted keeps at most 1 / this of its quota here, so no sender
+/// can fill a mailbox and lock its owner out of everyone else's mail; all the senders it did
+/// not accept, however many accounts they hold, keep 1 / this together.
 const SENDER_SHARE_OF_QUOTA: u64 = 4;
+/// One sender the recipient did not accept keeps at most 1 / this of its quota here: four
+/// strangers' first messages fit among the strangers' part before it is full.
+const STRANGER_SHARE_OF_QUOTA: u64 = 16;
 /// One sender keeps at most 1 / this of a host's capacity, whoever its recipients, so no
 /// sender writing to many of the host's users fills it.
 const SENDER_SHARE_OF_CAPACITY: u64 = 16;
@@ -214,6 +218,11 @@ where
 	/// What the store keeps, by state and per recipient.
 	pub fn usage(&self) -> (Totals, BTreeMap<AccountId, Usage>) {
 		self.store.usage()
+	}
+
+	/// How many senders each account that named them accepts.
+	pub fn contact_counts(&self) -> Vec<(AccountId, u32)> {
+		self.store.contact_counts()
 	}
 
 	/// The metrics, if the node exports any.
@@ -380,6 +389,8 @@ where
 			capacity: record.capacity,
 			user_quota: record.user_quota,
 			sender_share: record.user_quota / SENDER_SHARE_OF_QUOTA,
+			stranger_share: record.user_quota / STRANGER_SHARE_OF_QUOTA,
+			strangers: record.user_quota / SENDER_SHARE_OF_QUOTA,
 			sender_pending: SENDER_PENDING_BYTES,
 			sender_capacity: record.capacity / SENDER_SHARE_OF_CAPACITY,
 		};
@@ -460,12 +471,16 @@ where
 
 	/// Checks a signed mailbox request (owner's signature, this host, a fresh nonce) and
 	/// returns the account and what it asks.
-	pub fn authorize(&self, request: &[u8]) -> Result<(AccountId, MailboxAction), QuarksError> {
+	pub fn authorize(
+		&self,
+		request: &[u8],
+	) -> Result<(AccountId, MailboxAction<AccountId>), QuarksError> {
 		// The whole request is the signed one: a byte more is not the same request.
 		let signed = SignedMailboxRequest::<AccountId>::decode_all(&mut &request[..])
 			.ok()
 			.filter(|signed| match &signed.request.action {
 				MailboxAction::Delete { envelopes } => envelopes.len() <= MAX_PAGE_ENTRIES as usize,
+				MailboxAction::Contacts { accounts, .. } => accounts.len() <= MAX_CONTACTS as usize,
 				MailboxAction::Fetch { .. } | MailboxAction::Subscribe => true,
 			})
 			.ok_or(QuarksError::MalformedRequest("mailbox request"))?;
@@ -501,6 +516,20 @@ where
 			.stop_keeping(envelopes.into_iter().map(|hash| (hash, who.clone())), until)?;
 		self.report();
 		Ok(deleted)
+	}
+
+	/// Makes `accounts` the senders `who` accepts mail from here on `device`, as `who`
+	/// asked; returns how many distinct accounts the list holds.
+	pub fn set_contacts(
+		&self,
+		who: &AccountId,
+		device: DeviceKey,
+		accounts: Vec<AccountId>,
+	) -> Result<u32, QuarksError> {
+		let accounts: BTreeSet<AccountId> = accounts.into_iter().collect();
+		let count = accounts.len() as u32;
+		self.store.set_contacts(who, device, accounts.into_iter().collect())?;
+		Ok(count)
 	}
 
 	/// One page of `who`'s mail.

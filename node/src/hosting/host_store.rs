@@ -17,7 +17,11 @@
 
 use codec::{Decode, Encode};
 use parking_lot::{Mutex, MutexGuard};
-use quarks_primitives::hosting::{BatchMembership, Submission};
+use quarks_primitives::{
+	hosting::{BatchMembership, Submission},
+	mailbox::MAX_DEVICE_LISTS,
+	DeviceKey,
+};
 use quarks_runtime::{AccountId, BlockNumber};
 use redb::{ReadableDatabase, ReadableTable, TableHandle};
 use sp_core::H256;
@@ -36,6 +40,7 @@ const TOMBSTONES: Column = redb::TableDefinition::new("tombstones");
 const CURSOR_KEY: &[u8] = b"cursor";
 const POSITION_KEY: &[u8] = b"position";
 const NONCE_PREFIX: &[u8] = b"nonce/";
+const CONTACTS_PREFIX: &[u8] = b"contacts/";
 
 /// Where an envelope's notarization stands at this host.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
@@ -96,8 +101,13 @@ pub struct Limits {
 	pub capacity: u64,
 	/// Bytes per recipient.
 	pub user_quota: u64,
-	/// Bytes one sender may keep for one recipient.
+	/// Bytes one of a recipient's contacts (or the recipient itself) may keep for it.
 	pub sender_share: u64,
+	/// Bytes any other sender may keep for one recipient.
+	pub stranger_share: u64,
+	/// Bytes all of a recipient's non-contacts together may keep for it: however many
+	/// accounts strangers hold, the rest of the quota stays its contacts'.
+	pub strangers: u64,
 	/// Bytes of pending (not yet anchored) mail per sender.
 	pub sender_pending: u64,
 	/// Bytes one sender may keep here in all, whoever its recipients: no sender with many
@@ -123,6 +133,11 @@ pub enum StoreError {
 	/// The sender already keeps its share of the host's capacity.
 	#[error("the sender keeps its share of this host's capacity")]
 	SenderOverCapacity,
+	/// The sender is not a contact of any recipient with room left for mail from others.
+	#[error(
+		"every recipient's room for mail from accounts not in its contacts is full on this host"
+	)]
+	StrangersFull,
 	/// The nonce is not above every nonce the account used before.
 	#[error("replayed request: nonce {nonce} is not above {last}")]
 	Replayed {
@@ -194,6 +209,12 @@ struct Index {
 	sender_pending: HashMap<AccountId, u64>,
 	/// Bytes kept per sender, whoever the recipients.
 	sender_bytes: HashMap<AccountId, u64>,
+	/// Per owner, the senders each of its devices accepted, and when that list was given.
+	contacts: HashMap<AccountId, BTreeMap<DeviceKey, (u64, BTreeSet<AccountId>)>>,
+	/// How many device lists were given: the next one's time.
+	lists_given: u64,
+	/// Bytes kept per recipient from senders not in its contacts.
+	strangers: HashMap<AccountId, u64>,
 	totals: Totals,
 	nonces: HashMap<AccountId, u64>,
 	cursor: Option<BlockNumber>,
@@ -205,6 +226,15 @@ struct Index {
 }
 
 impl Index {
+	/// Whether `owner` accepts `sender`'s mail: its own, or a contact's.
+	fn is_contact(&self, owner: &AccountId, sender: &AccountId) -> bool {
+		owner == sender
+			|| self
+				.contacts
+				.get(owner)
+				.is_some_and(|lists| lists.values().any(|(_, list)| list.contains(sender)))
+	}
+
 	fn bytes(&self) -> u64 {
 		let t = &self.totals;
 		t.pending.bytes.saturating_add(t.anchored.bytes).saturating_add(t.finalized.bytes)
@@ -219,6 +249,10 @@ impl Index {
 			usage.bytes = usage.bytes.saturating_add(len);
 			let share = self.shares.entry((recipient.clone(), meta.sender.clone())).or_default();
 			*share = share.saturating_add(len);
+			if !self.is_contact(recipient, &meta.sender) {
+				let strangers = self.strangers.entry(recipient.clone()).or_default();
+				*strangers = strangers.saturating_add(len);
+			}
 			self.mailboxes.entry(recipient.clone()).or_default().insert(meta.position, hash);
 		}
 		self.index_state(hash, &meta, true);
@@ -278,6 +312,14 @@ impl Index {
 			*share = share.saturating_sub(len);
 			if *share == 0 {
 				self.shares.remove(&key);
+			}
+		}
+		if !self.is_contact(who, sender) {
+			if let Slot::Occupied(mut held) = self.strangers.entry(who.clone()) {
+				*held.get_mut() = held.get().saturating_sub(len);
+				if *held.get() == 0 {
+					held.remove();
+				}
 			}
 		}
 		if let Some(mailbox) = self.mailboxes.get_mut(who) {
@@ -381,19 +423,36 @@ impl Batch<'_> {
 			}
 		}
 		// A recipient over quota, or whose quota the sender holds its share of, does not
-		// stop the others from getting it.
-		let (mut over_quota, mut over_share) = (false, false);
+		// stop the others from getting it. A sender the recipient did not accept shares
+		// one part of its quota with every other such sender.
+		let (mut over_quota, mut over_share, mut strangers_full) = (false, false, false);
 		meta.recipients.retain(|recipient| {
 			let used = index.usage.get(recipient).map_or(0, |u| u.bytes);
 			let key = (recipient.clone(), meta.sender.clone());
 			let share = index.shares.get(&key).copied().unwrap_or_default();
-			over_quota |= used.saturating_add(len) > limits.user_quota;
-			over_share |= share.saturating_add(len) > limits.sender_share;
-			used.saturating_add(len) <= limits.user_quota
-				&& share.saturating_add(len) <= limits.sender_share
+			let quota_fits = used.saturating_add(len) <= limits.user_quota;
+			let (share_fits, strangers_fit) = if index.is_contact(recipient, &meta.sender) {
+				(share.saturating_add(len) <= limits.sender_share, true)
+			} else {
+				let held = index.strangers.get(recipient).copied().unwrap_or_default();
+				(
+					share.saturating_add(len) <= limits.stranger_share,
+					held.saturating_add(len) <= limits.strangers,
+				)
+			};
+			over_quota |= !quota_fits;
+			over_share |= !share_fits;
+			strangers_full |= !strangers_fit;
+			quota_fits && share_fits && strangers_fit
 		});
 		if meta.recipients.is_empty() {
-			return Err(if over_quota { StoreError::OverQuota } else { StoreError::OverShare });
+			return Err(if over_quota {
+				StoreError::OverQuota
+			} else if over_share {
+				StoreError::OverShare
+			} else {
+				StoreError::StrangersFull
+			});
 		}
 		meta.position = index.next_position;
 		index.add(hash, meta.clone());
@@ -480,6 +539,39 @@ impl HostStore {
 		let mut index = Index::default();
 		let tx = db.begin_write().map_err(StoreError::database)?;
 		{
+			// Accounts first: whose contacts a sender is decides which share its mail takes.
+			for entry in tx
+				.open_table(ACCOUNTS)
+				.map_err(StoreError::database)?
+				.iter()
+				.map_err(StoreError::database)?
+			{
+				let (key, value) = entry.map_err(StoreError::database)?;
+				let (key, mut value) = (key.value(), value.value());
+				if key == CURSOR_KEY {
+					index.cursor =
+						Some(BlockNumber::decode(&mut value).map_err(StoreError::database)?);
+				} else if key == POSITION_KEY {
+					let next = u64::decode(&mut value).map_err(StoreError::database)?;
+					index.next_position = index.next_position.max(next);
+				} else if let Some(mut key) = key.strip_prefix(CONTACTS_PREFIX) {
+					let account = AccountId::decode(&mut key).map_err(StoreError::database)?;
+					let device = DeviceKey::decode(&mut key).map_err(StoreError::database)?;
+					let list = DeviceList::decode(&mut value).map_err(StoreError::database)?;
+					index.lists_given = index.lists_given.max(list.given.saturating_add(1));
+					let accounts = list.accounts.into_iter().collect();
+					index
+						.contacts
+						.entry(account)
+						.or_default()
+						.insert(device, (list.given, accounts));
+				} else if let Some(mut account) = key.strip_prefix(NONCE_PREFIX) {
+					let account = AccountId::decode(&mut account).map_err(StoreError::database)?;
+					index
+						.nonces
+						.insert(account, u64::decode(&mut value).map_err(StoreError::database)?);
+				}
+			}
 			let bodies = tx.open_table(BODIES).map_err(StoreError::database)?;
 			let mut metas = tx.open_table(METAS).map_err(StoreError::database)?;
 			let mut bodiless = Vec::new();
@@ -509,27 +601,6 @@ impl HostStore {
 				let until =
 					BlockNumber::decode(&mut value.value()).map_err(StoreError::database)?;
 				index.bury(H256::from_slice(hash), who, until);
-			}
-			for entry in tx
-				.open_table(ACCOUNTS)
-				.map_err(StoreError::database)?
-				.iter()
-				.map_err(StoreError::database)?
-			{
-				let (key, value) = entry.map_err(StoreError::database)?;
-				let (key, mut value) = (key.value(), value.value());
-				if key == CURSOR_KEY {
-					index.cursor =
-						Some(BlockNumber::decode(&mut value).map_err(StoreError::database)?);
-				} else if key == POSITION_KEY {
-					let next = u64::decode(&mut value).map_err(StoreError::database)?;
-					index.next_position = index.next_position.max(next);
-				} else if let Some(mut account) = key.strip_prefix(NONCE_PREFIX) {
-					let account = AccountId::decode(&mut account).map_err(StoreError::database)?;
-					index
-						.nonces
-						.insert(account, u64::decode(&mut value).map_err(StoreError::database)?);
-				}
 			}
 		}
 		tx.commit().map_err(StoreError::database)?;
@@ -811,6 +882,63 @@ impl HostStore {
 		Ok(())
 	}
 
+	/// Makes `accounts` the senders `owner` accepts mail from on `device`, in place of those
+	/// that device named before (none: it names no one); a sender any of the owner's last
+	/// [`MAX_DEVICE_LISTS`] devices accepted counts as accepted. The mail already kept counts
+	/// against the shares the lists now give.
+	pub fn set_contacts(
+		&self,
+		owner: &AccountId,
+		device: DeviceKey,
+		accounts: Vec<AccountId>,
+	) -> Result<(), StoreError> {
+		let mut index = self.index.lock();
+		let accounts: BTreeSet<AccountId> = accounts.into_iter().collect();
+		let given = index.lists_given;
+		// A new device beyond the last few replaces the one that gave its list longest ago.
+		let replaced = index.contacts.get(owner).and_then(|lists| {
+			let full = !lists.contains_key(&device) && lists.len() >= MAX_DEVICE_LISTS;
+			let oldest = lists.iter().min_by_key(|(_, (given, _))| *given).map(|(d, _)| *d);
+			oldest.filter(|_| full && !accounts.is_empty())
+		});
+		let list = DeviceList { given, accounts: accounts.iter().cloned().collect() };
+		let mut changes = vec![(
+			ACCOUNTS,
+			contacts_key(owner, &device),
+			(!accounts.is_empty()).then(|| list.encode()),
+		)];
+		if let Some(old) = &replaced {
+			changes.push((ACCOUNTS, contacts_key(owner, old), None));
+		}
+		self.write(changes)?;
+		index.lists_given = given.saturating_add(1);
+		let lists = index.contacts.entry(owner.clone()).or_default();
+		if let Some(old) = &replaced {
+			lists.remove(old);
+		}
+		if accounts.is_empty() {
+			lists.remove(&device);
+		} else {
+			lists.insert(device, (given, accounts));
+		}
+		if lists.is_empty() {
+			index.contacts.remove(owner);
+		}
+		let held = index.mailboxes.get(owner).map_or(0, |mailbox| {
+			mailbox
+				.values()
+				.filter_map(|hash| index.metas.get(hash))
+				.filter(|meta| !index.is_contact(owner, &meta.sender))
+				.fold(0u64, |sum, meta| sum.saturating_add(u64::from(meta.len)))
+		});
+		if held == 0 {
+			index.strangers.remove(owner);
+		} else {
+			index.strangers.insert(owner.clone(), held);
+		}
+		Ok(())
+	}
+
 	/// The last finalized block whose receipts were applied.
 	pub fn cursor(&self) -> Option<BlockNumber> {
 		self.index.lock().cursor
@@ -829,11 +957,40 @@ impl HostStore {
 		self.index.lock().usage.contains_key(who)
 	}
 
+	/// How many senders each account that named them accepts (on any of its devices), by
+	/// account.
+	pub fn contact_counts(&self) -> Vec<(AccountId, u32)> {
+		let index = self.index.lock();
+		let mut counts: Vec<(AccountId, u32)> = index
+			.contacts
+			.iter()
+			.map(|(who, lists)| {
+				let accepted: BTreeSet<&AccountId> =
+					lists.values().flat_map(|(_, list)| list.iter()).collect();
+				(who.clone(), accepted.len() as u32)
+			})
+			.collect();
+		counts.sort();
+		counts
+	}
+
 	/// Envelopes and bytes kept, by state and per recipient.
 	pub fn usage(&self) -> (Totals, BTreeMap<AccountId, Usage>) {
 		let index = self.index.lock();
 		(index.totals, index.usage.iter().map(|(who, usage)| (who.clone(), *usage)).collect())
 	}
+}
+
+fn contacts_key(who: &AccountId, device: &DeviceKey) -> Vec<u8> {
+	[CONTACTS_PREFIX, who.as_ref(), device].concat()
+}
+
+/// One device's list of the senders its owner accepted, as the store keeps it.
+#[derive(Encode, Decode)]
+struct DeviceList {
+	/// When it was given, in lists given to this store.
+	given: u64,
+	accounts: Vec<AccountId>,
 }
 
 fn nonce_key(who: &AccountId) -> Vec<u8> {
@@ -850,6 +1007,8 @@ mod tests {
 		capacity: 10_000,
 		user_quota: 3_000,
 		sender_share: 3_000,
+		stranger_share: 3_000,
+		strangers: 3_000,
 		sender_pending: 5_000,
 		sender_capacity: 10_000,
 	};
@@ -1048,6 +1207,7 @@ mod tests {
 		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
 		let limits = Limits { sender_share: 1000, ..LIMITS };
 		let h = H256::repeat_byte;
+		store.set_contacts(&alice, [1; 32], vec![Charlie.to_account_id()]).expect("written");
 		insert(&store, h(1), &body(1, 1000), meta(1000, &[alice.clone()], anchored(1)), limits)
 			.expect("fits");
 		// Charlie holds his share of Alice's mailbox: nothing more from him for her...
@@ -1068,6 +1228,67 @@ mod tests {
 		assert_eq!(released, Ok(1), "each kept pair once; unknown mail is no error");
 		assert!(!store.contains(&h(1)));
 		insert(&store, h(2), &body(2, 100), more, limits).expect("fits");
+	}
+
+	/// Issue 26, item 4: however many accounts strangers hold, together they keep one part
+	/// of a mailbox, each at most its own share, and the senders the owner accepted on any
+	/// of its devices keep theirs; a new list moves what is held from one part to the
+	/// other; lists and counts survive a reopen.
+	#[test]
+	fn strangers_together_keep_one_part_of_a_mailbox_and_contacts_keep_theirs() {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
+		let (laptop, phone) = ([1; 32], [2; 32]);
+		let limits = Limits { sender_share: 400, stranger_share: 100, strangers: 400, ..LIMITS };
+		let sybils: Vec<AccountId> = (1..=8u8).map(|i| AccountId::new([i; 32])).collect();
+		let serial = std::cell::Cell::new(0u8);
+		let send = |store: &HostStore, sender: &AccountId, len: usize| {
+			serial.set(serial.get() + 1);
+			let hash = H256::repeat_byte(serial.get());
+			let meta = Meta { sender: sender.clone(), ..meta(len, &[alice.clone()], anchored(1)) };
+			insert(store, hash, &body(serial.get(), len), meta, limits).map(|_| hash)
+		};
+		let refused = |sent: Result<H256, StoreError>| sent.err();
+		let strangers = {
+			let store = HostStore::open(dir.path()).expect("opens");
+			store.set_contacts(&alice, laptop, vec![bob.clone()]).expect("written");
+			// Each stranger keeps at most its own share...
+			send(&store, &sybils[0], 100).expect("fits");
+			assert_eq!(refused(send(&store, &sybils[0], 1)), Some(StoreError::OverShare));
+			// ...and four of them fill the strangers' part: a fifth account is refused.
+			let strangers: Vec<H256> =
+				sybils[1..4].iter().map(|sybil| send(&store, sybil, 100).expect("fits")).collect();
+			assert_eq!(refused(send(&store, &sybils[4], 100)), Some(StoreError::StrangersFull));
+			// Bob, a contact, keeps his own share meanwhile, and Alice her own mail.
+			send(&store, &bob, 400).expect("fits");
+			assert_eq!(refused(send(&store, &bob, 1)), Some(StoreError::OverShare));
+			send(&store, &alice, 400).expect("fits");
+			// Her phone accepts the first stranger: its mail leaves the strangers' part, and
+			// the laptop's list still counts.
+			store.set_contacts(&alice, phone, vec![sybils[0].clone()]).expect("written");
+			send(&store, &sybils[0], 300).expect("a contact's share now");
+			send(&store, &sybils[4], 100).expect("room among strangers again");
+			strangers
+		};
+		let store = HostStore::open(dir.path()).expect("reopens");
+		assert_eq!(store.contact_counts(), vec![(alice.clone(), 2)]);
+		// The strangers' part is as full as before the restart: one envelope let go makes
+		// room for one more, no more.
+		assert_eq!(refused(send(&store, &sybils[5], 100)), Some(StoreError::StrangersFull));
+		store.stop_keeping([(strangers[0], alice.clone())], 100).expect("written");
+		send(&store, &sybils[5], 100).expect("room for one");
+		// The laptop names no one now: Bob's 400 bytes are a stranger's, so letting one
+		// stranger's envelope go makes no room.
+		store.set_contacts(&alice, laptop, Vec::new()).expect("written");
+		store.stop_keeping([(strangers[1], alice.clone())], 100).expect("written");
+		assert_eq!(refused(send(&store, &sybils[6], 100)), Some(StoreError::StrangersFull));
+		// Lists of the last eight devices count: an eighth new one replaces the phone's.
+		for device in 3..=9u8 {
+			store.set_contacts(&alice, [device; 32], vec![sybils[7].clone()]).expect("written");
+			assert_eq!(store.contact_counts(), vec![(alice.clone(), 2)], "device {device}");
+		}
+		store.set_contacts(&alice, [10; 32], vec![sybils[7].clone()]).expect("written");
+		assert_eq!(store.contact_counts(), vec![(alice.clone(), 1)]);
 	}
 
 	/// Issue 26, item 4: one sender writing to many of a host's users keeps at most its

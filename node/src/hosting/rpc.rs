@@ -62,6 +62,8 @@ pub struct HostStatus {
 	pub finalized: (u32, u64),
 	/// Per recipient: (account, envelopes, bytes).
 	pub users: Vec<(AccountId, u32, u64)>,
+	/// Per account that named the senders it accepts: (account, how many).
+	pub contacts: Vec<(AccountId, u32)>,
 }
 
 /// The Quarks methods.
@@ -96,6 +98,11 @@ pub trait QuarksApi {
 	/// returns how many were kept for it.
 	#[method(name = "deleteMail", blocking)]
 	fn delete_mail(&self, request: Bytes) -> RpcResult<u32>;
+
+	/// Makes the accounts `request` names (asking `Contacts`) the senders its signer accepts
+	/// mail from at this host, in place of those named before; returns how many it names.
+	#[method(name = "setContacts", blocking)]
+	fn set_contacts(&self, request: Bytes) -> RpcResult<u32>;
 
 	/// What this host keeps, by state and per user (unsafe).
 	#[method(name = "hostStatus", with_extensions)]
@@ -332,6 +339,16 @@ where
 		}
 	}
 
+	fn set_contacts(&self, request: Bytes) -> RpcResult<u32> {
+		let host = self.host()?;
+		match host.authorize(&request)? {
+			(who, MailboxAction::Contacts { device, accounts }) => {
+				Ok(host.set_contacts(&who, device, accounts)?)
+			}
+			_ => Err(QuarksError::MalformedRequest("mailbox request: not a contact list").into()),
+		}
+	}
+
 	async fn subscribe_mailbox(
 		&self,
 		pending: PendingSubscriptionSink,
@@ -389,6 +406,7 @@ where
 			anchored: pair(totals.anchored),
 			finalized: pair(totals.finalized),
 			users: users.into_iter().map(|(who, u)| (who, u.envelopes, u.bytes)).collect(),
+			contacts: host.contact_counts(),
 		})
 	}
 
