@@ -301,6 +301,9 @@ impl<C: RpcClientT> RpcClientT for Paced<C> {
 pub struct Chain {
 	api: Api,
 	rpc: NodeRpc,
+	/// Held from reading an account's next nonce until the pool took the transaction that
+	/// uses it: two transactions of this process at once take two nonces.
+	submitting: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Chain {
@@ -313,7 +316,7 @@ impl Chain {
 		let api = Api::from_backend(Arc::new(backend))
 			.await
 			.map_err(|e| ChainError::Connect { url: url.to_owned(), reason: e.to_string() })?;
-		Ok(Self { api, rpc })
+		Ok(Self { api, rpc, submitting: Arc::default() })
 	}
 
 	/// The JSON-RPC connection, for the `quarks_*` methods.
@@ -469,19 +472,22 @@ impl Chain {
 		// built at, and built at the finalized one it would be refused as too old whenever
 		// finality lags that far behind (a validator down).
 		let at = self.at(At::Best).await?;
-		// The pool's next nonce: the finalized state's would repeat one still in the pool.
-		let nonce: u64 = self
-			.rpc
-			.request(
-				"system_accountNextIndex",
-				rpc_params![AccountId32::from(signer.public()).to_string()],
-			)
-			.await?;
-		let params = SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).build();
-		let submitted = at
-			.transactions()
-			.sign_and_submit_then_watch(&payload, &AccountSigner(signer), params)
-			.await;
+		let submitted = {
+			let _one_at_a_time = self.submitting.lock().await;
+			// The pool's next nonce: the finalized state's would repeat one still in the pool.
+			let nonce: u64 = self
+				.rpc
+				.request(
+					"system_accountNextIndex",
+					rpc_params![AccountId32::from(signer.public()).to_string()],
+				)
+				.await?;
+			let params =
+				SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).build();
+			at.transactions()
+				.sign_and_submit_then_watch(&payload, &AccountSigner(signer), params)
+				.await
+		};
 		let mut watch = match submitted {
 			Ok(watch) => watch,
 			Err(e) => return Err(self.refusal(signer, call, fields, e.to_string()).await),

@@ -584,6 +584,18 @@ async fn a_newcomer_without_funds_is_told_so_and_can_be_paid() {
 		.register_device(28_800, Wait::InBlock, &mut |_| {})
 		.await
 		.expect("registered once paid");
+
+	// Two transactions of one account at once (two calls to `quarks serve`, say) take two
+	// nonces: both land.
+	let other = session(dir.path(), &validators[0], "Other", Identity::generate()).await;
+	let (mut quiet, mut silent) = (|_| {}, |_| {});
+	let (first, second) = tokio::join!(
+		alice.pay(newcomer.account(), amount, &mut quiet),
+		alice.pay(other.account(), amount, &mut silent),
+	);
+	first.expect("the first payment landed");
+	second.expect("the second payment landed");
+	assert_eq!(other.chain.free_balance(other.account()).await.expect("read"), amount);
 }
 
 /// What a [`HostProxy`] does to a host's mailbox answers.
