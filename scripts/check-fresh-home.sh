@@ -9,7 +9,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-scripts=(local-network.sh demo.sh test.sh benchmark.sh release.sh mutants.sh)
+# Each with the arguments it is checked with.
+scripts=(local-network.sh demo.sh test.sh benchmark.sh release.sh mutants.sh "bench.sh delivery" "bench.sh web" "bench.sh mls")
 stub="$(mktemp -d -t quarks-fresh-home.XXXXXX)"
 trap 'rm -rf "$stub"' EXIT
 
@@ -29,19 +30,21 @@ STUB
 chmod +x "$stub/cargo"
 
 failed=0
-for script in "${scripts[@]}"; do
-  home="$stub/home-${script%.sh}"
+for command in "${scripts[@]}"; do
+  read -r -a words <<<"$command"
+  script="${words[0]}"
+  home="$stub/home-${command// /-}"
   mkdir -p "$home"
   status=0
   env -i HOME="$home" PATH="$stub:$PATH" USER="${USER:-$(id -un)}" \
     RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" \
     CARGO_TARGET_DIR="$CARGO_TARGET_DIR" QUARKS_FRESH_HOME_CHECK=1 \
-    bash "$QUARKS_ROOT/scripts/$script" >"$stub/$script.log" 2>&1 || status=$?
+    bash "$QUARKS_ROOT/scripts/$script" "${words[@]:1}" >"$home.log" 2>&1 || status=$?
   if [ "$status" -eq 97 ]; then
-    echo "[fresh-home] $script: ok"
+    echo "[fresh-home] $command: ok"
   else
-    echo "[fresh-home] $script: FAILED (exit $status) in a fresh HOME; its output:" >&2
-    sed 's/^/    /' "$stub/$script.log" >&2
+    echo "[fresh-home] $command: FAILED (exit $status) in a fresh HOME; its output:" >&2
+    sed 's/^/    /' "$home.log" >&2
     failed=1
   fi
 done

@@ -19,8 +19,9 @@ fi
 
 # `cargo test` builds a package's binaries only for that package's own tests: the node's
 # tests drive the `quarks` client binary (crate quarks-cli), so every binary comes first.
-echo "[test] cargo build --workspace --bins"
-cargo build --workspace --bins
+# The benches are built too (dev profile, not run), so they cannot rot unnoticed.
+echo "[test] cargo build --workspace --bins --benches"
+cargo build --workspace --bins --benches
 
 echo "[test] cargo test --workspace"
 cargo test --workspace

@@ -104,6 +104,8 @@ fn store_figures(class: u8, count: usize) {
 		capacity: u64::MAX,
 		user_quota: u64::MAX,
 		sender_share: u64::MAX,
+		stranger_share: u64::MAX,
+		strangers: u64::MAX,
 		sender_pending: u64::MAX,
 		sender_capacity: u64::MAX,
 	};
