@@ -617,13 +617,22 @@ impl Messenger {
 					d.commit(group, &packages, &removed)
 				}
 			})?;
-			let mut leaves = Vec::new();
+			let mut welcomes = Vec::new();
 			if let Some(welcome) = &commit.welcome {
 				for account in joining {
-					let sealed =
-						seal::seal_welcome(self.account(), account, group, opens, welcome.clone())?;
-					leaves.push(self.submit(sealed).await?.leaf);
+					welcomes.push(seal::seal_welcome(
+						self.account(),
+						account,
+						group,
+						opens,
+						welcome.clone(),
+					)?);
 				}
+			}
+			// Every joiner's welcome in one call to the node.
+			let mut leaves = Vec::new();
+			for submitted in self.submit_all(welcomes).await {
+				leaves.push(submitted?.leaf);
 			}
 			progress(Progress::Relaying);
 			let ordered = commit.ordered();

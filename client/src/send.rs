@@ -14,7 +14,10 @@ use crate::{
 };
 use codec::Encode;
 use quarks_primitives::{
-	hosting::{batch_payload, submission_payload, BatchMembership, SignedMembership, Submission},
+	hosting::{
+		batch_payload, submission_payload, BatchMembership, SignedMembership, Submission,
+		SubmitAnswer, MAX_HOST_REQUEST_BYTES, MAX_SUBMISSIONS,
+	},
 	merkle::{self, AnchorLeaf},
 	GroupId,
 };
@@ -173,32 +176,36 @@ impl Messenger {
 	) -> Result<Vec<(H256, Result<Sent, ClientError>)>, ClientError> {
 		let since = now_ms().saturating_sub(RESEND_WITHIN.as_millis() as u64);
 		let mut out = Vec::new();
+		let mut kept = Vec::new();
 		for hash in self.database.unsent(since)? {
-			let outcome = self.resend(&hash).await;
+			let parsed = match self.store.get(&hash)? {
+				Some(bytes) => seal::parse(&bytes)
+					.map(|(envelope, _)| Sealed { leaf: envelope.leaf(hash), hash, bytes })
+					.map_err(ClientError::from),
+				None => Err(ClientError::NotInStore(hash)),
+			};
+			match parsed {
+				Ok(sealed) => {
+					self.database.set_state(&hash, &MessageState::Sending)?;
+					kept.push(sealed);
+				}
+				Err(error) => {
+					let lost = format!("its envelope was not kept whole ({error}): type it again");
+					self.database.set_state(&hash, &MessageState::Failed(lost))?;
+					out.push((hash, Err(error)));
+				}
+			}
+		}
+		let hashes: Vec<H256> = kept.iter().map(|sealed| sealed.hash).collect();
+		for (hash, outcome) in hashes.into_iter().zip(self.submit_all(kept).await) {
+			let state = match &outcome {
+				Ok(_) => MessageState::Pending,
+				Err(error) => MessageState::Failed(error.to_string()),
+			};
+			self.database.set_state(&hash, &state)?;
 			out.push((hash, outcome));
 		}
 		Ok(out)
-	}
-
-	async fn resend(&self, hash: &H256) -> Result<Sent, ClientError> {
-		let Some(bytes) = self.store.get(hash)? else {
-			let lost = "its envelope was not kept: type it again".to_owned();
-			self.database.set_state(hash, &MessageState::Failed(lost))?;
-			return Err(ClientError::NotInStore(*hash));
-		};
-		let (envelope, _) = seal::parse(&bytes)?;
-		let sealed = Sealed { leaf: envelope.leaf(*hash), hash: *hash, bytes };
-		self.database.set_state(hash, &MessageState::Sending)?;
-		match self.submit(sealed).await {
-			Ok(sent) => {
-				self.database.set_state(hash, &MessageState::Pending)?;
-				Ok(sent)
-			}
-			Err(error) => {
-				self.database.set_state(hash, &MessageState::Failed(error.to_string()))?;
-				Err(error)
-			}
-		}
 	}
 
 	/// Keeps `sealed` locally, signs it as this identity's submission and hands it to the
@@ -224,6 +231,81 @@ impl Messenger {
 			.into());
 		}
 		Ok(Sent { hash: sealed.hash, leaf: sealed.leaf })
+	}
+
+	/// [`Self::submit`] for several envelopes: one call to the node per
+	/// [`MAX_SUBMISSIONS`] of them (and at most [`MAX_HOST_REQUEST_BYTES`]), each journaled
+	/// there in one write. Each envelope's outcome, in order: a call that failed as a whole
+	/// fails each of its envelopes. A node without the method (older than this client) is
+	/// handed them one at a time.
+	pub(crate) async fn submit_all(&self, sealed: Vec<Sealed>) -> Vec<Result<Sent, ClientError>> {
+		let mut out = Vec::with_capacity(sealed.len());
+		let mut one_at_a_time = sealed.len() == 1;
+		for call in calls(sealed) {
+			if !one_at_a_time {
+				match self.submit_call(&call).await {
+					Ok(answers) => {
+						out.extend(answers);
+						continue;
+					}
+					Err(error) if !is_unknown_method(&error) => {
+						let failed = error.to_string();
+						out.extend(
+							call.iter().map(|_| Err(ChainError::Rpc(failed.clone()).into())),
+						);
+						continue;
+					}
+					Err(_) => one_at_a_time = true,
+				}
+			}
+			for sealed in call {
+				out.push(self.submit(sealed).await);
+			}
+		}
+		out
+	}
+
+	/// One `quarks_submitEnvelopes` call: the node's answer for each of `call`.
+	async fn submit_call(
+		&self,
+		call: &[Sealed],
+	) -> Result<Vec<Result<Sent, ClientError>>, ClientError> {
+		let genesis = self.chain.genesis();
+		let mut submissions = Vec::with_capacity(call.len());
+		for sealed in call {
+			self.store.put(&sealed.bytes)?;
+			let signature = self.pair().sign(&submission_payload(&genesis, &sealed.hash)).0;
+			submissions.push(Submission { envelope: sealed.bytes.clone(), signature });
+		}
+		let answers: Vec<SubmitAnswer> = self
+			.chain
+			.rpc()
+			.request(
+				"quarks_submitEnvelopes",
+				rpc_params![array_bytes::bytes2hex("0x", submissions.encode())],
+			)
+			.await?;
+		if answers.len() != call.len() {
+			let counts = format!("{} answers for {} envelopes", answers.len(), call.len());
+			return Err(ChainError::Decode(counts).into());
+		}
+		Ok(call
+			.iter()
+			.zip(answers)
+			.map(|(sealed, answer)| match answer {
+				SubmitAnswer::Accepted(hash) if hash == sealed.hash => {
+					Ok(Sent { hash, leaf: sealed.leaf.clone() })
+				}
+				SubmitAnswer::Accepted(hash) => Err(ChainError::Decode(format!(
+					"the node accepted {hash:?}, not {:?}",
+					sealed.hash
+				))
+				.into()),
+				SubmitAnswer::Refused { code, message, .. } => {
+					Err(ChainError::Rpc(format!("{message} (code {code})")).into())
+				}
+			})
+			.collect())
 	}
 
 	/// Anchors `sent` in one transaction (a batch of one for a single envelope). For a
@@ -372,5 +454,74 @@ impl Notary {
 			let _ = reply.send(Err("the notary stopped".into()));
 		}
 		answer
+	}
+}
+
+/// Whether `error` is a node's answer that it has no such method (JSON-RPC -32601).
+fn is_unknown_method(error: &ClientError) -> bool {
+	matches!(error, ClientError::Chain(ChainError::Rpc(message)) if message.contains("-32601") || message.contains("Method not found"))
+}
+
+/// `sealed` split into calls of at most [`MAX_SUBMISSIONS`] envelopes and (signatures and
+/// framing included) [`MAX_HOST_REQUEST_BYTES`].
+fn calls(sealed: Vec<Sealed>) -> Vec<Vec<Sealed>> {
+	// An envelope's signature, its length prefix and the list's own prefix, with room.
+	const FRAMING: usize = 80;
+	let mut calls: Vec<Vec<Sealed>> = Vec::new();
+	let mut bytes = 0;
+	for envelope in sealed {
+		let size = envelope.bytes.len() + FRAMING;
+		let full = calls.last().is_none_or(|call| {
+			call.len() >= MAX_SUBMISSIONS || bytes + size > MAX_HOST_REQUEST_BYTES
+		});
+		if full {
+			calls.push(Vec::new());
+			bytes = 0;
+		}
+		bytes += size;
+		if let Some(call) = calls.last_mut() {
+			call.push(envelope);
+		}
+	}
+	calls
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use quarks_primitives::Destination;
+
+	fn sealed(len: usize) -> Sealed {
+		let destination = Destination::Direct(AccountId32::new([1; 32]));
+		let leaf = AnchorLeaf { envelope: H256::zero(), destination, size_class: 0 };
+		Sealed { bytes: vec![0; len], hash: H256::zero(), leaf }
+	}
+
+	/// What subxt makes of a node's "no such method": the cue to submit one at a time.
+	#[test]
+	fn a_node_without_the_batch_method_is_recognised() {
+		use subxt::rpcs::{Error, UserError};
+		let answer = |error: UserError| ChainError::Rpc(Error::User(error).to_string()).into();
+		assert!(is_unknown_method(&answer(UserError::method_not_found())));
+		let refused = UserError { code: 9041, message: "bad signature".into(), data: None };
+		assert!(!is_unknown_method(&answer(refused)));
+	}
+
+	#[test]
+	fn calls_hold_at_most_256_envelopes_and_4_mib() {
+		let sizes = |calls: Vec<Vec<Sealed>>| calls.iter().map(Vec::len).collect::<Vec<_>>();
+		assert_eq!(sizes(calls((0..300).map(|_| sealed(1100)).collect())), vec![256, 44]);
+		// 64 KiB envelopes: 63 fit in 4 MiB with their framing.
+		assert_eq!(sizes(calls((0..70).map(|_| sealed(65_600)).collect())), vec![63, 7]);
+		assert!(calls(Vec::new()).is_empty());
+		// What the node measures: the encoded list of signed submissions.
+		for call in calls((0..200).map(|i| sealed(1000 + 300 * i)).collect()) {
+			let list: Vec<Submission> = call
+				.iter()
+				.map(|s| Submission { envelope: s.bytes.clone(), signature: [0; 64] })
+				.collect();
+			assert!(list.encoded_size() <= MAX_HOST_REQUEST_BYTES, "{}", list.encoded_size());
+			assert!(call.len() <= MAX_SUBMISSIONS);
+		}
 	}
 }

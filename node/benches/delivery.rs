@@ -22,7 +22,7 @@ mod common;
 #[allow(dead_code, unused_imports)]
 mod host_store;
 
-use codec::Encode;
+use codec::{Decode, Encode};
 use common::*;
 use host_store::{HostStore, Limits, Meta, State};
 use jsonrpsee::{core::client::ClientT, rpc_params};
@@ -35,7 +35,7 @@ use quarks_client::{
 };
 use quarks_primitives::{
 	envelope::{hash_of, Envelope, ENVELOPE_VERSION},
-	hosting::{submission_payload, Submission},
+	hosting::{submission_payload, Submission, SubmitAnswer},
 	AnchorRecord, Destination, SIZE_CLASSES,
 };
 use quarks_runtime::{AccountId, BlockNumber};
@@ -436,15 +436,15 @@ fn stored(host: &Node) -> u64 {
 	host.metric("quarks_host_items_total", &[("result", "stored")]) as u64
 }
 
-/// `count` envelopes of `class` from `senders` to Alice, submitted to `relay`: how fast
-/// Dave's host holds them all.
+/// `count` envelopes of `class` from `senders` to Alice, submitted to `relay` one per call
+/// (64 calls in flight) or, with `per_call` above 1, that many per `quarks_submitEnvelopes`
+/// call (4 in flight): how fast Dave's host holds them all.
 async fn relay(
 	senders: &[Arc<Messenger>],
 	relay: &Node,
 	dave: &Node,
-	class: u8,
-	count: u32,
-	serial: u32,
+	(class, count, serial): (u8, u32, u32),
+	per_call: usize,
 ) {
 	let genesis = relay.genesis_hash().await;
 	let before = stored(dave);
@@ -459,14 +459,42 @@ async fn relay(
 		.collect();
 	let len = submissions[0].len();
 	let start = Instant::now();
-	let in_flight = 64;
 	let mut refused = 0;
-	for chunk in submissions.chunks(in_flight) {
-		let answers = futures::future::join_all(chunk.iter().map(|s| {
-			relay.rpc.request::<H256, _>("quarks_submitEnvelope", rpc_params![Bytes(s.clone())])
-		}))
-		.await;
-		refused += answers.iter().filter(|a| a.is_err()).count();
+	let in_flight = if per_call > 1 { 4 } else { 64 };
+	if per_call > 1 {
+		let calls: Vec<Vec<u8>> = submissions
+			.chunks(per_call)
+			.map(|call| {
+				let list: Vec<Submission> =
+					call.iter().map(|s| Submission::decode(&mut &s[..]).expect("ours")).collect();
+				list.encode()
+			})
+			.collect();
+		for chunk in calls.chunks(in_flight) {
+			let answers = futures::future::join_all(chunk.iter().map(|call| {
+				relay.rpc.request::<Vec<SubmitAnswer>, _>(
+					"quarks_submitEnvelopes",
+					rpc_params![Bytes(call.clone())],
+				)
+			}))
+			.await;
+			for answer in answers {
+				refused += match answer {
+					Ok(answers) => {
+						answers.iter().filter(|a| matches!(a, SubmitAnswer::Refused { .. })).count()
+					}
+					Err(_) => per_call,
+				};
+			}
+		}
+	} else {
+		for chunk in submissions.chunks(in_flight) {
+			let answers = futures::future::join_all(chunk.iter().map(|s| {
+				relay.rpc.request::<H256, _>("quarks_submitEnvelope", rpc_params![Bytes(s.clone())])
+			}))
+			.await;
+			refused += answers.iter().filter(|a| a.is_err()).count();
+		}
 	}
 	let submitted = start.elapsed();
 	while stored(dave) < before + u64::from(count) - refused as u64 {
@@ -474,7 +502,7 @@ async fn relay(
 	}
 	let took = start.elapsed();
 	println!(
-		"relay {len} B x {count} (direct push, {in_flight} submissions in flight, {refused} refused): submitted at {:.0}/s, stored at the host at {:.0} envelopes/s ({:.1} MB/s)",
+		"relay {len} B x {count} (direct push, {per_call} per call, {in_flight} calls in flight, {refused} refused): submitted at {:.0}/s, stored at the host at {:.0} envelopes/s ({:.1} MB/s)",
 		per_second(count as usize, submitted),
 		per_second(count as usize - refused, took),
 		((count as usize - refused) * len) as f64 / took.as_secs_f64() / 1e6,
@@ -538,7 +566,9 @@ async fn main() {
 		anchoring(&senders, &validators[0], Duration::from_secs(30)).await;
 	}
 	if wants("relay") {
-		relay(&senders, &validators[2], &dave, 0, 20_000, 0).await;
-		relay(&senders, &validators[2], &dave, 2, 3_000, 1_000_000).await;
+		relay(&senders, &validators[2], &dave, (0, 20_000, 0), 1).await;
+		relay(&senders, &validators[2], &dave, (0, 20_000, 100_000), 256).await;
+		relay(&senders, &validators[2], &dave, (2, 3_000, 1_000_000), 1).await;
+		relay(&senders, &validators[2], &dave, (2, 3_000, 1_100_000), 200).await;
 	}
 }

@@ -24,6 +24,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
+use codec::Decode;
 use futures::future::{self, Either, Ready};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use jsonrpsee::{
@@ -413,7 +414,11 @@ impl<'a, S: RpcServiceT<'a>> RpcServiceT<'a> for CallBudget<S> {
 	type Future = Either<S::Future, Ready<MethodResponse>>;
 
 	fn call(&self, request: Request<'a>) -> Self::Future {
-		if self.caller.is_none_or(|caller| self.budgets.check_key(&caller).is_ok()) {
+		let cost = NonZeroU32::new(cost(&request)).unwrap_or(NonZeroU32::MIN);
+		if self
+			.caller
+			.is_none_or(|caller| matches!(self.budgets.check_key_n(&caller, cost), Ok(Ok(()))))
+		{
 			return Either::Left(self.inner.call(request));
 		}
 		count(&self.refused);
@@ -422,6 +427,25 @@ impl<'a, S: RpcServiceT<'a>> RpcServiceT<'a> for CallBudget<S> {
 			ErrorObject::owned(RATE_LIMITED, "RPC rate limit exceeded", None::<()>),
 		)))
 	}
+}
+
+/// What a call costs of its caller's budget: one, or for `quarks_submitEnvelopes` one per
+/// submission it lists (read from the list's length prefix; a call whose prefix does not
+/// read costs one, and is refused by the method).
+fn cost(request: &Request<'_>) -> u32 {
+	if request.method_name() != "quarks_submitEnvelopes" {
+		return 1;
+	}
+	let listed = || {
+		let params = request.params();
+		let raw = params.as_str()?;
+		let hex = &raw[raw.find("\"0x")? + 3..];
+		// A compact length takes at most 5 bytes.
+		let prefix: String = hex.chars().take(10).take_while(char::is_ascii_hexdigit).collect();
+		let bytes = array_bytes::hex2bytes(&prefix[..prefix.len() & !1]).ok()?;
+		codec::Compact::<u32>::decode(&mut &bytes[..]).ok().map(|count| count.0)
+	};
+	listed().unwrap_or(1).max(1)
 }
 
 /// `quarks_public_rpc_refused_total{reason}`: connections and calls refused by the limits.

@@ -13,7 +13,7 @@ use quarks_primitives::{
 	envelope::{hash_of, Envelope, ENVELOPE_VERSION},
 	hosting::{
 		batch_payload, submission_payload, BatchMembership, HostAnswer, HostInfo, HostItem,
-		SignedMembership, Submission, MAX_HOST_REQUEST_BYTES,
+		SignedMembership, Submission, SubmitAnswer, MAX_HOST_REQUEST_BYTES,
 	},
 	mailbox::{
 		MailEntry, MailboxAction, MailboxPage, MailboxRequest, Notarization, SignedMailboxRequest,
@@ -731,6 +731,41 @@ async fn run(dir: &Path) {
 	assert_eq!(deleted, 1);
 	assert!(!holds_h3().await);
 	assert_eq!(refusal(&ferdie, "quarks_deleteMail", rpc_params![request]).await, 9042);
+
+	// Issue 31: many envelopes in one call, each checked as one alone (a forged one is
+	// refused, the others taken), those accepted journaled together and pushed at once;
+	// one listed twice is taken once. More than 256 are refused before any is read.
+	let batch: Vec<Vec<u8>> = (0..3).map(|n| envelope(Alice, to(Bob), 0, 500 + n)).collect();
+	let mut listed = Vec::new();
+	for mail in &batch {
+		listed.push(submission(node, Alice, mail).await);
+	}
+	let forged = submission(node, Charlie, &envelope(Alice, to(Bob), 0, 599)).await;
+	listed.insert(1, forged);
+	listed.push(listed[0].clone());
+	let pushed = || node.metric("quarks_relayed_envelopes_total", &[("path", "direct")]);
+	let pushed_before = pushed();
+	let answers: Vec<SubmitAnswer> = node
+		.rpc
+		.request("quarks_submitEnvelopes", rpc_params![Bytes(listed.encode())])
+		.await
+		.expect("answers");
+	let accepted = |n: usize| SubmitAnswer::Accepted(hash_of(&batch[n]));
+	assert_eq!(answers.len(), 5, "{answers:?}");
+	assert_eq!(answers[0], accepted(0));
+	assert!(matches!(answers[1], SubmitAnswer::Refused { code: 9041, retry: false, .. }));
+	assert_eq!(answers[2..], [accepted(1), accepted(2), accepted(0)]);
+	for mail in &batch {
+		wait_in_mailbox(&ferdie, Bob, Ferdie, hash_of(mail), pending).await;
+	}
+	// Each pushed once to each of Bob's two hosts, the one listed twice too.
+	wait_until("both hosts took the pushes", LIMIT, || async { pushed() >= pushed_before + 6.0 })
+		.await;
+	tokio::time::sleep(Duration::from_secs(1)).await;
+	assert_eq!(pushed(), pushed_before + 6.0);
+	let too_many = vec![listed[0].clone(); 257];
+	let params = rpc_params![Bytes(too_many.encode())];
+	assert_eq!(refusal(node, "quarks_submitEnvelopes", params).await, 9001);
 
 	// A sender over its rate gets a typed error, and nothing changes.
 	// 1000 at once, refilling at 100 a second: concurrent submissions outrun it.

@@ -77,6 +77,26 @@ async fn the_public_endpoint_limits_each_caller_address() {
 	}
 	let other = post(second, public, "system_name", None).await;
 	assert!(other.get("result").is_some(), "another address has its own budget: {other}");
+	// Many envelopes in one call cost one call each: eleven listed are more than the budget
+	// holds; three listed leave seven calls.
+	let batcher = ip("127.0.0.5");
+	let listed = |n: usize| {
+		let dummy =
+			quarks_primitives::hosting::Submission { envelope: vec![0; 8], signature: [0; 64] };
+		json!([array_bytes::bytes2hex("0x", codec::Encode::encode(&vec![dummy; n]))])
+	};
+	let over = call(batcher, public, "quarks_submitEnvelopes", listed(11)).await;
+	assert_eq!(over["error"]["code"], RATE_LIMITED, "eleven at once: {over}");
+	let started = Instant::now();
+	let three = call(batcher, public, "quarks_submitEnvelopes", listed(3)).await;
+	assert_ne!(three["error"]["code"], RATE_LIMITED, "three fit: {three}");
+	let mut after = Vec::new();
+	for _ in 0..9 {
+		after.push(post(batcher, public, "system_name", None).await);
+	}
+	let refilled = (started.elapsed().as_secs() / 6) as usize;
+	let answered = after.iter().filter(|answer| answer.get("result").is_some()).count();
+	assert_eq!(answered, (7 + refilled).min(9), "the three counted as three: {after:?}");
 	for n in 0..14 {
 		let answer = post(unlimited, public, "system_name", None).await;
 		assert!(answer.get("result").is_some(), "call {n} from a whitelisted address: {answer}");

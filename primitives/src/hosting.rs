@@ -135,6 +135,31 @@ pub const RATE_LIMITED: i32 = -32999;
 /// Most items in one `quarks_hostEnvelopes` request.
 pub const MAX_HOST_ITEMS: usize = 4096;
 
+/// Most submissions in one `quarks_submitEnvelopes` call (its bytes are bounded by
+/// [`MAX_HOST_REQUEST_BYTES`] too).
+pub const MAX_SUBMISSIONS: usize = 256;
+
+/// What a node answers for one envelope of a `quarks_submitEnvelopes` call.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub enum SubmitAnswer {
+	/// Accepted, with its hash: pushed to its recipients' hosts and kept for the relay, as
+	/// `quarks_submitEnvelope` accepts one.
+	Accepted(H256),
+	/// Refused with the code and message `quarks_submitEnvelope` would answer; `retry` if
+	/// the same envelope may be accepted later (a rate, a full queue).
+	#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+	Refused {
+		/// The error code (docs/rpc.md).
+		code: u16,
+		/// What it means.
+		message: alloc::string::String,
+		/// Whether the same envelope may be accepted later.
+		retry: bool,
+	},
+}
+
 /// Most encoded bytes of one `quarks_hostEnvelopes` request's items; relays and nodes
 /// split larger batches.
 pub const MAX_HOST_REQUEST_BYTES: usize = 4 << 20;

@@ -210,16 +210,39 @@ impl<S: OffchainStorage> RelayQueue<S> {
 		submission: &Submission,
 		best: BlockNumber,
 	) -> Result<bool, StoreError> {
-		if self.contains(&hash) {
-			return Ok(false);
+		Ok(self.accept_all(&[(hash, submission)], best)? == 1)
+	}
+
+	/// Journals every one of `submissions` not queued yet in one durable write, then queues
+	/// them; returns how many were new. An envelope listed twice is taken once. Blocks for
+	/// the journal's commit: call it from a blocking context.
+	pub fn accept_all(
+		&self,
+		submissions: &[(H256, &Submission)],
+		best: BlockNumber,
+	) -> Result<usize, StoreError> {
+		let mut listed = HashSet::new();
+		let new: Vec<(H256, &Submission)> = submissions
+			.iter()
+			.filter(|(hash, _)| listed.insert(*hash) && !self.contains(hash))
+			.copied()
+			.collect();
+		if new.is_empty() {
+			return Ok(0);
 		}
-		let submission_bytes = submission.encode();
-		self.journal(vec![JournalWrite::Accepted {
-			best,
-			hash: hash.0,
-			submission: submission_bytes,
-		}])?;
-		Ok(self.enqueue(hash, submission, best))
+		let writes = new
+			.iter()
+			.map(|(hash, submission)| JournalWrite::Accepted {
+				best,
+				hash: hash.0,
+				submission: submission.encode(),
+			})
+			.collect();
+		self.journal(writes)?;
+		Ok(new
+			.into_iter()
+			.filter(|(hash, submission)| self.enqueue(*hash, submission, best))
+			.count())
 	}
 
 	/// Keeps `submission` for the relay worker — its item first, then its inbox entry — and
@@ -440,5 +463,36 @@ mod tests {
 		assert_eq!(RelayQueue::entries(&*queue.storage.lock(), 50).len(), 1);
 		drop(queue);
 		assert_eq!(journaled(dir.path()), 1);
+	}
+
+	/// Issue 31: many submissions in one call are journaled together; one listed twice, or
+	/// queued already, is taken once. Each survives a restart that lost the queue.
+	#[test]
+	fn many_submissions_are_accepted_in_one_write_each_once() {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let queue =
+			RelayQueue::open(InMemOffchainStorage::default(), dir.path(), 1).expect("opens");
+		let submissions: Vec<(H256, Submission)> = (1..=5u8)
+			.map(|i| {
+				(H256::repeat_byte(i), Submission { envelope: vec![i; 100], signature: [i; 64] })
+			})
+			.collect();
+		assert!(queue.accept(submissions[0].0, &submissions[0].1, 1).expect("journaled"));
+		let mut listed: Vec<(H256, &Submission)> =
+			submissions.iter().map(|(hash, submission)| (*hash, submission)).collect();
+		listed.push(listed[1]);
+		assert_eq!(queue.accept_all(&listed, 2).expect("journaled"), 4, "the first was queued");
+		// The inbox as stored, not de-duplicated as the worker reads it: one entry each.
+		let inbox: Vec<QueueEntry> = RelayQueue::<InMemOffchainStorage>::get(
+			&*queue.storage.lock(),
+			&keys::inbox_segment(0),
+		)
+		.expect("a segment");
+		assert_eq!(inbox.len(), 5);
+		drop(queue);
+		assert_eq!(journaled(dir.path()), 5);
+		let queue =
+			RelayQueue::open(InMemOffchainStorage::default(), dir.path(), 2).expect("reopens");
+		assert!(submissions.iter().all(|(hash, _)| queue.contains(hash)), "queued again");
 	}
 }

@@ -10,7 +10,7 @@ use super::{
 	relay_queue::{QueuedEnvelope, RelayQueue},
 	sender_limits::SenderLimits,
 };
-use codec::{DecodeAll, Encode};
+use codec::{Compact, Decode, DecodeAll, Encode};
 use jsonrpsee::{
 	core::{async_trait, RpcResult, SubscriptionResult},
 	proc_macros::rpc,
@@ -20,7 +20,8 @@ use parking_lot::Mutex;
 use quarks_primitives::{
 	envelope::{hash_of, Envelope},
 	hosting::{
-		HostItem, HostingApi, SignedMembership, Submission, MAX_HOST_ITEMS, MAX_HOST_REQUEST_BYTES,
+		HostItem, HostingApi, SignedMembership, Submission, SubmitAnswer, MAX_HOST_ITEMS,
+		MAX_HOST_REQUEST_BYTES, MAX_SUBMISSIONS,
 	},
 	mailbox::{MailEvent, MailboxAction, MailboxPage},
 };
@@ -73,6 +74,12 @@ pub trait QuarksApi {
 	/// every host of every recipient and keeps it for the relay worker; returns its hash.
 	#[method(name = "submitEnvelope", blocking)]
 	fn submit_envelope(&self, submission: Bytes) -> RpcResult<H256>;
+
+	/// Hands this node many signed envelopes at once (SCALE `Vec<Submission>`, at most 256
+	/// and 4 MiB), each checked as `submitEnvelope` checks one, those accepted journaled in
+	/// one durable write; answers one `SubmitAnswer` per envelope, in order.
+	#[method(name = "submitEnvelopes", blocking)]
+	fn submit_envelopes(&self, submissions: Bytes) -> RpcResult<Vec<SubmitAnswer>>;
 
 	/// Tells this node where envelopes it accepted sit in their sender's anchor (SCALE
 	/// `Vec<(H256, BatchMembership)>`); returns how many of them it holds.
@@ -202,34 +209,93 @@ where
 	S: OffchainStorage + 'static,
 {
 	fn submit(&self, bytes: &[u8]) -> Result<H256, QuarksError> {
-		let (relay, push) = self.relay()?;
+		let (relay, _) = self.relay()?;
 		let submission = Submission::decode_all(&mut &bytes[..])
 			.map_err(|_| QuarksError::MalformedRequest("submission"))?;
+		let view = ChainView::at_best(&*self.client, &self.chain);
+		let hash = self.take(&view, &submission)?;
+		relay.accept(hash, &submission, view.best)?;
+		Ok(hash)
+	}
+
+	/// [`Self::submit`] for many envelopes: each checked and pushed on its own, those
+	/// accepted journaled in one durable write; one answer per envelope, in order. A
+	/// submission listed again gets the first one's answer and is neither checked nor
+	/// pushed again.
+	fn submit_all(&self, bytes: &[u8]) -> Result<Vec<SubmitAnswer>, QuarksError> {
+		let (relay, _) = self.relay()?;
+		let malformed = || QuarksError::MalformedRequest("submissions");
+		// Bounded before any submission is decoded.
+		let count = Compact::<u32>::decode(&mut &bytes[..]).map_err(|_| malformed())?.0;
+		if bytes.len() > MAX_HOST_REQUEST_BYTES || count as usize > MAX_SUBMISSIONS {
+			return Err(malformed());
+		}
+		let submissions =
+			Vec::<Submission>::decode_all(&mut &bytes[..]).map_err(|_| malformed())?;
+		let view = ChainView::at_best(&*self.client, &self.chain);
+		let mut first_listed = HashMap::new();
+		// For each submission, where its outcome is: its own, or the first copy's.
+		let mut shares = Vec::with_capacity(submissions.len());
+		let mut outcomes = Vec::new();
+		for (at, submission) in submissions.iter().enumerate() {
+			let key = (hash_of(&submission.envelope), submission.signature);
+			let first = *first_listed.entry(key).or_insert(at);
+			if first == at {
+				outcomes.push((at, self.take(&view, submission)));
+			}
+			shares.push(first);
+		}
+		let accepted: Vec<(H256, &Submission)> = outcomes
+			.iter()
+			.filter_map(|(at, outcome)| {
+				outcome.as_ref().ok().map(|hash| (*hash, &submissions[*at]))
+			})
+			.collect();
+		let held: HashSet<H256> =
+			accepted.iter().map(|(hash, _)| *hash).filter(|hash| relay.contains(hash)).collect();
+		let journaled = relay.accept_all(&accepted, view.best).map_err(QuarksError::from);
+		let refused = |error: &QuarksError| SubmitAnswer::Refused {
+			code: error.code(),
+			message: error.to_string(),
+			retry: error.may_succeed_later(),
+		};
+		let outcomes: HashMap<usize, Result<H256, QuarksError>> = outcomes.into_iter().collect();
+		Ok(shares
+			.into_iter()
+			.map(|first| match (&outcomes[&first], &journaled) {
+				(Ok(hash), Ok(_)) => SubmitAnswer::Accepted(*hash),
+				// Journaled by an earlier call: accepted whatever this write did.
+				(Ok(hash), Err(_)) if held.contains(hash) => SubmitAnswer::Accepted(*hash),
+				(Ok(_), Err(error)) | (Err(error), _) => refused(error),
+			})
+			.collect())
+	}
+
+	/// Checks one submission as every submit method does and pushes it at once to its
+	/// recipients' hosts, unless this node holds it already; returns its hash. The caller
+	/// journals it: delivery does not wait for the journal's fsync (hosts keep an envelope
+	/// once, however often it comes), the answer "accepted" does.
+	fn take(&self, view: &ChainView<'_, C>, submission: &Submission) -> Result<H256, QuarksError> {
+		let (relay, push) = self.relay()?;
 		let envelope = Envelope::<AccountId>::decode_checked(&submission.envelope)
 			.map_err(QuarksError::Malformed)?;
 		let hash = hash_of(&submission.envelope);
-		let info = self.client.info();
-		verify_submission(&info.genesis_hash, &hash, &envelope.sender, &submission.signature)?;
-		let view = ChainView::at_best(&*self.client, &self.chain);
+		let genesis = self.client.info().genesis_hash;
+		verify_submission(&genesis, &hash, &envelope.sender, &submission.signature)?;
 		view.admit(&envelope.sender, &envelope.destination)?;
 		let hosts = view.delivery_hosts(&envelope.destination)?;
 		if hosts.is_empty() {
 			return Err(QuarksError::NoHostChosen);
 		}
-		// Every call counts against the sender's rate, a resubmission included.
+		// Every envelope counts against its sender's rate, a resubmission included.
 		if !self.senders.admit(&envelope.sender) {
 			return Err(QuarksError::RateLimited);
 		}
 		// Accepted before, so journaled, queued and pushed: asking again changes nothing.
-		if relay.contains(&hash) {
-			return Ok(hash);
+		if !relay.contains(&hash) {
+			let item = HostItem::Envelope { submission: submission.clone(), membership: None };
+			push.push(hash, &item, &hosts, Instant::now());
 		}
-		let accepted = Instant::now();
-		// Delivery does not wait for the journal's fsync (hosts keep an envelope once,
-		// however often it comes); the answer "accepted" does.
-		let item = HostItem::Envelope { submission: submission.clone(), membership: None };
-		push.push(hash, &item, &hosts, accepted);
-		relay.accept(hash, &submission, view.best)?;
 		Ok(hash)
 	}
 
@@ -304,6 +370,23 @@ where
 			metrics.submission(result.as_ref().map_or_else(QuarksError::code, |_| 0));
 		}
 		Ok(result?)
+	}
+
+	fn submit_envelopes(&self, submissions: Bytes) -> RpcResult<Vec<SubmitAnswer>> {
+		let answers = self.submit_all(&submissions);
+		if let (Some(metrics), Err(error)) = (&self.metrics, &answers) {
+			metrics.submission(error.code());
+		}
+		let answers = answers?;
+		if let Some(metrics) = &self.metrics {
+			for answer in &answers {
+				metrics.submission(match answer {
+					SubmitAnswer::Accepted(_) => 0,
+					SubmitAnswer::Refused { code, .. } => *code,
+				});
+			}
+		}
+		Ok(answers)
 	}
 
 	fn submit_memberships(&self, memberships: Bytes) -> RpcResult<u32> {
