@@ -211,10 +211,7 @@ impl Messenger {
 	/// Keeps `sealed` locally, signs it as this identity's submission and hands it to the
 	/// node.
 	pub(crate) async fn submit(&self, sealed: Sealed) -> Result<Sent, ClientError> {
-		self.store.put(&sealed.bytes)?;
-		let payload = submission_payload(&self.chain.genesis(), &sealed.hash);
-		let submission =
-			Submission { envelope: sealed.bytes, signature: self.pair().sign(&payload).0 };
+		let submission = self.kept_and_signed(&sealed)?;
 		let accepted: H256 = self
 			.chain
 			.rpc()
@@ -223,14 +220,14 @@ impl Messenger {
 				rpc_params![array_bytes::bytes2hex("0x", submission.encode())],
 			)
 			.await?;
-		if accepted != sealed.hash {
-			return Err(ChainError::Decode(format!(
-				"the node accepted {accepted:?}, not {:?}",
-				sealed.hash
-			))
-			.into());
-		}
-		Ok(Sent { hash: sealed.hash, leaf: sealed.leaf })
+		accepted_as(&sealed, accepted)
+	}
+
+	/// Keeps `sealed` locally and signs it as this identity's submission.
+	fn kept_and_signed(&self, sealed: &Sealed) -> Result<Submission, ClientError> {
+		self.store.put(&sealed.bytes)?;
+		let payload = submission_payload(&self.chain.genesis(), &sealed.hash);
+		Ok(Submission { envelope: sealed.bytes.clone(), signature: self.pair().sign(&payload).0 })
 	}
 
 	/// [`Self::submit`] for several envelopes: one call to the node per
@@ -270,13 +267,10 @@ impl Messenger {
 		&self,
 		call: &[Sealed],
 	) -> Result<Vec<Result<Sent, ClientError>>, ClientError> {
-		let genesis = self.chain.genesis();
-		let mut submissions = Vec::with_capacity(call.len());
-		for sealed in call {
-			self.store.put(&sealed.bytes)?;
-			let signature = self.pair().sign(&submission_payload(&genesis, &sealed.hash)).0;
-			submissions.push(Submission { envelope: sealed.bytes.clone(), signature });
-		}
+		let submissions = call
+			.iter()
+			.map(|sealed| self.kept_and_signed(sealed))
+			.collect::<Result<Vec<_>, _>>()?;
 		let answers: Vec<SubmitAnswer> = self
 			.chain
 			.rpc()
@@ -293,14 +287,7 @@ impl Messenger {
 			.iter()
 			.zip(answers)
 			.map(|(sealed, answer)| match answer {
-				SubmitAnswer::Accepted(hash) if hash == sealed.hash => {
-					Ok(Sent { hash, leaf: sealed.leaf.clone() })
-				}
-				SubmitAnswer::Accepted(hash) => Err(ChainError::Decode(format!(
-					"the node accepted {hash:?}, not {:?}",
-					sealed.hash
-				))
-				.into()),
+				SubmitAnswer::Accepted(hash) => accepted_as(sealed, hash),
 				SubmitAnswer::Refused { code, message, .. } => {
 					Err(ChainError::Rpc(format!("{message} (code {code})")).into())
 				}
@@ -455,6 +442,15 @@ impl Notary {
 		}
 		answer
 	}
+}
+
+/// `sealed` as sent, if the node accepted it under its own hash.
+fn accepted_as(sealed: &Sealed, accepted: H256) -> Result<Sent, ClientError> {
+	if accepted != sealed.hash {
+		let other = format!("the node accepted {accepted:?}, not {:?}", sealed.hash);
+		return Err(ChainError::Decode(other).into());
+	}
+	Ok(Sent { hash: sealed.hash, leaf: sealed.leaf.clone() })
 }
 
 /// Whether `error` is a node's answer that it has no such method (JSON-RPC -32601).
