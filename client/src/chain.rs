@@ -302,7 +302,8 @@ pub struct Chain {
 	api: Api,
 	rpc: NodeRpc,
 	/// Held from reading an account's next nonce until the pool took the transaction that
-	/// uses it: two transactions of this process at once take two nonces.
+	/// uses it: two transactions through this connection (or its clones) at once take two
+	/// nonces.
 	submitting: Arc<tokio::sync::Mutex<()>>,
 }
 

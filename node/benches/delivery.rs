@@ -13,8 +13,8 @@
 //! - load: the same with 50 senders at 2 messages a second each (100 messages/s).
 //! - anchoring: 100 senders anchoring full batches every block: what the chain notarizes.
 //! - relay: one node pushing 1 KiB and 16 KiB envelopes from 100 senders to a host (the
-//!   direct path), then the same volume delivered by the relay worker alone (the host was
-//!   down at submission).
+//!   direct path), submitted one per call and then many per `quarks_submitEnvelopes`
+//!   call.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

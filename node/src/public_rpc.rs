@@ -24,7 +24,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use codec::Decode;
+use codec::{Compact, Decode};
 use futures::future::{self, Either, Ready};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use jsonrpsee::{
@@ -50,7 +50,7 @@ use tokio::{
 };
 
 use crate::cli::PublicRpcParams;
-use quarks_primitives::hosting::RATE_LIMITED;
+use quarks_primitives::hosting::{MAX_SUBMISSIONS, RATE_LIMITED};
 
 /// How often the budgets of addresses that have stopped calling are forgotten.
 const FORGET_IDLE_EVERY: Duration = Duration::from_secs(60);
@@ -145,6 +145,7 @@ pub fn start(
 		budgets: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
 			config.calls_per_address_per_minute,
 		))),
+		budget: config.calls_per_address_per_minute,
 		unlimited: config.unlimited,
 		proxies: config.proxies,
 		connections: Arc::new(OpenConnections {
@@ -172,6 +173,8 @@ struct Endpoint {
 	methods: Methods,
 	builder: TowerServiceBuilder<tower::layer::util::Identity, tower::layer::util::Identity>,
 	budgets: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+	/// What an address may spend in a minute, and the most one call may cost.
+	budget: NonZeroU32,
 	unlimited: Vec<IpNetwork>,
 	proxies: Vec<IpNetwork>,
 	connections: Arc<OpenConnections>,
@@ -223,7 +226,7 @@ impl Endpoint {
 	fn serve(&self, socket: TcpStream, caller: Caller, slot: Arc<ConnectionSlot>) {
 		let methods = self.methods.clone();
 		let builder = self.builder.clone();
-		let budgets = self.budgets.clone();
+		let (budgets, budget) = (self.budgets.clone(), self.budget);
 		let refused_calls = self.refused.calls.clone();
 		let stop_handle = self.stop_handle.clone();
 		let held = slot.clone();
@@ -239,6 +242,7 @@ impl Endpoint {
 				.set_rpc_middleware(RpcServiceBuilder::new().layer_fn(move |inner| CallBudget {
 					inner,
 					budgets: budgets.clone(),
+					budget,
 					caller,
 					refused: refused.clone(),
 				}))
@@ -405,6 +409,9 @@ impl Drop for ConnectionSlot {
 struct CallBudget<S> {
 	inner: S,
 	budgets: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+	/// A minute's budget: a call never costs more, so it can always be answered once the
+	/// budget is whole.
+	budget: NonZeroU32,
 	/// None for an unlimited caller.
 	caller: Option<IpAddr>,
 	refused: Option<Counter<U64>>,
@@ -414,7 +421,7 @@ impl<'a, S: RpcServiceT<'a>> RpcServiceT<'a> for CallBudget<S> {
 	type Future = Either<S::Future, Ready<MethodResponse>>;
 
 	fn call(&self, request: Request<'a>) -> Self::Future {
-		let cost = NonZeroU32::new(cost(&request)).unwrap_or(NonZeroU32::MIN);
+		let cost = NonZeroU32::new(cost(&request)).unwrap_or(NonZeroU32::MIN).min(self.budget);
 		if self
 			.caller
 			.is_none_or(|caller| matches!(self.budgets.check_key_n(&caller, cost), Ok(Ok(()))))
@@ -430,22 +437,26 @@ impl<'a, S: RpcServiceT<'a>> RpcServiceT<'a> for CallBudget<S> {
 }
 
 /// What a call costs of its caller's budget: one, or for `quarks_submitEnvelopes` one per
-/// submission it lists (read from the list's length prefix; a call whose prefix does not
-/// read costs one, and is refused by the method).
+/// submission it lists, read from the list's length prefix; a list whose prefix cannot be
+/// read this way (hex not written plainly, named parameters) costs as much as the largest
+/// list, since the method may still read it.
 fn cost(request: &Request<'_>) -> u32 {
 	if request.method_name() != "quarks_submitEnvelopes" {
 		return 1;
 	}
+	let largest = MAX_SUBMISSIONS as u32;
 	let listed = || {
 		let params = request.params();
-		let raw = params.as_str()?;
-		let hex = &raw[raw.find("\"0x")? + 3..];
+		// Borrowed strings only: one with escapes in it does not parse, and costs the most.
+		let params: Vec<&str> = serde_json::from_str(params.as_str()?).ok()?;
+		let hex = params.first()?;
+		let hex = hex.strip_prefix("0x").unwrap_or(hex);
 		// A compact length takes at most 5 bytes.
-		let prefix: String = hex.chars().take(10).take_while(char::is_ascii_hexdigit).collect();
+		let prefix = hex.get(..hex.len().min(10))?;
 		let bytes = array_bytes::hex2bytes(&prefix[..prefix.len() & !1]).ok()?;
-		codec::Compact::<u32>::decode(&mut &bytes[..]).ok().map(|count| count.0)
+		Compact::<u32>::decode(&mut &bytes[..]).ok().map(|count| count.0)
 	};
-	listed().unwrap_or(1).max(1)
+	listed().unwrap_or(largest).clamp(1, largest)
 }
 
 /// `quarks_public_rpc_refused_total{reason}`: connections and calls refused by the limits.

@@ -1082,7 +1082,7 @@ async fn insiders_cannot_misplace_or_stall_mail() {
 		}
 		fills.push((sybil, len, host_items(&dave, &items).await));
 	}
-	// 16 KiB: more than the four quarters strangers could keep before leave free.
+	// 16 KiB: more than the four Sybils' quarters would have left free before this fix.
 	let from_alice = envelope(Alice, to(Bob), 2, 77);
 	let item = HostItem::Envelope {
 		submission: submission(node, Alice, &from_alice).await,

@@ -77,18 +77,29 @@ async fn the_public_endpoint_limits_each_caller_address() {
 	}
 	let other = post(second, public, "system_name", None).await;
 	assert!(other.get("result").is_some(), "another address has its own budget: {other}");
-	// Many envelopes in one call cost one call each: eleven listed are more than the budget
-	// holds; three listed leave seven calls.
+	// Many envelopes in one call cost one call each: three listed leave seven calls; a list
+	// larger than the whole budget costs the whole budget, and so does one whose length
+	// the endpoint does not read (named parameters, which the method still takes).
 	let batcher = ip("127.0.0.5");
 	let listed = |n: usize| {
 		let dummy =
 			quarks_primitives::hosting::Submission { envelope: vec![0; 8], signature: [0; 64] };
-		json!([array_bytes::bytes2hex("0x", codec::Encode::encode(&vec![dummy; n]))])
+		array_bytes::bytes2hex("0x", codec::Encode::encode(&vec![dummy; n]))
 	};
-	let over = call(batcher, public, "quarks_submitEnvelopes", listed(11)).await;
-	assert_eq!(over["error"]["code"], RATE_LIMITED, "eleven at once: {over}");
+	for (from, params) in [
+		(ip("127.0.0.9"), json!([listed(11)])),
+		(ip("127.0.0.10"), json!({ "submissions": listed(3) })),
+	] {
+		let started = Instant::now();
+		let whole = call(from, public, "quarks_submitEnvelopes", params).await;
+		assert_ne!(whole["error"]["code"], RATE_LIMITED, "a whole budget's worth: {whole}");
+		let next = post(from, public, "system_name", None).await;
+		if started.elapsed() < Duration::from_secs(6) {
+			assert_eq!(next["error"]["code"], RATE_LIMITED, "the budget is spent: {next}");
+		}
+	}
 	let started = Instant::now();
-	let three = call(batcher, public, "quarks_submitEnvelopes", listed(3)).await;
+	let three = call(batcher, public, "quarks_submitEnvelopes", json!([listed(3)])).await;
 	assert_ne!(three["error"]["code"], RATE_LIMITED, "three fit: {three}");
 	let mut after = Vec::new();
 	for _ in 0..9 {

@@ -58,8 +58,8 @@ const SENDER_PENDING_BYTES: u64 = 16 << 20;
 /// can fill a mailbox and lock its owner out of everyone else's mail; all the senders it did
 /// not accept, however many accounts they hold, keep 1 / this together.
 const SENDER_SHARE_OF_QUOTA: u64 = 4;
-/// One sender the recipient did not accept keeps at most 1 / this of its quota here: four
-/// strangers' first messages fit among the strangers' part before it is full.
+/// One sender the recipient did not accept keeps at most 1 / this of its quota here, so
+/// it takes four strangers at their full share to fill the strangers' part.
 const STRANGER_SHARE_OF_QUOTA: u64 = 16;
 /// One sender keeps at most 1 / this of a host's capacity, whoever its recipients, so no
 /// sender writing to many of the host's users fills it.

@@ -1,8 +1,9 @@
 //! The host's mail store. Each envelope has a body — the sender's signed submission,
 //! kept on disk only — and metadata kept on disk and indexed in memory: its sender and
 //! leaf, the recipients it is still kept for, its place in their mailboxes, and how far its
-//! notarization got (pending its anchor, anchored, final). Request nonces and the host's
-//! progress through finalized blocks live beside them.
+//! notarization got (pending its anchor, anchored, final). Request nonces, each user's
+//! devices' lists of the senders it accepted, and the host's progress through finalized
+//! blocks live beside them.
 //!
 //! Every write is durable when it returns (a redb transaction committed with an fsync):
 //! the host tells a sender "stored" only after that, so a crash, even SIGKILL or power
