@@ -22,6 +22,7 @@ fn genesis_sets_validators_and_authorities() {
 		assert_eq!(accounts(), vec![1, 2, 3]);
 		assert_eq!(pallet_aura::Authorities::<Test>::get().len(), 3);
 		assert_eq!(grandpa_voters(), (1..=3).map(|i| keys(i).1).collect::<Vec<_>>());
+		assert_eq!(Grandpa::current_set_id(), 0);
 	});
 }
 
@@ -42,6 +43,9 @@ fn add_validator_changes_authors_now_and_schedules_finality_change() {
 		assert_eq!(pending_voters(), Some(expected.clone()));
 		System::assert_has_event(Event::ValidatorAdded { validator: 4, aura, grandpa }.into());
 		System::assert_last_event(Event::FinalityChangeScheduled { voters: 4 }.into());
+		// The runtime names the set the nodes' GRANDPA counts: one more per hand-off, what
+		// clients check justifications against.
+		assert_eq!(Grandpa::current_set_id(), 1);
 
 		// Delay 0: enacted when the block carrying it is finalised.
 		next_block();
@@ -166,6 +170,7 @@ fn second_change_in_a_block_is_scheduled_in_the_next() {
 		assert!(!FinalityChangeDeferred::<Test>::get());
 		System::assert_last_event(Event::FinalityChangeScheduled { voters: 3 }.into());
 
+		assert_eq!(Grandpa::current_set_id(), 2, "the deferred change is a set of its own");
 		next_block();
 		assert_eq!(grandpa_voters(), latest);
 		assert_eq!(Validators::<Test>::get().len(), 3);
@@ -193,7 +198,9 @@ fn a_stalled_finality_is_recovered_by_forcing_the_current_set() {
 		// Validator 3 went offline: removed, its standard change cannot be finalized.
 		assert_ok!(ValidatorSet::remove_validator(RuntimeOrigin::root(), 3));
 		next_block();
+		assert_eq!(Grandpa::current_set_id(), 1);
 		assert_ok!(ValidatorSet::recover_finality(RuntimeOrigin::root(), 5, 2));
+		assert_eq!(Grandpa::current_set_id(), 2, "a forced set is a new set too");
 		System::assert_last_event(Event::FinalityRecoveryScheduled { voters: 2, delay: 2 }.into());
 		let change = Grandpa::pending_change().expect("a change is pending");
 		assert_eq!(change.forced, Some(5), "forced, voting on from the last finalized block");

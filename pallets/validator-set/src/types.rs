@@ -71,7 +71,9 @@ impl<T: pallet_aura::Config + pallet_grandpa::Config>
 	fn schedule_finality_change(voters: Vec<sp_consensus_grandpa::AuthorityId>) -> DispatchResult {
 		// Equal weights; delay 0: enacted when the block carrying the change is finalised.
 		let list = voters.into_iter().map(|id| (id, 1u64)).collect();
-		pallet_grandpa::Pallet::<T>::schedule_change(list, 0u32.into(), None)
+		pallet_grandpa::Pallet::<T>::schedule_change(list, 0u32.into(), None)?;
+		next_set_id::<T>();
+		Ok(())
 	}
 
 	fn force_finality_change(
@@ -84,8 +86,17 @@ impl<T: pallet_aura::Config + pallet_grandpa::Config>
 			list,
 			delay.into(),
 			Some(best_finalized.into()),
-		)
+		)?;
+		next_set_id::<T>();
+		Ok(())
 	}
+}
+
+/// Counts a scheduled change as the next set, as `pallet-grandpa`'s session hook does (this
+/// set bypasses sessions): the nodes' GRANDPA counts one set per change, signs with that id,
+/// and clients read it through `GrandpaApi::current_set_id` to check justifications.
+fn next_set_id<T: pallet_grandpa::Config>() {
+	pallet_grandpa::CurrentSetId::<T>::mutate(|id| *id = id.saturating_add(1));
 }
 
 /// Makes distinct consensus keys for benchmarks.
