@@ -4,6 +4,7 @@ mod chain_spec;
 mod cli;
 mod client;
 mod command;
+mod finality;
 mod hosting;
 mod network;
 mod operator;

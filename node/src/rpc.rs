@@ -3,7 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::hosting::rpc::{Quarks, QuarksApiServer, Services};
+use crate::{
+	client::FullBackend,
+	finality::{Finality, FinalityApiServer},
+	hosting::rpc::{Quarks, QuarksApiServer, Services},
+};
 use jsonrpsee::RpcModule;
 use quarks_primitives::hosting::HostingApi;
 use quarks_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
@@ -22,6 +26,8 @@ pub struct FullDeps<C, P, S> {
 	pub pool: Arc<P>,
 	/// Quarks' relay, direct push and host.
 	pub quarks: Services<C, S>,
+	/// GRANDPA finality proofs.
+	pub finality: Finality<FullBackend>,
 }
 
 /// The RPC methods of a full node.
@@ -43,11 +49,12 @@ where
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool, quarks } = deps;
+	let FullDeps { client, pool, quarks, finality } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
 	module.merge(Quarks::new(client, quarks).into_rpc())?;
+	module.merge(finality.into_rpc())?;
 
 	Ok(module)
 }

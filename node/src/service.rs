@@ -16,8 +16,11 @@ use std::{sync::Arc, time::Duration};
 
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 
-/// The minimum period of blocks on which justifications will be imported and generated.
-const GRANDPA_JUSTIFICATION_PERIOD: u32 = 512;
+/// GRANDPA keeps a justification once per this many finalized blocks (and at every
+/// authority-set change): a client proves any block final with at most about this many
+/// headers (`quarks_finalityProof`), for one justification a minute kept (about 150 bytes per
+/// validator each).
+pub(crate) const GRANDPA_JUSTIFICATION_PERIOD: u32 = 64;
 
 /// How often GRANDPA gossips round messages: a round takes about two gossip periods once
 /// votes arrive, so finality follows a block by tenths of a second on a small set
@@ -186,7 +189,7 @@ pub fn new_full<
 		transaction_pool: transaction_pool.clone(),
 		task_manager: &task_manager,
 		import_queue,
-		warp_sync,
+		warp_sync: warp_sync.clone(),
 		metrics,
 		inbound_queue,
 	})?;
@@ -223,6 +226,7 @@ pub fn new_full<
 
 	let quarks = crate::hosting::start(&config, client.clone(), &backend, hosting, &task_manager)?;
 
+	let finality = crate::finality::Finality::new(backend.clone(), warp_sync);
 	let rpc_extensions_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
@@ -232,6 +236,7 @@ pub fn new_full<
 				client: client.clone(),
 				pool: pool.clone(),
 				quarks: quarks.clone(),
+				finality: finality.clone(),
 			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
