@@ -31,7 +31,9 @@ use subxt::{
 };
 
 pub mod failures;
+pub mod finality;
 mod funds;
+pub mod proven;
 pub mod vocabulary;
 pub use failures::Failure;
 pub use funds::{NotAnAmount, Qrk};
@@ -75,6 +77,12 @@ pub enum ChainError {
 	/// The chain answered with data this client cannot decode.
 	#[error("unexpected answer from the chain: {0}")]
 	Decode(String),
+	/// The node's proof that a block is final does not check.
+	#[error("the node did not prove finality: {0}")]
+	Finality(#[from] finality::FinalityError),
+	/// A value the node read does not match its Merkle proof against a final block.
+	#[error("the node's answer does not match its proof: {0}")]
+	Unproven(String),
 }
 
 impl ChainError {
@@ -305,19 +313,31 @@ pub struct Chain {
 	/// uses it: two transactions through this connection (or its clones) at once take two
 	/// nonces.
 	submitting: Arc<tokio::sync::Mutex<()>>,
+	/// What this connection proved final, and the checkpoint it proves from.
+	finality: Arc<proven::Finality>,
 }
 
 impl Chain {
 	/// Connects to the node at `url` (`ws://…` or `wss://…`).
 	pub async fn connect(url: &str) -> Result<Self, ChainError> {
-		let rpc = NodeRpc::connect(url).await?;
+		Self::over(NodeRpc::connect(url).await?).await.map_err(|e| match e {
+			ChainError::Rpc(reason) => ChainError::Connect { url: url.to_owned(), reason },
+			e => e,
+		})
+	}
+
+	/// Talks to a node through `client`: a connection of the caller's making (a proxy, or
+	/// a test's node that lies).
+	pub async fn over_client(client: impl RpcClientT) -> Result<Self, ChainError> {
+		Self::over(NodeRpc { rpc: RpcClient::new(Paced::new(client)) }).await
+	}
+
+	async fn over(rpc: NodeRpc) -> Result<Self, ChainError> {
 		// The legacy backend (state_call, author_submitAndWatchExtrinsic): runtime calls
 		// over the chainHead backend did not answer on stable2609 nodes.
 		let backend = LegacyBackend::<SubstrateConfig>::builder().build(rpc.rpc.clone());
-		let api = Api::from_backend(Arc::new(backend))
-			.await
-			.map_err(|e| ChainError::Connect { url: url.to_owned(), reason: e.to_string() })?;
-		Ok(Self { api, rpc, submitting: Arc::default() })
+		let api = Api::from_backend(Arc::new(backend)).await.map_err(rpc_error)?;
+		Ok(Self { api, rpc, submitting: Arc::default(), finality: Arc::default() })
 	}
 
 	/// The JSON-RPC connection, for the `quarks_*` methods.
@@ -347,32 +367,31 @@ impl Chain {
 		block_number(at.block_number())
 	}
 
-	/// The hash of block `number` on the finalized chain, if it exists yet.
+	/// The hash of block `number` on the finalized chain, proven, if it exists yet.
 	pub async fn finalized_hash(&self, number: BlockNumber) -> Result<Option<H256>, ChainError> {
-		if number > self.finalized().await? {
-			return Ok(None);
-		}
-		let at = self.api.at_block(u64::from(number)).await.map_err(rpc_error)?;
-		Ok(Some(H256(at.block_hash().0)))
+		Ok(self.proven_final(number).await?.map(|block| block.hash))
 	}
 
-	/// The encoded extrinsics of finalized block `number`, if the node serves its body.
+	/// The encoded extrinsics of finalized block `number`, if the node serves its body,
+	/// checked against the proven header's extrinsics root.
 	pub async fn block_extrinsics(
 		&self,
 		number: BlockNumber,
 	) -> Result<Option<Vec<Vec<u8>>>, ChainError> {
-		let Some(hash) = self.finalized_hash(number).await? else { return Ok(None) };
+		let Some(block) = self.proven_final(number).await? else { return Ok(None) };
+		let (hash, extrinsics_root) = (block.hash, block.extrinsics_root);
 		let block: serde_json::Value =
 			self.rpc.request("chain_getBlock", rpc_params![hash]).await?;
 		let Some(extrinsics) = block["block"]["extrinsics"].as_array() else { return Ok(None) };
 		let malformed = || ChainError::Rpc(format!("block {number}: a malformed extrinsic"));
-		extrinsics
+		let extrinsics: Vec<Vec<u8>> = extrinsics
 			.iter()
 			.map(|hex| {
 				hex.as_str().and_then(|hex| array_bytes::hex2bytes(hex).ok()).ok_or_else(malformed)
 			})
-			.collect::<Result<_, _>>()
-			.map(Some)
+			.collect::<Result<_, _>>()?;
+		proven::check_extrinsics(&extrinsics, &extrinsics_root)?;
+		Ok(Some(extrinsics))
 	}
 
 	/// The latest block number of `at`.

@@ -73,6 +73,10 @@ impl Messenger {
 		if !old.is_empty() {
 			store.remove_old_conversations()?;
 		}
+		// The finality this device proved, so a restart does not trust its node anew.
+		let mut checkpoint = keystore.path().as_os_str().to_owned();
+		checkpoint.push(".finality");
+		chain.keep_checkpoint(PathBuf::from(checkpoint))?;
 		let mut device_path = keystore.path().as_os_str().to_owned();
 		device_path.push(".mls");
 		let device_path = PathBuf::from(device_path);

@@ -1,8 +1,15 @@
 //! What the client reads from the chain: devices and key packages, anchors, receipts,
-//! groups and their commits. Reads are at the finalized block unless they say otherwise.
+//! groups and their commits. Reads are at the finalized block unless they say otherwise;
+//! what makes a message final (its anchor, its device's binding, its receipts) is proven
+//! ([`crate::chain::proven`]), not taken from the node's word.
 
 use crate::{
-	chain::{account_value, hash_value, vocabulary, At, Chain, ChainError},
+	chain::{
+		account_value,
+		proven::{storage_key, KeyPart},
+		vocabulary::{self, Storage},
+		At, Chain, ChainError,
+	},
 	hosts, BlockNumber,
 };
 use codec::{Decode, Encode};
@@ -24,15 +31,19 @@ pub async fn devices(chain: &Chain, who: &AccountId32) -> Result<Vec<DeviceKey>,
 	chain.view(vocabulary::DEVICES, vec![account_value(who)]).await
 }
 
-/// The record of `device` if it was bound to `who` at block `at`.
+/// The record of `device` if it was bound to `who` at block `at`, proven at the latest
+/// final block.
 pub async fn device_at(
 	chain: &Chain,
 	who: &AccountId32,
 	device: &DeviceKey,
 	at: BlockNumber,
 ) -> Result<Option<DeviceRecord<BlockNumber>>, ChainError> {
-	let args = vec![account_value(who), Value::from_bytes(device), Value::u128(at.into())];
-	chain.view(vocabulary::DEVICE_AT, args).await
+	let Storage(pallet, entry) = vocabulary::DEVICE_RECORDS;
+	let key = storage_key(pallet, entry, &[KeyPart::Blake2(who.as_ref())]);
+	let records: Vec<DeviceRecord<BlockNumber>> =
+		chain.proven_value(key).await?.unwrap_or_default();
+	Ok(records.into_iter().find(|r| &r.key == device && r.is_bound_at(&at)))
 }
 
 /// The unexpired key package of a bound `device`.
@@ -43,28 +54,62 @@ pub async fn key_package(
 	chain.view(vocabulary::KEY_PACKAGE, vec![Value::from_bytes(device)]).await
 }
 
-/// The anchor `sender` recorded under `root`, at block `at`.
+/// The anchor `sender` recorded under `root`, at block `at`: proven at the final block, as
+/// the node says at the best one.
 pub async fn anchor(
 	chain: &Chain,
 	sender: &AccountId32,
 	root: &H256,
 	at: At,
 ) -> Result<Option<AnchorRecord<BlockNumber>>, ChainError> {
-	chain.runtime_api_at(at, vocabulary::ANCHOR_OF, &(sender, root).encode()).await
+	match at {
+		At::Finalized => Ok(anchors(chain, &[(sender.clone(), *root)], at).await?.pop().flatten()),
+		At::Best => chain.runtime_api_at(at, vocabulary::ANCHOR_OF, &(sender, root).encode()).await,
+	}
 }
 
-/// The anchors recorded under each (sender, root), at block `at`, in one read per
-/// [`MAX_ANCHOR_QUERIES`].
+/// The anchors recorded under each (sender, root), at block `at` (proven at the final
+/// block), in one read per [`MAX_ANCHOR_QUERIES`].
 pub async fn anchors(
 	chain: &Chain,
 	keys: &[(AccountId32, H256)],
 	at: At,
 ) -> Result<Vec<Option<AnchorRecord<BlockNumber>>>, ChainError> {
+	if at == At::Finalized {
+		return proven_anchors(chain, keys).await;
+	}
 	let mut out = Vec::with_capacity(keys.len());
 	for chunk in keys.chunks(MAX_ANCHOR_QUERIES) {
 		let answers: Vec<Option<AnchorRecord<BlockNumber>>> =
 			chain.runtime_api_at(at, vocabulary::ANCHORS_OF, &chunk.to_vec().encode()).await?;
 		out.extend(answers);
+	}
+	Ok(out)
+}
+
+/// The anchors under each (sender, root) at the latest final block, each proven.
+async fn proven_anchors(
+	chain: &Chain,
+	keys: &[(AccountId32, H256)],
+) -> Result<Vec<Option<AnchorRecord<BlockNumber>>>, ChainError> {
+	let Storage(pallet, entry) = vocabulary::ANCHORS;
+	let block = chain.proven_latest().await?;
+	let mut out = Vec::with_capacity(keys.len());
+	for chunk in keys.chunks(MAX_ANCHOR_QUERIES) {
+		let storage_keys: Vec<Vec<u8>> = chunk
+			.iter()
+			.map(|(sender, root)| {
+				let parts = [KeyPart::Blake2(sender.as_ref()), KeyPart::Identity(root.as_bytes())];
+				storage_key(pallet, entry, &parts)
+			})
+			.collect();
+		for value in chain.proven_read(&block, &storage_keys).await? {
+			let record = value
+				.map(|bytes| AnchorRecord::decode(&mut &bytes[..]))
+				.transpose()
+				.map_err(|e| ChainError::Decode(format!("anchor: {e}")))?;
+			out.push(record);
+		}
 	}
 	Ok(out)
 }
@@ -84,13 +129,16 @@ pub async fn anchored_at(
 		.map(|a| a.anchored_at))
 }
 
-/// The block at which `recipient` acknowledged `envelope`, if the chain keeps it.
+/// The block at which `recipient` acknowledged `envelope`, if the chain keeps it, proven at
+/// the latest final block.
 pub async fn receipt_of(
 	chain: &Chain,
 	envelope: &H256,
 	recipient: &AccountId32,
 ) -> Result<Option<BlockNumber>, ChainError> {
-	chain.view(vocabulary::RECEIPT_OF, vec![hash_value(envelope), account_value(recipient)]).await
+	let Storage(pallet, entry) = vocabulary::RECEIPTS;
+	let parts = [KeyPart::Identity(envelope.as_bytes()), KeyPart::Blake2(recipient.as_ref())];
+	chain.proven_value(storage_key(pallet, entry, &parts)).await
 }
 
 /// Those of `recipients` whose receipts for `envelope` the chain keeps, in one read.

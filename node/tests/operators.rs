@@ -2,13 +2,15 @@
 //! accounts from `quarks-node key generate`, node and session keys from `quarks-node
 //! network keys`, the chain spec from `quarks-node network spec`; three validators start
 //! from it, then the privileged account admits a host, and adds and removes a validator at
-//! runtime.
+//! runtime; a client that pinned the network's finality at the start follows each hand-off
+//! of the GRANDPA set by its proofs alone.
 //! No development key (`//Alice` and the like) appears anywhere.
 
 mod common;
 
 use common::*;
 use jsonrpsee::core::client::ClientT;
+use quarks_client::chain::{Chain, ChainError};
 use quarks_runtime::{AccountId, AuraId, GrandpaId, RuntimeCall};
 use serde_json::Value;
 use sp_core::{
@@ -148,6 +150,10 @@ async fn operators_start_a_network_of_their_own_keys_and_grow_it() {
 	let v2 = start("v2", true, boot.clone(), vec![]);
 	let mut v3 = start("v3", true, boot.clone(), vec![]);
 	wait_finalized(&[&v1, &v2, &v3], 3).await;
+	let url = |node: &Node| format!("ws://127.0.0.1:{}", node.rpc_port);
+	let pinned_early = Chain::connect(&url(&v1)).await.expect("connects");
+	pinned_early.proven_latest().await.expect("final blocks are proven from the first set");
+	assert_eq!(pinned_early.checkpoint().await.expect("pinned").current().id, 0);
 
 	// Wallets address accounts in the chain's own format.
 	assert_eq!(v1.next_nonce(&root_address).await, 0);
@@ -241,6 +247,20 @@ async fn operators_start_a_network_of_their_own_keys_and_grow_it() {
 	wait_finalized(&[&v1, &v2, &v3, &host], after).await;
 	assert_eq!(grandpa_voters(&v1).await.len(), 3);
 
+	// Two hand-offs since the client pinned set 0: it proves today's blocks through them,
+	// and the set each hand-off named is the one the nodes vote in.
+	let proven = pinned_early.proven_final(after).await.expect("proven").expect("final");
+	let checkpoint = pinned_early.checkpoint().await.expect("pinned");
+	let ids: Vec<u64> = checkpoint.sets.iter().map(|set| set.id).collect();
+	assert_eq!(ids, vec![0, 1, 2], "set 1 added the fourth validator, set 2 removed it");
+	let voters: Vec<usize> = checkpoint.sets.iter().map(|set| set.authorities.len()).collect();
+	assert_eq!(voters, vec![3, 4, 3]);
+	assert_eq!(pinned_early.finalized_hash(after).await.expect("proven"), Some(proven.hash));
+	// A client pinning now takes the set id from the runtime: it must be the nodes' one.
+	let pinned_late = Chain::connect(&url(&v2)).await.expect("connects");
+	pinned_late.proven_final(after).await.expect("the runtime names the set that signs");
+	assert_eq!(pinned_late.checkpoint().await.expect("pinned").current().id, 2);
+
 	// A validator's node goes offline: two of three votes finalize nothing, so no
 	// standard change removing it can be finalized either.
 	v3.kill();
@@ -274,6 +294,14 @@ async fn operators_start_a_network_of_their_own_keys_and_grow_it() {
 	.await;
 	wait_finalized(&[&v1, &v2, &host], stalled + 5).await;
 	assert_eq!(grandpa_voters(&v1).await.len(), 2);
+
+	// A forced set is no signed hand-off: a client that knew the old set believes none of
+	// the new one's blocks until it pins again.
+	let recovered = v1.finalized_number().await;
+	let refused = pinned_early.proven_final(recovered).await.expect_err("a forced set is refused");
+	assert!(matches!(refused, ChainError::Finality(_)), "{refused}");
+	let pinned_after = Chain::connect(&url(&v1)).await.expect("connects");
+	pinned_after.proven_final(recovered).await.expect("pinned anew").expect("final");
 }
 
 /// How many block authors the runtime lists at `node`'s best block.

@@ -80,16 +80,18 @@ pub const ACCOUNTS: Storage = Storage("System", "Account");
 pub const MEMBERS: Storage = Storage("Groups", "Members");
 /// The storage item `Hosts::Hosts`.
 pub const HOSTS: Storage = Storage("Hosts", "Hosts");
+/// The storage item `Messaging::Anchors`: (sender, root) → anchor record.
+pub const ANCHORS: Storage = Storage("Messaging", "Anchors");
+/// The storage item `Messaging::Receipts`: (envelope, recipient) → block.
+pub const RECEIPTS: Storage = Storage("Messaging", "Receipts");
+/// The storage item `Keys::Devices`: account → device records.
+pub const DEVICE_RECORDS: Storage = Storage("Keys", "Devices");
 
 // View functions.
 /// The view function `Keys::devices`.
 pub const DEVICES: View = View("Keys", "devices");
-/// The view function `Keys::device_at`.
-pub const DEVICE_AT: View = View("Keys", "device_at");
 /// The view function `Keys::key_package`.
 pub const KEY_PACKAGE: View = View("Keys", "key_package");
-/// The view function `Messaging::receipt_of`.
-pub const RECEIPT_OF: View = View("Messaging", "receipt_of");
 /// The view function `Groups::group`.
 pub const GROUP: View = View("Groups", "group");
 /// The view function `Groups::members_at`.
@@ -138,10 +140,9 @@ pub const CALLS: &[Call] = &[
 	CHOOSE_HOSTS,
 ];
 /// Every storage item above.
-pub const STORAGE: &[Storage] = &[ACCOUNTS, MEMBERS, HOSTS];
+pub const STORAGE: &[Storage] = &[ACCOUNTS, MEMBERS, HOSTS, ANCHORS, RECEIPTS, DEVICE_RECORDS];
 /// Every view function above.
-pub const VIEWS: &[View] =
-	&[DEVICES, DEVICE_AT, KEY_PACKAGE, RECEIPT_OF, GROUP, MEMBERS_AT, COMMIT_AT, HOSTS_OF];
+pub const VIEWS: &[View] = &[DEVICES, KEY_PACKAGE, GROUP, MEMBERS_AT, COMMIT_AT, HOSTS_OF];
 /// Every constant above.
 pub const CONSTANTS: &[Constant] = &[MIN_UPDATE_INTERVAL, EXISTENTIAL_DEPOSIT];
 /// Every event above.

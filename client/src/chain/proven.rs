@@ -1,0 +1,320 @@
+//! Reads this client proves instead of believing its node: a block is final only with a
+//! GRANDPA proof ([`super::finality`]) from the client's checkpoint, and a value read at a
+//! final block only with a Merkle proof against that block's state root
+//! (`state_getReadProof`). A node that lies is refused with [`ChainError::Finality`] or
+//! [`ChainError::Unproven`]; one that withholds is not believed either way.
+//!
+//! The checkpoint is pinned on first use (the node's finalized block and the authority set
+//! its runtime names there, as SSH trusts a host key) or from a chain spec, and kept in a
+//! file beside the keystore so a restart does not trust anew.
+
+use super::{
+	finality::{Checkpoint, FinalityError, Header},
+	rpc_error, Chain, ChainError,
+};
+use crate::BlockNumber;
+use codec::{Decode, Encode};
+use serde::Deserialize;
+use sp_consensus_grandpa::AuthorityList;
+use sp_core::{Bytes, H256};
+use sp_io::hashing::{blake2_128, twox_128};
+use sp_runtime::traits::{BlakeTwo256, Header as _};
+use std::{
+	collections::BTreeMap,
+	path::PathBuf,
+	time::{Duration, Instant},
+};
+use subxt::rpcs::client::rpc_params;
+
+/// A block proven final, with the state root its reads are checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FinalBlock {
+	/// Its number.
+	pub number: BlockNumber,
+	/// Its hash, computed here from its header.
+	pub hash: H256,
+	/// Its state root.
+	pub state_root: H256,
+	/// The root of its extrinsics.
+	pub extrinsics_root: H256,
+}
+
+/// Final blocks one connection remembers having proven.
+const MAX_PROVEN: usize = 4096;
+
+/// How long the latest proven final block is reused before the node is asked again.
+const LATEST_FOR: Duration = Duration::from_millis(500);
+
+/// Most warp proofs one catch-up follows (each up to 8 MiB of hand-offs).
+const MAX_CATCH_UP: usize = 16;
+
+/// How far below the runtime's GRANDPA set id a pin looks for the voters' (one per forced
+/// recovery that dropped a pending change).
+const MAX_SET_ID_DRIFT: u64 = 8;
+
+/// One connection's proven view of finality.
+#[derive(Default)]
+pub struct Finality {
+	checkpoint: tokio::sync::Mutex<Option<Checkpoint>>,
+	file: parking_lot::Mutex<Option<PathBuf>>,
+	proven: parking_lot::Mutex<BTreeMap<BlockNumber, FinalBlock>>,
+	latest: parking_lot::Mutex<Option<(Instant, FinalBlock)>>,
+}
+
+/// A part of a storage key, hashed as the storage item declares.
+pub enum KeyPart<'a> {
+	/// `Blake2_128Concat`.
+	Blake2(&'a [u8]),
+	/// `Identity`.
+	Identity(&'a [u8]),
+}
+
+/// The key of storage `pallet::entry` under `parts`.
+pub fn storage_key(pallet: &str, entry: &str, parts: &[KeyPart]) -> Vec<u8> {
+	let mut key = [twox_128(pallet.as_bytes()), twox_128(entry.as_bytes())].concat();
+	for part in parts {
+		match part {
+			KeyPart::Blake2(bytes) => {
+				key.extend(blake2_128(bytes));
+				key.extend_from_slice(bytes);
+			}
+			KeyPart::Identity(bytes) => key.extend_from_slice(bytes),
+		}
+	}
+	key
+}
+
+#[derive(Deserialize)]
+struct ReadProof {
+	proof: Vec<Bytes>,
+}
+
+impl Chain {
+	/// Keeps this connection's checkpoint in `file`, trusting the one already there.
+	pub fn keep_checkpoint(&self, file: PathBuf) -> Result<(), ChainError> {
+		if let Ok(bytes) = std::fs::read(&file) {
+			let checkpoint = Checkpoint::decode(&mut &bytes[..])
+				.map_err(|e| ChainError::Decode(format!("{}: {e}", file.display())))?;
+			*self.finality.checkpoint.try_lock().map_err(|_| busy())? = Some(checkpoint);
+		}
+		*self.finality.file.lock() = Some(file);
+		Ok(())
+	}
+
+	/// Trusts `checkpoint` from now on (a chain spec's genesis set, or one the user pinned).
+	pub async fn trust(&self, checkpoint: Checkpoint) -> Result<(), ChainError> {
+		let mut held = self.finality.checkpoint.lock().await;
+		self.save(&checkpoint)?;
+		*held = Some(checkpoint);
+		self.finality.proven.lock().clear();
+		*self.finality.latest.lock() = None;
+		Ok(())
+	}
+
+	/// The checkpoint this connection trusts, if it has one yet.
+	pub async fn checkpoint(&self) -> Option<Checkpoint> {
+		self.finality.checkpoint.lock().await.clone()
+	}
+
+	fn save(&self, checkpoint: &Checkpoint) -> Result<(), ChainError> {
+		let Some(file) = self.finality.file.lock().clone() else { return Ok(()) };
+		let mut temporary = file.clone().into_os_string();
+		temporary.push(".new");
+		let written = std::fs::write(&temporary, checkpoint.encode())
+			.and_then(|()| std::fs::rename(&temporary, &file));
+		written.map_err(|e| ChainError::Decode(format!("cannot keep {}: {e}", file.display())))
+	}
+
+	/// The header of block `number` on the node's chain, if it has one.
+	async fn header(&self, number: BlockNumber) -> Result<Option<Header>, ChainError> {
+		let hash: Option<H256> =
+			self.rpc.request("chain_getBlockHash", rpc_params![number]).await?;
+		let Some(hash) = hash else { return Ok(None) };
+		let header: Option<Header> = self.rpc.request("chain_getHeader", rpc_params![hash]).await?;
+		match header {
+			Some(header) if *header.number() != number => Err(ChainError::Unproven(format!(
+				"asked for block {number}'s header, given block {}'s",
+				header.number()
+			))),
+			header => Ok(header),
+		}
+	}
+
+	/// Block `number` proven final; `None` while the node does not prove it (not final
+	/// yet, or withheld).
+	pub async fn proven_final(
+		&self,
+		number: BlockNumber,
+	) -> Result<Option<FinalBlock>, ChainError> {
+		if let Some(block) = self.finality.proven.lock().get(&number) {
+			return Ok(Some(*block));
+		}
+		let Some(header) = self.header(number).await? else { return Ok(None) };
+		let proof: Option<Bytes> =
+			self.rpc.request("quarks_finalityProof", rpc_params![number]).await?;
+		let Some(proof) = proof else { return Ok(None) };
+		let mut held = self.finality.checkpoint.lock().await;
+		let checkpoint = match held.take() {
+			Some(checkpoint) => checkpoint,
+			None => {
+				let pinned = self.pin().await?;
+				self.save(&pinned)?;
+				pinned
+			}
+		};
+		let checkpoint = held.insert(checkpoint);
+		match checkpoint.verify(&header, &proof) {
+			// Signed by a set after the ones this client knows: follow the hand-offs.
+			Err(FinalityError::BadJustification { .. }) => {
+				self.catch_up(checkpoint).await?;
+				checkpoint.verify(&header, &proof)?;
+			}
+			verified => {
+				verified?;
+			}
+		}
+		drop(held);
+		let block = FinalBlock {
+			number,
+			hash: header.hash(),
+			state_root: header.state_root,
+			extrinsics_root: header.extrinsics_root,
+		};
+		let mut proven = self.finality.proven.lock();
+		proven.insert(number, block);
+		if proven.len() > MAX_PROVEN {
+			proven.pop_first();
+		}
+		Ok(Some(block))
+	}
+
+	/// Follows the node's authority-set hand-offs from `checkpoint`, keeping each step.
+	async fn catch_up(&self, checkpoint: &mut Checkpoint) -> Result<(), ChainError> {
+		for _ in 0..MAX_CATCH_UP {
+			let proof: Bytes =
+				self.rpc.request("quarks_authorityChanges", rpc_params![checkpoint.hash]).await?;
+			let (next, finished) = checkpoint.advance(&proof)?;
+			let moved = next != *checkpoint;
+			if moved {
+				self.save(&next)?;
+				*checkpoint = next;
+			}
+			if finished || !moved {
+				break;
+			}
+		}
+		Ok(())
+	}
+
+	/// Trust on first use: the node's finalized block and the GRANDPA set its runtime names
+	/// before it (the set that finalized it), under the set id whose signatures its
+	/// justification bears: the runtime counts a standard change that GRANDPA later dropped
+	/// for a forced one, so its id may run ahead of the voters'.
+	async fn pin(&self) -> Result<Checkpoint, ChainError> {
+		let hash: H256 = self.rpc.request("chain_getFinalizedHead", rpc_params![]).await?;
+		let header: Header = self
+			.rpc
+			.request::<Option<Header>>("chain_getHeader", rpc_params![hash])
+			.await?
+			.filter(|header| header.hash() == hash)
+			.ok_or_else(|| ChainError::Unproven(format!("no header for finalized {hash:?}")))?;
+		let number = *header.number();
+		let proof: Bytes = self
+			.rpc
+			.request::<Option<Bytes>>("quarks_finalityProof", rpc_params![number])
+			.await?
+			.ok_or_else(|| {
+				ChainError::Unproven(format!(
+					"the node calls block {number} final and proves nothing"
+				))
+			})?;
+		let before = if number == 0 { hash } else { *header.parent_hash() };
+		let authorities: AuthorityList =
+			self.state_call("GrandpaApi_grandpa_authorities", before).await?;
+		let id: u64 = self.state_call("GrandpaApi_current_set_id", before).await?;
+		let mut refused = None;
+		for candidate in (id.saturating_sub(MAX_SET_ID_DRIFT)..=id).rev() {
+			let checkpoint = Checkpoint::pinned(candidate, authorities.clone(), number, hash);
+			match checkpoint.verify(&header, &proof) {
+				Ok(_) => return Ok(checkpoint),
+				Err(e) => refused = refused.or(Some(e)),
+			}
+		}
+		Err(refused.map_or_else(|| rpc_error("no set to pin"), ChainError::Finality))
+	}
+
+	async fn state_call<T: Decode>(&self, method: &str, at: H256) -> Result<T, ChainError> {
+		let answer: Bytes =
+			self.rpc.request("state_call", rpc_params![method, Bytes(Vec::new()), at]).await?;
+		T::decode(&mut &answer[..]).map_err(|e| ChainError::Decode(format!("{method}: {e}")))
+	}
+
+	/// The node's latest finalized block, proven (reused for half a second).
+	pub async fn proven_latest(&self) -> Result<FinalBlock, ChainError> {
+		if let Some((when, block)) = *self.finality.latest.lock() {
+			if when.elapsed() < LATEST_FOR {
+				return Ok(block);
+			}
+		}
+		let number = self.finalized().await?;
+		let block = self.proven_final(number).await?.ok_or_else(|| {
+			ChainError::Finality(FinalityError::Malformed(format!(
+				"the node calls block {number} final and proves nothing"
+			)))
+		})?;
+		*self.finality.latest.lock() = Some((Instant::now(), block));
+		Ok(block)
+	}
+
+	/// The values under `keys` at final `block`, each checked against its state root.
+	pub async fn proven_read(
+		&self,
+		block: &FinalBlock,
+		keys: &[Vec<u8>],
+	) -> Result<Vec<Option<Vec<u8>>>, ChainError> {
+		let asked: Vec<Bytes> = keys.iter().cloned().map(Bytes).collect();
+		let answer: ReadProof =
+			self.rpc.request("state_getReadProof", rpc_params![asked, block.hash]).await?;
+		let proof = sp_trie::StorageProof::new(answer.proof.into_iter().map(|node| node.0));
+		let values =
+			sp_state_machine::read_proof_check::<BlakeTwo256, _>(block.state_root, proof, keys)
+				.map_err(|e| ChainError::Unproven(e.to_string()))?;
+		keys.iter()
+			.map(|key| {
+				values.get(key).cloned().ok_or_else(|| {
+					ChainError::Unproven(format!(
+						"no proof of key {}",
+						array_bytes::bytes2hex("0x", key)
+					))
+				})
+			})
+			.collect()
+	}
+
+	/// The value under `key` at the latest proven final block, decoded.
+	pub async fn proven_value<T: Decode>(&self, key: Vec<u8>) -> Result<Option<T>, ChainError> {
+		let block = self.proven_latest().await?;
+		let Some(Some(bytes)) = self.proven_read(&block, &[key]).await?.pop() else {
+			return Ok(None);
+		};
+		T::decode(&mut &bytes[..]).map(Some).map_err(|e| ChainError::Decode(e.to_string()))
+	}
+}
+
+/// Checks that `extrinsics` are a block's whose header names `root`. The trie's layout
+/// follows the runtime's `system_version` (V0 through 1, V1 after), which an upgrade may
+/// change: either layout commits to the list as firmly.
+pub fn check_extrinsics(extrinsics: &[Vec<u8>], root: &H256) -> Result<(), ChainError> {
+	use sp_runtime::{traits::Hash, StateVersion};
+	let under = |version| BlakeTwo256::ordered_trie_root(extrinsics.to_vec(), version);
+	if under(StateVersion::V0) != *root && under(StateVersion::V1) != *root {
+		return Err(ChainError::Unproven(format!(
+			"a block body that is not the one its header {root:?} commits to"
+		)));
+	}
+	Ok(())
+}
+
+fn busy() -> ChainError {
+	rpc_error("the checkpoint is in use")
+}

@@ -1,0 +1,226 @@
+//! The client believes no single node: in front of an honest node of the local network
+//! sits a proxy that lies as its operator could — it withholds finality, serves a
+//! justification or a header it altered, calls a block final that is not, or answers a read
+//! from another block's state. The client refuses each with its own error and never
+//! reports the lie as true; told the truth, it proves the same reads, and keeps what it
+//! proved across a restart.
+
+mod common;
+
+use codec::{Decode, Encode};
+use common::*;
+use jsonrpsee::core::client::ClientT;
+use parking_lot::Mutex;
+use quarks_client::chain::finality::Header;
+use quarks_client::{
+	chain::{finality::FinalityError, proven::FinalBlock, Chain, ChainError},
+	queries,
+};
+use sc_consensus_grandpa::FinalityProof;
+use sp_core::H256;
+use sp_keyring::Sr25519Keyring;
+use std::{sync::Arc, time::Duration};
+use subxt::rpcs::client::{RawRpcFuture, RawRpcSubscription, RawValue, RpcClientT};
+
+/// What the proxy lies about, if anything.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Lie {
+	Nothing,
+	/// `quarks_finalityProof` answers that nothing is final.
+	Withhold,
+	/// One byte of every finality proof's justification is changed.
+	AlteredJustification,
+	/// Block headers carry another state root (a forged state, whose proofs would check).
+	ForgedHeader,
+	/// The node's best block is called final, proven with its final parent's proof.
+	BestAsFinal,
+	/// Reads are answered from the state of this older block.
+	StaleState(H256),
+}
+
+/// A JSON-RPC connection to a real node that rewrites its answers as [`Lie`] says.
+struct Liar {
+	node: jsonrpsee::core::client::Client,
+	lie: Arc<Mutex<Lie>>,
+}
+
+fn raw(value: serde_json::Value) -> Box<RawValue> {
+	RawValue::from_string(value.to_string()).expect("JSON")
+}
+
+fn params_of(params: &Option<Box<RawValue>>) -> Vec<serde_json::Value> {
+	params.as_ref().map_or_else(Vec::new, |p| serde_json::from_str(p.get()).expect("params"))
+}
+
+impl Liar {
+	async fn call(&self, method: &str, params: Vec<serde_json::Value>) -> serde_json::Value {
+		let answer = self.node.request_raw(method, Some(raw(params.into()))).await.expect("answer");
+		serde_json::from_str(answer.get()).expect("JSON")
+	}
+}
+
+/// The proof with one bit of its justification's last signature changed (a justification
+/// ends with each vote's signature and voter, then the ancestry headers, none here).
+fn alter_justification(proof: &serde_json::Value) -> serde_json::Value {
+	let bytes = array_bytes::hex2bytes(proof.as_str().expect("hex")).expect("hex");
+	let mut proof = FinalityProof::<Header>::decode(&mut &bytes[..]).expect("a finality proof");
+	let at = proof.justification.len() - 1 - 32 - 10;
+	proof.justification[at] ^= 1;
+	array_bytes::bytes2hex("0x", proof.encode()).into()
+}
+
+impl RpcClientT for Liar {
+	fn request_raw<'a>(
+		&'a self,
+		method: &'a str,
+		params: Option<Box<RawValue>>,
+	) -> RawRpcFuture<'a, Box<RawValue>> {
+		let lie = *self.lie.lock();
+		Box::pin(async move {
+			let mut args = params_of(&params);
+			let answer = match (lie, method) {
+				(Lie::Withhold, "quarks_finalityProof") => serde_json::Value::Null,
+				(Lie::AlteredJustification, "quarks_finalityProof") => {
+					let honest = self.call(method, args).await;
+					if honest.is_null() {
+						honest
+					} else {
+						alter_justification(&honest)
+					}
+				}
+				(Lie::ForgedHeader, "chain_getHeader") => {
+					let mut header = self.call(method, args).await;
+					header["stateRoot"] = format!("{:?}", H256::repeat_byte(7)).into();
+					header
+				}
+				(Lie::BestAsFinal, "chain_getFinalizedHead") => {
+					self.call("chain_getBlockHash", vec![]).await
+				}
+				(Lie::BestAsFinal, "quarks_finalityProof") => {
+					let number = args[0].as_u64().expect("a number");
+					let parent = self.call(method, vec![(number - 1).into()]).await;
+					if parent.is_null() {
+						self.call(method, args).await
+					} else {
+						parent
+					}
+				}
+				(Lie::StaleState(block), "state_getReadProof" | "state_getStorage") => {
+					args[1] = format!("{block:?}").into();
+					self.call(method, args).await
+				}
+				_ => return self.node.request_raw(method, params).await,
+			};
+			Ok(raw(answer))
+		})
+	}
+
+	fn subscribe_raw<'a>(
+		&'a self,
+		sub: &'a str,
+		params: Option<Box<RawValue>>,
+		unsub: &'a str,
+	) -> RawRpcFuture<'a, RawRpcSubscription> {
+		self.node.subscribe_raw(sub, params, unsub)
+	}
+}
+
+async fn behind_a_liar(node: &Node) -> (Chain, Arc<Mutex<Lie>>) {
+	let url = format!("ws://127.0.0.1:{}", node.rpc_port);
+	let client = jsonrpsee::ws_client::WsClientBuilder::default().build(&url).await.expect("ws");
+	let lie = Arc::new(Mutex::new(Lie::Nothing));
+	let chain =
+		Chain::over_client(Liar { node: client, lie: lie.clone() }).await.expect("connects");
+	(chain, lie)
+}
+
+/// Whether Alice's development device was bound at block `at`, proven.
+async fn alice_device_bound(chain: &Chain, at: u32) -> Result<bool, ChainError> {
+	let alice = account(Sr25519Keyring::Alice);
+	let devices = queries::devices(chain, &alice).await?;
+	let device = devices.first().expect("Alice has a development device");
+	Ok(queries::device_at(chain, &alice, device, at).await?.is_some())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lying_node_is_refused_and_an_honest_one_proves_the_same() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let nodes = start_validators(dir.path()).await;
+	wait_finalized(&[&nodes[0], &nodes[1], &nodes[2]], 3).await;
+	let (chain, lie) = behind_a_liar(&nodes[0]).await;
+	let checkpoint_file = dir.path().join("client.finality");
+	chain.keep_checkpoint(checkpoint_file.clone()).expect("no checkpoint yet");
+
+	// Honest: the latest final block is proven, and reads at it too.
+	let FinalBlock { number, .. } = chain.proven_latest().await.expect("proven");
+	assert!(alice_device_bound(&chain, number).await.expect("proven read"));
+
+	let refused = |lie_: Lie| {
+		let (lie, chain, node) = (lie.clone(), &chain, &nodes[0]);
+		async move {
+			*lie.lock() = lie_;
+			// Past the half second the latest proven block is reused, and a block this
+			// connection never proved.
+			tokio::time::sleep(Duration::from_millis(600)).await;
+			let fresh = node.finalized_number().await + 1;
+			wait_finalized(&[node], fresh).await;
+			let answer = chain.proven_latest().await;
+			*lie.lock() = Lie::Nothing;
+			answer
+		}
+	};
+
+	// Withheld: nothing is called final.
+	let withheld = refused(Lie::Withhold).await.expect_err("no proof, no final block");
+	assert!(matches!(withheld, ChainError::Finality(FinalityError::Malformed(_))), "{withheld}");
+
+	// An altered justification does not carry the voters' signatures.
+	let altered = refused(Lie::AlteredJustification).await.expect_err("refused");
+	assert!(
+		matches!(
+			altered,
+			ChainError::Finality(
+				FinalityError::BadJustification { .. } | FinalityError::Malformed(_)
+			)
+		),
+		"{altered}"
+	);
+
+	// A header with a forged state root is no ancestor of the justified block.
+	let forged = refused(Lie::ForgedHeader).await.expect_err("refused");
+	assert!(matches!(forged, ChainError::Finality(FinalityError::BrokenChain { .. })), "{forged}");
+
+	// The best block, not final, passed off with its parent's proof.
+	let best = refused(Lie::BestAsFinal).await;
+	if let Ok(block) = &best {
+		// The best block had become final meanwhile: then its proof is its own.
+		assert!(block.number <= nodes[0].finalized_number().await, "{block:?} is not final");
+	} else {
+		let error = best.expect_err("refused");
+		assert!(
+			matches!(error, ChainError::Finality(FinalityError::BrokenChain { .. })),
+			"{error}"
+		);
+	}
+
+	// Reads answered from block 1's state do not match the final block's state root.
+	let block_one: H256 = nodes[0]
+		.rpc
+		.request("chain_getBlockHash", jsonrpsee::rpc_params![1])
+		.await
+		.expect("block 1");
+	let FinalBlock { number, .. } = chain.proven_latest().await.expect("proven");
+	*lie.lock() = Lie::StaleState(block_one);
+	let stale = alice_device_bound(&chain, number).await.expect_err("refused");
+	assert!(matches!(stale, ChainError::Unproven(_)), "{stale}");
+	*lie.lock() = Lie::Nothing;
+	assert!(alice_device_bound(&chain, number).await.expect("proven read"));
+
+	// What it proved is kept: a restart trusts the same checkpoint, not its node anew.
+	let kept = chain.checkpoint().await.expect("pinned");
+	let (restarted, _) = behind_a_liar(&nodes[1]).await;
+	restarted.keep_checkpoint(checkpoint_file).expect("read");
+	assert_eq!(restarted.checkpoint().await, Some(kept));
+	restarted.proven_latest().await.expect("proven from the kept checkpoint");
+}
