@@ -73,8 +73,6 @@ async fn run(cli: &Cli) -> Fallible<()> {
 		Command::VerifyProof { file, offline: true, chain_spec: Some(spec) } => {
 			audit::verify_proof_offline(file, spec)
 		}
-		Command::VerifyProof { file, chain_spec, .. } => {
-			audit::verify_proof(cli, file, chain_spec.as_deref()).await
-		}
+		Command::VerifyProof { file, .. } => audit::verify_proof(cli, file).await,
 	}
 }
