@@ -8,7 +8,8 @@
 //! the sender's device inside binds the device to the letter; the chain says the device
 //! was bound to the sender's account at the anchoring block; the final anchor binds the
 //! envelope's leaf — its hash, destination and size class — to the sender's account and a
-//! block. Proofs are made of final anchors only.
+//! block. Proofs are made of final anchors only, and carry their [`Evidence`]: with it they
+//! check with no node, from the network's chain spec alone ([`verify_offline`]).
 
 use crate::{
 	chain::{At, Chain, ChainError},
@@ -24,13 +25,16 @@ use quarks_primitives::{
 	envelope::{hash_of, Envelope},
 	hosting::BatchMembership,
 	merkle::{single_proof, single_root, AnchorLeaf},
-	Destination, DeviceKey, GroupId,
+	Destination, DeviceKey, DeviceRecord, GroupId,
 };
 use serde::{Deserialize, Serialize};
 use sp_core::{crypto::AccountId32, Bytes, H256};
 
-/// Format tag of proof files.
-pub const PROOF_FORMAT: &str = "quarks-proof/3";
+mod evidence;
+pub use evidence::{Evidence, Genesis};
+
+/// Format tag of proof files: 4 carries the [`Evidence`] that checks with no node.
+pub const PROOF_FORMAT: &str = "quarks-proof/4";
 
 /// One recipient's part in an audit.
 #[derive(Clone, Debug)]
@@ -143,6 +147,8 @@ pub struct Proof {
 	pub anchored_at: BlockNumber,
 	/// That block's hash.
 	pub anchor_block: H256,
+	/// What checks it with no node.
+	pub evidence: Evidence,
 }
 
 /// What a valid proof shows.
@@ -209,6 +215,10 @@ pub async fn prove(messenger: &Messenger, hash: &H256) -> Result<Proof, ClientEr
 	};
 	let anchor_block =
 		messenger.chain.finalized_hash(anchored_at).await?.ok_or(ClientError::NotFinal(*hash))?;
+	let evidence =
+		evidence::gather(&messenger.chain, &received.sender, &membership.root, anchored_at)
+			.await?
+			.ok_or(ClientError::NotFinal(*hash))?;
 	Ok(Proof {
 		format: PROOF_FORMAT.into(),
 		genesis: messenger.chain.genesis(),
@@ -217,16 +227,56 @@ pub async fn prove(messenger: &Messenger, hash: &H256) -> Result<Proof, ClientEr
 		message_key: message_key.to_vec().into(),
 		anchored_at,
 		anchor_block,
+		evidence,
 	})
 }
 
 /// Checks `proof` against the finalized chain, with no secret key.
 pub async fn verify(chain: &Chain, proof: &Proof) -> Result<Verified, ProofError> {
-	if proof.format != PROOF_FORMAT {
-		return Err(ProofError::Format(format!("unknown format {}", proof.format)));
-	}
 	if proof.genesis != chain.genesis() {
 		return Err(ProofError::OtherChain { expected: chain.genesis(), found: proof.genesis });
+	}
+	let (verified, leaf) = open(proof)?;
+	let at = anchored_at(chain, &verified.sender, &leaf, &proof.membership, At::Finalized)
+		.await?
+		.ok_or(ProofError::NotAnchored)?;
+	if at != proof.anchored_at || chain.finalized_hash(at).await? != Some(proof.anchor_block) {
+		return Err(ProofError::AnchorMismatch);
+	}
+	if device_at(chain, &verified.sender, &verified.device, at).await?.is_none() {
+		return Err(ProofError::DeviceNotBound);
+	}
+	Ok(verified)
+}
+
+/// Checks `proof` with no node, from the network's `genesis` alone (its raw chain spec): its
+/// evidence from genesis to the anchoring block's state, then the letter.
+pub fn verify_offline(genesis: &Genesis, proof: &Proof) -> Result<Verified, ProofError> {
+	let (verified, leaf) = open(proof)?;
+	let root = &proof.membership.root;
+	let at = (proof.anchored_at, proof.anchor_block);
+	let sender_root = (&verified.sender, root);
+	let proven = evidence::check(genesis, proof.genesis, &proof.evidence, sender_root, at)?;
+	let anchor = proven
+		.anchor
+		.filter(|anchor| anchor.covers(root, &leaf.value(), &proof.membership.proof))
+		.ok_or(ProofError::NotAnchored)?;
+	if anchor.anchored_at != proof.anchored_at {
+		return Err(ProofError::AnchorMismatch);
+	}
+	let bound = |r: &DeviceRecord<BlockNumber>| {
+		r.key == verified.device && r.is_bound_at(&anchor.anchored_at)
+	};
+	if !proven.devices.iter().any(bound) {
+		return Err(ProofError::DeviceNotBound);
+	}
+	Ok(verified)
+}
+
+/// Opens the proof's letter with its key: what it shows if its anchor holds, and its leaf.
+fn open(proof: &Proof) -> Result<(Verified, AnchorLeaf<AccountId32>), ProofError> {
+	if proof.format != PROOF_FORMAT {
+		return Err(ProofError::Format(format!("unknown format {}", proof.format)));
 	}
 	let key: [u8; 32] = proof
 		.message_key
@@ -237,23 +287,14 @@ pub async fn verify(chain: &Chain, proof: &Proof) -> Result<Verified, ProofError
 	let (envelope, body) = seal::parse(&proof.envelope)?;
 	let opened = seal::open_letter(&envelope, &body, &key)?;
 	let hash = hash_of(&proof.envelope);
-	let leaf = envelope.leaf(hash);
-	let at = anchored_at(chain, &envelope.sender, &leaf, &proof.membership, At::Finalized)
-		.await?
-		.ok_or(ProofError::NotAnchored)?;
-	if at != proof.anchored_at || chain.finalized_hash(at).await? != Some(proof.anchor_block) {
-		return Err(ProofError::AnchorMismatch);
-	}
-	if device_at(chain, &opened.sender, &opened.device, at).await?.is_none() {
-		return Err(ProofError::DeviceNotBound);
-	}
-	Ok(Verified {
+	let verified = Verified {
 		content: Content::decode(&mut &opened.letter.content[..]).ok(),
 		device: opened.device,
 		sender: opened.sender,
 		destination: opened.destination,
 		letter: opened.letter,
 		hash,
-		anchored_at: at,
-	})
+		anchored_at: proof.anchored_at,
+	};
+	Ok((verified, envelope.leaf(hash)))
 }

@@ -4,12 +4,7 @@
 //! ([`crate::chain::proven`]), not taken from the node's word.
 
 use crate::{
-	chain::{
-		account_value,
-		proven::{storage_key, KeyPart},
-		vocabulary::{self, Storage},
-		At, Chain, ChainError,
-	},
+	chain::{account_value, proven::storage_key, vocabulary, At, Chain, ChainError},
 	hosts, BlockNumber,
 };
 use codec::{Decode, Encode};
@@ -39,8 +34,7 @@ pub async fn device_at(
 	device: &DeviceKey,
 	at: BlockNumber,
 ) -> Result<Option<DeviceRecord<BlockNumber>>, ChainError> {
-	let Storage(pallet, entry) = vocabulary::DEVICE_RECORDS;
-	let key = storage_key(pallet, entry, &[KeyPart::Blake2(who.as_ref())]);
+	let key = storage_key(&vocabulary::DEVICE_RECORDS, &[who.as_ref()]);
 	let records: Vec<DeviceRecord<BlockNumber>> =
 		chain.proven_value(key).await?.unwrap_or_default();
 	Ok(records.into_iter().find(|r| &r.key == device && r.is_bound_at(&at)))
@@ -92,15 +86,13 @@ async fn proven_anchors(
 	chain: &Chain,
 	keys: &[(AccountId32, H256)],
 ) -> Result<Vec<Option<AnchorRecord<BlockNumber>>>, ChainError> {
-	let Storage(pallet, entry) = vocabulary::ANCHORS;
 	let block = chain.proven_latest().await?;
 	let mut out = Vec::with_capacity(keys.len());
 	for chunk in keys.chunks(MAX_ANCHOR_QUERIES) {
 		let storage_keys: Vec<Vec<u8>> = chunk
 			.iter()
 			.map(|(sender, root)| {
-				let parts = [KeyPart::Blake2(sender.as_ref()), KeyPart::Identity(root.as_bytes())];
-				storage_key(pallet, entry, &parts)
+				storage_key(&vocabulary::ANCHORS, &[sender.as_ref(), root.as_bytes()])
 			})
 			.collect();
 		for value in chain.proven_read(&block, &storage_keys).await? {
@@ -136,9 +128,8 @@ pub async fn receipt_of(
 	envelope: &H256,
 	recipient: &AccountId32,
 ) -> Result<Option<BlockNumber>, ChainError> {
-	let Storage(pallet, entry) = vocabulary::RECEIPTS;
-	let parts = [KeyPart::Identity(envelope.as_bytes()), KeyPart::Blake2(recipient.as_ref())];
-	chain.proven_value(storage_key(pallet, entry, &parts)).await
+	let key = storage_key(&vocabulary::RECEIPTS, &[envelope.as_bytes(), recipient.as_ref()]);
+	chain.proven_value(key).await
 }
 
 /// Those of `recipients` whose receipts for `envelope` the chain keeps, in one read.
@@ -158,9 +149,9 @@ pub async fn recipients(
 	chain.runtime_api(vocabulary::RECIPIENTS, &destination.encode()).await
 }
 
-/// A group's state.
+/// A group's state, proven at the latest final block.
 pub async fn group_info(chain: &Chain, group: GroupId) -> Result<Option<GroupInfo>, ChainError> {
-	chain.view(vocabulary::GROUP, vec![Value::u128(group.into())]).await
+	chain.proven_value(storage_key(&vocabulary::GROUPS, &[&group.encode()])).await
 }
 
 /// The current members of `group`.
@@ -173,44 +164,37 @@ pub async fn group_members(chain: &Chain, group: GroupId) -> Result<Vec<AccountI
 		.collect()
 }
 
-/// `who`'s membership of `group` now, if they are a member.
+/// `who`'s membership of `group` as of the latest final block, proven.
 pub async fn member(
 	chain: &Chain,
 	group: GroupId,
 	who: &AccountId32,
 ) -> Result<Option<MemberInfo>, ChainError> {
-	let keys = vec![Value::u128(group.into()), account_value(who)];
-	chain
-		.storage_value(vocabulary::MEMBERS, keys)
-		.await?
-		.map(|value| {
-			MemberInfo::decode(&mut &value[..])
-				.map_err(|e| ChainError::Decode(format!("member: {e}")))
-		})
-		.transpose()
+	chain.proven_value(storage_key(&vocabulary::MEMBER, &[&group.encode(), who.as_ref()])).await
 }
 
-/// The members of `group` at `epoch`, while the chain keeps its record.
+/// The members of `group` at `epoch`, while the chain keeps its record, proven: the set
+/// recorded at the epoch whose membership change the commit's record names.
 pub async fn members_at(
 	chain: &Chain,
 	group: GroupId,
 	epoch: Epoch,
 ) -> Result<Vec<AccountId32>, ChainError> {
-	chain
-		.view(vocabulary::MEMBERS_AT, vec![Value::u128(group.into()), Value::u128(epoch.into())])
-		.await
+	let Some(record) = commit_at(chain, group, epoch).await? else { return Ok(Vec::new()) };
+	let key =
+		storage_key(&vocabulary::EPOCH_MEMBERS, &[&group.encode(), &record.members_since.encode()]);
+	Ok(chain.proven_value(key).await?.unwrap_or_default())
 }
 
-/// What the chain recorded of the commit that opened `group`'s `epoch`, at the finalized
-/// block.
+/// What the chain recorded of the commit that opened `group`'s `epoch`, proven at the
+/// latest final block: a node cannot pass off another epoch's record, or a record of its
+/// own, to fork this member from its group.
 pub async fn commit_at(
 	chain: &Chain,
 	group: GroupId,
 	epoch: Epoch,
 ) -> Result<Option<CommitRecord>, ChainError> {
-	chain
-		.view(vocabulary::COMMIT_AT, vec![Value::u128(group.into()), Value::u128(epoch.into())])
-		.await
+	chain.proven_value(storage_key(&vocabulary::COMMITS, &[&group.encode(), &epoch.encode()])).await
 }
 
 /// The MLS message of the commit `record` describes, from the body of the block that

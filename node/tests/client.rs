@@ -22,7 +22,7 @@ use quarks_client::{
 	inbox::{Notarization, ReadOptions, Received, Update},
 	keystore::Identity,
 	messenger::Messenger,
-	proofs::{self, ProofError},
+	proofs::{self, Genesis, ProofError},
 	queries,
 	seal::{self, Body, Content, SealError},
 };
@@ -84,6 +84,55 @@ async fn reach(who: &Messenger, group: u64, epoch: u32) {
 		let _ = who.ensure_current(group).await;
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
+}
+
+/// The local network's raw chain spec, as its nodes build it.
+fn local_chain_spec() -> serde_json::Value {
+	let output = std::process::Command::new(env!("CARGO_BIN_EXE_quarks-node"))
+		.args(["build-spec", "--chain", "local", "--raw"])
+		.output()
+		.expect("quarks-node runs");
+	serde_json::from_slice(&output.stdout).expect("a chain spec")
+}
+
+/// `value` with one byte changed, for each byte of every hex string in it (sampled at 64
+/// places in a longer one) and each number; with where.
+fn each_byte_changed(value: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+	use serde_json::Value as Json;
+	let mut out = Vec::new();
+	match value {
+		Json::String(text) if text.starts_with("0x") => {
+			let bytes = array_bytes::hex2bytes(text).expect("hex");
+			let step = (bytes.len() / 64).max(1);
+			for at in (0..bytes.len()).step_by(step).chain([bytes.len().saturating_sub(1)]) {
+				let mut changed = bytes.clone();
+				changed[at] ^= 1;
+				out.push((format!("byte {at}"), array_bytes::bytes2hex("0x", changed).into()));
+			}
+		}
+		Json::String(text) => out.push(("text".into(), format!("{text}x").into())),
+		Json::Number(n) => out.push(("number".into(), (n.as_u64().expect("a count") + 1).into())),
+		Json::Array(items) => {
+			for (i, item) in items.iter().enumerate() {
+				for (place, changed) in each_byte_changed(item) {
+					let mut whole = items.clone();
+					whole[i] = changed;
+					out.push((format!("[{i}] {place}"), Json::Array(whole)));
+				}
+			}
+		}
+		Json::Object(fields) => {
+			for (name, field) in fields {
+				for (place, changed) in each_byte_changed(field) {
+					let mut whole = fields.clone();
+					whole.insert(name.clone(), changed);
+					out.push((format!("{name} {place}"), Json::Object(whole)));
+				}
+			}
+		}
+		_ => {}
+	}
+	out
 }
 
 /// Reads the chain for `received` until its anchor is final; where it sits in its
@@ -296,6 +345,23 @@ async fn chat_end_to_end() {
 	let mut moved = proof.clone();
 	moved.anchored_at += 1;
 	assert!(matches!(proofs::verify(&verifier, &moved).await, Err(ProofError::AnchorMismatch)));
+
+	// It carries its evidence: it checks with no node, from the chain spec's genesis alone,
+	// and no longer once any one byte of it changes.
+	let genesis = Genesis::from_spec(&local_chain_spec()).expect("a raw chain spec");
+	let offline = proofs::verify_offline(&genesis, &proof).expect("valid with no node");
+	assert_eq!((offline.hash, offline.device), (verified.hash, verified.device));
+	let mutations = each_byte_changed(&serde_json::to_value(&proof).expect("JSON"));
+	for (place, mutated) in &mutations {
+		let Ok(mutated) = serde_json::from_value::<proofs::Proof>(mutated.clone()) else {
+			continue;
+		};
+		assert!(
+			proofs::verify_offline(&genesis, &mutated).is_err(),
+			"{place} changed, still valid"
+		);
+	}
+	assert!(mutations.len() > 500, "{} places tried", mutations.len());
 
 	// A group of three: one commit adds Bob's and Charlie's devices.
 	let group = alice
@@ -923,6 +989,14 @@ fn the_client_speaks_the_runtimes_vocabulary() {
 	for Storage(p, name) in STORAGE {
 		let entry = pallet(p).storage().and_then(|s| s.entry_by_name(name));
 		assert!(entry.is_some(), "no storage {p}::{name}");
+	}
+	// The client builds these keys itself, to prove what it reads.
+	for Keyed(Storage(p, name), hashers) in PROVEN {
+		let entry = pallet(p).storage().and_then(|s| s.entry_by_name(name));
+		let entry = entry.unwrap_or_else(|| panic!("no storage {p}::{name}"));
+		let runtime: Vec<String> = entry.keys().map(|key| format!("{:?}", key.hasher)).collect();
+		let client: Vec<String> = hashers.iter().map(|hasher| format!("{hasher:?}")).collect();
+		assert_eq!(runtime, client, "{p}::{name} hashes its keys otherwise");
 	}
 	for View(p, name) in VIEWS {
 		assert!(pallet(p).view_function_by_name(name).is_some(), "no view function {p}::{name}");

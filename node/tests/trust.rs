@@ -1,7 +1,7 @@
 //! The client believes no single node: in front of an honest node of the local network
 //! sits a proxy that lies as its operator could — it withholds finality, serves a
 //! justification or a header it altered, calls a block final that is not, or answers a read
-//! from another block's state. The client refuses each with its own error and never
+//! from another block's state or of another key. The client refuses each with its own error and never
 //! reports the lie as true; told the truth, it proves the same reads, and keeps what it
 //! proved across a restart.
 
@@ -13,7 +13,12 @@ use jsonrpsee::core::client::ClientT;
 use parking_lot::Mutex;
 use quarks_client::chain::finality::Header;
 use quarks_client::{
-	chain::{finality::FinalityError, proven::FinalBlock, Chain, ChainError},
+	chain::{
+		finality::FinalityError,
+		proven::{storage_key, FinalBlock},
+		vocabulary::DEVICE_RECORDS,
+		Chain, ChainError,
+	},
 	queries,
 };
 use sc_consensus_grandpa::FinalityProof;
@@ -36,6 +41,8 @@ enum Lie {
 	BestAsFinal,
 	/// Reads are answered from the state of this older block.
 	StaleState(H256),
+	/// A read of Alice's devices is answered with Bob's: her device change hidden.
+	AnotherKey,
 }
 
 /// A JSON-RPC connection to a real node that rewrites its answers as [`Lie`] says.
@@ -105,8 +112,17 @@ impl RpcClientT for Liar {
 						parent
 					}
 				}
-				(Lie::StaleState(block), "state_getReadProof" | "state_getStorage") => {
+				(Lie::StaleState(block), "state_getReadProof") => {
 					args[1] = format!("{block:?}").into();
+					self.call(method, args).await
+				}
+				(Lie::AnotherKey, "state_getReadProof") => {
+					let devices = |who| storage_key(&DEVICE_RECORDS, &[account(who).as_ref()]);
+					let alice = array_bytes::bytes2hex("0x", devices(Sr25519Keyring::Alice));
+					if args[0][0] == serde_json::Value::from(alice) {
+						let bob = devices(Sr25519Keyring::Bob);
+						args[0][0] = array_bytes::bytes2hex("0x", bob).into();
+					}
 					self.call(method, args).await
 				}
 				_ => return self.node.request_raw(method, params).await,
@@ -214,6 +230,10 @@ async fn a_lying_node_is_refused_and_an_honest_one_proves_the_same() {
 	*lie.lock() = Lie::StaleState(block_one);
 	let stale = alice_device_bound(&chain, number).await.expect_err("refused");
 	assert!(matches!(stale, ChainError::Unproven(_)), "{stale}");
+	// Bob's device records in place of Alice's: what a node shows to hide her new device.
+	*lie.lock() = Lie::AnotherKey;
+	let hidden = alice_device_bound(&chain, number).await.expect_err("refused");
+	assert!(matches!(hidden, ChainError::Unproven(_)), "{hidden}");
 	*lie.lock() = Lie::Nothing;
 	assert!(alice_device_bound(&chain, number).await.expect("proven read"));
 

@@ -120,10 +120,18 @@ pub enum Command {
 		#[arg(short, long)]
 		output: PathBuf,
 	},
-	/// Check a proof against the chain; needs no keystore and no secret.
+	/// Check a proof against the chain, or with no node at all (`--offline`); needs no
+	/// keystore and no secret.
 	VerifyProof {
 		/// The proof file.
 		file: PathBuf,
+		/// Check it from the network's chain spec alone, with no node.
+		#[arg(long, requires = "chain_spec")]
+		offline: bool,
+		/// The network's raw chain spec (`quarks-node build-spec --raw`): its genesis is
+		/// all an offline check trusts.
+		#[arg(long)]
+		chain_spec: Option<PathBuf>,
 	},
 }
 

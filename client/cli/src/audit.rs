@@ -3,7 +3,7 @@
 use crate::{args::*, input::*, output::*};
 use quarks_client::{
 	chain::Chain,
-	proofs::{self, Proof},
+	proofs::{self, Genesis, Proof, Verified},
 	seal::Content,
 };
 use sp_core::H256;
@@ -75,12 +75,30 @@ pub async fn prove(cli: &Cli, hash: &H256, output: &Path) -> Fallible<()> {
 	Ok(())
 }
 
+fn read_proof(file: &Path) -> Fallible<Proof> {
+	Ok(serde_json::from_slice(&std::fs::read(file)?)
+		.map_err(|e| format!("{}: not a proof: {e}", file.display()))?)
+}
+
 /// Checks a proof against the chain, with no secret.
 pub async fn verify_proof(cli: &Cli, file: &Path) -> Fallible<()> {
-	let proof: Proof = serde_json::from_slice(&std::fs::read(file)?)
-		.map_err(|e| format!("{}: not a proof: {e}", file.display()))?;
+	let proof = read_proof(file)?;
 	let chain = Chain::connect(cli.url()).await?;
-	let verified = proofs::verify(&chain, &proof).await?;
+	show(&proofs::verify(&chain, &proof).await?);
+	Ok(())
+}
+
+/// Checks a proof with no node: from the chain spec's genesis to the anchoring block.
+pub fn verify_proof_offline(file: &Path, spec: &Path) -> Fallible<()> {
+	let proof = read_proof(file)?;
+	let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(spec)?)
+		.map_err(|e| format!("{}: not a chain spec: {e}", spec.display()))?;
+	show(&proofs::verify_offline(&Genesis::from_spec(&spec)?, &proof)?);
+	println!("  checked offline, from the chain spec's genesis: no node was asked");
+	Ok(())
+}
+
+fn show(verified: &Verified) {
 	println!("valid proof: {:?}", verified.hash);
 	println!(
 		"  sender   {} (signature of its device {} verified)",
@@ -92,10 +110,9 @@ pub async fn verify_proof(cli: &Cli, file: &Path) -> Fallible<()> {
 		"  anchored in finalized block #{}, the device bound to the sender then",
 		verified.anchored_at
 	);
-	match verified.content {
+	match &verified.content {
 		Some(Content::Text(text)) => println!("  message  {text}"),
 		Some(Content::Read(hashes)) => println!("  read receipt for {} message(s)", hashes.len()),
 		None => println!("  message  {} bytes", verified.letter.content.len()),
 	}
-	Ok(())
 }

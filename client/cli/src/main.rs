@@ -70,6 +70,9 @@ async fn run(cli: &Cli) -> Fallible<()> {
 		Command::Open { file } => mail::open(cli, file).await,
 		Command::Audit(args) => audit::audit(cli, args).await,
 		Command::Prove { hash, output } => audit::prove(cli, hash, output).await,
-		Command::VerifyProof { file } => audit::verify_proof(cli, file).await,
+		Command::VerifyProof { file, offline: true, chain_spec: Some(spec) } => {
+			audit::verify_proof_offline(file, spec)
+		}
+		Command::VerifyProof { file, .. } => audit::verify_proof(cli, file).await,
 	}
 }

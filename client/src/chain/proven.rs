@@ -10,14 +10,16 @@
 
 use super::{
 	finality::{Checkpoint, FinalityError, Header},
-	rpc_error, Chain, ChainError,
+	rpc_error,
+	vocabulary::{Hasher, Keyed, Storage},
+	Chain, ChainError,
 };
 use crate::BlockNumber;
 use codec::{Decode, Encode};
 use serde::Deserialize;
 use sp_consensus_grandpa::AuthorityList;
 use sp_core::{Bytes, H256};
-use sp_io::hashing::{blake2_128, twox_128};
+use sp_io::hashing::{blake2_128, twox_128, twox_64};
 use sp_runtime::traits::{BlakeTwo256, Header as _};
 use std::{
 	collections::BTreeMap,
@@ -61,25 +63,18 @@ pub struct Finality {
 	latest: parking_lot::Mutex<Option<(Instant, FinalBlock)>>,
 }
 
-/// A part of a storage key, hashed as the storage item declares.
-pub enum KeyPart<'a> {
-	/// `Blake2_128Concat`.
-	Blake2(&'a [u8]),
-	/// `Identity`.
-	Identity(&'a [u8]),
-}
-
-/// The key of storage `pallet::entry` under `parts`.
-pub fn storage_key(pallet: &str, entry: &str, parts: &[KeyPart]) -> Vec<u8> {
+/// The key of storage map `item` under `parts`, one per hasher it declares.
+pub fn storage_key(item: &Keyed, parts: &[&[u8]]) -> Vec<u8> {
+	let Keyed(Storage(pallet, entry), hashers) = item;
+	debug_assert_eq!(hashers.len(), parts.len(), "{pallet}::{entry} takes one part per hasher");
 	let mut key = [twox_128(pallet.as_bytes()), twox_128(entry.as_bytes())].concat();
-	for part in parts {
-		match part {
-			KeyPart::Blake2(bytes) => {
-				key.extend(blake2_128(bytes));
-				key.extend_from_slice(bytes);
-			}
-			KeyPart::Identity(bytes) => key.extend_from_slice(bytes),
+	for (hasher, part) in hashers.iter().zip(parts) {
+		match hasher {
+			Hasher::Blake2_128Concat => key.extend(blake2_128(part)),
+			Hasher::Twox64Concat => key.extend(twox_64(part)),
+			Hasher::Identity => {}
 		}
+		key.extend_from_slice(part);
 	}
 	key
 }
@@ -186,6 +181,20 @@ impl Chain {
 			proven.pop_first();
 		}
 		Ok(Some(block))
+	}
+
+	/// Block `number` proven final, with its header.
+	pub async fn final_header(
+		&self,
+		number: BlockNumber,
+	) -> Result<Option<(FinalBlock, Header)>, ChainError> {
+		let Some(block) = self.proven_final(number).await? else { return Ok(None) };
+		let header: Option<Header> =
+			self.rpc.request("chain_getHeader", rpc_params![block.hash]).await?;
+		let header = header.filter(|header| header.hash() == block.hash).ok_or_else(|| {
+			ChainError::Unproven(format!("no header for proven block {number}"))
+		})?;
+		Ok(Some((block, header)))
 	}
 
 	/// Follows the node's authority-set hand-offs from `checkpoint`, keeping each step.

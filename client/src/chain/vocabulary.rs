@@ -22,6 +22,22 @@ impl Call {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Storage(pub &'static str, pub &'static str);
 
+/// How a storage map hashes one part of its key (FRAME's names, as its metadata gives them).
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hasher {
+	/// BLAKE2-128 of the part, then the part.
+	Blake2_128Concat,
+	/// XXHash-64 of the part, then the part.
+	Twox64Concat,
+	/// The part itself.
+	Identity,
+}
+
+/// A storage map and the hasher of each part of its key, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keyed(pub Storage, pub &'static [Hasher]);
+
 /// A pallet's view function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct View(pub &'static str, pub &'static str);
@@ -80,24 +96,34 @@ pub const ACCOUNTS: Storage = Storage("System", "Account");
 pub const MEMBERS: Storage = Storage("Groups", "Members");
 /// The storage item `Hosts::Hosts`.
 pub const HOSTS: Storage = Storage("Hosts", "Hosts");
-/// The storage item `Messaging::Anchors`: (sender, root) → anchor record.
-pub const ANCHORS: Storage = Storage("Messaging", "Anchors");
-/// The storage item `Messaging::Receipts`: (envelope, recipient) → block.
-pub const RECEIPTS: Storage = Storage("Messaging", "Receipts");
-/// The storage item `Keys::Devices`: account → device records.
-pub const DEVICE_RECORDS: Storage = Storage("Keys", "Devices");
+
+// Storage maps read with proofs, and how each part of their keys is hashed.
+/// `Messaging::Anchors`: (sender, root) → anchor record.
+pub const ANCHORS: Keyed =
+	Keyed(Storage("Messaging", "Anchors"), &[Hasher::Blake2_128Concat, Hasher::Identity]);
+/// `Messaging::Receipts`: (envelope, recipient) → block.
+pub const RECEIPTS: Keyed =
+	Keyed(Storage("Messaging", "Receipts"), &[Hasher::Identity, Hasher::Blake2_128Concat]);
+/// `Keys::Devices`: account → device records.
+pub const DEVICE_RECORDS: Keyed = Keyed(Storage("Keys", "Devices"), &[Hasher::Blake2_128Concat]);
+/// `Groups::Groups`: group → its state.
+pub const GROUPS: Keyed = Keyed(Storage("Groups", "Groups"), &[Hasher::Twox64Concat]);
+/// `Groups::Members`: (group, account) → membership.
+pub const MEMBER: Keyed = Keyed(MEMBERS, &[Hasher::Twox64Concat, Hasher::Blake2_128Concat]);
+/// `Groups::Commits`: (group, epoch) → the record of its commit.
+pub const COMMITS: Keyed =
+	Keyed(Storage("Groups", "Commits"), &[Hasher::Twox64Concat, Hasher::Twox64Concat]);
+/// `Grandpa::Authorities`: the voters (GRANDPA's set 0 in a chain spec's genesis).
+pub const GRANDPA_VOTERS: Keyed = Keyed(Storage("Grandpa", "Authorities"), &[]);
+/// `Groups::EpochMembers`: (group, epoch of a membership change) → members.
+pub const EPOCH_MEMBERS: Keyed =
+	Keyed(Storage("Groups", "EpochMembers"), &[Hasher::Twox64Concat, Hasher::Twox64Concat]);
 
 // View functions.
 /// The view function `Keys::devices`.
 pub const DEVICES: View = View("Keys", "devices");
 /// The view function `Keys::key_package`.
 pub const KEY_PACKAGE: View = View("Keys", "key_package");
-/// The view function `Groups::group`.
-pub const GROUP: View = View("Groups", "group");
-/// The view function `Groups::members_at`.
-pub const MEMBERS_AT: View = View("Groups", "members_at");
-/// The view function `Groups::commit_at`.
-pub const COMMIT_AT: View = View("Groups", "commit_at");
 /// The view function `Hosts::hosts_of`.
 pub const HOSTS_OF: View = View("Hosts", "hosts_of");
 
@@ -140,9 +166,12 @@ pub const CALLS: &[Call] = &[
 	CHOOSE_HOSTS,
 ];
 /// Every storage item above.
-pub const STORAGE: &[Storage] = &[ACCOUNTS, MEMBERS, HOSTS, ANCHORS, RECEIPTS, DEVICE_RECORDS];
+pub const STORAGE: &[Storage] = &[ACCOUNTS, MEMBERS, HOSTS];
+/// Every storage map read with proofs.
+pub const PROVEN: &[Keyed] =
+	&[ANCHORS, RECEIPTS, DEVICE_RECORDS, GROUPS, MEMBER, COMMITS, EPOCH_MEMBERS, GRANDPA_VOTERS];
 /// Every view function above.
-pub const VIEWS: &[View] = &[DEVICES, KEY_PACKAGE, GROUP, MEMBERS_AT, COMMIT_AT, HOSTS_OF];
+pub const VIEWS: &[View] = &[DEVICES, KEY_PACKAGE, HOSTS_OF];
 /// Every constant above.
 pub const CONSTANTS: &[Constant] = &[MIN_UPDATE_INTERVAL, EXISTENTIAL_DEPOSIT];
 /// Every event above.
