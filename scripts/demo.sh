@@ -163,8 +163,11 @@ quarks --keystore Bob.json prove "$hash" -o proof.json
 quarks verify-proof proof.json | tee out
 expect out "sender   $alice (signature of its device"
 expect out "Hi Bob! Lunch at noon?"
-# …and with no node at all: the proof carries its evidence, checked from the chain spec.
+# …with the node's finality followed from the chain spec's genesis, and with no node at
+# all: the proof carries its evidence, checked from the chain spec.
 "$QUARKS_NODE" build-spec --chain local --raw 2>/dev/null > spec.json
+quarks verify-proof --chain-spec spec.json proof.json | tee out
+expect out "Hi Bob! Lunch at noon?"
 quarks verify-proof --offline --chain-spec spec.json proof.json | tee out
 expect out "Hi Bob! Lunch at noon?"
 expect out "no node was asked"

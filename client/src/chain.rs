@@ -30,11 +30,13 @@ use subxt::{
 	OnlineClient,
 };
 
+pub mod failover;
 pub mod failures;
 pub mod finality;
 mod funds;
 pub mod proven;
 pub mod vocabulary;
+use failover::{Failover, Nodes};
 pub use failures::Failure;
 pub use funds::{NotAnAmount, Qrk};
 use vocabulary::{Call, Constant, Event, RuntimeApi, Storage, View};
@@ -214,6 +216,10 @@ pub struct NodeRpc {
 impl NodeRpc {
 	/// Connects to `url` (`ws://…` or `wss://…`).
 	pub async fn connect(url: &str) -> Result<Self, ChainError> {
+		Ok(Self { rpc: RpcClient::new(Paced::new(Self::reconnecting(url).await?)) })
+	}
+
+	async fn reconnecting(url: &str) -> Result<ReconnectingRpcClient, ChainError> {
 		// Tries again after 0.5 s, doubling up to 8 s: subxt's default
 		// (10 ms, 100 ms, 1 s, 10 s, then 60 s) leaves a client blind for a minute after its
 		// node restarts.
@@ -226,11 +232,10 @@ impl NodeRpc {
 			.request_timeout(Duration::from_secs(60))
 			.build(url);
 		let failed = |reason: String| ChainError::Connect { url: url.to_owned(), reason };
-		let reconnecting = tokio::time::timeout(FIRST_CONNECT_WAIT, connecting)
+		tokio::time::timeout(FIRST_CONNECT_WAIT, connecting)
 			.await
 			.map_err(|_| failed(format!("no answer within {FIRST_CONNECT_WAIT:?}")))?
-			.map_err(|e| failed(e.to_string()))?;
-		Ok(Self { rpc: RpcClient::new(Paced::new(reconnecting)) })
+			.map_err(|e| failed(e.to_string()))
 	}
 
 	/// Calls JSON-RPC `method`.
@@ -315,29 +320,69 @@ pub struct Chain {
 	submitting: Arc<tokio::sync::Mutex<()>>,
 	/// What this connection proved final, and the checkpoint it proves from.
 	finality: Arc<proven::Finality>,
+	/// The nodes it may ask.
+	nodes: Arc<Nodes>,
 }
 
 impl Chain {
-	/// Connects to the node at `url` (`ws://…` or `wss://…`).
+	/// Connects to the node at `url` (`ws://…` or `wss://…`), or to several given as
+	/// `url,url,…`: each call goes to one that answers, and what one node's answer failed
+	/// to prove is asked of the next.
 	pub async fn connect(url: &str) -> Result<Self, ChainError> {
-		Self::over(NodeRpc::connect(url).await?).await.map_err(|e| match e {
-			ChainError::Rpc(reason) => ChainError::Connect { url: url.to_owned(), reason },
-			e => e,
-		})
+		let urls: Vec<&str> = url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
+		if let [one] = urls[..] {
+			let rpc = NodeRpc::connect(one).await?;
+			let nodes = Nodes::new(vec![one.to_owned()]);
+			return Self::over(rpc, nodes).await.map_err(|e| match e {
+				ChainError::Rpc(reason) => ChainError::Connect { url: url.to_owned(), reason },
+				e => e,
+			});
+		}
+		let connecting = urls.iter().map(|url| NodeRpc::reconnecting(url));
+		let mut reached = Vec::new();
+		let mut failed = Vec::new();
+		for (url, client) in urls.iter().zip(futures::future::join_all(connecting).await) {
+			match client {
+				Ok(client) => reached.push(((*url).to_owned(), client)),
+				Err(e) => failed.push(e.to_string()),
+			}
+		}
+		if reached.is_empty() {
+			let reason = if failed.is_empty() { "no URL given".into() } else { failed.join("; ") };
+			return Err(ChainError::Connect { url: url.to_owned(), reason });
+		}
+		let (urls, clients): (Vec<String>, Vec<_>) = reached.into_iter().unzip();
+		let clients = clients.into_iter().map(|c| Box::new(c) as Box<dyn RpcClientT>).collect();
+		Self::over_clients(urls, clients).await
 	}
 
 	/// Talks to a node through `client`: a connection of the caller's making (a proxy, or
 	/// a test's node that lies).
 	pub async fn over_client(client: impl RpcClientT) -> Result<Self, ChainError> {
-		Self::over(NodeRpc { rpc: RpcClient::new(Paced::new(client)) }).await
+		Self::over_clients(vec!["node".into()], vec![Box::new(client)]).await
 	}
 
-	async fn over(rpc: NodeRpc) -> Result<Self, ChainError> {
+	/// Talks to several nodes through `clients`, named by `urls`, failing over in order.
+	pub async fn over_clients(
+		urls: Vec<String>,
+		clients: Vec<Box<dyn RpcClientT>>,
+	) -> Result<Self, ChainError> {
+		let nodes = Nodes::new(urls);
+		let failover = Failover { nodes: nodes.clone(), clients };
+		Self::over(NodeRpc { rpc: RpcClient::new(Paced::new(failover)) }, nodes).await
+	}
+
+	async fn over(rpc: NodeRpc, nodes: Arc<Nodes>) -> Result<Self, ChainError> {
 		// The legacy backend (state_call, author_submitAndWatchExtrinsic): runtime calls
 		// over the chainHead backend did not answer on stable2609 nodes.
 		let backend = LegacyBackend::<SubstrateConfig>::builder().build(rpc.rpc.clone());
 		let api = Api::from_backend(Arc::new(backend)).await.map_err(rpc_error)?;
-		Ok(Self { api, rpc, submitting: Arc::default(), finality: Arc::default() })
+		Ok(Self { api, rpc, submitting: Arc::default(), finality: Arc::default(), nodes })
+	}
+
+	/// The nodes this connection may ask, and the answers of theirs it refused.
+	pub fn nodes(&self) -> &Nodes {
+		&self.nodes
 	}
 
 	/// The JSON-RPC connection, for the `quarks_*` methods.

@@ -4,7 +4,7 @@
 //! ([`crate::chain::proven`]), not taken from the node's word.
 
 use crate::{
-	chain::{account_value, proven::storage_key, vocabulary, At, Chain, ChainError},
+	chain::{proven::storage_key, vocabulary, At, Chain, ChainError},
 	hosts, BlockNumber,
 };
 use codec::{Decode, Encode};
@@ -21,31 +21,44 @@ use subxt::dynamic::Value;
 /// What the chain recorded of the MLS commit that opened an epoch.
 pub type CommitRecord = quarks_primitives::groups::CommitRecord<AccountId32, BlockNumber>;
 
-/// The devices bound to `who` at the finalized block.
+/// The devices bound to `who` at the latest final block, proven: a node cannot slip a
+/// device of its own into someone's, nor hide one.
 pub async fn devices(chain: &Chain, who: &AccountId32) -> Result<Vec<DeviceKey>, ChainError> {
-	chain.view(vocabulary::DEVICES, vec![account_value(who)]).await
+	let block = chain.proven_latest().await?;
+	let key = storage_key(&vocabulary::DEVICE_RECORDS, &[who.as_ref()]);
+	let records: Vec<DeviceRecord<BlockNumber>> =
+		chain.proven_value_at(&block, key).await?.unwrap_or_default();
+	Ok(records.into_iter().filter(|r| r.is_bound_at(&block.number)).map(|r| r.key).collect())
 }
 
 /// The record of `device` if it was bound to `who` at block `at`, proven at the latest
-/// final block.
+/// final block (records stay 7 days after a removal).
 pub async fn device_at(
 	chain: &Chain,
 	who: &AccountId32,
 	device: &DeviceKey,
 	at: BlockNumber,
 ) -> Result<Option<DeviceRecord<BlockNumber>>, ChainError> {
+	let block = chain.proven_latest().await?;
+	if block.number < at {
+		return Err(ChainError::Unproven(format!("block {at} is not final yet")));
+	}
 	let key = storage_key(&vocabulary::DEVICE_RECORDS, &[who.as_ref()]);
 	let records: Vec<DeviceRecord<BlockNumber>> =
-		chain.proven_value(key).await?.unwrap_or_default();
+		chain.proven_value_at(&block, key).await?.unwrap_or_default();
 	Ok(records.into_iter().find(|r| &r.key == device && r.is_bound_at(&at)))
 }
 
-/// The unexpired key package of a bound `device`.
+/// The unexpired key package of `device`, proven at the latest final block.
 pub async fn key_package(
 	chain: &Chain,
 	device: &DeviceKey,
 ) -> Result<Option<KeyPackageRecord<Vec<u8>, BlockNumber>>, ChainError> {
-	chain.view(vocabulary::KEY_PACKAGE, vec![Value::from_bytes(device)]).await
+	let block = chain.proven_latest().await?;
+	let key = storage_key(&vocabulary::KEY_PACKAGES, &[device]);
+	let record: Option<KeyPackageRecord<Vec<u8>, BlockNumber>> =
+		chain.proven_value_at(&block, key).await?;
+	Ok(record.filter(|r| r.expires_at > block.number))
 }
 
 /// The anchor `sender` recorded under `root`, at block `at`: proven at the final block, as

@@ -3,7 +3,8 @@
 //! justification or a header it altered, calls a block final that is not, or answers a read
 //! from another block's state or of another key. The client refuses each with its own error and never
 //! reports the lie as true; told the truth, it proves the same reads, and keeps what it
-//! proved across a restart.
+//! proved across a restart. Given several nodes, it fails over when one is down, and names
+//! one whose answer failed its proof while it believes the one that proved.
 
 mod common;
 
@@ -243,4 +244,46 @@ async fn a_lying_node_is_refused_and_an_honest_one_proves_the_same() {
 	restarted.keep_checkpoint(checkpoint_file).expect("read");
 	assert_eq!(restarted.checkpoint().await, Some(kept));
 	restarted.proven_latest().await.expect("proven from the kept checkpoint");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn several_nodes_fail_over_and_a_liar_among_them_is_named() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let mut nodes = start_validators(dir.path()).await;
+	wait_finalized(&[&nodes[0], &nodes[1], &nodes[2]], 3).await;
+	let url = |node: &Node| format!("ws://127.0.0.1:{}", node.rpc_port);
+
+	// A liar first, an honest node second: the liar's altered justification is refused and
+	// named, and what the client believes is what the honest node proved.
+	let ws = |node: &Node| jsonrpsee::ws_client::WsClientBuilder::default().build(url(node));
+	let lie = Arc::new(Mutex::new(Lie::AlteredJustification));
+	let liar = Liar { node: ws(&nodes[0]).await.expect("ws"), lie };
+	let honest = ws(&nodes[1]).await.expect("ws");
+	let names = vec!["liar".to_owned(), "honest".to_owned()];
+	let chain =
+		Chain::over_clients(names, vec![Box::new(liar), Box::new(honest)]).await.expect("connects");
+	let block = chain.proven_latest().await.expect("proven by the honest node");
+	let disagreements = chain.nodes().disagreements();
+	assert_eq!(disagreements.len(), 1, "{disagreements:?}");
+	assert_eq!(disagreements[0].url, "liar");
+	assert!(disagreements[0].reason.contains("did not prove finality"), "{disagreements:?}");
+	assert_eq!(chain.nodes().current(), "honest");
+	let hash: H256 = nodes[1]
+		.rpc
+		.request("chain_getBlockHash", jsonrpsee::rpc_params![block.number])
+		.await
+		.expect("hash");
+	assert_eq!(block.hash, hash);
+
+	// Two honest nodes given as one URL list: the first goes down, the second answers.
+	let both = format!("{},{}", url(&nodes[0]), url(&nodes[1]));
+	let chain = Chain::connect(&both).await.expect("connects to both");
+	let latest = chain.proven_latest().await.expect("proven").number;
+	assert_eq!(chain.nodes().current(), url(&nodes[0]));
+	nodes[0].kill();
+	let earlier = chain.proven_final(latest - 1).await.expect("the other node answers");
+	assert!(earlier.is_some(), "block {} is final", latest - 1);
+	assert_eq!(chain.nodes().current(), url(&nodes[1]));
+	assert!(chain.nodes().disagreements().is_empty(), "an outage is no disagreement");
 }

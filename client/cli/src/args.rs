@@ -128,8 +128,9 @@ pub enum Command {
 		/// Check it from the network's chain spec alone, with no node.
 		#[arg(long, requires = "chain_spec")]
 		offline: bool,
-		/// The network's raw chain spec (`quarks-node build-spec --raw`): its genesis is
-		/// all an offline check trusts.
+		/// The network's raw chain spec (`quarks-node build-spec --raw`): all an offline
+		/// check trusts; against a node, finality is followed from its genesis instead of
+		/// trusting the node's first answer.
 		#[arg(long)]
 		chain_spec: Option<PathBuf>,
 	},

@@ -80,20 +80,33 @@ fn read_proof(file: &Path) -> Fallible<Proof> {
 		.map_err(|e| format!("{}: not a proof: {e}", file.display()))?)
 }
 
-/// Checks a proof against the chain, with no secret.
-pub async fn verify_proof(cli: &Cli, file: &Path) -> Fallible<()> {
+/// Checks a proof against the chain, with no secret; from `spec`'s genesis if given, else
+/// trusting the node's finality on first use.
+pub async fn verify_proof(cli: &Cli, file: &Path, spec: Option<&Path>) -> Fallible<()> {
 	let proof = read_proof(file)?;
 	let chain = Chain::connect(cli.url()).await?;
+	if let Some(spec) = spec {
+		chain.trust(read_spec(spec)?.checkpoint(chain.genesis())?).await?;
+	}
 	show(&proofs::verify(&chain, &proof).await?);
+	if spec.is_none() {
+		println!(
+			"  finality trusted from the node's first answer: --chain-spec follows it from genesis"
+		);
+	}
 	Ok(())
+}
+
+fn read_spec(spec: &Path) -> Fallible<Genesis> {
+	let json: serde_json::Value = serde_json::from_slice(&std::fs::read(spec)?)
+		.map_err(|e| format!("{}: not a chain spec: {e}", spec.display()))?;
+	Ok(Genesis::from_spec(&json)?)
 }
 
 /// Checks a proof with no node: from the chain spec's genesis to the anchoring block.
 pub fn verify_proof_offline(file: &Path, spec: &Path) -> Fallible<()> {
 	let proof = read_proof(file)?;
-	let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(spec)?)
-		.map_err(|e| format!("{}: not a chain spec: {e}", spec.display()))?;
-	show(&proofs::verify_offline(&Genesis::from_spec(&spec)?, &proof)?);
+	show(&proofs::verify_offline(&read_spec(spec)?, &proof)?);
 	println!("  checked offline, from the chain spec's genesis: no node was asked");
 	Ok(())
 }

@@ -73,6 +73,8 @@ async fn run(cli: &Cli) -> Fallible<()> {
 		Command::VerifyProof { file, offline: true, chain_spec: Some(spec) } => {
 			audit::verify_proof_offline(file, spec)
 		}
-		Command::VerifyProof { file, .. } => audit::verify_proof(cli, file).await,
+		Command::VerifyProof { file, chain_spec, .. } => {
+			audit::verify_proof(cli, file, chain_spec.as_deref()).await
+		}
 	}
 }

@@ -83,6 +83,21 @@ impl Checkpoint {
 		Self { sets: vec![AuthoritySet { id, authorities, from: number }], number, hash }
 	}
 
+	/// This checkpoint, with the next set if `header` (its block) hands finality on: the
+	/// warp proof from a block starts after it.
+	pub fn handing_off_at(mut self, header: &Header) -> Self {
+		if let Some(change) = find_scheduled_change::<Block>(header) {
+			let current = self.current();
+			let next = AuthoritySet {
+				id: current.id.saturating_add(1),
+				authorities: change.next_authorities,
+				from: header.number().saturating_add(1),
+			};
+			self.sets.push(next);
+		}
+		self
+	}
+
 	/// The set that finalizes block `number`: the newest one starting at or before it; a
 	/// block before the first known set is tried against that set, whose signatures decide.
 	fn set_for(&self, number: BlockNumber) -> &AuthoritySet {
@@ -113,7 +128,9 @@ impl Checkpoint {
 		// the justified block.
 		let mut child_of = (*header.number(), header.hash());
 		for next in &proof.unknown_headers {
-			if *next.parent_hash() != child_of.1 || *next.number() != child_of.0 + 1 {
+			if *next.parent_hash() != child_of.1
+				|| Some(*next.number()) != child_of.0.checked_add(1)
+			{
 				return Err(broken);
 			}
 			child_of = (*next.number(), next.hash());
@@ -122,6 +139,7 @@ impl Checkpoint {
 			return Err(broken);
 		}
 		let set = self.set_for(justified);
+		bounded(&justification, set)?;
 		justification.verify(set.id, &set.authorities).map_err(|e| {
 			if justified < set.from {
 				FinalityError::BeforeCheckpoint(*header.number())
@@ -150,6 +168,13 @@ impl Checkpoint {
 				return Err(FinalityError::BadHandOff(format!("block {number} is behind")));
 			}
 			let set = next.current();
+			if number < set.from {
+				return Err(FinalityError::BadHandOff(format!(
+					"block {number} is before set {} it claims signed it",
+					set.id
+				)));
+			}
+			bounded(&fragment.justification, set)?;
 			fragment.justification.verify(set.id, &set.authorities).map_err(|e| {
 				FinalityError::BadJustification { set: set.id, reason: e.to_string() }
 			})?;
@@ -182,4 +207,23 @@ impl Checkpoint {
 		}
 		Ok((next, finished))
 	}
+}
+
+/// Refuses a justification with more votes than its set has voters twice over, or more
+/// ancestry headers than a proof carries: each costs a signature check or a header walk,
+/// and a node could send thousands.
+fn bounded(
+	justification: &GrandpaJustification<Block>,
+	set: &AuthoritySet,
+) -> Result<(), FinalityError> {
+	let inner = &justification.justification;
+	let votes = inner.commit.precommits.len();
+	if votes > set.authorities.len().saturating_mul(2) || inner.votes_ancestries.len() > 1024 {
+		return Err(FinalityError::Malformed(format!(
+			"a justification of {votes} votes and {} ancestors for {} voters",
+			inner.votes_ancestries.len(),
+			set.authorities.len()
+		)));
+	}
+	Ok(())
 }

@@ -87,10 +87,21 @@ struct ReadProof {
 impl Chain {
 	/// Keeps this connection's checkpoint in `file`, trusting the one already there.
 	pub fn keep_checkpoint(&self, file: PathBuf) -> Result<(), ChainError> {
-		if let Ok(bytes) = std::fs::read(&file) {
-			let checkpoint = Checkpoint::decode(&mut &bytes[..])
-				.map_err(|e| ChainError::Decode(format!("{}: {e}", file.display())))?;
-			*self.finality.checkpoint.try_lock().map_err(|_| busy())? = Some(checkpoint);
+		let unreadable = |e: String| ChainError::Decode(format!("{}: {e}", file.display()));
+		match std::fs::read(&file) {
+			Ok(bytes) => {
+				let checkpoint =
+					Checkpoint::decode(&mut &bytes[..]).map_err(|e| unreadable(e.to_string()))?;
+				if checkpoint.sets.is_empty() {
+					return Err(unreadable("a checkpoint with no authority set".into()));
+				}
+				let mut held = self.finality.checkpoint.try_lock().map_err(|_| busy())?;
+				*held = Some(checkpoint);
+				self.finality.proven.lock().clear();
+				*self.finality.latest.lock() = None;
+			}
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+			Err(e) => return Err(unreadable(e.to_string())),
 		}
 		*self.finality.file.lock() = Some(file);
 		Ok(())
@@ -136,11 +147,25 @@ impl Chain {
 	}
 
 	/// Block `number` proven final; `None` while the node does not prove it (not final
-	/// yet, or withheld).
+	/// yet, or withheld). With several nodes, one whose proof fails is recorded and the
+	/// next one asked.
 	pub async fn proven_final(
 		&self,
 		number: BlockNumber,
 	) -> Result<Option<FinalBlock>, ChainError> {
+		let mut left = self.nodes.len();
+		loop {
+			match self.prove_final(number).await {
+				Err(refused) if is_refusal(&refused) && left > 1 => {
+					self.nodes.distrust(refused.to_string());
+					left -= 1;
+				}
+				answer => return answer,
+			}
+		}
+	}
+
+	async fn prove_final(&self, number: BlockNumber) -> Result<Option<FinalBlock>, ChainError> {
 		if let Some(block) = self.finality.proven.lock().get(&number) {
 			return Ok(Some(*block));
 		}
@@ -168,18 +193,19 @@ impl Chain {
 				verified?;
 			}
 		}
-		drop(held);
 		let block = FinalBlock {
 			number,
 			hash: header.hash(),
 			state_root: header.state_root,
 			extrinsics_root: header.extrinsics_root,
 		};
+		// Under the checkpoint's lock: `trust` clears what an older checkpoint proved.
 		let mut proven = self.finality.proven.lock();
 		proven.insert(number, block);
 		if proven.len() > MAX_PROVEN {
 			proven.pop_first();
 		}
+		drop(held);
 		Ok(Some(block))
 	}
 
@@ -191,9 +217,9 @@ impl Chain {
 		let Some(block) = self.proven_final(number).await? else { return Ok(None) };
 		let header: Option<Header> =
 			self.rpc.request("chain_getHeader", rpc_params![block.hash]).await?;
-		let header = header.filter(|header| header.hash() == block.hash).ok_or_else(|| {
-			ChainError::Unproven(format!("no header for proven block {number}"))
-		})?;
+		let header = header
+			.filter(|header| header.hash() == block.hash)
+			.ok_or_else(|| ChainError::Unproven(format!("no header for proven block {number}")))?;
 		Ok(Some((block, header)))
 	}
 
@@ -245,7 +271,7 @@ impl Chain {
 		for candidate in (id.saturating_sub(MAX_SET_ID_DRIFT)..=id).rev() {
 			let checkpoint = Checkpoint::pinned(candidate, authorities.clone(), number, hash);
 			match checkpoint.verify(&header, &proof) {
-				Ok(_) => return Ok(checkpoint),
+				Ok(_) => return Ok(checkpoint.handing_off_at(&header)),
 				Err(e) => refused = refused.or(Some(e)),
 			}
 		}
@@ -265,7 +291,10 @@ impl Chain {
 				return Ok(block);
 			}
 		}
-		let number = self.finalized().await?;
+		// Never behind the latest already proven: a node that names an older final block
+		// (or a node behind the others) would have the client read a past state as now.
+		let floor = self.finality.latest.lock().map_or(0, |(_, block)| block.number);
+		let number = self.finalized().await?.max(floor);
 		let block = self.proven_final(number).await?.ok_or_else(|| {
 			ChainError::Finality(FinalityError::Malformed(format!(
 				"the node calls block {number} final and proves nothing"
@@ -275,8 +304,26 @@ impl Chain {
 		Ok(block)
 	}
 
-	/// The values under `keys` at final `block`, each checked against its state root.
+	/// The values under `keys` at final `block`, each checked against its state root; with
+	/// several nodes, one whose proof fails is recorded and the next one asked.
 	pub async fn proven_read(
+		&self,
+		block: &FinalBlock,
+		keys: &[Vec<u8>],
+	) -> Result<Vec<Option<Vec<u8>>>, ChainError> {
+		let mut left = self.nodes.len();
+		loop {
+			match self.read_proven(block, keys).await {
+				Err(refused) if is_refusal(&refused) && left > 1 => {
+					self.nodes.distrust(refused.to_string());
+					left -= 1;
+				}
+				answer => return answer,
+			}
+		}
+	}
+
+	async fn read_proven(
 		&self,
 		block: &FinalBlock,
 		keys: &[Vec<u8>],
@@ -303,7 +350,16 @@ impl Chain {
 	/// The value under `key` at the latest proven final block, decoded.
 	pub async fn proven_value<T: Decode>(&self, key: Vec<u8>) -> Result<Option<T>, ChainError> {
 		let block = self.proven_latest().await?;
-		let Some(Some(bytes)) = self.proven_read(&block, &[key]).await?.pop() else {
+		self.proven_value_at(&block, key).await
+	}
+
+	/// The value under `key` at final `block`, proven and decoded.
+	pub async fn proven_value_at<T: Decode>(
+		&self,
+		block: &FinalBlock,
+		key: Vec<u8>,
+	) -> Result<Option<T>, ChainError> {
+		let Some(Some(bytes)) = self.proven_read(block, &[key]).await?.pop() else {
 			return Ok(None);
 		};
 		T::decode(&mut &bytes[..]).map(Some).map_err(|e| ChainError::Decode(e.to_string()))
@@ -322,6 +378,11 @@ pub fn check_extrinsics(extrinsics: &[Vec<u8>], root: &H256) -> Result<(), Chain
 		)));
 	}
 	Ok(())
+}
+
+/// Whether `error` is a node's answer that failed its proof.
+fn is_refusal(error: &ChainError) -> bool {
+	matches!(error, ChainError::Finality(_) | ChainError::Unproven(_))
 }
 
 fn busy() -> ChainError {

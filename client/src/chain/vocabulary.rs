@@ -113,6 +113,10 @@ pub const MEMBER: Keyed = Keyed(MEMBERS, &[Hasher::Twox64Concat, Hasher::Blake2_
 /// `Groups::Commits`: (group, epoch) → the record of its commit.
 pub const COMMITS: Keyed =
 	Keyed(Storage("Groups", "Commits"), &[Hasher::Twox64Concat, Hasher::Twox64Concat]);
+/// `Keys::KeyPackages`: device → its key package.
+pub const KEY_PACKAGES: Keyed = Keyed(Storage("Keys", "KeyPackages"), &[Hasher::Blake2_128Concat]);
+/// `System::BlockHash`: number → hash (block 0's kept for ever).
+pub const BLOCK_HASH: Keyed = Keyed(Storage("System", "BlockHash"), &[Hasher::Twox64Concat]);
 /// `Grandpa::Authorities`: the voters (GRANDPA's set 0 in a chain spec's genesis).
 pub const GRANDPA_VOTERS: Keyed = Keyed(Storage("Grandpa", "Authorities"), &[]);
 /// `Groups::EpochMembers`: (group, epoch of a membership change) → members.
@@ -120,10 +124,6 @@ pub const EPOCH_MEMBERS: Keyed =
 	Keyed(Storage("Groups", "EpochMembers"), &[Hasher::Twox64Concat, Hasher::Twox64Concat]);
 
 // View functions.
-/// The view function `Keys::devices`.
-pub const DEVICES: View = View("Keys", "devices");
-/// The view function `Keys::key_package`.
-pub const KEY_PACKAGE: View = View("Keys", "key_package");
 /// The view function `Hosts::hosts_of`.
 pub const HOSTS_OF: View = View("Hosts", "hosts_of");
 
@@ -168,10 +168,20 @@ pub const CALLS: &[Call] = &[
 /// Every storage item above.
 pub const STORAGE: &[Storage] = &[ACCOUNTS, MEMBERS, HOSTS];
 /// Every storage map read with proofs.
-pub const PROVEN: &[Keyed] =
-	&[ANCHORS, RECEIPTS, DEVICE_RECORDS, GROUPS, MEMBER, COMMITS, EPOCH_MEMBERS, GRANDPA_VOTERS];
+pub const PROVEN: &[Keyed] = &[
+	ANCHORS,
+	RECEIPTS,
+	DEVICE_RECORDS,
+	GROUPS,
+	MEMBER,
+	COMMITS,
+	EPOCH_MEMBERS,
+	GRANDPA_VOTERS,
+	KEY_PACKAGES,
+	BLOCK_HASH,
+];
 /// Every view function above.
-pub const VIEWS: &[View] = &[DEVICES, KEY_PACKAGE, HOSTS_OF];
+pub const VIEWS: &[View] = &[HOSTS_OF];
 /// Every constant above.
 pub const CONSTANTS: &[Constant] = &[MIN_UPDATE_INTERVAL, EXISTENTIAL_DEPOSIT];
 /// Every event above.

@@ -48,10 +48,13 @@ pub struct Proven {
 	pub devices: Vec<DeviceRecord<BlockNumber>>,
 }
 
-fn keys(sender: &AccountId32, root: &H256) -> [Vec<u8>; 2] {
+/// The anchor, the sender's devices, and the hash of block 0 — which ties the state to one
+/// chain: GRANDPA's signatures name no genesis, and two chains may share their voters.
+fn keys(sender: &AccountId32, root: &H256) -> [Vec<u8>; 3] {
 	[
 		storage_key(&vocabulary::ANCHORS, &[sender.as_ref(), root.as_bytes()]),
 		storage_key(&vocabulary::DEVICE_RECORDS, &[sender.as_ref()]),
+		storage_key(&vocabulary::BLOCK_HASH, &[&BlockNumber::default().encode()]),
 	]
 }
 
@@ -120,6 +123,12 @@ impl Genesis {
 		Ok(Self { hashes: [built(StateVersion::V1), built(StateVersion::V0)], voters })
 	}
 
+	/// A checkpoint at this genesis, for a client to follow the node's finality from
+	/// instead of trusting it on first use; the node's `genesis` must be this one.
+	pub fn checkpoint(&self, genesis: H256) -> Result<Checkpoint, ProofError> {
+		Ok(Checkpoint::pinned(0, self.voters_of(genesis)?.clone(), 0, genesis))
+	}
+
 	/// GRANDPA's first voters, if `genesis` is this network's.
 	fn voters_of(&self, genesis: H256) -> Result<&AuthorityList, ProofError> {
 		if !self.hashes.contains(&genesis) {
@@ -155,8 +164,13 @@ pub fn check(
 	let mut value = |key: &Vec<u8>| {
 		values.remove(key).ok_or_else(|| ChainError::Unproven("a key the state proof lacks".into()))
 	};
-	let (anchor, devices) = (value(&keys[0])?, value(&keys[1])?);
+	let (anchor, devices, first) = (value(&keys[0])?, value(&keys[1])?, value(&keys[2])?);
 	let decoded = |e: codec::Error| ChainError::Decode(e.to_string());
+	let first = first.map(|hash| H256::decode(&mut &hash[..])).transpose().map_err(decoded)?;
+	if first != Some(genesis) {
+		let found = first.unwrap_or_default();
+		return Err(ProofError::OtherChain { expected: genesis, found });
+	}
 	Ok(Proven {
 		anchor: anchor.map(|a| AnchorRecord::decode(&mut &a[..])).transpose().map_err(decoded)?,
 		devices: devices

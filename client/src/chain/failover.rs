@@ -1,0 +1,158 @@
+//! Several nodes behind one connection: calls go to the node in use, and to the next one
+//! when it cannot be reached. A node whose answer fails its proof is left for the next one
+//! too, and the disagreement kept for the user to see: the client believes only what it
+//! proved, whichever node said it.
+
+use parking_lot::Mutex;
+use std::{
+	sync::{
+		atomic::{AtomicUsize, Ordering},
+		Arc,
+	},
+	time::Duration,
+};
+use subxt::rpcs::{
+	client::{RawRpcFuture, RawRpcSubscription, RawValue, RpcClientT},
+	Error as RpcError,
+};
+
+/// A node whose answer this client refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disagreement {
+	/// The node.
+	pub url: String,
+	/// What its answer failed.
+	pub reason: String,
+}
+
+/// Disagreements kept, the latest ones.
+const MAX_DISAGREEMENTS: usize = 64;
+
+/// How long a node may take to answer before the next one is asked: a node that went down
+/// holds calls while its connection tries again.
+const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+
+/// The nodes one connection may use, and which one it uses now.
+pub struct Nodes {
+	urls: Vec<String>,
+	current: AtomicUsize,
+	disagreements: Mutex<Vec<Disagreement>>,
+}
+
+impl Nodes {
+	/// `urls`, the first in use.
+	pub(super) fn new(urls: Vec<String>) -> Arc<Self> {
+		Arc::new(Self { urls, current: AtomicUsize::new(0), disagreements: Mutex::default() })
+	}
+
+	/// How many there are.
+	pub fn len(&self) -> usize {
+		self.urls.len()
+	}
+
+	/// Whether there are none (never: a connection has at least one).
+	pub fn is_empty(&self) -> bool {
+		self.urls.is_empty()
+	}
+
+	/// The node in use.
+	pub fn current(&self) -> &str {
+		&self.urls[self.current.load(Ordering::SeqCst) % self.urls.len()]
+	}
+
+	/// Moves from node `from` to the next, unless another call moved already.
+	fn next(&self, from: usize) {
+		let to = (from + 1) % self.urls.len();
+		let _ = self.current.compare_exchange(from, to, Ordering::SeqCst, Ordering::SeqCst);
+	}
+
+	/// Records that the node in use answered what failed its proof, and moves on.
+	pub(super) fn distrust(&self, reason: String) {
+		let from = self.current.load(Ordering::SeqCst);
+		let url = self.urls[from % self.urls.len()].clone();
+		let mut kept = self.disagreements.lock();
+		kept.push(Disagreement { url, reason });
+		if kept.len() > MAX_DISAGREEMENTS {
+			kept.remove(0);
+		}
+		self.next(from);
+	}
+
+	/// The nodes whose answers failed their proofs, oldest first.
+	pub fn disagreements(&self) -> Vec<Disagreement> {
+		self.disagreements.lock().clone()
+	}
+}
+
+/// One JSON-RPC client over several nodes' clients, in the order of [`Nodes`].
+pub(super) struct Failover {
+	pub(super) nodes: Arc<Nodes>,
+	pub(super) clients: Vec<Box<dyn RpcClientT>>,
+}
+
+/// Whether `error` says the node could not be reached, rather than answering.
+fn unreachable(error: &RpcError) -> bool {
+	matches!(error, RpcError::Client(_) | RpcError::DisconnectedWillReconnect(_))
+}
+
+impl Failover {
+	/// `call`'s answer, or with another node to ask, an outage once [`ANSWER_WITHIN`] passed.
+	async fn within<T>(
+		&self,
+		call: impl std::future::Future<Output = Result<T, RpcError>>,
+	) -> Result<T, RpcError> {
+		if self.clients.len() < 2 {
+			return call.await;
+		}
+		tokio::time::timeout(ANSWER_WITHIN, call)
+			.await
+			.unwrap_or_else(|_| Err(RpcError::Client("no answer in time".into())))
+	}
+}
+
+impl RpcClientT for Failover {
+	fn request_raw<'a>(
+		&'a self,
+		method: &'a str,
+		params: Option<Box<RawValue>>,
+	) -> RawRpcFuture<'a, Box<RawValue>> {
+		Box::pin(async move {
+			let mut failed = None;
+			for _ in 0..self.clients.len() {
+				let at = self.nodes.current.load(Ordering::SeqCst) % self.clients.len();
+				let call = self.clients[at].request_raw(method, params.clone());
+				match self.within(call).await {
+					Err(error) if unreachable(&error) => {
+						self.nodes.next(at);
+						failed = Some(error);
+					}
+					answer => return answer,
+				}
+			}
+			Err(failed.unwrap_or_else(|| RpcError::Client("no node to ask".into())))
+		})
+	}
+
+	fn subscribe_raw<'a>(
+		&'a self,
+		sub: &'a str,
+		params: Option<Box<RawValue>>,
+		unsub: &'a str,
+	) -> RawRpcFuture<'a, RawRpcSubscription> {
+		Box::pin(async move {
+			let mut failed = None;
+			for _ in 0..self.clients.len() {
+				let at = self.nodes.current.load(Ordering::SeqCst) % self.clients.len();
+				let call = self.clients[at].subscribe_raw(sub, params.clone(), unsub);
+				match self.within(call).await {
+					Err(error) if unreachable(&error) => {
+						self.nodes.next(at);
+						failed = Some(error);
+					}
+					answer => return answer,
+				}
+			}
+			Err(failed.unwrap_or_else(|| RpcError::Client("no node to ask".into())))
+		})
+	}
+}
