@@ -89,11 +89,15 @@ impl<BE: Backend<Block>> Finality<BE> {
 		let (justified, block, justification) = match kept {
 			Some(kept) => kept,
 			None => {
-				let best: GrandpaJustification<Block> = best_justification(&*self.backend)
-					.map_err(|e| e.to_string())?
-					.ok_or("none kept")?;
+				// None yet (nothing finalized but genesis), or one behind `number` for a
+				// moment: not provable yet.
+				let best: Option<GrandpaJustification<Block>> =
+					best_justification(&*self.backend).map_err(|e| e.to_string())?;
+				let Some(best) = best.filter(|best| best.target().0 >= number) else {
+					return Ok(None);
+				};
 				let (at, hash) = best.target();
-				if at < number || at > last {
+				if at > last {
 					return Err(format!("the latest justification is of block {at}"));
 				}
 				(at, hash, best.encode())

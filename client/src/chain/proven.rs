@@ -170,6 +170,19 @@ impl Chain {
 			return Ok(Some(*block));
 		}
 		let Some(header) = self.header(number).await? else { return Ok(None) };
+		if number == 0 {
+			// Genesis is final by definition, and no justification names it: it is the
+			// chain this connection follows, or the node lies.
+			if header.hash() != self.genesis() {
+				return Err(ChainError::Unproven("a genesis header of another chain".into()));
+			}
+			return Ok(Some(FinalBlock {
+				number,
+				hash: header.hash(),
+				state_root: header.state_root,
+				extrinsics_root: header.extrinsics_root,
+			}));
+		}
 		let proof: Option<Bytes> =
 			self.rpc.request("quarks_finalityProof", rpc_params![number]).await?;
 		let Some(proof) = proof else { return Ok(None) };
@@ -254,6 +267,15 @@ impl Chain {
 			.filter(|header| header.hash() == hash)
 			.ok_or_else(|| ChainError::Unproven(format!("no header for finalized {hash:?}")))?;
 		let number = *header.number();
+		let before = if number == 0 { hash } else { *header.parent_hash() };
+		let authorities: AuthorityList =
+			self.state_call("GrandpaApi_grandpa_authorities", before).await?;
+		let id: u64 = self.state_call("GrandpaApi_current_set_id", before).await?;
+		if number == 0 {
+			// Nothing finalized since genesis: its voters are set 0, and nothing proves them
+			// but the genesis itself.
+			return Ok(Checkpoint::pinned(id, authorities, number, hash));
+		}
 		let proof: Bytes = self
 			.rpc
 			.request::<Option<Bytes>>("quarks_finalityProof", rpc_params![number])
@@ -263,10 +285,6 @@ impl Chain {
 					"the node calls block {number} final and proves nothing"
 				))
 			})?;
-		let before = if number == 0 { hash } else { *header.parent_hash() };
-		let authorities: AuthorityList =
-			self.state_call("GrandpaApi_grandpa_authorities", before).await?;
-		let id: u64 = self.state_call("GrandpaApi_current_set_id", before).await?;
 		let mut refused = None;
 		for candidate in (id.saturating_sub(MAX_SET_ID_DRIFT)..=id).rev() {
 			let checkpoint = Checkpoint::pinned(candidate, authorities.clone(), number, hash);
