@@ -1,5 +1,5 @@
 //! Chain access over one reconnecting WebSocket: subxt (dynamic API) for extrinsics,
-//! runtime APIs, view functions and events, and the same JSON-RPC connection for the
+//! runtime APIs and events, and the same JSON-RPC connection for the
 //! `quarks_*` methods of nodes and hosts.
 //!
 //! Reads default to the latest *finalized* block: what the client calls final or proven (an
@@ -7,7 +7,7 @@
 //! An anchor in the best chain is read there ([`At::Best`]) and shown as such.
 
 use crate::BlockNumber;
-use codec::{Decode, Encode};
+use codec::Decode;
 use quarks_primitives::hosting::RATE_LIMITED;
 use serde::de::DeserializeOwned;
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
@@ -39,7 +39,7 @@ pub mod vocabulary;
 use failover::{Failover, Nodes};
 pub use failures::Failure;
 pub use funds::{NotAnAmount, Qrk};
-use vocabulary::{Call, Constant, Event, RuntimeApi, Storage, View};
+use vocabulary::{Call, Constant, Event, RuntimeApi, Storage};
 
 /// The subxt client type used throughout.
 pub type Api = OnlineClient<SubstrateConfig>;
@@ -497,30 +497,6 @@ impl Chain {
 		R::decode(&mut &bytes[..]).map_err(|e| ChainError::Decode(format!("{pallet}::{name}: {e}")))
 	}
 
-	/// Calls view function `pallet::name` with `args` at the finalized block.
-	pub async fn view<R: Decode>(&self, view: View, args: Vec<Value>) -> Result<R, ChainError> {
-		let View(pallet, name) = view;
-		let at = self.at(At::Finalized).await?;
-		let payload = subxt::dynamic::view_function_call::<_, Value>(pallet, name, args);
-		let encoded = at.view_functions().encode_args(&payload).map_err(rpc_error)?;
-		// subxt gives the 32-byte query id followed by the bare arguments; the runtime API
-		// takes `(ViewFunctionId, Vec<u8>)`, so the arguments need their length prefix.
-		let (id, arguments) = encoded
-			.split_at_checked(32)
-			.ok_or_else(|| ChainError::Decode(format!("{pallet}::{name}: no query id")))?;
-		let input = [id, &arguments.to_vec().encode()].concat();
-		let bytes = at.view_functions().call_raw(Some(&input)).await.map_err(rpc_error)?;
-		// The runtime answers `Result<Vec<u8>, ViewFunctionDispatchError>`.
-		let decode_error = |e: codec::Error| ChainError::Decode(format!("{pallet}::{name}: {e}"));
-		match bytes.split_first() {
-			Some((0, rest)) => {
-				let inner = Vec::<u8>::decode(&mut &rest[..]).map_err(decode_error)?;
-				R::decode(&mut &inner[..]).map_err(decode_error)
-			}
-			_ => Err(ChainError::Rpc(format!("view function {pallet}::{name} is not available"))),
-		}
-	}
-
 	/// Signs `call(fields)` with `signer`, submits it and waits as `wait` says, reporting
 	/// each step to `progress`. A transaction that fails on chain is an error naming the
 	/// pallet error.
@@ -576,6 +552,9 @@ impl Chain {
 			let block_hash = H256(in_block.block_hash().0);
 			let header = self.api.at_block(in_block.block_hash()).await.map_err(rpc_error)?;
 			let number = block_number(header.block_number())?;
+			if finalized {
+				self.saw_final(number);
+			}
 			progress(if finalized {
 				Progress::Finalized(number)
 			} else {

@@ -3,10 +3,13 @@
 //! of mail, a subscription to mail and its notarization as they happen, and deletion.
 
 use crate::{
-	chain::{account_value, vocabulary, Chain, ChainError, Included, NodeRpc, Progress, Wait},
+	chain::{
+		account_value, proven::storage_key, vocabulary, Chain, ChainError, Included, NodeRpc,
+		Progress, Wait,
+	},
 	BlockNumber,
 };
-use codec::Encode;
+use codec::{Decode, Encode};
 use quarks_primitives::{
 	hosting::HostInfo,
 	mailbox::{
@@ -68,11 +71,28 @@ pub async fn admitted_marking(
 	Ok(marked.collect())
 }
 
-/// The admitted hosts `who` chose, in their order.
+/// The admitted hosts `who` chose, in their order, proven at the latest final block: a
+/// node cannot send someone's mail to a host they never chose, nor hide one they did.
 pub async fn chosen(chain: &Chain, who: &AccountId32) -> Result<Vec<Host>, ChainError> {
-	let choice: Vec<(AccountId32, HostInfo<BlockNumber>)> =
-		chain.view(vocabulary::HOSTS_OF, vec![account_value(who)]).await?;
-	Ok(choice.into_iter().map(|(operator, info)| Host { operator, info }).collect())
+	let block = chain.proven_latest().await?;
+	let choice: Vec<AccountId32> = chain
+		.proven_value_at(&block, storage_key(&vocabulary::CHOICES, &[who.as_ref()]))
+		.await?
+		.unwrap_or_default();
+	let keys: Vec<Vec<u8>> = choice
+		.iter()
+		.map(|operator| storage_key(&vocabulary::HOST_RECORDS, &[operator.as_ref()]))
+		.collect();
+	let records = chain.proven_read(&block, &keys).await?;
+	let mut hosts = Vec::with_capacity(choice.len());
+	// A chosen host no longer admitted has no record, and is skipped, as the runtime does.
+	for (operator, record) in choice.into_iter().zip(records) {
+		let Some(record) = record else { continue };
+		let info = HostInfo::decode(&mut &record[..])
+			.map_err(|e| ChainError::Decode(format!("host record: {e}")))?;
+		hosts.push(Host { operator, info });
+	}
+	Ok(hosts)
 }
 
 /// Records `hosts` (1 to 3 admitted operators) as the signer's choice.

@@ -16,7 +16,6 @@ use quarks_primitives::{
 	AnchorRecord, Destination, DeviceKey, DeviceRecord, Epoch, GroupId, KeyPackageRecord,
 };
 use sp_core::{crypto::AccountId32, H256};
-use subxt::dynamic::Value;
 
 /// What the chain recorded of the MLS commit that opened an epoch.
 pub type CommitRecord = quarks_primitives::groups::CommitRecord<AccountId32, BlockNumber>;
@@ -145,21 +144,32 @@ pub async fn receipt_of(
 	chain.proven_value(key).await
 }
 
-/// Those of `recipients` whose receipts for `envelope` the chain keeps, in one read.
+/// Those of `recipients` whose receipts for `envelope` the latest final block keeps, in
+/// one proven read.
 pub async fn acknowledged_by(
 	chain: &Chain,
 	envelope: &H256,
 	recipients: Vec<AccountId32>,
 ) -> Result<Vec<AccountId32>, ChainError> {
-	chain.runtime_api(vocabulary::ACKNOWLEDGED_BY, &(envelope, recipients).encode()).await
+	let block = chain.proven_latest().await?;
+	let keys: Vec<Vec<u8>> = recipients
+		.iter()
+		.map(|r| storage_key(&vocabulary::RECEIPTS, &[envelope.as_bytes(), r.as_ref()]))
+		.collect();
+	let receipts = chain.proven_read(&block, &keys).await?;
+	Ok(recipients.into_iter().zip(receipts).filter_map(|(r, receipt)| receipt.map(|_| r)).collect())
 }
 
-/// The accounts an envelope for `destination` is for.
+/// The accounts an envelope for `destination` is for (a group's members at its epoch,
+/// proven).
 pub async fn recipients(
 	chain: &Chain,
 	destination: &Destination<AccountId32>,
 ) -> Result<Vec<AccountId32>, ChainError> {
-	chain.runtime_api(vocabulary::RECIPIENTS, &destination.encode()).await
+	match destination {
+		Destination::Direct(recipient) => Ok(vec![recipient.clone()]),
+		Destination::Group { group, epoch } => members_at(chain, *group, *epoch).await,
+	}
 }
 
 /// A group's state, proven at the latest final block.
@@ -167,14 +177,36 @@ pub async fn group_info(chain: &Chain, group: GroupId) -> Result<Option<GroupInf
 	chain.proven_value(storage_key(&vocabulary::GROUPS, &[&group.encode()])).await
 }
 
-/// The current members of `group`.
+/// The current members of `group` at the latest final block, proven: the node names
+/// them, each membership is proven, and the group's proven count of members shows that
+/// none was left out.
 pub async fn group_members(chain: &Chain, group: GroupId) -> Result<Vec<AccountId32>, ChainError> {
-	chain
-		.storage_entries(vocabulary::MEMBERS, vec![Value::u128(group.into())])
-		.await?
+	let block = chain.proven_latest().await?;
+	let group_key = group.encode();
+	let info: Option<GroupInfo> =
+		chain.proven_value_at(&block, storage_key(&vocabulary::GROUPS, &[&group_key])).await?;
+	let Some(info) = info else { return Ok(Vec::new()) };
+	let named = chain
+		.keys_at(&block, &storage_key(&vocabulary::MEMBER, &[&group_key]), info.members)
+		.await?;
+	let mut members =
+		named.iter().map(|key| hosts::last_account(key)).collect::<Result<Vec<_>, _>>()?;
+	members.sort();
+	members.dedup();
+	let keys: Vec<Vec<u8>> = members
 		.iter()
-		.map(|(key, _)| hosts::last_account(key))
-		.collect()
+		.map(|member| storage_key(&vocabulary::MEMBER, &[&group_key, member.as_ref()]))
+		.collect();
+	let proven = chain.proven_read(&block, &keys).await?;
+	if proven.iter().any(Option::is_none) || members.len() != info.members as usize {
+		return Err(ChainError::Unproven(format!(
+			"the node named {} members of group {group}, {} of them proven, where the chain counts {}",
+			members.len(),
+			proven.iter().flatten().count(),
+			info.members
+		)));
+	}
+	Ok(members)
 }
 
 /// `who`'s membership of `group` as of the latest final block, proven.

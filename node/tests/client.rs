@@ -976,7 +976,7 @@ fn runtime_metadata() -> subxt::Metadata {
 	subxt::Metadata::decode(&mut &bytes[..]).expect("the runtime's metadata")
 }
 
-/// Every call, storage item, view function, constant, event and runtime API method the
+/// Every call, storage item, constant, event and runtime API method the
 /// client names is the runtime's: a rename in a pallet fails here, not in a user's hands.
 #[test]
 fn the_client_speaks_the_runtimes_vocabulary() {
@@ -997,9 +997,6 @@ fn the_client_speaks_the_runtimes_vocabulary() {
 		let runtime: Vec<String> = entry.keys().map(|key| format!("{:?}", key.hasher)).collect();
 		let client: Vec<String> = hashers.iter().map(|hasher| format!("{hasher:?}")).collect();
 		assert_eq!(runtime, client, "{p}::{name} hashes its keys otherwise");
-	}
-	for View(p, name) in VIEWS {
-		assert!(pallet(p).view_function_by_name(name).is_some(), "no view function {p}::{name}");
 	}
 	for Constant(p, name) in CONSTANTS {
 		assert!(pallet(p).constant_by_name(name).is_some(), "no constant {p}::{name}");

@@ -1,7 +1,8 @@
 //! The client believes no single node: in front of an honest node of the local network
 //! sits a proxy that lies as its operator could — it withholds finality, serves a
 //! justification or a header it altered, calls a block final that is not, or answers a read
-//! from another block's state or of another key. The client refuses each with its own error and never
+//! from another block's state or of another key, or leaves a group's member out of a
+//! listing. The client refuses each with its own error and never
 //! reports the lie as true; told the truth, it proves the same reads, and keeps what it
 //! proved across a restart. Given several nodes, it fails over when one is down, and names
 //! one whose answer failed its proof while it believes the one that proved.
@@ -15,17 +16,21 @@ use parking_lot::Mutex;
 use quarks_client::chain::finality::Header;
 use quarks_client::{
 	chain::{
+		account_value,
 		finality::FinalityError,
 		proven::{storage_key, FinalBlock},
-		vocabulary::DEVICE_RECORDS,
-		Chain, ChainError,
+		vocabulary::{self, DEVICE_RECORDS},
+		Chain, ChainError, Wait,
 	},
 	queries,
 };
+use quarks_primitives::GroupId;
 use sc_consensus_grandpa::FinalityProof;
+use sp_core::crypto::AccountId32;
 use sp_core::H256;
 use sp_keyring::Sr25519Keyring;
 use std::{sync::Arc, time::Duration};
+use subxt::dynamic::Value;
 use subxt::rpcs::client::{RawRpcFuture, RawRpcSubscription, RawValue, RpcClientT};
 
 /// What the proxy lies about, if anything.
@@ -44,6 +49,8 @@ enum Lie {
 	StaleState(H256),
 	/// A read of Alice's devices is answered with Bob's: her device change hidden.
 	AnotherKey,
+	/// Listings of storage keys leave out their first key: a group member hidden.
+	HideKey,
 }
 
 /// A JSON-RPC connection to a real node that rewrites its answers as [`Lie`] says.
@@ -125,6 +132,14 @@ impl RpcClientT for Liar {
 						args[0][0] = array_bytes::bytes2hex("0x", bob).into();
 					}
 					self.call(method, args).await
+				}
+				(Lie::HideKey, "state_getKeysPaged") => {
+					let mut keys = self.call(method, args).await;
+					let listed = keys.as_array_mut().expect("a list of keys");
+					if !listed.is_empty() {
+						listed.remove(0);
+					}
+					keys
 				}
 				_ => return self.node.request_raw(method, params).await,
 			};
@@ -237,6 +252,25 @@ async fn a_lying_node_is_refused_and_an_honest_one_proves_the_same() {
 	assert!(matches!(hidden, ChainError::Unproven(_)), "{hidden}");
 	*lie.lock() = Lie::Nothing;
 	assert!(alice_device_bound(&chain, number).await.expect("proven read"));
+
+	// A group's members: each proven, and none left out, though listing them is unproven.
+	let members = [Sr25519Keyring::Bob, Sr25519Keyring::Charlie].map(account);
+	let listed = Value::unnamed_composite(members.iter().map(account_value));
+	let alice = Sr25519Keyring::Alice.pair();
+	let included = chain
+		.submit(&alice, vocabulary::CREATE_GROUP, vec![listed], Wait::Finalized, &mut |_| {})
+		.await
+		.expect("a group");
+	let (group, _, _): (GroupId, AccountId32, u32) =
+		included.event(vocabulary::GROUP_CREATED).expect("created");
+	let mut expected = vec![account(Sr25519Keyring::Alice)];
+	expected.extend(members);
+	expected.sort();
+	assert_eq!(queries::group_members(&chain, group).await.expect("proven"), expected);
+	*lie.lock() = Lie::HideKey;
+	let hidden = queries::group_members(&chain, group).await.expect_err("refused");
+	assert!(matches!(hidden, ChainError::Unproven(_)), "{hidden}");
+	*lie.lock() = Lie::Nothing;
 
 	// What it proved is kept: a restart trusts the same checkpoint, not its node anew.
 	let kept = chain.checkpoint().await.expect("pinned");

@@ -96,17 +96,31 @@ fn unreachable(error: &RpcError) -> bool {
 }
 
 impl Failover {
-	/// `call`'s answer, or with another node to ask, an outage once [`ANSWER_WITHIN`] passed.
-	async fn within<T>(
-		&self,
-		call: impl std::future::Future<Output = Result<T, RpcError>>,
+	/// `call` to the node in use; to the next one while a node cannot be reached or, with
+	/// another node to ask, does not answer within [`ANSWER_WITHIN`].
+	async fn ask<'a, T>(
+		&'a self,
+		call: impl Fn(&'a dyn RpcClientT) -> RawRpcFuture<'a, T>,
 	) -> Result<T, RpcError> {
-		if self.clients.len() < 2 {
-			return call.await;
+		let mut failed = None;
+		for _ in 0..self.clients.len() {
+			let at = self.nodes.current.load(Ordering::SeqCst) % self.clients.len();
+			let answer = if self.clients.len() < 2 {
+				call(&*self.clients[at]).await
+			} else {
+				tokio::time::timeout(ANSWER_WITHIN, call(&*self.clients[at]))
+					.await
+					.unwrap_or_else(|_| Err(RpcError::Client("no answer in time".into())))
+			};
+			match answer {
+				Err(error) if unreachable(&error) => {
+					self.nodes.next(at);
+					failed = Some(error);
+				}
+				answer => return answer,
+			}
 		}
-		tokio::time::timeout(ANSWER_WITHIN, call)
-			.await
-			.unwrap_or_else(|_| Err(RpcError::Client("no answer in time".into())))
+		Err(failed.unwrap_or_else(|| RpcError::Client("no node to ask".into())))
 	}
 }
 
@@ -116,21 +130,7 @@ impl RpcClientT for Failover {
 		method: &'a str,
 		params: Option<Box<RawValue>>,
 	) -> RawRpcFuture<'a, Box<RawValue>> {
-		Box::pin(async move {
-			let mut failed = None;
-			for _ in 0..self.clients.len() {
-				let at = self.nodes.current.load(Ordering::SeqCst) % self.clients.len();
-				let call = self.clients[at].request_raw(method, params.clone());
-				match self.within(call).await {
-					Err(error) if unreachable(&error) => {
-						self.nodes.next(at);
-						failed = Some(error);
-					}
-					answer => return answer,
-				}
-			}
-			Err(failed.unwrap_or_else(|| RpcError::Client("no node to ask".into())))
-		})
+		Box::pin(self.ask(move |client| client.request_raw(method, params.clone())))
 	}
 
 	fn subscribe_raw<'a>(
@@ -139,20 +139,6 @@ impl RpcClientT for Failover {
 		params: Option<Box<RawValue>>,
 		unsub: &'a str,
 	) -> RawRpcFuture<'a, RawRpcSubscription> {
-		Box::pin(async move {
-			let mut failed = None;
-			for _ in 0..self.clients.len() {
-				let at = self.nodes.current.load(Ordering::SeqCst) % self.clients.len();
-				let call = self.clients[at].subscribe_raw(sub, params.clone(), unsub);
-				match self.within(call).await {
-					Err(error) if unreachable(&error) => {
-						self.nodes.next(at);
-						failed = Some(error);
-					}
-					answer => return answer,
-				}
-			}
-			Err(failed.unwrap_or_else(|| RpcError::Client("no node to ask".into())))
-		})
+		Box::pin(self.ask(move |client| client.subscribe_raw(sub, params.clone(), unsub)))
 	}
 }

@@ -24,6 +24,7 @@ use sp_runtime::traits::{BlakeTwo256, Header as _};
 use std::{
 	collections::BTreeMap,
 	path::PathBuf,
+	sync::atomic::{AtomicU32, Ordering},
 	time::{Duration, Instant},
 };
 use subxt::rpcs::client::rpc_params;
@@ -39,6 +40,17 @@ pub struct FinalBlock {
 	pub state_root: H256,
 	/// The root of its extrinsics.
 	pub extrinsics_root: H256,
+}
+
+impl FinalBlock {
+	fn of(header: &Header) -> Self {
+		Self {
+			number: *header.number(),
+			hash: header.hash(),
+			state_root: header.state_root,
+			extrinsics_root: header.extrinsics_root,
+		}
+	}
 }
 
 /// Final blocks one connection remembers having proven.
@@ -61,12 +73,17 @@ pub struct Finality {
 	file: parking_lot::Mutex<Option<PathBuf>>,
 	proven: parking_lot::Mutex<BTreeMap<BlockNumber, FinalBlock>>,
 	latest: parking_lot::Mutex<Option<(Instant, FinalBlock)>>,
+	/// The highest block this client's own transactions were seen final in: no read after
+	/// one returns may come from before it (the group it just created, the commit it just
+	/// ordered), whatever the cache holds.
+	seen: AtomicU32,
 }
 
-/// The key of storage map `item` under `parts`, one per hasher it declares.
+/// The key of storage map `item` under `parts`, one per hasher it declares; with fewer
+/// parts, the prefix of the keys that start with them.
 pub fn storage_key(item: &Keyed, parts: &[&[u8]]) -> Vec<u8> {
 	let Keyed(Storage(pallet, entry), hashers) = item;
-	debug_assert_eq!(hashers.len(), parts.len(), "{pallet}::{entry} takes one part per hasher");
+	debug_assert!(parts.len() <= hashers.len(), "{pallet}::{entry} takes one part per hasher");
 	let mut key = [twox_128(pallet.as_bytes()), twox_128(entry.as_bytes())].concat();
 	for (hasher, part) in hashers.iter().zip(parts) {
 		match hasher {
@@ -131,6 +148,14 @@ impl Chain {
 		written.map_err(|e| ChainError::Decode(format!("cannot keep {}: {e}", file.display())))
 	}
 
+	/// The header whose hash is `hash`: the node's answer is checked, not believed.
+	async fn header_of(&self, hash: H256) -> Result<Header, ChainError> {
+		let header: Option<Header> = self.rpc.request("chain_getHeader", rpc_params![hash]).await?;
+		header
+			.filter(|header| header.hash() == hash)
+			.ok_or_else(|| ChainError::Unproven(format!("no header for block {hash:?}")))
+	}
+
 	/// The header of block `number` on the node's chain, if it has one.
 	async fn header(&self, number: BlockNumber) -> Result<Option<Header>, ChainError> {
 		let hash: Option<H256> =
@@ -176,12 +201,7 @@ impl Chain {
 			if header.hash() != self.genesis() {
 				return Err(ChainError::Unproven("a genesis header of another chain".into()));
 			}
-			return Ok(Some(FinalBlock {
-				number,
-				hash: header.hash(),
-				state_root: header.state_root,
-				extrinsics_root: header.extrinsics_root,
-			}));
+			return Ok(Some(FinalBlock::of(&header)));
 		}
 		let proof: Option<Bytes> =
 			self.rpc.request("quarks_finalityProof", rpc_params![number]).await?;
@@ -206,12 +226,7 @@ impl Chain {
 				verified?;
 			}
 		}
-		let block = FinalBlock {
-			number,
-			hash: header.hash(),
-			state_root: header.state_root,
-			extrinsics_root: header.extrinsics_root,
-		};
+		let block = FinalBlock::of(&header);
 		// Under the checkpoint's lock: `trust` clears what an older checkpoint proved.
 		let mut proven = self.finality.proven.lock();
 		proven.insert(number, block);
@@ -228,12 +243,7 @@ impl Chain {
 		number: BlockNumber,
 	) -> Result<Option<(FinalBlock, Header)>, ChainError> {
 		let Some(block) = self.proven_final(number).await? else { return Ok(None) };
-		let header: Option<Header> =
-			self.rpc.request("chain_getHeader", rpc_params![block.hash]).await?;
-		let header = header
-			.filter(|header| header.hash() == block.hash)
-			.ok_or_else(|| ChainError::Unproven(format!("no header for proven block {number}")))?;
-		Ok(Some((block, header)))
+		Ok(Some((block, self.header_of(block.hash).await?)))
 	}
 
 	/// Follows the node's authority-set hand-offs from `checkpoint`, keeping each step.
@@ -260,12 +270,7 @@ impl Chain {
 	/// for a forced one, so its id may run ahead of the voters'.
 	async fn pin(&self) -> Result<Checkpoint, ChainError> {
 		let hash: H256 = self.rpc.request("chain_getFinalizedHead", rpc_params![]).await?;
-		let header: Header = self
-			.rpc
-			.request::<Option<Header>>("chain_getHeader", rpc_params![hash])
-			.await?
-			.filter(|header| header.hash() == hash)
-			.ok_or_else(|| ChainError::Unproven(format!("no header for finalized {hash:?}")))?;
+		let header = self.header_of(hash).await?;
 		let number = *header.number();
 		let before = if number == 0 { hash } else { *header.parent_hash() };
 		let authorities: AuthorityList =
@@ -304,14 +309,15 @@ impl Chain {
 
 	/// The node's latest finalized block, proven (reused for half a second).
 	pub async fn proven_latest(&self) -> Result<FinalBlock, ChainError> {
+		let seen = self.finality.seen.load(Ordering::Acquire);
 		if let Some((when, block)) = *self.finality.latest.lock() {
-			if when.elapsed() < LATEST_FOR {
+			if when.elapsed() < LATEST_FOR && block.number >= seen {
 				return Ok(block);
 			}
 		}
 		// Never behind the latest already proven: a node that names an older final block
 		// (or a node behind the others) would have the client read a past state as now.
-		let floor = self.finality.latest.lock().map_or(0, |(_, block)| block.number);
+		let floor = self.finality.latest.lock().map_or(0, |(_, block)| block.number).max(seen);
 		let number = self.finalized().await?.max(floor);
 		let block = self.proven_final(number).await?.ok_or_else(|| {
 			ChainError::Finality(FinalityError::Malformed(format!(
@@ -320,6 +326,43 @@ impl Chain {
 		})?;
 		*self.finality.latest.lock() = Some((Instant::now(), block));
 		Ok(block)
+	}
+
+	/// The node's list of the keys under `prefix` at `block`, at most `expected` + 1 of
+	/// them (one more shows it named too many). Unproven: each is for the caller to prove.
+	pub async fn keys_at(
+		&self,
+		block: &FinalBlock,
+		prefix: &[u8],
+		expected: u32,
+	) -> Result<Vec<Vec<u8>>, ChainError> {
+		const PAGE: u32 = 256;
+		let most = expected.saturating_add(1) as usize;
+		let mut keys: Vec<Vec<u8>> = Vec::new();
+		let mut after: Option<Bytes> = None;
+		// Each page adds keys or ends the list: at most `most` of them are asked for.
+		while keys.len() < most {
+			let count = PAGE.min((most - keys.len()) as u32);
+			let asked = rpc_params![Bytes(prefix.to_vec()), count, after, block.hash];
+			let page: Vec<Bytes> = self.rpc.request("state_getKeysPaged", asked).await?;
+			let full = page.len() as u32 >= count;
+			after = page.last().cloned();
+			for key in page {
+				if !key.0.starts_with(prefix) {
+					return Err(ChainError::Unproven("a key outside the prefix asked for".into()));
+				}
+				keys.push(key.0);
+			}
+			if !full {
+				break;
+			}
+		}
+		Ok(keys)
+	}
+
+	/// Notes that one of this client's transactions is final in block `number`.
+	pub(crate) fn saw_final(&self, number: BlockNumber) {
+		self.finality.seen.fetch_max(number, Ordering::AcqRel);
 	}
 
 	/// The values under `keys` at final `block`, each checked against its state root; with

@@ -38,10 +38,6 @@ pub enum Hasher {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Keyed(pub Storage, pub &'static [Hasher]);
 
-/// A pallet's view function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct View(pub &'static str, pub &'static str);
-
 /// A pallet's constant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Constant(pub &'static str, pub &'static str);
@@ -122,10 +118,10 @@ pub const GRANDPA_VOTERS: Keyed = Keyed(Storage("Grandpa", "Authorities"), &[]);
 /// `Groups::EpochMembers`: (group, epoch of a membership change) → members.
 pub const EPOCH_MEMBERS: Keyed =
 	Keyed(Storage("Groups", "EpochMembers"), &[Hasher::Twox64Concat, Hasher::Twox64Concat]);
-
-// View functions.
-/// The view function `Hosts::hosts_of`.
-pub const HOSTS_OF: View = View("Hosts", "hosts_of");
+/// `Hosts::Choices`: account → the hosts it chose, in order.
+pub const CHOICES: Keyed = Keyed(Storage("Hosts", "Choices"), &[Hasher::Blake2_128Concat]);
+/// `Hosts::Hosts`: operator → its admitted host's record.
+pub const HOST_RECORDS: Keyed = Keyed(HOSTS, &[Hasher::Blake2_128Concat]);
 
 // Constants.
 /// The constant `Groups::MinUpdateInterval`.
@@ -144,10 +140,6 @@ pub const SLOT_DURATION: RuntimeApi = RuntimeApi("AuraApi", "slot_duration");
 pub const ANCHOR_OF: RuntimeApi = RuntimeApi("HostingApi", "anchor");
 /// The runtime API method `HostingApi_anchors`.
 pub const ANCHORS_OF: RuntimeApi = RuntimeApi("HostingApi", "anchors");
-/// The runtime API method `HostingApi_recipients`.
-pub const RECIPIENTS: RuntimeApi = RuntimeApi("HostingApi", "recipients");
-/// The runtime API method `HostingApi_acknowledged_by`.
-pub const ACKNOWLEDGED_BY: RuntimeApi = RuntimeApi("HostingApi", "acknowledged_by");
 
 /// Every name above, for the test that holds them to the metadata.
 pub const CALLS: &[Call] = &[
@@ -179,13 +171,12 @@ pub const PROVEN: &[Keyed] = &[
 	GRANDPA_VOTERS,
 	KEY_PACKAGES,
 	BLOCK_HASH,
+	CHOICES,
+	HOST_RECORDS,
 ];
-/// Every view function above.
-pub const VIEWS: &[View] = &[HOSTS_OF];
 /// Every constant above.
 pub const CONSTANTS: &[Constant] = &[MIN_UPDATE_INTERVAL, EXISTENTIAL_DEPOSIT];
 /// Every event above.
 pub const EVENTS: &[Event] = &[GROUP_CREATED];
 /// Every runtime API method above.
-pub const RUNTIME_APIS: &[RuntimeApi] =
-	&[SLOT_DURATION, ANCHOR_OF, ANCHORS_OF, RECIPIENTS, ACKNOWLEDGED_BY];
+pub const RUNTIME_APIS: &[RuntimeApi] = &[SLOT_DURATION, ANCHOR_OF, ANCHORS_OF];

@@ -170,13 +170,15 @@ impl Messenger {
 		if at.is_some_and(|at| at >= epoch) {
 			return Ok(false);
 		}
+		// The commit first: a welcome may arrive before the block that added this account is
+		// final, and that is worth waiting for, not a stale welcome.
+		let record = queries::commit_at(&self.chain, group, epoch)
+			.await?
+			.ok_or(ReadError::CommitNotOrdered { group, epoch })?;
 		let member = queries::member(&self.chain, group, self.account()).await?;
 		if member.is_none_or(|m| m.joined > epoch) {
 			return Err(ReadError::StaleWelcome { group, epoch });
 		}
-		let record = queries::commit_at(&self.chain, group, epoch)
-			.await?
-			.ok_or(ReadError::CommitNotOrdered { group, epoch })?;
 		if &record.committer != sender {
 			return Err(ReadError::WelcomeNotFromCommitter { group, epoch });
 		}
