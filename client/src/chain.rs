@@ -39,7 +39,7 @@ pub mod vocabulary;
 use failover::{Failover, Nodes};
 pub use failures::Failure;
 pub use funds::{NotAnAmount, Qrk};
-use vocabulary::{Call, Constant, Event, RuntimeApi, Storage};
+use vocabulary::{Call, Constant, Event, RuntimeApi};
 
 /// The subxt client type used throughout.
 pub type Api = OnlineClient<SubstrateConfig>;
@@ -381,7 +381,7 @@ impl Chain {
 	}
 
 	/// The nodes this connection may ask, and the answers of theirs it refused.
-	pub fn nodes(&self) -> &Nodes {
+	pub fn nodes(&self) -> &Arc<Nodes> {
 		&self.nodes
 	}
 
@@ -553,7 +553,7 @@ impl Chain {
 			let header = self.api.at_block(in_block.block_hash()).await.map_err(rpc_error)?;
 			let number = block_number(header.block_number())?;
 			if finalized {
-				self.saw_final(number);
+				self.saw_final(number, block_hash).await;
 			}
 			progress(if finalized {
 				Progress::Finalized(number)
@@ -578,39 +578,6 @@ impl Chain {
 			return Ok(Included { block_hash, block_number: number, finalized, events });
 		}
 		Err(ChainError::Rpc("the node stopped reporting the transaction's status".into()))
-	}
-
-	/// The encoded value of storage `pallet::entry` under the full key `keys`, at the
-	/// finalized block.
-	pub async fn storage_value(
-		&self,
-		storage: Storage,
-		keys: Vec<Value>,
-	) -> Result<Option<Vec<u8>>, ChainError> {
-		let Storage(pallet, entry) = storage;
-		let at = self.at(At::Finalized).await?;
-		let address = subxt::dynamic::storage::<Vec<Value>, Value>(pallet, entry);
-		let value = at.storage().try_fetch(address, keys).await.map_err(rpc_error)?;
-		Ok(value.map(|v| v.bytes().to_vec()))
-	}
-
-	/// Every entry of storage map `pallet::entry` under the encoded key `prefix`, at the
-	/// finalized block: (full key, encoded value).
-	pub async fn storage_entries(
-		&self,
-		storage: Storage,
-		prefix: Vec<Value>,
-	) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ChainError> {
-		let Storage(pallet, entry) = storage;
-		let at = self.at(At::Finalized).await?;
-		let address = subxt::dynamic::storage::<Vec<Value>, Value>(pallet, entry);
-		let mut entries = at.storage().iter(address, prefix).await.map_err(rpc_error)?;
-		let mut out = Vec::new();
-		while let Some(item) = entries.next().await {
-			let item = item.map_err(rpc_error)?;
-			out.push((item.key_bytes().to_vec(), item.value().bytes().to_vec()));
-		}
-		Ok(out)
 	}
 }
 

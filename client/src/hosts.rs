@@ -4,8 +4,9 @@
 
 use crate::{
 	chain::{
-		account_value, proven::storage_key, vocabulary, Chain, ChainError, Included, NodeRpc,
-		Progress, Wait,
+		account_value,
+		proven::{storage_key, FinalBlock},
+		vocabulary, Chain, ChainError, Included, NodeRpc, Progress, Wait,
 	},
 	BlockNumber,
 };
@@ -44,17 +45,53 @@ impl Host {
 /// One envelope kept for the account, as a host lists it.
 pub type MailboxEntry = MailEntry<BlockNumber>;
 
-/// Every admitted host, read from finalized state.
+/// Most admitted hosts listed.
+const MAX_LISTED_HOSTS: u32 = 1024;
+
+/// Every admitted host (up to 1,024), each record proven at the latest final block. The
+/// list is the node's (a listing has no proof): it could leave a host out, not make one up.
 pub async fn admitted(chain: &Chain) -> Result<Vec<Host>, ChainError> {
-	let mut hosts = Vec::new();
-	for (key, value) in chain.storage_entries(vocabulary::HOSTS, Vec::new()).await? {
-		hosts.push(Host {
-			operator: last_account(&key)?,
-			info: codec::Decode::decode(&mut &value[..])
-				.map_err(|e| ChainError::Decode(format!("host record: {e}")))?,
-		});
+	chain.refusing(|| admitted_listed(chain)).await
+}
+
+async fn admitted_listed(chain: &Chain) -> Result<Vec<Host>, ChainError> {
+	let block = chain.proven_latest().await?;
+	let prefix = storage_key(&vocabulary::HOST_RECORDS, &[]);
+	let mut operators: Vec<AccountId32> = Vec::new();
+	for key in chain.keys_at(&block, &prefix, MAX_LISTED_HOSTS - 1).await? {
+		let operator = last_account(&key)?;
+		if !operators.contains(&operator) {
+			operators.push(operator);
+		}
 	}
-	Ok(hosts)
+	let hosts = records_at(chain, &block, operators).await?;
+	if hosts.iter().any(|(_, host)| host.is_none()) {
+		return Err(ChainError::Unproven("the node listed a host that has no record".into()));
+	}
+	Ok(hosts.into_iter().filter_map(|(_, host)| host).collect())
+}
+
+/// The proven record of each of `operators` at `block`, `None` where none is admitted.
+async fn records_at(
+	chain: &Chain,
+	block: &FinalBlock,
+	operators: Vec<AccountId32>,
+) -> Result<Vec<(AccountId32, Option<Host>)>, ChainError> {
+	let keys: Vec<Vec<u8>> = operators
+		.iter()
+		.map(|operator| storage_key(&vocabulary::HOST_RECORDS, &[operator.as_ref()]))
+		.collect();
+	let records = chain.proven_read(block, &keys).await?;
+	operators
+		.into_iter()
+		.zip(records)
+		.map(|(operator, record)| {
+			let Some(record) = record else { return Ok((operator, None)) };
+			let info = HostInfo::decode(&mut &record[..])
+				.map_err(|e| ChainError::Decode(format!("host record: {e}")))?;
+			Ok((operator.clone(), Some(Host { operator, info })))
+		})
+		.collect()
 }
 
 /// Every admitted host, each with whether `who` chose it.
@@ -79,20 +116,9 @@ pub async fn chosen(chain: &Chain, who: &AccountId32) -> Result<Vec<Host>, Chain
 		.proven_value_at(&block, storage_key(&vocabulary::CHOICES, &[who.as_ref()]))
 		.await?
 		.unwrap_or_default();
-	let keys: Vec<Vec<u8>> = choice
-		.iter()
-		.map(|operator| storage_key(&vocabulary::HOST_RECORDS, &[operator.as_ref()]))
-		.collect();
-	let records = chain.proven_read(&block, &keys).await?;
-	let mut hosts = Vec::with_capacity(choice.len());
 	// A chosen host no longer admitted has no record, and is skipped, as the runtime does.
-	for (operator, record) in choice.into_iter().zip(records) {
-		let Some(record) = record else { continue };
-		let info = HostInfo::decode(&mut &record[..])
-			.map_err(|e| ChainError::Decode(format!("host record: {e}")))?;
-		hosts.push(Host { operator, info });
-	}
-	Ok(hosts)
+	let hosts = records_at(chain, &block, choice).await?;
+	Ok(hosts.into_iter().filter_map(|(_, host)| host).collect())
 }
 
 /// Records `hosts` (1 to 3 admitted operators) as the signer's choice.

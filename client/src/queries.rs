@@ -181,6 +181,10 @@ pub async fn group_info(chain: &Chain, group: GroupId) -> Result<Option<GroupInf
 /// them, each membership is proven, and the group's proven count of members shows that
 /// none was left out.
 pub async fn group_members(chain: &Chain, group: GroupId) -> Result<Vec<AccountId32>, ChainError> {
+	chain.refusing(|| members_listed(chain, group)).await
+}
+
+async fn members_listed(chain: &Chain, group: GroupId) -> Result<Vec<AccountId32>, ChainError> {
 	let block = chain.proven_latest().await?;
 	let group_key = group.encode();
 	let info: Option<GroupInfo> =

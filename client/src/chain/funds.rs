@@ -2,7 +2,8 @@
 //! why the pool refused one (an account without funds is told so, and what to do).
 
 use super::{
-	account_value, rpc_error,
+	proven::storage_key,
+	rpc_error,
 	vocabulary::{self, Call},
 	AccountSigner, At, Chain, ChainError,
 };
@@ -62,10 +63,11 @@ struct AccountStart {
 }
 
 impl Chain {
-	/// What `account` holds and may spend (its free balance), at the finalized block.
+	/// What `account` holds and may spend (its free balance), proven at the latest final
+	/// block.
 	pub async fn free_balance(&self, account: &AccountId32) -> Result<Qrk, ChainError> {
-		let Some(bytes) =
-			self.storage_value(vocabulary::ACCOUNTS, vec![account_value(account)]).await?
+		let key = storage_key(&vocabulary::ACCOUNTS, &[account.as_ref()]);
+		let Some(Some(bytes)) = self.proven_read(&self.proven_latest().await?, &[key]).await?.pop()
 		else {
 			return Ok(Qrk(0));
 		};

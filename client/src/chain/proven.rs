@@ -24,7 +24,6 @@ use sp_runtime::traits::{BlakeTwo256, Header as _};
 use std::{
 	collections::BTreeMap,
 	path::PathBuf,
-	sync::atomic::{AtomicU32, Ordering},
 	time::{Duration, Instant},
 };
 use subxt::rpcs::client::rpc_params;
@@ -73,10 +72,6 @@ pub struct Finality {
 	file: parking_lot::Mutex<Option<PathBuf>>,
 	proven: parking_lot::Mutex<BTreeMap<BlockNumber, FinalBlock>>,
 	latest: parking_lot::Mutex<Option<(Instant, FinalBlock)>>,
-	/// The highest block this client's own transactions were seen final in: no read after
-	/// one returns may come from before it (the group it just created, the commit it just
-	/// ordered), whatever the cache holds.
-	seen: AtomicU32,
 }
 
 /// The key of storage map `item` under `parts`, one per hasher it declares; with fewer
@@ -178,9 +173,18 @@ impl Chain {
 		&self,
 		number: BlockNumber,
 	) -> Result<Option<FinalBlock>, ChainError> {
+		self.refusing(|| self.prove_final(number)).await
+	}
+
+	/// `attempt`'s answer; with several nodes, one whose answer failed its proof is
+	/// recorded and `attempt` made again with the next, once per node.
+	pub async fn refusing<T, F: std::future::Future<Output = Result<T, ChainError>>>(
+		&self,
+		mut attempt: impl FnMut() -> F,
+	) -> Result<T, ChainError> {
 		let mut left = self.nodes.len();
 		loop {
-			match self.prove_final(number).await {
+			match attempt().await {
 				Err(refused) if is_refusal(&refused) && left > 1 => {
 					self.nodes.distrust(refused.to_string());
 					left -= 1;
@@ -309,15 +313,14 @@ impl Chain {
 
 	/// The node's latest finalized block, proven (reused for half a second).
 	pub async fn proven_latest(&self) -> Result<FinalBlock, ChainError> {
-		let seen = self.finality.seen.load(Ordering::Acquire);
 		if let Some((when, block)) = *self.finality.latest.lock() {
-			if when.elapsed() < LATEST_FOR && block.number >= seen {
+			if when.elapsed() < LATEST_FOR {
 				return Ok(block);
 			}
 		}
 		// Never behind the latest already proven: a node that names an older final block
 		// (or a node behind the others) would have the client read a past state as now.
-		let floor = self.finality.latest.lock().map_or(0, |(_, block)| block.number).max(seen);
+		let floor = self.finality.latest.lock().map_or(0, |(_, block)| block.number);
 		let number = self.finalized().await?.max(floor);
 		let block = self.proven_final(number).await?.ok_or_else(|| {
 			ChainError::Finality(FinalityError::Malformed(format!(
@@ -344,7 +347,8 @@ impl Chain {
 		while keys.len() < most {
 			let count = PAGE.min((most - keys.len()) as u32);
 			let asked = rpc_params![Bytes(prefix.to_vec()), count, after, block.hash];
-			let page: Vec<Bytes> = self.rpc.request("state_getKeysPaged", asked).await?;
+			let mut page: Vec<Bytes> = self.rpc.request("state_getKeysPaged", asked).await?;
+			page.truncate(count as usize);
 			let full = page.len() as u32 >= count;
 			after = page.last().cloned();
 			for key in page {
@@ -360,9 +364,16 @@ impl Chain {
 		Ok(keys)
 	}
 
-	/// Notes that one of this client's transactions is final in block `number`.
-	pub(crate) fn saw_final(&self, number: BlockNumber) {
-		self.finality.seen.fetch_max(number, Ordering::AcqRel);
+	/// Proves that one of this client's transactions is final in block `number`, `hash`,
+	/// and makes that block the latest, so that no read after it comes from before it (the
+	/// group just created, the commit just ordered) whatever the cache held. The node's
+	/// word alone moves nothing: a block it cannot prove is left for the next read.
+	pub(crate) async fn saw_final(&self, number: BlockNumber, hash: H256) {
+		let Ok(Some(block)) = self.proven_final(number).await else { return };
+		let mut latest = self.finality.latest.lock();
+		if block.hash == hash && latest.is_none_or(|(_, held)| held.number < number) {
+			*latest = Some((Instant::now(), block));
+		}
 	}
 
 	/// The values under `keys` at final `block`, each checked against its state root; with
@@ -372,16 +383,7 @@ impl Chain {
 		block: &FinalBlock,
 		keys: &[Vec<u8>],
 	) -> Result<Vec<Option<Vec<u8>>>, ChainError> {
-		let mut left = self.nodes.len();
-		loop {
-			match self.read_proven(block, keys).await {
-				Err(refused) if is_refusal(&refused) && left > 1 => {
-					self.nodes.distrust(refused.to_string());
-					left -= 1;
-				}
-				answer => return answer,
-			}
-		}
+		self.refusing(|| self.read_proven(block, keys)).await
 	}
 
 	async fn read_proven(

@@ -86,14 +86,14 @@ pub const BATCH_ALL: Call = Call("Utility", "batch_all");
 pub const CHOOSE_HOSTS: Call = Call("Hosts", "choose_hosts");
 
 // Storage items.
-/// The storage item `System::Account`.
-pub const ACCOUNTS: Storage = Storage("System", "Account");
 /// The storage item `Groups::Members`.
 pub const MEMBERS: Storage = Storage("Groups", "Members");
 /// The storage item `Hosts::Hosts`.
 pub const HOSTS: Storage = Storage("Hosts", "Hosts");
 
 // Storage maps read with proofs, and how each part of their keys is hashed.
+/// `System::Account`: account → nonce, counters and balances.
+pub const ACCOUNTS: Keyed = Keyed(Storage("System", "Account"), &[Hasher::Blake2_128Concat]);
 /// `Messaging::Anchors`: (sender, root) → anchor record.
 pub const ANCHORS: Keyed =
 	Keyed(Storage("Messaging", "Anchors"), &[Hasher::Blake2_128Concat, Hasher::Identity]);
@@ -158,9 +158,10 @@ pub const CALLS: &[Call] = &[
 	CHOOSE_HOSTS,
 ];
 /// Every storage item above.
-pub const STORAGE: &[Storage] = &[ACCOUNTS, MEMBERS, HOSTS];
+pub const STORAGE: &[Storage] = &[MEMBERS, HOSTS];
 /// Every storage map read with proofs.
 pub const PROVEN: &[Keyed] = &[
+	ACCOUNTS,
 	ANCHORS,
 	RECEIPTS,
 	DEVICE_RECORDS,
