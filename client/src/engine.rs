@@ -21,6 +21,8 @@ use tokio::sync::{mpsc, Mutex, Notify};
 const RESEND_EVERY: Duration = Duration::from_secs(10);
 /// How often the chain is read for receipts of what this account sent.
 const DELIVERIES_EVERY: Duration = Duration::from_secs(5);
+/// How often the nodes' disagreements are looked at.
+const DISAGREEMENTS_EVERY: Duration = Duration::from_secs(1);
 /// The longest pause before a mail stream that ended is opened again.
 const MAX_RECONNECT_PAUSE: Duration = Duration::from_secs(16);
 
@@ -77,6 +79,7 @@ impl Engine {
 		tokio::spawn(follow(m, engine.events.clone(), sync_every, engine.rehost.clone()));
 		tokio::spawn(follow_deliveries(Arc::downgrade(&engine)));
 		tokio::spawn(resend(Arc::downgrade(&engine)));
+		tokio::spawn(tell_disagreements(Arc::downgrade(&engine)));
 		(engine, rx)
 	}
 
@@ -150,6 +153,21 @@ async fn follow_deliveries(engine: std::sync::Weak<Engine>) {
 		tokio::time::sleep(DELIVERIES_EVERY).await;
 		let Some(engine) = engine.upgrade() else { return };
 		let _ = engine.messenger.check_deliveries().await;
+	}
+}
+
+/// Tells the person of each node whose answer failed its proof (the next node was asked,
+/// and only what was proven believed). Stops with the engine.
+async fn tell_disagreements(engine: std::sync::Weak<Engine>) {
+	let mut seen = 0;
+	loop {
+		tokio::time::sleep(DISAGREEMENTS_EVERY).await;
+		let Some(engine) = engine.upgrade() else { return };
+		let (total, new) = engine.messenger.chain.nodes().disagreements_since(seen);
+		seen = total;
+		for disagreement in new {
+			let _ = engine.events.send(Event::Notice(disagreement.to_string()));
+		}
 	}
 }
 

@@ -302,6 +302,10 @@ async fn several_nodes_fail_over_and_a_liar_among_them_is_named() {
 	assert_eq!(disagreements.len(), 1, "{disagreements:?}");
 	assert_eq!(disagreements[0].url, "liar");
 	assert!(disagreements[0].reason.contains("did not prove finality"), "{disagreements:?}");
+	// What front ends tell the person: each disagreement once.
+	assert_eq!(chain.nodes().disagreements_since(0), (1, disagreements.clone()));
+	assert_eq!(chain.nodes().disagreements_since(1), (1, Vec::new()));
+	assert!(disagreements[0].to_string().starts_with("node liar was not believed: "));
 	assert_eq!(chain.nodes().current(), "honest");
 	let hash: H256 = nodes[1]
 		.rpc

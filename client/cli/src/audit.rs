@@ -2,7 +2,6 @@
 
 use crate::{args::*, input::*, output::*};
 use quarks_client::{
-	chain::Chain,
 	proofs::{self, Genesis, Proof, Verified},
 	seal::Content,
 };
@@ -84,7 +83,7 @@ fn read_proof(file: &Path) -> Fallible<Proof> {
 /// trusting the node's finality on first use.
 pub async fn verify_proof(cli: &Cli, file: &Path, spec: Option<&Path>) -> Fallible<()> {
 	let proof = read_proof(file)?;
-	let chain = Chain::connect(cli.url()).await?;
+	let chain = crate::input::connect(cli).await?;
 	if let Some(spec) = spec {
 		chain.trust(read_spec(spec)?.checkpoint(chain.genesis())?).await?;
 	}

@@ -2,12 +2,13 @@
 
 use crate::args::Cli;
 use quarks_client::{
-	chain::{Chain, Wait},
+	chain::{failover::Nodes, Chain, Wait},
 	inbox::ReadOptions,
 	keystore::Keystore,
 	messenger::Messenger,
 };
 use quarks_primitives::DeviceKey;
+use std::sync::{Arc, OnceLock};
 
 /// What a command returns: its error is printed.
 pub type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
@@ -38,8 +39,25 @@ pub fn wait_for(finalized: bool) -> Wait {
 
 pub async fn messenger(cli: &Cli) -> Fallible<Messenger> {
 	let keystore = Keystore::open(cli.keystore(), &passphrase(false)?)?;
+	Ok(Messenger::new(connect(cli).await?, keystore)?)
+}
+
+/// The nodes this process connected to, for the warnings at its end.
+static NODES: OnceLock<Arc<Nodes>> = OnceLock::new();
+
+/// Connects to the nodes `--url` names.
+pub async fn connect(cli: &Cli) -> Fallible<Chain> {
 	let chain = Chain::connect(cli.url()).await?;
-	Ok(Messenger::new(chain, keystore)?)
+	let _ = NODES.set(chain.nodes().clone());
+	Ok(chain)
+}
+
+/// Tells the user of each node whose answer failed its proof: the next node was asked,
+/// and only what was proven believed.
+pub fn warn_of_disagreements() {
+	for disagreement in NODES.get().map(|nodes| nodes.disagreements()).unwrap_or_default() {
+		eprintln!("warning: {disagreement}");
+	}
 }
 
 pub fn read_options(follow: bool, acknowledge: bool) -> ReadOptions {

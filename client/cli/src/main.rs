@@ -38,7 +38,9 @@ async fn main() -> ExitCode {
 	);
 	// Print addresses in the chain's own format; both it and the generic one are read.
 	sp_core::crypto::set_default_ss58_version(Ss58AddressFormat::custom(SS58_PREFIX));
-	match run(&cli).await {
+	let outcome = run(&cli).await;
+	input::warn_of_disagreements();
+	match outcome {
 		Ok(()) => ExitCode::SUCCESS,
 		Err(e) => {
 			eprintln!("error: {e}");

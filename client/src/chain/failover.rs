@@ -25,6 +25,12 @@ pub struct Disagreement {
 	pub reason: String,
 }
 
+impl std::fmt::Display for Disagreement {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		write!(f, "node {} was not believed: {}", self.url, self.reason)
+	}
+}
+
 /// Disagreements kept, the latest ones.
 const MAX_DISAGREEMENTS: usize = 64;
 
@@ -36,7 +42,8 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 pub struct Nodes {
 	urls: Vec<String>,
 	current: AtomicUsize,
-	disagreements: Mutex<Vec<Disagreement>>,
+	/// The latest disagreements, and how many there were in all.
+	disagreements: Mutex<(u64, Vec<Disagreement>)>,
 }
 
 impl Nodes {
@@ -71,16 +78,25 @@ impl Nodes {
 		let from = self.current.load(Ordering::SeqCst);
 		let url = self.urls[from % self.urls.len()].clone();
 		let mut kept = self.disagreements.lock();
-		kept.push(Disagreement { url, reason });
-		if kept.len() > MAX_DISAGREEMENTS {
-			kept.remove(0);
+		kept.0 += 1;
+		kept.1.push(Disagreement { url, reason });
+		if kept.1.len() > MAX_DISAGREEMENTS {
+			kept.1.remove(0);
 		}
 		self.next(from);
 	}
 
-	/// The nodes whose answers failed their proofs, oldest first.
+	/// The nodes whose answers failed their proofs, oldest first (the latest 64).
 	pub fn disagreements(&self) -> Vec<Disagreement> {
-		self.disagreements.lock().clone()
+		self.disagreements.lock().1.clone()
+	}
+
+	/// How many disagreements there were in all, and those of them after the first
+	/// `seen` that are still kept: what a front end has not told its user yet.
+	pub fn disagreements_since(&self, seen: u64) -> (u64, Vec<Disagreement>) {
+		let (total, kept) = &*self.disagreements.lock();
+		let new = total.saturating_sub(seen).min(kept.len() as u64) as usize;
+		(*total, kept[kept.len() - new..].to_vec())
 	}
 }
 
