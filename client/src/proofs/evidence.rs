@@ -180,3 +180,6 @@ pub fn check(
 			.unwrap_or_default(),
 	})
 }
+
+#[cfg(test)]
+mod tests;
