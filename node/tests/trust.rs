@@ -13,7 +13,7 @@ use codec::{Decode, Encode};
 use common::*;
 use jsonrpsee::core::client::ClientT;
 use parking_lot::Mutex;
-use quarks_client::chain::finality::Header;
+use quarks_client::chain::finality::{Checkpoint, Header};
 use quarks_client::{
 	chain::{
 		account_value,
@@ -324,4 +324,60 @@ async fn several_nodes_fail_over_and_a_liar_among_them_is_named() {
 	assert!(earlier.is_some(), "block {} is final", latest - 1);
 	assert_eq!(chain.nodes().current(), url(&nodes[1]));
 	assert!(chain.nodes().disagreements().is_empty(), "an outage is no disagreement");
+}
+
+/// The raw chain spec of network `chain`, as its nodes build it.
+fn raw_spec(dir: &std::path::Path, chain: &str) -> std::path::PathBuf {
+	let output = std::process::Command::new(env!("CARGO_BIN_EXE_quarks-node"))
+		.args(["build-spec", "--chain", chain, "--raw"])
+		.output()
+		.expect("quarks-node runs");
+	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+	let file = dir.join(format!("{chain}-spec.json"));
+	std::fs::write(&file, output.stdout).expect("writes the spec");
+	file
+}
+
+/// The checkpoint `who`'s device keeps beside its keystore.
+fn kept_checkpoint(dir: &std::path::Path, who: &str) -> Checkpoint {
+	let bytes = std::fs::read(dir.join(format!("{who}.json.finality"))).expect("a checkpoint");
+	Checkpoint::decode(&mut &bytes[..]).expect("decodes")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_given_the_chain_spec_follows_finality_from_genesis() {
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let nodes = start_validators(dir.path()).await;
+	wait_finalized(&[&nodes[0], &nodes[1], &nodes[2]], 5).await;
+	let dir = dir.path();
+	let with_spec = |who: &str, spec: &std::path::Path, args: &[&str]| {
+		quarks_command(dir, &nodes[0], who)
+			.env("QUARKS_CHAIN_SPEC", spec)
+			.args(args)
+			.output()
+			.expect("quarks runs")
+	};
+
+	// From the local network's spec: set 0 from block 0, then whatever the node proves.
+	let local = raw_spec(dir, "local");
+	for args in [&["init", "--dev", "Alice", "--kdf-log-n", "10"][..], &["whoami"]] {
+		let output = with_spec("alice", &local, args);
+		assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+	}
+	let trusted = kept_checkpoint(dir, "alice");
+	assert_eq!((trusted.sets[0].id, trusted.sets[0].from), (0, 0), "{trusted:?}");
+
+	// Without it, the device trusts the node's first answer: a set pinned at a later block.
+	quarks(dir, &nodes[0], "bob", &["init", "--dev", "Bob", "--kdf-log-n", "10"]);
+	quarks(dir, &nodes[0], "bob", &["whoami"]);
+	let pinned = kept_checkpoint(dir, "bob");
+	assert!(pinned.sets[0].from > 0, "{pinned:?}");
+
+	// Another network's spec: its genesis is not this node's, and nothing is trusted.
+	let dev = raw_spec(dir, "dev");
+	quarks(dir, &nodes[0], "charlie", &["init", "--dev", "Charlie", "--kdf-log-n", "10"]);
+	let refused = with_spec("charlie", &dev, &["whoami"]);
+	let said = String::from_utf8_lossy(&refused.stderr);
+	assert!(!refused.status.success() && said.contains("another network"), "{said}");
 }

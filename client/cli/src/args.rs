@@ -20,6 +20,12 @@ pub struct Cli {
 	/// The passphrase is read from $QUARKS_PASSPHRASE, or asked for.
 	#[arg(long, global = true)]
 	pub keystore: Option<PathBuf>,
+	/// The network's raw chain spec (`quarks-node build-spec --raw`) [default:
+	/// $QUARKS_CHAIN_SPEC]: finality is followed from its genesis, instead of trusting the
+	/// node's first answer, by a device that has proven none yet; all an offline check
+	/// trusts.
+	#[arg(long, global = true)]
+	pub chain_spec: Option<PathBuf>,
 	#[command(subcommand)]
 	pub command: Command,
 }
@@ -125,14 +131,9 @@ pub enum Command {
 	VerifyProof {
 		/// The proof file.
 		file: PathBuf,
-		/// Check it from the network's chain spec alone, with no node.
-		#[arg(long, requires = "chain_spec")]
-		offline: bool,
-		/// The network's raw chain spec (`quarks-node build-spec --raw`): all an offline
-		/// check trusts; against a node, finality is followed from its genesis instead of
-		/// trusting the node's first answer.
+		/// Check it from the network's chain spec (`--chain-spec`) alone, with no node.
 		#[arg(long)]
-		chain_spec: Option<PathBuf>,
+		offline: bool,
 	},
 }
 

@@ -2,7 +2,7 @@
 
 use crate::{args::*, input::*, output::*};
 use quarks_client::{
-	proofs::{self, Genesis, Proof, Verified},
+	proofs::{self, Proof, Verified},
 	seal::Content,
 };
 use sp_core::H256;
@@ -81,25 +81,19 @@ fn read_proof(file: &Path) -> Fallible<Proof> {
 
 /// Checks a proof against the chain, with no secret; from `spec`'s genesis if given, else
 /// trusting the node's finality on first use.
-pub async fn verify_proof(cli: &Cli, file: &Path, spec: Option<&Path>) -> Fallible<()> {
+pub async fn verify_proof(cli: &Cli, file: &Path) -> Fallible<()> {
 	let proof = read_proof(file)?;
 	let chain = crate::input::connect(cli).await?;
-	if let Some(spec) = spec {
+	if let Some(spec) = &cli.chain_spec {
 		chain.trust(read_spec(spec)?.checkpoint(chain.genesis())?).await?;
 	}
 	show(&proofs::verify(&chain, &proof).await?);
-	if spec.is_none() {
+	if cli.chain_spec.is_none() {
 		println!(
 			"  finality trusted from the node's first answer: --chain-spec follows it from genesis"
 		);
 	}
 	Ok(())
-}
-
-fn read_spec(spec: &Path) -> Fallible<Genesis> {
-	let json: serde_json::Value = serde_json::from_slice(&std::fs::read(spec)?)
-		.map_err(|e| format!("{}: not a chain spec: {e}", spec.display()))?;
-	Ok(Genesis::from_spec(&json)?)
 }
 
 /// Checks a proof with no node: from the chain spec's genesis to the anchoring block.

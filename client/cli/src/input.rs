@@ -6,9 +6,13 @@ use quarks_client::{
 	inbox::ReadOptions,
 	keystore::Keystore,
 	messenger::Messenger,
+	proofs::Genesis,
 };
 use quarks_primitives::DeviceKey;
-use std::sync::{Arc, OnceLock};
+use std::{
+	path::Path,
+	sync::{Arc, OnceLock},
+};
 
 /// What a command returns: its error is printed.
 pub type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
@@ -39,7 +43,30 @@ pub fn wait_for(finalized: bool) -> Wait {
 
 pub async fn messenger(cli: &Cli) -> Fallible<Messenger> {
 	let keystore = Keystore::open(cli.keystore(), &passphrase(false)?)?;
-	Ok(Messenger::new(connect(cli).await?, keystore)?)
+	let messenger = Messenger::new(connect(cli).await?, keystore)?;
+	// A device that proved no finality yet follows it from the genesis the user trusts,
+	// not from its node's first answer; one that did keeps its own checkpoint.
+	if let Some(spec) = &cli.chain_spec {
+		let chain = &messenger.chain;
+		if chain.checkpoint().await.is_none() {
+			let checkpoint = read_spec(spec)?.checkpoint(chain.genesis()).map_err(|_| {
+				format!(
+					"the node follows another network than {} describes (its genesis is {:?})",
+					spec.display(),
+					chain.genesis()
+				)
+			})?;
+			chain.trust(checkpoint).await?;
+		}
+	}
+	Ok(messenger)
+}
+
+/// The genesis a raw chain spec describes: what finality is followed from.
+pub fn read_spec(spec: &Path) -> Fallible<Genesis> {
+	let json: serde_json::Value = serde_json::from_slice(&std::fs::read(spec)?)
+		.map_err(|e| format!("{}: not a chain spec: {e}", spec.display()))?;
+	Ok(Genesis::from_spec(&json)?)
 }
 
 /// The nodes this process connected to, for the warnings at its end.

@@ -36,6 +36,8 @@ async fn main() -> ExitCode {
 			.or_else(|| std::env::var_os("QUARKS_KEYSTORE").map(PathBuf::from))
 			.unwrap_or_else(|| PathBuf::from("quarks-keystore.json")),
 	);
+	cli.chain_spec =
+		cli.chain_spec.or_else(|| std::env::var_os("QUARKS_CHAIN_SPEC").map(PathBuf::from));
 	// Print addresses in the chain's own format; both it and the generic one are read.
 	sp_core::crypto::set_default_ss58_version(Ss58AddressFormat::custom(SS58_PREFIX));
 	let outcome = run(&cli).await;
@@ -72,11 +74,10 @@ async fn run(cli: &Cli) -> Fallible<()> {
 		Command::Open { file } => mail::open(cli, file).await,
 		Command::Audit(args) => audit::audit(cli, args).await,
 		Command::Prove { hash, output } => audit::prove(cli, hash, output).await,
-		Command::VerifyProof { file, offline: true, chain_spec: Some(spec) } => {
-			audit::verify_proof_offline(file, spec)
-		}
-		Command::VerifyProof { file, chain_spec, .. } => {
-			audit::verify_proof(cli, file, chain_spec.as_deref()).await
-		}
+		Command::VerifyProof { file, offline: true } => match &cli.chain_spec {
+			Some(spec) => audit::verify_proof_offline(file, spec),
+			None => Err("--offline checks from the network's chain spec: give --chain-spec".into()),
+		},
+		Command::VerifyProof { file, .. } => audit::verify_proof(cli, file).await,
 	}
 }
