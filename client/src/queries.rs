@@ -4,7 +4,10 @@
 //! ([`crate::chain::proven`]), not taken from the node's word.
 
 use crate::{
-	chain::{proven::storage_key, vocabulary, At, Chain, ChainError},
+	chain::{
+		proven::{storage_key, FinalBlock},
+		vocabulary, At, Chain, ChainError,
+	},
 	hosts, BlockNumber,
 };
 use codec::{Decode, Encode};
@@ -229,10 +232,14 @@ pub async fn members_at(
 	group: GroupId,
 	epoch: Epoch,
 ) -> Result<Vec<AccountId32>, ChainError> {
-	let Some(record) = commit_at(chain, group, epoch).await? else { return Ok(Vec::new()) };
+	// Both read at one block: the record and the set it names are pruned together.
+	let block = chain.proven_latest().await?;
+	let Some(record) = commit_at_block(chain, &block, group, epoch).await? else {
+		return Ok(Vec::new());
+	};
 	let key =
 		storage_key(&vocabulary::EPOCH_MEMBERS, &[&group.encode(), &record.members_since.encode()]);
-	Ok(chain.proven_value(key).await?.unwrap_or_default())
+	Ok(chain.proven_value_at(&block, key).await?.unwrap_or_default())
 }
 
 /// What the chain recorded of the commit that opened `group`'s `epoch`, proven at the
@@ -243,7 +250,17 @@ pub async fn commit_at(
 	group: GroupId,
 	epoch: Epoch,
 ) -> Result<Option<CommitRecord>, ChainError> {
-	chain.proven_value(storage_key(&vocabulary::COMMITS, &[&group.encode(), &epoch.encode()])).await
+	commit_at_block(chain, &chain.proven_latest().await?, group, epoch).await
+}
+
+async fn commit_at_block(
+	chain: &Chain,
+	block: &FinalBlock,
+	group: GroupId,
+	epoch: Epoch,
+) -> Result<Option<CommitRecord>, ChainError> {
+	let key = storage_key(&vocabulary::COMMITS, &[&group.encode(), &epoch.encode()]);
+	chain.proven_value_at(block, key).await
 }
 
 /// The MLS message of the commit `record` describes, from the body of the block that

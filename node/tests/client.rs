@@ -86,15 +86,6 @@ async fn reach(who: &Messenger, group: u64, epoch: u32) {
 	}
 }
 
-/// The local network's raw chain spec, as its nodes build it.
-fn local_chain_spec() -> serde_json::Value {
-	let output = std::process::Command::new(env!("CARGO_BIN_EXE_quarks-node"))
-		.args(["build-spec", "--chain", "local", "--raw"])
-		.output()
-		.expect("quarks-node runs");
-	serde_json::from_slice(&output.stdout).expect("a chain spec")
-}
-
 /// `value` with one byte changed, for each byte of every hex string in it (sampled at 64
 /// places in a longer one) and each number; with where.
 fn each_byte_changed(value: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
@@ -348,7 +339,8 @@ async fn chat_end_to_end() {
 
 	// It carries its evidence: it checks with no node, from the chain spec's genesis alone,
 	// and no longer once any one byte of it changes.
-	let genesis = Genesis::from_spec(&local_chain_spec()).expect("a raw chain spec");
+	let spec = serde_json::from_slice(&raw_chain_spec("local")).expect("a chain spec");
+	let genesis = Genesis::from_spec(&spec).expect("a raw chain spec");
 	let offline = proofs::verify_offline(&genesis, &proof).expect("valid with no node");
 	assert_eq!((offline.hash, offline.device), (verified.hash, verified.device));
 	let mutations = each_byte_changed(&serde_json::to_value(&proof).expect("JSON"));

@@ -1,8 +1,8 @@
 //! The client believes no single node: in front of an honest node of the local network
 //! sits a proxy that lies as its operator could — it withholds finality, serves a
 //! justification or a header it altered, calls a block final that is not, or answers a read
-//! from another block's state or of another key, or leaves a group's member out of a
-//! listing. The client refuses each with its own error and never
+//! from another block's state or of another key (another epoch's commit record), or leaves
+//! a group's member out of a listing. The client refuses each with its own error and never
 //! reports the lie as true; told the truth, it proves the same reads, and keeps what it
 //! proved across a restart. Given several nodes, it fails over when one is down, and names
 //! one whose answer failed its proof while it believes the one that proved.
@@ -19,12 +19,12 @@ use quarks_client::{
 		account_value,
 		finality::FinalityError,
 		proven::{storage_key, FinalBlock},
-		vocabulary::{self, DEVICE_RECORDS},
+		vocabulary::{self, COMMITS, DEVICE_RECORDS},
 		Chain, ChainError, Wait,
 	},
 	queries,
 };
-use quarks_primitives::GroupId;
+use quarks_primitives::{Epoch, GroupId};
 use sc_consensus_grandpa::FinalityProof;
 use sp_core::crypto::AccountId32;
 use sp_core::H256;
@@ -51,6 +51,9 @@ enum Lie {
 	AnotherKey,
 	/// Listings of storage keys leave out their first key: a group member hidden.
 	HideKey,
+	/// A read of the group's commit record of epoch 2 is answered with epoch 1's: a member
+	/// given it would apply another commit than the one the chain ordered, and fork.
+	AnotherEpoch(GroupId),
 }
 
 /// A JSON-RPC connection to a real node that rewrites its answers as [`Lie`] says.
@@ -130,6 +133,16 @@ impl RpcClientT for Liar {
 					if args[0][0] == serde_json::Value::from(alice) {
 						let bob = devices(Sr25519Keyring::Bob);
 						args[0][0] = array_bytes::bytes2hex("0x", bob).into();
+					}
+					self.call(method, args).await
+				}
+				(Lie::AnotherEpoch(group), "state_getReadProof") => {
+					let record = |epoch: Epoch| {
+						let key = storage_key(&COMMITS, &[&group.encode(), &epoch.encode()]);
+						array_bytes::bytes2hex("0x", key)
+					};
+					if args[0][0] == serde_json::Value::from(record(2)) {
+						args[0][0] = record(1).into();
 					}
 					self.call(method, args).await
 				}
@@ -272,6 +285,43 @@ async fn a_lying_node_is_refused_and_an_honest_one_proves_the_same() {
 	assert!(matches!(hidden, ChainError::Unproven(_)), "{hidden}");
 	*lie.lock() = Lie::Nothing;
 
+	// A commit record: the one the chain ordered for the epoch, not another epoch's.
+	let mut roster = Vec::new();
+	for member in &expected {
+		roster.extend(queries::devices(&chain, member).await.expect("proven devices"));
+	}
+	roster.sort();
+	let dave = account(Sr25519Keyring::Dave);
+	let mut roster_after = roster.clone();
+	roster_after.extend(queries::devices(&chain, &dave).await.expect("proven devices"));
+	roster_after.sort();
+	let commit = |epoch: u32, roster: &[[u8; 32]]| {
+		vocabulary::COMMIT.value(vec![
+			("group", Value::u128(group.into())),
+			("epoch", Value::u128(epoch.into())),
+			("commit", Value::from_bytes(format!("the commit of epoch {epoch}"))),
+			("roster", Value::unnamed_composite(roster.iter().map(Value::from_bytes))),
+			("welcome", Value::unnamed_variant("Some", [Value::from_bytes([epoch as u8; 32])])),
+			("restart", Value::bool(epoch == 1)),
+			("authenticator", Value::from_bytes([7; 32])),
+		])
+	};
+	let add_dave = vocabulary::ADD_MEMBER
+		.value(vec![("group", Value::u128(group.into())), ("who", account_value(&dave))]);
+	let calls = Value::unnamed_composite([commit(1, &roster), add_dave, commit(2, &roster_after)]);
+	chain
+		.submit(&alice, vocabulary::BATCH_ALL, vec![calls], Wait::Finalized, &mut |_| {})
+		.await
+		.expect("two epochs ordered");
+	let ordered = queries::commit_at(&chain, group, 2).await.expect("proven").expect("kept");
+	assert_eq!(ordered.members_since, 2, "{ordered:?}");
+	*lie.lock() = Lie::AnotherEpoch(group);
+	let forked = queries::commit_at(&chain, group, 2).await.expect_err("refused");
+	assert!(matches!(forked, ChainError::Unproven(_)), "{forked}");
+	let members = queries::members_at(&chain, group, 2).await.expect_err("refused");
+	assert!(matches!(members, ChainError::Unproven(_)), "{members}");
+	*lie.lock() = Lie::Nothing;
+
 	// What it proved is kept: a restart trusts the same checkpoint, not its node anew.
 	let kept = chain.checkpoint().await.expect("pinned");
 	let (restarted, _) = behind_a_liar(&nodes[1]).await;
@@ -326,15 +376,10 @@ async fn several_nodes_fail_over_and_a_liar_among_them_is_named() {
 	assert!(chain.nodes().disagreements().is_empty(), "an outage is no disagreement");
 }
 
-/// The raw chain spec of network `chain`, as its nodes build it.
+/// The raw chain spec of network `chain`, written to a file in `dir`.
 fn raw_spec(dir: &std::path::Path, chain: &str) -> std::path::PathBuf {
-	let output = std::process::Command::new(env!("CARGO_BIN_EXE_quarks-node"))
-		.args(["build-spec", "--chain", chain, "--raw"])
-		.output()
-		.expect("quarks-node runs");
-	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 	let file = dir.join(format!("{chain}-spec.json"));
-	std::fs::write(&file, output.stdout).expect("writes the spec");
+	std::fs::write(&file, raw_chain_spec(chain)).expect("writes the spec");
 	file
 }
 

@@ -625,6 +625,16 @@ pub async fn chain_health(nodes: &[&Node], from: u32, to: u32) -> String {
 	)
 }
 
+/// The raw chain spec of network `chain` (`dev`, `local`), as its nodes build it.
+pub fn raw_chain_spec(chain: &str) -> Vec<u8> {
+	let output = Command::new(env!("CARGO_BIN_EXE_quarks-node"))
+		.args(["build-spec", "--chain", chain, "--raw"])
+		.output()
+		.expect("quarks-node runs");
+	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+	output.stdout
+}
+
 /// The passphrase of the keystores the `quarks` command line makes in tests.
 pub const CLI_PASSPHRASE: &str = "cli test passphrase";
 
