@@ -13,7 +13,7 @@
 use super::error::{chain_error, QuarksError};
 use parking_lot::Mutex;
 use quarks_primitives::{
-	hosting::{BatchMembership, HostInfo, HostingApi},
+	hosting::{BatchMembership, HostInfo, HostingApi, MAX_ANCHOR_QUERIES},
 	merkle::{single_proof, single_root},
 	AnchorRecord, Destination,
 };
@@ -21,7 +21,10 @@ use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::HeaderBackend;
 use sp_api::{ApiRef, ProvideRuntimeApi};
 use sp_core::H256;
-use std::{collections::HashMap, hash::Hash};
+use std::{
+	collections::{HashMap, HashSet},
+	hash::Hash,
+};
 
 /// Most answers of one kind kept for one best block.
 const MAX_ANSWERS_PER_KIND: usize = 4096;
@@ -54,6 +57,8 @@ pub struct ChainView<'a, C: ProvideRuntimeApi<Block>> {
 	pub at: H256,
 	/// Its number.
 	pub best: BlockNumber,
+	/// Anchors this request asked for all at once ([`Self::prefetch_anchors`]).
+	prefetched: HashMap<(AccountId, H256), Option<AnchorRecord<BlockNumber>>>,
 }
 
 impl<'a, C> ChainView<'a, C>
@@ -64,7 +69,33 @@ where
 	/// The chain at `client`'s best block, answers shared through `cache`.
 	pub fn at_best(client: &'a C, cache: &'a ChainCache) -> Self {
 		let info = client.info();
-		ChainView { api: client.runtime_api(), cache, at: info.best_hash, best: info.best_number }
+		ChainView {
+			api: client.runtime_api(),
+			cache,
+			at: info.best_hash,
+			best: info.best_number,
+			prefetched: HashMap::new(),
+		}
+	}
+
+	/// Reads the anchors under each (sender, root) in one runtime call per
+	/// [`MAX_ANCHOR_QUERIES`], for [`Self::anchored`] to find: the envelopes of one host
+	/// request each have their own root, and a runtime call apiece (a wasm instance set up
+	/// and torn down) was a fifth of a host's time. A call that fails leaves its keys to
+	/// be asked one by one.
+	pub fn prefetch_anchors(&mut self, keys: impl IntoIterator<Item = (AccountId, H256)>) {
+		let mut seen = HashSet::new();
+		let keys: Vec<_> = keys.into_iter().filter(|key| seen.insert(key.clone())).collect();
+		for chunk in keys.chunks(MAX_ANCHOR_QUERIES) {
+			match self.api.anchors(self.at, chunk.to_vec()) {
+				Ok(records) if records.len() == chunk.len() => {
+					self.prefetched.extend(chunk.iter().cloned().zip(records))
+				}
+				outcome => {
+					log::debug!(target: "quarks-host", "anchors not read at once: {outcome:?}")
+				}
+			}
+		}
 	}
 
 	/// The cached answer to `key` in the map `pick` chooses, or `ask`'s, remembered.
@@ -167,11 +198,13 @@ where
 			.unwrap_or_else(|| BatchMembership { root: single_root(leaf), proof: single_proof() });
 		let at = self.at;
 		let root = membership.root;
-		let anchor = self.cached(
-			|a| &mut a.anchors,
-			(sender.clone(), root),
-			|api| api.anchor(at, sender.clone(), root),
-		)?;
+		let key = (sender.clone(), root);
+		let anchor = match self.prefetched.get(&key) {
+			Some(anchor) => anchor.clone(),
+			None => {
+				self.cached(|a| &mut a.anchors, key, |api| api.anchor(at, sender.clone(), root))?
+			}
+		};
 		match anchor {
 			Some(anchor) if anchor.covers(&membership.root, leaf, &membership.proof) => {
 				Ok(Some((anchor.anchored_at, membership)))

@@ -141,6 +141,55 @@ pub fn check_membership(
 	Ok(())
 }
 
+/// An item of a host request, its envelope decoded and hashed once.
+enum Item {
+	Envelope {
+		submission: Submission,
+		opened: Result<Opened, QuarksError>,
+		membership: Option<SignedMembership>,
+	},
+	Membership {
+		envelope: H256,
+		membership: SignedMembership,
+	},
+}
+
+/// A submitted envelope, decoded: its hash and its leaf.
+struct Opened {
+	envelope: Envelope<AccountId>,
+	hash: H256,
+	leaf: H256,
+}
+
+impl Item {
+	fn open(item: HostItem) -> Self {
+		match item {
+			HostItem::Envelope { submission, membership } => {
+				let opened = Envelope::<AccountId>::decode_checked(&submission.envelope)
+					.map_err(QuarksError::Malformed)
+					.map(|envelope| {
+						let hash = hash_of(&submission.envelope);
+						let leaf = envelope.leaf(hash).value();
+						Opened { envelope, hash, leaf }
+					});
+				Item::Envelope { submission, opened, membership }
+			}
+			HostItem::Membership { envelope, membership } => {
+				Item::Membership { envelope, membership }
+			}
+		}
+	}
+
+	/// The (sender, root) whose anchor decides where the envelope stands.
+	fn anchor_key(&self) -> Option<(AccountId, H256)> {
+		let Item::Envelope { opened: Ok(opened), membership, .. } = self else { return None };
+		let root = membership
+			.as_ref()
+			.map_or_else(|| single_root(&opened.leaf), |signed| signed.membership.root);
+		Some((opened.envelope.sender.clone(), root))
+	}
+}
+
 /// Checks that `signature` is `sender`'s over the submission of envelope `hash`.
 pub fn verify_submission(
 	genesis: &H256,
@@ -247,7 +296,9 @@ where
 			code: error.code(),
 			retry: error.may_succeed_later(),
 		};
-		let view = self.view();
+		let items: Vec<Item> = items.into_iter().map(Item::open).collect();
+		let mut view = self.view();
+		view.prefetch_anchors(items.iter().filter_map(Item::anchor_key));
 		let record = view.host(&self.operator);
 		// Memberships whose signature this request checked: a batch's share one.
 		let mut vouched = HashSet::new();
@@ -257,30 +308,26 @@ where
 		let mut answers: Vec<_> = items
 			.into_iter()
 			.map(|item| {
-				let answer = match &record {
-					Ok(record) => match item {
-						HostItem::Envelope { submission, membership } => self
-							.take_envelope(
+				let answer = match (&record, item) {
+					(Ok(record), Item::Envelope { submission, opened, membership }) => opened
+						.and_then(|opened| {
+							self.take_envelope(
 								&view,
 								&mut vouched,
 								&mut batch,
 								record,
-								submission,
+								(submission, opened),
 								membership,
 							)
-							.map(|(answer, new)| {
-								kept.extend(new);
-								answer
-							}),
-						HostItem::Membership { envelope, membership } => self.take_membership(
-							&view,
-							&mut vouched,
-							&mut batch,
-							&envelope,
-							membership,
-						),
-					},
-					Err(error) => Err(QuarksError::Chain(error.to_string())),
+						})
+						.map(|(answer, new)| {
+							kept.extend(new);
+							answer
+						}),
+					(Ok(_), Item::Membership { envelope, membership }) => {
+						self.take_membership(&view, &mut vouched, &mut batch, &envelope, membership)
+					}
+					(Err(error), _) => Err(QuarksError::Chain(error.to_string())),
 				};
 				answer.unwrap_or_else(|error| refused(&error))
 			})
@@ -328,15 +375,12 @@ where
 		vouched: &mut Vouched,
 		batch: &mut Batch<'_>,
 		record: &HostInfo<BlockNumber>,
-		submission: Submission,
+		submission: (Submission, Opened),
 		membership: Option<SignedMembership>,
 	) -> Result<(HostAnswer<BlockNumber>, Option<NewMail>), QuarksError> {
-		let envelope = Envelope::<AccountId>::decode_checked(&submission.envelope)
-			.map_err(QuarksError::Malformed)?;
-		let hash = hash_of(&submission.envelope);
+		let (submission, Opened { envelope, hash, leaf }) = submission;
 		// Checked even for an envelope held already: a forged copy is refused, not answered.
 		verify_submission(&self.genesis, &hash, &envelope.sender, &submission.signature)?;
-		let leaf = envelope.leaf(hash).value();
 		if let Some(signed) = &membership {
 			check_membership(&self.genesis, &envelope.sender, &leaf, signed, vouched)?;
 		}
