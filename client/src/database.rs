@@ -366,6 +366,21 @@ impl Database {
 		Ok(found.is_some())
 	}
 
+	/// Whether message `hash` is recorded as final.
+	pub fn is_final(&self, hash: &H256) -> Result<bool, DatabaseError> {
+		let (state, _) = MessageState::Final(0).columns();
+		let found: Option<i64> = self
+			.connection
+			.lock()
+			.query_row(
+				"SELECT 1 FROM messages WHERE hash = ?1 AND state = ?2",
+				params![hash.as_bytes(), state],
+				|row| row.get(0),
+			)
+			.optional()?;
+		Ok(found.is_some())
+	}
+
 	/// Whether `group` is a known conversation.
 	pub fn knows(&self, group: GroupId) -> Result<bool, DatabaseError> {
 		let found: Option<i64> = self

@@ -177,6 +177,33 @@ impl MailStore {
 		self.path(hash).with_extension("ack").exists()
 	}
 
+	/// When `hash`'s envelope was kept, in milliseconds since the Unix epoch, if it is.
+	pub fn kept_at(&self, hash: &H256) -> io::Result<Option<u64>> {
+		let modified = match fs::metadata(self.path(hash)) {
+			Ok(metadata) => metadata.modified()?,
+			Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+			Err(e) => return Err(e),
+		};
+		let since_epoch = modified.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+		Ok(Some(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)))
+	}
+
+	/// Where the store notes that its letters are in the message database.
+	fn imported_path(&self) -> PathBuf {
+		self.dir.join("letters-imported")
+	}
+
+	/// Whether the letters kept here were imported into the message database.
+	pub fn letters_imported(&self) -> bool {
+		self.imported_path().exists()
+	}
+
+	/// Notes that the letters kept here are in the message database.
+	pub fn mark_letters_imported(&self) -> io::Result<()> {
+		private_dir(&self.dir)?;
+		fs::write(self.imported_path(), [])
+	}
+
 	/// Every kept envelope.
 	pub fn all(&self) -> io::Result<Vec<Vec<u8>>> {
 		let entries = match fs::read_dir(&self.dir) {
@@ -233,6 +260,14 @@ mod tests {
 		assert!(other.message_key(&hash).is_err(), "only this identity's key opens them");
 
 		let peer = AccountId32::new([8; 32]);
+		// Dated by when it was kept; the import mark is no envelope.
+		let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+		let kept_at = store.kept_at(&hash).expect("reads").expect("kept");
+		assert!(kept_at.abs_diff(now.expect("after 1970").as_millis() as u64) < 60_000);
+		assert_eq!(store.kept_at(&H256::zero()).expect("reads"), None);
+		assert!(!store.letters_imported());
+		store.mark_letters_imported().expect("marks");
+		assert!(store.letters_imported());
 		assert_eq!(store.all().expect("lists"), vec![b"envelope".to_vec()]);
 		let junk = store.put(b"junk").expect("puts");
 		store.put_message_key(&junk, &[7; 32]).expect("keeps");

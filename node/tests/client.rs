@@ -606,6 +606,40 @@ async fn chat_end_to_end() {
 	let bob = reopen(dir.path(), &validators[1], "Bob").await;
 	round_trip(&alice, &bob, direct, "after your restart").await;
 	round_trip(&bob, &alice, direct, "back again").await;
+
+	// A client from before the message database kept its letters in the mail store only:
+	// they come into history once, with their notarization and when they were kept.
+	let history = |m: &Messenger| m.database.history(direct, None, 100).expect("reads");
+	let kept = history(&bob);
+	drop(bob);
+	for file in ["db", "db-wal", "db-shm"] {
+		let _ = std::fs::remove_file(dir.path().join(format!("Bob.json.{file}")));
+	}
+	let bob = reopen(dir.path(), &validators[1], "Bob").await;
+	assert!(history(&bob).is_empty(), "no database yet");
+	let imported = bob.import_old_letters().await.expect("imports");
+	let restored = history(&bob);
+	assert!(restored.len() >= 3 && imported >= restored.len(), "{imported}: {restored:?}");
+	for text in ["hello Bob", "after your restart", "back again"] {
+		let [before] = &kept.iter().filter(|m| m.text == text).collect::<Vec<_>>()[..] else {
+			panic!("{text:?} once in {kept:?}")
+		};
+		let [after] = &restored.iter().filter(|m| m.text == text).collect::<Vec<_>>()[..] else {
+			panic!("{text:?} not imported once: {restored:?}")
+		};
+		assert_eq!(
+			(after.hash, after.outgoing, &after.sender),
+			(before.hash, before.outgoing, &before.sender)
+		);
+		// As the chain has it now: the last may not be final yet.
+		let notarized = matches!(after.state, MessageState::Final(_))
+			|| (text == "back again" && matches!(after.state, MessageState::Anchored(_)));
+		assert!(notarized, "{after:?}");
+		assert!(after.at.abs_diff(before.at) < 10_000, "{after:?} dated as kept, {before:?}");
+	}
+	assert_eq!(bob.import_old_letters().await.expect("once"), 0, "imported once");
+	let conversation = bob.database.conversations().expect("reads");
+	assert!(conversation.iter().all(|c| c.unread == 0), "history, not news: {conversation:?}");
 }
 
 /// Issue 28, item 6: a new account's first transaction is refused for want of funds with a

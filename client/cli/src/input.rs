@@ -59,6 +59,13 @@ pub async fn messenger(cli: &Cli) -> Fallible<Messenger> {
 			chain.trust(checkpoint).await?;
 		}
 	}
+	match messenger.import_old_letters().await {
+		Ok(0) => {}
+		Ok(n) => eprintln!("{n} letter(s) kept before the message database are in history now"),
+		Err(e) => eprintln!(
+			"warning: letters kept before the message database are not in history yet: {e}"
+		),
+	}
 	Ok(messenger)
 }
 

@@ -109,20 +109,30 @@ impl Messenger {
 	/// Records a letter in the message database, with its notarization as it stands: a
 	/// received one once its anchor is confirmed, this account's own as it advances.
 	pub(super) fn record_letter(&self, received: &Received) -> Result<(), DatabaseError> {
+		self.record_letter_at(received, now_ms()).map(|_| ())
+	}
+
+	/// [`Self::record_letter`], sent or received at `at` (milliseconds since the Unix
+	/// epoch); whether it was new to the database.
+	pub(super) fn record_letter_at(
+		&self,
+		received: &Received,
+		at: u64,
+	) -> Result<bool, DatabaseError> {
 		let (Some((_, content)), Destination::Group { group, .. }) =
 			(received.letter(), &received.leaf.destination)
 		else {
-			return Ok(());
+			return Ok(false);
 		};
 		let text = match content {
 			Content::Text(text) => text,
 			// Another device of this account read them: nothing to count.
-			Content::Read(_) if &received.sender == self.account() => return Ok(()),
+			Content::Read(_) if &received.sender == self.account() => return Ok(false),
 			Content::Read(hashes) => {
 				for hash in hashes {
 					self.database.record_read(*group, hash, &received.sender)?;
 				}
-				return Ok(());
+				return Ok(false);
 			}
 		};
 		let state = match received.notarization {
@@ -131,20 +141,18 @@ impl Messenger {
 			Notarization::Final(block) => MessageState::Final(block),
 			Notarization::NotNotarized => MessageState::NotNotarized,
 		};
-		let now = now_ms();
-		self.database.add_conversation(*group, None, now)?;
+		self.database.add_conversation(*group, None, at)?;
 		self.database.record(&Message {
 			hash: received.hash,
 			group: *group,
 			sender: received.sender.clone(),
 			outgoing: &received.sender == self.account(),
 			text: text.clone(),
-			at: now,
+			at,
 			state,
 			read_by: 0,
 			delivered_to: 0,
-		})?;
-		Ok(())
+		})
 	}
 
 	/// [`Self::check_notarization`], trying `claims` too; the first membership the chain

@@ -70,7 +70,7 @@ impl Messenger {
 	/// its kept message key or through MLS (first applying the commits the chain ordered
 	/// since this device's epoch, if the letter is ahead of it), a welcome as the chain
 	/// ordered it.
-	async fn open_checked(
+	pub(super) async fn open_checked(
 		&self,
 		bytes: &[u8],
 		envelope: Envelope<AccountId32>,
