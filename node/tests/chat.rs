@@ -2,7 +2,7 @@
 //! real network on 127.0.0.1, each the `quarks` binary in an 80×24 pseudo-terminal whose
 //! screen is read back through a terminal emulator (vt100). Bob adds Alice from her
 //! invitation link (verified), they chat 1:1 with every message shown at once and its
-//! ticks advancing to final and read; a stranger's conversation shows as a request, and
+//! ticks advancing to final, delivered and read; a stranger's conversation shows as a request, and
 //! once Bob blocks him he cannot bring Bob into another; Alice makes a group with Bob, then
 //! removes him: he is told, and sees nothing she writes after.
 
@@ -181,10 +181,23 @@ async fn two_people_chat_in_two_terminal_windows() {
 		.map(|rest| rest.chars().take_while(char::is_ascii_digit).collect())
 		.unwrap_or_default();
 	alice.until(&[&format!(" to group {group} ")]);
-	alice.enter("Welcome to the group");
+	alice.enter("Hi all");
 	bob.until(&[&format!("group {group} (1)")]);
+	// Bob's chat took it and its receipt is on chain, but he has not opened the group:
+	// delivered, not read. Then he opens it, and Alice sees it read. (A short text: the
+	// line and its ticks fit the pane's 56 columns unwrapped.)
+	let ticked = |tick: &str| {
+		let deadline = Instant::now() + LIMIT;
+		while !alice.line_with("Hi all").contains(tick) {
+			assert!(Instant::now() < deadline, "no {tick:?} tick:\n{}", alice.contents());
+			std::thread::sleep(Duration::from_millis(100));
+		}
+	};
+	ticked("· delivered to 1");
+	assert!(!alice.line_with("Hi all").contains("read"), "{}", alice.contents());
 	bob.enter(&format!("/group {group}"));
-	bob.until(&["alice: Welcome to the group"]);
+	bob.until(&["alice: Hi all"]);
+	ticked("· read by 1");
 	alice.enter("/remove bob");
 	alice.until(&["removed bob from group"]);
 	bob.until(&[&format!("you are no longer a member of group {group}")]);
@@ -203,7 +216,7 @@ async fn two_people_chat_in_two_terminal_windows() {
 	bob.enter("/help");
 	bob.until(&["/to <name|account>", "Ticks:"]);
 	bob.keys.write_all(b"\x1b").expect("types");
-	bob.until(&["alice: Welcome to the group"]);
+	bob.until(&["alice: Hi all"]);
 	bob.enter("/quit");
 	let status = bob.child.wait().expect("exits");
 	assert!(status.success(), "{status:?}");
