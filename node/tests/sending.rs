@@ -1,7 +1,8 @@
 //! Nothing stuck in "sending": a message no node took (its node refused it, its connection
 //! was down, the client stopped mid-send) is kept sealed and recorded, and a client that
 //! starts again hands the very envelope to the node: the recipient reads it once, and the
-//! sender's history holds it once, anchored. Nothing missed: a reader whose node and
+//! sender's history holds it once, anchored; so does a `quarks` process SIGKILLed while
+//! its node held the submission. Nothing missed: a reader whose node and
 //! hosts are killed and restarted mid-conversation reads everything once, and settles it.
 
 mod common;
@@ -23,7 +24,7 @@ use std::{
 	path::Path,
 	sync::Mutex,
 	sync::{
-		atomic::{AtomicBool, Ordering},
+		atomic::{AtomicU8, Ordering},
 		Arc,
 	},
 	time::{Duration, Instant},
@@ -33,14 +34,22 @@ use tokio_tungstenite::tungstenite::Message as Frame;
 
 const PASSPHRASE: &str = "sending test passphrase";
 
-/// A JSON-RPC proxy in front of a node that, while `refuse` is set, answers every
-/// envelope submission with the node's own rate-limit error instead of passing it on.
-async fn refusing_proxy(upstream: String, refuse: Arc<AtomicBool>) -> String {
+/// What the proxy does with envelope submissions.
+const PASS: u8 = 0;
+/// Answers each with the node's own rate-limit error instead of passing it on.
+const REFUSE: u8 = 1;
+/// Never answers them (a node that hangs); it turns to [`SWALLOWED`] once one came.
+const SWALLOW: u8 = 2;
+const SWALLOWED: u8 = 3;
+
+/// A JSON-RPC proxy in front of a node that does with envelope submissions what `mode`
+/// says.
+async fn refusing_proxy(upstream: String, mode: Arc<AtomicU8>) -> String {
 	let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
 	let url = format!("ws://{}", listener.local_addr().expect("bound"));
 	tokio::spawn(async move {
 		while let Ok((socket, _)) = listener.accept().await {
-			let (upstream, refuse) = (upstream.clone(), refuse.clone());
+			let (upstream, mode) = (upstream.clone(), mode.clone());
 			tokio::spawn(async move {
 				let Ok(client) = tokio_tungstenite::accept_async(socket).await else { return };
 				let Ok((node, _)) = tokio_tungstenite::connect_async(&upstream).await else {
@@ -66,16 +75,23 @@ async fn refusing_proxy(upstream: String, refuse: Arc<AtomicBool>) -> String {
 					if let Frame::Text(text) = &frame {
 						let call: serde_json::Value =
 							serde_json::from_str(text.as_str()).unwrap_or_default();
-						if refuse.load(Ordering::SeqCst)
-							&& call["method"] == "quarks_submitEnvelope"
-						{
-							let error = serde_json::json!({
-								"jsonrpc": "2.0",
-								"id": call["id"],
-								"error": { "code": -32999, "message": "RPC rate limit exceeded" },
-							});
-							let _ = refusals.send(Frame::Text(error.to_string().into()));
-							continue;
+						let submits = call["method"] == "quarks_submitEnvelope"
+							|| call["method"] == "quarks_submitEnvelopes";
+						match mode.load(Ordering::SeqCst) {
+							REFUSE if submits => {
+								let error = serde_json::json!({
+									"jsonrpc": "2.0",
+									"id": call["id"],
+									"error": { "code": -32999, "message": "RPC rate limit exceeded" },
+								});
+								let _ = refusals.send(Frame::Text(error.to_string().into()));
+								continue;
+							}
+							SWALLOW | SWALLOWED if submits => {
+								mode.store(SWALLOWED, Ordering::SeqCst);
+								continue;
+							}
+							_ => {}
 						}
 					}
 					if to_node.send(frame).await.is_err() {
@@ -106,8 +122,8 @@ async fn a_message_no_node_took_goes_again_after_a_restart_and_arrives_once() {
 	let dir = tempfile::tempdir().expect("temp dir");
 	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
 	let node = &validators[0];
-	let refuse = Arc::new(AtomicBool::new(false));
-	let proxy = refusing_proxy(format!("ws://127.0.0.1:{}", node.rpc_port), refuse.clone()).await;
+	let mode = Arc::new(AtomicU8::new(PASS));
+	let proxy = refusing_proxy(format!("ws://127.0.0.1:{}", node.rpc_port), mode.clone()).await;
 	let bob = client_session(dir.path(), node, "Bob").await;
 	let bob_account = bob.account().clone();
 	bob.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("Bob's key package");
@@ -117,7 +133,7 @@ async fn a_message_no_node_took_goes_again_after_a_restart_and_arrives_once() {
 	let group = alice.database.direct(&bob_account).expect("reads").expect("a conversation");
 	Notary::start(alice.clone()).notarize(first).await.expect("answers").expect("anchored");
 
-	refuse.store(true, Ordering::SeqCst);
+	mode.store(REFUSE, Ordering::SeqCst);
 	let refused = alice.send_group(group, "sent while refused").await;
 	assert!(refused.is_err(), "the proxy refuses submissions");
 	let history = alice.database.history(group, None, 10).expect("reads");
@@ -127,7 +143,7 @@ async fn a_message_no_node_took_goes_again_after_a_restart_and_arrives_once() {
 	drop(alice);
 
 	// The client starts again; the node takes submissions again.
-	refuse.store(false, Ordering::SeqCst);
+	mode.store(PASS, Ordering::SeqCst);
 	let alice = Arc::new(alice_through(dir.path(), &proxy, false).await);
 	let outcomes = alice.resend_unsent().await.expect("resends");
 	assert_eq!(outcomes.len(), 1, "only the refused message");
@@ -162,6 +178,42 @@ async fn a_message_no_node_took_goes_again_after_a_restart_and_arrives_once() {
 	let copies: Vec<_> = history.iter().filter(|m| m.text == "sent while refused").collect();
 	assert_eq!(copies.len(), 1, "{history:?}");
 	assert!(matches!(copies[0].state, MessageState::Anchored(_) | MessageState::Final(_)));
+
+	// The `quarks` process SIGKILLed while its node holds the submission unanswered: the
+	// next start hands the node the very envelope it sealed, and Bob reads it once.
+	drop(alice);
+	mode.store(SWALLOW, Ordering::SeqCst);
+	let mut sending = std::process::Command::new(quarks_binary())
+		.env("QUARKS_PASSPHRASE", PASSPHRASE)
+		.env("QUARKS_KEYSTORE", dir.path().join("alice.json"))
+		.env("QUARKS_URL", &proxy)
+		.args(["send", "--group", &group.to_string(), "killed while sending"])
+		.stdout(std::process::Stdio::null())
+		.stderr(std::process::Stdio::null())
+		.spawn()
+		.expect("quarks runs");
+	wait_until("the submission reaches the node", Duration::from_secs(60), || async {
+		mode.load(Ordering::SeqCst) == SWALLOWED
+	})
+	.await;
+	sending.kill().expect("SIGKILL");
+	sending.wait().expect("reaped");
+	mode.store(PASS, Ordering::SeqCst);
+	let alice = Arc::new(alice_through(dir.path(), &proxy, false).await);
+	let history = alice.database.history(group, None, 10).expect("reads");
+	let killed = history.iter().find(|m| m.text == "killed while sending").expect("recorded");
+	assert_eq!(killed.state, MessageState::Sending, "{history:?}");
+	let outcomes = alice.resend_unsent().await.expect("resends");
+	let [(resent, Ok(sent))] = &outcomes[..] else { panic!("one resent: {outcomes:?}") };
+	assert_eq!((*resent, sent.hash), (killed.hash, killed.hash), "the very envelope");
+	let entry = wait_for("Bob's hosts hold it", Duration::from_secs(60), || async {
+		let entries = bob.fetch().await.ok()?;
+		entries.into_iter().find(|entry| entry.hash == killed.hash)
+	})
+	.await;
+	let received = bob.open_mail(&entry).await.expect("opens");
+	let text = received.letter().map(|(_, content)| content.clone());
+	assert_eq!(text, Some(quarks_client::seal::Content::Text("killed while sending".into())));
 }
 
 /// What a reader saw of each letter (its text, how often it was shown, whether it was
