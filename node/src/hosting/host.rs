@@ -19,14 +19,15 @@ use super::{
 	host_store::{Batch, HostStore, Limits, Meta, State, Totals, Usage},
 	metrics::Metrics,
 	sender_limits::SenderLimits,
+	submissions::{check_signatures, Opened},
 };
 use codec::DecodeAll;
 use futures::StreamExt;
 use quarks_primitives::{
-	envelope::{hash_of, Envelope},
+	envelope::hash_of,
 	hosting::{
-		batch_payload, submission_payload, BatchMembership, HostAnswer, HostInfo, HostItem,
-		HostingApi, SignedMembership, Submission,
+		batch_payload, BatchMembership, HostAnswer, HostInfo, HostItem, HostingApi,
+		SignedMembership, Submission,
 	},
 	mailbox::{
 		MailEntry, MailEvent, MailboxAction, MailboxPage, Notarization, SignedMailboxRequest,
@@ -154,24 +155,11 @@ enum Item {
 	},
 }
 
-/// A submitted envelope, decoded: its hash and its leaf.
-struct Opened {
-	envelope: Envelope<AccountId>,
-	hash: H256,
-	leaf: H256,
-}
-
 impl Item {
 	fn open(item: HostItem) -> Self {
 		match item {
 			HostItem::Envelope { submission, membership } => {
-				let opened = Envelope::<AccountId>::decode_checked(&submission.envelope)
-					.map_err(QuarksError::Malformed)
-					.map(|envelope| {
-						let hash = hash_of(&submission.envelope);
-						let leaf = envelope.leaf(hash).value();
-						Opened { envelope, hash, leaf }
-					});
+				let opened = Opened::of(&submission, hash_of(&submission.envelope));
 				Item::Envelope { submission, opened, membership }
 			}
 			HostItem::Membership { envelope, membership } => {
@@ -185,25 +173,14 @@ impl Item {
 		let Item::Envelope { opened: Ok(opened), membership, .. } = self else { return None };
 		let root = membership
 			.as_ref()
-			.map_or_else(|| single_root(&opened.leaf), |signed| signed.membership.root);
+			.map_or_else(|| single_root(&leaf_of(opened)), |signed| signed.membership.root);
 		Some((opened.envelope.sender.clone(), root))
 	}
 }
 
-/// Checks that `signature` is `sender`'s over the submission of envelope `hash`.
-pub fn verify_submission(
-	genesis: &H256,
-	hash: &H256,
-	sender: &AccountId,
-	signature: &[u8; 64],
-) -> Result<(), QuarksError> {
-	let public = sr25519::Public::from_raw(sender.clone().into());
-	let signature = sr25519::Signature::from_raw(*signature);
-	if sr25519::Pair::verify(&signature, submission_payload(genesis, hash), &public) {
-		Ok(())
-	} else {
-		Err(QuarksError::BadSignature)
-	}
+/// The anchor leaf of an opened envelope.
+fn leaf_of(opened: &Opened) -> H256 {
+	opened.envelope.leaf(opened.hash).value()
 }
 
 fn notarization(state: &State) -> Notarization<BlockNumber> {
@@ -296,7 +273,16 @@ where
 			code: error.code(),
 			retry: error.may_succeed_later(),
 		};
-		let items: Vec<Item> = items.into_iter().map(Item::open).collect();
+		let mut items: Vec<Item> = items.into_iter().map(Item::open).collect();
+		check_signatures(
+			&self.genesis,
+			items.iter_mut().filter_map(|item| match item {
+				Item::Envelope { submission, opened: Ok(opened), .. } => {
+					Some((opened, &submission.signature))
+				}
+				_ => None,
+			}),
+		);
 		let mut view = self.view();
 		view.prefetch_anchors(items.iter().filter_map(Item::anchor_key));
 		let record = view.host(&self.operator);
@@ -378,9 +364,13 @@ where
 		submission: (Submission, Opened),
 		membership: Option<SignedMembership>,
 	) -> Result<(HostAnswer<BlockNumber>, Option<NewMail>), QuarksError> {
-		let (submission, Opened { envelope, hash, leaf }) = submission;
+		let (submission, opened) = submission;
 		// Checked even for an envelope held already: a forged copy is refused, not answered.
-		verify_submission(&self.genesis, &hash, &envelope.sender, &submission.signature)?;
+		if !opened.signed {
+			return Err(QuarksError::BadSignature);
+		}
+		let leaf = leaf_of(&opened);
+		let Opened { envelope, hash, .. } = opened;
 		if let Some(signed) = &membership {
 			check_membership(&self.genesis, &envelope.sender, &leaf, signed, vouched)?;
 		}

@@ -9,6 +9,7 @@
 //! - [`chain_view`]: the runtime's answers admission rests on, one rule and one cache for
 //!   the node's submissions and the host's envelopes.
 //! - [`sender_limits`]: per-sender admission rates, for nodes and hosts.
+//! - [`submissions`]: submissions opened, their signatures checked a request at a time.
 //! - [`rpc`] and [`error`]: the `quarks_*` methods and their error codes (docs/rpc.md).
 //! - [`metrics`]: Quarks' Prometheus metrics.
 //!
@@ -23,6 +24,7 @@ pub mod metrics;
 pub mod relay_queue;
 pub mod rpc;
 pub mod sender_limits;
+pub mod submissions;
 
 pub use host::{Host, HostConfig};
 

@@ -5,10 +5,11 @@ use super::{
 	chain_view::{ChainCache, ChainView},
 	direct_push::DirectPush,
 	error::{chain_error, QuarksError},
-	host::{check_membership, verify_submission, Host},
+	host::{check_membership, Host},
 	metrics::Metrics,
 	relay_queue::{QueuedEnvelope, RelayQueue},
 	sender_limits::SenderLimits,
+	submissions::{check_signatures, Opened},
 };
 use codec::{Compact, Decode, DecodeAll, Encode};
 use jsonrpsee::{
@@ -213,7 +214,9 @@ where
 		let submission = Submission::decode_all(&mut &bytes[..])
 			.map_err(|_| QuarksError::MalformedRequest("submission"))?;
 		let view = ChainView::at_best(&*self.client, &self.chain);
-		let hash = self.take(&view, &submission)?;
+		let mut opened = Opened::of(&submission, hash_of(&submission.envelope))?;
+		check_signatures(&self.client.info().genesis_hash, [(&mut opened, &submission.signature)]);
+		let hash = self.take(&view, &submission, opened)?;
 		relay.accept(hash, &submission, view.best)?;
 		Ok(hash)
 	}
@@ -236,15 +239,27 @@ where
 		let mut first_listed = HashMap::new();
 		// For each submission, where its outcome is: its own, or the first copy's.
 		let mut shares = Vec::with_capacity(submissions.len());
-		let mut outcomes = Vec::new();
+		let mut opened = Vec::new();
 		for (at, submission) in submissions.iter().enumerate() {
-			let key = (hash_of(&submission.envelope), submission.signature);
-			let first = *first_listed.entry(key).or_insert(at);
+			let hash = hash_of(&submission.envelope);
+			let first = *first_listed.entry((hash, submission.signature)).or_insert(at);
 			if first == at {
-				outcomes.push((at, self.take(&view, submission)));
+				opened.push((at, Opened::of(submission, hash)));
 			}
 			shares.push(first);
 		}
+		check_signatures(
+			&self.client.info().genesis_hash,
+			opened.iter_mut().filter_map(|(at, opened)| {
+				Some((opened.as_mut().ok()?, &submissions[*at].signature))
+			}),
+		);
+		let outcomes: Vec<(usize, Result<H256, QuarksError>)> = opened
+			.into_iter()
+			.map(|(at, opened)| {
+				(at, opened.and_then(|opened| self.take(&view, &submissions[at], opened)))
+			})
+			.collect();
 		let accepted: Vec<(H256, &Submission)> = outcomes
 			.iter()
 			.filter_map(|(at, outcome)| {
@@ -271,17 +286,22 @@ where
 			.collect())
 	}
 
-	/// Checks one submission as every submit method does and pushes it at once to its
-	/// recipients' hosts, unless this node holds it already; returns its hash. The caller
+	/// Checks one opened submission (its signature checked with the request's others) as
+	/// every submit method does and pushes it at once to its recipients' hosts, unless this
+	/// node holds it already; returns its hash. The caller
 	/// journals it: delivery does not wait for the journal's fsync (hosts keep an envelope
 	/// once, however often it comes), the answer "accepted" does.
-	fn take(&self, view: &ChainView<'_, C>, submission: &Submission) -> Result<H256, QuarksError> {
+	fn take(
+		&self,
+		view: &ChainView<'_, C>,
+		submission: &Submission,
+		opened: Opened,
+	) -> Result<H256, QuarksError> {
 		let (relay, push) = self.relay()?;
-		let envelope = Envelope::<AccountId>::decode_checked(&submission.envelope)
-			.map_err(QuarksError::Malformed)?;
-		let hash = hash_of(&submission.envelope);
-		let genesis = self.client.info().genesis_hash;
-		verify_submission(&genesis, &hash, &envelope.sender, &submission.signature)?;
+		if !opened.signed {
+			return Err(QuarksError::BadSignature);
+		}
+		let Opened { envelope, hash, .. } = opened;
 		view.admit(&envelope.sender, &envelope.destination)?;
 		let hosts = view.delivery_hosts(&envelope.destination)?;
 		if hosts.is_empty() {
