@@ -189,13 +189,25 @@ async fn a_message_no_node_took_goes_again_after_a_restart_and_arrives_once() {
 		.env("QUARKS_URL", &proxy)
 		.args(["send", "--group", &group.to_string(), "killed while sending"])
 		.stdout(std::process::Stdio::null())
-		.stderr(std::process::Stdio::null())
+		.stderr(std::process::Stdio::piped())
 		.spawn()
 		.expect("quarks runs");
-	wait_until("the submission reaches the node", Duration::from_secs(60), || async {
-		mode.load(Ordering::SeqCst) == SWALLOWED
-	})
-	.await;
+	let deadline = Instant::now() + Duration::from_secs(60);
+	while mode.load(Ordering::SeqCst) != SWALLOWED {
+		if let Some(status) = sending.try_wait().expect("waits") {
+			let mut said = String::new();
+			let _ = std::io::Read::read_to_string(
+				&mut sending.stderr.take().expect("piped"),
+				&mut said,
+			);
+			panic!("`quarks send` ended before its submission reached the node: {status}: {said}");
+		}
+		if Instant::now() > deadline {
+			let _ = sending.kill();
+			panic!("the submission never reached the node");
+		}
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
 	sending.kill().expect("SIGKILL");
 	sending.wait().expect("reaped");
 	mode.store(PASS, Ordering::SeqCst);
@@ -206,6 +218,12 @@ async fn a_message_no_node_took_goes_again_after_a_restart_and_arrives_once() {
 	let outcomes = alice.resend_unsent().await.expect("resends");
 	let [(resent, Ok(sent))] = &outcomes[..] else { panic!("one resent: {outcomes:?}") };
 	assert_eq!((*resent, sent.hash), (killed.hash, killed.hash), "the very envelope");
+	// Anchored, as the engine has it after a resend: hosts drop unanchored mail in 10 blocks.
+	Notary::start(alice.clone()).notarize(sent.clone()).await.expect("answers").expect("anchored");
+	let history = alice.database.history(group, None, 10).expect("reads");
+	let copies: Vec<_> = history.iter().filter(|m| m.text == "killed while sending").collect();
+	assert_eq!(copies.len(), 1, "{history:?}");
+	assert!(matches!(copies[0].state, MessageState::Anchored(_) | MessageState::Final(_)));
 	let entry = wait_for("Bob's hosts hold it", Duration::from_secs(60), || async {
 		let entries = bob.fetch().await.ok()?;
 		entries.into_iter().find(|entry| entry.hash == killed.hash)

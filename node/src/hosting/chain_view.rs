@@ -91,8 +91,12 @@ where
 				Ok(records) if records.len() == chunk.len() => {
 					self.prefetched.extend(chunk.iter().cloned().zip(records))
 				}
-				outcome => {
-					log::debug!(target: "quarks-host", "anchors not read at once: {outcome:?}")
+				Ok(records) => log::debug!(
+					target: "quarks-host",
+					"{} anchors answered for {} asked", records.len(), chunk.len()
+				),
+				Err(error) => {
+					log::debug!(target: "quarks-host", "anchors not read at once: {error}")
 				}
 			}
 		}

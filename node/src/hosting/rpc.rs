@@ -298,7 +298,7 @@ where
 		opened: Opened,
 	) -> Result<H256, QuarksError> {
 		let (relay, push) = self.relay()?;
-		if !opened.signed {
+		if !opened.is_signed() {
 			return Err(QuarksError::BadSignature);
 		}
 		let Opened { envelope, hash, .. } = opened;

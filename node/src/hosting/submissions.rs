@@ -4,8 +4,9 @@
 //! RPC threads (docs/performance.md), so the signatures of one request are checked in one
 //! batch (schnorrkel's `verify_batch`, which sp-core's sr25519 is built on): one random
 //! linear combination instead of one check each. A batch that fails is checked again one
-//! by one, so each answer names its own envelope: a bad signature costs its sender's rate
-//! twice its check, not an honest sender's answer.
+//! by one, so each answer names its own envelope. A request with a bad signature in it
+//! thus costs up to twice what checking one by one would; a node refuses such a
+//! submission before any host sees it.
 
 use super::error::QuarksError;
 use quarks_primitives::{
@@ -27,7 +28,7 @@ pub struct Opened {
 	pub hash: H256,
 	/// Whether the envelope's sender signed the submission: false until
 	/// [`check_signatures`] says otherwise.
-	pub signed: bool,
+	signed: bool,
 }
 
 impl Opened {
@@ -36,6 +37,11 @@ impl Opened {
 		let envelope = Envelope::<AccountId>::decode_checked(&submission.envelope)
 			.map_err(QuarksError::Malformed)?;
 		Ok(Opened { envelope, hash, signed: false })
+	}
+
+	/// Whether [`check_signatures`] found it signed by its envelope's sender.
+	pub fn is_signed(&self) -> bool {
+		self.signed
 	}
 }
 
