@@ -74,10 +74,10 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	authoring_version: 1,
 	// Bump on every change of runtime logic; bump `transaction_version` when calls or
 	// their encoding change.
-	spec_version: 107,
+	spec_version: 108,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 3,
+	transaction_version: 4,
 	system_version: 1,
 };
 
@@ -543,6 +543,47 @@ mod tests {
 				root
 			));
 			assert_eq!(Groups::group(0).map(|g| g.committed), Some(true));
+		});
+	}
+
+	/// Every Quarks pallet stores at genesis the storage version its code declares, and a
+	/// chain one version behind in any pallet is brought to the code's by [`Migrations`]: a
+	/// version bumped without its migration fails here.
+	#[test]
+	fn migrations_bring_every_pallet_to_its_code_version() {
+		use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+		macro_rules! each_pallet {
+			($do:ident) => {
+				$do!(Groups);
+				$do!(Hosts);
+				$do!(Keys);
+				$do!(Messaging);
+				$do!(ValidatorSet);
+			};
+		}
+		macro_rules! at_code_version {
+			($pallet:ident) => {
+				assert_eq!(
+					$pallet::on_chain_storage_version(),
+					$pallet::in_code_storage_version(),
+					stringify!($pallet)
+				);
+			};
+		}
+		macro_rules! one_behind {
+			($pallet:ident) => {
+				let code: u16 = codec::Decode::decode(
+					&mut &codec::Encode::encode(&$pallet::in_code_storage_version())[..],
+				)
+				.expect("a storage version is a u16");
+				StorageVersion::new(code.saturating_sub(1)).put::<$pallet>();
+			};
+		}
+		local_preset().execute_with(|| {
+			each_pallet!(at_code_version);
+			each_pallet!(one_behind);
+			Migrations::on_runtime_upgrade();
+			each_pallet!(at_code_version);
 		});
 	}
 }

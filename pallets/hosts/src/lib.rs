@@ -84,7 +84,12 @@ pub mod pallet {
 	pub type ChoiceOf<T> =
 		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxHostsPerUser>;
 
+	/// The in-code storage version. A change to a stored type bumps it, with a
+	/// `VersionedMigration` from the one before (as the groups pallet's `migrations::v1`).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]

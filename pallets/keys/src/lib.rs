@@ -72,7 +72,12 @@ pub mod pallet {
 	/// A device's Ed25519 signature over [`DEVICE_PROOF_TAG`] and its account.
 	pub type DeviceProof = [u8; 64];
 
+	/// The in-code storage version. A change to a stored type bumps it, with a
+	/// `VersionedMigration` from the one before (as the groups pallet's `migrations::v1`).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
