@@ -58,6 +58,19 @@ pub enum ChainError {
 	/// A request failed (transport, or an error answer from the node).
 	#[error("{0}")]
 	Rpc(String),
+	/// The node runs a runtime that lacks what this client uses (docs/operations.md,
+	/// "Which client speaks which runtime").
+	#[error(
+		"the node runs runtime version {spec_version}, which this quarks {} cannot speak: it lacks {}. Use the quarks release made for that runtime (docs/operations.md, \"Which client speaks which runtime\")",
+		env!("CARGO_PKG_VERSION"),
+		.missing.join(", ")
+	)]
+	Incompatible {
+		/// The runtime's `spec_version`.
+		spec_version: u32,
+		/// What it lacks, as `kind Pallet::name`.
+		missing: Vec<String>,
+	},
 	/// The transaction pool refused the transaction (bad nonce, invalid).
 	#[error("transaction refused: {0}")]
 	Refused(String),
@@ -377,6 +390,19 @@ impl Chain {
 		// over the chainHead backend did not answer on stable2609 nodes.
 		let backend = LegacyBackend::<SubstrateConfig>::builder().build(rpc.rpc.clone());
 		let api = Api::from_backend(Arc::new(backend)).await.map_err(rpc_error)?;
+		// The runtime transactions are built for: the best block's.
+		let best: H256 = rpc.request("chain_getBlockHash", rpc_params![]).await?;
+		let now = api.at_block(subxt::utils::H256(best.0)).await.map_err(rpc_error)?;
+		let missing = vocabulary::missing(now.metadata_ref());
+		if !missing.is_empty() {
+			let health: serde_json::Value = rpc.request("system_health", rpc_params![]).await?;
+			if health["isSyncing"].as_bool() == Some(true) {
+				return Err(ChainError::Rpc(
+					"the node is still catching up with its peers, at a runtime this client cannot speak: try again once it has".into(),
+				));
+			}
+			return Err(ChainError::Incompatible { spec_version: now.spec_version(), missing });
+		}
 		Ok(Self { api, rpc, submitting: Arc::default(), finality: Arc::default(), nodes })
 	}
 

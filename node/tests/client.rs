@@ -1006,35 +1006,8 @@ fn runtime_metadata() -> subxt::Metadata {
 /// client names is the runtime's: a rename in a pallet fails here, not in a user's hands.
 #[test]
 fn the_client_speaks_the_runtimes_vocabulary() {
-	use quarks_client::chain::vocabulary::*;
-	let metadata = runtime_metadata();
-	let pallet = |name: &str| metadata.pallet_by_name(name).unwrap_or_else(|| panic!("{name}"));
-	for Call(p, name) in CALLS {
-		assert!(pallet(p).call_variant_by_name(name).is_some(), "no call {p}::{name}");
-	}
-	for Storage(p, name) in STORAGE {
-		let entry = pallet(p).storage().and_then(|s| s.entry_by_name(name));
-		assert!(entry.is_some(), "no storage {p}::{name}");
-	}
-	// The client builds these keys itself, to prove what it reads.
-	for Keyed(Storage(p, name), hashers) in PROVEN {
-		let entry = pallet(p).storage().and_then(|s| s.entry_by_name(name));
-		let entry = entry.unwrap_or_else(|| panic!("no storage {p}::{name}"));
-		let runtime: Vec<String> = entry.keys().map(|key| format!("{:?}", key.hasher)).collect();
-		let client: Vec<String> = hashers.iter().map(|hasher| format!("{hasher:?}")).collect();
-		assert_eq!(runtime, client, "{p}::{name} hashes its keys otherwise");
-	}
-	for Constant(p, name) in CONSTANTS {
-		assert!(pallet(p).constant_by_name(name).is_some(), "no constant {p}::{name}");
-	}
-	for Event(p, name) in EVENTS {
-		let events = pallet(p).event_variants().unwrap_or_default();
-		assert!(events.iter().any(|v| v.name == *name), "no event {p}::{name}");
-	}
-	for RuntimeApi(api, name) in RUNTIME_APIS {
-		let api_ = metadata.runtime_api_trait_by_name(api).unwrap_or_else(|| panic!("{api}"));
-		assert!(api_.method_by_name(name).is_some(), "no runtime API method {api}_{name}");
-	}
+	let missing = quarks_client::chain::vocabulary::missing(&runtime_metadata());
+	assert!(missing.is_empty(), "the runtime lacks {missing:?}");
 }
 
 /// Every error of Quarks' pallets reads to the user as a sentence or is one the client

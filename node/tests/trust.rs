@@ -5,7 +5,8 @@
 //! a group's member out of a listing. The client refuses each with its own error and never
 //! reports the lie as true; told the truth, it proves the same reads, and keeps what it
 //! proved across a restart. Given several nodes, it fails over when one is down, and names
-//! one whose answer failed its proof while it believes the one that proved.
+//! one whose answer failed its proof while it believes the one that proved. A node whose
+//! runtime lacks what the client uses is refused when the client connects.
 
 mod common;
 
@@ -54,6 +55,9 @@ enum Lie {
 	/// A read of the group's commit record of epoch 2 is answered with epoch 1's: a member
 	/// given it would apply another commit than the one the chain ordered, and fork.
 	AnotherEpoch(GroupId),
+	/// The runtime's metadata is answered without the groups pallet's calls: a runtime
+	/// the client cannot speak.
+	OtherRuntime,
 }
 
 /// A JSON-RPC connection to a real node that rewrites its answers as [`Lie`] says.
@@ -146,6 +150,9 @@ impl RpcClientT for Liar {
 					}
 					self.call(method, args).await
 				}
+				(Lie::OtherRuntime, "state_call") if args[0] == "Metadata_metadata_at_version" => {
+					without_group_calls(&self.call(method, args).await)
+				}
 				(Lie::HideKey, "state_getKeysPaged") => {
 					let mut keys = self.call(method, args).await;
 					let listed = keys.as_array_mut().expect("a list of keys");
@@ -168,6 +175,30 @@ impl RpcClientT for Liar {
 	) -> RawRpcFuture<'a, RawRpcSubscription> {
 		self.node.subscribe_raw(sub, params, unsub)
 	}
+}
+
+/// `Metadata_metadata_at_version`'s answer, as a runtime without the groups pallet's calls
+/// would give it.
+fn without_group_calls(answer: &serde_json::Value) -> serde_json::Value {
+	use frame_metadata::{RuntimeMetadata, RuntimeMetadataPrefixed};
+	let bytes = array_bytes::hex2bytes(answer.as_str().expect("hex")).expect("hex");
+	let opaque = Option::<Vec<u8>>::decode(&mut &bytes[..]).expect("Option<OpaqueMetadata>");
+	let mut metadata = RuntimeMetadataPrefixed::decode(&mut &opaque.expect("metadata")[..])
+		.expect("the runtime's metadata");
+	match &mut metadata.1 {
+		RuntimeMetadata::V16(m) => m.pallets.iter_mut().for_each(|p| {
+			if p.name == "Groups" {
+				p.calls = None;
+			}
+		}),
+		RuntimeMetadata::V15(m) => m.pallets.iter_mut().for_each(|p| {
+			if p.name == "Groups" {
+				p.calls = None;
+			}
+		}),
+		other => panic!("metadata version {}", other.version()),
+	}
+	array_bytes::bytes2hex("0x", Some(metadata.encode()).encode()).into()
 }
 
 async fn behind_a_liar(node: &Node) -> (Chain, Arc<Mutex<Lie>>) {
@@ -193,6 +224,20 @@ async fn a_lying_node_is_refused_and_an_honest_one_proves_the_same() {
 	let dir = tempfile::tempdir().expect("temp dir");
 	let nodes = start_validators(dir.path()).await;
 	wait_finalized(&[&nodes[0], &nodes[1], &nodes[2]], 3).await;
+	// A runtime the client cannot speak is refused when it connects, in a sentence.
+	let url = format!("ws://127.0.0.1:{}", nodes[0].rpc_port);
+	let client = jsonrpsee::ws_client::WsClientBuilder::default().build(&url).await.expect("ws");
+	let other =
+		Chain::over_client(Liar { node: client, lie: Arc::new(Mutex::new(Lie::OtherRuntime)) })
+			.await
+			.err()
+			.expect("refused");
+	assert!(
+		matches!(&other, ChainError::Incompatible { missing, .. } if missing.contains(&"call Groups::commit".to_owned())),
+		"{other}"
+	);
+	assert!(other.to_string().contains("Use the quarks release made for that runtime"), "{other}");
+
 	let (chain, lie) = behind_a_liar(&nodes[0]).await;
 	let checkpoint_file = dir.path().join("client.finality");
 	chain.keep_checkpoint(checkpoint_file.clone()).expect("no checkpoint yet");

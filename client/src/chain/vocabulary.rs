@@ -181,3 +181,57 @@ pub const CONSTANTS: &[Constant] = &[MIN_UPDATE_INTERVAL, EXISTENTIAL_DEPOSIT];
 pub const EVENTS: &[Event] = &[GROUP_CREATED];
 /// Every runtime API method above.
 pub const RUNTIME_APIS: &[RuntimeApi] = &[SLOT_DURATION, ANCHOR_OF, ANCHORS_OF];
+
+/// What of the above the runtime described by `metadata` lacks (or keys otherwise), as
+/// `Pallet::name`: empty when this client speaks that runtime. A client checks it when it
+/// connects, so a runtime it cannot speak is refused in a sentence, not met halfway
+/// through a send.
+pub fn missing(metadata: &subxt::Metadata) -> Vec<String> {
+	let mut missing = Vec::new();
+	let mut lacks = |what: &str, pallet: &str, name: &str| {
+		missing.push(format!("{what} {pallet}::{name}"));
+	};
+	for Call(pallet, name) in CALLS {
+		if metadata.pallet_by_name(pallet).and_then(|p| p.call_variant_by_name(name)).is_none() {
+			lacks("call", pallet, name);
+		}
+	}
+	let entry = |pallet: &str, name: &str| {
+		metadata
+			.pallet_by_name(pallet)
+			.and_then(|p| p.storage())
+			.and_then(|s| s.entry_by_name(name))
+	};
+	for Storage(pallet, name) in STORAGE {
+		if entry(pallet, name).is_none() {
+			lacks("storage", pallet, name);
+		}
+	}
+	// The client builds these keys itself, to prove what it reads.
+	for Keyed(Storage(pallet, name), hashers) in PROVEN {
+		let runtime: Option<Vec<String>> =
+			entry(pallet, name).map(|e| e.keys().map(|key| format!("{:?}", key.hasher)).collect());
+		let client: Vec<String> = hashers.iter().map(|hasher| format!("{hasher:?}")).collect();
+		if runtime.as_ref() != Some(&client) {
+			lacks("storage keyed as", pallet, name);
+		}
+	}
+	for Constant(pallet, name) in CONSTANTS {
+		if metadata.pallet_by_name(pallet).and_then(|p| p.constant_by_name(name)).is_none() {
+			lacks("constant", pallet, name);
+		}
+	}
+	for Event(pallet, name) in EVENTS {
+		let events = metadata.pallet_by_name(pallet).and_then(|p| p.event_variants());
+		if !events.unwrap_or_default().iter().any(|v| v.name == *name) {
+			lacks("event", pallet, name);
+		}
+	}
+	for RuntimeApi(api, name) in RUNTIME_APIS {
+		let method = metadata.runtime_api_trait_by_name(api).and_then(|a| a.method_by_name(name));
+		if method.is_none() {
+			lacks("runtime API", api, name);
+		}
+	}
+	missing
+}
