@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 /// The Quarks chat client: end-to-end encrypted messages, anchored on chain.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = "quarks", version = env!("SUBSTRATE_CLI_IMPL_VERSION"))]
 pub struct Cli {
 	/// The node to talk to [default: $QUARKS_URL, or ws://127.0.0.1:9944].
 	#[arg(long, global = true)]
