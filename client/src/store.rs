@@ -22,6 +22,7 @@ use std::{
 use zeroize::Zeroizing;
 
 /// A directory of envelopes named by their hash.
+#[derive(Clone)]
 pub struct MailStore {
 	dir: PathBuf,
 	key: Zeroizing<[u8; 32]>,

@@ -44,6 +44,22 @@ const LONGEST_PAUSE: Duration = Duration::from_secs(8);
 /// How long a host has to take the list of senders this account accepted.
 const TELL_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Receipts on their way to a block, in a task of their own: the hashes they acknowledge,
+/// and how it went.
+type Acknowledging = tokio::task::JoinHandle<(Vec<H256>, Result<(), ClientError>)>;
+
+/// The receipts in flight, once they are in a block (or refused); never, if none are.
+async fn in_flight(
+	acknowledging: &mut Option<Acknowledging>,
+) -> (Vec<H256>, Result<(), ClientError>) {
+	match acknowledging {
+		Some(receipts) => receipts.await.unwrap_or_else(|failed| {
+			(Vec::new(), Err(ClientError::Chain(ChainError::Rpc(format!("receipts: {failed}")))))
+		}),
+		None => std::future::pending().await,
+	}
+}
+
 /// Whom this account accepted, as this device last read it; `None` if it could not.
 type Accepted = watch::Sender<Option<Vec<AccountId32>>>;
 
@@ -161,8 +177,12 @@ impl Messenger {
 		let (mut ack_not_before, mut ack_wait) = (Instant::now(), ACK_EVERY);
 		let (mut last_sync, mut last_update) = (Instant::now(), Instant::now());
 		let mut tick = tokio::time::interval(Duration::from_millis(500));
+		// A long pass is not followed by a burst of the ticks it missed.
+		tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 		let mut fetched = false;
 		let mut open = true;
+		// Receipts waiting for their block: mail keeps being shown meanwhile.
+		let mut acknowledging: Option<Acknowledging> = None;
 		loop {
 			// Events are taken as they come; the chain is read once per tick.
 			tokio::select! {
@@ -179,6 +199,33 @@ impl Messenger {
 						None => (fetched, open) = (true, false),
 					}
 					continue;
+				},
+				outcome = in_flight(&mut acknowledging) => {
+					acknowledging = None;
+					let (hashes, outcome) = outcome;
+					match outcome {
+						Ok(_) => {
+							for hash in &hashes {
+								if let Some(t) = reading.tracked.get_mut(hash) {
+									t.acknowledged = true;
+								}
+							}
+							on_update(&Update::Acknowledged(hashes.len()));
+							ack_wait = ACK_EVERY;
+						}
+						// A follower outlives its node's restart: the receipts go again
+						// after waits that double, and nothing read so far is read again.
+						// A refusal on chain (it would cost a fee each time) ends it.
+						Err(ClientError::Chain(error))
+							if options.follow && error.is_transport() =>
+						{
+							ack_not_before = Instant::now() + ack_wait;
+							ack_wait = ack_wait.saturating_mul(2).min(LONGEST_ACK_WAIT);
+							on_update(&Update::AcknowledgeFailed(error.into()))
+						}
+						Err(error) => return Err(error),
+					}
+					last_ack = Instant::now();
 				},
 				_ = tick.tick() => {},
 			}
@@ -216,7 +263,12 @@ impl Messenger {
 					last_update = last_sync;
 				}
 			}
-			if options.acknowledge && !reading.tracked.is_empty() {
+			let timed_out = options.timeout.is_some_and(|t| started.elapsed() >= t);
+			if options.acknowledge
+				&& acknowledging.is_none()
+				&& !timed_out
+				&& !reading.tracked.is_empty()
+			{
 				let due: Vec<&Received> = reading
 					.tracked
 					.values()
@@ -228,38 +280,21 @@ impl Messenger {
 				let batch_due = due.len() >= MAX_RECEIPTS
 					|| (!due.is_empty() && last_ack.elapsed() >= ACK_EVERY);
 				if batch_due && Instant::now() >= ack_not_before {
-					let hashes: Vec<H256> = due.iter().map(|r| r.hash).collect();
-					match self.acknowledge(&due, Wait::InBlock, &mut |_| {}).await {
-						Ok(_) => {
-							for hash in &hashes {
-								if let Some(t) = reading.tracked.get_mut(hash) {
-									t.acknowledged = true;
-								}
-							}
-							on_update(&Update::Acknowledged(hashes.len()));
-							ack_wait = ACK_EVERY;
-						}
-						// A follower outlives its node's restart: the receipts go again
-						// after waits that double, and nothing read so far is read again.
-						// A refusal on chain (it would cost a fee each time) ends it.
-						Err(ClientError::Chain(error))
-							if options.follow && error.is_transport() =>
-						{
-							ack_not_before = Instant::now() + ack_wait;
-							ack_wait = ack_wait.saturating_mul(2).min(LONGEST_ACK_WAIT);
-							on_update(&Update::AcknowledgeFailed(error.into()))
-						}
-						Err(error) => return Err(error),
-					}
-					last_ack = Instant::now();
+					let due: Vec<Received> = due.into_iter().take(MAX_RECEIPTS).cloned().collect();
+					let receipts = self.receipts();
+					acknowledging = Some(tokio::spawn(async move {
+						let hashes: Vec<H256> = due.iter().map(|r| r.hash).collect();
+						let due: Vec<&Received> = due.iter().collect();
+						let sent = receipts.acknowledge(&due, Wait::InBlock, &mut |_| {}).await;
+						(hashes, sent.map(drop))
+					}));
 				}
 			}
 			reading.let_go(options.acknowledge);
 			let settled = reading.tracked.is_empty() && reading.retries.is_empty();
 			let counted = options.count.map_or(!options.follow, |n| reading.letters >= n);
-			if (fetched && counted && settled)
-				|| options.timeout.is_some_and(|t| started.elapsed() >= t)
-			{
+			// Out of time, it still takes the answer for receipts already sent.
+			if (fetched && counted && settled) || (timed_out && acknowledging.is_none()) {
 				return Ok(());
 			}
 		}

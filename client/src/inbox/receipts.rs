@@ -2,24 +2,57 @@
 
 use super::{Notarization, Received};
 use crate::{
-	chain::{account_value, failures, hash_value, vocabulary, Included, Progress, Wait},
+	chain::{account_value, failures, hash_value, vocabulary, Chain, Included, Progress, Wait},
 	error::ClientError,
 	messenger::Messenger,
 	queries,
+	store::MailStore,
 };
 use quarks_primitives::Destination;
-use sp_core::crypto::AccountId32;
+use sp_core::{crypto::AccountId32, sr25519};
 use std::time::Duration;
 use subxt::dynamic::Value;
 
 /// Most receipts in one transaction.
 pub const MAX_RECEIPTS: usize = 256;
 
+/// What sending receipts takes, owned: a reading loop hands it to a task of its own, so
+/// mail keeps being shown while receipts wait for their block, and receipts already on
+/// their way are recorded even if the reading stops.
+pub(crate) struct Receipts {
+	chain: Chain,
+	pair: sr25519::Pair,
+	account: AccountId32,
+	store: MailStore,
+}
+
 impl Messenger {
 	/// Records delivery receipts for final messages not acknowledged before, per leaf, at
 	/// most [`MAX_RECEIPTS`] per transaction and one transaction per block, and remembers
 	/// them so none is sent twice.
 	pub async fn acknowledge(
+		&self,
+		received: &[&Received],
+		wait: Wait,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Result<Vec<Included>, ClientError> {
+		self.receipts().acknowledge(received, wait, progress).await
+	}
+
+	/// This account's receipts sender.
+	pub(crate) fn receipts(&self) -> Receipts {
+		Receipts {
+			chain: self.chain.clone(),
+			pair: self.pair().clone(),
+			account: self.account().clone(),
+			store: self.store.clone(),
+		}
+	}
+}
+
+impl Receipts {
+	/// As [`Messenger::acknowledge`].
+	pub(crate) async fn acknowledge(
 		&self,
 		received: &[&Received],
 		wait: Wait,
@@ -38,7 +71,9 @@ impl Messenger {
 			while !due.is_empty() {
 				let items: Vec<Value> = due.iter().filter_map(|r| receipt_item(r)).collect();
 				let fields = vec![Value::unnamed_composite(items)];
-				match self.transact(vocabulary::ACKNOWLEDGE, fields, wait, progress).await {
+				let submitted =
+					self.chain.submit(&self.pair, vocabulary::ACKNOWLEDGE, fields, wait, progress);
+				match submitted.await {
 					Ok(included) => {
 						out.push(included);
 						break;
@@ -56,7 +91,7 @@ impl Messenger {
 						tokio::time::sleep(Duration::from_secs(1)).await;
 						let mut still = Vec::new();
 						for r in due {
-							if queries::receipt_of(&self.chain, &r.hash, self.account())
+							if queries::receipt_of(&self.chain, &r.hash, &self.account)
 								.await?
 								.is_none()
 							{
