@@ -21,14 +21,15 @@ mod common;
 #[path = "../src/hosting/host_store.rs"]
 #[allow(dead_code, unused_imports)]
 mod host_store;
+mod measure;
 
 use codec::{Decode, Encode};
 use common::*;
 use host_store::{HostStore, Limits, Meta, State};
 use jsonrpsee::{core::client::ClientT, rpc_params};
+use measure::{describe, read_as};
 use quarks_client::{
 	chain::{account_value, hash_value, Wait},
-	inbox::{ReadOptions, Update},
 	keystore::Identity,
 	messenger::Messenger,
 	send::{Notary, Sent},
@@ -53,28 +54,6 @@ use subxt::dynamic::Value as Dynamic;
 fn wants(scenario: &str) -> bool {
 	let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
 	only.is_empty() || only.iter().any(|o| o == scenario)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-	let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-	sorted[rank.min(sorted.len()) - 1]
-}
-
-fn describe(name: &str, mut samples: Vec<f64>) {
-	if samples.is_empty() {
-		println!("{name}: no samples");
-		return;
-	}
-	samples.sort_by(|a, b| a.total_cmp(b));
-	let ms = |s: f64| s * 1000.0;
-	println!(
-		"{name}: n={} p50={:.1} ms p99={:.1} ms min={:.1} ms max={:.1} ms",
-		samples.len(),
-		ms(percentile(&samples, 50.0)),
-		ms(percentile(&samples, 99.0)),
-		ms(samples[0]),
-		ms(samples[samples.len() - 1])
-	);
 }
 
 fn per_second(count: usize, took: Duration) -> f64 {
@@ -223,32 +202,6 @@ async fn senders(dir: &Path, nodes: &[Node], count: usize) -> Vec<Arc<Messenger>
 	out.into_iter().map(Arc::new).collect()
 }
 
-/// Bob's client reading live; records when each message is shown (opened, checked).
-fn read_as(bob: Messenger, for_: Duration) -> Arc<Mutex<HashMap<H256, Instant>>> {
-	let shown: Arc<Mutex<HashMap<H256, Instant>>> = Arc::default();
-	let record = shown.clone();
-	tokio::spawn(async move {
-		let options = ReadOptions {
-			follow: true,
-			count: None,
-			timeout: Some(for_),
-			acknowledge: false,
-			sync_every: None,
-			update_every: None,
-		};
-		let _ = bob
-			.read_mail(options, &mut |update| {
-				if let Update::Shown(r) = update {
-					if r.letter().is_some() {
-						record.lock().expect("shown").insert(r.hash, Instant::now());
-					}
-				}
-			})
-			.await;
-	});
-	shown
-}
-
 /// Bob publishes his key package and every sender starts its conversation with him, so
 /// what is measured is sending in a conversation, not starting one.
 async fn conversations_with_bob(senders: &[Arc<Messenger>], bob: &Messenger) {
@@ -308,7 +261,7 @@ async fn latency(
 	let node_url = format!("http://127.0.0.1:{}", nodes[0].rpc_port);
 	let first_block = nodes[0].best_number().await;
 	let drain = Duration::from_secs(20);
-	let reader = read_as(bob, duration + drain);
+	let reader = read_as(bob, duration + drain, false);
 	let finals = watch_finality(node_url, duration + drain);
 	tokio::time::sleep(Duration::from_secs(2)).await; // Bob's subscriptions open.
 	let sent_at: Arc<Mutex<HashMap<H256, Instant>>> = Arc::default();

@@ -17,8 +17,11 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[allow(dead_code)]
+mod measure;
 
 use common::*;
+use measure::{describe, percentile};
 use quarks_client::chain::{
 	proven::storage_key,
 	vocabulary::{Hasher, Keyed, Storage},
@@ -29,23 +32,6 @@ use std::{
 	sync::{Arc, Mutex},
 	time::{Duration, Instant},
 };
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-	let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-	sorted[rank.min(sorted.len()) - 1]
-}
-
-fn describe(name: &str, mut samples: Vec<f64>) {
-	samples.sort_by(|a, b| a.total_cmp(b));
-	println!(
-		"{name}: n={} p50={:.2}s p99={:.2}s min={:.2}s max={:.2}s",
-		samples.len(),
-		percentile(&samples, 50.0),
-		percentile(&samples, 99.0),
-		samples[0],
-		samples[samples.len() - 1]
-	);
-}
 
 #[tokio::main]
 async fn main() {

@@ -566,7 +566,7 @@ pub async fn reopen(dir: &Path, node: &Node, file: &str) -> quarks_client::messe
 }
 
 /// Test keystores' passphrase.
-const PASSPHRASE: &str = "test passphrase";
+pub const PASSPHRASE: &str = "test passphrase";
 
 async fn connect(
 	node: &Node,
