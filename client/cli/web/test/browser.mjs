@@ -111,7 +111,10 @@ await step("Bob's message reaches final", () =>
 await shot(bob, "chat-phone");
 await shot(alice, "chat");
 await step("the notarization of a message, from the chain", async () => {
-  await alice.locator("#messages li.theirs", { hasText: "lunch at noon" }).click();
+  // The panel shows the message as Alice's page holds it when clicked: final first.
+  const lunch = alice.locator("#messages li.theirs", { hasText: "lunch at noon" });
+  await lunch.locator(".tick", { hasText: "final #" }).waitFor({ timeout: LIMIT });
+  await lunch.click();
   await text(alice, "#panel dd", "final #");
   await text(alice, "#panel dd", "bound to the sender then");
   await shot(alice, "notarization");
