@@ -497,6 +497,12 @@ impl Messenger {
 	/// as not notarized is forgotten from the local store (its message key), unless this
 	/// device sent it.
 	async fn advance(&self, reading: &mut Reading, on_update: &mut (dyn FnMut(&Update) + Send)) {
+		// Nothing to advance: an idle reader costs its node no call per tick, and no
+		// message's time runs while there is none.
+		if reading.tracked.is_empty() && reading.retries.is_empty() {
+			reading.chain_answered = Some(Instant::now());
+			return;
+		}
 		let Ok(finalized) = self.chain.finalized().await else { return };
 		// While the chain did not answer no message's time ran: a reader whose node
 		// restarts (and syncs) does not take the anchors it could not see as missing, nor
