@@ -16,7 +16,6 @@ mod measure;
 
 use common::*;
 use measure::{describe, read_as};
-use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use quarks_client::{
 	chain::Wait,
 	keystore::Identity,
@@ -42,20 +41,10 @@ struct Watch {
 /// Bob's `quarks chat` in a pseudo-terminal; returns when each watched text was drawn.
 /// The chat ends when the returned guard drops.
 fn chat_as_bob(dir: &Path, node: &Node) -> (Arc<Mutex<Watch>>, impl Drop) {
-	let pty = native_pty_system()
-		.openpty(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
-		.expect("a pseudo-terminal");
-	let mut command = CommandBuilder::new(quarks_binary());
-	command.arg("chat");
-	command.cwd(dir);
-	command.env("TERM", "xterm-256color");
-	command.env("QUARKS_PASSPHRASE", PASSPHRASE);
-	command.env("QUARKS_KEYSTORE", dir.join("bob.json"));
-	command.env("QUARKS_URL", format!("ws://127.0.0.1:{}", node.rpc_port));
-	let child = pty.slave.spawn_command(command).expect("quarks chat starts");
+	let (child, master) = chat_in_pty(dir, node, "bob", PASSPHRASE);
 	let watch: Arc<Mutex<Watch>> = Arc::default();
 	let record = watch.clone();
-	let mut reader = pty.master.try_clone_reader().expect("reads the terminal");
+	let mut reader = master.try_clone_reader().expect("reads the terminal");
 	std::thread::spawn(move || {
 		let mut screen = vt100::Parser::new(24, 80, 0);
 		let mut buf = [0u8; 8192];
@@ -76,7 +65,7 @@ fn chat_as_bob(dir: &Path, node: &Node) -> (Arc<Mutex<Watch>>, impl Drop) {
 	});
 	struct Running {
 		child: Box<dyn portable_pty::Child + Send + Sync>,
-		_master: Box<dyn portable_pty::MasterPty>,
+		_master: Box<dyn portable_pty::MasterPty + Send>,
 	}
 	impl Drop for Running {
 		fn drop(&mut self) {
@@ -84,7 +73,7 @@ fn chat_as_bob(dir: &Path, node: &Node) -> (Arc<Mutex<Watch>>, impl Drop) {
 			let _ = self.child.wait();
 		}
 	}
-	(watch, Running { child, _master: pty.master })
+	(watch, Running { child, _master: master })
 }
 
 /// Alice sends `count` numbered messages to Bob, one a second, each notarized; returns

@@ -9,7 +9,7 @@
 mod common;
 
 use common::*;
-use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+use portable_pty::{Child, MasterPty};
 use std::{
 	io::{Read, Write},
 	path::Path,
@@ -30,19 +30,9 @@ struct Window {
 
 impl Window {
 	fn open(dir: &Path, node: &Node, name: &'static str) -> Window {
-		let pty = native_pty_system()
-			.openpty(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
-			.expect("a pseudo-terminal");
-		let mut command = CommandBuilder::new(quarks_binary());
-		command.arg("chat");
-		command.cwd(dir);
-		command.env("TERM", "xterm-256color");
-		command.env("QUARKS_PASSPHRASE", CLI_PASSPHRASE);
-		command.env("QUARKS_KEYSTORE", dir.join(format!("{name}.json")));
-		command.env("QUARKS_URL", format!("ws://127.0.0.1:{}", node.rpc_port));
-		let child = pty.slave.spawn_command(command).expect("quarks chat starts");
+		let (child, master) = chat_in_pty(dir, node, name, CLI_PASSPHRASE);
 		let screen = Arc::new(Mutex::new(vt100::Parser::new(24, 80, 0)));
-		let mut reader = pty.master.try_clone_reader().expect("reads the terminal");
+		let mut reader = master.try_clone_reader().expect("reads the terminal");
 		let feed = screen.clone();
 		std::thread::spawn(move || {
 			let mut buf = [0u8; 8192];
@@ -50,8 +40,8 @@ impl Window {
 				feed.lock().expect("screen").process(&buf[..n]);
 			}
 		});
-		let keys = pty.master.take_writer().expect("writes the terminal");
-		Window { name, screen, keys, child, _master: pty.master }
+		let keys = master.take_writer().expect("writes the terminal");
+		Window { name, screen, keys, child, _master: master }
 	}
 
 	fn contents(&self) -> String {

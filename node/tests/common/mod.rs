@@ -660,6 +660,29 @@ pub fn quarks_command(dir: &Path, node: &Node, who: &str) -> Command {
 	command
 }
 
+/// `quarks chat` as `who` (keystore `<dir>/<who>.json`, opened with `passphrase`) through
+/// `node`, in an 80×24 pseudo-terminal: the running chat and the terminal's master side.
+pub fn chat_in_pty(
+	dir: &Path,
+	node: &Node,
+	who: &str,
+	passphrase: &str,
+) -> (Box<dyn portable_pty::Child + Send + Sync>, Box<dyn portable_pty::MasterPty + Send>) {
+	use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+	let pty = native_pty_system()
+		.openpty(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
+		.expect("a pseudo-terminal");
+	let mut command = CommandBuilder::new(quarks_binary());
+	command.arg("chat");
+	command.cwd(dir);
+	command.env("TERM", "xterm-256color");
+	command.env("QUARKS_PASSPHRASE", passphrase);
+	command.env("QUARKS_KEYSTORE", dir.join(format!("{who}.json")));
+	command.env("QUARKS_URL", format!("ws://127.0.0.1:{}", node.rpc_port));
+	let child = pty.slave.spawn_command(command).expect("quarks chat starts");
+	(child, pty.master)
+}
+
 /// Runs `quarks` with `args` as `who` to completion; returns its output.
 pub fn quarks(dir: &Path, node: &Node, who: &str, args: &[&str]) -> String {
 	let output = quarks_command(dir, node, who).args(args).output().expect("quarks runs");
