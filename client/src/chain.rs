@@ -260,6 +260,12 @@ impl NodeRpc {
 		self.rpc.request(method, params).await.map_err(rpc_error)
 	}
 
+	/// Whether the node says it is still catching up with its peers.
+	pub async fn is_syncing(&self) -> Result<bool, ChainError> {
+		let health: serde_json::Value = self.request("system_health", rpc_params![]).await?;
+		Ok(health["isSyncing"].as_bool().unwrap_or(false))
+	}
+
 	/// Subscribes to JSON-RPC `method`, cancelled with `unsubscribe`.
 	pub async fn subscribe<R: DeserializeOwned>(
 		&self,
@@ -395,8 +401,7 @@ impl Chain {
 		let now = api.at_block(subxt::utils::H256(best.0)).await.map_err(rpc_error)?;
 		let missing = vocabulary::missing(now.metadata_ref());
 		if !missing.is_empty() {
-			let health: serde_json::Value = rpc.request("system_health", rpc_params![]).await?;
-			if health["isSyncing"].as_bool() == Some(true) {
+			if rpc.is_syncing().await? {
 				return Err(ChainError::Rpc(
 					"the node is still catching up with its peers, at a runtime this client cannot speak: try again once it has".into(),
 				));
@@ -423,8 +428,7 @@ impl Chain {
 
 	/// Whether the node says it is still catching up with its peers (it just started).
 	pub async fn is_syncing(&self) -> Result<bool, ChainError> {
-		let health: serde_json::Value = self.rpc.request("system_health", rpc_params![]).await?;
-		Ok(health["isSyncing"].as_bool().unwrap_or(false))
+		self.rpc.is_syncing().await
 	}
 
 	/// The chain's block time (its Aura slot), in milliseconds.
