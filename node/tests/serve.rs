@@ -5,7 +5,7 @@
 //! Node.js exactly as docs/api.md says. Alice names Bob from his invitation, sends over the
 //! JSON API, and sees the bot's answer both on her event stream and in her history, her own
 //! message final. Requests without the token, for another Host, or from another origin's
-//! page are refused; so is listening beyond loopback.
+//! page are refused; so is listening beyond loopback, and an event stream beyond the cap.
 //!
 //! The web app: Alice and Bob each in a page of Debian's Chromium (driven by Playwright,
 //! client/cli/web/test/browser.mjs), chatting, a message's notarization read from the chain
@@ -26,6 +26,9 @@ use std::{
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
 
 const LIMIT: Duration = Duration::from_secs(90);
+
+type EventStream =
+	tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A running `quarks serve`, and a client of its API.
 struct Served {
@@ -71,6 +74,15 @@ impl Served {
 
 	async fn post(&self, path: &str, body: Value) -> Value {
 		self.call(reqwest::Method::POST, path, Some(body)).await
+	}
+
+	/// Its event stream, opened as its own page would.
+	async fn stream(&self) -> Result<EventStream, tokio_tungstenite::tungstenite::Error> {
+		let url = format!("{}/api/events?token={}", self.serving.base, self.serving.token);
+		let mut request = url.replacen("http", "ws", 1).into_client_request().expect("a request");
+		let own_origin = HeaderValue::from_str(&self.serving.base).expect("a header");
+		request.headers_mut().insert("origin", own_origin);
+		Ok(tokio_tungstenite::connect_async(request).await?.0)
 	}
 
 	/// The status of `GET path` with these headers (and no token unless among them).
@@ -130,6 +142,34 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 	);
 	let events = format!("/api/events?token={}", alice.serving.token);
 	assert_eq!(alice.status_with(&events, &[("origin", "http://evil.example")]).await, 403);
+	// Event streams are capped (docs/api.md: 16 open at once): one more is refused until
+	// one closes, and an open stream is pinged, so a peer gone silent frees its slot.
+	let mut streams = Vec::new();
+	for _ in 0..16 {
+		streams.push(alice.stream().await.expect("a stream within the cap"));
+	}
+	match alice.stream().await {
+		Err(tokio_tungstenite::tungstenite::Error::Http(refused)) => {
+			assert_eq!(refused.status(), 503, "{refused:?}")
+		}
+		other => panic!("a 17th stream: {:?}", other.map(drop)),
+	}
+	let _ = streams[0].close(None).await;
+	streams.remove(0);
+	let mut again =
+		wait_for("a slot freed by a closed stream", LIMIT, || async { alice.stream().await.ok() })
+			.await;
+	let pinged = tokio::time::timeout(Duration::from_secs(30), async {
+		while let Some(Ok(frame)) = again.next().await {
+			if matches!(frame, Message::Ping(_)) {
+				return true;
+			}
+		}
+		false
+	});
+	assert_eq!(pinged.await, Ok(true), "an open stream is pinged within 30 s");
+	drop((streams, again));
+
 	let me = alice.get("/api/me").await;
 	assert!(me["account"].as_str().is_some_and(|a| !a.is_empty()), "{me}");
 
@@ -147,12 +187,9 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 	assert_eq!(ready, "echo bot ready");
 
 	// Alice's event stream, then her message to Bob, named from his invitation.
-	let mut request = format!("{}{events}", alice.serving.base.replacen("http", "ws", 1))
-		.into_client_request()
-		.expect("a request");
-	let own_origin = HeaderValue::from_str(&alice.serving.base).expect("a header");
-	request.headers_mut().insert("origin", own_origin);
-	let (mut stream, _) = tokio_tungstenite::connect_async(request).await.expect("the stream");
+	// (The slots the streams above held are freed as the service sees them closed.)
+	let mut stream =
+		wait_for("Alice's event stream", LIMIT, || async { alice.stream().await.ok() }).await;
 	let link = bob.get("/api/invitation").await["link"].as_str().expect("a link").to_owned();
 	let contact = alice.post("/api/contacts", json!({ "name": "bob", "who": link })).await;
 	assert_eq!(contact["status"], "verified", "{contact}");

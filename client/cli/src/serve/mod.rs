@@ -29,6 +29,8 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 pub struct Served {
 	engine: Arc<Engine>,
 	events: tokio::sync::broadcast::Sender<Arc<String>>,
+	/// Slots for open event streams ([`events::MAX_STREAMS`]).
+	streams: Arc<tokio::sync::Semaphore>,
 	token: String,
 	/// The Host header values a request may carry: this service's own addresses.
 	hosts: Vec<String>,
@@ -58,8 +60,13 @@ pub async fn run(cli: &crate::args::Cli, args: &ServeArgs) -> Fallible<()> {
 	}
 	let mut hosts = own_hosts(bound);
 	hosts.extend(args.public_host.iter().cloned());
-	let served =
-		Arc::new(Served { engine, events: events::start(told), token: token.clone(), hosts });
+	let served = Arc::new(Served {
+		engine,
+		events: events::start(told),
+		streams: events::slots(),
+		token: token.clone(),
+		hosts,
+	});
 	let app = api::routes()
 		.merge(web::routes())
 		.layer(middleware::from_fn_with_state(served.clone(), guard))
