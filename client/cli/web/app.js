@@ -9,6 +9,7 @@ let arrived = []; // letters shown before their anchor, not in the history yet
 let listed = []; // the open conversation's messages, as last read
 let refreshing = null;
 let headed = null; // the group whose title and actions are drawn
+let detailed = null; // the message whose notarization the panel shows, and its tick then
 
 function takeToken() {
   const match = location.hash.match(/token=([0-9a-f]+)/);
@@ -191,6 +192,9 @@ function render() {
     ),
   );
   if (atBottom) list.scrollTop = list.scrollHeight;
+  // An open notarization panel follows its message: anchored, then final, then read.
+  const shown = detailed && $("panel").open && all.find((m) => m.hash === detailed.hash);
+  if (shown && tick(shown) !== detailed.tick) detail(shown, true);
 }
 
 // Draws a panel again after a change, unless the person closed it meanwhile.
@@ -199,6 +203,7 @@ async function again(draw) {
 }
 
 function panel(heading, ...body) {
+  if (heading !== NOTARIZATION) detailed = null;
   $("panel-title").textContent = heading;
   $("panel-body").replaceChildren(...body);
   if (!$("panel").open) $("panel").showModal();
@@ -231,7 +236,11 @@ function form(submit, label, ...fields) {
   );
 }
 
-async function detail(m) {
+const NOTARIZATION = "Notarization";
+
+// `redraw`: the panel is open already, and stays closed if the person closes it meanwhile.
+async function detail(m, redraw = false) {
+  detailed = { hash: m.hash, tick: tick(m) };
   const rows = [
     ["From", m.outgoing ? "you" : m.sender],
     ["Sent or received", new Date(m.at).toLocaleString()],
@@ -259,8 +268,10 @@ async function detail(m) {
     }
   }
   if (m.outgoing) rows.push(["Read by", `${m.read_by}`]);
+  if (detailed?.hash !== m.hash) return; // another message was opened meanwhile
+  if (redraw && !$("panel").open) return;
   panel(
-    "Notarization",
+    NOTARIZATION,
     el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, `${v}`)])),
     el("p", {}, "The anchor is the sender's signed record of this message on chain; final once its block is."),
     ...extra,

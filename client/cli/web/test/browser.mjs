@@ -96,6 +96,12 @@ await step("Alice sees it and answers", async () => {
   await alice.press("#text", "Enter");
   await text(alice, "#messages li.mine", "Noon works.");
 });
+await step("the notarization panel follows a message to final", async () => {
+  // Opened at once, while the message is still on its way to a block.
+  await alice.locator("#messages li.mine", { hasText: "Noon works." }).click();
+  await text(alice, "#panel dd", "final #");
+  await alice.click("#panel form[method=dialog] button");
+});
 await step("Bob sees the answer", () => text(bob, "#messages li.theirs", "Noon works."));
 await step("markup from others is shown as text, never run", async () => {
   const markup = `<img src=x onerror="document.title='owned'"><b>bold</b>`;
