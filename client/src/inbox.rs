@@ -192,7 +192,7 @@ pub struct ReadOptions {
 	pub follow: bool,
 	/// Stop once this many letters were shown and their notarization settled.
 	pub count: Option<usize>,
-	/// Stop after this long.
+	/// Stop after this long (once receipts already sent have their answer).
 	pub timeout: Option<Duration>,
 	/// Send delivery receipts for final messages.
 	pub acknowledge: bool,

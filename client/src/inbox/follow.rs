@@ -53,9 +53,15 @@ async fn in_flight(
 	acknowledging: &mut Option<Acknowledging>,
 ) -> (Vec<H256>, Result<(), ClientError>) {
 	match acknowledging {
-		Some(receipts) => receipts.await.unwrap_or_else(|failed| {
-			(Vec::new(), Err(ClientError::Chain(ChainError::Rpc(format!("receipts: {failed}")))))
-		}),
+		Some(receipts) => match receipts.await {
+			Ok(outcome) => outcome,
+			// A bug, not a node away: it is not retried as one.
+			Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+			Err(failed) => (
+				Vec::new(),
+				Err(ClientError::Chain(ChainError::Rpc(format!("receipts: {failed}")))),
+			),
+		},
 		None => std::future::pending().await,
 	}
 }
@@ -141,7 +147,7 @@ struct Reading {
 	retries: Retries<(MailboxEntry, Source)>,
 	/// Letters from others shown.
 	letters: usize,
-	/// When the chain last answered a pass.
+	/// When the chain last answered a pass, or a pass had nothing to ask it.
 	chain_answered: Option<Instant>,
 }
 
@@ -161,9 +167,10 @@ impl Messenger {
 	/// Reads mail: what the hosts keep, and with `follow` what arrives, reporting each
 	/// [`Update`] to `on_update` — a message as soon as it opens, then its notarization as
 	/// it advances — and acknowledging final messages in batches. Returns when `count`
-	/// letters were shown and settled, at `timeout`, or (without `follow`) once every
-	/// message read has settled. While following, keeps this device's groups in line with
-	/// the chain and updates its leaves as `options` say.
+	/// letters were shown and settled, at `timeout` (once receipts already sent have their
+	/// answer), or (without `follow`) once every message read has settled. While
+	/// following, keeps this device's groups in line with the chain and updates its leaves
+	/// as `options` say.
 	pub async fn read_mail(
 		&self,
 		options: ReadOptions,
@@ -184,7 +191,7 @@ impl Messenger {
 		// Receipts waiting for their block: mail keeps being shown meanwhile.
 		let mut acknowledging: Option<Acknowledging> = None;
 		loop {
-			// Events are taken as they come; the chain is read once per tick.
+			// Events are taken as they come; the chain is read at most once per tick.
 			tokio::select! {
 				event = events.recv(), if open => {
 					match event {
@@ -294,7 +301,7 @@ impl Messenger {
 			let settled = reading.tracked.is_empty() && reading.retries.is_empty();
 			let counted = options.count.map_or(!options.follow, |n| reading.letters >= n);
 			// Out of time, it still takes the answer for receipts already sent.
-			if (fetched && counted && settled) || (timed_out && acknowledging.is_none()) {
+			if ((fetched && counted && settled) || timed_out) && acknowledging.is_none() {
 				return Ok(());
 			}
 		}

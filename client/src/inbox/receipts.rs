@@ -17,8 +17,10 @@ use subxt::dynamic::Value;
 pub const MAX_RECEIPTS: usize = 256;
 
 /// What sending receipts takes, owned: a reading loop hands it to a task of its own, so
-/// mail keeps being shown while receipts wait for their block, and receipts already on
-/// their way are recorded even if the reading stops.
+/// mail keeps being shown while receipts wait for their block. A batch already submitted
+/// finishes and is recorded even if the reading stops; a reading started meanwhile may
+/// send some of the same receipts, which the chain refuses as already acknowledged and
+/// [`Receipts::acknowledge`] sends again without them.
 pub(crate) struct Receipts {
 	chain: Chain,
 	pair: sr25519::Pair,
