@@ -1,6 +1,15 @@
-//! Builds the runtime's WASM blob.
+//! Builds the runtime's WASM blob, and the next version's for the upgrade rehearsal.
 
 fn main() {
 	#[cfg(feature = "std")]
-	substrate_wasm_builder::WasmBuilder::build_using_defaults();
+	{
+		// This runtime with `spec_version` one higher (feature `upgrade-rehearsal`), which
+		// node/tests/upgrade.rs sets on a running network. Built first, so that the blob
+		// project's last build is the runtime itself.
+		substrate_wasm_builder::WasmBuilder::init_with_defaults()
+			.enable_feature("upgrade-rehearsal")
+			.set_file_name("wasm_binary_rehearsal.rs")
+			.build();
+		substrate_wasm_builder::WasmBuilder::build_using_defaults();
+	}
 }

@@ -15,7 +15,7 @@ mod common;
 mod measure;
 
 use common::*;
-use measure::{describe, read_as};
+use measure::describe;
 use quarks_client::{
 	chain::Wait,
 	keystore::Identity,

@@ -27,7 +27,7 @@ use codec::{Decode, Encode};
 use common::*;
 use host_store::{HostStore, Limits, Meta, State};
 use jsonrpsee::{core::client::ClientT, rpc_params};
-use measure::{describe, read_as};
+use measure::describe;
 use quarks_client::{
 	chain::{account_value, hash_value, Wait},
 	keystore::Identity,

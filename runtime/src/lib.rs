@@ -16,6 +16,13 @@
 #[cfg(feature = "std")]
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
+/// The next runtime version, for the upgrade rehearsal (node/tests/upgrade.rs): this
+/// runtime with `spec_version` one higher, as a network would be upgraded to.
+#[cfg(feature = "std")]
+pub mod rehearsal {
+	include!(concat!(env!("OUT_DIR"), "/wasm_binary_rehearsal.rs"));
+}
+
 extern crate alloc;
 
 use alloc::vec::Vec;
@@ -67,19 +74,30 @@ impl_opaque_keys! {
 	}
 }
 
-#[sp_version::runtime_version]
-pub const VERSION: RuntimeVersion = RuntimeVersion {
-	spec_name: alloc::borrow::Cow::Borrowed("quarks"),
-	impl_name: alloc::borrow::Cow::Borrowed("quarks-node"),
-	authoring_version: 1,
-	// Bump on every change of runtime logic; bump `transaction_version` when calls or
-	// their encoding change.
-	spec_version: 108,
-	impl_version: 1,
-	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 4,
-	system_version: 1,
-};
+/// The runtime version, with `spec_version` given as a literal (as `runtime_version`
+/// requires), so the upgrade rehearsal can name the next one.
+macro_rules! version {
+	($spec_version:tt) => {
+		#[sp_version::runtime_version]
+		pub const VERSION: RuntimeVersion = RuntimeVersion {
+			spec_name: alloc::borrow::Cow::Borrowed("quarks"),
+			impl_name: alloc::borrow::Cow::Borrowed("quarks-node"),
+			authoring_version: 1,
+			spec_version: $spec_version,
+			impl_version: 1,
+			apis: apis::RUNTIME_API_VERSIONS,
+			transaction_version: 4,
+			system_version: 1,
+		};
+	};
+}
+
+// Bump `spec_version` on every change of runtime logic (and the rehearsal's with it);
+// bump `transaction_version` when calls or their encoding change.
+#[cfg(not(feature = "upgrade-rehearsal"))]
+version!(108);
+#[cfg(feature = "upgrade-rehearsal")]
+version!(109);
 
 mod block_times {
 	/// Target block time. Delivery never waits for blocks; this decides how soon a message

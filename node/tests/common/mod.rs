@@ -565,6 +565,38 @@ pub async fn reopen(dir: &Path, node: &Node, file: &str) -> quarks_client::messe
 	connect(node, keystore).await
 }
 
+/// The account of `reader` reading live for `for_`, sending receipts for what is final
+/// if it is to `acknowledge`; records when each message is shown (opened, checked).
+pub fn read_as(
+	reader: quarks_client::messenger::Messenger,
+	for_: Duration,
+	acknowledge: bool,
+) -> Arc<Mutex<std::collections::HashMap<H256, Instant>>> {
+	use quarks_client::inbox::{ReadOptions, Update};
+	let shown: Arc<Mutex<std::collections::HashMap<H256, Instant>>> = Arc::default();
+	let record = shown.clone();
+	tokio::spawn(async move {
+		let options = ReadOptions {
+			follow: true,
+			count: None,
+			timeout: Some(for_),
+			acknowledge,
+			sync_every: None,
+			update_every: None,
+		};
+		let _ = reader
+			.read_mail(options, &mut |update| {
+				if let Update::Shown(r) = update {
+					if r.letter().is_some() {
+						record.lock().expect("shown").insert(r.hash, Instant::now());
+					}
+				}
+			})
+			.await;
+	});
+	shown
+}
+
 /// Test keystores' passphrase.
 pub const PASSPHRASE: &str = "test passphrase";
 

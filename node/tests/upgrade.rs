@@ -1,0 +1,139 @@
+//! A forkless runtime upgrade under traffic, made as docs/operations.md ("Versions and
+//! upgrades") tells an operator to make one. The local network (three validators, two
+//! hosts) runs this runtime; Bob's engine sends to Charlie four messages a second while the
+//! privileged origin authorizes the next runtime version (this runtime with `spec_version`
+//! one higher, built by runtime/build.rs) and its blob is handed in. Every node runs it without a
+//! restart, finality goes on, and every message sent before, during and after is shown to
+//! Charlie and final in Bob's history, neither client restarted.
+
+mod common;
+
+use codec::Encode;
+use common::*;
+use jsonrpsee::{core::client::ClientT, rpc_params};
+use quarks_client::{
+	chain::Wait,
+	engine::{Engine, Target},
+	keystore::Identity,
+};
+use quarks_runtime::{RuntimeCall, UncheckedExtrinsic};
+use sp_core::H256;
+use sp_io::hashing::{blake2_256, twox_128};
+use sp_keyring::Sr25519Keyring;
+use std::{
+	sync::{
+		atomic::{AtomicBool, AtomicUsize, Ordering},
+		Arc, Mutex,
+	},
+	time::Duration,
+};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// The `spec_version` of the runtime `node` runs at its best block.
+async fn spec_version(node: &Node) -> u32 {
+	let version: serde_json::Value =
+		node.rpc.request("state_getRuntimeVersion", rpc_params![]).await.expect("a version");
+	version["specVersion"].as_u64().and_then(|v| u32::try_from(v).ok()).expect("specVersion")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_runtime_is_upgraded_under_traffic_and_no_message_is_lost() {
+	let _machine = exclusive();
+	let next = quarks_runtime::rehearsal::WASM_BINARY
+		.expect("the rehearsal runtime is built (not with SKIP_WASM_BUILD)");
+	let now = quarks_runtime::VERSION.spec_version;
+	let dir = tempfile::tempdir().expect("temp dir");
+	let (validators, dave, ferdie) = start_local_network(dir.path()).await;
+	let dir = dir.path();
+	// Alice holds the privileged key; Bob and Charlie chat, each through their own node.
+	let bob = Arc::new(session(dir, &validators[0], "bob", Identity::development("Bob")).await);
+	let charlie = session(dir, &validators[1], "charlie", Identity::development("Charlie")).await;
+	let charlie_account = charlie.account().clone();
+	charlie.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("key package");
+	bob.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("Bob's device");
+	bob.conversation_with(&charlie_account, &mut |_| {}).await.expect("a conversation");
+	let shown = read_as(charlie, LIMIT * 3, true);
+	let (engine, mut events) = Engine::start(bob.clone(), Duration::from_secs(5));
+	// What the engine tells the person (a message not anchored, above all).
+	let notices: Arc<Mutex<Vec<String>>> = Arc::default();
+	tokio::spawn({
+		let notices = notices.clone();
+		async move {
+			while let Some(event) = events.recv().await {
+				if let quarks_client::engine::Event::Notice(text) = event {
+					notices.lock().expect("notices").push(text);
+				}
+			}
+		}
+	});
+	tokio::time::sleep(Duration::from_secs(2)).await; // Charlie's subscriptions open.
+
+	let stop = Arc::new(AtomicBool::new(false));
+	let count = Arc::new(AtomicUsize::new(0));
+	let sending = tokio::spawn({
+		let (engine, stop, count) = (engine.clone(), stop.clone(), count.clone());
+		async move {
+			let mut sent = Vec::new();
+			while !stop.load(Ordering::Relaxed) {
+				let text = format!("message {}", sent.len());
+				let to = Target::Person(charlie_account.clone());
+				// Sending waits for no block: an upgrade must not make it fail.
+				sent.push(engine.send(&to, &text).await.expect("sent").hash);
+				count.store(sent.len(), Ordering::Relaxed);
+				tokio::time::sleep(Duration::from_millis(250)).await;
+			}
+			sent
+		}
+	});
+	tokio::time::sleep(Duration::from_secs(5)).await;
+
+	// The upgrade as docs/operations.md tells it: the privileged origin authorizes the
+	// blob's hash, then anyone hands in the blob, which the chain takes for that hash only.
+	let code_hash = blake2_256(next).into();
+	let authorize = RuntimeCall::System(frame_system::Call::authorize_upgrade { code_hash });
+	let sudo = pallet_sudo::Call::sudo { call: Box::new(authorize) };
+	validators[0].submit(Sr25519Keyring::Alice, RuntimeCall::Sudo(sudo)).await;
+	let authorized = [twox_128(b"System"), twox_128(b"AuthorizedUpgrade")].concat();
+	wait_until("the upgrade authorized", LIMIT, || async {
+		let authorization: Option<(H256, bool)> =
+			validators[0].finalized_storage(authorized.clone()).await;
+		authorization.is_some_and(|(hash, _)| hash == code_hash)
+	})
+	.await;
+	let apply = frame_system::Call::apply_authorized_upgrade { code: next.to_vec() };
+	let blob = UncheckedExtrinsic::new_bare(RuntimeCall::System(apply)).encode();
+	let _: H256 = validators[0]
+		.rpc
+		.request("author_submitExtrinsic", rpc_params![sp_core::Bytes(blob)])
+		.await
+		.expect("the pool takes the authorized blob");
+	let nodes = [&validators[0], &validators[1], &validators[2], &dave, &ferdie];
+	for node in nodes {
+		wait_until(&format!("{} runs spec version {}", node.name, now + 1), LIMIT, || async {
+			spec_version(node).await == now + 1
+		})
+		.await;
+	}
+	let upgraded_at = validators[0].best_number().await;
+	let sent_before = count.load(Ordering::Relaxed);
+
+	// Traffic goes on after it, then finality passes it on every node.
+	tokio::time::sleep(Duration::from_secs(8)).await;
+	stop.store(true, Ordering::Relaxed);
+	let sent = sending.await.expect("the sender");
+	wait_finalized(&nodes, upgraded_at + 5).await;
+
+	// Nothing accepted is lost or left unanchored.
+	wait_until("every message shown to Charlie and final in Bob's history", LIMIT, || async {
+		let shown = shown.lock().expect("shown").clone();
+		sent.iter().all(|hash| shown.contains_key(hash))
+			&& sent.iter().all(|hash| bob.database.is_final(hash).unwrap_or(false))
+	})
+	.await;
+	// Those sent after every node ran the new runtime were anchored by it.
+	let after = sent.len() - sent_before;
+	assert!(after >= 20, "four a second for 8 s after the upgrade, not {after}");
+	let said = notices.lock().expect("notices").clone();
+	assert!(!said.iter().any(|n| n.contains("not anchored")), "{said:?}");
+}
