@@ -2,7 +2,8 @@
 //! was down, the client stopped mid-send) is kept sealed and recorded, and a client that
 //! starts again hands the very envelope to the node: the recipient reads it once, and the
 //! sender's history holds it once, anchored; so does a `quarks` process SIGKILLed while
-//! its node held the submission. Nothing missed: a reader whose node and
+//! its node held the submission. An anchor the pool refuses is built again, not left
+//! unanchored. Nothing missed: a reader whose node and
 //! hosts are killed and restarted mid-conversation reads everything once, and settles it.
 
 mod common;
@@ -41,6 +42,9 @@ const REFUSE: u8 = 1;
 /// Never answers them (a node that hangs); it turns to [`SWALLOWED`] once one came.
 const SWALLOW: u8 = 2;
 const SWALLOWED: u8 = 3;
+/// Refuses the next transaction as a pool refuses one signed for the runtime before an
+/// upgrade (the signature covers the spec version), then passes again.
+const REFUSE_TRANSACTION: u8 = 4;
 
 /// A JSON-RPC proxy in front of a node that does with envelope submissions what `mode`
 /// says.
@@ -77,7 +81,22 @@ async fn refusing_proxy(upstream: String, mode: Arc<AtomicU8>) -> String {
 							serde_json::from_str(text.as_str()).unwrap_or_default();
 						let submits = call["method"] == "quarks_submitEnvelope"
 							|| call["method"] == "quarks_submitEnvelopes";
+						let transacts = call["method"] == "author_submitAndWatchExtrinsic";
 						match mode.load(Ordering::SeqCst) {
+							REFUSE_TRANSACTION if transacts => {
+								let error = serde_json::json!({
+									"jsonrpc": "2.0",
+									"id": call["id"],
+									"error": {
+										"code": 1010,
+										"message": "Invalid Transaction",
+										"data": "Transaction has a bad signature",
+									},
+								});
+								let _ = refusals.send(Frame::Text(error.to_string().into()));
+								mode.store(PASS, Ordering::SeqCst);
+								continue;
+							}
 							REFUSE if submits => {
 								let error = serde_json::json!({
 									"jsonrpc": "2.0",
@@ -131,7 +150,11 @@ async fn a_message_no_node_took_goes_again_after_a_restart_and_arrives_once() {
 	let alice = Arc::new(alice_through(dir.path(), &proxy, true).await);
 	let first = alice.send_direct(&bob_account, "before the refusal").await.expect("sends");
 	let group = alice.database.direct(&bob_account).expect("reads").expect("a conversation");
+	// An anchor the pool refuses (as it refuses one built just before a runtime upgrade) is
+	// built again at the next block, not left unanchored.
+	mode.store(REFUSE_TRANSACTION, Ordering::SeqCst);
 	Notary::start(alice.clone()).notarize(first).await.expect("answers").expect("anchored");
+	assert_eq!(mode.load(Ordering::SeqCst), PASS, "the proxy refused the first anchor");
 
 	mode.store(REFUSE, Ordering::SeqCst);
 	let refused = alice.send_group(group, "sent while refused").await;
