@@ -29,9 +29,9 @@ use std::{
 use subxt::{dynamic::Value, rpcs::rpc_params};
 use tokio::sync::{mpsc, oneshot};
 
-/// Attempts at anchoring when the sender already anchored in the block, or the block's
-/// anchor slots are full (each a block later): hosts keep mail pending its anchor for 10
-/// blocks.
+/// Attempts at anchoring when the sender already anchored in the block, the block's
+/// anchor slots are full, or the pool refused the transaction (each a block later): hosts
+/// keep mail pending its anchor for 10 blocks.
 const ANCHOR_ATTEMPTS: u32 = 8;
 
 /// Most messages one read receipt names.
@@ -313,9 +313,13 @@ impl Messenger {
 		let mut attempt = 1;
 		let included = loop {
 			match self.transact(vocabulary::ANCHOR, fields.clone(), wait, progress).await {
+				// A refusal by the pool costs nothing and often passes built again at the
+				// next block: a runtime upgrade between building and pooling (the signature
+				// covers the spec version), or a nonce another process of this account took.
 				Err(e)
 					if (e.is_pallet_error(failures::ALREADY_ANCHORED_IN_BLOCK)
-						|| e.is_pallet_error(failures::BLOCK_ANCHORS_FULL))
+						|| e.is_pallet_error(failures::BLOCK_ANCHORS_FULL)
+						|| matches!(e, ChainError::Refused(_)))
 						&& attempt < ANCHOR_ATTEMPTS =>
 				{
 					attempt += 1;
