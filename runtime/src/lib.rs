@@ -16,6 +16,11 @@
 #[cfg(feature = "std")]
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
+// The rehearsal's version is for the blob runtime/build.rs builds beside the real one; a
+// native build with it (`--all-features`) would make the real blob claim it too.
+#[cfg(all(feature = "std", feature = "upgrade-rehearsal"))]
+compile_error!("`upgrade-rehearsal` is only for the blob runtime/build.rs builds");
+
 /// The next runtime version, for the upgrade rehearsal (node/tests/upgrade.rs): this
 /// runtime with `spec_version` one higher, as a network would be upgraded to.
 #[cfg(feature = "std")]
