@@ -143,7 +143,8 @@ async fn a_bot_answers_over_the_api_and_strangers_are_refused() {
 	let events = format!("/api/events?token={}", alice.serving.token);
 	assert_eq!(alice.status_with(&events, &[("origin", "http://evil.example")]).await, 403);
 	// Event streams are capped (docs/api.md: 16 open at once): one more is refused until
-	// one closes, and an open stream is pinged, so a peer gone silent frees its slot.
+	// one closes; and an open stream is pinged (that a peer silent for 45 s loses its
+	// stream is not waited for here).
 	let mut streams = Vec::new();
 	for _ in 0..16 {
 		streams.push(alice.stream().await.expect("a stream within the cap"));

@@ -80,6 +80,7 @@ async fn stream(
 ) {
 	let changed = json!({ "type": "changed" }).to_string();
 	let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+	ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 	let mut heard = Instant::now();
 	loop {
 		let frame = tokio::select! {
@@ -104,8 +105,10 @@ async fn stream(
 				Message::Ping(Default::default())
 			},
 		};
-		if socket.send(frame).await.is_err() {
-			return;
+		// A peer that stops reading is as gone as one that stops answering.
+		match tokio::time::timeout(SILENT_FOR, socket.send(frame)).await {
+			Ok(Ok(())) => {}
+			Ok(Err(_)) | Err(_) => return,
 		}
 	}
 }
