@@ -10,6 +10,7 @@ let listed = []; // the open conversation's messages, as last read
 let refreshing = null;
 let headed = null; // the group whose title and actions are drawn
 let detailed = null; // the message whose notarization the panel shows, and its tick then
+let drawing = 0; // the latest drawing of that panel: an older one that ends later is dropped
 
 function takeToken() {
   const match = location.hash.match(/token=([0-9a-f]+)/);
@@ -241,6 +242,7 @@ const NOTARIZATION = "Notarization";
 // `redraw`: the panel is open already, and stays closed if the person closes it meanwhile.
 async function detail(m, redraw = false) {
   detailed = { hash: m.hash, tick: tick(m) };
+  const mine = ++drawing;
   const rows = [
     ["From", m.outgoing ? "you" : m.sender],
     ["Sent or received", new Date(m.at).toLocaleString()],
@@ -268,7 +270,7 @@ async function detail(m, redraw = false) {
     }
   }
   if (m.outgoing) rows.push(["Read by", `${m.read_by}`]);
-  if (detailed?.hash !== m.hash) return; // another message was opened meanwhile
+  if (mine !== drawing) return; // a newer drawing (or another message) came meanwhile
   if (redraw && !$("panel").open) return;
   panel(
     NOTARIZATION,
