@@ -10,6 +10,8 @@ let listed = []; // the open conversation's messages, as last read
 let refreshing = null;
 let headed = null; // the group whose title and actions are drawn
 let detailed = null; // the message whose notarization the panel shows, and its tick then
+let reconnectWait = 1000; // before the event stream is opened again
+const PAUSED = "live updates paused";
 let drawing = 0; // the latest drawing of that panel: an older one that ends later is dropped
 
 function takeToken() {
@@ -529,7 +531,17 @@ function follow() {
       soon();
     }
   };
-  events.onclose = () => setTimeout(follow, 1000);
+  events.onopen = () => {
+    reconnectWait = 1000;
+    if ($("status").textContent.startsWith(PAUSED)) say("");
+  };
+  // Opened again after a pause that doubles (to 30 s) while it fails: the service may be
+  // restarting, or have every stream slot taken (docs/api.md).
+  events.onclose = () => {
+    say(`${PAUSED}; trying again in ${reconnectWait / 1000} s`);
+    setTimeout(follow, reconnectWait);
+    reconnectWait = Math.min(reconnectWait * 2, 30000);
+  };
 }
 
 async function start() {
