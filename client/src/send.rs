@@ -5,10 +5,11 @@
 //! for a long-running client), each envelope a leaf binding it to its destination.
 
 use crate::{
-	chain::{failures, hash_value, vocabulary, ChainError, Included, Progress, Wait},
+	chain::{failures, hash_value, vocabulary, At, ChainError, Included, Progress, Wait},
 	database::{Message, MessageState},
 	error::ClientError,
 	messenger::Messenger,
+	queries,
 	seal::{self, Content, Letter, Sealed},
 	BlockNumber,
 };
@@ -30,8 +31,9 @@ use subxt::{dynamic::Value, rpcs::rpc_params};
 use tokio::sync::{mpsc, oneshot};
 
 /// Attempts at anchoring when the sender already anchored in the block, the block's
-/// anchor slots are full, or the pool refused the transaction (each a block later): hosts
-/// keep mail pending its anchor for 10 blocks.
+/// anchor slots are full, or the pool refused the transaction, a second apart. (Hosts keep
+/// mail pending its anchor for 10 blocks from its arrival: the last attempts may come too
+/// late for them.)
 const ANCHOR_ATTEMPTS: u32 = 8;
 
 /// Most messages one read receipt names.
@@ -324,6 +326,15 @@ impl Messenger {
 				{
 					attempt += 1;
 					tokio::time::sleep(Duration::from_secs(1)).await;
+					// An attempt reported failed may stand all the same (its answer was lost
+					// with the connection): the root's anchor is what counts.
+					if let Some(included) = self.anchored(&root).await {
+						break included;
+					}
+				}
+				// Such an attempt, found when the next one fails on it.
+				Err(e) if e.is_pallet_error(failures::ALREADY_ANCHORED) => {
+					break self.anchored(&root).await.ok_or(e)?
 				}
 				result => break result?,
 			}
@@ -342,6 +353,24 @@ impl Messenger {
 }
 
 impl Messenger {
+	/// This account's anchor of `root` on the best chain, as the transaction that made it
+	/// would have reported it (not final: the notary proves that later).
+	async fn anchored(&self, root: &H256) -> Option<Included> {
+		let record = queries::anchor(&self.chain, self.account(), root, At::Best).await.ok()??;
+		let block_hash: Option<H256> = self
+			.chain
+			.rpc()
+			.request("chain_getBlockHash", rpc_params![record.anchored_at])
+			.await
+			.ok()?;
+		Some(Included {
+			block_hash: block_hash?,
+			block_number: record.anchored_at,
+			finalized: false,
+			events: Vec::new(),
+		})
+	}
+
 	/// Keeps where each envelope sits in its batch, and for a batch of more than one hands
 	/// the memberships to the node, which tells the hosts (an envelope anchored alone
 	/// needs none: its root is its own).

@@ -83,6 +83,8 @@ pub const ALREADY_ANCHORED_IN_BLOCK: PalletError =
 	PalletError("Messaging", "AlreadyAnchoredInBlock");
 /// This block's anchor slots are full: the next block.
 pub const BLOCK_ANCHORS_FULL: PalletError = PalletError("Messaging", "BlockAnchorsFull");
+/// This root is anchored already: by an attempt reported failed that stood all the same.
+pub const ALREADY_ANCHORED: PalletError = PalletError("Messaging", "AlreadyAnchored");
 /// Another device of this account acknowledged some of them first: the rest again.
 pub const ALREADY_ACKNOWLEDGED: PalletError = PalletError("Messaging", "AlreadyAcknowledged");
 /// This account acknowledged in this block already: the next block.
