@@ -13,6 +13,7 @@ use common::*;
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use quarks_client::{
 	chain::Wait,
+	database::MessageState,
 	engine::{Engine, Target},
 	keystore::Identity,
 };
@@ -72,13 +73,13 @@ async fn the_runtime_is_upgraded_under_traffic_and_no_message_is_lost() {
 
 	let stop = Arc::new(AtomicBool::new(false));
 	let count = Arc::new(AtomicUsize::new(0));
+	let to = Target::Person(charlie_account.clone());
 	let sending = tokio::spawn({
 		let (engine, stop, count) = (engine.clone(), stop.clone(), count.clone());
 		async move {
 			let mut sent = Vec::new();
 			while !stop.load(Ordering::Relaxed) {
 				let text = format!("message {}", sent.len());
-				let to = Target::Person(charlie_account.clone());
 				// Sending waits for no block: an upgrade must not make it fail.
 				sent.push(engine.send(&to, &text).await.expect("sent").hash);
 				count.store(sent.len(), Ordering::Relaxed);
@@ -125,6 +126,7 @@ async fn the_runtime_is_upgraded_under_traffic_and_no_message_is_lost() {
 
 	// Traffic goes on after it (20 messages more), then finality passes it on every node.
 	wait_until("20 messages sent after the upgrade", LIMIT, || async {
+		assert!(!sending.is_finished(), "the sender stopped: a send failed");
 		count.load(Ordering::Relaxed) >= sent_before + 20
 	})
 	.await;
@@ -140,6 +142,13 @@ async fn the_runtime_is_upgraded_under_traffic_and_no_message_is_lost() {
 			&& sent.iter().all(|hash| bob.database.is_final(hash).unwrap_or(false))
 	})
 	.await;
+	let group = bob.database.direct(&charlie_account).expect("reads").expect("a conversation");
+	let history = bob.database.history(group, None, 10_000).expect("reads");
+	for hash in &sent[sent_before..] {
+		let message = history.iter().find(|m| m.hash == *hash).expect("in the history");
+		let after = matches!(message.state, MessageState::Final(block) if block > upgraded_at);
+		assert!(after, "{hash:?} sent after the upgrade: {:?}", message.state);
+	}
 	let said = notices.lock().expect("notices").clone();
 	assert!(!said.iter().any(|n| n.contains("not anchored")), "{said:?}");
 }
