@@ -272,7 +272,8 @@ async function detail(m, redraw = false) {
     }
   }
   if (m.outgoing) rows.push(["Read by", `${m.read_by}`]);
-  if (mine !== drawing) return; // a newer drawing (or another message) came meanwhile
+  // A newer drawing, another message or another panel came meanwhile.
+  if (mine !== drawing || detailed?.hash !== m.hash) return;
   if (redraw && !$("panel").open) return;
   panel(
     NOTARIZATION,
