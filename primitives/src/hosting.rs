@@ -8,7 +8,7 @@
 //! where an envelope is anchored from its batch membership (or compute it, for an envelope
 //! anchored alone). docs/rpc.md specifies the encodings byte for byte.
 
-use crate::{merkle::InclusionProof, AnchorRecord, Destination};
+use crate::{merkle::InclusionProof, AnchorRecord, Destination, DeviceRecord};
 use alloc::vec::Vec;
 use codec::{Codec, Decode, DecodeWithMemTracking, Encode};
 use scale_info::TypeInfo;
@@ -212,7 +212,8 @@ sp_api::decl_runtime_apis! {
 	/// What nodes, relays and hosts ask the chain.
 	///
 	/// Version 2: `receipts_from` (a range of blocks per call) replaces `receipts_at`.
-	#[api_version(2)]
+	/// Version 3: `device_records`, so hosts keep mail until each device has it.
+	#[api_version(3)]
 	pub trait HostingApi<AccountId: Codec, BlockNumber: Codec> {
 		/// The anchor `sender` recorded under `root`, if kept.
 		fn anchor(sender: AccountId, root: H256) -> Option<AnchorRecord<BlockNumber>>;
@@ -236,5 +237,9 @@ sp_api::decl_runtime_apis! {
 		fn receipts_from(from: BlockNumber, to: BlockNumber) -> (Vec<(H256, AccountId)>, BlockNumber);
 		/// Those of `recipients` whose receipt of `envelope` the chain keeps.
 		fn acknowledged_by(envelope: H256, recipients: Vec<AccountId>) -> Vec<AccountId>;
+		/// The records of the devices `who` bound that the chain still keeps, removed ones
+		/// included, oldest first.
+		#[api_version(3)]
+		fn device_records(who: AccountId) -> Vec<DeviceRecord<BlockNumber>>;
 	}
 }

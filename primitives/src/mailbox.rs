@@ -58,6 +58,17 @@ pub enum MailboxAction<AccountId> {
 		/// The accounts.
 		accounts: Vec<AccountId>,
 	},
+	/// Device `device` of the owner has these envelopes (at most [`MAX_PAGE_ENTRIES`]) for
+	/// good. The host keeps an envelope for the owner until every device that counts for it
+	/// said so — each device bound to the owner when the envelope was anchored and bound
+	/// still — or its retention ends: a device that was away misses nothing another device
+	/// read, and a removed device stops counting.
+	Received {
+		/// The owner's device, bound now.
+		device: crate::DeviceKey,
+		/// The envelopes' hashes.
+		envelopes: Vec<H256>,
+	},
 }
 
 /// What a mailbox request signs over, so it is good for one host, one chain and once.

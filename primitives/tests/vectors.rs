@@ -139,11 +139,22 @@ fn mailbox_requests() {
 	assert_eq!(hex(&subscribe.encode()[72..]), "01");
 	let contacts = MailboxRequest {
 		action: MailboxAction::Contacts { device: [6; 32], accounts: vec![who(4), who(5)] },
-		..request
+		..request.clone()
 	};
 	assert_eq!(
 		hex(&contacts.encode()[72..]),
 		format!("03{}08{}{}", "06".repeat(32), "04".repeat(32), "05".repeat(32))
+	);
+	let received = MailboxRequest {
+		action: MailboxAction::Received {
+			device: [6; 32],
+			envelopes: vec![H256::repeat_byte(7), H256::repeat_byte(8)],
+		},
+		..request
+	};
+	assert_eq!(
+		hex(&received.encode()[72..]),
+		format!("04{}08{}{}", "06".repeat(32), "07".repeat(32), "08".repeat(32))
 	);
 }
 

@@ -39,7 +39,7 @@ impl_runtime_apis! {
 		}
 	}
 
-	#[api_version(2)]
+	#[api_version(3)]
 	impl quarks_primitives::hosting::HostingApi<Block, AccountId, BlockNumber> for Runtime {
 		fn anchor(sender: AccountId, root: H256) -> Option<AnchorRecord<BlockNumber>> {
 			pallet_quarks_messaging::Anchors::<Runtime>::get(sender, root)
@@ -100,6 +100,10 @@ impl_runtime_apis! {
 
 		fn acknowledged_by(envelope: H256, recipients: Vec<AccountId>) -> Vec<AccountId> {
 			Messaging::acknowledged_by(envelope, recipients)
+		}
+
+		fn device_records(who: AccountId) -> Vec<quarks_primitives::DeviceRecord<BlockNumber>> {
+			pallet_quarks_keys::Devices::<Runtime>::get(&who).into_inner()
 		}
 	}
 
