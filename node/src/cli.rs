@@ -67,11 +67,6 @@ pub struct HostingParams {
 	/// Keep hosted mail in memory only: nothing is written to disk, and a restart loses it.
 	#[arg(long, requires = "host")]
 	pub host_in_memory: bool,
-
-	/// Blocks a host keeps mail after its recipient's receipt is final, so the recipient's
-	/// other devices can still fetch it (a receipt is the account's, from any one device).
-	#[arg(long, requires = "host", value_name = "BLOCKS", default_value_t = 3600)]
-	pub host_receipt_grace: quarks_runtime::BlockNumber,
 }
 
 fn parse_account(text: &str) -> Result<quarks_runtime::AccountId, String> {

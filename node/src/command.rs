@@ -143,7 +143,6 @@ pub fn run() -> sc_cli::Result<()> {
 					path: (!hosting.host_in_memory).then(|| {
 						config.base_path.config_dir(config.chain_spec.id()).join("quarks-host")
 					}),
-					receipt_grace: hosting.host_receipt_grace,
 				});
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => {

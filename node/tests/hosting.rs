@@ -18,7 +18,7 @@ use quarks_primitives::{
 	mailbox::{
 		MailEntry, MailboxAction, MailboxPage, MailboxRequest, Notarization, SignedMailboxRequest,
 	},
-	merkle::{batch_root, inclusion_proof, single_proof, single_root, AnchorLeaf},
+	merkle::{batch_root, inclusion_proof, single_root, AnchorLeaf},
 	AnchorRecord, Destination, SIZE_CLASSES,
 };
 use quarks_runtime::{AccountId, BlockNumber, RuntimeCall};
@@ -582,31 +582,25 @@ async fn run(dir: &Path) {
 	let subscribe_request = mailbox_request(&dave, Bob, Dave, Bob, MailboxAction::Subscribe).await;
 	assert_eq!(refusal(&dave, "quarks_fetchMailbox", rpc_params![subscribe_request]).await, 9001);
 
-	// Bob's finalized receipt of his leaf makes both hosts delete, Ferdie's too, which is
-	// down when the receipt is recorded: back, it catches up with the chain's receipts.
-	ferdie.stop();
-	let leaf = AnchorLeaf { envelope: h1, destination: to(Bob), size_class: 0 };
-	let leaf_value = leaf.value();
-	let item = pallet_quarks_messaging::ReceiptItem {
-		sender: account(Alice),
-		root: single_root(&leaf_value),
-		leaf,
-		proof: single_proof(),
-	};
-	validators[1]
-		.submit(
-			Bob,
-			RuntimeCall::Messaging(MessagingCall::acknowledge {
-				items: vec![item].try_into().expect("one"),
-			}),
-		)
-		.await;
-	wait_until("Dave deletes the delivered envelope", LIMIT, || async { stored(&dave).await == 0 })
-		.await;
-	ferdie = Node::start(dir, host_config("ferdie", 5, Ferdie, &boot, Some(ferdie_port)));
-	wait_until("Ferdie, back, deletes it too", LIMIT, || async { stored(&ferdie).await == 0 })
-		.await;
-	assert_eq!(dave.metric("quarks_deleted_on_receipt_total", &[]), 1.0);
+	// A host keeps Bob's mail until each of his devices that counts says it has it: a device
+	// he does not have bound is refused; his one device's word makes Dave's host delete,
+	// while Ferdie's, not told, keeps its copy for him.
+	let leaf_value = AnchorLeaf { envelope: h1, destination: to(Bob), size_class: 0 }.value();
+	let received = |device| MailboxAction::Received { device, envelopes: vec![h1] };
+	let request = mailbox_request(&dave, Bob, Dave, Bob, received([9; 32])).await;
+	assert_eq!(refusal(&dave, "quarks_receivedMail", rpc_params![request]).await, 9044);
+	assert_eq!(stored(&dave).await, 1, "nothing deleted on an unbound device's word");
+	let (_, bobs_device) = quarks_runtime::genesis_config_presets::DEV_DEVICE_KEYS
+		.into_iter()
+		.find(|(who, _)| *who == Bob)
+		.expect("Bob's development device");
+	let request = mailbox_request(&dave, Bob, Dave, Bob, received(bobs_device)).await;
+	let kept: u32 =
+		dave.rpc.request("quarks_receivedMail", rpc_params![request]).await.expect("taken");
+	assert_eq!(kept, 1, "it was kept for Bob");
+	assert_eq!(stored(&dave).await, 0, "every device Bob has bound has it");
+	assert_eq!(dave.metric("quarks_deleted_delivered_total", &[]), 1.0);
+	assert_eq!(mailbox(&ferdie, Bob, Ferdie).await.len(), 1, "Ferdie's host was not told");
 	// Posting it again (a relay after a restart, or anyone re-injecting it) stores nothing.
 	let again = HostItem::Envelope {
 		submission: submission(node, Alice, &to_bob).await,

@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use quarks_primitives::{
 	hosting::{BatchMembership, HostInfo, HostingApi, MAX_ANCHOR_QUERIES},
 	merkle::{single_proof, single_root},
-	AnchorRecord, Destination,
+	AnchorRecord, Destination, DeviceRecord,
 };
 use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::HeaderBackend;
@@ -233,5 +233,13 @@ where
 		recipients: Vec<AccountId>,
 	) -> Result<Vec<AccountId>, QuarksError> {
 		self.api.acknowledged_by(self.at, hash, recipients).map_err(chain_error)
+	}
+
+	/// The records of `who`'s devices the chain keeps, removed ones included.
+	pub fn device_records(
+		&self,
+		who: &AccountId,
+	) -> Result<Vec<DeviceRecord<BlockNumber>>, QuarksError> {
+		self.api.device_records(self.at, who.clone()).map_err(chain_error)
 	}
 }

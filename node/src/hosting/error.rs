@@ -53,6 +53,9 @@ pub enum QuarksError {
 	/// A mailbox request from an account that did not choose this host and has no mail here.
 	#[error("this host keeps no mailbox for this account")]
 	NotAUser,
+	/// A device the mailbox owner does not have bound now.
+	#[error("not a device bound to this account")]
+	DeviceNotBound,
 	/// A store refusal or failure.
 	#[error(transparent)]
 	Store(#[from] StoreError),
@@ -85,6 +88,7 @@ impl QuarksError {
 			Self::BadSignature => 9041,
 			Self::Store(StoreError::Replayed { .. }) => 9042,
 			Self::NotAUser => 9043,
+			Self::DeviceNotBound => 9044,
 			Self::RateLimited => 9060,
 			Self::TooManySubscriptions => 9061,
 			Self::Store(StoreError::Database(_)) => 9090,

@@ -9,20 +9,23 @@
 //! *anchored* once the sender's anchor covering its leaf is in the host's best chain, and
 //! *final* with that block. Pending mail whose anchor does not come within
 //! [`PROVISIONAL_WAIT`] blocks is dropped, and subscribers are told. A recipient's copy is
-//! deleted [`HostConfig::receipt_grace`] blocks after the recipient's receipt is final (a
-//! receipt is the account's, from any one of its devices; the others fetch meanwhile);
-//! mail past the host's retention is dropped.
+//! deleted once every device of the recipient that counts for it said it has it
+//! (`MailboxAction::Received`): each device bound when it was anchored and bound still, so a
+//! device that was away misses nothing and a removed one stops counting. The on-chain
+//! receipt is the account's, from any one device, and deletes nothing. Mail past the host's
+//! retention is dropped.
 
 use super::{
 	chain_view::{ChainCache, ChainView},
 	error::{chain_error, QuarksError},
-	host_store::{Batch, HostStore, Limits, Meta, State, Totals, Usage},
+	host_store::{Batch, HostStore, Limits, Meta, Reception, State, Totals, Usage},
 	metrics::Metrics,
 	sender_limits::SenderLimits,
 	submissions::{check_signatures, Opened},
 };
 use codec::DecodeAll;
 use futures::StreamExt;
+use parking_lot::Mutex;
 use quarks_primitives::{
 	envelope::hash_of,
 	hosting::{
@@ -34,7 +37,7 @@ use quarks_primitives::{
 		MAX_CONTACTS, MAX_PAGE_ENTRIES,
 	},
 	merkle::{self, single_proof, single_root, MAX_PROOF_DEPTH},
-	AnchorRecord, Destination, DeviceKey,
+	AnchorRecord, Destination, DeviceKey, DeviceRecord,
 };
 use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
@@ -67,6 +70,11 @@ const STRANGER_SHARE_OF_QUOTA: u64 = 16;
 const SENDER_SHARE_OF_CAPACITY: u64 = 16;
 /// Pending envelopes per second one sender may bring a host, and its burst.
 const SENDER_RATE: (f64, f64) = (200.0, 1000.0);
+/// Every this many finalized blocks, mail some devices have is looked at again, for
+/// accounts whose other devices were removed meanwhile.
+const RECEPTION_SWEEP_EVERY: BlockNumber = 20;
+/// Accounts one such look covers; the next look goes on from the last.
+const RECEPTION_SWEEP_ACCOUNTS: usize = 256;
 
 /// How a node hosts mail, from the command line.
 #[derive(Clone, Debug)]
@@ -75,9 +83,6 @@ pub struct HostConfig {
 	pub operator: AccountId,
 	/// Where the store lives; `None` keeps mail in memory only.
 	pub path: Option<PathBuf>,
-	/// Blocks mail stays after its recipient's receipt is final, for the recipient's
-	/// other devices.
-	pub receipt_grace: BlockNumber,
 }
 
 /// What a subscription may see: an event and the recipients it concerns.
@@ -92,13 +97,15 @@ pub struct Notice {
 pub struct Host<C> {
 	client: Arc<C>,
 	operator: AccountId,
-	receipt_grace: BlockNumber,
 	genesis: H256,
 	store: HostStore,
 	notices: broadcast::Sender<Arc<Notice>>,
 	senders: SenderLimits,
 	chain: Arc<ChainCache>,
 	metrics: Option<Arc<Metrics>>,
+	/// The finalized block of the last look at mail some devices have, and the last
+	/// account it covered.
+	sweep: Mutex<(BlockNumber, Option<AccountId>)>,
 }
 
 /// Batch memberships whose signature was checked: (sender, root, signature).
@@ -224,13 +231,13 @@ where
 		Ok(Arc::new(Host {
 			client,
 			operator: config.operator,
-			receipt_grace: config.receipt_grace,
 			genesis,
 			store,
 			notices,
 			senders: SenderLimits::new(SENDER_RATE.0, SENDER_RATE.1),
 			chain,
 			metrics,
+			sweep: Mutex::new((0, None)),
 		}))
 	}
 
@@ -519,7 +526,9 @@ where
 		let signed = SignedMailboxRequest::<AccountId>::decode_all(&mut &request[..])
 			.ok()
 			.filter(|signed| match &signed.request.action {
-				MailboxAction::Delete { envelopes } => envelopes.len() <= MAX_PAGE_ENTRIES as usize,
+				MailboxAction::Delete { envelopes } | MailboxAction::Received { envelopes, .. } => {
+					envelopes.len() <= MAX_PAGE_ENTRIES as usize
+				}
 				MailboxAction::Contacts { accounts, .. } => accounts.len() <= MAX_CONTACTS as usize,
 				MailboxAction::Fetch { .. } | MailboxAction::Subscribe => true,
 			})
@@ -556,6 +565,85 @@ where
 			.stop_keeping(envelopes.into_iter().map(|hash| (hash, who.clone())), until)?;
 		self.report();
 		Ok(deleted)
+	}
+
+	/// Records that `device` of `who` has `envelopes`, and stops keeping for `who` those
+	/// every device that counts now has; returns how many of them were kept for `who`.
+	/// Refused (9044) unless `device` is bound to `who` now.
+	pub fn received(
+		&self,
+		who: &AccountId,
+		device: DeviceKey,
+		envelopes: Vec<H256>,
+	) -> Result<u32, QuarksError> {
+		let view = self.view();
+		let records = view.device_records(who)?;
+		if !records.iter().any(|r| r.key == device && r.is_bound_at(&view.best)) {
+			return Err(QuarksError::DeviceNotBound);
+		}
+		let receptions = self.store.mark_received(who, device, &envelopes)?;
+		let kept = receptions.len() as u32;
+		let until = view.best.saturating_add(self.retention(&view)?);
+		self.let_go(who, &records, view.best, receptions, until)?;
+		Ok(kept)
+	}
+
+	/// Stops keeping for `who` what every device of `who` that counts has, as of block
+	/// `now`, tombstoned until `until`.
+	fn let_go(
+		&self,
+		who: &AccountId,
+		records: &[DeviceRecord<BlockNumber>],
+		now: BlockNumber,
+		receptions: Vec<Reception>,
+		until: BlockNumber,
+	) -> Result<(), QuarksError> {
+		let delivered: Vec<H256> = receptions
+			.into_iter()
+			.filter(|reception| reception.is_delivered(records, now))
+			.map(|reception| reception.hash)
+			.collect();
+		if delivered.is_empty() {
+			return Ok(());
+		}
+		let pairs = delivered.into_iter().map(|hash| (hash, who.clone()));
+		let deleted = self.store.stop_keeping(pairs, until)?;
+		if deleted > 0 {
+			log::debug!(target: "quarks-host", "deleted {deleted} envelope(s) for {who}: every device has them");
+			if let Some(metrics) = &self.metrics {
+				metrics.deleted_delivered.inc_by(u64::from(deleted));
+			}
+			self.report();
+		}
+		Ok(())
+	}
+
+	/// Every [`RECEPTION_SWEEP_EVERY`] finalized blocks, looks again at the mail some
+	/// devices have of the next [`RECEPTION_SWEEP_ACCOUNTS`] accounts: a device removed since
+	/// they said so no longer counts.
+	fn sweep_receptions(&self, at: H256, finalized: BlockNumber) -> Result<(), QuarksError> {
+		let after = {
+			let mut sweep = self.sweep.lock();
+			if finalized < sweep.0.saturating_add(RECEPTION_SWEEP_EVERY) {
+				return Ok(());
+			}
+			sweep.0 = finalized;
+			sweep.1.clone()
+		};
+		let accounts = self.store.receiving_accounts(after.as_ref(), RECEPTION_SWEEP_ACCOUNTS);
+		let api = self.client.runtime_api();
+		let Some(host) = api.host(at, self.operator.clone()).map_err(chain_error)? else {
+			return Ok(());
+		};
+		let until = finalized.saturating_add(host.retention);
+		for who in &accounts {
+			let records = api.device_records(at, who.clone()).map_err(chain_error)?;
+			self.let_go(who, &records, finalized, self.store.receptions(who), until)?;
+		}
+		// A short look reached the end: the next starts over.
+		let last = accounts.last().filter(|_| accounts.len() == RECEPTION_SWEEP_ACCOUNTS);
+		self.sweep.lock().1 = last.cloned();
+		Ok(())
 	}
 
 	/// Makes `accounts` the senders `who` accepts mail from here on `device`, as `who`
@@ -713,36 +801,7 @@ where
 		let Some(host) = api.host(at, self.operator.clone()).map_err(chain_error)? else {
 			return Ok(());
 		};
-		// Receipts are applied `receipt_grace` blocks after they are final, so the
-		// recipient's other devices can still fetch. Receipts of a block stay in state for
-		// the message retention; older ones can only concern envelopes past retention,
-		// which expire below anyway.
-		let due = finalized.saturating_sub(self.receipt_grace);
-		let first = match self.store.cursor() {
-			Some(done) => done.saturating_add(1),
-			None => due,
-		}
-		.max(finalized.saturating_sub(host.retention));
-		// After downtime, whole ranges of blocks per runtime call; the cursor advances
-		// with each, so a restart resumes where the last one stopped.
-		let mut next = first;
-		while next <= due {
-			let (receipts, last) = api.receipts_from(at, next, due).map_err(chain_error)?;
-			let until = finalized.saturating_add(host.retention);
-			let deleted = self.store.stop_keeping(receipts, until)?;
-			if deleted > 0 {
-				log::debug!(target: "quarks-host", "deleted {deleted} envelope(s) for their recipients: delivered");
-				if let Some(metrics) = &self.metrics {
-					metrics.deleted_on_receipt.inc_by(u64::from(deleted));
-				}
-			}
-			self.store.set_cursor(last)?;
-			next = last.max(next).saturating_add(1);
-		}
-		let skipped = first.saturating_sub(1);
-		if first > due && self.store.cursor().is_none_or(|done| done < skipped) {
-			self.store.set_cursor(skipped)?;
-		}
+		self.sweep_receptions(at, finalized)?;
 		self.store.forget_tombstones_before(finalized)?;
 		let expired = self.store.anchored_before(finalized.saturating_sub(host.retention));
 		for hash in &expired {

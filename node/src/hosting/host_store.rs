@@ -1,9 +1,9 @@
 //! The host's mail store. Each envelope has a body — the sender's signed submission,
 //! kept on disk only — and metadata kept on disk and indexed in memory: its sender and
 //! leaf, the recipients it is still kept for, its place in their mailboxes, and how far its
-//! notarization got (pending its anchor, anchored, final). Request nonces, each user's
-//! devices' lists of the senders it accepted, and the host's progress through finalized
-//! blocks live beside them.
+//! notarization got (pending its anchor, anchored, final), and which of each recipient's
+//! devices said they have it. Request nonces and each user's devices' lists of the senders
+//! it accepted live beside them.
 //!
 //! Every write is durable when it returns (a redb transaction committed with an fsync):
 //! the host tells a sender "stored" only after that, so a crash, even SIGKILL or power
@@ -21,7 +21,7 @@ use parking_lot::{Mutex, MutexGuard};
 use quarks_primitives::{
 	hosting::{BatchMembership, Submission},
 	mailbox::MAX_DEVICE_LISTS,
-	DeviceKey,
+	DeviceKey, DeviceRecord,
 };
 use quarks_runtime::{AccountId, BlockNumber};
 use redb::{ReadableDatabase, ReadableTable, TableHandle};
@@ -38,7 +38,8 @@ const ACCOUNTS: Column = redb::TableDefinition::new("accounts");
 /// (envelope hash ‖ recipient) → the block until which a copy posted again is not kept
 /// for that recipient: delivered or deleted mail does not come back.
 const TOMBSTONES: Column = redb::TableDefinition::new("tombstones");
-const CURSOR_KEY: &[u8] = b"cursor";
+/// (envelope hash ‖ recipient ‖ device) → nothing: that device of the recipient has it.
+const RECEIVED: Column = redb::TableDefinition::new("received");
 const POSITION_KEY: &[u8] = b"position";
 const NONCE_PREFIX: &[u8] = b"nonce/";
 const CONTACTS_PREFIX: &[u8] = b"contacts/";
@@ -218,12 +219,13 @@ struct Index {
 	strangers: HashMap<AccountId, u64>,
 	totals: Totals,
 	nonces: HashMap<AccountId, u64>,
-	cursor: Option<BlockNumber>,
 	next_position: u64,
 	/// (envelope, recipient) no longer kept, until the block it may be forgotten.
 	tombstones: HashMap<(H256, AccountId), BlockNumber>,
 	/// The same, by that block.
 	tombstone_expiry: BTreeSet<(BlockNumber, H256, AccountId)>,
+	/// Per recipient, the envelopes kept for it that some of its devices have, and which.
+	received: HashMap<AccountId, BTreeMap<H256, BTreeSet<DeviceKey>>>,
 }
 
 impl Index {
@@ -338,7 +340,17 @@ impl Index {
 		}
 	}
 
-	/// Removes `hash` from every index; returns its metadata.
+	/// Forgets which devices of `who` have `hash`; returns the rows to delete.
+	fn forget_received(&mut self, hash: &H256, who: &AccountId) -> Vec<Change> {
+		let Slot::Occupied(mut of) = self.received.entry(who.clone()) else { return Vec::new() };
+		let devices = of.get_mut().remove(hash).unwrap_or_default();
+		if of.get().is_empty() {
+			of.remove();
+		}
+		devices.iter().map(|device| (RECEIVED, received_key(hash, who, device), None)).collect()
+	}
+
+	/// Records that `hash` is no longer kept for `who` until block `until`.
 	fn bury(&mut self, hash: H256, who: AccountId, until: BlockNumber) {
 		if let Some(previous) = self.tombstones.insert((hash, who.clone()), until) {
 			self.tombstone_expiry.remove(&(previous, hash, who.clone()));
@@ -549,10 +561,7 @@ impl HostStore {
 			{
 				let (key, value) = entry.map_err(StoreError::database)?;
 				let (key, mut value) = (key.value(), value.value());
-				if key == CURSOR_KEY {
-					index.cursor =
-						Some(BlockNumber::decode(&mut value).map_err(StoreError::database)?);
-				} else if key == POSITION_KEY {
+				if key == POSITION_KEY {
 					let next = u64::decode(&mut value).map_err(StoreError::database)?;
 					index.next_position = index.next_position.max(next);
 				} else if let Some(mut key) = key.strip_prefix(CONTACTS_PREFIX) {
@@ -602,6 +611,19 @@ impl HostStore {
 				let until =
 					BlockNumber::decode(&mut value.value()).map_err(StoreError::database)?;
 				index.bury(H256::from_slice(hash), who, until);
+			}
+			for entry in tx
+				.open_table(RECEIVED)
+				.map_err(StoreError::database)?
+				.iter()
+				.map_err(StoreError::database)?
+			{
+				let (key, _) = entry.map_err(StoreError::database)?;
+				let (hash, mut rest) = key.value().split_at(32);
+				let who = AccountId::decode(&mut rest).map_err(StoreError::database)?;
+				let device = DeviceKey::decode(&mut rest).map_err(StoreError::database)?;
+				let hash = H256::from_slice(hash);
+				index.received.entry(who).or_default().entry(hash).or_default().insert(device);
 			}
 		}
 		tx.commit().map_err(StoreError::database)?;
@@ -701,10 +723,23 @@ impl HostStore {
 	/// Drops `hash` entirely; returns the recipients it was kept for.
 	pub fn remove(&self, hash: &H256) -> Result<Option<Meta>, StoreError> {
 		let mut index = self.index.lock();
-		if !index.metas.contains_key(hash) {
+		let Some(recipients) = index.metas.get(hash).map(|meta| meta.recipients.clone()) else {
 			return Ok(None);
+		};
+		let mut changes =
+			vec![(BODIES, hash.as_bytes().to_vec(), None), Self::meta_change(hash, None)];
+		let mut received = Vec::new();
+		for who in &recipients {
+			if let Some(devices) = index.received.get(who).and_then(|of| of.get(hash)) {
+				received.push(who.clone());
+				let rows = devices.iter().map(|d| (RECEIVED, received_key(hash, who, d), None));
+				changes.extend(rows);
+			}
 		}
-		self.write(vec![(BODIES, hash.as_bytes().to_vec(), None), Self::meta_change(hash, None)])?;
+		self.write(changes)?;
+		for who in &received {
+			index.forget_received(hash, who);
+		}
 		Ok(index.remove(hash))
 	}
 
@@ -819,9 +854,14 @@ impl HostStore {
 		}
 		for (hash, who) in &buried {
 			changes.push((TOMBSTONES, tombstone_key(hash, who), Some(until.encode())));
+			if let Some(devices) = index.received.get(who).and_then(|of| of.get(hash)) {
+				let rows = devices.iter().map(|d| (RECEIVED, received_key(hash, who, d), None));
+				changes.extend(rows);
+			}
 		}
 		self.write(changes)?;
 		for (hash, who) in buried {
+			index.forget_received(&hash, &who);
 			index.bury(hash, who, until);
 		}
 		for (hash, meta) in remaining {
@@ -940,17 +980,72 @@ impl HostStore {
 		Ok(())
 	}
 
-	/// The last finalized block whose receipts were applied.
-	pub fn cursor(&self) -> Option<BlockNumber> {
-		self.index.lock().cursor
+	/// Records that `device` of `who` has those of `envelopes` kept for `who`, in one
+	/// durable write; returns, for each of them, where it stands and every device of `who`
+	/// that has it.
+	pub fn mark_received(
+		&self,
+		who: &AccountId,
+		device: DeviceKey,
+		envelopes: &[H256],
+	) -> Result<Vec<Reception>, StoreError> {
+		let mut index = self.index.lock();
+		let kept: Vec<H256> = envelopes
+			.iter()
+			.filter(|hash| index.metas.get(hash).is_some_and(|meta| meta.recipients.contains(who)))
+			.copied()
+			.collect::<BTreeSet<_>>()
+			.into_iter()
+			.collect();
+		let new: Vec<H256> = kept
+			.iter()
+			.filter(|hash| {
+				let of = index.received.get(who).and_then(|of| of.get(*hash));
+				!of.is_some_and(|devices| devices.contains(&device))
+			})
+			.copied()
+			.collect();
+		if !new.is_empty() {
+			self.write(
+				new.iter()
+					.map(|hash| (RECEIVED, received_key(hash, who, &device), Some(Vec::new())))
+					.collect(),
+			)?;
+			let of = index.received.entry(who.clone()).or_default();
+			for hash in new {
+				of.entry(hash).or_default().insert(device);
+			}
+		}
+		Ok(kept.iter().filter_map(|hash| Self::reception(&index, who, hash)).collect())
 	}
 
-	/// Records that receipts up to `block` were applied.
-	pub fn set_cursor(&self, block: BlockNumber) -> Result<(), StoreError> {
-		let mut index = self.index.lock();
-		self.write(vec![(ACCOUNTS, CURSOR_KEY.to_vec(), Some(block.encode()))])?;
-		index.cursor = Some(block);
-		Ok(())
+	/// Where each envelope kept for `who` that some device of `who` has stands, and which
+	/// devices have it.
+	pub fn receptions(&self, who: &AccountId) -> Vec<Reception> {
+		let index = self.index.lock();
+		let hashes = index.received.get(who).map(|of| of.keys().copied().collect::<Vec<_>>());
+		let hashes = hashes.unwrap_or_default();
+		hashes.iter().filter_map(|hash| Self::reception(&index, who, hash)).collect()
+	}
+
+	fn reception(index: &Index, who: &AccountId, hash: &H256) -> Option<Reception> {
+		let meta = index.metas.get(hash)?;
+		let anchored_at = match meta.state {
+			State::Anchored { block, .. } => Some(block),
+			State::Pending { .. } => None,
+		};
+		let devices = index.received.get(who).and_then(|of| of.get(hash)).cloned();
+		Some(Reception { hash: *hash, anchored_at, devices: devices.unwrap_or_default() })
+	}
+
+	/// The accounts some of whose mail here a device of theirs has, after `after` (in
+	/// account order), at most `limit` of them.
+	pub fn receiving_accounts(&self, after: Option<&AccountId>, limit: usize) -> Vec<AccountId> {
+		let index = self.index.lock();
+		let mut accounts: Vec<&AccountId> =
+			index.received.keys().filter(|who| after.is_none_or(|after| *who > after)).collect();
+		accounts.sort();
+		accounts.into_iter().take(limit).cloned().collect()
 	}
 
 	/// Whether any mail is kept for `who`.
@@ -979,6 +1074,35 @@ impl HostStore {
 	pub fn usage(&self) -> (Totals, BTreeMap<AccountId, Usage>) {
 		let index = self.index.lock();
 		(index.totals, index.usage.iter().map(|(who, usage)| (who.clone(), *usage)).collect())
+	}
+}
+
+fn received_key(hash: &H256, who: &AccountId, device: &DeviceKey) -> Vec<u8> {
+	[hash.as_bytes(), who.as_ref(), device].concat()
+}
+
+/// An envelope kept for one recipient, as far as that recipient's devices go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reception {
+	/// The envelope.
+	pub hash: H256,
+	/// The block anchoring it, once anchored.
+	pub anchored_at: Option<BlockNumber>,
+	/// The recipient's devices that have it.
+	pub devices: BTreeSet<DeviceKey>,
+}
+
+impl Reception {
+	/// Whether every device of the recipient that counts has it, as of block `now`: each
+	/// device bound (`records`) when it was anchored and bound still. Pending mail is never
+	/// delivered: its anchor may not come, and who counts is not known before it does.
+	pub fn is_delivered(&self, records: &[DeviceRecord<BlockNumber>], now: BlockNumber) -> bool {
+		self.anchored_at.is_some_and(|anchored| {
+			records
+				.iter()
+				.filter(|r| r.is_bound_at(&now) && r.added <= anchored)
+				.all(|r| self.devices.contains(&r.key))
+		})
 	}
 }
 
@@ -1056,7 +1180,7 @@ mod tests {
 	}
 
 	#[test]
-	fn a_persistent_store_keeps_mail_states_nonces_and_cursor_across_reopening() {
+	fn a_persistent_store_keeps_mail_states_nonces_and_receptions_across_reopening() {
 		let dir = tempfile::tempdir().expect("temp dir");
 		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
 		{
@@ -1079,7 +1203,7 @@ mod tests {
 			.expect("fits");
 			store.stop_keeping([(H256::repeat_byte(1), alice.clone())], 100).expect("written");
 			store.use_nonce(&bob, 7).expect("fresh nonce");
-			store.set_cursor(42).expect("written");
+			store.mark_received(&bob, [7; 32], &[H256::repeat_byte(2)]).expect("written");
 		}
 		let store = HostStore::open(dir.path()).expect("reopens");
 		assert!(store.mailbox(&alice, None, 10, usize::MAX).expect("reads").0.is_empty());
@@ -1090,7 +1214,9 @@ mod tests {
 		assert_eq!(entries[1].3, pending(6));
 		assert_eq!(next, None);
 		assert_eq!(store.use_nonce(&bob, 7), Err(StoreError::Replayed { nonce: 7, last: 7 }));
-		assert_eq!(store.cursor(), Some(42));
+		let [reception] = &store.receptions(&bob)[..] else { panic!("one reception") };
+		assert_eq!(reception.hash, H256::repeat_byte(2));
+		assert_eq!(reception.devices, BTreeSet::from([[7; 32]]));
 		let (totals, _) = store.usage();
 		assert_eq!(totals.pending, Usage { envelopes: 1, bytes: 1000 });
 		assert_eq!(totals.anchored, Usage { envelopes: 1, bytes: 1000 });
@@ -1409,6 +1535,61 @@ mod tests {
 			Some(vec![alice.clone()])
 		);
 		assert_eq!(store.usage(), (Totals::default(), BTreeMap::new()));
+	}
+
+	#[test]
+	fn receptions_count_only_mail_kept_for_the_device_owner_and_go_with_it() {
+		let store = HostStore::in_memory().expect("opens");
+		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
+		let (group, alone) = (H256::repeat_byte(1), H256::repeat_byte(2));
+		let both = meta(100, &[alice.clone(), bob.clone()], anchored(10));
+		insert(&store, group, &body(1, 100), both, LIMITS).expect("fits");
+		insert(&store, alone, &body(2, 100), meta(100, &[alice.clone()], pending(3)), LIMITS)
+			.expect("fits");
+		// Bob's device names mail not kept for Bob, and an unknown envelope: neither counts.
+		let marked = store.mark_received(&bob, [1; 32], &[group, alone, H256::zero(), group]);
+		let marked = marked.expect("written");
+		assert_eq!(marked.len(), 1, "{marked:?}");
+		assert_eq!(marked[0].anchored_at, Some(10));
+		assert_eq!(marked[0].devices, BTreeSet::from([[1; 32]]));
+		let again = store.mark_received(&bob, [2; 32], &[group]).expect("written");
+		assert_eq!(again[0].devices, BTreeSet::from([[1; 32], [2; 32]]));
+		let alices = store.mark_received(&alice, [3; 32], &[alone]).expect("written");
+		assert_eq!(alices[0].anchored_at, None, "still pending");
+		assert_eq!(store.receiving_accounts(None, 10).len(), 2);
+		assert!(store.receiving_accounts(Some(&alice.clone().max(bob.clone())), 10).is_empty());
+		// No longer kept for Bob: his receptions go; Alice's stay with her copy.
+		assert_eq!(store.stop_keeping([(group, bob.clone())], 100), Ok(1));
+		assert!(store.receptions(&bob).is_empty());
+		assert_eq!(store.receptions(&alice).len(), 1);
+		// Dropped entirely: every reception of it goes, on disk as in memory.
+		store.remove(&alone).expect("removed");
+		assert!(store.receptions(&alice).is_empty());
+		assert!(store.receiving_accounts(None, 10).is_empty());
+		let rows = store.db.begin_read().expect("reads").open_table(RECEIVED).expect("table");
+		assert_eq!(rows.iter().expect("iterates").count(), 0, "no row left behind");
+	}
+
+	#[test]
+	fn mail_is_delivered_once_every_device_bound_at_its_anchor_and_still_bound_has_it() {
+		let record = |key: u8, added, removed| DeviceRecord { key: [key; 32], added, removed };
+		// Phone from block 1; laptop from 1, removed at 50; tablet from 20.
+		let records = [record(1, 1, None), record(2, 1, Some(50)), record(3, 20, None)];
+		let reception = |anchored_at, devices: &[u8]| Reception {
+			hash: H256::zero(),
+			anchored_at,
+			devices: devices.iter().map(|d| [*d; 32]).collect(),
+		};
+		// Anchored at 10: phone and laptop count, the tablet came later.
+		assert!(!reception(Some(10), &[1]).is_delivered(&records, 30), "the laptop is away");
+		assert!(reception(Some(10), &[1, 2]).is_delivered(&records, 30));
+		// Once the laptop is removed it no longer counts.
+		assert!(reception(Some(10), &[1]).is_delivered(&records, 50));
+		// Anchored at 20: the tablet counts too.
+		assert!(!reception(Some(20), &[1, 2]).is_delivered(&records, 30));
+		assert!(reception(Some(20), &[1, 2, 3]).is_delivered(&records, 30));
+		// Pending mail waits for its anchor, whoever has it.
+		assert!(!reception(None, &[1, 2, 3]).is_delivered(&records, 30));
 	}
 
 	#[test]

@@ -30,8 +30,8 @@ pub struct Metrics {
 	pub subscriptions: Gauge<U64>,
 	/// Mailbox pages served.
 	pub fetches: Counter<U64>,
-	/// Recipients' copies deleted on their finalized receipt.
-	pub deleted_on_receipt: Counter<U64>,
+	/// Recipients' copies deleted once every device of theirs that counts had them.
+	pub deleted_delivered: Counter<U64>,
 	/// Pending envelopes dropped because no anchor came in time.
 	pub dropped_unanchored: Counter<U64>,
 }
@@ -105,10 +105,10 @@ impl Metrics {
 				Counter::new("quarks_mailbox_fetches_total", "Mailbox pages served")?,
 				registry,
 			)?,
-			deleted_on_receipt: register(
+			deleted_delivered: register(
 				Counter::new(
-					"quarks_deleted_on_receipt_total",
-					"Recipients' copies deleted on their finalized delivery receipt",
+					"quarks_deleted_delivered_total",
+					"Recipients' copies deleted once each of their devices that counts had them",
 				)?,
 				registry,
 			)?,

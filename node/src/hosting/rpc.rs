@@ -107,6 +107,12 @@ pub trait QuarksApi {
 	#[method(name = "deleteMail", blocking)]
 	fn delete_mail(&self, request: Bytes) -> RpcResult<u32>;
 
+	/// Says that a device of the account that signed `request` (asking `Received`) has the
+	/// envelopes it names; returns how many of them were kept for the account. The host
+	/// keeps an envelope until every device that counts for it said so.
+	#[method(name = "receivedMail", blocking)]
+	fn received_mail(&self, request: Bytes) -> RpcResult<u32>;
+
 	/// Makes the accounts `request` names (asking `Contacts`) the senders its signer accepts
 	/// mail from at this host, in place of those named before; returns how many it names.
 	#[method(name = "setContacts", blocking)]
@@ -439,6 +445,16 @@ where
 		match host.authorize(&request)? {
 			(who, MailboxAction::Delete { envelopes }) => Ok(host.delete(&who, envelopes)?),
 			_ => Err(QuarksError::MalformedRequest("mailbox request: not a delete").into()),
+		}
+	}
+
+	fn received_mail(&self, request: Bytes) -> RpcResult<u32> {
+		let host = self.host()?;
+		match host.authorize(&request)? {
+			(who, MailboxAction::Received { device, envelopes }) => {
+				Ok(host.received(&who, device, envelopes)?)
+			}
+			_ => Err(QuarksError::MalformedRequest("mailbox request: not a reception").into()),
 		}
 	}
 

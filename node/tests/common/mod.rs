@@ -504,13 +504,7 @@ pub fn host_config(
 		node_key: Some(node_key),
 		bootnodes: boot.to_vec(),
 		rpc_port: port,
-		// Tests look for deletions on receipt at once, not an hour later.
-		args: vec![
-			"--host".into(),
-			account(operator).to_string(),
-			"--host-receipt-grace".into(),
-			"0".into(),
-		],
+		args: vec!["--host".into(), account(operator).to_string()],
 		..Default::default()
 	}
 }
