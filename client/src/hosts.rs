@@ -231,6 +231,18 @@ impl Mailbox {
 		self.rpc.request("quarks_deleteMail", rpc_params![request]).await
 	}
 
+	/// Tells the host that the owner's `device` has `envelopes` (at most
+	/// [`MAX_PAGE_ENTRIES`]) for good: the host keeps each until every device of the owner
+	/// that counts for it said so. Returns how many it kept for the owner.
+	pub async fn received(
+		&self,
+		device: DeviceKey,
+		envelopes: Vec<H256>,
+	) -> Result<u32, ChainError> {
+		let request = self.request(MailboxAction::Received { device, envelopes });
+		self.rpc.request("quarks_receivedMail", rpc_params![request]).await
+	}
+
 	/// Tells the host the accounts whose mail the owner accepted on `device` (at most
 	/// [`MAX_CONTACTS`](quarks_primitives::mailbox::MAX_CONTACTS)), in place of those that
 	/// device named before; returns how many the host keeps.

@@ -18,10 +18,12 @@
 //!
 //! One module per step: `open` checks and opens one envelope; `notarization`
 //! verifies on chain where it is anchored; `mailboxes` lists and deletes what the hosts
-//! keep; `receipts` acknowledges final mail; `follow` runs the reading loop; `old_letters`
+//! keep; `receipts` acknowledges final mail; `handed` tells hosts what this device has;
+//! `follow` runs the reading loop; `old_letters`
 //! brings what an older client kept into history.
 
 mod follow;
+mod handed;
 mod mailboxes;
 mod notarization;
 mod old_letters;

@@ -147,6 +147,25 @@ pub async fn receipt_of(
 	chain.proven_value(key).await
 }
 
+/// Those of `envelopes` whose receipt by `recipient` the latest final block keeps, in one
+/// proven read.
+pub async fn acknowledged_of(
+	chain: &Chain,
+	envelopes: &[H256],
+	recipient: &AccountId32,
+) -> Result<Vec<H256>, ChainError> {
+	if envelopes.is_empty() {
+		return Ok(Vec::new());
+	}
+	let block = chain.proven_latest().await?;
+	let keys: Vec<Vec<u8>> = envelopes
+		.iter()
+		.map(|e| storage_key(&vocabulary::RECEIPTS, &[e.as_bytes(), recipient.as_ref()]))
+		.collect();
+	let receipts = chain.proven_read(&block, &keys).await?;
+	Ok(envelopes.iter().zip(receipts).filter_map(|(e, receipt)| receipt.map(|_| *e)).collect())
+}
+
 /// Those of `recipients` whose receipts for `envelope` the latest final block keeps, in
 /// one proven read.
 pub async fn acknowledged_by(

@@ -556,7 +556,66 @@ async fn chat_end_to_end() {
 	assert_eq!(&from_laptop.sender, &bob_id);
 	assert_eq!(from_laptop.letter().expect("a letter").0.device, laptop.device_key());
 
+	// Issue 32, item 1: the laptop is away while the phone reads and acknowledges three
+	// letters, and their receipts are final. Hosts keep each message until every device
+	// that counts has it, so the laptop gets every one on return; once it has them too, the
+	// hosts let them go.
+	let mut away = Vec::new();
+	for n in 1..=3 {
+		let text = format!("while you were away {n}");
+		away.push(alice.send_direct(&bob_id, &text).await.expect("sent"));
+	}
+	alice.notarize(&away, Wait::Finalized, &mut |_| {}).await.expect("final");
+	let read_all = ReadOptions {
+		follow: false,
+		count: None,
+		timeout: Some(LIMIT),
+		acknowledge: true,
+		sync_every: None,
+		update_every: None,
+	};
+	bob.read_mail(read_all.clone(), &mut |_| {}).await.expect("the phone reads");
+	// Final, and two blocks more: time enough for hosts that deleted on a final receipt.
+	let mut acknowledged_at = 0;
+	for sent in &away {
+		let receipt = wait_for("the phone's receipt, final", LIMIT, || async {
+			queries::receipt_of(&bob.chain, &sent.hash, &bob_id).await.expect("reads")
+		})
+		.await;
+		acknowledged_at = acknowledged_at.max(receipt);
+	}
+	wait_until("two more blocks final", LIMIT, || async {
+		bob.chain.finalized().await.is_ok_and(|f| f > acknowledged_at + 2)
+	})
+	.await;
+	for (n, sent) in away.iter().enumerate() {
+		let text_ = format!("while you were away {}", n + 1);
+		assert_eq!(text(&receive(&laptop, sent.hash).await), text_, "the laptop missed nothing");
+	}
+	let phone: &Messenger = &bob;
+	let held = |hashes: Vec<H256>| async move {
+		let kept = phone.fetch().await.expect("mailboxes answer");
+		hashes.into_iter().filter(|h| kept.iter().any(|e| e.hash == *h)).count()
+	};
+	let away_hashes: Vec<H256> = away.iter().map(|sent| sent.hash).collect();
+	assert_eq!(held(away_hashes.clone()).await, 3, "kept until the laptop says it has them");
+	laptop.read_mail(read_all.clone(), &mut |_| {}).await.expect("the laptop reads");
+	wait_until("the hosts let go of what both devices have", LIMIT, || async {
+		held(away_hashes.clone()).await == 0
+	})
+	.await;
+	// A letter only the phone reads stays for the laptop, until the laptop is removed: then
+	// it no longer counts, and the hosts let it go.
+	let last = alice.send_direct(&bob_id, "before the laptop goes").await.expect("sent");
+	alice.notarize(std::slice::from_ref(&last), Wait::Finalized, &mut |_| {}).await.expect("final");
+	bob.read_mail(read_all.clone(), &mut |_| {}).await.expect("the phone reads");
+	assert_eq!(held(vec![last.hash]).await, 1, "kept for the laptop");
+
 	bob.remove_device(&laptop.device_key(), &mut |_| {}).await.expect("unbound");
+	wait_until("the hosts let go of what the removed laptop never read", LIMIT, || async {
+		held(vec![last.hash]).await == 0
+	})
+	.await;
 	// Unbound on chain, still in the conversation until Bob's next commit: a letter the
 	// laptop sends now opens, and is refused once its anchor is final, since no device of
 	// Bob's was bound with that key at the anchoring block.

@@ -4,6 +4,7 @@
 //! hash stays, so a long session holds in memory what is still moving, not all it read.
 
 use super::{
+	handed::{self, Untold},
 	notarization::{candidates, claimed, AnchorReads},
 	retries::{Retries, Retry},
 	Notarization, ReadOptions, Received, Update, MAX_RECEIPTS, NOT_NOTARIZED_AFTER,
@@ -22,6 +23,7 @@ use quarks_primitives::{
 use sp_core::{crypto::AccountId32, H256};
 use std::{
 	collections::{HashMap, HashSet},
+	sync::Arc,
 	time::{Duration, Instant},
 };
 use tokio::sync::{mpsc, watch};
@@ -36,17 +38,43 @@ const CHAIN_STALL: Duration = Duration::from_secs(5);
 /// Mail events from the hosts waiting to be read: beyond it, hosts' tasks wait.
 const MAX_QUEUED_EVENTS: usize = 4096;
 /// Which of the account's hosts an event came from: its place among the mailboxes read.
-type Source = usize;
+pub(super) type Source = usize;
 /// The pause before asking a host again for its mail after its stream ended; while it
 /// stays unreachable, each pause doubles up to [`LONGEST_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_secs(1);
 const LONGEST_PAUSE: Duration = Duration::from_secs(8);
 /// How long a host has to take the list of senders this account accepted.
 const TELL_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a finished reading waits for its hosts to hear what this device has.
+const LAST_TELLING: Duration = Duration::from_secs(10);
 
 /// Receipts on their way to a block, in a task of their own: the hashes they acknowledge,
 /// and how it went.
 type Acknowledging = tokio::task::JoinHandle<(Vec<H256>, Result<(), ClientError>)>;
+
+/// Hosts being told what this device has; what they did not take comes back.
+type Telling = tokio::task::JoinHandle<Untold>;
+
+/// What the hosts being told did not take, once they answered; never, if none is told.
+async fn told(telling: &mut Option<Telling>) -> Untold {
+	match telling {
+		Some(task) => match task.await {
+			Ok(untold) => untold,
+			Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+			// Not told: the hosts still keep it, and hear it when it is read there again.
+			Err(_) => Untold::default(),
+		},
+		None => std::future::pending().await,
+	}
+}
+
+/// What the hosts being told did not take; nothing at once if none is being told.
+async fn told_if_any(telling: &mut Option<Telling>) -> Untold {
+	match telling {
+		Some(_) => told(telling).await,
+		None => Untold::default(),
+	}
+}
 
 /// The receipts in flight, once they are in a block (or refused); never, if none are.
 async fn in_flight(
@@ -92,6 +120,8 @@ struct Tracked {
 	/// each host's latest claim only, so a lying host's claims cannot crowd out an honest
 	/// host's, nor grow without end.
 	claims: Vec<(Source, BatchMembership)>,
+	/// The hosts that delivered it: each is told once this device has it for good.
+	sources: Vec<Source>,
 	acknowledged: bool,
 	/// A letter this very device sent, back from the hosts (it is a member too): its
 	/// other devices read it; here it is only acknowledged, never shown.
@@ -139,6 +169,10 @@ impl Tracked {
 /// What one [`Messenger::read_mail`] holds while it runs.
 #[derive(Default)]
 struct Reading {
+	/// Whether this reading acknowledges what it reads: on chain, and to the hosts.
+	acknowledge: bool,
+	/// What this device has for good and its hosts were not told yet.
+	untold: Untold,
 	/// Messages shown and not done with.
 	tracked: HashMap<H256, Tracked>,
 	/// Messages done with: a copy from another host is not opened again.
@@ -176,9 +210,11 @@ impl Messenger {
 		options: ReadOptions,
 		on_update: &mut (dyn FnMut(&Update) + Send),
 	) -> Result<(), ClientError> {
-		let (mut events, accepted) = self.mail_events(options.follow).await?;
+		let (mut events, accepted, mailboxes) = self.mail_events(options.follow).await?;
 		let started = Instant::now();
-		let mut reading = Reading::default();
+		let mut reading = Reading { acknowledge: options.acknowledge, ..Reading::default() };
+		// Hosts being told what this device has, and not before when after a failure.
+		let (mut telling, mut tell_not_before, mut tell_wait) = (None, Instant::now(), ACK_EVERY);
 		let mut last_ack = Instant::now();
 		// After receipts failed to go out: not before this, then after twice the wait.
 		let (mut ack_not_before, mut ack_wait) = (Instant::now(), ACK_EVERY);
@@ -215,6 +251,9 @@ impl Messenger {
 							for hash in &hashes {
 								if let Some(t) = reading.tracked.get_mut(hash) {
 									t.acknowledged = true;
+									for source in &t.sources {
+										reading.untold.add(*source, *hash);
+									}
 								}
 							}
 							on_update(&Update::Acknowledged(hashes.len()));
@@ -233,6 +272,16 @@ impl Messenger {
 						Err(error) => return Err(error),
 					}
 					last_ack = Instant::now();
+				},
+				untold = told(&mut telling) => {
+					telling = None;
+					if untold.is_empty() {
+						tell_wait = ACK_EVERY;
+					} else {
+						tell_not_before = Instant::now() + tell_wait;
+						tell_wait = tell_wait.saturating_mul(2).min(LONGEST_ACK_WAIT);
+					}
+					reading.untold.put_back(untold);
 				},
 				_ = tick.tick() => {},
 			}
@@ -297,11 +346,26 @@ impl Messenger {
 					}));
 				}
 			}
+			if telling.is_none() && !reading.untold.is_empty() && Instant::now() >= tell_not_before
+			{
+				let due = reading.untold.take();
+				let (mailboxes, device) = (mailboxes.clone(), self.device_key());
+				telling = Some(tokio::spawn(handed::tell(mailboxes, device, due)));
+			}
 			reading.let_go(options.acknowledge);
 			let settled = reading.tracked.is_empty() && reading.retries.is_empty();
 			let counted = options.count.map_or(!options.follow, |n| reading.letters >= n);
-			// Out of time, it still takes the answer for receipts already sent.
+			// Out of time, it still takes the answer for receipts already sent, and tells
+			// the hosts what it has (within a bound: they keep the mail if not told).
 			if ((fetched && counted && settled) || timed_out) && acknowledging.is_none() {
+				let last = async {
+					reading.untold.put_back(told_if_any(&mut telling).await);
+					let due = reading.untold.take();
+					if !due.is_empty() {
+						handed::tell(mailboxes.clone(), self.device_key(), due).await;
+					}
+				};
+				let _ = tokio::time::timeout(LAST_TELLING, last).await;
 				return Ok(());
 			}
 		}
@@ -312,21 +376,29 @@ impl Messenger {
 	/// after a dropped connection (subscriptions do not survive a reconnect). Each host is
 	/// told whom this account accepted after each fetch, and again whenever the returned
 	/// sender changes, by the host's own task: a silent host delays no one else.
+	#[allow(clippy::type_complexity)]
 	async fn mail_events(
 		&self,
 		follow: bool,
-	) -> Result<(mpsc::Receiver<Option<(Source, MailEvent<BlockNumber>)>>, Accepted), ClientError>
-	{
+	) -> Result<
+		(
+			mpsc::Receiver<Option<(Source, MailEvent<BlockNumber>)>>,
+			Accepted,
+			Arc<Vec<Arc<Mailbox>>>,
+		),
+		ClientError,
+	> {
 		// Bounded: a host that floods its subscription waits for the reader, and holds at
 		// most this many events of the client's memory.
 		let (tx, rx) = mpsc::channel(MAX_QUEUED_EVENTS);
 		// A list this device could not read is not told: it would demote everyone.
 		let (accepted, _) = watch::channel(self.accepted_senders().ok());
 		let device = self.device_key();
-		let mailboxes = self.mailboxes().await?;
+		let mailboxes: Arc<Vec<Arc<Mailbox>>> =
+			Arc::new(self.mailboxes().await?.into_iter().map(Arc::new).collect());
 		let (fetched_tx, mut fetched_rx) = mpsc::unbounded_channel::<()>();
 		let hosts = mailboxes.len();
-		for (source, mailbox) in mailboxes.into_iter().enumerate() {
+		for (source, mailbox) in mailboxes.iter().cloned().enumerate() {
 			let tx = tx.clone();
 			let fetched_tx = fetched_tx.clone();
 			let mut accepted = accepted.subscribe();
@@ -398,7 +470,7 @@ impl Messenger {
 			}
 			let _ = tx.send(None).await;
 		});
-		Ok((rx, accepted))
+		Ok((rx, accepted, mailboxes))
 	}
 
 	async fn on_event(
@@ -414,6 +486,12 @@ impl Messenger {
 				match reading.tracked.get_mut(&hash) {
 					// Another host's copy (or a re-delivery after its anchor) may say more.
 					Some(t) => {
+						if !t.sources.contains(&source) {
+							t.sources.push(source);
+							if t.acknowledged {
+								reading.untold.add(source, hash);
+							}
+						}
 						if let Some(membership) = claimed(&entry.notarization) {
 							t.claim(source, membership);
 						}
@@ -453,12 +531,13 @@ impl Messenger {
 		on_update: &mut (dyn FnMut(&Update) + Send),
 	) {
 		let hash = hash_of(&entry.envelope);
-		// Mail this device acknowledged was read here before; hosts keep it a while for
-		// the account's other devices.
-		if reading.tracked.contains_key(&hash)
-			|| reading.done.contains(&hash)
-			|| self.store.acknowledged(&hash)
-		{
+		// Mail this device acknowledged was read here before; hosts keep it for the
+		// account's other devices, and until they hear that this one has it.
+		let had = self.store.acknowledged(&hash);
+		if had && reading.acknowledge {
+			reading.untold.add(source, hash);
+		}
+		if had || reading.tracked.contains_key(&hash) || reading.done.contains(&hash) {
 			return;
 		}
 		match self.open_mail(&entry).await {
@@ -475,6 +554,7 @@ impl Messenger {
 					dropped: false,
 					check: false,
 					claims: Vec::new(),
+					sources: vec![source],
 					acknowledged: false,
 					own,
 				};

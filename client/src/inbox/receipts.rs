@@ -9,7 +9,7 @@ use crate::{
 	store::MailStore,
 };
 use quarks_primitives::Destination;
-use sp_core::{crypto::AccountId32, sr25519};
+use sp_core::{crypto::AccountId32, sr25519, H256};
 use std::time::Duration;
 use subxt::dynamic::Value;
 
@@ -60,12 +60,20 @@ impl Receipts {
 		wait: Wait,
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Vec<Included>, ClientError> {
-		let fresh: Vec<&Received> = received
+		let mut fresh: Vec<&Received> = received
 			.iter()
 			.copied()
 			.filter(|r| matches!(r.notarization, Notarization::Final(_)) && r.membership.is_some())
 			.filter(|r| !self.store.acknowledged(&r.hash))
 			.collect();
+		// What another device of this account acknowledged already is not sent again: the
+		// chain would refuse it, and a refused receipt still pays its fee.
+		let hashes: Vec<H256> = fresh.iter().map(|r| r.hash).collect();
+		let done = queries::acknowledged_of(&self.chain, &hashes, &self.account).await?;
+		for hash in &done {
+			self.store.mark_acknowledged(hash)?;
+		}
+		fresh.retain(|r| !done.contains(&r.hash));
 		let mut out = Vec::new();
 		for chunk in fresh.chunks(MAX_RECEIPTS) {
 			let mut due: Vec<&Received> = chunk.to_vec();
@@ -91,16 +99,10 @@ impl Receipts {
 					{
 						attempts = attempts.saturating_add(1);
 						tokio::time::sleep(Duration::from_secs(1)).await;
-						let mut still = Vec::new();
-						for r in due {
-							if queries::receipt_of(&self.chain, &r.hash, &self.account)
-								.await?
-								.is_none()
-							{
-								still.push(r);
-							}
-						}
-						due = still;
+						let hashes: Vec<H256> = due.iter().map(|r| r.hash).collect();
+						let done =
+							queries::acknowledged_of(&self.chain, &hashes, &self.account).await?;
+						due.retain(|r| !done.contains(&r.hash));
 					}
 					Err(e) => return Err(e.into()),
 				}
