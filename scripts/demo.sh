@@ -194,8 +194,8 @@ quarks --keystore Bob-laptop.json device register | tee out
 quarks --keystore Bob.json group sync | tee out
 expect out "group $direct: committed epoch"
 quarks --keystore Alice.json send --to "$bob" "To both of your devices." >/dev/null
-# The phone reads (and acknowledges) first: hosts keep acknowledged mail an hour for the
-# account's other devices (`--host-receipt-grace`).
+# The phone reads (and acknowledges) first: hosts keep the mail until the laptop has it
+# too.
 for device in Bob Bob-laptop; do
   echo "-- $device's inbox"
   inbox_until "$device" "To both of your devices."
