@@ -60,7 +60,8 @@ pub struct HostingParams {
 	/// Host mail as the admitted host operated by this account (SS58 or 0x-hex).
 	///
 	/// The node then accepts anchored envelopes for users who chose this host, serves
-	/// their signed mailbox requests, and deletes mail on finalized delivery receipts.
+	/// their signed mailbox requests, and deletes mail once every device of its recipient
+	/// that counts says it has it.
 	#[arg(long, value_name = "OPERATOR", value_parser = parse_account)]
 	pub host: Option<quarks_runtime::AccountId>,
 

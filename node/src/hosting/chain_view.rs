@@ -226,15 +226,6 @@ where
 			.ok_or(QuarksError::HostNotAdmitted)
 	}
 
-	/// Which of `recipients` acknowledged envelope `hash`.
-	pub fn acknowledged_by(
-		&self,
-		hash: H256,
-		recipients: Vec<AccountId>,
-	) -> Result<Vec<AccountId>, QuarksError> {
-		self.api.acknowledged_by(self.at, hash, recipients).map_err(chain_error)
-	}
-
 	/// The records of `who`'s devices the chain keeps, removed ones included.
 	pub fn device_records(
 		&self,

@@ -407,15 +407,9 @@ where
 		if recipients.is_empty() {
 			return Ok((HostAnswer::Delivered, None));
 		}
+		// A receipt on chain is the account's: another of its devices may still need this
+		// copy, so it is kept; the recipient's devices say when they have it.
 		let anchored = view.anchored(&envelope.sender, &leaf, membership.as_ref())?;
-		if anchored.is_some() {
-			// Only anchored mail can have receipts; a recipient who acknowledged it is done.
-			let done = view.acknowledged_by(hash, recipients.clone())?;
-			recipients.retain(|recipient| !done.contains(recipient));
-			if recipients.is_empty() {
-				return Ok((HostAnswer::Delivered, None));
-			}
-		}
 		let state = match anchored {
 			Some((block, _)) if block.saturating_add(record.retention) <= view.best => {
 				return Err(QuarksError::Expired)
@@ -483,19 +477,7 @@ where
 			return Ok(stored_answer(&meta.state));
 		};
 		let state = match view.anchored(&meta.sender, &meta.leaf, Some(&membership))? {
-			Some((block, membership)) => {
-				// Anchored now: a recipient who acknowledged it is done with it, on this
-				// path as on any other that keeps mail.
-				let done = view.acknowledged_by(*hash, meta.recipients.clone())?;
-				if !done.is_empty() {
-					let until = block.saturating_add(self.retention(view)?);
-					self.store.stop_keeping(done.into_iter().map(|who| (*hash, who)), until)?;
-					if !self.store.contains(hash) {
-						return Ok(HostAnswer::Delivered);
-					}
-				}
-				State::Anchored { block, membership, is_final: false }
-			}
+			Some((block, membership)) => State::Anchored { block, membership, is_final: false },
 			None => State::Pending { received_at, membership: Some(membership) },
 		};
 		let answer = stored_answer(&state);
@@ -581,10 +563,18 @@ where
 		if !records.iter().any(|r| r.key == device && r.is_bound_at(&view.best)) {
 			return Err(QuarksError::DeviceNotBound);
 		}
+		let until = view.best.saturating_add(self.retention(&view)?);
 		let receptions = self.store.mark_received(who, device, &envelopes)?;
 		let kept = receptions.len() as u32;
-		let until = view.best.saturating_add(self.retention(&view)?);
-		self.let_go(who, &records, view.best, receptions, until)?;
+		// Who counts is read at the finalized block, and only final mail is let go: a
+		// reorganisation cannot undo a removal or move an anchor under a deletion.
+		let (at, finalized) = {
+			let info = self.client.info();
+			(info.finalized_hash, info.finalized_number)
+		};
+		let records =
+			self.client.runtime_api().device_records(at, who.clone()).map_err(chain_error)?;
+		self.let_go(who, &records, finalized, receptions, until)?;
 		Ok(kept)
 	}
 
@@ -621,7 +611,12 @@ where
 	/// Every [`RECEPTION_SWEEP_EVERY`] finalized blocks, looks again at the mail some
 	/// devices have of the next [`RECEPTION_SWEEP_ACCOUNTS`] accounts: a device removed since
 	/// they said so no longer counts.
-	fn sweep_receptions(&self, at: H256, finalized: BlockNumber) -> Result<(), QuarksError> {
+	fn sweep_receptions(
+		&self,
+		at: H256,
+		finalized: BlockNumber,
+		until: BlockNumber,
+	) -> Result<(), QuarksError> {
 		let after = {
 			let mut sweep = self.sweep.lock();
 			if finalized < sweep.0.saturating_add(RECEPTION_SWEEP_EVERY) {
@@ -631,19 +626,33 @@ where
 			sweep.1.clone()
 		};
 		let accounts = self.store.receiving_accounts(after.as_ref(), RECEPTION_SWEEP_ACCOUNTS);
-		let api = self.client.runtime_api();
-		let Some(host) = api.host(at, self.operator.clone()).map_err(chain_error)? else {
-			return Ok(());
-		};
-		let until = finalized.saturating_add(host.retention);
-		for who in &accounts {
-			let records = api.device_records(at, who.clone()).map_err(chain_error)?;
-			self.let_go(who, &records, finalized, self.store.receptions(who), until)?;
-		}
-		// A short look reached the end: the next starts over.
+		// A short look reached the end: the next starts over. It goes on past an account
+		// that fails, so one cannot hold up the rest.
 		let last = accounts.last().filter(|_| accounts.len() == RECEPTION_SWEEP_ACCOUNTS);
 		self.sweep.lock().1 = last.cloned();
+		self.let_go_of(&accounts, at, finalized, until);
 		Ok(())
+	}
+
+	/// Looks again at what some devices of each of `accounts` have, as of finalized block
+	/// `at` (number `finalized`); a failure is logged and the next account looked at.
+	fn let_go_of(
+		&self,
+		accounts: &[AccountId],
+		at: H256,
+		finalized: BlockNumber,
+		until: BlockNumber,
+	) {
+		let api = self.client.runtime_api();
+		for who in accounts {
+			let outcome =
+				api.device_records(at, who.clone()).map_err(chain_error).and_then(|records| {
+					self.let_go(who, &records, finalized, self.store.receptions(who), until)
+				});
+			if let Err(error) = outcome {
+				log::warn!(target: "quarks-host", "looking again at {who}'s delivered mail failed: {error}");
+			}
+		}
 	}
 
 	/// Makes `accounts` the senders `who` accepts mail from here on `device`, as `who`
@@ -792,8 +801,11 @@ where
 				(hash, State::Pending { received_at: finalized, membership: Some(membership) })
 			});
 		}
+		// Mail that turned final may be what every device that counts already has.
+		let mut receiving = BTreeSet::new();
 		for (hash, meta) in self.store.set_states(changes)? {
 			if let State::Anchored { block, is_final: true, .. } = meta.state {
+				receiving.extend(self.store.receiving(&hash, &meta.recipients));
 				self.notify(meta.recipients, MailEvent::Final { hash, block });
 			}
 		}
@@ -801,7 +813,11 @@ where
 		let Some(host) = api.host(at, self.operator.clone()).map_err(chain_error)? else {
 			return Ok(());
 		};
-		self.sweep_receptions(at, finalized)?;
+		let until = finalized.saturating_add(host.retention);
+		self.let_go_of(&receiving.into_iter().collect::<Vec<_>>(), at, finalized, until);
+		if let Err(error) = self.sweep_receptions(at, finalized, until) {
+			log::warn!(target: "quarks-host", "looking again at delivered mail failed: {error}");
+		}
 		self.store.forget_tombstones_before(finalized)?;
 		let expired = self.store.anchored_before(finalized.saturating_sub(host.retention));
 		for hash in &expired {

@@ -340,14 +340,21 @@ impl Index {
 		}
 	}
 
-	/// Forgets which devices of `who` have `hash`; returns the rows to delete.
-	fn forget_received(&mut self, hash: &H256, who: &AccountId) -> Vec<Change> {
-		let Slot::Occupied(mut of) = self.received.entry(who.clone()) else { return Vec::new() };
-		let devices = of.get_mut().remove(hash).unwrap_or_default();
-		if of.get().is_empty() {
-			of.remove();
+	/// The rows that say which devices of `who` have `hash`, deleted.
+	fn received_rows(&self, hash: &H256, who: &AccountId) -> Vec<Change> {
+		let devices = self.received.get(who).and_then(|of| of.get(hash));
+		let rows = devices.into_iter().flatten();
+		rows.map(|device| (RECEIVED, received_key(hash, who, device), None)).collect()
+	}
+
+	/// Forgets which devices of `who` have `hash`.
+	fn forget_received(&mut self, hash: &H256, who: &AccountId) {
+		if let Slot::Occupied(mut of) = self.received.entry(who.clone()) {
+			of.get_mut().remove(hash);
+			if of.get().is_empty() {
+				of.remove();
+			}
 		}
-		devices.iter().map(|device| (RECEIVED, received_key(hash, who, device), None)).collect()
 	}
 
 	/// Records that `hash` is no longer kept for `who` until block `until`.
@@ -612,18 +619,24 @@ impl HostStore {
 					BlockNumber::decode(&mut value.value()).map_err(StoreError::database)?;
 				index.bury(H256::from_slice(hash), who, until);
 			}
-			for entry in tx
-				.open_table(RECEIVED)
-				.map_err(StoreError::database)?
-				.iter()
-				.map_err(StoreError::database)?
-			{
+			let mut received = tx.open_table(RECEIVED).map_err(StoreError::database)?;
+			let mut stale = Vec::new();
+			for entry in received.iter().map_err(StoreError::database)? {
 				let (key, _) = entry.map_err(StoreError::database)?;
 				let (hash, mut rest) = key.value().split_at(32);
 				let who = AccountId::decode(&mut rest).map_err(StoreError::database)?;
 				let device = DeviceKey::decode(&mut rest).map_err(StoreError::database)?;
 				let hash = H256::from_slice(hash);
+				// Rows of mail no longer kept for that account (its envelope was bodiless,
+				// say) are not carried over.
+				if !index.metas.get(&hash).is_some_and(|meta| meta.recipients.contains(&who)) {
+					stale.push(key.value().to_vec());
+					continue;
+				}
 				index.received.entry(who).or_default().entry(hash).or_default().insert(device);
+			}
+			for key in stale {
+				received.remove(&key[..]).map_err(StoreError::database)?;
 			}
 		}
 		tx.commit().map_err(StoreError::database)?;
@@ -728,16 +741,11 @@ impl HostStore {
 		};
 		let mut changes =
 			vec![(BODIES, hash.as_bytes().to_vec(), None), Self::meta_change(hash, None)];
-		let mut received = Vec::new();
 		for who in &recipients {
-			if let Some(devices) = index.received.get(who).and_then(|of| of.get(hash)) {
-				received.push(who.clone());
-				let rows = devices.iter().map(|d| (RECEIVED, received_key(hash, who, d), None));
-				changes.extend(rows);
-			}
+			changes.extend(index.received_rows(hash, who));
 		}
 		self.write(changes)?;
-		for who in &received {
+		for who in &recipients {
 			index.forget_received(hash, who);
 		}
 		Ok(index.remove(hash))
@@ -854,10 +862,7 @@ impl HostStore {
 		}
 		for (hash, who) in &buried {
 			changes.push((TOMBSTONES, tombstone_key(hash, who), Some(until.encode())));
-			if let Some(devices) = index.received.get(who).and_then(|of| of.get(hash)) {
-				let rows = devices.iter().map(|d| (RECEIVED, received_key(hash, who, d), None));
-				changes.extend(rows);
-			}
+			changes.extend(index.received_rows(hash, who));
 		}
 		self.write(changes)?;
 		for (hash, who) in buried {
@@ -989,6 +994,8 @@ impl HostStore {
 		device: DeviceKey,
 		envelopes: &[H256],
 	) -> Result<Vec<Reception>, StoreError> {
+		// No batch is open meanwhile: mail a batch has not made durable yet is not recorded.
+		let _exclusive = self.batch.lock();
 		let mut index = self.index.lock();
 		let kept: Vec<H256> = envelopes
 			.iter()
@@ -1030,12 +1037,20 @@ impl HostStore {
 
 	fn reception(index: &Index, who: &AccountId, hash: &H256) -> Option<Reception> {
 		let meta = index.metas.get(hash)?;
-		let anchored_at = match meta.state {
-			State::Anchored { block, .. } => Some(block),
-			State::Pending { .. } => None,
+		let final_at = match meta.state {
+			State::Anchored { block, is_final: true, .. } => Some(block),
+			State::Anchored { .. } | State::Pending { .. } => None,
 		};
 		let devices = index.received.get(who).and_then(|of| of.get(hash)).cloned();
-		Some(Reception { hash: *hash, anchored_at, devices: devices.unwrap_or_default() })
+		Some(Reception { hash: *hash, final_at, devices: devices.unwrap_or_default() })
+	}
+
+	/// Those of `recipients` some of whose devices have `hash`.
+	pub fn receiving(&self, hash: &H256, recipients: &[AccountId]) -> Vec<AccountId> {
+		let index = self.index.lock();
+		let has =
+			|who: &&AccountId| index.received.get(*who).is_some_and(|of| of.contains_key(hash));
+		recipients.iter().filter(has).cloned().collect()
 	}
 
 	/// The accounts some of whose mail here a device of theirs has, after `after` (in
@@ -1086,18 +1101,20 @@ fn received_key(hash: &H256, who: &AccountId, device: &DeviceKey) -> Vec<u8> {
 pub struct Reception {
 	/// The envelope.
 	pub hash: H256,
-	/// The block anchoring it, once anchored.
-	pub anchored_at: Option<BlockNumber>,
+	/// The block anchoring it, once that block is final.
+	pub final_at: Option<BlockNumber>,
 	/// The recipient's devices that have it.
 	pub devices: BTreeSet<DeviceKey>,
 }
 
 impl Reception {
 	/// Whether every device of the recipient that counts has it, as of block `now`: each
-	/// device bound (`records`) when it was anchored and bound still. Pending mail is never
-	/// delivered: its anchor may not come, and who counts is not known before it does.
+	/// device bound (`records`) when it was anchored and bound still. Mail not final yet is
+	/// never delivered: its anchor may not come, or move, and who counts is not known
+	/// before it is final. A device bound in the anchoring block counts: its own welcome
+	/// may be anchored there.
 	pub fn is_delivered(&self, records: &[DeviceRecord<BlockNumber>], now: BlockNumber) -> bool {
-		self.anchored_at.is_some_and(|anchored| {
+		self.final_at.is_some_and(|anchored| {
 			records
 				.iter()
 				.filter(|r| r.is_bound_at(&now) && r.added <= anchored)
@@ -1542,7 +1559,9 @@ mod tests {
 		let store = HostStore::in_memory().expect("opens");
 		let (alice, bob) = (Alice.to_account_id(), Bob.to_account_id());
 		let (group, alone) = (H256::repeat_byte(1), H256::repeat_byte(2));
-		let both = meta(100, &[alice.clone(), bob.clone()], anchored(10));
+		let State::Anchored { block, membership, .. } = anchored(10) else { unreachable!() };
+		let final_at_10 = State::Anchored { block, membership, is_final: true };
+		let both = meta(100, &[alice.clone(), bob.clone()], final_at_10);
 		insert(&store, group, &body(1, 100), both, LIMITS).expect("fits");
 		insert(&store, alone, &body(2, 100), meta(100, &[alice.clone()], pending(3)), LIMITS)
 			.expect("fits");
@@ -1550,13 +1569,14 @@ mod tests {
 		let marked = store.mark_received(&bob, [1; 32], &[group, alone, H256::zero(), group]);
 		let marked = marked.expect("written");
 		assert_eq!(marked.len(), 1, "{marked:?}");
-		assert_eq!(marked[0].anchored_at, Some(10));
+		assert_eq!(marked[0].final_at, Some(10));
 		assert_eq!(marked[0].devices, BTreeSet::from([[1; 32]]));
 		let again = store.mark_received(&bob, [2; 32], &[group]).expect("written");
 		assert_eq!(again[0].devices, BTreeSet::from([[1; 32], [2; 32]]));
 		let alices = store.mark_received(&alice, [3; 32], &[alone]).expect("written");
-		assert_eq!(alices[0].anchored_at, None, "still pending");
+		assert_eq!(alices[0].final_at, None, "still pending");
 		assert_eq!(store.receiving_accounts(None, 10).len(), 2);
+		assert_eq!(store.receiving(&group, &[alice.clone(), bob.clone()]), vec![bob.clone()]);
 		assert!(store.receiving_accounts(Some(&alice.clone().max(bob.clone())), 10).is_empty());
 		// No longer kept for Bob: his receptions go; Alice's stay with her copy.
 		assert_eq!(store.stop_keeping([(group, bob.clone())], 100), Ok(1));
@@ -1575,9 +1595,9 @@ mod tests {
 		let record = |key: u8, added, removed| DeviceRecord { key: [key; 32], added, removed };
 		// Phone from block 1; laptop from 1, removed at 50; tablet from 20.
 		let records = [record(1, 1, None), record(2, 1, Some(50)), record(3, 20, None)];
-		let reception = |anchored_at, devices: &[u8]| Reception {
+		let reception = |final_at, devices: &[u8]| Reception {
 			hash: H256::zero(),
-			anchored_at,
+			final_at,
 			devices: devices.iter().map(|d| [*d; 32]).collect(),
 		};
 		// Anchored at 10: phone and laptop count, the tablet came later.
@@ -1588,7 +1608,11 @@ mod tests {
 		// Anchored at 20: the tablet counts too.
 		assert!(!reception(Some(20), &[1, 2]).is_delivered(&records, 30));
 		assert!(reception(Some(20), &[1, 2, 3]).is_delivered(&records, 30));
-		// Pending mail waits for its anchor, whoever has it.
+		// A device bound in the anchoring block counts (its own welcome may be there).
+		assert!(
+			!reception(Some(20), &[1]).is_delivered(&[record(1, 1, None), record(3, 20, None)], 30)
+		);
+		// Mail not final waits, whoever has it.
 		assert!(!reception(None, &[1, 2, 3]).is_delivered(&records, 30));
 	}
 
