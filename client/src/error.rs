@@ -190,6 +190,26 @@ pub enum ReadError {
 }
 
 impl ReadError {
+	/// Whether no later state of this device could open it: the envelope itself, or the
+	/// chain's final word, settles it, so its hosts need not keep it for this device. Not
+	/// MLS refusals or failures to keep it, which may be this device's own.
+	pub fn is_for_good(&self) -> bool {
+		matches!(
+			self,
+			Self::Seal(_)
+				| Self::BadSubmission
+				| Self::BeforeJoined { .. }
+				| Self::SenderMismatch
+				| Self::DeviceNotBound { .. }
+				| Self::WrongRecipient
+				| Self::StaleWelcome { .. }
+				| Self::WelcomeNotFromCommitter { .. }
+				| Self::ForAnotherDevice
+				| Self::Blocked(_)
+				| Self::UnknownContent
+		)
+	}
+
 	/// Whether reading again later may succeed: the welcome or commit this device needs
 	/// may still arrive, the chain may order or finalize a commit, the chain may answer.
 	pub fn may_resolve(&self) -> bool {

@@ -146,6 +146,9 @@ pub struct Mailbox {
 	rpc: NodeRpc,
 	owner: sr25519::Pair,
 	genesis: H256,
+	/// Held from signing a request until its answer: a host takes an account's nonces only
+	/// in increasing order, and would refuse a request overtaken by a later one (9042).
+	turn: tokio::sync::Mutex<()>,
 }
 
 /// The last mailbox request nonce this process used, for any host: two connections to one
@@ -160,7 +163,7 @@ impl Mailbox {
 		genesis: H256,
 	) -> Result<Self, ChainError> {
 		let rpc = NodeRpc::connect(&host.endpoint()).await?;
-		Ok(Self { host, rpc, owner, genesis })
+		Ok(Self { host, rpc, owner, genesis, turn: tokio::sync::Mutex::new(()) })
 	}
 
 	/// A request good once, at this host only: the nonce is the time in milliseconds,
@@ -187,6 +190,7 @@ impl Mailbox {
 
 	/// One page of the mail the host keeps for the owner, after position `after`.
 	pub async fn page(&self, after: Option<u64>) -> Result<MailboxPage<BlockNumber>, ChainError> {
+		let _turn = self.turn.lock().await;
 		let request = self.request(MailboxAction::Fetch { after, limit: MAX_PAGE_ENTRIES });
 		self.rpc.request("quarks_fetchMailbox", rpc_params![request]).await
 	}
@@ -227,6 +231,7 @@ impl Mailbox {
 	/// Has the host stop keeping `envelopes` (at most [`MAX_PAGE_ENTRIES`]) for the owner;
 	/// returns how many it kept.
 	pub async fn delete(&self, envelopes: Vec<H256>) -> Result<u32, ChainError> {
+		let _turn = self.turn.lock().await;
 		let request = self.request(MailboxAction::Delete { envelopes });
 		self.rpc.request("quarks_deleteMail", rpc_params![request]).await
 	}
@@ -239,6 +244,7 @@ impl Mailbox {
 		device: DeviceKey,
 		envelopes: Vec<H256>,
 	) -> Result<u32, ChainError> {
+		let _turn = self.turn.lock().await;
 		let request = self.request(MailboxAction::Received { device, envelopes });
 		self.rpc.request("quarks_receivedMail", rpc_params![request]).await
 	}
@@ -251,6 +257,7 @@ impl Mailbox {
 		device: DeviceKey,
 		accounts: Vec<AccountId32>,
 	) -> Result<u32, ChainError> {
+		let _turn = self.turn.lock().await;
 		let request = self.request(MailboxAction::Contacts { device, accounts });
 		self.rpc.request("quarks_setContacts", rpc_params![request]).await
 	}
@@ -259,6 +266,7 @@ impl Mailbox {
 	pub async fn subscribe(
 		&self,
 	) -> Result<subxt::rpcs::client::RpcSubscription<MailEvent<BlockNumber>>, ChainError> {
+		let _turn = self.turn.lock().await;
 		self.rpc
 			.subscribe(
 				"quarks_subscribeMailbox",

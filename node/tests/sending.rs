@@ -397,7 +397,7 @@ async fn a_reader_whose_node_and_hosts_restart_misses_nothing_and_sees_nothing_t
 	assert_eq!(seen.settled(), LETTERS, "every letter final");
 	assert_eq!(seen.acknowledged, LETTERS + 1, "every letter and the welcome acknowledged, once");
 	eprintln!("receipts that had to wait for Bob's node: {} tries", seen.failed_receipts);
-	// Acknowledged and final, the hosts let them go (no grace here).
+	// Final, acknowledged and told to the hosts by Bob's one device, the hosts let them go.
 	wait_until("Bob's hosts let his letters go", Duration::from_secs(60), || async {
 		let kept = bob.fetch().await.expect("hosts answer");
 		kept.iter().all(|entry| !seen.letters.contains_key(&entry.hash))

@@ -186,6 +186,18 @@ struct Reading {
 }
 
 impl Reading {
+	/// `source`'s host delivered `hash`, which is being read: it is told once this device
+	/// has it for good (at once, if it has).
+	fn delivered_by(&mut self, hash: H256, source: Source) {
+		let Some(t) = self.tracked.get_mut(&hash) else { return };
+		if !t.sources.contains(&source) {
+			t.sources.push(source);
+			if t.acknowledged {
+				self.untold.add(source, hash);
+			}
+		}
+	}
+
 	/// Lets go of the messages done with.
 	fn let_go(&mut self, acknowledge: bool) {
 		let done: Vec<H256> =
@@ -365,7 +377,11 @@ impl Messenger {
 						handed::tell(mailboxes.clone(), self.device_key(), due).await;
 					}
 				};
-				let _ = tokio::time::timeout(LAST_TELLING, last).await;
+				// Within what is left of the reading's time, if it has one.
+				let left = options.timeout.map_or(LAST_TELLING, |timeout| {
+					timeout.saturating_sub(started.elapsed()).max(Duration::from_secs(1))
+				});
+				let _ = tokio::time::timeout(left.min(LAST_TELLING), last).await;
 				return Ok(());
 			}
 		}
@@ -486,15 +502,10 @@ impl Messenger {
 				match reading.tracked.get_mut(&hash) {
 					// Another host's copy (or a re-delivery after its anchor) may say more.
 					Some(t) => {
-						if !t.sources.contains(&source) {
-							t.sources.push(source);
-							if t.acknowledged {
-								reading.untold.add(source, hash);
-							}
-						}
 						if let Some(membership) = claimed(&entry.notarization) {
 							t.claim(source, membership);
 						}
+						reading.delivered_by(hash, source);
 					}
 					None => {
 						let first = (Instant::now(), 0);
@@ -537,6 +548,7 @@ impl Messenger {
 		if had && reading.acknowledge {
 			reading.untold.add(source, hash);
 		}
+		reading.delivered_by(hash, source);
 		if had || reading.tracked.contains_key(&hash) || reading.done.contains(&hash) {
 			return;
 		}
@@ -574,7 +586,12 @@ impl Messenger {
 					on_update(&Update::Rejected { hash, error });
 				}
 			}
-			Err(error) => on_update(&Update::Rejected { hash, error }),
+			Err(error) => {
+				if reading.acknowledge && error.is_for_good() {
+					reading.untold.add(source, hash);
+				}
+				on_update(&Update::Rejected { hash, error })
+			}
 		}
 	}
 
@@ -646,6 +663,11 @@ impl Messenger {
 				Err(error) if error.may_resolve() => continue,
 				Err(error) => {
 					let hash = t.received.hash;
+					if reading.acknowledge && error.is_for_good() {
+						for source in &t.sources {
+							reading.untold.add(*source, hash);
+						}
+					}
 					t.received.notarization = Notarization::NotNotarized;
 					self.forget_unless_own(t);
 					on_update(&Update::Rejected { hash, error });

@@ -1,7 +1,8 @@
 //! Telling hosts what this device has. A host keeps a message for the account until every
 //! device of it that counts said it has it (docs/protocol.md, "Per-device delivery"), so a
 //! device that was away misses nothing another device read. A device says so only of mail
-//! it keeps for good: final, and acknowledged on chain by the account.
+//! it keeps for good (final, and acknowledged on chain by the account) and of mail no
+//! later state of it could open (`ReadError::is_for_good`).
 
 use super::follow::Source;
 use crate::hosts::Mailbox;
@@ -15,6 +16,9 @@ use std::{
 
 /// How long a host has to take one request.
 const TELL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most hashes waiting to be told to one host: beyond it (a host away for long) they are
+/// not kept, and the host hears them when this device next reads that mail there.
+const MAX_UNTOLD: usize = 4096;
 
 /// What this device has and each host was not told yet, by host.
 #[derive(Default)]
@@ -23,7 +27,10 @@ pub(super) struct Untold(BTreeMap<Source, BTreeSet<H256>>);
 impl Untold {
 	/// `source`'s host is to be told that this device has `hash`.
 	pub(super) fn add(&mut self, source: Source, hash: H256) {
-		self.0.entry(source).or_default().insert(hash);
+		let untold = self.0.entry(source).or_default();
+		if untold.len() < MAX_UNTOLD {
+			untold.insert(hash);
+		}
 	}
 
 	pub(super) fn is_empty(&self) -> bool {
@@ -37,7 +44,9 @@ impl Untold {
 
 	pub(super) fn put_back(&mut self, untold: Untold) {
 		for (source, hashes) in untold.0 {
-			self.0.entry(source).or_default().extend(hashes);
+			for hash in hashes {
+				self.add(source, hash);
+			}
 		}
 	}
 }
