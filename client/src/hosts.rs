@@ -190,15 +190,43 @@ impl Mailbox {
 
 	/// One page of the mail the host keeps for the owner, after position `after`.
 	pub async fn page(&self, after: Option<u64>) -> Result<MailboxPage<BlockNumber>, ChainError> {
+		self.page_without(after, None).await
+	}
+
+	/// The same, leaving out what `device` said it has, if named.
+	async fn page_without(
+		&self,
+		after: Option<u64>,
+		device: Option<DeviceKey>,
+	) -> Result<MailboxPage<BlockNumber>, ChainError> {
 		let _turn = self.turn.lock().await;
-		let request = self.request(MailboxAction::Fetch { after, limit: MAX_PAGE_ENTRIES });
+		let limit = MAX_PAGE_ENTRIES;
+		let request = self.request(match device {
+			Some(device) => MailboxAction::FetchFor { device, after, limit },
+			None => MailboxAction::Fetch { after, limit },
+		});
 		self.rpc.request("quarks_fetchMailbox", rpc_params![request]).await
 	}
 
-	/// Every envelope the host keeps for the owner, oldest first, page by page. A host
-	/// cannot keep a client paging for ever: each page must start after the last, and the
-	/// mailbox may not hold more than the owner's quota at this host (its on-chain record).
+	/// Every envelope the host keeps for the owner, oldest first, page by page.
 	pub async fn fetch(&self) -> Result<Vec<MailboxEntry>, ChainError> {
+		self.fetch_without(None).await
+	}
+
+	/// The envelopes the host keeps for the owner that `device` did not say it has
+	/// ([`Mailbox::received`]): what the host keeps only for the owner's other devices is
+	/// not downloaded again.
+	pub async fn fetch_new(&self, device: DeviceKey) -> Result<Vec<MailboxEntry>, ChainError> {
+		self.fetch_without(Some(device)).await
+	}
+
+	/// Every page, leaving out what `device` said it has, if named. A host cannot keep a
+	/// client paging for ever: each page must start after the last, and the mailbox may not
+	/// hold more than the owner's quota at this host (its on-chain record).
+	async fn fetch_without(
+		&self,
+		device: Option<DeviceKey>,
+	) -> Result<Vec<MailboxEntry>, ChainError> {
 		let lying = |what: &str| {
 			ChainError::Rpc(format!(
 				"host {}: {what}; its mailbox is not read further",
@@ -209,7 +237,7 @@ impl Mailbox {
 		let mut bytes = 0u64;
 		let mut after = None;
 		loop {
-			let page = self.page(after).await?;
+			let page = self.page_without(after, device).await?;
 			bytes = page
 				.mail
 				.iter()

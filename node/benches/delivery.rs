@@ -127,7 +127,7 @@ fn store_figures(class: u8, count: usize) {
 		for user in &users {
 			let mut after = None;
 			loop {
-				let (entries, next) = store.mailbox(user, after, 256, 4 << 20).expect("reads");
+				let (entries, next) = store.mailbox(user, after, 256, 4 << 20, None).expect("reads");
 				fetched += entries.len();
 				pages += 1;
 				match next {

@@ -599,6 +599,11 @@ async fn chat_end_to_end() {
 	};
 	let away_hashes: Vec<H256> = away.iter().map(|sent| sent.hash).collect();
 	assert_eq!(held(away_hashes.clone()).await, 3, "kept until the laptop says it has them");
+	// What the hosts keep only for the laptop, the phone does not download again.
+	for mailbox in bob.mailboxes().await.expect("connects") {
+		let new = mailbox.fetch_new(bob.device_key()).await.expect("answers");
+		assert!(new.iter().all(|e| !away_hashes.contains(&e.hash)), "the phone has them");
+	}
 	laptop.read_mail(read_all.clone(), &mut |_| {}).await.expect("the laptop reads");
 	wait_until("the hosts let go of what both devices have", LIMIT, || async {
 		held(away_hashes.clone()).await == 0

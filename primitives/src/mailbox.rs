@@ -69,6 +69,17 @@ pub enum MailboxAction<AccountId> {
 		/// The envelopes' hashes.
 		envelopes: Vec<H256>,
 	},
+	/// As [`MailboxAction::Fetch`], leaving out what `device` said it has
+	/// ([`MailboxAction::Received`]): a device reading again does not download, page after
+	/// page, what its hosts keep only for the owner's other devices.
+	FetchFor {
+		/// The owner's device.
+		device: crate::DeviceKey,
+		/// The `next` of the previous page; `None` for the first.
+		after: Option<u64>,
+		/// Entries wanted.
+		limit: u32,
+	},
 }
 
 /// What a mailbox request signs over, so it is good for one host, one chain and once.

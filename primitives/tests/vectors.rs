@@ -156,6 +156,11 @@ fn mailbox_requests() {
 		hex(&received.encode()[72..]),
 		format!("04{}08{}{}", "06".repeat(32), "07".repeat(32), "08".repeat(32))
 	);
+	let fetch_for = MailboxRequest {
+		action: MailboxAction::FetchFor { device: [6; 32], after: None, limit: 256 },
+		..received
+	};
+	assert_eq!(hex(&fetch_for.encode()[72..]), format!("05{}0000010000", "06".repeat(32)));
 }
 
 /// A device bound to account `0x01 × 32`: the device key is the Ed25519 key of seed

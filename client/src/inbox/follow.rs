@@ -427,7 +427,7 @@ impl Messenger {
 					if subscription.is_some() {
 						pause = FIRST_PAUSE;
 					}
-					for entry in mailbox.fetch().await.unwrap_or_default() {
+					for entry in mailbox.fetch_new(device).await.unwrap_or_default() {
 						if tx.send(Some((source, MailEvent::Mail(entry)))).await.is_err() {
 							return;
 						}
@@ -466,7 +466,7 @@ impl Messenger {
 							return;
 						}
 						if missed {
-							for entry in mailbox.fetch().await.unwrap_or_default() {
+							for entry in mailbox.fetch_new(device).await.unwrap_or_default() {
 								if tx.send(Some((source, MailEvent::Mail(entry)))).await.is_err() {
 									return;
 								}

@@ -512,7 +512,9 @@ where
 					envelopes.len() <= MAX_PAGE_ENTRIES as usize
 				}
 				MailboxAction::Contacts { accounts, .. } => accounts.len() <= MAX_CONTACTS as usize,
-				MailboxAction::Fetch { .. } | MailboxAction::Subscribe => true,
+				MailboxAction::Fetch { .. }
+				| MailboxAction::FetchFor { .. }
+				| MailboxAction::Subscribe => true,
 			})
 			.ok_or(QuarksError::MalformedRequest("mailbox request"))?;
 		let request = signed.request;
@@ -669,16 +671,17 @@ where
 		Ok(count)
 	}
 
-	/// One page of `who`'s mail.
+	/// One page of `who`'s mail, leaving out what device `without` said it has.
 	pub fn page(
 		&self,
 		who: &AccountId,
 		after: Option<u64>,
 		limit: u32,
+		without: Option<&DeviceKey>,
 	) -> Result<MailboxPage<BlockNumber>, QuarksError> {
 		let limit = limit.clamp(1, MAX_PAGE_ENTRIES) as usize;
-		let (entries, next) =
-			self.store.mailbox(who, after, limit, quarks_primitives::mailbox::MAX_PAGE_BYTES)?;
+		let max_bytes = quarks_primitives::mailbox::MAX_PAGE_BYTES;
+		let (entries, next) = self.store.mailbox(who, after, limit, max_bytes, without)?;
 		if let Some(metrics) = &self.metrics {
 			metrics.fetches.inc();
 		}

@@ -780,21 +780,29 @@ impl HostStore {
 			.transpose()
 	}
 
-	/// `who`'s mail after position `after`: at most `limit` entries and about `max_bytes`
-	/// (at least one entry), and where the next page starts if there is more.
+	/// `who`'s mail after position `after`, leaving out what device `without` said it has:
+	/// at most `limit` entries and about `max_bytes` (at least one entry), and where the
+	/// next page starts if there is more.
 	pub fn mailbox(
 		&self,
 		who: &AccountId,
 		after: Option<u64>,
 		limit: usize,
 		max_bytes: usize,
+		without: Option<&DeviceKey>,
 	) -> Result<(Vec<Entry>, Option<u64>), StoreError> {
 		let wanted: Vec<(u64, H256, State, u32)> = {
 			let index = self.index.lock();
 			let Some(mailbox) = index.mailboxes.get(who) else { return Ok((Vec::new(), None)) };
 			let start = after.map_or(0, |a| a.saturating_add(1));
+			let received = index.received.get(who);
+			let has = |hash: &H256| {
+				let devices = received.and_then(|of| of.get(hash));
+				without.is_some_and(|device| devices.is_some_and(|d| d.contains(device)))
+			};
 			mailbox
 				.range(start..)
+				.filter(|(_, hash)| !has(hash))
 				.take(limit.saturating_add(1))
 				.filter_map(|(position, hash)| {
 					index.metas.get(hash).map(|m| (*position, *hash, m.state.clone(), m.len))
@@ -1223,8 +1231,8 @@ mod tests {
 			store.mark_received(&bob, [7; 32], &[H256::repeat_byte(2)]).expect("written");
 		}
 		let store = HostStore::open(dir.path()).expect("reopens");
-		assert!(store.mailbox(&alice, None, 10, usize::MAX).expect("reads").0.is_empty());
-		let (entries, next) = store.mailbox(&bob, None, 10, usize::MAX).expect("reads");
+		assert!(store.mailbox(&alice, None, 10, usize::MAX, None).expect("reads").0.is_empty());
+		let (entries, next) = store.mailbox(&bob, None, 10, usize::MAX, None).expect("reads");
 		let hashes: Vec<H256> = entries.iter().map(|(_, h, ..)| *h).collect();
 		assert_eq!(hashes, vec![H256::repeat_byte(1), H256::repeat_byte(2)]);
 		assert_eq!(entries[1].2, body(2, 1000), "bodies come from disk");
@@ -1279,7 +1287,7 @@ mod tests {
 			assert_eq!(store.usage().1[&bob], Usage { envelopes: 1, bytes: 100 });
 		}
 		let store = HostStore::open(dir.path()).expect("reopens");
-		let (entries, _) = store.mailbox(&bob, None, 10, usize::MAX).expect("reads");
+		let (entries, _) = store.mailbox(&bob, None, 10, usize::MAX, None).expect("reads");
 		assert_eq!(entries.iter().map(|(_, h, ..)| *h).collect::<Vec<_>>(), vec![a]);
 		assert!(!store.contains(&c), "a state without its body is dropped on opening");
 	}
@@ -1342,7 +1350,7 @@ mod tests {
 		.expect("fits")
 		.expect("new");
 		assert_eq!(kept.recipients, vec![bob.clone()]);
-		assert_eq!(store.mailbox(&alice, None, 10, usize::MAX).expect("reads").0.len(), 1);
+		assert_eq!(store.mailbox(&alice, None, 10, usize::MAX, None).expect("reads").0.len(), 1);
 	}
 
 	#[test]
@@ -1543,9 +1551,9 @@ mod tests {
 		.expect("fits");
 		assert_eq!(store.stop_keeping([(group, alice.clone())], 100), Ok(1));
 		assert_eq!(store.stop_keeping([(group, alice.clone())], 100), Ok(0), "twice is a no-op");
-		assert_eq!(store.mailbox(&bob, None, 10, usize::MAX).expect("reads").0[0].1, group);
+		assert_eq!(store.mailbox(&bob, None, 10, usize::MAX, None).expect("reads").0[0].1, group);
 		assert_eq!(store.stop_keeping([(group, bob.clone())], 100), Ok(1));
-		assert!(store.mailbox(&bob, None, 10, usize::MAX).expect("reads").0.is_empty());
+		assert!(store.mailbox(&bob, None, 10, usize::MAX, None).expect("reads").0.is_empty());
 		assert_eq!(store.body(&group), Ok(None), "its body is gone");
 		assert_eq!(
 			store.remove(&H256::repeat_byte(2)).expect("ok").map(|m| m.recipients),
@@ -1630,14 +1638,28 @@ mod tests {
 			)
 			.expect("fits");
 		}
-		let (first, next) = store.mailbox(&bob, None, 2, usize::MAX).expect("reads");
+		let (first, next) = store.mailbox(&bob, None, 2, usize::MAX, None).expect("reads");
 		assert_eq!(first.len(), 2);
-		let (second, next) = store.mailbox(&bob, next, 2, 250).expect("reads");
+		let (second, next) = store.mailbox(&bob, next, 2, 250, None).expect("reads");
 		assert_eq!(second.len(), 2);
 		assert!(second[0].0 > first[1].0);
-		let (third, next) = store.mailbox(&bob, next, 2, 50).expect("reads");
+		let (third, next) = store.mailbox(&bob, next, 2, 50, None).expect("reads");
 		assert_eq!(third.len(), 1, "at least one entry, however large");
 		assert_eq!(next, None);
+		// A device's pages leave out what it said it has, and still advance.
+		let [_, second, _, fourth, _] = [1u8, 2, 3, 4, 5].map(H256::repeat_byte);
+		store.mark_received(&bob, [1; 32], &[second, fourth]).expect("written");
+		let (page, next) = store.mailbox(&bob, None, 2, usize::MAX, Some(&[1; 32])).expect("reads");
+		let hashes: Vec<H256> = page.iter().map(|(_, hash, ..)| *hash).collect();
+		assert_eq!(hashes, [1u8, 3].map(H256::repeat_byte));
+		let (page, next) = store.mailbox(&bob, next, 2, usize::MAX, Some(&[1; 32])).expect("reads");
+		assert_eq!(
+			page.iter().map(|(_, hash, ..)| *hash).collect::<Vec<_>>(),
+			[H256::repeat_byte(5)]
+		);
+		assert_eq!(next, None);
+		let (all, _) = store.mailbox(&bob, None, 10, usize::MAX, Some(&[2; 32])).expect("reads");
+		assert_eq!(all.len(), 5, "another device's word leaves nothing out for this one");
 	}
 
 	#[test]

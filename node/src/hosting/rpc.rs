@@ -93,7 +93,8 @@ pub trait QuarksApi {
 	fn host_envelopes(&self, items: Bytes) -> RpcResult<Bytes>;
 
 	/// A page of the mail kept for the account that signed `request` (a SCALE-encoded
-	/// `SignedMailboxRequest` asking `Fetch`), oldest first.
+	/// `SignedMailboxRequest` asking `Fetch`, or `FetchFor` a device: without what that
+	/// device said it has), oldest first.
 	#[method(name = "fetchMailbox", blocking)]
 	fn fetch_mailbox(&self, request: Bytes) -> RpcResult<MailboxPage<BlockNumber>>;
 
@@ -435,7 +436,12 @@ where
 	fn fetch_mailbox(&self, request: Bytes) -> RpcResult<MailboxPage<BlockNumber>> {
 		let host = self.host()?;
 		match host.authorize(&request)? {
-			(who, MailboxAction::Fetch { after, limit }) => Ok(host.page(&who, after, limit)?),
+			(who, MailboxAction::Fetch { after, limit }) => {
+				Ok(host.page(&who, after, limit, None)?)
+			}
+			(who, MailboxAction::FetchFor { device, after, limit }) => {
+				Ok(host.page(&who, after, limit, Some(&device))?)
+			}
 			_ => Err(QuarksError::MalformedRequest("mailbox request: not a fetch").into()),
 		}
 	}
