@@ -57,6 +57,21 @@ mutations() {
   m answer-cap-off-by-one fast pallets/messaging/src/relay_worker.rs \
     'if body.len() > MAX_ANSWER_BYTES {' 'if body.len() > MAX_ANSWER_BYTES + 1 {' \
     -p pallet-quarks-messaging a_host_answer_past_256_kib_is_not_read
+  m any-device-delivers fast node/src/hosting/host_store.rs \
+    '.all(|r| self.devices.contains(&r.key))' '.any(|r| self.devices.contains(&r.key))' \
+    -p quarks-node --bin quarks-node mail_is_delivered_once_every_device_bound_at_its_anchor
+  m removed-still-counts fast node/src/hosting/host_store.rs \
+    '.filter(|r| r.is_bound_at(&now) && r.added <= anchored)' '.filter(|r| r.added <= anchored)' \
+    -p quarks-node --bin quarks-node mail_is_delivered_once_every_device_bound_at_its_anchor
+  m later-devices-count fast node/src/hosting/host_store.rs \
+    '.filter(|r| r.is_bound_at(&now) && r.added <= anchored)' '.filter(|r| r.is_bound_at(&now))' \
+    -p quarks-node --bin quarks-node mail_is_delivered_once_every_device_bound_at_its_anchor
+  m unfinal-delivered fast node/src/hosting/host_store.rs \
+    'State::Anchored { block, is_final: true, .. } => Some(block),' 'State::Anchored { block, .. } => Some(block),' \
+    -p quarks-node --bin quarks-node receptions_count_only_mail_kept_for_the_device_owner
+  m fetch-for-everything fast node/src/hosting/host_store.rs \
+    'without.is_some_and(|device| devices.is_some_and(|d| d.contains(device)))' 'false && without.is_some_and(|device| devices.is_some_and(|d| d.contains(device)))' \
+    -p quarks-node --bin quarks-node a_mailbox_pages_by_count_and_bytes
   m claims-crowded-out slow client/src/inbox/follow.rs \
     'match self.claims.iter_mut().find(|(host, _)| *host == source) {' 'match None::<&mut (Source, BatchMembership)> { _ if self.claims.len() >= 4 => {}' \
     -p quarks-node --test client a_lying_host_cannot_hide_what_an_honest_host_holds

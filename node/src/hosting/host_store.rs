@@ -1585,6 +1585,13 @@ mod tests {
 		assert_eq!(alices[0].final_at, None, "still pending");
 		assert_eq!(store.receiving_accounts(None, 10).len(), 2);
 		assert_eq!(store.receiving(&group, &[alice.clone(), bob.clone()]), vec![bob.clone()]);
+		// Anchored but not final: who counts is not settled yet.
+		let unfinal = H256::repeat_byte(3);
+		insert(&store, unfinal, &body(3, 100), meta(100, &[bob.clone()], anchored(12)), LIMITS)
+			.expect("fits");
+		let marked = store.mark_received(&bob, [1; 32], &[unfinal]).expect("written");
+		assert_eq!(marked[0].final_at, None, "not final");
+		store.remove(&unfinal).expect("removed");
 		assert!(store.receiving_accounts(Some(&alice.clone().max(bob.clone())), 10).is_empty());
 		// No longer kept for Bob: his receptions go; Alice's stay with her copy.
 		assert_eq!(store.stop_keeping([(group, bob.clone())], 100), Ok(1));
