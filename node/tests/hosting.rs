@@ -1101,4 +1101,20 @@ async fn insiders_cannot_misplace_or_stall_mail() {
 		vec![HostAnswer::Stored { anchored_at: None }],
 		"a contact's mail is taken while strangers fill their part"
 	);
+
+	// A host forgets whom a former user accepted. Charlie, who chose Ferdie's host and
+	// keeps no mail there, names Alice there, then chooses Dave's alone.
+	let contacts = MailboxAction::Contacts { device: [3; 32], accounts: vec![account(Alice)] };
+	let request = mailbox_request(&ferdie, Charlie, Ferdie, Charlie, contacts).await;
+	let named: u32 =
+		ferdie.rpc.request("quarks_setContacts", rpc_params![request]).await.expect("set");
+	assert_eq!(named, 1);
+	let listed = |status: Value| status["contacts"].as_array().map_or(0, Vec::len);
+	assert_eq!(listed(host_status(&ferdie).await), 1, "Charlie's list");
+	let choose = pallet_quarks_hosts::Call::choose_hosts { hosts: vec![account(Dave)] };
+	node.submit_next(Charlie, RuntimeCall::Hosts(choose)).await;
+	wait_until("Ferdie's host forgets a former user's contacts", LIMIT, || async {
+		listed(host_status(&ferdie).await) == 0
+	})
+	.await;
 }

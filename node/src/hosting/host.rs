@@ -37,7 +37,7 @@ use quarks_primitives::{
 		MAX_CONTACTS, MAX_PAGE_ENTRIES,
 	},
 	merkle::{self, single_proof, single_root, MAX_PROOF_DEPTH},
-	AnchorRecord, Destination, DeviceKey, DeviceRecord,
+	AnchorRecord, Destination, DeviceKey,
 };
 use quarks_runtime::{opaque::Block, AccountId, BlockNumber};
 use sc_client_api::{BlockchainEvents, HeaderBackend};
@@ -49,6 +49,9 @@ use std::{
 	sync::Arc,
 };
 use tokio::sync::broadcast;
+
+mod receptions;
+use receptions::Sweep;
 
 /// Blocks a host keeps an envelope pending its anchor (10 seconds at 1-second blocks).
 pub const PROVISIONAL_WAIT: BlockNumber = 10;
@@ -70,11 +73,6 @@ const STRANGER_SHARE_OF_QUOTA: u64 = 16;
 const SENDER_SHARE_OF_CAPACITY: u64 = 16;
 /// Pending envelopes per second one sender may bring a host, and its burst.
 const SENDER_RATE: (f64, f64) = (200.0, 1000.0);
-/// Every this many finalized blocks, mail some devices have is looked at again, for
-/// accounts whose other devices were removed meanwhile.
-const RECEPTION_SWEEP_EVERY: BlockNumber = 20;
-/// Accounts one such look covers; the next look goes on from the last.
-const RECEPTION_SWEEP_ACCOUNTS: usize = 256;
 
 /// How a node hosts mail, from the command line.
 #[derive(Clone, Debug)]
@@ -103,9 +101,8 @@ pub struct Host<C> {
 	senders: SenderLimits,
 	chain: Arc<ChainCache>,
 	metrics: Option<Arc<Metrics>>,
-	/// The finalized block of the last look at mail some devices have, and the last
-	/// account it covered.
-	sweep: Mutex<(BlockNumber, Option<AccountId>)>,
+	/// Where the periodic looks at accounts stand.
+	sweep: Mutex<Sweep>,
 }
 
 /// Batch memberships whose signature was checked: (sender, root, signature).
@@ -237,7 +234,7 @@ where
 			senders: SenderLimits::new(SENDER_RATE.0, SENDER_RATE.1),
 			chain,
 			metrics,
-			sweep: Mutex::new((0, None)),
+			sweep: Mutex::new(Sweep::default()),
 		}))
 	}
 
@@ -551,112 +548,6 @@ where
 		Ok(deleted)
 	}
 
-	/// Records that `device` of `who` has `envelopes`, and stops keeping for `who` those
-	/// every device that counts now has; returns how many of them were kept for `who`.
-	/// Refused (9044) unless `device` is bound to `who` now.
-	pub fn received(
-		&self,
-		who: &AccountId,
-		device: DeviceKey,
-		envelopes: Vec<H256>,
-	) -> Result<u32, QuarksError> {
-		let view = self.view();
-		let records = view.device_records(who)?;
-		if !records.iter().any(|r| r.key == device && r.is_bound_at(&view.best)) {
-			return Err(QuarksError::DeviceNotBound);
-		}
-		let until = view.best.saturating_add(self.retention(&view)?);
-		let receptions = self.store.mark_received(who, device, &envelopes)?;
-		let kept = receptions.len() as u32;
-		// Who counts is read at the finalized block, and only final mail is let go: a
-		// reorganisation cannot undo a removal or move an anchor under a deletion.
-		let (at, finalized) = {
-			let info = self.client.info();
-			(info.finalized_hash, info.finalized_number)
-		};
-		let records =
-			self.client.runtime_api().device_records(at, who.clone()).map_err(chain_error)?;
-		self.let_go(who, &records, finalized, receptions, until)?;
-		Ok(kept)
-	}
-
-	/// Stops keeping for `who` what every device of `who` that counts has, as of block
-	/// `now`, tombstoned until `until`.
-	fn let_go(
-		&self,
-		who: &AccountId,
-		records: &[DeviceRecord<BlockNumber>],
-		now: BlockNumber,
-		receptions: Vec<Reception>,
-		until: BlockNumber,
-	) -> Result<(), QuarksError> {
-		let delivered: Vec<H256> = receptions
-			.into_iter()
-			.filter(|reception| reception.is_delivered(records, now))
-			.map(|reception| reception.hash)
-			.collect();
-		if delivered.is_empty() {
-			return Ok(());
-		}
-		let pairs = delivered.into_iter().map(|hash| (hash, who.clone()));
-		let deleted = self.store.stop_keeping(pairs, until)?;
-		if deleted > 0 {
-			log::debug!(target: "quarks-host", "deleted {deleted} envelope(s) for {who}: every device has them");
-			if let Some(metrics) = &self.metrics {
-				metrics.deleted_delivered.inc_by(u64::from(deleted));
-			}
-			self.report();
-		}
-		Ok(())
-	}
-
-	/// Every [`RECEPTION_SWEEP_EVERY`] finalized blocks, looks again at the mail some
-	/// devices have of the next [`RECEPTION_SWEEP_ACCOUNTS`] accounts: a device removed since
-	/// they said so no longer counts.
-	fn sweep_receptions(
-		&self,
-		at: H256,
-		finalized: BlockNumber,
-		until: BlockNumber,
-	) -> Result<(), QuarksError> {
-		let after = {
-			let mut sweep = self.sweep.lock();
-			if finalized < sweep.0.saturating_add(RECEPTION_SWEEP_EVERY) {
-				return Ok(());
-			}
-			sweep.0 = finalized;
-			sweep.1.clone()
-		};
-		let accounts = self.store.receiving_accounts(after.as_ref(), RECEPTION_SWEEP_ACCOUNTS);
-		// A short look reached the end: the next starts over. It goes on past an account
-		// that fails, so one cannot hold up the rest.
-		let last = accounts.last().filter(|_| accounts.len() == RECEPTION_SWEEP_ACCOUNTS);
-		self.sweep.lock().1 = last.cloned();
-		self.let_go_of(&accounts, at, finalized, until);
-		Ok(())
-	}
-
-	/// Looks again at what some devices of each of `accounts` have, as of finalized block
-	/// `at` (number `finalized`); a failure is logged and the next account looked at.
-	fn let_go_of(
-		&self,
-		accounts: &[AccountId],
-		at: H256,
-		finalized: BlockNumber,
-		until: BlockNumber,
-	) {
-		let api = self.client.runtime_api();
-		for who in accounts {
-			let outcome =
-				api.device_records(at, who.clone()).map_err(chain_error).and_then(|records| {
-					self.let_go(who, &records, finalized, self.store.receptions(who), until)
-				});
-			if let Err(error) = outcome {
-				log::warn!(target: "quarks-host", "looking again at {who}'s delivered mail failed: {error}");
-			}
-		}
-	}
-
 	/// Makes `accounts` the senders `who` accepts mail from here on `device`, as `who`
 	/// asked; returns how many distinct accounts the list holds.
 	pub fn set_contacts(
@@ -818,9 +709,7 @@ where
 		};
 		let until = finalized.saturating_add(host.retention);
 		self.let_go_of(&receiving.into_iter().collect::<Vec<_>>(), at, finalized, until);
-		if let Err(error) = self.sweep_receptions(at, finalized, until) {
-			log::warn!(target: "quarks-host", "looking again at delivered mail failed: {error}");
-		}
+		self.sweep(at, finalized, until);
 		self.store.forget_tombstones_before(finalized)?;
 		let expired = self.store.anchored_before(finalized.saturating_sub(host.retention));
 		for hash in &expired {
