@@ -57,6 +57,12 @@ mutations() {
   m answer-cap-off-by-one fast pallets/messaging/src/relay_worker.rs \
     'if body.len() > MAX_ANSWER_BYTES {' 'if body.len() > MAX_ANSWER_BYTES + 1 {' \
     -p pallet-quarks-messaging a_host_answer_past_256_kib_is_not_read
+  m longer-request-deadline fast pallets/messaging/src/relay_worker.rs \
+    'const REQUEST_TIMEOUT_MS: u64 = 4_000;' 'const REQUEST_TIMEOUT_MS: u64 = 5_000;' \
+    -p pallet-quarks-messaging a_host_answering_after_the_4_s_deadline
+  m shorter-request-deadline fast pallets/messaging/src/relay_worker.rs \
+    'const REQUEST_TIMEOUT_MS: u64 = 4_000;' 'const REQUEST_TIMEOUT_MS: u64 = 3_000;' \
+    -p pallet-quarks-messaging a_host_answering_after_the_4_s_deadline
   m any-device-delivers fast node/src/hosting/host_store.rs \
     '.all(|r| self.devices.contains(&r.key))' '.any(|r| self.devices.contains(&r.key))' \
     -p quarks-node --bin quarks-node mail_is_delivered_once_every_device_bound_at_its_anchor

@@ -337,7 +337,8 @@ mod relay {
 	}
 
 	/// Like [`with_offchain`], with every wait for hosts' answers taking `millis` of the
-	/// worker's clock (hosts that answer just before the request's deadline).
+	/// worker's clock: hosts that answer that late, or not before the request's deadline if
+	/// it comes first.
 	fn with_hosts_answering_after(millis: u64, test: impl FnOnce(&State)) {
 		let mut ext = new_test_ext();
 		let (offchain, state) = TestOffchainExt::new();
@@ -397,8 +398,12 @@ mod relay {
 			ids: &[offchain::HttpRequestId],
 			deadline: Option<offchain::Timestamp>,
 		) -> Vec<offchain::HttpRequestStatus> {
-			let statuses = self.inner.http_response_wait(ids, deadline);
 			let later = self.inner.timestamp().add(offchain::Duration::from_millis(self.millis));
+			if let Some(deadline) = deadline.filter(|deadline| later > *deadline) {
+				self.inner.sleep_until(deadline);
+				return vec![offchain::HttpRequestStatus::DeadlineReached; ids.len()];
+			}
+			let statuses = self.inner.http_response_wait(ids, deadline);
 			self.inner.sleep_until(later);
 			statuses
 		}
@@ -786,6 +791,29 @@ mod relay {
 	/// start before 8 s post; the hosts left are posted to by the next run, their attempts
 	/// not counted against them. Rounds of 4 s (the request deadline) fit two; rounds of
 	/// 2.7 s fit three: together they hold the budget within (5.4 s, 8 s].
+	/// A host has 4 s to answer: one that answers in 3.9 s confirms; one that answers in
+	/// 4.1 s has failed that attempt, and is tried again later.
+	#[test]
+	fn a_host_answering_after_the_4_s_deadline_has_failed_that_attempt() {
+		for (millis, in_time) in [(3_900, true), (4_100, false)] {
+			with_hosts_answering_after(millis, |state| {
+				let sub = submission(ALICE, 1);
+				let hash = submit(&sub);
+				let membership = anchor_alone(ALICE, &sub);
+				expect_post(state, &[whole(&sub, &membership)], answers(&[STORED]));
+				run(1);
+				match in_time {
+					true => assert!(forgotten(&hash), "answered in {millis} ms: confirmed"),
+					false => assert_eq!(
+						deliveries(&hash).expect("still owed")[0].state,
+						DeliveryState::Pending { attempts: 1, next_attempt: 2 },
+						"answered in {millis} ms: past the deadline"
+					),
+				}
+			});
+		}
+	}
+
 	#[test]
 	fn a_run_stops_posting_after_its_8_s_budget() {
 		for (round_ms, rounds) in [(4_000, 2), (2_700, 3)] {
