@@ -23,7 +23,10 @@ use quarks_primitives::{
 };
 use quarks_runtime::{AccountId, BlockNumber, RuntimeCall};
 use serde_json::Value;
-use sp_core::{Bytes, Pair as _, H256};
+use sp_core::{
+	crypto::{Ss58AddressFormat, Ss58Codec},
+	Bytes, Pair as _, H256,
+};
 use sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave, Eve, Ferdie};
 use std::{path::Path, time::Duration};
 
@@ -1102,19 +1105,26 @@ async fn insiders_cannot_misplace_or_stall_mail() {
 		"a contact's mail is taken while strangers fill their part"
 	);
 
-	// A host forgets whom a former user accepted. Charlie, who chose Ferdie's host and
-	// keeps no mail there, names Alice there, then chooses Dave's alone.
-	let contacts = MailboxAction::Contacts { device: [3; 32], accounts: vec![account(Alice)] };
-	let request = mailbox_request(&ferdie, Charlie, Ferdie, Charlie, contacts).await;
-	let named: u32 =
-		ferdie.rpc.request("quarks_setContacts", rpc_params![request]).await.expect("set");
-	assert_eq!(named, 1);
-	let listed = |status: Value| status["contacts"].as_array().map_or(0, Vec::len);
-	assert_eq!(listed(host_status(&ferdie).await), 1, "Charlie's list");
+	// A host forgets whom a former user accepted, and only a former user's. Dave, who chose
+	// both hosts, and Charlie, who chose Ferdie's and keeps no mail there, each name Alice
+	// there; then Charlie chooses Dave's host alone.
+	for (who, device) in [(Dave, [4; 32]), (Charlie, [3; 32])] {
+		let contacts = MailboxAction::Contacts { device, accounts: vec![account(Alice)] };
+		let request = mailbox_request(&ferdie, who, Ferdie, who, contacts).await;
+		let named: u32 =
+			ferdie.rpc.request("quarks_setContacts", rpc_params![request]).await.expect("set");
+		assert_eq!(named, 1);
+	}
+	let listed = |status: Value| status["contacts"].as_array().cloned().unwrap_or_default();
+	assert_eq!(listed(host_status(&ferdie).await).len(), 2, "Dave's and Charlie's lists");
 	let choose = pallet_quarks_hosts::Call::choose_hosts { hosts: vec![account(Dave)] };
 	node.submit_next(Charlie, RuntimeCall::Hosts(choose)).await;
 	wait_until("Ferdie's host forgets a former user's contacts", LIMIT, || async {
-		listed(host_status(&ferdie).await) == 0
+		listed(host_status(&ferdie).await).len() < 2
 	})
 	.await;
+	let left = listed(host_status(&ferdie).await);
+	assert_eq!(left.len(), 1, "a user's list stays: {left:?}");
+	let dave_ss58 = account(Dave).to_ss58check_with_version(Ss58AddressFormat::custom(7777));
+	assert_eq!(left[0][0], serde_json::json!(dave_ss58), "Dave's: {left:?}");
 }

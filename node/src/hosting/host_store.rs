@@ -1077,27 +1077,43 @@ impl HostStore {
 	}
 
 	/// The accounts whose devices gave contact lists, after `after` (in account order), at
-	/// most `limit` of them.
-	pub fn listing_accounts(&self, after: Option<&AccountId>, limit: usize) -> Vec<AccountId> {
+	/// most `limit` of them; and the time of the next list given, for
+	/// [`HostStore::forget_contacts`].
+	pub fn listing_accounts(
+		&self,
+		after: Option<&AccountId>,
+		limit: usize,
+	) -> (Vec<AccountId>, u64) {
 		let index = self.index.lock();
 		let mut accounts: Vec<&AccountId> =
 			index.contacts.keys().filter(|who| after.is_none_or(|after| *who > after)).collect();
 		accounts.sort();
-		accounts.into_iter().take(limit).cloned().collect()
+		(accounts.into_iter().take(limit).cloned().collect(), index.lists_given)
 	}
 
-	/// Forgets every contact list `who`'s devices gave, for an account that keeps no mail
-	/// here (its shares of mail kept would otherwise change).
-	pub fn forget_contacts(&self, who: &AccountId) -> Result<(), StoreError> {
+	/// Forgets the contact lists `who`'s devices gave before time `before` (lists given
+	/// since were given by a user, whatever the chain said when the look began), for an
+	/// account that keeps no mail here (its shares of mail kept would otherwise change).
+	pub fn forget_contacts(&self, who: &AccountId, before: u64) -> Result<(), StoreError> {
 		let mut index = self.index.lock();
 		if index.usage.contains_key(who) {
 			return Ok(());
 		}
 		let Some(lists) = index.contacts.get(who) else { return Ok(()) };
-		let rows = lists.keys().map(|device| (ACCOUNTS, contacts_key(who, device), None));
+		let old: Vec<DeviceKey> =
+			lists.iter().filter(|(_, (given, _))| *given < before).map(|(d, _)| *d).collect();
+		if old.is_empty() {
+			return Ok(());
+		}
+		let rows = old.iter().map(|device| (ACCOUNTS, contacts_key(who, device), None));
 		self.write(rows.collect())?;
-		index.contacts.remove(who);
-		index.strangers.remove(who);
+		if let Some(lists) = index.contacts.get_mut(who) {
+			lists.retain(|device, _| !old.contains(device));
+			if lists.is_empty() {
+				index.contacts.remove(who);
+				index.strangers.remove(who);
+			}
+		}
 		Ok(())
 	}
 

@@ -786,11 +786,6 @@ mod relay {
 		});
 	}
 
-	/// A run posts for at most 8 s (docs/security.md): with hosts owed an envelope, 16
-	/// requests in flight at a time and every round taking `round_ms`, the rounds that
-	/// start before 8 s post; the hosts left are posted to by the next run, their attempts
-	/// not counted against them. Rounds of 4 s (the request deadline) fit two; rounds of
-	/// 2.7 s fit three: together they hold the budget within (5.4 s, 8 s].
 	/// A host has 4 s to answer: one that answers in 3.9 s confirms; one that answers in
 	/// 4.1 s has failed that attempt, and is tried again later.
 	#[test]
@@ -814,6 +809,11 @@ mod relay {
 		}
 	}
 
+	/// A run posts for at most 8 s (docs/security.md): with hosts owed an envelope, 16
+	/// requests in flight at a time and every round taking `round_ms`, the rounds that
+	/// start before 8 s post; the hosts left are posted to by the next run, their attempts
+	/// not counted against them. Rounds of 4 s (the request deadline) fit two; rounds of
+	/// 2.7 s fit three: together they hold the budget within (5.4 s, 8 s].
 	#[test]
 	fn a_run_stops_posting_after_its_8_s_budget() {
 		for (round_ms, rounds) in [(4_000, 2), (2_700, 3)] {

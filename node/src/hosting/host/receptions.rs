@@ -112,27 +112,34 @@ where
 			sweep.at = finalized;
 			let receiving = self.store.receiving_accounts(sweep.receiving.as_ref(), SWEEP_ACCOUNTS);
 			let listing = self.store.listing_accounts(sweep.listing.as_ref(), SWEEP_ACCOUNTS);
-			(sweep.receiving, sweep.listing) = (next_start(&receiving), next_start(&listing));
+			(sweep.receiving, sweep.listing) = (next_start(&receiving), next_start(&listing.0));
 			(receiving, listing)
 		};
 		self.let_go_of(&receiving, at, finalized, until);
-		self.forget_former_users(&listing, at);
+		self.forget_former_users(&listing.0, listing.1, at);
 	}
 
-	/// Forgets the contact lists of those of `accounts` that no longer chose this host (at
-	/// finalized block `at`) and keep no mail here: whom a former user accepted is none of
-	/// its business.
-	fn forget_former_users(&self, accounts: &[AccountId], at: H256) {
+	/// Forgets the contact lists given before time `before` of those of `accounts` that
+	/// chose this host neither at finalized block `at` nor at the best block (one who just
+	/// chose it, not final yet, is a user) and keep no mail here: whom a former user
+	/// accepted is none of its business.
+	fn forget_former_users(&self, accounts: &[AccountId], before: u64, at: H256) {
 		let api = self.client.runtime_api();
+		let best = self.client.info().best_hash;
 		for who in accounts.iter().filter(|who| !self.store.keeps_mail_for(who)) {
-			let direct = Destination::Direct(who.clone());
-			let outcome = api
-				.hosted_recipients(at, direct, self.operator.clone())
-				.map_err(chain_error)
-				.and_then(|users| match users.is_empty() {
-					true => self.store.forget_contacts(who).map_err(QuarksError::from),
-					false => Ok(()),
-				});
+			let chosen_at = |block| {
+				let direct = Destination::Direct(who.clone());
+				let users = api.hosted_recipients(block, direct, self.operator.clone());
+				users.map(|users| !users.is_empty()).map_err(chain_error)
+			};
+			let outcome = chosen_at(at).and_then(|chosen| match chosen {
+				true => Ok(true),
+				false => chosen_at(best),
+			});
+			let outcome = outcome.and_then(|chosen| match chosen {
+				true => Ok(()),
+				false => self.store.forget_contacts(who, before).map_err(QuarksError::from),
+			});
 			if let Err(error) = outcome {
 				log::warn!(target: "quarks-host", "looking again at {who}'s contact lists failed: {error}");
 			}
