@@ -1064,11 +1064,7 @@ impl HostStore {
 	/// The accounts some of whose mail here a device of theirs has, after `after` (in
 	/// account order), at most `limit` of them.
 	pub fn receiving_accounts(&self, after: Option<&AccountId>, limit: usize) -> Vec<AccountId> {
-		let index = self.index.lock();
-		let mut accounts: Vec<&AccountId> =
-			index.received.keys().filter(|who| after.is_none_or(|after| *who > after)).collect();
-		accounts.sort();
-		accounts.into_iter().take(limit).cloned().collect()
+		accounts_after(self.index.lock().received.keys(), after, limit)
 	}
 
 	/// Whether any mail is kept for `who`.
@@ -1085,10 +1081,7 @@ impl HostStore {
 		limit: usize,
 	) -> (Vec<AccountId>, u64) {
 		let index = self.index.lock();
-		let mut accounts: Vec<&AccountId> =
-			index.contacts.keys().filter(|who| after.is_none_or(|after| *who > after)).collect();
-		accounts.sort();
-		(accounts.into_iter().take(limit).cloned().collect(), index.lists_given)
+		(accounts_after(index.contacts.keys(), after, limit), index.lists_given)
 	}
 
 	/// Forgets the contact lists `who`'s devices gave before time `before` (lists given
@@ -1139,6 +1132,19 @@ impl HostStore {
 		let index = self.index.lock();
 		(index.totals, index.usage.iter().map(|(who, usage)| (who.clone(), *usage)).collect())
 	}
+}
+
+/// The first `limit` of `accounts` after `after`, in account order: one page of a look
+/// that goes on from where the last one stopped.
+fn accounts_after<'a>(
+	accounts: impl Iterator<Item = &'a AccountId>,
+	after: Option<&AccountId>,
+	limit: usize,
+) -> Vec<AccountId> {
+	let mut accounts: Vec<&AccountId> =
+		accounts.filter(|who| after.is_none_or(|after| *who > after)).collect();
+	accounts.sort();
+	accounts.into_iter().take(limit).cloned().collect()
 }
 
 fn received_key(hash: &H256, who: &AccountId, device: &DeviceKey) -> Vec<u8> {
