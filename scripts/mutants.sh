@@ -78,6 +78,18 @@ mutations() {
   m fetch-for-everything fast node/src/hosting/host_store.rs \
     'without.is_some_and(|device| devices.is_some_and(|d| d.contains(device)))' 'false && without.is_some_and(|device| devices.is_some_and(|d| d.contains(device)))' \
     -p quarks-node --bin quarks-node a_mailbox_pages_by_count_and_bytes
+  m worker-ignores-checks fast pallets/messaging/src/relay_worker.rs \
+    'if allowed != Some(true) {' 'if false {' \
+    -p pallet-quarks-messaging a_host_whose_name_resolves_to_a_private_address_gets_no_request
+  m unchecked-counts fast pallets/messaging/src/relay_worker.rs \
+    'DeliveryState::Pending { attempts, next_attempt' 'DeliveryState::Pending { attempts: tried, next_attempt' \
+    -p pallet-quarks-messaging a_host_the_node_has_not_checked_waits_without_losing_attempts
+  m names-not-resolved fast node/src/hosting/endpoints.rs \
+    '!addresses.is_empty() && addresses.into_iter().all(is_public_ip)' '!addresses.is_empty()' \
+    -p quarks-node --bin quarks-node a_name_that_resolves_to_loopback_is_not_public
+  m push-ignores-checks slow node/src/hosting/direct_push.rs \
+    'if !self.queue.may_connect(&self.endpoint) {' 'if false {' \
+    -p quarks-node --test insiders a_host_named_for_a_private_address_gets_no_connection
   m claims-crowded-out slow client/src/inbox/follow.rs \
     'match self.claims.iter_mut().find(|(host, _)| *host == source) {' 'match None::<&mut (Source, BatchMembership)> { _ if self.claims.len() >= 4 => {}' \
     -p quarks-node --test client a_lying_host_cannot_hide_what_an_honest_host_holds

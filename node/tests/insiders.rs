@@ -1,5 +1,6 @@
-//! Insiders on a real network on 127.0.0.1: what an ordinary member of a group can do to
-//! it with nothing but their own account and the chain's public calls.
+//! Insiders on a real network on 127.0.0.1: what an ordinary member of a group or a host's
+//! operator can do with nothing but their own accounts, records and the chain's public
+//! calls.
 
 mod common;
 
@@ -12,7 +13,10 @@ use quarks_client::{
 	seal::Content,
 };
 use sp_core::{Pair as _, H256};
-use std::time::{Duration, Instant};
+use std::{
+	sync::{atomic::Ordering, Arc},
+	time::{Duration, Instant},
+};
 use subxt::dynamic::Value;
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -178,4 +182,79 @@ async fn a_member_cannot_stall_a_group() {
 		.await
 		.expect("reads")
 		.is_some_and(|record| &record.committer == alice.account()));
+}
+
+/// A host's operator names its host by a name that resolves to a private address (here the
+/// machine's own name, which /etc/hosts maps to a loopback address), on a network that
+/// allows public endpoints only. The chain cannot resolve names and takes it. The node must
+/// not connect there, by its direct push or its relay worker, however much mail is owed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_named_for_a_private_address_gets_no_connection() {
+	use quarks_primitives::endpoint::is_public_ip;
+	use std::{net::ToSocketAddrs, sync::atomic::AtomicUsize};
+	let _guard = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let name = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("the machine's name");
+	let name = name.trim();
+	let addresses: Vec<_> =
+		(name, 0).to_socket_addrs().expect("resolves").map(|a| a.ip()).collect();
+	assert!(
+		!addresses.is_empty() && !addresses.iter().any(|ip| is_public_ip(*ip)),
+		"this test needs the machine's name ({name}) to resolve to private addresses: {addresses:?}"
+	);
+
+	// Whatever listens at that name: a service on the node's machine.
+	let listener = tokio::net::TcpListener::bind((addresses[0], 0)).await.expect("listens");
+	let port = listener.local_addr().expect("bound").port();
+	let connections = Arc::new(AtomicUsize::new(0));
+	let counted = connections.clone();
+	tokio::spawn(async move {
+		while listener.accept().await.is_ok() {
+			counted.fetch_add(1, Ordering::SeqCst);
+		}
+	});
+
+	// The development network with public endpoints only, its one host at that name.
+	let output = std::process::Command::new(env!("CARGO_BIN_EXE_quarks-node"))
+		.args(["build-spec", "--chain", "dev"])
+		.output()
+		.expect("quarks-node runs");
+	let mut spec: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a spec");
+	let hosts = &mut spec["genesis"]["runtimeGenesis"]["patch"]["hosts"];
+	hosts["allowPrivateEndpoints"] = false.into();
+	hosts["hosts"][0][1] = format!("http://{name}:{port}").into_bytes().into();
+	let spec_path = dir.path().join("public-only.json");
+	std::fs::write(&spec_path, serde_json::to_vec(&spec).expect("JSON")).expect("written");
+	let node = Node::start(
+		dir.path(),
+		NodeConfig {
+			name: "alice",
+			chain: Some(spec_path.to_str().expect("UTF-8")),
+			validator: true,
+			dev_key: Some("alice"),
+			node_key: Some(1),
+			..Default::default()
+		},
+	);
+	wait_finalized(&[&node], 1).await;
+
+	let bob = client_session(dir.path(), &node, "Bob").await;
+	bob.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("Bob's key package");
+	let alice = Arc::new(client_session(dir.path(), &node, "Alice").await);
+	let sent = alice.send_direct(bob.account(), "to a host at a private address").await;
+	let sent = sent.expect("the node takes it: its hosts are the worker's to reach");
+	quarks_client::send::Notary::start(alice.clone())
+		.notarize(sent)
+		.await
+		.expect("answers")
+		.expect("anchored");
+	// The worker tries at the anchor's block and 1, 3 and 7 blocks after it.
+	let anchored = node.finalized_number().await;
+	wait_finalized(&[&node], anchored + 8).await;
+	assert_eq!(connections.load(Ordering::SeqCst), 0, "the node connected to a private address");
+	assert!(node.logged("not connecting to host endpoint"), "the node said why");
+	assert!(
+		node.logged("resolves to a private address"),
+		"the relay worker tried, and did not post"
+	);
 }

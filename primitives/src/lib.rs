@@ -8,6 +8,7 @@
 
 extern crate alloc;
 
+pub mod endpoint;
 pub mod envelope;
 pub mod groups;
 pub mod hosting;

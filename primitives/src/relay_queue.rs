@@ -16,6 +16,7 @@
 //! | `due/<block>` | worker | [`QueueEntry`]s to look at again at that block |
 //! | `due/cursor` | worker | the first block whose list the worker has not read |
 //! | `stats` | worker | [`RelayStats`], which the node exports as metrics |
+//! | `endpoint/<blake2-256 of endpoint>` | node | [`EndpointCheck`]: whether it may connect there |
 //! | `lock` | worker | one worker at a time |
 //!
 //! When an envelope is done the worker clears its keys, the node's included: the node
@@ -33,6 +34,28 @@ pub const INBOX_SEGMENT: u32 = 256;
 /// (one hour of 3-second blocks): a sender anchors within a block or two, or after a
 /// reconnect.
 pub const ANCHOR_WAIT: u32 = 1200;
+
+/// How long an [`EndpointCheck`] holds: nodes check every host's endpoint every 30 s, and
+/// nothing connects to an endpoint whose last check is older.
+pub const ENDPOINT_CHECK_MS: u64 = 120_000;
+
+/// A node's check of a host's endpoint: whether every address its name resolves to may be
+/// connected to (public, or the network allows private endpoints), and when it looked.
+#[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EndpointCheck {
+	/// Whether the node may connect there.
+	pub allowed: bool,
+	/// When the node looked, in milliseconds since the Unix epoch.
+	pub checked_at: u64,
+}
+
+impl EndpointCheck {
+	/// Whether the endpoint may be connected to at `now` (ms since the Unix epoch); `None`
+	/// if the check is too old to tell.
+	pub fn allows(&self, now: u64) -> Option<bool> {
+		(now.saturating_sub(self.checked_at) <= ENDPOINT_CHECK_MS).then_some(self.allowed)
+	}
+}
 
 /// Keys of the relay queue in the node's persistent offchain storage.
 pub mod keys {
@@ -71,6 +94,11 @@ pub mod keys {
 	/// The worker's delivery state of `envelope`: `Vec<Delivery>`.
 	pub fn deliveries(envelope: &H256) -> Vec<u8> {
 		keyed(b"quarks/relay/deliveries/", envelope.as_bytes())
+	}
+
+	/// The node's [`EndpointCheck`] of a host's `endpoint`.
+	pub fn endpoint(endpoint: &[u8]) -> Vec<u8> {
+		keyed(b"quarks/relay/endpoint/", crate::envelope::hash_of(endpoint).as_bytes())
 	}
 
 	/// Inbox segment `n`: `Vec<QueueEntry>`.

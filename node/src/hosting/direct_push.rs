@@ -6,7 +6,8 @@
 //! when the network is quiet), with a deadline per request. A host that took an envelope
 //! is recorded in the relay queue, so the relay worker later sends it the membership only.
 //! The push is best effort: a full lane, a slow or refusing host is left to the worker,
-//! which guarantees delivery.
+//! which guarantees delivery. Nothing is pushed to an endpoint the node has not found
+//! public ([`super::endpoints`]).
 
 use super::{metrics::Metrics, relay_queue::RelayQueue};
 use codec::{Decode, Encode};
@@ -124,6 +125,7 @@ impl<S: OffchainStorage + 'static> DirectPush<S> {
 		let queued = Arc::new(AtomicUsize::new(0));
 		let lane = Lane {
 			host: operator.clone(),
+			endpoint: endpoint.to_vec(),
 			client,
 			queue: self.queue.clone(),
 			metrics: self.metrics.clone(),
@@ -140,6 +142,7 @@ impl<S: OffchainStorage + 'static> DirectPush<S> {
 /// The task that sends pushes to one host.
 struct Lane<S> {
 	host: AccountId,
+	endpoint: Vec<u8>,
 	client: HttpClient,
 	queue: Arc<RelayQueue<S>>,
 	metrics: Option<Arc<Metrics>>,
@@ -163,6 +166,11 @@ impl<S: OffchainStorage> Lane<S> {
 	}
 
 	async fn send(&self, batch: Vec<Push>) {
+		if !self.queue.may_connect(&self.endpoint) {
+			log::debug!(target: "quarks-push", "host {} is at an endpoint not checked as public; the relay worker decides", self.host);
+			self.count(false, batch.len() as u64);
+			return;
+		}
 		let items: Vec<&HostItem> = batch.iter().map(|p| &p.item).collect();
 		let answer: Result<Bytes, _> =
 			self.client.request("quarks_hostEnvelopes", rpc_params![Bytes(items.encode())]).await;

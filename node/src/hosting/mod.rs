@@ -4,6 +4,8 @@
 //!   messaging pallet's relay worker, which guarantees delivery.
 //! - [`direct_push`]: the fast path — each submission pushed at once to every host of
 //!   every recipient.
+//! - [`endpoints`]: which host endpoints the node connects to: names that resolve to
+//!   public addresses only, unless the network allows private ones.
 //! - [`host`] and [`host_store`]: the mail host of a node started with `--host`, keeping
 //!   envelopes pending, anchored and final, and telling subscribers as they change.
 //! - [`chain_view`]: the runtime's answers admission rests on, one rule and one cache for
@@ -17,6 +19,7 @@
 
 pub mod chain_view;
 pub mod direct_push;
+pub mod endpoints;
 pub mod error;
 pub mod host;
 pub mod host_store;
@@ -61,6 +64,10 @@ pub fn start(
 	let push = relay.clone().map(|relay| {
 		Arc::new(direct_push::DirectPush::new(relay, metrics.clone(), spawner.clone()))
 	});
+	if let Some(relay) = &relay {
+		let checks = endpoints::check_endpoints(client.clone(), relay.clone());
+		spawner.spawn("quarks-endpoint-checks", Some("quarks"), checks);
+	}
 	if let (Some(relay), Some(metrics)) = (&relay, &metrics) {
 		let report = relay_queue::report_metrics(relay.clone(), client.clone(), metrics.clone());
 		spawner.spawn("quarks-relay-metrics", Some("quarks"), report);

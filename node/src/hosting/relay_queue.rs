@@ -11,14 +11,14 @@
 //! storing it twice). Journal records are dropped after [`ANCHOR_WAIT`] blocks, by when
 //! ParityDB has long synced the offchain writes (its log is fsynced as it is written).
 
-use super::{host_store::StoreError, metrics::Metrics};
+use super::{endpoints::unix_millis, host_store::StoreError, metrics::Metrics};
 use codec::{Decode, Encode};
 use parking_lot::Mutex;
 use quarks_primitives::{
 	hosting::{SignedMembership, Submission},
 	relay_queue::{
-		keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats, ANCHOR_WAIT,
-		INBOX_SEGMENT,
+		keys, Delivery, DeliveryState, EndpointCheck, InboxHead, QueueEntry, RelayItem, RelayStats,
+		ANCHOR_WAIT, INBOX_SEGMENT,
 	},
 };
 use quarks_runtime::{AccountId, BlockNumber};
@@ -329,6 +329,18 @@ impl<S: OffchainStorage> RelayQueue<S> {
 	/// The hosts that took the direct push of `hash`.
 	pub fn pushed(&self, hash: &H256) -> Vec<AccountId> {
 		Self::get(&self.storage.lock(), &keys::pushed(hash)).unwrap_or_default()
+	}
+
+	/// Records this node's `check` of a host's `endpoint`, for the direct push and the worker.
+	pub fn record_endpoint_check(&self, endpoint: &[u8], check: EndpointCheck) {
+		Self::set(&mut self.storage.lock(), &keys::endpoint(endpoint), &check);
+	}
+
+	/// Whether this node may connect to `endpoint` now, by its last check of it.
+	pub fn may_connect(&self, endpoint: &[u8]) -> bool {
+		let check: Option<EndpointCheck> =
+			Self::get(&self.storage.lock(), &keys::endpoint(endpoint));
+		check.and_then(|check| check.allows(unix_millis())) == Some(true)
 	}
 
 	/// Every entry still queued, read from the unread inbox and the worker's due lists.

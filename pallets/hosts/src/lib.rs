@@ -47,6 +47,7 @@ pub mod pallet {
 		pallet_prelude::*, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 	};
 	use frame_system::pallet_prelude::*;
+	use quarks_primitives::endpoint::{is_endpoint, is_public};
 	use scale_info::TypeInfo;
 	use sp_runtime::{traits::Zero, TryRuntimeError};
 
@@ -123,7 +124,8 @@ pub mod pallet {
 
 	/// Whether host endpoints may name loopback, private or link-local addresses (a test
 	/// network on one machine or a LAN). Off, a host operator cannot aim every node's
-	/// pushes and relays at services behind them: nodes connect to what records name.
+	/// pushes and relays at services behind them: the chain refuses such addresses, and
+	/// nodes connect to a named endpoint only while every address it resolves to is public.
 	#[pallet::storage]
 	pub type AllowPrivateEndpoints<T> = StorageValue<_, bool, ValueQuery>;
 
@@ -397,57 +399,5 @@ pub mod pallet {
 			}
 			Ok(())
 		}
-	}
-
-	/// What follows the scheme of a URL hosts are reachable by.
-	fn after_scheme(endpoint: &[u8]) -> Option<&[u8]> {
-		["ws://", "wss://", "http://", "https://"]
-			.iter()
-			.find_map(|scheme| endpoint.strip_prefix(scheme.as_bytes()))
-	}
-
-	/// A printable-ASCII URL with a scheme hosts are reachable by and something after it.
-	fn is_endpoint(endpoint: &[u8]) -> bool {
-		let printable = endpoint.iter().all(|b| b.is_ascii_graphic());
-		printable && after_scheme(endpoint).is_some_and(|rest| !rest.is_empty())
-	}
-
-	/// Whether an endpoint's host is a name or a public address: not `localhost`, nor a
-	/// loopback, private, shared (CGNAT), link-local, unspecified or broadcast IPv4 or IPv6
-	/// address. A name may still resolve to one: the chain cannot tell (docs/security.md).
-	fn is_public(endpoint: &[u8]) -> bool {
-		use core::net::{Ipv4Addr, Ipv6Addr};
-		let Some(rest) = after_scheme(endpoint).and_then(|r| core::str::from_utf8(r).ok()) else {
-			return false;
-		};
-		let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-		let host = authority.rsplit('@').next().unwrap_or_default();
-		let host = match host.strip_prefix('[') {
-			Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
-			None => host.split(':').next().unwrap_or_default(),
-		};
-		let host = host.trim_end_matches('.').to_ascii_lowercase();
-		if host == "localhost" || host.ends_with(".localhost") {
-			return false;
-		}
-		if let Ok(v4) = host.parse::<Ipv4Addr>() {
-			let [a, b, ..] = v4.octets();
-			return !(v4.is_loopback()
-				|| v4.is_private()
-				|| v4.is_link_local()
-				|| v4.is_unspecified()
-				|| v4.is_broadcast()
-				|| (a == 100 && (64..128).contains(&b)));
-		}
-		if let Ok(v6) = host.parse::<Ipv6Addr>() {
-			let mapped = v6.to_ipv4_mapped().map(|v4| !v4.is_loopback() && !v4.is_private());
-			return mapped.unwrap_or(
-				!(v6.is_loopback()
-					|| v6.is_unspecified()
-					|| v6.is_unique_local()
-					|| v6.is_unicast_link_local()),
-			);
-		}
-		!host.is_empty()
 	}
 }

@@ -73,6 +73,11 @@ impl World {
 		HOST_COUNT.with(|c| *c.borrow_mut() = count);
 	}
 
+	/// How many hosts every account chose.
+	pub fn hosts() -> u64 {
+		HOST_COUNT.with(|c| *c.borrow())
+	}
+
 	fn group(id: GroupId) -> Option<MockGroup> {
 		GROUPS.with(|g| g.borrow().get(&id).cloned())
 	}

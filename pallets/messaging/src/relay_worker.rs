@@ -30,7 +30,8 @@ use quarks_primitives::{
 		MAX_HOST_REQUEST_BYTES,
 	},
 	relay_queue::{
-		keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats, ANCHOR_WAIT,
+		keys, Delivery, DeliveryState, EndpointCheck, InboxHead, QueueEntry, RelayItem, RelayStats,
+		ANCHOR_WAIT,
 	},
 };
 use sp_core::H256;
@@ -275,12 +276,29 @@ fn post_all<T: Config>(
 
 	let mut requests: Vec<(String, Vec<Posted>, Vec<HostItem>)> = Vec::new();
 	for (_, (host, items)) in per_host {
-		let Some(url) = T::Hosts::host(&host).and_then(|record| http_url(&record.endpoint)) else {
+		let Some((endpoint, url)) = T::Hosts::host(&host)
+			.and_then(|record| http_url(&record.endpoint).map(|url| (record.endpoint, url)))
+		else {
 			for (posted, _) in items {
 				record::<T>(works, &posted, Answer::Final(0), now, stats);
 			}
 			continue;
 		};
+		let check = get::<EndpointCheck>(&keys::endpoint(&endpoint));
+		let allowed =
+			check.and_then(|check| check.allows(sp_io::offchain::timestamp().unix_millis()));
+		if allowed != Some(true) {
+			let answer = if allowed.is_some() {
+				log::info!(target: LOG_TARGET, "host {host:?} at {url} resolves to a private address");
+				Answer::Retry
+			} else {
+				Answer::Unchecked
+			};
+			for (posted, _) in items {
+				record::<T>(works, &posted, answer, now, stats);
+			}
+			continue;
+		}
 		let mut batch: (Vec<Posted>, Vec<HostItem>, usize) = (Vec::new(), Vec::new(), 0);
 		for (posted, item) in items {
 			let size = item.encoded_size();
@@ -342,6 +360,7 @@ fn post_all<T: Config>(
 }
 
 /// What became of one posted item.
+#[derive(Clone, Copy)]
 enum Answer {
 	/// The host keeps it as anchored.
 	Confirmed,
@@ -349,6 +368,9 @@ enum Answer {
 	SendEnvelope,
 	/// Try again later.
 	Retry,
+	/// The node has not checked the host's endpoint lately: try at the next block, without
+	/// counting an attempt.
+	Unchecked,
 	/// Stop trying this host (the error code; 0 for no usable host record).
 	Final(u16),
 }
@@ -379,21 +401,30 @@ fn record<T: Config>(
 	let Some(work) = works.get_mut(posted.work) else { return };
 	let Some(delivery) = work.deliveries.get_mut(posted.delivery) else { return };
 	let DeliveryState::Pending { attempts, .. } = delivery.state else { return };
-	let attempts = attempts.saturating_add(1);
+	let tried = attempts.saturating_add(1);
 	delivery.state = match answer {
+		Answer::Unchecked => {
+			DeliveryState::Pending { attempts, next_attempt: now.saturating_add(1u32.into()) }
+		}
 		Answer::Confirmed => DeliveryState::Confirmed(now),
 		Answer::Final(code) => DeliveryState::Failed(code),
-		_ if attempts >= MAX_ATTEMPTS => {
+		_ if tried >= MAX_ATTEMPTS => {
 			log::info!(target: LOG_TARGET, "giving up on host {:?} for {:?}", delivery.host, work.hash);
 			DeliveryState::Failed(0)
 		}
 		Answer::SendEnvelope => {
 			delivery.lost = true;
-			DeliveryState::Pending { attempts, next_attempt: now.saturating_add(1u32.into()) }
+			DeliveryState::Pending {
+				attempts: tried,
+				next_attempt: now.saturating_add(1u32.into()),
+			}
 		}
 		Answer::Retry => {
-			let backoff = 2u32.saturating_pow(attempts.saturating_sub(1)).min(MAX_BACKOFF);
-			DeliveryState::Pending { attempts, next_attempt: now.saturating_add(backoff.into()) }
+			let backoff = 2u32.saturating_pow(attempts).min(MAX_BACKOFF);
+			DeliveryState::Pending {
+				attempts: tried,
+				next_attempt: now.saturating_add(backoff.into()),
+			}
 		}
 	};
 	match delivery.state {

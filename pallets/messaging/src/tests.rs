@@ -317,8 +317,8 @@ mod relay {
 		envelope::{hash_of, Envelope, ENVELOPE_VERSION},
 		hosting::{BatchMembership, HostAnswer, HostItem, SignedMembership, Submission},
 		relay_queue::{
-			keys, Delivery, DeliveryState, InboxHead, QueueEntry, RelayItem, RelayStats,
-			ANCHOR_WAIT, INBOX_SEGMENT,
+			keys, Delivery, DeliveryState, EndpointCheck, InboxHead, QueueEntry, RelayItem,
+			RelayStats, ANCHOR_WAIT, ENDPOINT_CHECK_MS, INBOX_SEGMENT,
 		},
 		SIZE_CLASSES,
 	};
@@ -527,9 +527,26 @@ mod relay {
 		HostItem::Envelope { submission: submission.clone(), membership: Some(membership.clone()) }
 	}
 
+	/// One worker run at block `at`, the node having just checked that every host's endpoint
+	/// may be connected to (it checks every 30 s).
 	fn run(at: u64) {
+		(0..World::hosts()).for_each(|index| check_endpoint(index, true));
+		run_as_checked(at);
+	}
+
+	/// One worker run at block `at`, with whatever endpoint checks the node recorded.
+	fn run_as_checked(at: u64) {
 		System::set_block_number(at);
 		Messaging::offchain_worker(at);
+	}
+
+	/// The node checks host `HOST + index`'s endpoint now, and may connect there or not.
+	fn check_endpoint(index: u64, allowed: bool) {
+		let checked_at = sp_io::offchain::timestamp().unix_millis();
+		set(
+			&keys::endpoint(host_endpoint(index).as_bytes()),
+			&EndpointCheck { allowed, checked_at },
+		);
 	}
 
 	const STORED: HostAnswer<u32> = HostAnswer::Stored { anchored_at: Some(1) };
@@ -664,6 +681,59 @@ mod relay {
 				}
 			}
 			assert!(forgotten(&hash));
+		});
+	}
+
+	/// A host's operator may name a host that resolves to a private address (a service on
+	/// the node's machine or network). The node finds it so, and the worker posts nothing
+	/// there: each run counts as a failed attempt, until it gives up.
+	#[test]
+	fn a_host_whose_name_resolves_to_a_private_address_gets_no_request() {
+		with_offchain(|_| {
+			let sub = submission(ALICE, 1);
+			let hash = submit(&sub);
+			anchor_alone(ALICE, &sub);
+			let mut block = 1;
+			for attempt in 1..=MAX_ATTEMPTS {
+				check_endpoint(0, false);
+				run_as_checked(block); // A request would fail the test.
+				match deliveries(&hash) {
+					Some(d) => {
+						let DeliveryState::Pending { attempts, next_attempt } = d[0].state else {
+							panic!("attempt {attempt}: {d:?}")
+						};
+						assert_eq!(attempts, attempt);
+						block = next_attempt;
+					}
+					None => assert_eq!(attempt, MAX_ATTEMPTS, "given up after the last attempt"),
+				}
+			}
+			assert!(forgotten(&hash));
+			let stats: RelayStats<u64> = get(keys::STATS).expect("counted");
+			assert_eq!(stats.failed, vec![(HOST, 1)]);
+		});
+	}
+
+	/// Until the node has checked a host's endpoint (or when its last check is older than
+	/// two minutes), the worker waits for it: nothing is posted, no attempt is counted.
+	#[test]
+	fn a_host_the_node_has_not_checked_waits_without_losing_attempts() {
+		with_offchain(|state| {
+			let sub = submission(ALICE, 1);
+			let hash = submit(&sub);
+			let membership = anchor_alone(ALICE, &sub);
+			let waiting = |next_attempt| DeliveryState::Pending { attempts: 0, next_attempt };
+			run_as_checked(1);
+			assert_eq!(deliveries(&hash).expect("kept")[0].state, waiting(2));
+			check_endpoint(0, true);
+			let stale = offchain::Duration::from_millis(ENDPOINT_CHECK_MS + 1);
+			let later = state.read().timestamp.add(stale);
+			state.write().timestamp = later;
+			run_as_checked(2);
+			assert_eq!(deliveries(&hash).expect("kept")[0].state, waiting(3));
+			expect_post(state, &[whole(&sub, &membership)], answers(&[STORED]));
+			run(3);
+			assert!(forgotten(&hash), "posted once checked, and confirmed");
 		});
 	}
 

@@ -1,0 +1,123 @@
+//! Which host endpoints this node connects to.
+//!
+//! The chain refuses an endpoint that names a private address unless the network allows
+//! them, but it cannot resolve names: a host's operator could name one that resolves to
+//! 127.0.0.1 or 10.0.0.5 and aim every node's pushes at the services there. So this node
+//! resolves every admitted host's endpoint every 30 s and records in its offchain storage
+//! whether it may connect there: only if every address the name resolves to is public, or
+//! the network allows private endpoints. The direct push and the relay worker post only to
+//! endpoints allowed by a check at most [`ENDPOINT_CHECK_MS`] old.
+//!
+//! [`ENDPOINT_CHECK_MS`]: quarks_primitives::relay_queue::ENDPOINT_CHECK_MS
+
+use super::relay_queue::RelayQueue;
+use crate::client::FullClient;
+use codec::Decode;
+use quarks_primitives::{
+	endpoint::{endpoint_host, is_public_ip, EndpointHost},
+	relay_queue::EndpointCheck,
+};
+use quarks_runtime::Runtime;
+use sc_client_api::StorageProvider;
+use sp_blockchain::HeaderBackend;
+use sp_core::{offchain::OffchainStorage, storage::StorageKey};
+use std::{
+	collections::BTreeSet,
+	sync::Arc,
+	time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+/// How often every host's endpoint is checked again.
+const CHECK_EVERY: Duration = Duration::from_secs(30);
+/// How long one name may take to resolve.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Milliseconds since the Unix epoch, the offchain worker's clock.
+pub fn unix_millis() -> u64 {
+	SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Whether this node may connect to `endpoint`: its host is a public address, or a name
+/// whose every address is public (a name that does not resolve is not allowed).
+pub async fn is_public_endpoint(endpoint: &[u8]) -> bool {
+	match endpoint_host(endpoint) {
+		Some(EndpointHost::Ip(ip)) => is_public_ip(ip),
+		Some(EndpointHost::Name(name)) => {
+			let lookup = tokio::net::lookup_host((name.as_str(), 0));
+			match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+				Ok(Ok(addresses)) => {
+					let addresses: Vec<_> = addresses.map(|a| a.ip()).collect();
+					!addresses.is_empty() && addresses.into_iter().all(is_public_ip)
+				}
+				_ => false,
+			}
+		}
+		None => false,
+	}
+}
+
+/// Checks every admitted host's endpoint at the best block, now and every [`CHECK_EVERY`],
+/// recording each check in `queue`'s storage.
+pub async fn check_endpoints<S: OffchainStorage>(
+	client: Arc<FullClient>,
+	queue: Arc<RelayQueue<S>>,
+) {
+	let mut refused = BTreeSet::new();
+	loop {
+		let (allow_private, endpoints) = admitted_endpoints(&client);
+		for endpoint in endpoints {
+			let allowed = allow_private || is_public_endpoint(&endpoint).await;
+			let shown = String::from_utf8_lossy(&endpoint).into_owned();
+			if !allowed && refused.insert(endpoint.clone()) {
+				log::warn!(target: "quarks-push", "not connecting to host endpoint {shown}: it is not a public address");
+			} else if allowed && refused.remove(&endpoint) {
+				log::info!(target: "quarks-push", "host endpoint {shown} is a public address again");
+			}
+			queue.record_endpoint_check(
+				&endpoint,
+				EndpointCheck { allowed, checked_at: unix_millis() },
+			);
+		}
+		tokio::time::sleep(CHECK_EVERY).await;
+	}
+}
+
+/// Whether the network allows private endpoints, and every admitted host's endpoint, at the
+/// best block.
+fn admitted_endpoints(client: &FullClient) -> (bool, BTreeSet<Vec<u8>>) {
+	use frame_support::storage::StoragePrefixedMap;
+	let best = client.info().best_hash;
+	let read = |key: Vec<u8>| client.storage(best, &StorageKey(key)).ok().flatten();
+	let allow_private =
+		read(pallet_quarks_hosts::AllowPrivateEndpoints::<Runtime>::hashed_key().to_vec())
+			.and_then(|data| bool::decode(&mut &data.0[..]).ok())
+			.unwrap_or(false);
+	let prefix = StorageKey(pallet_quarks_hosts::Hosts::<Runtime>::final_prefix().to_vec());
+	let endpoints = client
+		.storage_pairs(best, Some(&prefix), None)
+		.map(|pairs| {
+			pairs
+				.filter_map(|(_, data)| {
+					pallet_quarks_hosts::HostRecordOf::<Runtime>::decode(&mut &data.0[..]).ok()
+				})
+				.map(|record| record.endpoint.into_inner())
+				.collect()
+		})
+		.map_err(|e| log::warn!(target: "quarks-push", "host endpoints unread: {e}"))
+		.unwrap_or_default();
+	(allow_private, endpoints)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[tokio::test]
+	async fn a_name_that_resolves_to_loopback_is_not_public() {
+		assert!(!is_public_endpoint(b"ws://localhost:9944").await);
+		assert!(!is_public_endpoint(b"http://127.0.0.1:9944").await);
+		assert!(!is_public_endpoint(b"https://[::1]/").await);
+		assert!(!is_public_endpoint(b"http://no-such-name.invalid").await, "unresolved");
+		assert!(is_public_endpoint(b"https://93.184.216.34/rpc").await);
+	}
+}
