@@ -15,7 +15,7 @@ use std::{sync::Arc, time::Duration};
 use subxt::{
 	backend::LegacyBackend,
 	client::OnlineClientAtBlock,
-	config::{SubstrateConfig, SubstrateExtrinsicParamsBuilder},
+	config::SubstrateConfig,
 	dynamic::Value,
 	rpcs::{
 		client::{
@@ -25,7 +25,7 @@ use subxt::{
 		},
 		Error as RpcError,
 	},
-	transactions::{Signer, TransactionStatus},
+	transactions::Signer,
 	utils::MultiSignature,
 	OnlineClient,
 };
@@ -35,11 +35,13 @@ pub mod failures;
 pub mod finality;
 mod funds;
 pub mod proven;
+mod transactions;
 pub mod vocabulary;
 use failover::{Failover, Nodes};
 pub use failures::Failure;
 pub use funds::{NotAnAmount, Qrk};
-use vocabulary::{Call, Constant, Event, RuntimeApi};
+pub use transactions::Bidding;
+use vocabulary::{Constant, Event, RuntimeApi};
 
 /// The subxt client type used throughout.
 pub type Api = OnlineClient<SubstrateConfig>;
@@ -525,89 +527,6 @@ impl Chain {
 		let address = subxt::dynamic::constant::<Value>(pallet, name);
 		let bytes = at.constants().entry_bytes(address).map_err(rpc_error)?;
 		R::decode(&mut &bytes[..]).map_err(|e| ChainError::Decode(format!("{pallet}::{name}: {e}")))
-	}
-
-	/// Signs `call(fields)` with `signer`, submits it and waits as `wait` says, reporting
-	/// each step to `progress`. A transaction that fails on chain is an error naming the
-	/// pallet error.
-	pub async fn submit(
-		&self,
-		signer: &sr25519::Pair,
-		call: Call,
-		fields: Vec<Value>,
-		wait: Wait,
-		progress: &mut (dyn FnMut(Progress) + Send),
-	) -> Result<Included, ChainError> {
-		let payload = subxt::dynamic::transaction(call.0, call.1, fields.clone());
-		// Built at the best block: a transaction is mortal (32 blocks) from the block it is
-		// built at, and built at the finalized one it would be refused as too old whenever
-		// finality lags that far behind (a validator down).
-		let at = self.at(At::Best).await?;
-		let submitted = {
-			let _one_at_a_time = self.submitting.lock().await;
-			// The pool's next nonce: the finalized state's would repeat one still in the pool.
-			let nonce: u64 = self
-				.rpc
-				.request(
-					"system_accountNextIndex",
-					rpc_params![AccountId32::from(signer.public()).to_string()],
-				)
-				.await?;
-			let params =
-				SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).build();
-			at.transactions()
-				.sign_and_submit_then_watch(&payload, &AccountSigner(signer), params)
-				.await
-		};
-		let mut watch = match submitted {
-			Ok(watch) => watch,
-			Err(e) => return Err(self.refusal(signer, call, fields, e.to_string()).await),
-		};
-		progress(Progress::Submitted);
-		while let Some(status) = watch.next().await {
-			let (in_block, finalized) = match status.map_err(rpc_error)? {
-				TransactionStatus::Broadcasted => {
-					progress(Progress::Broadcast);
-					continue;
-				}
-				TransactionStatus::InBestBlock(in_block) => (in_block, false),
-				TransactionStatus::InFinalizedBlock(in_block) => (in_block, true),
-				TransactionStatus::Invalid { message }
-				| TransactionStatus::Dropped { message }
-				| TransactionStatus::Error { message } => {
-					return Err(self.refusal(signer, call, fields, message).await)
-				}
-				TransactionStatus::Validated | TransactionStatus::NoLongerInBestBlock => continue,
-			};
-			let block_hash = H256(in_block.block_hash().0);
-			let header = self.api.at_block(in_block.block_hash()).await.map_err(rpc_error)?;
-			let number = block_number(header.block_number())?;
-			if finalized {
-				self.saw_final(number, block_hash).await;
-			}
-			progress(if finalized {
-				Progress::Finalized(number)
-			} else {
-				Progress::InBlock(number)
-			});
-			if !finalized && wait == Wait::Finalized {
-				continue;
-			}
-			let events = in_block.wait_for_success().await.map_err(Failure::of)?;
-			let events = events
-				.iter()
-				.map(|event| {
-					let event = event.map_err(rpc_error)?;
-					Ok(ChainEvent {
-						pallet: event.pallet_name().to_owned(),
-						name: event.event_name().to_owned(),
-						fields: event.field_bytes().to_vec(),
-					})
-				})
-				.collect::<Result<_, ChainError>>()?;
-			return Ok(Included { block_hash, block_number: number, finalized, events });
-		}
-		Err(ChainError::Rpc("the node stopped reporting the transaction's status".into()))
 	}
 }
 

@@ -1,10 +1,13 @@
-//! Insiders on a real network on 127.0.0.1: what an ordinary member of a group or a host's
-//! operator can do with nothing but their own accounts, records and the chain's public
-//! calls.
+//! Insiders on a real network on 127.0.0.1: what an ordinary member of a group, a host's
+//! operator and a funded account with many others can do with nothing but their own
+//! accounts, records and the chain's public calls.
 
 mod common;
 
+use codec::Encode;
 use common::*;
+use futures::StreamExt;
+use jsonrpsee::{core::client::ClientT, rpc_params};
 use quarks_client::{
 	chain::{hash_value, Wait},
 	inbox::Received,
@@ -12,9 +15,12 @@ use quarks_client::{
 	queries,
 	seal::Content,
 };
-use sp_core::{Pair as _, H256};
+use sp_core::{sr25519, Pair as _, H256};
 use std::{
-	sync::{atomic::Ordering, Arc},
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Arc,
+	},
 	time::{Duration, Instant},
 };
 use subxt::dynamic::Value;
@@ -257,4 +263,209 @@ async fn a_host_named_for_a_private_address_gets_no_connection() {
 		node.logged("resolves to a private address"),
 		"the relay worker tried, and did not post"
 	);
+}
+
+/// Accounts of a funded attacker, each with a bound device, anchoring a fresh root at every
+/// block through the node at `url` until `stop` is set: more than every anchor slot.
+async fn fill_anchor_slots(
+	url: String,
+	genesis: H256,
+	sybils: Vec<sr25519::Pair>,
+	stop: Arc<AtomicBool>,
+) {
+	use quarks_runtime::RuntimeCall;
+	let rpc = jsonrpsee::http_client::HttpClientBuilder::default()
+		.max_concurrent_requests(256)
+		.build(url)
+		.expect("a client");
+	let mut last = 0;
+	while !stop.load(Ordering::SeqCst) {
+		let hash: H256 = rpc.request("chain_getBlockHash", rpc_params![]).await.expect("best");
+		let header: serde_json::Value =
+			rpc.request("chain_getHeader", rpc_params![hash]).await.expect("its header");
+		let number = header["number"].as_str().and_then(|n| n.strip_prefix("0x")).unwrap_or("0");
+		let best = u64::from_str_radix(number, 16).expect("a block number");
+		if best == last {
+			tokio::time::sleep(Duration::from_millis(100)).await;
+			continue;
+		}
+		last = best;
+		// Mortal for 4 blocks: of equal priority, the pool takes first what expires first.
+		let era = (sp_runtime::generic::Era::mortal(4, best), hash);
+		let submissions: Vec<_> = sybils
+			.iter()
+			.enumerate()
+			.map(|(i, sybil)| {
+				let root = H256::from_low_u64_be(best << 32 | i as u64);
+				let call = RuntimeCall::Messaging(pallet_quarks_messaging::Call::anchor {
+					root,
+					count: 1,
+				});
+				let (rpc, sybil) = (rpc.clone(), sybil.clone());
+				async move {
+					// Counting its transactions in the pool: one that expired unincluded frees
+					// its nonce again.
+					let who = address(&sybil.public().into());
+					let nonce: u32 = rpc
+						.request("system_accountNextIndex", rpc_params![who])
+						.await
+						.expect("a nonce");
+					let xt = signed_extrinsic_with(call, &sybil, nonce, genesis, era, 0);
+					let submitted: Result<H256, _> = rpc
+						.request("author_submitExtrinsic", rpc_params![sp_core::Bytes(xt.encode())])
+						.await;
+					submitted.is_ok()
+				}
+			})
+			.collect();
+		futures::stream::iter(submissions).buffer_unordered(256).collect::<Vec<_>>().await;
+	}
+}
+
+/// A funded attacker with 400 accounts, each with a bound device, anchors from every one
+/// of them at every block: every anchor slot (341 a block) is taken, as long as it pays.
+/// Of equal priority, the pool takes first what expires first, and the attacker's
+/// transactions live 4 blocks: an untipped anchor waited 31 blocks. Honest mail still
+/// flows, because the client bids for its anchor after 2 s without a block: each of
+/// Alice's letters to Bob is anchored within the hosts' 10-block wait for pending mail,
+/// and Bob reads it.
+#[tokio::test(flavor = "multi_thread")]
+async fn sybils_filling_every_anchor_slot_do_not_stop_honest_mail() {
+	use frame_support::traits::Get;
+	use quarks_runtime::{BalancesCall, RuntimeCall, UNIT};
+	use sp_core::ed25519;
+	use sp_keyring::Sr25519Keyring::{Alice, Ferdie};
+	const SYBILS: usize = 400;
+	let _guard = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let node = Node::start(
+		dir.path(),
+		NodeConfig {
+			name: "alice",
+			chain: Some("dev"),
+			validator: true,
+			dev_key: Some("alice"),
+			node_key: Some(1),
+			rpc_port: Some(9944),
+			args: [
+				"--host",
+				&account(Alice).to_string(),
+				"--pool-limit",
+				"100000",
+				"--rpc-max-connections",
+				"1000",
+			]
+			.map(String::from)
+			.to_vec(),
+			..Default::default()
+		},
+	);
+	wait_finalized(&[&node], 1).await;
+	let bob = client_session(dir.path(), &node, "Bob").await;
+	bob.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("Bob's key package");
+	let alice = Arc::new(client_session(dir.path(), &node, "Alice").await);
+	// The conversation exists before the flood: its letters need anchors only.
+	let before = alice.send_direct(bob.account(), "before the flood").await.expect("sent");
+	assert_eq!(text(&receive(&bob, before.hash).await), "before the flood");
+
+	// The attacker's accounts: funded in one batch, then each binds a device of its own.
+	let sybils: Vec<sr25519::Pair> = (0..SYBILS)
+		.map(|i| sr25519::Pair::from_seed(&sp_io::hashing::blake2_256(&(i as u32).to_le_bytes())))
+		.collect();
+	let transfers = sybils
+		.iter()
+		.map(|s| {
+			RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
+				dest: sp_runtime::MultiAddress::Id(s.public().into()),
+				value: 100 * UNIT,
+			})
+		})
+		.collect();
+	node.submit(Ferdie, RuntimeCall::Utility(pallet_utility::Call::batch_all { calls: transfers }))
+		.await;
+	let funded = node.best_number().await + 2;
+	wait_finalized(&[&node], funded).await;
+	let genesis = node.genesis_hash().await;
+	let expires_at = node.best_number().await + 10_000;
+	let bindings = sybils.iter().map(|sybil| {
+		let device = ed25519::Pair::from_seed(&sp_io::hashing::blake2_256(&sybil.public().0));
+		let who: quarks_runtime::AccountId = sybil.public().into();
+		let proof = device.sign(&quarks_primitives::device_proof_payload(&who)).0;
+		let call = RuntimeCall::Keys(pallet_quarks_keys::Call::add_device {
+			device: device.public().0,
+			proof,
+			key_package: vec![1; 8].try_into().expect("short"),
+			expires_at,
+		});
+		node.submit_extrinsic(signed_extrinsic(call, sybil, 0, genesis))
+	});
+	for bound in futures::stream::iter(bindings).buffer_unordered(64).collect::<Vec<_>>().await {
+		bound.expect("the pool takes a binding");
+	}
+	wait_until("every attacker account has a device", LIMIT, || async {
+		let mut bound = 0;
+		for sybil in &sybils {
+			let who: quarks_runtime::AccountId = sybil.public().into();
+			bound += node.runtime_call::<bool>("HostingApi_has_device", who).await as usize;
+		}
+		bound == SYBILS
+	})
+	.await;
+
+	// What one anchor costs, for docs/security.md's figures.
+	let anchor_fee = || async {
+		let fields = vec![hash_value(&H256::repeat_byte(1)), Value::u128(1)];
+		let fee = alice.chain.fee(alice.pair(), quarks_client::chain::vocabulary::ANCHOR, fields);
+		fee.await.expect("a fee")
+	};
+	let fee_before = anchor_fee().await;
+
+	// The flood, and Alice's letters in it.
+	let stop = Arc::new(AtomicBool::new(false));
+	let flood = {
+		let (stop, sybils) = (stop.clone(), sybils.clone());
+		let url = format!("http://127.0.0.1:{}", node.rpc_port);
+		tokio::spawn(fill_anchor_slots(url, genesis, sybils, stop))
+	};
+	let started = node.best_number().await;
+	wait_finalized(&[&node], started + 3).await;
+	let mut waits = Vec::new();
+	for n in 0..3 {
+		let sent = alice.send_direct(bob.account(), &format!("letter {n} in the flood")).await;
+		let sent = sent.expect("the node takes it");
+		let hash = sent.hash;
+		let at = node.best_number().await;
+		let notarized = quarks_client::send::Notary::start(alice.clone()).notarize(sent).await;
+		let anchored = notarized.expect("answers").expect("anchored");
+		waits.push(anchored.saturating_sub(at));
+		assert_eq!(text(&receive(&bob, hash).await), format!("letter {n} in the flood"));
+	}
+	stop.store(true, Ordering::SeqCst);
+	flood.await.expect("the flood ends");
+	let ended = node.best_number().await;
+
+	// The slots were full: at least half the blocks of the flood held as many anchor transactions as a
+	// block has anchor slots (an attacker's second anchor in a block fails, but takes the
+	// block's room all the same).
+	let slots: u32 =
+		<quarks_runtime::Runtime as pallet_quarks_messaging::Config>::MaxAnchorsPerBlock::get();
+	let rpc = jsonrpsee::http_client::HttpClientBuilder::default()
+		.build(format!("http://127.0.0.1:{}", node.rpc_port))
+		.expect("a client");
+	let (mut full, mut counts) = (0, Vec::new());
+	for number in started + 3..ended {
+		let hash: H256 =
+			rpc.request("chain_getBlockHash", rpc_params![number]).await.expect("a block");
+		let block: serde_json::Value =
+			rpc.request("chain_getBlock", rpc_params![hash]).await.expect("its body");
+		// All but the timestamp's inherent.
+		let transactions = block["block"]["extrinsics"].as_array().map_or(0, |x| x.len() - 1);
+		full += (transactions >= slots as usize) as u32;
+		counts.push(transactions);
+	}
+	eprintln!("transactions per block in the flood: {counts:?}; letters anchored after {waits:?}");
+	eprintln!("an anchor's fee: {fee_before} before the flood, {} after", anchor_fee().await);
+	assert!(waits.iter().all(|w| *w <= 10), "anchored after {waits:?} blocks");
+	let blocks = ended - started - 3;
+	assert!(full * 2 >= blocks, "only {full} of {blocks} blocks were full: {counts:?}");
 }

@@ -140,6 +140,8 @@ pub const SLOT_DURATION: RuntimeApi = RuntimeApi("AuraApi", "slot_duration");
 pub const ANCHOR_OF: RuntimeApi = RuntimeApi("HostingApi", "anchor");
 /// The runtime API method `HostingApi_anchors`.
 pub const ANCHORS_OF: RuntimeApi = RuntimeApi("HostingApi", "anchors");
+/// The runtime API method `AccountNonceApi_account_nonce`.
+pub const ACCOUNT_NONCE: RuntimeApi = RuntimeApi("AccountNonceApi", "account_nonce");
 
 /// Every name above, for the test that holds them to the metadata.
 pub const CALLS: &[Call] = &[
@@ -180,7 +182,7 @@ pub const CONSTANTS: &[Constant] = &[MIN_UPDATE_INTERVAL, EXISTENTIAL_DEPOSIT];
 /// Every event above.
 pub const EVENTS: &[Event] = &[GROUP_CREATED];
 /// Every runtime API method above.
-pub const RUNTIME_APIS: &[RuntimeApi] = &[SLOT_DURATION, ANCHOR_OF, ANCHORS_OF];
+pub const RUNTIME_APIS: &[RuntimeApi] = &[SLOT_DURATION, ANCHOR_OF, ANCHORS_OF, ACCOUNT_NONCE];
 
 /// What of the above the runtime described by `metadata` lacks (or keys otherwise), as
 /// `Pallet::name`: empty when this client speaks that runtime. A client checks it when it

@@ -267,6 +267,14 @@ impl Node {
 		self.rpc.request("system_accountNextIndex", rpc_params![address]).await.expect("next nonce")
 	}
 
+	/// Submits `xt` to the pool; the node's answer.
+	pub async fn submit_extrinsic(
+		&self,
+		xt: UncheckedExtrinsic,
+	) -> Result<H256, jsonrpsee::core::ClientError> {
+		self.rpc.request("author_submitExtrinsic", rpc_params![sp_core::Bytes(xt.encode())]).await
+	}
+
 	async fn submit_at(&self, signer: impl Signer, call: RuntimeCall, nonce: u32) -> H256 {
 		let xt = signed_extrinsic(call, &signer.pair(), nonce, self.genesis_hash().await);
 		self.rpc
@@ -356,30 +364,33 @@ pub fn signed_extrinsic(
 	nonce: u32,
 	genesis: H256,
 ) -> UncheckedExtrinsic {
+	signed_extrinsic_with(call, signer, nonce, genesis, (Era::Immortal, genesis), 0)
+}
+
+/// A signed extrinsic living in `era`, which starts at the block `era.1` (the genesis for an
+/// immortal one), and tipping `tip`.
+pub fn signed_extrinsic_with(
+	call: RuntimeCall,
+	signer: &sr25519::Pair,
+	nonce: u32,
+	genesis: H256,
+	era: (Era, H256),
+	tip: u128,
+) -> UncheckedExtrinsic {
 	let tx_ext: TxExtension = (
 		frame_system::AuthorizeCall::<Runtime>::new(),
 		frame_system::CheckNonZeroSender::<Runtime>::new(),
 		frame_system::CheckSpecVersion::<Runtime>::new(),
 		frame_system::CheckTxVersion::<Runtime>::new(),
 		frame_system::CheckGenesis::<Runtime>::new(),
-		frame_system::CheckEra::<Runtime>::from(Era::Immortal),
+		frame_system::CheckEra::<Runtime>::from(era.0),
 		frame_system::CheckNonce::<Runtime>::from(nonce),
 		frame_system::CheckWeight::<Runtime>::new(),
-		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(tip),
 		frame_system::WeightReclaim::<Runtime>::new(),
 	);
-	let implicit = (
-		(),
-		(),
-		VERSION.spec_version,
-		VERSION.transaction_version,
-		genesis,
-		genesis,
-		(),
-		(),
-		(),
-		(),
-	);
+	let implicit =
+		((), (), VERSION.spec_version, VERSION.transaction_version, genesis, era.1, (), (), (), ());
 	let payload = SignedPayload::from_raw(call.clone(), tx_ext.clone(), implicit);
 	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
 	UncheckedExtrinsic::new_signed(
