@@ -90,8 +90,8 @@ mutations() {
   m push-ignores-checks slow node/src/hosting/direct_push.rs \
     'if !self.queue.may_connect(&self.endpoint) {' 'if false {' \
     -p quarks-node --test insiders a_host_named_for_a_private_address_gets_no_connection
-  m no-bidding slow client/src/send.rs \
-    'Some(ANCHOR_BIDDING),' 'None,' \
+  m no-bidding slow client/src/chain/transactions.rs \
+    'const BIDDING: Bidding = Bidding { after: 2, raises: 5 };' 'const BIDDING: Bidding = Bidding { after: 2, raises: 0 };' \
     -p quarks-node --test insiders sybils_filling_every_anchor_slot_do_not_stop_honest_mail
   m claims-crowded-out slow client/src/inbox/follow.rs \
     'match self.claims.iter_mut().find(|(host, _)| *host == source) {' 'match None::<&mut (Source, BatchMembership)> { _ if self.claims.len() >= 4 => {}' \

@@ -40,7 +40,6 @@ pub mod vocabulary;
 use failover::{Failover, Nodes};
 pub use failures::Failure;
 pub use funds::{NotAnAmount, Qrk};
-pub use transactions::Bidding;
 use vocabulary::{Constant, Event, RuntimeApi};
 
 /// The subxt client type used throughout.

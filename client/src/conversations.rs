@@ -28,7 +28,7 @@ use crate::{
 	mls::DeviceId,
 	queries::{self, GroupInfo},
 	seal,
-	send::{anchor_call, batch, ANCHOR_BIDDING},
+	send::{anchor_call, batch},
 	BlockNumber,
 };
 use quarks_primitives::{DeviceKey, Epoch, GroupId};
@@ -658,15 +658,7 @@ impl Messenger {
 				calls.push(anchor_call(&root, leaves.len() as u32));
 			}
 			let fields = vec![Value::unnamed_composite(calls)];
-			let ordering = self.chain.submit_bidding(
-				self.pair(),
-				vocabulary::BATCH_ALL,
-				fields,
-				Wait::Finalized,
-				Some(ANCHOR_BIDDING),
-				progress,
-			);
-			match ordering.await {
+			match self.transact(vocabulary::BATCH_ALL, fields, Wait::Finalized, progress).await {
 				Ok(_) => {
 					let applied = self
 						.with_device(|d| d.apply_commit(group, opens, &commit.message, ordered))?;

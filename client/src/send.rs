@@ -5,7 +5,7 @@
 //! for a long-running client), each envelope a leaf binding it to its destination.
 
 use crate::{
-	chain::{failures, hash_value, vocabulary, At, Bidding, ChainError, Included, Progress, Wait},
+	chain::{failures, hash_value, vocabulary, At, ChainError, Included, Progress, Wait},
 	database::{Message, MessageState},
 	error::ClientError,
 	messenger::Messenger,
@@ -35,11 +35,6 @@ use tokio::sync::{mpsc, oneshot};
 /// mail pending its anchor for 10 blocks from its arrival: the last attempts may come too
 /// late for them.)
 const ANCHOR_ATTEMPTS: u32 = 8;
-
-/// How an anchor (alone or with a group's commit) bids for a block when others keep blocks
-/// full: a tip of its fee after two seconds (two blocks) out of one, twice the last after
-/// each two more, at most five times (16 times the fee), well within the hosts' 10 blocks.
-pub(crate) const ANCHOR_BIDDING: Bidding = Bidding { stall: Duration::from_secs(2), raises: 5 };
 
 /// Most messages one read receipt names.
 pub const MAX_READ: u32 = 64;
@@ -319,15 +314,7 @@ impl Messenger {
 		let fields = vec![hash_value(&root), Value::u128(count.into())];
 		let mut attempt = 1;
 		let included = loop {
-			let anchor = self.chain.submit_bidding(
-				self.pair(),
-				vocabulary::ANCHOR,
-				fields.clone(),
-				wait,
-				Some(ANCHOR_BIDDING),
-				progress,
-			);
-			match anchor.await {
+			match self.transact(vocabulary::ANCHOR, fields.clone(), wait, progress).await {
 				// A refusal by the pool costs nothing and often passes built again at the
 				// next block: a runtime upgrade between building and pooling (the signature
 				// covers the spec version), or a nonce another process of this account took.

@@ -14,9 +14,12 @@ fn after_scheme(endpoint: &[u8]) -> Option<&[u8]> {
 		.find_map(|scheme| endpoint.strip_prefix(scheme.as_bytes()))
 }
 
-/// A printable-ASCII URL with a scheme hosts are reachable by and something after it.
+/// A printable-ASCII URL with a scheme hosts are reachable by and something after it,
+/// without `\`, `@` or `%`: URL parsers read the host of such a URL differently (one
+/// ends the host at a backslash, another after the last `@`), so a node could check one
+/// host and connect to another.
 pub fn is_endpoint(endpoint: &[u8]) -> bool {
-	let printable = endpoint.iter().all(|b| b.is_ascii_graphic());
+	let printable = endpoint.iter().all(|b| b.is_ascii_graphic() && !b"\\@%".contains(b));
 	printable && after_scheme(endpoint).is_some_and(|rest| !rest.is_empty())
 }
 
@@ -29,11 +32,13 @@ pub enum EndpointHost {
 	Name(String),
 }
 
-/// The host an endpoint names, if it is a URL hosts are reachable by.
+/// The host an endpoint names, if it is an endpoint ([`is_endpoint`]).
 pub fn endpoint_host(endpoint: &[u8]) -> Option<EndpointHost> {
+	if !is_endpoint(endpoint) {
+		return None;
+	}
 	let rest = core::str::from_utf8(after_scheme(endpoint)?).ok()?;
-	let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-	let host = authority.rsplit('@').next().unwrap_or_default();
+	let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
 	let host = match host.strip_prefix('[') {
 		Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
 		None => host.split(':').next().unwrap_or_default(),
@@ -48,29 +53,40 @@ pub fn endpoint_host(endpoint: &[u8]) -> Option<EndpointHost> {
 	})
 }
 
-/// Whether `ip` is a public address: not loopback, private, shared (CGNAT), link-local,
-/// unspecified or broadcast IPv4 (an IPv4-mapped IPv6 address counts as its IPv4), nor
-/// loopback, unspecified, unique-local or link-local IPv6.
+/// Whether `ip` is a public address. Not IPv4 in "this network" (0/8), loopback, private,
+/// shared (CGNAT), link-local, IETF protocol assignments (192.0.0/24), benchmarking
+/// (198.18/15), multicast or reserved (224/3, broadcast included). Not IPv6 loopback,
+/// unspecified, unique-local, link-local, site-local or multicast; an IPv6 address that
+/// carries an IPv4 one (mapped, compatible, NAT64 64:ff9b::/96) counts as that IPv4.
 pub fn is_public_ip(ip: IpAddr) -> bool {
 	match ip {
 		IpAddr::V4(v4) => {
-			let [a, b, ..] = v4.octets();
-			!(v4.is_loopback()
+			let [a, b, c, _] = v4.octets();
+			!(a == 0
+				|| v4.is_loopback()
 				|| v4.is_private()
 				|| v4.is_link_local()
-				|| v4.is_unspecified()
-				|| v4.is_broadcast()
-				|| (a == 100 && (64..128).contains(&b)))
+				|| (a == 100 && (64..128).contains(&b))
+				|| (a == 192 && b == 0 && c == 0)
+				|| (a == 198 && (18..20).contains(&b))
+				|| a >= 224)
 		}
-		IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-			Some(v4) => is_public_ip(IpAddr::V4(v4)),
-			None => {
-				!(v6.is_loopback()
-					|| v6.is_unspecified()
-					|| v6.is_unique_local()
-					|| v6.is_unicast_link_local())
+		IpAddr::V6(v6) => {
+			let segments = v6.segments();
+			let [.., w, x, y, z] = v6.octets();
+			let carried = core::net::Ipv4Addr::new(w, x, y, z);
+			let nat64 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+			let compatible = segments[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified();
+			if v6.to_ipv4_mapped().is_some() || nat64 || compatible {
+				return is_public_ip(IpAddr::V4(carried));
 			}
-		},
+			!(v6.is_loopback()
+				|| v6.is_unspecified()
+				|| v6.is_unique_local()
+				|| v6.is_unicast_link_local()
+				|| (segments[0] & 0xffc0) == 0xfec0
+				|| v6.is_multicast())
+		}
 	}
 }
 
@@ -94,7 +110,16 @@ mod tests {
 		let ip = |s: &str| Some(EndpointHost::Ip(s.parse().expect("an address")));
 		let name = |s: &str| Some(EndpointHost::Name(s.into()));
 		assert_eq!(endpoint_host(b"ws://127.0.0.1:9944"), ip("127.0.0.1"));
-		assert_eq!(endpoint_host(b"https://user@[::1]:443/rpc"), ip("::1"));
+		assert_eq!(endpoint_host(b"https://[::1]:443/rpc"), ip("::1"));
+		// Parsers disagree on where these hosts end: refused, by the chain and the node.
+		for ambiguous in [
+			&b"http://127.0.0.1:6379\\@mail.example.com/"[..],
+			b"https://user@mail.example.com",
+			b"http://mail.example.com%2f@10.0.0.1",
+		] {
+			assert!(!is_endpoint(ambiguous));
+			assert_eq!(endpoint_host(ambiguous), None);
+		}
 		assert_eq!(endpoint_host(b"http://Mail.Example.COM./x?y#z"), name("mail.example.com"));
 		assert_eq!(endpoint_host(b"http://"), None);
 		assert_eq!(endpoint_host(b"ftp://example.com"), None);
@@ -117,10 +142,25 @@ mod tests {
 			"fe80::1",
 			"::ffff:10.0.0.1",
 			"::ffff:169.254.0.1",
+			"0.1.2.3",
+			"192.0.0.8",
+			"198.18.0.1",
+			"224.0.0.1",
+			"240.0.0.1",
+			"64:ff9b::a00:1",
+			"::10.0.0.1",
+			"fec0::1",
+			"ff02::1",
 		] {
 			assert!(!is_public_ip(private.parse().expect("an address")), "{private}");
 		}
-		for public in ["93.184.216.34", "100.128.0.1", "2001:4860::8888", "::ffff:8.8.8.8"] {
+		for public in [
+			"93.184.216.34",
+			"100.128.0.1",
+			"2001:4860::8888",
+			"::ffff:8.8.8.8",
+			"64:ff9b::808:808",
+		] {
 			assert!(is_public_ip(public.parse().expect("an address")), "{public}");
 		}
 		assert!(!is_public(b"ws://localhost:9944"));

@@ -51,9 +51,10 @@ pub struct EndpointCheck {
 
 impl EndpointCheck {
 	/// Whether the endpoint may be connected to at `now` (ms since the Unix epoch); `None`
-	/// if the check is too old to tell.
+	/// if the check is too old to tell, or dated after `now` (a clock set back).
 	pub fn allows(&self, now: u64) -> Option<bool> {
-		(now.saturating_sub(self.checked_at) <= ENDPOINT_CHECK_MS).then_some(self.allowed)
+		let age = now.checked_sub(self.checked_at)?;
+		(age <= ENDPOINT_CHECK_MS).then_some(self.allowed)
 	}
 }
 

@@ -4,15 +4,18 @@
 //! Of transactions of equal priority the pool takes first those that expire first, so
 //! accounts that keep a block's anchor slots full with short-lived transactions would
 //! keep an honest one waiting until it is about to expire: longer than hosts hold pending
-//! mail. A transaction that bids ([`Bidding`]) is signed again with the same nonce and a
-//! tip, replacing itself, whenever it waits too long for a block: any tip outranks every
-//! untipped transaction, and an attacker who tips too pays that tip on every slot it fills.
+//! mail. So every transaction bids ([`BIDDING`]): it is signed again with the same nonce and a
+//! tip, replacing itself, whenever blocks come without it: any tip outranks every untipped
+//! transaction, and an attacker who tips too pays that tip on every slot it fills.
 
 use super::{
 	block_number, rpc_error, AccountSigner, At, Chain, ChainError, ChainEvent, Failure, Included,
 	Progress, Wait,
 };
-use crate::chain::vocabulary::{self, Call};
+use crate::{
+	chain::vocabulary::{self, Call},
+	BlockNumber,
+};
 use codec::Encode;
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
 use std::time::{Duration, Instant};
@@ -24,42 +27,56 @@ use subxt::{
 	transactions::{TransactionProgress, TransactionStatus},
 };
 
-/// How a transaction bids for a block: after each `stall` without being in one, it is
-/// signed again with a higher tip (its fee at first, then twice the last), at most
-/// `raises` times.
+/// How a transaction bids for a block: once `after` blocks came without it, it is signed
+/// again with a higher tip (its fee at first, then twice the last), at most `raises` times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Bidding {
-	/// How long it may wait for a block before it raises its tip.
-	pub stall: Duration,
+struct Bidding {
+	/// Blocks that may come without it before it raises its tip.
+	after: BlockNumber,
 	/// How many times it may raise its tip.
-	pub raises: u32,
+	raises: u32,
+}
+
+/// How every transaction bids: once two blocks came without it, a tip of its fee; twice
+/// the last after each two more, at most five times (16 times the fee), so by about 10
+/// blocks, the hosts' wait for an anchor.
+const BIDDING: Bidding = Bidding { after: 2, raises: 5 };
+
+/// How often a bidding transaction looks at the chain: a slot.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
+
+/// Where a transaction's bidding stands.
+struct Bid {
+	tip: u128,
+	raises: u32,
+	/// The best block when it was last signed.
+	signed_at: BlockNumber,
+}
+
+/// What a look at the chain decided for a bidding transaction.
+enum Raise {
+	/// Signed again with a higher tip: its new status stream.
+	Raised(Watch),
+	/// Not now: look again later.
+	NotYet,
+	/// No more raises: in a block already (its status comes late from a loaded pool), out
+	/// of raises, or a raise refused (it was just included, or the tip cannot be paid):
+	/// the transaction as it stands goes on.
+	Done,
 }
 
 type Watch = TransactionProgress<SubstrateConfig, OnlineClientAtBlockImpl<SubstrateConfig>>;
 
 impl Chain {
 	/// Signs `call(fields)` with `signer`, submits it and waits as `wait` says, reporting
-	/// each step to `progress`. A transaction that fails on chain is an error naming the
-	/// pallet error.
+	/// each step to `progress`, bidding for a block ([`BIDDING`]) while blocks come without
+	/// it. A transaction that fails on chain is an error naming the pallet error.
 	pub async fn submit(
 		&self,
 		signer: &sr25519::Pair,
 		call: Call,
 		fields: Vec<Value>,
 		wait: Wait,
-		progress: &mut (dyn FnMut(Progress) + Send),
-	) -> Result<Included, ChainError> {
-		self.submit_bidding(signer, call, fields, wait, None, progress).await
-	}
-
-	/// As [`Chain::submit`], raising its tip as `bidding` says while it waits for a block.
-	pub async fn submit_bidding(
-		&self,
-		signer: &sr25519::Pair,
-		call: Call,
-		fields: Vec<Value>,
-		wait: Wait,
-		bidding: Option<Bidding>,
 		progress: &mut (dyn FnMut(Progress) + Send),
 	) -> Result<Included, ChainError> {
 		// Built at the best block: a transaction is mortal (32 blocks) from the block it is
@@ -73,40 +90,30 @@ impl Chain {
 				Err(message) => return Err(self.refusal(signer, call, fields, message).await),
 			};
 		progress(Progress::Submitted);
-		let (mut tip, mut raises) = (0u128, 0u32);
-		// When to raise next; statuses other than a block's do not put it off.
-		let mut raise_at = bidding.map(|b| Instant::now() + b.stall);
+		let mut bid = (self.block_number(At::Best).await.ok()).map(|signed_at| Bid {
+			tip: 0,
+			raises: 0,
+			signed_at,
+		});
+		// When to look next; statuses other than a block's do not put it off.
+		let mut look_at = bid.as_ref().map(|_| Instant::now() + LOOK_EVERY);
 		loop {
-			let next = match raise_at {
+			let next = match look_at {
 				Some(at) => tokio::time::timeout_at(at.into(), watch.next()).await,
 				None => Ok(watch.next().await),
 			};
 			let status = match next {
 				Ok(Some(status)) => status.map_err(rpc_error)?,
 				Ok(None) => break,
-				// No block yet by its status, which comes late from a loaded pool: unless
-				// its nonce is taken already, the same nonce, a higher tip, replacing it.
 				Err(_) => {
-					let account = AccountId32::from(signer.public()).encode();
-					let next_nonce: u32 =
-						self.runtime_api_at(At::Best, vocabulary::ACCOUNT_NONCE, &account).await?;
-					let bidding =
-						bidding.filter(|b| u64::from(next_nonce) <= nonce && raises < b.raises);
-					let Some(bidding) = bidding else {
-						raise_at = None;
-						continue;
-					};
-					tip = match tip {
-						0 => self.fee(signer, call, fields.clone()).await?.0.max(1),
-						tip => tip.saturating_mul(2),
-					};
-					raises += 1;
-					raise_at = Some(Instant::now() + bidding.stall);
-					let raised = self.sign_and_watch(&at, signer, call, &fields, Some(nonce), tip);
-					watch = match raised.await? {
-						Ok((_, watch)) => watch,
-						// Most likely it was just included: the caller can tell by its effect.
-						Err(message) => return Err(ChainError::Refused(message)),
+					let Some(bid) = bid.as_mut() else { break };
+					look_at = match self.raise(&at, signer, call, &fields, nonce, bid).await {
+						Raise::Raised(raised) => {
+							watch = raised;
+							Some(Instant::now() + LOOK_EVERY)
+						}
+						Raise::NotYet => Some(Instant::now() + LOOK_EVERY),
+						Raise::Done => None,
 					};
 					continue;
 				}
@@ -125,7 +132,7 @@ impl Chain {
 				}
 				TransactionStatus::Validated | TransactionStatus::NoLongerInBestBlock => continue,
 			};
-			raise_at = None;
+			look_at = None;
 			let block_hash = H256(in_block.block_hash().0);
 			let header = self.api.at_block(in_block.block_hash()).await.map_err(rpc_error)?;
 			let number = block_number(header.block_number())?;
@@ -155,6 +162,48 @@ impl Chain {
 			return Ok(Included { block_hash, block_number: number, finalized, events });
 		}
 		Err(ChainError::Rpc("the node stopped reporting the transaction's status".into()))
+	}
+
+	/// Raises the tip of `signer`'s transaction with `nonce` if blocks are contested: it is
+	/// the account's next one at the best block and [`BIDDING`]`.after` blocks came since
+	/// it was signed. (An earlier transaction of the account waiting, or blocks not coming,
+	/// is no contest a tip wins.)
+	async fn raise(
+		&self,
+		at: &OnlineClientAtBlock<SubstrateConfig>,
+		signer: &sr25519::Pair,
+		call: Call,
+		fields: &[Value],
+		nonce: u64,
+		bid: &mut Bid,
+	) -> Raise {
+		let account = AccountId32::from(signer.public()).encode();
+		let next_nonce = self.runtime_api_at::<u32>(At::Best, vocabulary::ACCOUNT_NONCE, &account);
+		let (Ok(next_nonce), Ok(best)) = (next_nonce.await, self.block_number(At::Best).await)
+		else {
+			return Raise::Done;
+		};
+		let next_nonce = u64::from(next_nonce);
+		if next_nonce > nonce || bid.raises >= BIDDING.raises {
+			return Raise::Done;
+		}
+		if next_nonce < nonce || best < bid.signed_at.saturating_add(BIDDING.after) {
+			return Raise::NotYet;
+		}
+		let tip = match bid.tip {
+			0 => match self.fee(signer, call, fields.to_vec()).await {
+				Ok(fee) => fee.0.max(1),
+				Err(_) => return Raise::Done,
+			},
+			tip => tip.saturating_mul(2),
+		};
+		match self.sign_and_watch(at, signer, call, fields, Some(nonce), tip).await {
+			Ok(Ok((_, watch))) => {
+				*bid = Bid { tip, raises: bid.raises + 1, signed_at: best };
+				Raise::Raised(watch)
+			}
+			_ => Raise::Done,
+		}
 	}
 
 	/// Signs `call(fields)` at block `at` with `nonce` (the pool's next one if none) and

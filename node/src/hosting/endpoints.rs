@@ -13,6 +13,7 @@
 use super::relay_queue::RelayQueue;
 use crate::client::FullClient;
 use codec::Decode;
+use futures::StreamExt;
 use quarks_primitives::{
 	endpoint::{endpoint_host, is_public_ip, EndpointHost},
 	relay_queue::EndpointCheck,
@@ -65,18 +66,25 @@ pub async fn check_endpoints<S: OffchainStorage>(
 	let mut refused = BTreeSet::new();
 	loop {
 		let (allow_private, endpoints) = admitted_endpoints(&client);
-		for endpoint in endpoints {
-			let allowed = allow_private || is_public_endpoint(&endpoint).await;
+		// Stamped before the names resolve, and all at once: slow names delay no check.
+		let checked_at = unix_millis();
+		let checks: Vec<(Vec<u8>, bool)> = futures::stream::iter(endpoints)
+			.map(|endpoint| async move {
+				let well_formed = endpoint_host(&endpoint).is_some();
+				let allowed = well_formed && (allow_private || is_public_endpoint(&endpoint).await);
+				(endpoint, allowed)
+			})
+			.buffer_unordered(16)
+			.collect()
+			.await;
+		for (endpoint, allowed) in checks {
 			let shown = String::from_utf8_lossy(&endpoint).into_owned();
 			if !allowed && refused.insert(endpoint.clone()) {
-				log::warn!(target: "quarks-push", "not connecting to host endpoint {shown}: it is not a public address");
+				log::warn!(target: "quarks-push", "not connecting to host endpoint {shown}: it is malformed, does not resolve, or resolves to an address that is not public");
 			} else if allowed && refused.remove(&endpoint) {
-				log::info!(target: "quarks-push", "host endpoint {shown} is a public address again");
+				log::info!(target: "quarks-push", "host endpoint {shown} may be connected to again");
 			}
-			queue.record_endpoint_check(
-				&endpoint,
-				EndpointCheck { allowed, checked_at: unix_millis() },
-			);
+			queue.record_endpoint_check(&endpoint, EndpointCheck { allowed, checked_at });
 		}
 		tokio::time::sleep(CHECK_EVERY).await;
 	}
@@ -97,10 +105,15 @@ fn admitted_endpoints(client: &FullClient) -> (bool, BTreeSet<Vec<u8>>) {
 		.storage_pairs(best, Some(&prefix), None)
 		.map(|pairs| {
 			pairs
-				.filter_map(|(_, data)| {
-					pallet_quarks_hosts::HostRecordOf::<Runtime>::decode(&mut &data.0[..]).ok()
+				// The endpoint leads the record: read alone, it outlives changes to the rest.
+				.filter_map(|(key, data)| {
+					let endpoint = Vec::<u8>::decode(&mut &data.0[..]);
+					endpoint
+						.map_err(
+							|e| log::warn!(target: "quarks-push", "host record {key:?} unread: {e}"),
+						)
+						.ok()
 				})
-				.map(|record| record.endpoint.into_inner())
 				.collect()
 		})
 		.map_err(|e| log::warn!(target: "quarks-push", "host endpoints unread: {e}"))

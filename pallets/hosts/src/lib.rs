@@ -202,7 +202,8 @@ pub mod pallet {
 		NotHost,
 		/// The endpoint is longer than `MaxEndpointLen`.
 		EndpointTooLong,
-		/// The endpoint is not a `ws://`, `wss://`, `http://` or `https://` URL.
+		/// The endpoint is not a `ws://`, `wss://`, `http://` or `https://` URL of printable
+		/// ASCII without `\`, `@` or `%`.
 		InvalidEndpoint,
 		/// The endpoint names a loopback, private or link-local address, which this
 		/// network does not allow.

@@ -289,7 +289,7 @@ fn post_all<T: Config>(
 			check.and_then(|check| check.allows(sp_io::offchain::timestamp().unix_millis()));
 		if allowed != Some(true) {
 			let answer = if allowed.is_some() {
-				log::info!(target: LOG_TARGET, "host {host:?} at {url} resolves to a private address");
+				log::info!(target: LOG_TARGET, "host {host:?} at {url} may not be connected to, by its node's check");
 				Answer::Retry
 			} else {
 				Answer::Unchecked
