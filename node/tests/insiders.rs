@@ -335,7 +335,7 @@ async fn fill_anchor_slots(
 /// of them at every block: every anchor slot (341 a block) is taken, as long as it pays.
 /// Of equal priority, the pool takes first what expires first, and the attacker's
 /// transactions live 4 blocks: an untipped anchor waited 31 blocks. Honest mail still
-/// flows, because the client bids for its anchor after 2 s without a block: each of
+/// flows, because the client bids for its anchor once blocks pass it by: each of
 /// Alice's letters to Bob is anchored within the hosts' 10-block wait for pending mail,
 /// and Bob reads it.
 #[tokio::test(flavor = "multi_thread")]

@@ -14,13 +14,10 @@ fn after_scheme(endpoint: &[u8]) -> Option<&[u8]> {
 		.find_map(|scheme| endpoint.strip_prefix(scheme.as_bytes()))
 }
 
-/// A printable-ASCII URL with a scheme hosts are reachable by and something after it,
-/// without `\`, `@` or `%`: URL parsers read the host of such a URL differently (one
-/// ends the host at a backslash, another after the last `@`), so a node could check one
-/// host and connect to another.
+/// Whether `endpoint` is a printable-ASCII URL with a scheme hosts are reachable by and a
+/// host every URL parser reads alike ([`endpoint_host`]).
 pub fn is_endpoint(endpoint: &[u8]) -> bool {
-	let printable = endpoint.iter().all(|b| b.is_ascii_graphic() && !b"\\@%".contains(b));
-	printable && after_scheme(endpoint).is_some_and(|rest| !rest.is_empty())
+	endpoint_host(endpoint).is_some()
 }
 
 /// The host part of an endpoint's URL.
@@ -32,25 +29,35 @@ pub enum EndpointHost {
 	Name(String),
 }
 
-/// The host an endpoint names, if it is an endpoint ([`is_endpoint`]).
+/// The host an endpoint names, if it is a printable-ASCII URL with a scheme hosts are
+/// reachable by, and a host that URL parsers read alike. Not one with `\`, `@` or `%`
+/// before its path (one parser ends the host at a backslash, another after the last
+/// `@`), nor a name that ends in a number (`127.1`, `0x7f.1`, `2130706433`), which URL
+/// parsers and resolvers read as an IPv4 address: so a node connects to the host it
+/// checked.
 pub fn endpoint_host(endpoint: &[u8]) -> Option<EndpointHost> {
-	if !is_endpoint(endpoint) {
+	if !endpoint.iter().all(u8::is_ascii_graphic) {
 		return None;
 	}
 	let rest = core::str::from_utf8(after_scheme(endpoint)?).ok()?;
-	let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-	let host = match host.strip_prefix('[') {
+	let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+	if authority.contains(['\\', '@', '%']) {
+		return None;
+	}
+	let host = match authority.strip_prefix('[') {
 		Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
-		None => host.split(':').next().unwrap_or_default(),
+		None => authority.split(':').next().unwrap_or_default(),
 	};
 	let host = host.trim_end_matches('.').to_ascii_lowercase();
 	if host.is_empty() {
 		return None;
 	}
-	Some(match host.parse::<IpAddr>() {
-		Ok(ip) => EndpointHost::Ip(ip),
-		Err(_) => EndpointHost::Name(host),
-	})
+	if let Ok(ip) = host.parse::<IpAddr>() {
+		return Some(EndpointHost::Ip(ip));
+	}
+	let last = host.rsplit('.').next().unwrap_or_default();
+	let numeric = last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x");
+	(!numeric).then_some(EndpointHost::Name(host))
 }
 
 /// Whether `ip` is a public address. Not IPv4 in "this network" (0/8), loopback, private,
@@ -116,11 +123,16 @@ mod tests {
 			&b"http://127.0.0.1:6379\\@mail.example.com/"[..],
 			b"https://user@mail.example.com",
 			b"http://mail.example.com%2f@10.0.0.1",
+			b"http://127.1:9944",
+			b"http://2130706433/",
+			b"http://0x7f.1",
 		] {
 			assert!(!is_endpoint(ambiguous));
 			assert_eq!(endpoint_host(ambiguous), None);
 		}
 		assert_eq!(endpoint_host(b"http://Mail.Example.COM./x?y#z"), name("mail.example.com"));
+		// What follows the host is the host's business.
+		assert_eq!(endpoint_host(b"https://mail.example.com/%7Eq/@rpc"), name("mail.example.com"));
 		assert_eq!(endpoint_host(b"http://"), None);
 		assert_eq!(endpoint_host(b"ftp://example.com"), None);
 	}

@@ -140,7 +140,7 @@ pub const SENTENCES: &[(&str, &str, &str)] = &[
 	("Hosts", "AlreadyHost", "This account runs an admitted host already: update its record instead."),
 	("Hosts", "NotHost", "This account runs no admitted host: the network's operators admit hosts."),
 	("Hosts", "EndpointTooLong", "The endpoint is longer than this network allows: give a shorter URL."),
-	("Hosts", "InvalidEndpoint", "The endpoint must be a ws://, wss://, http:// or https:// URL without \\, @ or %."),
+	("Hosts", "InvalidEndpoint", "The endpoint must be a ws://, wss://, http:// or https:// URL, without \\, @ or % before its path, naming a host by its name or address."),
 	("Hosts", "PrivateEndpoint", "The endpoint names a loopback or private address, which this network does not allow: give the host's public address."),
 	("Hosts", "ZeroRetention", "A host must keep mail for at least one block: give a longer retention."),
 	("Hosts", "RetentionTooLong", "That retention is longer than this network allows: give a shorter one."),

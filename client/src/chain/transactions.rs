@@ -16,7 +16,7 @@ use crate::{
 	chain::vocabulary::{self, Call},
 	BlockNumber,
 };
-use codec::Encode;
+use codec::{Decode, Encode};
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
 use std::time::{Duration, Instant};
 use subxt::{
@@ -27,41 +27,46 @@ use subxt::{
 	transactions::{TransactionProgress, TransactionStatus},
 };
 
-/// How a transaction bids for a block: once `after` blocks came without it, it is signed
-/// again with a higher tip (its fee at first, then twice the last), at most `raises` times.
+/// How a transaction bids for a block: once `first` blocks (and as many slots) came
+/// without it, it is signed again with a tip of its fee; after each `then` more, with twice
+/// the last; at most `raises` times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Bidding {
-	/// Blocks that may come without it before it raises its tip.
-	after: BlockNumber,
+	/// Blocks that may come without it before its first tip.
+	first: BlockNumber,
+	/// Blocks between later raises.
+	then: BlockNumber,
 	/// How many times it may raise its tip.
 	raises: u32,
 }
 
-/// How every transaction bids: once two blocks came without it, a tip of its fee; twice
-/// the last after each two more, at most five times (16 times the fee), so by about 10
-/// blocks, the hosts' wait for an anchor.
-const BIDDING: Bidding = Bidding { after: 2, raises: 5 };
+/// How every transaction bids: a tip of its fee once two blocks came without it, then
+/// twice the last after each further block, at most five times: 16 times the fee from its
+/// sixth block on, within the hosts' 10-block wait for an anchor.
+const BIDDING: Bidding = Bidding { first: 2, then: 1, raises: 5 };
 
-/// How often a bidding transaction looks at the chain: a slot.
-const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// How often a bidding transaction looks at the chain, and how long a block may take: a
+/// slot.
+const SLOT: Duration = Duration::from_secs(1);
 
 /// Where a transaction's bidding stands.
 struct Bid {
 	tip: u128,
 	raises: u32,
-	/// The best block when it was last signed.
-	signed_at: BlockNumber,
+	/// The best block, and the time, when it was last signed or last waited for an earlier
+	/// transaction of the account.
+	since: (BlockNumber, Instant),
 }
 
 /// What a look at the chain decided for a bidding transaction.
 enum Raise {
-	/// Signed again with a higher tip: its new status stream.
+	/// Signed again with a higher tip: the new version's status stream.
 	Raised(Watch),
 	/// Not now: look again later.
 	NotYet,
 	/// No more raises: in a block already (its status comes late from a loaded pool), out
-	/// of raises, or a raise refused (it was just included, or the tip cannot be paid):
-	/// the transaction as it stands goes on.
+	/// of raises, or a raise refused (the tip cannot be paid, say): the transaction as it
+	/// stands goes on.
 	Done,
 }
 
@@ -84,35 +89,40 @@ impl Chain {
 		// finality lags that far behind (a validator down). Every raise is built at the same
 		// block: one the pool may not have caught up with yet would be refused.
 		let at = self.at(At::Best).await?;
-		let (nonce, mut watch) =
-			match self.sign_and_watch(&at, signer, call, &fields, None, 0).await? {
-				Ok(submitted) => submitted,
-				Err(message) => return Err(self.refusal(signer, call, fields, message).await),
-			};
+		let (nonce, watch) = match self.sign_and_watch(&at, signer, call, &fields, None, 0).await? {
+			Ok(submitted) => submitted,
+			Err(message) => return Err(self.refusal(signer, call, fields, message).await),
+		};
 		progress(Progress::Submitted);
-		let mut bid = (self.block_number(At::Best).await.ok()).map(|signed_at| Bid {
-			tip: 0,
-			raises: 0,
-			signed_at,
-		});
+		let since = (block_number(at.block_number())?, Instant::now());
+		let mut bid = Bid { tip: 0, raises: 0, since };
+		// Every version signed is followed: an earlier one may be the one a block takes.
+		let mut versions = vec![watch];
 		// When to look next; statuses other than a block's do not put it off.
-		let mut look_at = bid.as_ref().map(|_| Instant::now() + LOOK_EVERY);
+		let mut look_at = Some(Instant::now() + SLOT);
 		loop {
+			let next = futures::future::select_all(versions.iter_mut().map(|v| Box::pin(v.next())));
 			let next = match look_at {
-				Some(at) => tokio::time::timeout_at(at.into(), watch.next()).await,
-				None => Ok(watch.next().await),
-			};
-			let status = match next {
-				Ok(Some(status)) => status.map_err(rpc_error)?,
-				Ok(None) => break,
+				Some(at) => tokio::time::timeout_at(at.into(), next).await,
+				None => Ok(next.await),
+			}
+			.map(|(status, version, _)| (status, version));
+			let (status, version) = match next {
+				Ok((Some(status), version)) => (status.map_err(rpc_error)?, version),
+				Ok((None, version)) => {
+					versions.swap_remove(version);
+					if versions.is_empty() {
+						break;
+					}
+					continue;
+				}
 				Err(_) => {
-					let Some(bid) = bid.as_mut() else { break };
-					look_at = match self.raise(&at, signer, call, &fields, nonce, bid).await {
+					look_at = match self.raise(&at, signer, call, &fields, nonce, &mut bid).await {
 						Raise::Raised(raised) => {
-							watch = raised;
-							Some(Instant::now() + LOOK_EVERY)
+							versions.push(raised);
+							Some(Instant::now() + SLOT)
 						}
-						Raise::NotYet => Some(Instant::now() + LOOK_EVERY),
+						Raise::NotYet => Some(Instant::now() + SLOT),
 						Raise::Done => None,
 					};
 					continue;
@@ -125,6 +135,15 @@ impl Chain {
 				}
 				TransactionStatus::InBestBlock(in_block) => (in_block, false),
 				TransactionStatus::InFinalizedBlock(in_block) => (in_block, true),
+				// Replaced by a later version, or the version a block took: others go on.
+				TransactionStatus::Invalid { .. }
+				| TransactionStatus::Dropped { .. }
+				| TransactionStatus::Error { .. }
+					if versions.len() > 1 =>
+				{
+					versions.swap_remove(version);
+					continue;
+				}
 				TransactionStatus::Invalid { message }
 				| TransactionStatus::Dropped { message }
 				| TransactionStatus::Error { message } => {
@@ -165,9 +184,9 @@ impl Chain {
 	}
 
 	/// Raises the tip of `signer`'s transaction with `nonce` if blocks are contested: it is
-	/// the account's next one at the best block and [`BIDDING`]`.after` blocks came since
-	/// it was signed. (An earlier transaction of the account waiting, or blocks not coming,
-	/// is no contest a tip wins.)
+	/// the account's next one at the best block, and blocks and slots came without it
+	/// ([`BIDDING`]). An earlier transaction of the account waiting, or blocks not coming,
+	/// or a node catching up, is no contest a tip wins; a look that fails is tried again.
 	async fn raise(
 		&self,
 		at: &OnlineClientAtBlock<SubstrateConfig>,
@@ -177,32 +196,47 @@ impl Chain {
 		nonce: u64,
 		bid: &mut Bid,
 	) -> Raise {
-		let account = AccountId32::from(signer.public()).encode();
-		let next_nonce = self.runtime_api_at::<u32>(At::Best, vocabulary::ACCOUNT_NONCE, &account);
-		let (Ok(next_nonce), Ok(best)) = (next_nonce.await, self.block_number(At::Best).await)
-		else {
-			return Raise::Done;
-		};
-		let next_nonce = u64::from(next_nonce);
-		if next_nonce > nonce || bid.raises >= BIDDING.raises {
+		if bid.raises >= BIDDING.raises {
 			return Raise::Done;
 		}
-		if next_nonce < nonce || best < bid.signed_at.saturating_add(BIDDING.after) {
+		let Ok(best) = self.at(At::Best).await else { return Raise::NotYet };
+		let account = AccountId32::from(signer.public()).encode();
+		let (method, apis) = (vocabulary::ACCOUNT_NONCE.method(), best.runtime_apis());
+		let Ok(bytes) = apis.call_raw(&method, Some(&account[..])).await else {
+			return Raise::NotYet;
+		};
+		let (Ok(next_nonce), Ok(number)) =
+			(u32::decode(&mut &bytes[..]), block_number(best.block_number()))
+		else {
+			return Raise::NotYet;
+		};
+		let next_nonce = u64::from(next_nonce);
+		if next_nonce > nonce {
+			return Raise::Done;
+		}
+		if next_nonce < nonce {
+			bid.since = (number, Instant::now());
+			return Raise::NotYet;
+		}
+		let blocks = if bid.raises == 0 { BIDDING.first } else { BIDDING.then };
+		let (signed_at, signed_when) = bid.since;
+		if number < signed_at.saturating_add(blocks) || signed_when.elapsed() < SLOT * blocks {
 			return Raise::NotYet;
 		}
 		let tip = match bid.tip {
 			0 => match self.fee(signer, call, fields.to_vec()).await {
 				Ok(fee) => fee.0.max(1),
-				Err(_) => return Raise::Done,
+				Err(_) => return Raise::NotYet,
 			},
 			tip => tip.saturating_mul(2),
 		};
 		match self.sign_and_watch(at, signer, call, fields, Some(nonce), tip).await {
 			Ok(Ok((_, watch))) => {
-				*bid = Bid { tip, raises: bid.raises + 1, signed_at: best };
+				*bid = Bid { tip, raises: bid.raises + 1, since: (number, Instant::now()) };
 				Raise::Raised(watch)
 			}
-			_ => Raise::Done,
+			Ok(Err(_)) => Raise::Done,
+			Err(_) => Raise::NotYet,
 		}
 	}
 

@@ -3,10 +3,11 @@
 //! The chain refuses an endpoint that names a private address unless the network allows
 //! them, but it cannot resolve names: a host's operator could name one that resolves to
 //! 127.0.0.1 or 10.0.0.5 and aim every node's pushes at the services there. So this node
-//! resolves every admitted host's endpoint every 30 s and records in its offchain storage
-//! whether it may connect there: only if every address the name resolves to is public, or
-//! the network allows private endpoints. The direct push and the relay worker post only to
-//! endpoints allowed by a check at most [`ENDPOINT_CHECK_MS`] old.
+//! resolves every admitted host's endpoint (a new one at the block that admits it, then
+//! every 30 s) and records in its offchain storage whether it may connect there: only if
+//! every address the name resolves to is public, or the network allows private endpoints.
+//! The direct push and the relay worker post only to endpoints allowed by a check at most
+//! [`ENDPOINT_CHECK_MS`] old.
 //!
 //! [`ENDPOINT_CHECK_MS`]: quarks_primitives::relay_queue::ENDPOINT_CHECK_MS
 
@@ -19,13 +20,13 @@ use quarks_primitives::{
 	relay_queue::EndpointCheck,
 };
 use quarks_runtime::Runtime;
-use sc_client_api::StorageProvider;
+use sc_client_api::{BlockchainEvents, StorageProvider};
 use sp_blockchain::HeaderBackend;
 use sp_core::{offchain::OffchainStorage, storage::StorageKey};
 use std::{
-	collections::BTreeSet,
+	collections::{BTreeSet, HashMap},
 	sync::Arc,
-	time::{Duration, SystemTime, UNIX_EPOCH},
+	time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 /// How often every host's endpoint is checked again.
@@ -39,54 +40,73 @@ pub fn unix_millis() -> u64 {
 }
 
 /// Whether this node may connect to `endpoint`: its host is a public address, or a name
-/// whose every address is public (a name that does not resolve is not allowed).
-pub async fn is_public_endpoint(endpoint: &[u8]) -> bool {
+/// whose every address is public; `None` if its name does not resolve now (a failed lookup
+/// says nothing of where it points).
+pub async fn is_public_endpoint(endpoint: &[u8]) -> Option<bool> {
 	match endpoint_host(endpoint) {
-		Some(EndpointHost::Ip(ip)) => is_public_ip(ip),
+		Some(EndpointHost::Ip(ip)) => Some(is_public_ip(ip)),
 		Some(EndpointHost::Name(name)) => {
 			let lookup = tokio::net::lookup_host((name.as_str(), 0));
-			match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
-				Ok(Ok(addresses)) => {
-					let addresses: Vec<_> = addresses.map(|a| a.ip()).collect();
-					!addresses.is_empty() && addresses.into_iter().all(is_public_ip)
-				}
-				_ => false,
-			}
+			let addresses: Vec<_> = tokio::time::timeout(RESOLVE_TIMEOUT, lookup)
+				.await
+				.ok()?
+				.ok()?
+				.map(|a| a.ip())
+				.collect();
+			(!addresses.is_empty()).then(|| addresses.into_iter().all(is_public_ip))
 		}
-		None => false,
+		None => Some(false),
 	}
 }
 
-/// Checks every admitted host's endpoint at the best block, now and every [`CHECK_EVERY`],
-/// recording each check in `queue`'s storage.
+/// Checks every admitted host's endpoint, recording each check in `queue`'s storage: an
+/// endpoint new at the best block at once (a host that moved is pushed to within a block),
+/// the others every [`CHECK_EVERY`]. A name that does not resolve gets no new check: its
+/// last one ages out, and the worker waits for it without counting attempts.
 pub async fn check_endpoints<S: OffchainStorage>(
 	client: Arc<FullClient>,
 	queue: Arc<RelayQueue<S>>,
 ) {
+	let mut blocks = client.import_notification_stream();
+	let mut checked: HashMap<Vec<u8>, Instant> = HashMap::new();
 	let mut refused = BTreeSet::new();
 	loop {
 		let (allow_private, endpoints) = admitted_endpoints(&client);
+		checked.retain(|endpoint, _| endpoints.contains(endpoint));
+		refused.retain(|endpoint| endpoints.contains(endpoint));
+		let due = endpoints
+			.into_iter()
+			.filter(|endpoint| checked.get(endpoint).is_none_or(|at| at.elapsed() >= CHECK_EVERY));
 		// Stamped before the names resolve, and all at once: slow names delay no check.
 		let checked_at = unix_millis();
-		let checks: Vec<(Vec<u8>, bool)> = futures::stream::iter(endpoints)
+		let checks: Vec<(Vec<u8>, Option<bool>)> = futures::stream::iter(due)
 			.map(|endpoint| async move {
-				let well_formed = endpoint_host(&endpoint).is_some();
-				let allowed = well_formed && (allow_private || is_public_endpoint(&endpoint).await);
+				let allowed = match endpoint_host(&endpoint) {
+					None => Some(false),
+					Some(_) if allow_private => Some(true),
+					Some(_) => is_public_endpoint(&endpoint).await,
+				};
 				(endpoint, allowed)
 			})
 			.buffer_unordered(16)
 			.collect()
 			.await;
 		for (endpoint, allowed) in checks {
+			checked.insert(endpoint.clone(), Instant::now());
 			let shown = String::from_utf8_lossy(&endpoint).into_owned();
+			let Some(allowed) = allowed else {
+				log::debug!(target: "quarks-push", "host endpoint {shown} does not resolve now");
+				continue;
+			};
 			if !allowed && refused.insert(endpoint.clone()) {
-				log::warn!(target: "quarks-push", "not connecting to host endpoint {shown}: it is malformed, does not resolve, or resolves to an address that is not public");
+				log::warn!(target: "quarks-push", "not connecting to host endpoint {shown}: it is malformed or resolves to an address that is not public");
 			} else if allowed && refused.remove(&endpoint) {
 				log::info!(target: "quarks-push", "host endpoint {shown} may be connected to again");
 			}
 			queue.record_endpoint_check(&endpoint, EndpointCheck { allowed, checked_at });
 		}
-		tokio::time::sleep(CHECK_EVERY).await;
+		// The next block, or the next round of checks if blocks stop.
+		let _ = tokio::time::timeout(CHECK_EVERY, blocks.next()).await;
 	}
 }
 
@@ -127,10 +147,10 @@ mod tests {
 
 	#[tokio::test]
 	async fn a_name_that_resolves_to_loopback_is_not_public() {
-		assert!(!is_public_endpoint(b"ws://localhost:9944").await);
-		assert!(!is_public_endpoint(b"http://127.0.0.1:9944").await);
-		assert!(!is_public_endpoint(b"https://[::1]/").await);
-		assert!(!is_public_endpoint(b"http://no-such-name.invalid").await, "unresolved");
-		assert!(is_public_endpoint(b"https://93.184.216.34/rpc").await);
+		assert_eq!(is_public_endpoint(b"ws://localhost:9944").await, Some(false));
+		assert_eq!(is_public_endpoint(b"http://127.0.0.1:9944").await, Some(false));
+		assert_eq!(is_public_endpoint(b"https://[::1]/").await, Some(false));
+		assert_eq!(is_public_endpoint(b"http://no-such-name.invalid").await, None, "unresolved");
+		assert_eq!(is_public_endpoint(b"https://93.184.216.34/rpc").await, Some(true));
 	}
 }

@@ -203,7 +203,8 @@ pub mod pallet {
 		/// The endpoint is longer than `MaxEndpointLen`.
 		EndpointTooLong,
 		/// The endpoint is not a `ws://`, `wss://`, `http://` or `https://` URL of printable
-		/// ASCII without `\`, `@` or `%`.
+		/// ASCII whose host every URL parser reads alike: no `\`, `@` or `%` before its path,
+		/// no name that ends in a number.
 		InvalidEndpoint,
 		/// The endpoint names a loopback, private or link-local address, which this
 		/// network does not allow.
