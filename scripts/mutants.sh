@@ -63,6 +63,15 @@ mutations() {
   m shorter-request-deadline fast pallets/messaging/src/relay_worker.rs \
     'const REQUEST_TIMEOUT_MS: u64 = 4_000;' 'const REQUEST_TIMEOUT_MS: u64 = 3_000;' \
     -p pallet-quarks-messaging a_host_answering_after_the_4_s_deadline
+  m no-body-deadline fast pallets/messaging/src/relay_worker.rs \
+    'body.deadline(deadline);' '' \
+    -p pallet-quarks-messaging a_host_trickling_its_answer_past_the_4_s_deadline
+  m more-attempts fast pallets/messaging/src/relay_worker.rs \
+    'pub const MAX_ATTEMPTS: u32 = 12;' 'pub const MAX_ATTEMPTS: u32 = 13;' \
+    -p pallet-quarks-messaging a_silent_host_is_given_up_after_the_last_attempt
+  m longer-backoff fast pallets/messaging/src/relay_worker.rs \
+    'const MAX_BACKOFF: u32 = 64;' 'const MAX_BACKOFF: u32 = 128;' \
+    -p pallet-quarks-messaging a_silent_host_is_given_up_after_the_last_attempt
   m any-device-delivers fast node/src/hosting/host_store.rs \
     '.all(|r| self.devices.contains(&r.key))' '.any(|r| self.devices.contains(&r.key))' \
     -p quarks-node --bin quarks-node mail_is_delivered_once_every_device_bound_at_its_anchor

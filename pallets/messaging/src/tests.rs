@@ -340,17 +340,33 @@ mod relay {
 	/// worker's clock: hosts that answer that late, or not before the request's deadline if
 	/// it comes first.
 	fn with_hosts_answering_after(millis: u64, test: impl FnOnce(&State)) {
+		with_slow_hosts(millis, 0, test)
+	}
+
+	/// Like [`with_offchain`], with hosts that answer at once and then take `millis` of the
+	/// worker's clock to send the answer's body, or until the read's deadline if it comes
+	/// first.
+	fn with_hosts_trickling_for(millis: u64, test: impl FnOnce(&State)) {
+		with_slow_hosts(0, millis, test)
+	}
+
+	fn with_slow_hosts(answer_ms: u64, body_ms: u64, test: impl FnOnce(&State)) {
 		let mut ext = new_test_ext();
 		let (offchain, state) = TestOffchainExt::new();
 		ext.register_extension(OffchainDbExt::new(offchain.clone()));
-		ext.register_extension(OffchainWorkerExt::new(SlowHosts { inner: offchain, millis }));
+		let hosts = SlowHosts { inner: offchain, answer_ms, body_ms, trickled: Default::default() };
+		ext.register_extension(OffchainWorkerExt::new(hosts));
 		ext.execute_with(|| test(&state));
 	}
 
-	/// The test externalities, with a clock that moves while the worker waits for answers.
+	/// The test externalities, with a clock that moves while the worker waits for answers
+	/// and while it reads their bodies.
 	struct SlowHosts {
 		inner: TestOffchainExt,
-		millis: u64,
+		answer_ms: u64,
+		body_ms: u64,
+		/// Requests whose body has finished trickling.
+		trickled: std::collections::BTreeSet<u16>,
 	}
 
 	impl offchain::Externalities for SlowHosts {
@@ -398,7 +414,7 @@ mod relay {
 			ids: &[offchain::HttpRequestId],
 			deadline: Option<offchain::Timestamp>,
 		) -> Vec<offchain::HttpRequestStatus> {
-			let later = self.inner.timestamp().add(offchain::Duration::from_millis(self.millis));
+			let later = self.inner.timestamp().add(offchain::Duration::from_millis(self.answer_ms));
 			if let Some(deadline) = deadline.filter(|deadline| later > *deadline) {
 				self.inner.sleep_until(deadline);
 				return vec![offchain::HttpRequestStatus::DeadlineReached; ids.len()];
@@ -419,6 +435,15 @@ mod relay {
 			buffer: &mut [u8],
 			deadline: Option<offchain::Timestamp>,
 		) -> Result<usize, offchain::HttpError> {
+			if self.trickled.insert(id.0) {
+				let later =
+					self.inner.timestamp().add(offchain::Duration::from_millis(self.body_ms));
+				if let Some(deadline) = deadline.filter(|deadline| later > *deadline) {
+					self.inner.sleep_until(deadline);
+					return Err(offchain::HttpError::DeadlineReached);
+				}
+				self.inner.sleep_until(later);
+			}
 			self.inner.http_response_read_body(id, buffer, deadline)
 		}
 		fn set_authorized_nodes(&mut self, nodes: Vec<sp_core::OpaquePeerId>, only: bool) {
@@ -658,29 +683,37 @@ mod relay {
 		});
 	}
 
+	/// docs/security.md's schedule, written out rather than read from the code: a host
+	/// that fails is tried again after 1, 2, 4 … blocks, at most 64, and given up after its
+	/// 12th failed attempt.
 	#[test]
 	fn a_silent_host_is_given_up_after_the_last_attempt() {
+		const ATTEMPTS: u32 = 12;
+		const WAITS: [u64; ATTEMPTS as usize - 1] = [1, 2, 4, 8, 16, 32, 64, 64, 64, 64, 64];
 		with_offchain(|state| {
 			let sub = submission(ALICE, 1);
 			let hash = submit(&sub);
 			let membership = anchor_alone(ALICE, &sub);
 			let mut block = 1;
-			for attempt in 1..=MAX_ATTEMPTS {
+			for attempt in 1..=ATTEMPTS {
 				expect_post(state, &[whole(&sub, &membership)], "garbage".into());
 				run(block);
 				match deliveries(&hash) {
 					Some(d) => {
-						let DeliveryState::Pending { next_attempt, .. } = d[0].state else {
-							panic!("attempt {attempt}: {d:?}")
-						};
-						block = next_attempt;
+						let wait = WAITS.get(attempt as usize - 1);
+						let expected = wait.map(|wait| DeliveryState::Pending {
+							attempts: attempt,
+							next_attempt: block + wait,
+						});
+						assert_eq!(Some(d[0].state), expected, "after attempt {attempt}");
+						block += wait.expect("checked above");
 					}
-					None => {
-						assert_eq!(attempt, MAX_ATTEMPTS, "given up only after the last attempt")
-					}
+					None => assert_eq!(attempt, ATTEMPTS, "given up only after the last attempt"),
 				}
 			}
 			assert!(forgotten(&hash));
+			let stats: RelayStats<u64> = get(keys::STATS).expect("counted");
+			assert_eq!(stats.failed, vec![(HOST, 1)]);
 		});
 	}
 
@@ -873,6 +906,30 @@ mod relay {
 						deliveries(&hash).expect("still owed")[0].state,
 						DeliveryState::Pending { attempts: 1, next_attempt: 2 },
 						"answered in {millis} ms: past the deadline"
+					),
+				}
+			});
+		}
+	}
+
+	/// The 4 s deadline covers reading the answer too: a host that answers at once and
+	/// then trickles its body for 4.1 s has failed that attempt; one whose body takes 3.9 s
+	/// confirms.
+	#[test]
+	fn a_host_trickling_its_answer_past_the_4_s_deadline_has_failed_that_attempt() {
+		for (millis, in_time) in [(3_900, true), (4_100, false)] {
+			with_hosts_trickling_for(millis, |state| {
+				let sub = submission(ALICE, 1);
+				let hash = submit(&sub);
+				let membership = anchor_alone(ALICE, &sub);
+				expect_post(state, &[whole(&sub, &membership)], answers(&[STORED]));
+				run(1);
+				match in_time {
+					true => assert!(forgotten(&hash), "body read in {millis} ms: confirmed"),
+					false => assert_eq!(
+						deliveries(&hash).expect("still owed")[0].state,
+						DeliveryState::Pending { attempts: 1, next_attempt: 2 },
+						"body read in {millis} ms: past the deadline"
 					),
 				}
 			});
