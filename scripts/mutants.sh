@@ -72,6 +72,12 @@ mutations() {
   m longer-backoff fast pallets/messaging/src/relay_worker.rs \
     'const MAX_BACKOFF: u32 = 64;' 'const MAX_BACKOFF: u32 = 128;' \
     -p pallet-quarks-messaging a_silent_host_is_given_up_after_the_last_attempt
+  m longer-push-deadline fast node/src/hosting/direct_push.rs \
+    'const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);' 'const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);' \
+    -p quarks-node --bin quarks-node a_silent_host_holds_its_lane_for_the_request_deadline_only
+  m shorter-push-deadline fast node/src/hosting/direct_push.rs \
+    'const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);' 'const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);' \
+    -p quarks-node --bin quarks-node a_silent_host_holds_its_lane_for_the_request_deadline_only
   m any-device-delivers fast node/src/hosting/host_store.rs \
     '.all(|r| self.devices.contains(&r.key))' '.any(|r| self.devices.contains(&r.key))' \
     -p quarks-node --bin quarks-node mail_is_delivered_once_every_device_bound_at_its_anchor

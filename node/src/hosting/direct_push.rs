@@ -216,3 +216,68 @@ impl<S: OffchainStorage> Lane<S> {
 		}
 	}
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::hosting::endpoints::unix_millis;
+	use quarks_primitives::{hosting::Submission, relay_queue::EndpointCheck};
+	use sp_core::offchain::storage::InMemOffchainStorage;
+	use std::{io::Read, net::TcpListener, sync::mpsc as std_mpsc};
+
+	/// A host that takes every connection, reads the request and never answers; reports
+	/// when each request reached it (hyper sends one request per connection at a time).
+	fn silent_host() -> (String, std_mpsc::Receiver<Instant>) {
+		let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+		let endpoint = format!("ws://{}", listener.local_addr().expect("bound"));
+		let (arrived, arrivals) = std_mpsc::channel();
+		std::thread::spawn(move || {
+			for mut connection in listener.incoming().flatten() {
+				let arrived = arrived.clone();
+				std::thread::spawn(move || {
+					let mut buffer = [0; 4096];
+					if connection.read(&mut buffer).map_or(false, |n| n > 0) {
+						let _ = arrived.send(Instant::now());
+					}
+					while connection.read(&mut buffer).map_or(false, |n| n > 0) {}
+				});
+			}
+		});
+		(endpoint, arrivals)
+	}
+
+	fn push_one(push: &DirectPush<InMemOffchainStorage>, endpoint: &str, seed: u8) {
+		let submission = Submission { envelope: vec![seed; 64], signature: [seed; 64] };
+		let item = HostItem::Envelope { submission, membership: None };
+		let info =
+			HostInfo { endpoint: endpoint.into(), retention: 100, capacity: 1, user_quota: 1 };
+		let host = AccountId::from([1; 32]);
+		push.push(H256::repeat_byte(seed), &item, &[(host, info)], Instant::now());
+	}
+
+	/// A host that never answers holds its lane for the 2 s deadline of each request, no
+	/// longer: the push queued behind the first goes out when the first is cut.
+	#[tokio::test(flavor = "multi_thread")]
+	async fn a_silent_host_holds_its_lane_for_the_request_deadline_only() {
+		let (endpoint, arrivals) = silent_host();
+		let dir = tempfile::tempdir().expect("temp dir");
+		let queue =
+			RelayQueue::open(InMemOffchainStorage::default(), dir.path(), 1).expect("opens");
+		let check = EndpointCheck { allowed: true, checked_at: unix_millis() };
+		queue.record_endpoint_check(endpoint.as_bytes(), check);
+		let tasks =
+			sc_service::TaskManager::new(tokio::runtime::Handle::current(), None).expect("tasks");
+		let push = DirectPush::new(Arc::new(queue), None, tasks.spawn_handle());
+
+		push_one(&push, &endpoint, 1);
+		let wait = || arrivals.recv_timeout(Duration::from_secs(10)).expect("a request came");
+		let first = tokio::task::block_in_place(wait);
+		push_one(&push, &endpoint, 2);
+		let second = tokio::task::block_in_place(wait);
+		let held = second.duration_since(first);
+		assert!(
+			held >= Duration::from_millis(1_900) && held < Duration::from_millis(3_500),
+			"the lane was held {held:?}, not the 2 s deadline"
+		);
+	}
+}
