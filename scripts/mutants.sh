@@ -78,6 +78,30 @@ mutations() {
   m shorter-push-deadline fast node/src/hosting/direct_push.rs \
     'const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);' 'const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);' \
     -p quarks-node --bin quarks-node a_silent_host_holds_its_lane_for_the_request_deadline_only
+  m no-sender-share fast node/src/hosting/host_store.rs \
+    '(share.saturating_add(len) <= limits.sender_share, true)' '(share.saturating_add(len) <= limits.user_quota, true)' \
+    -p quarks-node --bin quarks-node a_sender_keeps_at_most_its_share_of_a_recipients_quota
+  m no-requeue fast node/src/hosting/relay_queue.rs \
+    'let requeue = !queued.contains(&hash);' 'let requeue = false && !queued.contains(&hash);' \
+    -p quarks-node --bin quarks-node many_submissions_are_accepted_in_one_write_each_once
+  m commits-past-max fast pallets/groups/src/lib.rs \
+    'kept_from.max(epoch.saturating_add(1).saturating_sub(T::MaxKeptCommits::get()))' 'kept_from' \
+    -p pallet-quarks-groups records_are_kept_for_the_retention_and_at_most_max_kept
+  m removed-record-dropped fast pallets/keys/src/lib.rs \
+    'removed.saturating_add(T::KeptAfterEnd::get()) <= now' 'removed <= now' \
+    -p pallet-quarks-keys a_removed_device_stays_provable_for_its_past_until_its_record_may_go
+  m recovery-from-unfinalized fast pallets/validator-set/src/lib.rs \
+    'T::AuthoritySet::force_finality_change(voters, after, from)' 'T::AuthoritySet::force_finality_change(voters, after, from.saturating_add(1))' \
+    -p pallet-validator-set a_stalled_finality_is_recovered_by_forcing_the_current_set
+  m trailing-bytes fast primitives/src/envelope.rs \
+    'if !input.is_empty() {' 'if false && !input.is_empty() {' \
+    -p quarks-primitives --test decoders
+  m unrecorded-welcome fast client/src/mls/commits.rs \
+    'if ordered.welcome != Some(welcome_hash(welcome)) {' 'if false && ordered.welcome != Some(welcome_hash(welcome)) {' \
+    -p quarks-client --lib a_welcome_the_chain_did_not_record_moves_no_one
+  m junk-commit-waits fast client/src/mls.rs \
+    'pub fn is_permanent_for_commit(&self) -> bool {' 'pub fn is_permanent_for_commit(&self) -> bool { if true { return false; }' \
+    -p quarks-client --lib a_group_whose_commit_does_not_apply_restarts
   m any-device-delivers fast node/src/hosting/host_store.rs \
     '.all(|r| self.devices.contains(&r.key))' '.any(|r| self.devices.contains(&r.key))' \
     -p quarks-node --bin quarks-node mail_is_delivered_once_every_device_bound_at_its_anchor
@@ -102,6 +126,12 @@ mutations() {
   m names-not-resolved fast node/src/hosting/endpoints.rs \
     'addresses.into_iter().all(is_public_ip)' 'true' \
     -p quarks-node --bin quarks-node a_name_that_resolves_to_loopback_is_not_public
+  m no-journal slow node/src/hosting/relay_queue.rs \
+    'self.journal(writes)?;' 'drop(writes);' \
+    -p quarks-node --test hosting accepted_mail_survives_sigkill_of_hosts_senders_and_validators
+  m non-member-admitted slow node/src/hosting/chain_view.rs \
+    'if !members.contains(sender) {' 'if false && !members.contains(sender) {' \
+    -p quarks-node --test hosting insiders_cannot_misplace_or_stall_mail
   m push-ignores-checks slow node/src/hosting/direct_push.rs \
     'if !self.queue.may_connect(&self.endpoint) {' 'if false {' \
     -p quarks-node --test insiders a_host_named_for_a_private_address_gets_no_connection
