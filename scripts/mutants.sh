@@ -102,6 +102,24 @@ mutations() {
   m junk-commit-waits fast client/src/mls.rs \
     'pub fn is_permanent_for_commit(&self) -> bool {' 'pub fn is_permanent_for_commit(&self) -> bool { if true { return false; }' \
     -p quarks-client --lib a_group_whose_commit_does_not_apply_restarts
+  m envelope-cap-off-by-one fast primitives/src/envelope.rs \
+    'if bytes.len() > MAX_ENVELOPE_LEN {' 'if bytes.len() > MAX_ENVELOPE_LEN + 1 {' \
+    -p quarks-primitives --lib bad_shapes_are_rejected_with_their_reason
+  m batch-forged-signed fast node/src/hosting/submissions.rs \
+    'let all_signed = checks.len() > 1 && batch_verifies(' 'let all_signed = checks.len() > 1 || batch_verifies(' \
+    -p quarks-node --bin quarks-node a_batch_of_good_signatures_is_signed_and_a_bad_one_is_named
+  m same-nonce-twice fast node/src/hosting/host_store.rs \
+    'if nonce <= last {' 'if nonce < last {' \
+    -p quarks-node --bin quarks-node a_persistent_store_keeps_mail_states_nonces_and_receptions
+  m no-tombstones fast node/src/hosting/host_store.rs \
+    '.filter(|who| index.tombstones.contains_key(&(*hash, (*who).clone())))' '.filter(|_| false)' \
+    -p quarks-node --bin quarks-node delivered_or_deleted_mail_leaves_a_tombstone_until_its_retention_ends
+  m second-anchor-in-block fast pallets/messaging/src/lib.rs \
+    '!AnchorsAt::<T>::contains_key(now, &sender),' 'true,' \
+    -p pallet-quarks-messaging bad_anchors_are_rejected_and_change_nothing
+  m refusals-kept fast client/src/mls.rs \
+    'if result.is_err() {' 'if false {' \
+    -p quarks-client --lib refused_input_changes_nothing
   m any-device-delivers fast node/src/hosting/host_store.rs \
     '.all(|r| self.devices.contains(&r.key))' '.any(|r| self.devices.contains(&r.key))' \
     -p quarks-node --bin quarks-node mail_is_delivered_once_every_device_bound_at_its_anchor
@@ -132,6 +150,9 @@ mutations() {
   m non-member-admitted slow node/src/hosting/chain_view.rs \
     'if !members.contains(sender) {' 'if false && !members.contains(sender) {' \
     -p quarks-node --test hosting insiders_cannot_misplace_or_stall_mail
+  m any-host-serves slow node/src/hosting/host.rs \
+    'if request.host != self.operator {' 'if false {' \
+    -p quarks-node --test hosting envelopes_reach_every_chosen_host_at_once_and_are_notarized_after
   m push-ignores-checks slow node/src/hosting/direct_push.rs \
     'if !self.queue.may_connect(&self.endpoint) {' 'if false {' \
     -p quarks-node --test insiders a_host_named_for_a_private_address_gets_no_connection
