@@ -120,6 +120,30 @@ mutations() {
   m refusals-kept fast client/src/mls.rs \
     'if result.is_err() {' 'if false {' \
     -p quarks-client --lib refused_input_changes_nothing
+  m no-self-update fast client/src/mls/commits.rs \
+    '.force_self_update(true)' '.force_self_update(false)' \
+    -p quarks-client --lib every_commit_replaces_the_committers_own_keys
+  m roster-not-checked fast client/src/mls/commits.rs \
+    '} else if roster_hash(&roster_of(&mls)?) != ordered.roster {' '} else if false && roster_hash(&roster_of(&mls)?) != ordered.roster {' \
+    -p quarks-client --lib a_commit_or_welcome_whose_roster_is_not_the_chains_is_refused
+  m no-key-commitment fast client/src/seal.rs \
+    'if key_commitment(key) != *commitment {' 'if false && key_commitment(key) != *commitment {' \
+    -p quarks-client --lib an_envelope_opens_only_under_the_key_it_commits_to
+  m one-message-key fast client/src/seal.rs \
+    'OsRng.fill_bytes(key.as_mut());' 'OsRng.fill_bytes(&mut [0u8; 32]); *key = [7; 32];' \
+    -p quarks-client --lib an_envelope_opens_only_under_the_key_it_commits_to
+  m fingerprint-no-devices fast client/src/contacts.rs \
+    'let keys = devices.concat();' 'let keys = Vec::<u8>::new();' \
+    -p quarks-client --lib both_sides_see_the_same_number_and_any_device_change_shows
+  m invitation-any-devices fast client/src/invitation.rs \
+    'if devices.is_empty() || seen != self.fingerprint {' 'if devices.is_empty() {' \
+    -p quarks-client --lib an_invitation_holds_only_for_the_devices_and_hosts_it_names
+  m unkeyed-peer-tag fast client/src/database.rs \
+    'new_from_slice(&self.key[..])' 'new_from_slice(&[0u8; 32][..])' \
+    -p quarks-client --lib the_file_keeps_no_account_or_text_in_the_clear_and_opens_only_with_its_key
+  m device-proof-unchecked fast pallets/keys/src/lib.rs \
+    'sp_io::crypto::ed25519_verify(' 'true || sp_io::crypto::ed25519_verify(' \
+    -p pallet-quarks-keys no_account_binds_a_key_it_does_not_hold_or_that_is_taken
   m any-device-delivers fast node/src/hosting/host_store.rs \
     '.all(|r| self.devices.contains(&r.key))' '.any(|r| self.devices.contains(&r.key))' \
     -p quarks-node --bin quarks-node mail_is_delivered_once_every_device_bound_at_its_anchor

@@ -18,6 +18,7 @@ use crate::{
 	messenger::Messenger,
 	queries,
 };
+use quarks_primitives::DeviceKey;
 use sp_core::crypto::{AccountId32, Ss58Codec};
 use std::{fmt, str::FromStr};
 
@@ -99,6 +100,26 @@ impl FromStr for Invitation {
 	}
 }
 
+impl Invitation {
+	/// Checks the invitation against what the chain shows of its account: the `devices` it
+	/// binds and the `hosts` it chose. Returns the fingerprint, which they match.
+	pub fn check(
+		&self,
+		devices: &[DeviceKey],
+		hosts: &[AccountId32],
+	) -> Result<String, InvitationError> {
+		let who = || self.account.to_ss58check();
+		let seen = fingerprint(&self.account, devices);
+		if devices.is_empty() || seen != self.fingerprint {
+			return Err(InvitationError::Fingerprint(who()));
+		}
+		if hosts != self.hosts {
+			return Err(InvitationError::Hosts(who()));
+		}
+		Ok(seen)
+	}
+}
+
 impl Messenger {
 	/// This account's invitation, from the finalized chain: its hosts and the fingerprint
 	/// of its devices.
@@ -120,16 +141,10 @@ impl Messenger {
 		invitation: &Invitation,
 	) -> Result<Contact, ClientError> {
 		check_name(name).map_err(crate::database::DatabaseError::from)?;
-		let who = invitation.account.to_ss58check();
 		let devices = queries::devices(&self.chain, &invitation.account).await?;
-		let seen = fingerprint(&invitation.account, &devices);
-		if devices.is_empty() || seen != invitation.fingerprint {
-			return Err(InvitationError::Fingerprint(who).into());
-		}
 		let hosts = hosts::chosen(&self.chain, &invitation.account).await?;
-		if !hosts.iter().map(|h| &h.operator).eq(invitation.hosts.iter()) {
-			return Err(InvitationError::Hosts(who).into());
-		}
+		let operators: Vec<AccountId32> = hosts.into_iter().map(|h| h.operator).collect();
+		let seen = invitation.check(&devices, &operators)?;
 		let contact = Contact {
 			name: name.into(),
 			account: invitation.account.clone(),
@@ -247,6 +262,31 @@ mod tests {
 		assert!(link.starts_with(SCHEME));
 		assert_eq!(link.parse::<Invitation>(), Ok(invitation()));
 		assert_eq!(format!("  {link}\n").parse::<Invitation>(), Ok(invitation()), "pasted");
+	}
+
+	/// Accepted only while the chain shows the devices the link's fingerprint covers and
+	/// the hosts it names: any device added, removed or swapped, or another host list,
+	/// refuses it.
+	#[test]
+	fn an_invitation_holds_only_for_the_devices_and_hosts_it_names() {
+		let account = AccountId32::new([1; 32]);
+		let devices = [[7u8; 32], [8u8; 32]];
+		let hosts = vec![AccountId32::new([2; 32])];
+		let invitation = Invitation {
+			account: account.clone(),
+			hosts: hosts.clone(),
+			fingerprint: fingerprint(&account, &devices),
+		};
+		assert_eq!(invitation.check(&devices, &hosts), Ok(invitation.fingerprint.clone()));
+		let refused = Err(InvitationError::Fingerprint(account.to_ss58check()));
+		for other in [&devices[..1], &[[7; 32], [8; 32], [9; 32]], &[[7; 32], [6; 32]], &[]] {
+			assert_eq!(invitation.check(other, &hosts), refused, "devices {other:?}");
+		}
+		let other_hosts = [hosts.clone(), vec![AccountId32::new([3; 32])]].concat();
+		assert_eq!(
+			invitation.check(&devices, &other_hosts),
+			Err(InvitationError::Hosts(account.to_ss58check()))
+		);
 	}
 
 	#[test]

@@ -140,6 +140,35 @@ fn an_update_locks_out_whoever_stole_the_state_before() {
 	assert_eq!(bob.decrypt(GROUP, &after).unwrap().plaintext, b"after Bob's update");
 }
 
+/// Not only an update: every commit a device makes carries a path that replaces its own
+/// leaf's keys, so an add also leaves a copy of its state taken before with nothing the
+/// next epoch derives from. Seen from Alice: Bob's leaf has a new encryption key.
+#[test]
+fn every_commit_replaces_the_committers_own_keys() {
+	let mut orderer = Orderer::default();
+	let (mut alice, mut bob) = alice_and_bob(&mut orderer);
+	let bobs_leaf_key = |seen_by: &Device, bob: &Device| {
+		let (mls, _) = seen_by.current(GROUP).unwrap();
+		let key = bob.signature_key();
+		let member = mls.members().find(|m| m.signature_key == key).expect("Bob is a member");
+		member.encryption_key
+	};
+	let before = bobs_leaf_key(&alice, &bob);
+	let dir = tempfile::tempdir().unwrap();
+	bob.save(&dir.path().join("bob"), &[9u8; 32]).unwrap();
+	let mut thief = Device::open(&dir.path().join("bob"), &[9u8; 32]).unwrap();
+
+	let mut carol = device(3);
+	let add = bob.commit(GROUP, &[carol.key_package(DAY).unwrap()], &[]).unwrap();
+	let add = ordered(&mut orderer, add, &mut [&mut bob, &mut alice]);
+	join(&orderer, &mut carol, &add);
+	assert_ne!(bobs_leaf_key(&alice, &bob), before, "Bob's add replaced his leaf's keys");
+	assert!(thief.apply_commit(GROUP, add.epoch + 1, &add.message, add.ordered()).is_err());
+	let after = alice.encrypt(GROUP, b"after Bob's add").unwrap();
+	assert!(is_refused(thief.decrypt(GROUP, &after)));
+	assert_eq!(carol.decrypt(GROUP, &after).unwrap().plaintext, b"after Bob's add");
+}
+
 #[test]
 fn a_removed_member_reads_nothing_sent_after_its_removal() {
 	let mut orderer = Orderer::default();
