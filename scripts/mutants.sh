@@ -144,6 +144,12 @@ mutations() {
   m device-proof-unchecked fast pallets/keys/src/lib.rs \
     'sp_io::crypto::ed25519_verify(' 'true || sp_io::crypto::ed25519_verify(' \
     -p pallet-quarks-keys no_account_binds_a_key_it_does_not_hold_or_that_is_taken
+  m total-cap-off-by-one fast node/src/public_rpc.rs \
+    'if *total >= self.total_cap {' 'if *total > self.total_cap {' \
+    -p quarks-node --bin quarks-node the_total_cap_holds_whoever_connects
+  m accept-twice fast node/src/hosting/relay_queue.rs \
+    '.filter(|(hash, _)| listed.insert(*hash) && !self.contains(hash))' '.filter(|(hash, _)| listed.insert(*hash))' \
+    -p quarks-node --bin quarks-node an_envelope_accepted_again_is_neither_journaled_nor_queued_twice
   m any-device-delivers fast node/src/hosting/host_store.rs \
     '.all(|r| self.devices.contains(&r.key))' '.any(|r| self.devices.contains(&r.key))' \
     -p quarks-node --bin quarks-node mail_is_delivered_once_every_device_bound_at_its_anchor
@@ -169,7 +175,7 @@ mutations() {
     'addresses.into_iter().all(is_public_ip)' 'true' \
     -p quarks-node --bin quarks-node a_name_that_resolves_to_loopback_is_not_public
   m no-journal slow node/src/hosting/relay_queue.rs \
-    'self.journal(writes)?;' 'drop(writes);' \
+    'self.journal(writes)?;' 'let _: Vec<JournalWrite> = writes;' \
     -p quarks-node --test hosting accepted_mail_survives_sigkill_of_hosts_senders_and_validators
   m non-member-admitted slow node/src/hosting/chain_view.rs \
     'if !members.contains(sender) {' 'if false && !members.contains(sender) {' \
@@ -177,6 +183,30 @@ mutations() {
   m any-host-serves slow node/src/hosting/host.rs \
     'if request.host != self.operator {' 'if false {' \
     -p quarks-node --test hosting envelopes_reach_every_chosen_host_at_once_and_are_notarized_after
+  m membership-signature-unchecked slow node/src/hosting/host.rs \
+    'let signature = signed.signature.ok_or(QuarksError::BadSignature)?;' 'let signature = signed.signature.ok_or(QuarksError::BadSignature)?; if true { return Ok(()); }' \
+    -p quarks-node --test hosting insiders_cannot_misplace_or_stall_mail
+  m tombstones-unchecked slow node/src/hosting/host.rs \
+    'recipients.retain(|recipient| !buried.contains(recipient));' 'recipients.retain(|_| true); drop(buried);' \
+    -p quarks-node --test hosting insiders_cannot_misplace_or_stall_mail
+  m write-per-item slow node/src/hosting/host.rs \
+    'batch.set_state(*hash, state);' 'self.store.set_states(vec![(*hash, state)])?; let _ = batch;' \
+    -p quarks-node --test hosting insiders_cannot_misplace_or_stall_mail
+  m pages-need-not-advance slow client/src/hosts.rs \
+    'Some(next) if after.is_some_and(|after| next <= after) => {' 'Some(next) if false && after.is_some_and(|after| next <= after) => {' \
+    -p quarks-node --test client a_hostile_host_cannot_hang_or_exhaust_a_client
+  m no-fetch-deadline slow client/src/inbox/mailboxes.rs \
+    'const FETCH_TIMEOUT: Duration = Duration::from_secs(10);' 'const FETCH_TIMEOUT: Duration = Duration::from_secs(3600);' \
+    -p quarks-node --test client a_hostile_host_cannot_hang_or_exhaust_a_client
+  m no-pending-commit slow client/src/send.rs \
+    'if !self.ensure_current(group).await?.committed {' 'if !self.ensure_current(group).await?.committed && false {' \
+    -p quarks-node --test insiders a_member_cannot_stall_a_group
+  m packages-unchecked slow client/src/conversations.rs \
+    '.filter(|r| self.device(|d| d.usable_key_package(&r.package, member, &device)))' '.filter(|_| true)' \
+    -p quarks-node --test insiders a_member_cannot_stall_a_group
+  m justification-unchecked slow client/src/chain/finality.rs \
+    'bounded(&justification, set)?;' 'bounded(&justification, set)?; if true { return Ok(justified); }' \
+    -p quarks-node --test trust a_lying_node_is_refused_and_an_honest_one_proves_the_same
   m push-ignores-checks slow node/src/hosting/direct_push.rs \
     'if !self.queue.may_connect(&self.endpoint) {' 'if false {' \
     -p quarks-node --test insiders a_host_named_for_a_private_address_gets_no_connection
