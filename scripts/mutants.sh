@@ -3,8 +3,8 @@
 # claim rests on (one exact text replaced), runs the test that claim cites, and expects it
 # to FAIL; then puts the code back. A mutation whose test still passes is reported MISSED:
 # that test proves less than the doc says. For reviewers, not CI: the node-level ones start
-# a local network each (minutes); `--fast` runs the unit-level ones only (about five
-# minutes warm).
+# a local network each (minutes apiece); `--fast` runs the unit-level ones only (about 30 s
+# each warm).
 #
 #   bash scripts/mutants.sh [--fast] [NAME...]    # all, or only the mutations named
 #   bash scripts/mutants.sh --list
