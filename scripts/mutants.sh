@@ -150,6 +150,9 @@ mutations() {
   m accept-twice fast node/src/hosting/relay_queue.rs \
     '.filter(|(hash, _)| listed.insert(*hash) && !self.contains(hash))' '.filter(|(hash, _)| listed.insert(*hash))' \
     -p quarks-node --bin quarks-node an_envelope_accepted_again_is_neither_journaled_nor_queued_twice
+  m sixtofour-public fast primitives/src/endpoint.rs \
+    'if segments[0] == 0x2002 {' 'if false && segments[0] == 0x2002 {' \
+    -p quarks-primitives --lib private_addresses_are_not_public
   m any-device-delivers fast node/src/hosting/host_store.rs \
     '.all(|r| self.devices.contains(&r.key))' '.any(|r| self.devices.contains(&r.key))' \
     -p quarks-node --bin quarks-node mail_is_delivered_once_every_device_bound_at_its_anchor

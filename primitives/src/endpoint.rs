@@ -87,12 +87,24 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
 			if v6.to_ipv4_mapped().is_some() || nat64 || compatible {
 				return is_public_ip(IpAddr::V4(carried));
 			}
+			// 6to4 carries its IPv4 address in the second and third segments.
+			if segments[0] == 0x2002 {
+				let [a, b] = segments[1].to_be_bytes();
+				let [c, d] = segments[2].to_be_bytes();
+				return is_public_ip(IpAddr::V4(core::net::Ipv4Addr::new(a, b, c, d)));
+			}
 			!(v6.is_loopback()
 				|| v6.is_unspecified()
 				|| v6.is_unique_local()
 				|| v6.is_unicast_link_local()
 				|| (segments[0] & 0xffc0) == 0xfec0
-				|| v6.is_multicast())
+				|| v6.is_multicast()
+				// Teredo: its IPv4 address is hidden (inverted), whatever it reaches.
+				|| segments[..2] == [0x2001, 0]
+				// Local-use NAT64 (RFC 8215), documentation, discard-only.
+				|| segments[..3] == [0x64, 0xff9b, 1]
+				|| segments[..2] == [0x2001, 0xdb8]
+				|| segments[..4] == [0x100, 0, 0, 0])
 		}
 	}
 }
@@ -163,6 +175,12 @@ mod tests {
 			"::10.0.0.1",
 			"fec0::1",
 			"ff02::1",
+			"2002:7f00:1::",
+			"2002:c0a8:101::1",
+			"2001:0:4136:e378:8000:63bf:3fff:fdd2",
+			"64:ff9b:1::a00:1",
+			"2001:db8::1",
+			"100::1",
 		] {
 			assert!(!is_public_ip(private.parse().expect("an address")), "{private}");
 		}
@@ -172,6 +190,7 @@ mod tests {
 			"2001:4860::8888",
 			"::ffff:8.8.8.8",
 			"64:ff9b::808:808",
+			"2002:808:808::1",
 		] {
 			assert!(is_public_ip(public.parse().expect("an address")), "{public}");
 		}

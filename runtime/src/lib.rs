@@ -100,9 +100,9 @@ macro_rules! version {
 // Bump `spec_version` on every change of runtime logic (and the rehearsal's with it);
 // bump `transaction_version` when calls or their encoding change.
 #[cfg(not(feature = "upgrade-rehearsal"))]
-version!(110);
-#[cfg(feature = "upgrade-rehearsal")]
 version!(111);
+#[cfg(feature = "upgrade-rehearsal")]
+version!(112);
 
 mod block_times {
 	/// Target block time. Delivery never waits for blocks; this decides how soon a message
