@@ -97,6 +97,7 @@ fn private_endpoints_only_where_the_network_allows_them() {
 			"wss://[fd00::1]",
 			"wss://[fe80::1]",
 			"wss://[::ffff:127.0.0.1]",
+			"wss://[2002:7f00:1::]",
 		] {
 			assert_noop!(admit(private), Error::<Test>::PrivateEndpoint);
 		}
@@ -104,7 +105,8 @@ fn private_endpoints_only_where_the_network_allows_them() {
 		for ambiguous in ["ws://user@127.0.0.1:1", "http://127.0.0.1:6379\\@mail.example.org/"] {
 			assert_noop!(admit(ambiguous), Error::<Test>::InvalidEndpoint);
 		}
-		for public in ["wss://host.example.org:443/rpc", "ws://8.8.8.8:9944", "wss://[2001:db8::1]"]
+		for public in
+			["wss://host.example.org:443/rpc", "ws://8.8.8.8:9944", "wss://[2001:4860::8888]"]
 		{
 			assert_ok!(admit(public));
 			assert_ok!(Hosts::remove_host(RuntimeOrigin::root(), H1));
