@@ -153,6 +153,9 @@ mutations() {
   m sixtofour-public fast primitives/src/endpoint.rs \
     'if segments[0] == 0x2002 {' 'if false && segments[0] == 0x2002 {' \
     -p quarks-primitives --lib private_addresses_are_not_public
+  m invitation-any-hosts fast client/src/invitation.rs \
+    'if hosts != self.hosts {' 'if false && hosts != self.hosts {' \
+    -p quarks-client --lib an_invitation_holds_only_for_the_devices_and_hosts_it_names
   m any-device-delivers fast node/src/hosting/host_store.rs \
     '.all(|r| self.devices.contains(&r.key))' '.any(|r| self.devices.contains(&r.key))' \
     -p quarks-node --bin quarks-node mail_is_delivered_once_every_device_bound_at_its_anchor
@@ -214,7 +217,7 @@ mutations() {
     'if !self.queue.may_connect(&self.endpoint) {' 'if false {' \
     -p quarks-node --test insiders a_host_named_for_a_private_address_gets_no_connection
   m no-bidding slow client/src/chain/transactions.rs \
-    'const BIDDING: Bidding = Bidding { after: 2, raises: 5 };' 'const BIDDING: Bidding = Bidding { after: 2, raises: 0 };' \
+    'const BIDDING: Bidding = Bidding { first: 2, then: 1, raises: 5 };' 'const BIDDING: Bidding = Bidding { first: 2, then: 1, raises: 0 };' \
     -p quarks-node --test insiders sybils_filling_every_anchor_slot_do_not_stop_honest_mail
   m claims-crowded-out slow client/src/inbox/follow.rs \
     'match self.claims.iter_mut().find(|(host, _)| *host == source) {' 'match None::<&mut (Source, BatchMembership)> { _ if self.claims.len() >= 4 => {}' \
@@ -223,7 +226,7 @@ mutations() {
     'if !self.signed_by_sender(entry, &envelope.sender, &hash) {' 'if false && !self.signed_by_sender(entry, &envelope.sender, &hash) {' \
     -p quarks-node --test client a_lying_host_cannot_hide_what_an_honest_host_holds
   m no-commit-retry slow client/src/conversations.rs \
-    '"WrongEpoch",' '"NoSuchError",' \
+    'failures::WRONG_EPOCH,' '' \
     -p quarks-node --test client chat_end_to_end
   m device-not-checked slow client/src/inbox/notarization.rs \
     'if !self.device_bound_at(sender, &opened.device, block).await? {' 'if false && !self.device_bound_at(sender, &opened.device, block).await? {' \

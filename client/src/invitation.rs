@@ -101,22 +101,22 @@ impl FromStr for Invitation {
 }
 
 impl Invitation {
-	/// Checks the invitation against what the chain shows of its account: the `devices` it
-	/// binds and the `hosts` it chose. Returns the fingerprint, which they match.
-	pub fn check(
-		&self,
-		devices: &[DeviceKey],
-		hosts: &[AccountId32],
-	) -> Result<String, InvitationError> {
-		let who = || self.account.to_ss58check();
+	/// Checks the invitation's fingerprint against the `devices` the chain binds to its
+	/// account; returns it if they match.
+	pub fn check_devices(&self, devices: &[DeviceKey]) -> Result<String, InvitationError> {
 		let seen = fingerprint(&self.account, devices);
 		if devices.is_empty() || seen != self.fingerprint {
-			return Err(InvitationError::Fingerprint(who()));
-		}
-		if hosts != self.hosts {
-			return Err(InvitationError::Hosts(who()));
+			return Err(InvitationError::Fingerprint(self.account.to_ss58check()));
 		}
 		Ok(seen)
+	}
+
+	/// Checks the invitation's hosts against the `hosts` its account chose on chain.
+	pub fn check_hosts(&self, hosts: &[AccountId32]) -> Result<(), InvitationError> {
+		if hosts != self.hosts {
+			return Err(InvitationError::Hosts(self.account.to_ss58check()));
+		}
+		Ok(())
 	}
 }
 
@@ -142,9 +142,10 @@ impl Messenger {
 	) -> Result<Contact, ClientError> {
 		check_name(name).map_err(crate::database::DatabaseError::from)?;
 		let devices = queries::devices(&self.chain, &invitation.account).await?;
+		let seen = invitation.check_devices(&devices)?;
 		let hosts = hosts::chosen(&self.chain, &invitation.account).await?;
 		let operators: Vec<AccountId32> = hosts.into_iter().map(|h| h.operator).collect();
-		let seen = invitation.check(&devices, &operators)?;
+		invitation.check_hosts(&operators)?;
 		let contact = Contact {
 			name: name.into(),
 			account: invitation.account.clone(),
@@ -277,16 +278,17 @@ mod tests {
 			hosts: hosts.clone(),
 			fingerprint: fingerprint(&account, &devices),
 		};
-		assert_eq!(invitation.check(&devices, &hosts), Ok(invitation.fingerprint.clone()));
+		assert_eq!(invitation.check_devices(&devices), Ok(invitation.fingerprint.clone()));
+		assert_eq!(invitation.check_hosts(&hosts), Ok(()));
 		let refused = Err(InvitationError::Fingerprint(account.to_ss58check()));
 		for other in [&devices[..1], &[[7; 32], [8; 32], [9; 32]], &[[7; 32], [6; 32]], &[]] {
-			assert_eq!(invitation.check(other, &hosts), refused, "devices {other:?}");
+			assert_eq!(invitation.check_devices(other), refused, "devices {other:?}");
 		}
-		let other_hosts = [hosts.clone(), vec![AccountId32::new([3; 32])]].concat();
-		assert_eq!(
-			invitation.check(&devices, &other_hosts),
-			Err(InvitationError::Hosts(account.to_ss58check()))
-		);
+		let longer = [hosts.clone(), vec![AccountId32::new([3; 32])]].concat();
+		for other in [&longer[..], &[], &[AccountId32::new([3; 32])]] {
+			let refused = Err(InvitationError::Hosts(account.to_ss58check()));
+			assert_eq!(invitation.check_hosts(other), refused, "hosts {other:?}");
+		}
 	}
 
 	#[test]

@@ -61,10 +61,12 @@ pub fn endpoint_host(endpoint: &[u8]) -> Option<EndpointHost> {
 }
 
 /// Whether `ip` is a public address. Not IPv4 in "this network" (0/8), loopback, private,
-/// shared (CGNAT), link-local, IETF protocol assignments (192.0.0/24), benchmarking
-/// (198.18/15), multicast or reserved (224/3, broadcast included). Not IPv6 loopback,
-/// unspecified, unique-local, link-local, site-local or multicast; an IPv6 address that
-/// carries an IPv4 one (mapped, compatible, NAT64 64:ff9b::/96) counts as that IPv4.
+/// shared (CGNAT), link-local, IETF protocol assignments (192.0.0/24), documentation,
+/// benchmarking (198.18/15), multicast or reserved (224/3, broadcast included). Not IPv6
+/// loopback, unspecified, unique-local, link-local, site-local, multicast, Teredo (its
+/// IPv4 address hidden), local-use NAT64, documentation or discard-only; an IPv6 address
+/// that carries an IPv4 one (mapped, compatible, NAT64 64:ff9b::/96, 6to4) counts as that
+/// IPv4.
 pub fn is_public_ip(ip: IpAddr) -> bool {
 	match ip {
 		IpAddr::V4(v4) => {
@@ -75,6 +77,9 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
 				|| v4.is_link_local()
 				|| (a == 100 && (64..128).contains(&b))
 				|| (a == 192 && b == 0 && c == 0)
+				|| (a == 192 && b == 0 && c == 2)
+				|| (a == 198 && b == 51 && c == 100)
+				|| (a == 203 && b == 0 && c == 113)
 				|| (a == 198 && (18..20).contains(&b))
 				|| a >= 224)
 		}
@@ -104,6 +109,7 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
 				// Local-use NAT64 (RFC 8215), documentation, discard-only.
 				|| segments[..3] == [0x64, 0xff9b, 1]
 				|| segments[..2] == [0x2001, 0xdb8]
+				|| (segments[0] == 0x3fff && segments[1] < 0x1000)
 				|| segments[..4] == [0x100, 0, 0, 0])
 		}
 	}
@@ -181,6 +187,10 @@ mod tests {
 			"64:ff9b:1::a00:1",
 			"2001:db8::1",
 			"100::1",
+			"3fff:1::1",
+			"192.0.2.1",
+			"198.51.100.7",
+			"203.0.113.9",
 		] {
 			assert!(!is_public_ip(private.parse().expect("an address")), "{private}");
 		}

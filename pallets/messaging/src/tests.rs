@@ -365,7 +365,7 @@ mod relay {
 		inner: TestOffchainExt,
 		answer_ms: u64,
 		body_ms: u64,
-		/// Requests whose body has finished trickling.
+		/// Requests whose body has trickled, or been cut by the read's deadline.
 		trickled: std::collections::BTreeSet<u16>,
 	}
 
