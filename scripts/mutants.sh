@@ -213,6 +213,9 @@ mutations() {
   m justification-unchecked slow client/src/chain/finality.rs \
     'bounded(&justification, set)?;' 'bounded(&justification, set)?; if true { return Ok(justified); }' \
     -p quarks-node --test trust a_lying_node_is_refused_and_an_honest_one_proves_the_same
+  m client-connects-anywhere slow client/src/messenger.rs \
+    'if public_only {' 'if false && public_only {' \
+    -p quarks-node --test insiders a_host_named_for_a_private_address_gets_no_connection
   m push-ignores-checks slow node/src/hosting/direct_push.rs \
     'if !self.queue.may_connect(&self.endpoint) {' 'if false {' \
     -p quarks-node --test insiders a_host_named_for_a_private_address_gets_no_connection

@@ -12,6 +12,7 @@ use crate::{
 };
 use codec::{Decode, Encode};
 use quarks_primitives::{
+	endpoint::resolves_public,
 	hosting::HostInfo,
 	mailbox::{
 		MailEntry, MailEvent, MailboxAction, MailboxPage, MailboxRequest, SignedMailboxRequest,
@@ -22,7 +23,7 @@ use quarks_primitives::{
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
 use std::{
 	sync::atomic::{AtomicU64, Ordering},
-	time::{SystemTime, UNIX_EPOCH},
+	time::{Duration, SystemTime, UNIX_EPOCH},
 };
 use subxt::{dynamic::Value, rpcs::rpc_params};
 
@@ -47,6 +48,8 @@ pub type MailboxEntry = MailEntry<BlockNumber>;
 
 /// Most admitted hosts listed.
 const MAX_LISTED_HOSTS: u32 = 1024;
+/// How long a host's name may take to resolve.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every admitted host (up to 1,024), each record proven at the latest final block. The
 /// list is the node's (a listing has no proof): it could leave a host out, not make one up.
@@ -119,6 +122,29 @@ pub async fn chosen(chain: &Chain, who: &AccountId32) -> Result<Vec<Host>, Chain
 	// A chosen host no longer admitted has no record, and is skipped, as the runtime does.
 	let hosts = records_at(chain, &block, choice).await?;
 	Ok(hosts.into_iter().filter_map(|(_, host)| host).collect())
+}
+
+/// Whether the network lets hosts name private addresses (the development and local
+/// networks do), proven at the latest final block.
+pub async fn private_endpoints_allowed(chain: &Chain) -> Result<bool, ChainError> {
+	let block = chain.proven_latest().await?;
+	let key = storage_key(&vocabulary::ALLOW_PRIVATE_ENDPOINTS, &[]);
+	Ok(chain.proven_value_at(&block, key).await?.unwrap_or(false))
+}
+
+/// Refuses `host` unless every address its endpoint resolves to now is public. On a
+/// network of public hosts, an operator could otherwise name an address on the client's
+/// own network and aim its mailbox requests at a service there (docs/security.md).
+pub async fn check_public(host: &Host) -> Result<(), ChainError> {
+	let endpoint = host.info.endpoint.clone();
+	let lookup = tokio::task::spawn_blocking(move || resolves_public(&endpoint));
+	let public = tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await.ok().and_then(Result::ok);
+	let reason = match public.flatten() {
+		Some(true) => return Ok(()),
+		Some(false) => "it is not a public address, and this network has public hosts only",
+		None => "its name does not resolve",
+	};
+	Err(ChainError::Connect { url: host.endpoint(), reason: reason.into() })
 }
 
 /// Records `hosts` (1 to 3 admitted operators) as the signer's choice.

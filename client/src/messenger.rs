@@ -258,13 +258,18 @@ impl Messenger {
 	}
 
 	/// Connections to the mailbox at every host this identity chose that can be reached
-	/// (all at once); an error only if none can.
+	/// (all at once); an error only if none can. Where the network allows no private
+	/// endpoints, a host whose name resolves to one is not connected to.
 	pub async fn mailboxes(&self) -> Result<Vec<Mailbox>, ClientError> {
 		let genesis = self.chain.genesis();
-		let connections = hosts::chosen(&self.chain, &self.account)
-			.await?
-			.into_iter()
-			.map(|host| Mailbox::connect(host, self.pair.clone(), genesis));
+		let public_only = !hosts::private_endpoints_allowed(&self.chain).await?;
+		let connections =
+			hosts::chosen(&self.chain, &self.account).await?.into_iter().map(|host| async move {
+				if public_only {
+					hosts::check_public(&host).await?;
+				}
+				Mailbox::connect(host, self.pair.clone(), genesis).await
+			});
 		let mut out = Vec::new();
 		let mut failure = None;
 		for connected in futures::future::join_all(connections).await {

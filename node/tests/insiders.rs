@@ -193,7 +193,8 @@ async fn a_member_cannot_stall_a_group() {
 /// A host's operator names its host by a name that resolves to a private address (here the
 /// machine's own name, which /etc/hosts maps to a loopback address), on a network that
 /// allows public endpoints only. The chain cannot resolve names and takes it. The node must
-/// not connect there, by its direct push or its relay worker, however much mail is owed.
+/// not connect there, by its direct push or its relay worker, however much mail is owed;
+/// nor may the recipient's client, for its mail.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_host_named_for_a_private_address_gets_no_connection() {
 	use quarks_primitives::endpoint::is_public_ip;
@@ -271,6 +272,14 @@ async fn a_host_named_for_a_private_address_gets_no_connection() {
 	assert!(
 		node.logged("may not be connected to, by its node's check"),
 		"the relay worker tried, and did not post"
+	);
+	// Nor does Bob's client connect there for his mail: it says why.
+	let refused = bob.fetch().await.expect_err("his only host may not be connected to");
+	assert!(refused.to_string().contains("is not a public address"), "{refused}");
+	assert_eq!(
+		connections.load(Ordering::SeqCst),
+		0,
+		"Bob's client connected to a private address"
 	);
 }
 

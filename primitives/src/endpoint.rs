@@ -1,8 +1,8 @@
 //! Host endpoints: the URLs hosts are reached by, and which addresses are public.
 //!
 //! The hosts pallet refuses an endpoint that names a private address where the network
-//! does not allow them; a node refuses to connect to a name that resolves to one. Both
-//! read endpoints and addresses here, one way.
+//! does not allow them; nodes and clients refuse to connect to a name that resolves to
+//! one. All read endpoints and addresses here, one way.
 
 use alloc::string::String;
 use core::net::IpAddr;
@@ -112,6 +112,24 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
 				|| (segments[0] == 0x3fff && segments[1] < 0x1000)
 				|| segments[..4] == [0x100, 0, 0, 0])
 		}
+	}
+}
+
+/// Whether `endpoint` may be connected to where the network allows no private endpoints:
+/// its host is a public address, or a name whose every address is public now; `None` if
+/// the name does not resolve (a failed lookup says nothing of where it points). Blocks on
+/// the system's resolver.
+#[cfg(feature = "std")]
+pub fn resolves_public(endpoint: &[u8]) -> Option<bool> {
+	use std::net::ToSocketAddrs;
+	match endpoint_host(endpoint) {
+		Some(EndpointHost::Ip(ip)) => Some(is_public_ip(ip)),
+		Some(EndpointHost::Name(name)) => {
+			let addresses: Vec<IpAddr> =
+				(name.as_str(), 0).to_socket_addrs().ok()?.map(|a| a.ip()).collect();
+			(!addresses.is_empty()).then(|| addresses.into_iter().all(is_public_ip))
+		}
+		None => Some(false),
 	}
 }
 

@@ -122,6 +122,8 @@ pub const EPOCH_MEMBERS: Keyed =
 pub const CHOICES: Keyed = Keyed(Storage("Hosts", "Choices"), &[Hasher::Blake2_128Concat]);
 /// `Hosts::Hosts`: operator → its admitted host's record.
 pub const HOST_RECORDS: Keyed = Keyed(HOSTS, &[Hasher::Blake2_128Concat]);
+/// `Hosts::AllowPrivateEndpoints`: whether hosts may name private addresses.
+pub const ALLOW_PRIVATE_ENDPOINTS: Keyed = Keyed(Storage("Hosts", "AllowPrivateEndpoints"), &[]);
 
 // Constants.
 /// The constant `Groups::MinUpdateInterval`.
@@ -176,6 +178,7 @@ pub const PROVEN: &[Keyed] = &[
 	BLOCK_HASH,
 	CHOICES,
 	HOST_RECORDS,
+	ALLOW_PRIVATE_ENDPOINTS,
 ];
 /// Every constant above.
 pub const CONSTANTS: &[Constant] = &[MIN_UPDATE_INTERVAL, EXISTENTIAL_DEPOSIT];

@@ -16,7 +16,7 @@ use crate::client::FullClient;
 use codec::Decode;
 use futures::StreamExt;
 use quarks_primitives::{
-	endpoint::{endpoint_host, is_public_ip, EndpointHost},
+	endpoint::{endpoint_host, resolves_public},
 	relay_queue::EndpointCheck,
 };
 use quarks_runtime::Runtime;
@@ -43,20 +43,9 @@ pub fn unix_millis() -> u64 {
 /// whose every address is public; `None` if its name does not resolve now (a failed lookup
 /// says nothing of where it points).
 pub async fn is_public_endpoint(endpoint: &[u8]) -> Option<bool> {
-	match endpoint_host(endpoint) {
-		Some(EndpointHost::Ip(ip)) => Some(is_public_ip(ip)),
-		Some(EndpointHost::Name(name)) => {
-			let lookup = tokio::net::lookup_host((name.as_str(), 0));
-			let addresses: Vec<_> = tokio::time::timeout(RESOLVE_TIMEOUT, lookup)
-				.await
-				.ok()?
-				.ok()?
-				.map(|a| a.ip())
-				.collect();
-			(!addresses.is_empty()).then(|| addresses.into_iter().all(is_public_ip))
-		}
-		None => Some(false),
-	}
+	let endpoint = endpoint.to_vec();
+	let lookup = tokio::task::spawn_blocking(move || resolves_public(&endpoint));
+	tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await.ok()?.ok()?
 }
 
 /// Checks every admitted host's endpoint, recording each check in `queue`'s storage: an
