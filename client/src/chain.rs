@@ -240,8 +240,11 @@ impl NodeRpc {
 		let retries = ExponentialBackoff::from_millis(2).factor(250).max_delay(MAX_RECONNECT_WAIT);
 		// The policy governs the first connection too: one that cannot be made in time is
 		// an error, not a wait for ever.
+		// No redirects: a host that passed the check of where it resolves could otherwise
+		// send the client on to an address on the client's own network.
 		let connecting = ReconnectingRpcClient::builder()
 			.retry_policy(retries)
+			.max_redirections(0)
 			.connection_timeout(Duration::from_secs(10))
 			.request_timeout(Duration::from_secs(60))
 			.build(url);
@@ -600,6 +603,33 @@ mod tests {
 		let refused = client.request_raw("system_name", None).await.expect_err("refused");
 		assert!(matches!(refused, RpcError::User(e) if e.code == RATE_LIMITED));
 		assert_eq!(client.inner.calls.load(Ordering::SeqCst), 6);
+	}
+
+	/// A server that answers the WebSocket handshake with a redirect is not followed where
+	/// it points: a host would otherwise send the client past the check of where the
+	/// host's own name resolves, on to an address of the client's network.
+	#[tokio::test(flavor = "multi_thread")]
+	async fn a_redirect_is_not_followed() {
+		use std::{
+			io::{Read, Write},
+			net::TcpListener,
+		};
+		let target = TcpListener::bind("127.0.0.1:0").expect("binds");
+		target.set_nonblocking(true).expect("non-blocking");
+		let location = format!("ws://{}/", target.local_addr().expect("bound"));
+		let redirecting = TcpListener::bind("127.0.0.1:0").expect("binds");
+		let url = format!("ws://{}", redirecting.local_addr().expect("bound"));
+		std::thread::spawn(move || {
+			for mut connection in redirecting.incoming().flatten() {
+				let _ = connection.read(&mut [0; 4096]);
+				let answer = format!(
+					"HTTP/1.1 301 Moved Permanently\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
+				);
+				let _ = connection.write_all(answer.as_bytes());
+			}
+		});
+		assert!(NodeRpc::connect(&url).await.is_err(), "a redirect is no node");
+		assert!(target.accept().is_err(), "the client followed the redirect");
 	}
 
 	#[tokio::test]

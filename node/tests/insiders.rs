@@ -238,7 +238,8 @@ async fn a_host_named_for_a_private_address_gets_no_connection() {
 	let mut spec: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a spec");
 	let hosts = &mut spec["genesis"]["runtimeGenesis"]["patch"]["hosts"];
 	hosts["allowPrivateEndpoints"] = false.into();
-	hosts["hosts"][0][1] = format!("http://{name}:{port}").into_bytes().into();
+	// A WebSocket endpoint, which the client dials as it is and the node posts to by HTTP.
+	hosts["hosts"][0][1] = format!("ws://{name}:{port}").into_bytes().into();
 	let spec_path = dir.path().join("public-only.json");
 	std::fs::write(&spec_path, serde_json::to_vec(&spec).expect("JSON")).expect("written");
 	let node = Node::start(

@@ -122,6 +122,9 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
 #[cfg(feature = "std")]
 pub fn resolves_public(endpoint: &[u8]) -> Option<bool> {
 	use std::net::ToSocketAddrs;
+	if !is_public(endpoint) {
+		return Some(false);
+	}
 	match endpoint_host(endpoint) {
 		Some(EndpointHost::Ip(ip)) => Some(is_public_ip(ip)),
 		Some(EndpointHost::Name(name)) => {
