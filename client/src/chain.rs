@@ -241,10 +241,11 @@ impl NodeRpc {
 		// The policy governs the first connection too: one that cannot be made in time is
 		// an error, not a wait for ever.
 		// No redirects: a host that passed the check of where it resolves could otherwise
-		// send the client on to an address on the client's own network.
+		// send the client on to an address on the client's own network. (jsonrpsee counts
+		// the first connection among its "redirections".)
 		let connecting = ReconnectingRpcClient::builder()
 			.retry_policy(retries)
-			.max_redirections(0)
+			.max_redirections(1)
 			.connection_timeout(Duration::from_secs(10))
 			.request_timeout(Duration::from_secs(60))
 			.build(url);
@@ -619,8 +620,11 @@ mod tests {
 		let location = format!("ws://{}/", target.local_addr().expect("bound"));
 		let redirecting = TcpListener::bind("127.0.0.1:0").expect("binds");
 		let url = format!("ws://{}", redirecting.local_addr().expect("bound"));
+		let asked = Arc::new(AtomicU32::new(0));
+		let counted = asked.clone();
 		std::thread::spawn(move || {
 			for mut connection in redirecting.incoming().flatten() {
+				counted.fetch_add(1, Ordering::SeqCst);
 				let _ = connection.read(&mut [0; 4096]);
 				let answer = format!(
 					"HTTP/1.1 301 Moved Permanently\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
@@ -629,6 +633,7 @@ mod tests {
 			}
 		});
 		assert!(NodeRpc::connect(&url).await.is_err(), "a redirect is no node");
+		assert!(asked.load(Ordering::SeqCst) > 0, "the client tried the server it was given");
 		assert!(target.accept().is_err(), "the client followed the redirect");
 	}
 
