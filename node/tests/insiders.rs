@@ -276,12 +276,12 @@ async fn a_host_named_for_a_private_address_gets_no_connection() {
 	);
 	// Nor does Bob's client connect there for his mail: it says why.
 	let refused = bob.fetch().await.expect_err("his only host may not be connected to");
-	assert!(refused.to_string().contains("is not a public address"), "{refused}");
 	assert_eq!(
 		connections.load(Ordering::SeqCst),
 		0,
 		"Bob's client connected to a private address"
 	);
+	assert!(refused.to_string().contains("is not a public address"), "{refused}");
 }
 
 /// Accounts of a funded attacker, each with a bound device, anchoring a fresh root at every
