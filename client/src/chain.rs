@@ -39,7 +39,7 @@ mod transactions;
 pub mod vocabulary;
 use failover::{Failover, Nodes};
 pub use failures::Failure;
-pub use funds::{NotAnAmount, Qrk};
+pub use funds::{Holdings, NotAnAmount, Qrk};
 use vocabulary::{Constant, Event, RuntimeApi};
 
 /// The subxt client type used throughout.

@@ -159,6 +159,16 @@ pub async fn choose(
 	chain.submit(signer, vocabulary::CHOOSE_HOSTS, vec![hosts], wait, progress).await
 }
 
+/// Clears the signer's choice of hosts, which returns its deposit.
+pub async fn clear(
+	chain: &Chain,
+	signer: &sr25519::Pair,
+	wait: Wait,
+	progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Included, ChainError> {
+	chain.submit(signer, vocabulary::CLEAR_HOSTS, vec![], wait, progress).await
+}
+
 /// The account in the last 32 bytes of a `Blake2_128Concat` map key.
 pub(crate) fn last_account(key: &[u8]) -> Result<AccountId32, ChainError> {
 	let start = key.len().checked_sub(32).ok_or_else(|| ChainError::Decode("short key".into()))?;

@@ -257,6 +257,16 @@ impl Messenger {
 		Ok(())
 	}
 
+	/// Clears this account's choice of hosts, returning its deposit: no host keeps its
+	/// mail from then on.
+	pub async fn clear_hosts(
+		&self,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Result<(), ClientError> {
+		hosts::clear(&self.chain, &self.pair, Wait::Finalized, progress).await?;
+		Ok(())
+	}
+
 	/// Connections to the mailbox at every host this identity chose that can be reached
 	/// (all at once); an error only if none can. Where the network allows no private
 	/// endpoints, a host whose name resolves to one is not connected to.

@@ -18,7 +18,7 @@ use quarks_client::{
 	chain::{hash_value, At, Chain, ChainError, NodeRpc, Progress, Qrk, Wait},
 	database::MessageState,
 	error::{ClientError, ReadError},
-	hosts::MailboxEntry,
+	hosts::{self, MailboxEntry},
 	inbox::{Notarization, ReadOptions, Received, Update},
 	keystore::Identity,
 	messenger::Messenger,
@@ -708,7 +708,8 @@ async fn chat_end_to_end() {
 
 /// Issue 28, item 6: a new account's first transaction is refused for want of funds with a
 /// sentence that says what to do (not "Invalid Transaction (1010)"); once an existing user
-/// pays it, it registers its device.
+/// pays it, it registers its device, which holds its deposit, as a choice of hosts does
+/// until it is cleared (issue 34).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_newcomer_without_funds_is_told_so_and_can_be_paid() {
 	let _guard = exclusive();
@@ -737,9 +738,21 @@ async fn a_newcomer_without_funds_is_told_so_and_can_be_paid() {
 	let spent = before.0 - alice.chain.free_balance(alice.account()).await.expect("read").0;
 	assert!(spent > amount.0 && spent - amount.0 <= 2 * fee.0, "spent {spent}, fee about {fee}");
 	newcomer
-		.register_device(28_800, Wait::InBlock, &mut |_| {})
+		.register_device(28_800, Wait::Finalized, &mut |_| {})
 		.await
 		.expect("registered once paid");
+
+	// State on chain holds a deposit (docs/operations.md, "What a new user needs"): the
+	// device's, then a choice of hosts', returned when the choice is cleared.
+	let held = || async { newcomer.chain.holdings(newcomer.account()).await.expect("read").held };
+	let device_deposit: Qrk = "0.002444".parse().expect("an amount");
+	assert_eq!(held().await, device_deposit);
+	newcomer.choose_hosts(&[Dave.to_account_id()], &mut |_| {}).await.expect("chosen");
+	let choice_deposit: Qrk = "0.001273".parse().expect("an amount");
+	assert_eq!(held().await, Qrk(device_deposit.0 + choice_deposit.0));
+	newcomer.clear_hosts(&mut |_| {}).await.expect("cleared");
+	assert_eq!(held().await, device_deposit);
+	assert!(hosts::chosen(&newcomer.chain, newcomer.account()).await.expect("read").is_empty());
 
 	// Two transactions of one account at once (two calls to `quarks serve`, say) take two
 	// nonces: both land.

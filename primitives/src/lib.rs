@@ -8,6 +8,7 @@
 
 extern crate alloc;
 
+pub mod deposit;
 pub mod endpoint;
 pub mod envelope;
 pub mod groups;

@@ -100,9 +100,9 @@ macro_rules! version {
 // Bump `spec_version` on every change of runtime logic (and the rehearsal's with it);
 // bump `transaction_version` when calls or their encoding change.
 #[cfg(not(feature = "upgrade-rehearsal"))]
-version!(111);
-#[cfg(feature = "upgrade-rehearsal")]
 version!(112);
+#[cfg(feature = "upgrade-rehearsal")]
+version!(113);
 
 mod block_times {
 	/// Target block time. Delivery never waits for blocks; this decides how soon a message
@@ -470,6 +470,45 @@ mod tests {
 			configs::MessageRetention::get(),
 			"commit records last as long as their epoch's anchors"
 		);
+	}
+
+	/// The deposits docs/operations.md gives ("What a new user needs") are the runtime's.
+	#[test]
+	fn the_documented_deposits_are_the_runtimes() {
+		use frame_support::traits::fungible::InspectHold;
+		use quarks_primitives::DeviceRecord;
+		use sp_runtime::traits::Convert;
+		let qrk = |footprint| configs::StorageDeposit::convert(footprint);
+		let bound = || DeviceRecord { key: [0; 32], added: 0, removed: None };
+		let removed = DeviceRecord { removed: Some(1), ..bound() };
+		let one = qrk(Keys::footprint(&[bound()]));
+		assert_eq!(one, 2_444_000_000);
+		assert_eq!(qrk(Keys::footprint(&[bound(), bound()])) - one, 1_263_000_000);
+		assert_eq!(one - qrk(Keys::footprint(&[removed])), 1_110_000_000);
+		assert_eq!(qrk(Hosts::choice_footprint()), 1_273_000_000);
+		assert_eq!(qrk(Groups::group_footprint()), 20_601_000_000);
+		assert_eq!(qrk(Groups::member_footprint()), 3_293_000_000);
+		assert_eq!(configs::DepositBase::get(), 1_000_000_000);
+
+		// What the runtime holds is that figure: a device bound through the call.
+		local_preset().execute_with(|| {
+			use sp_core::Pair;
+			use sp_keyring::Sr25519Keyring::Eve;
+			System::set_block_number(1);
+			let who = Eve.to_account_id();
+			let device = sp_core::ed25519::Pair::from_seed(&[5; 32]);
+			let proof = device.sign(&quarks_primitives::device_proof_payload(&who)).0;
+			let package = pallet_quarks_keys::KeyPackageOf::<Runtime>::truncate_from(vec![1; 300]);
+			frame_support::assert_ok!(Keys::add_device(
+				RuntimeOrigin::signed(who.clone()),
+				device.public().0,
+				proof,
+				package,
+				100
+			));
+			let reason = pallet_quarks_keys::HoldReason::Devices.into();
+			assert_eq!(Balances::balance_on_hold(&reason, &who), 2_444_000_000);
+		});
 	}
 
 	/// No signed account admits a peer: node authorization's claims and connections are

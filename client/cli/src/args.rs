@@ -293,6 +293,8 @@ pub enum HostsCommand {
 		#[arg(required = true, num_args = 1..=3)]
 		operators: Vec<String>,
 	},
+	/// Clear your choice and get its deposit back: no host keeps your mail any more.
+	Clear,
 }
 
 #[derive(Subcommand)]

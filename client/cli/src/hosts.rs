@@ -1,4 +1,4 @@
-//! The user's mail hosts: `hosts list`, `hosts choose`.
+//! The user's mail hosts: `hosts list`, `hosts choose`, `hosts clear`.
 
 use crate::{args::*, input::*, output::*};
 use quarks_client::hosts;
@@ -28,5 +28,15 @@ pub async fn choose(cli: &Cli, operators: &[String]) -> Fallible<()> {
 	m.choose_hosts(&operators, &mut steps.reporter()).await?;
 	steps.done();
 	println!("your mail now goes to {} host(s)", operators.len());
+	Ok(())
+}
+
+/// Clears this account's choice of hosts, returning its deposit.
+pub async fn clear(cli: &Cli) -> Fallible<()> {
+	let m = messenger(cli).await?;
+	let steps = Steps::new("clearing your choice of hosts");
+	m.clear_hosts(&mut steps.reporter()).await?;
+	steps.done();
+	println!("no host keeps your mail now; the choice's deposit is returned");
 	Ok(())
 }

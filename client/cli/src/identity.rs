@@ -36,7 +36,12 @@ pub async fn init(cli: &Cli, args: &InitArgs) -> Fallible<()> {
 pub async fn whoami(cli: &Cli) -> Fallible<()> {
 	let m = messenger(cli).await?;
 	println!("account {}", address(m.account()));
-	println!("balance {}", m.chain.free_balance(m.account()).await?);
+	let holdings = m.chain.holdings(m.account()).await?;
+	println!("balance {}", holdings.free);
+	println!(
+		"held {} (deposits for devices, hosts and conversations, returned as they go)",
+		holdings.held
+	);
 	let this = m.device_key();
 	let bound = queries::devices(&m.chain, m.account()).await?.contains(&this);
 	let package = queries::key_package(&m.chain, &this).await?;

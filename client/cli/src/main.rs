@@ -64,6 +64,7 @@ async fn run(cli: &Cli) -> Fallible<()> {
 		Command::Pay { to, amount } => identity::pay(cli, to, amount).await,
 		Command::Hosts(HostsCommand::List) => hosts::list(cli).await,
 		Command::Hosts(HostsCommand::Choose { operators }) => hosts::choose(cli, operators).await,
+		Command::Hosts(HostsCommand::Clear) => hosts::clear(cli).await,
 		Command::Group(command) => groups::group(cli, command).await,
 		Command::Send(args) => mail::send(cli, args).await,
 		Command::Chats { json } => chats::list(cli, *json).await,

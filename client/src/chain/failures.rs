@@ -124,6 +124,9 @@ pub fn sentence(pallet: &str, error: &str) -> Option<&'static str> {
 	SENTENCES.iter().find(|(p, e, _)| *p == pallet && *e == error).map(|(_, _, s)| *s)
 }
 
+/// Devices, host choices, groups and members' places each hold a deposit.
+const CANNOT_PAY_DEPOSIT: &str = "Your account cannot hold the deposit this needs (state on chain is paid for while it is kept, and returned when it goes): `quarks whoami` shows what you hold; ask someone to `quarks pay` you.";
+
 /// The errors a user (through `quarks`) or an operator can cause, each in a sentence (the
 /// validator set's come through the privileged origin, whose own call reports them).
 pub const SENTENCES: &[(&str, &str, &str)] = &[
@@ -137,6 +140,7 @@ pub const SENTENCES: &[(&str, &str, &str)] = &[
 	("Groups", "CannotRemoveSelf", "To leave a group, use `quarks group leave` (or /leave in the chat)."),
 	("Groups", "RosterTooLarge", "The group would hold more devices than a group may: it cannot take this member."),
 	("Groups", "UpdateTooSoon", "This group changed moments ago: try again in a few seconds."),
+	("Groups", "CannotPayDeposit", CANNOT_PAY_DEPOSIT),
 	("Hosts", "AlreadyHost", "This account runs an admitted host already: update its record instead."),
 	("Hosts", "NotHost", "This account runs no admitted host: the network's operators admit hosts."),
 	("Hosts", "EndpointTooLong", "The endpoint is longer than this network allows: give a shorter URL."),
@@ -149,11 +153,14 @@ pub const SENTENCES: &[(&str, &str, &str)] = &[
 	("Hosts", "TooManyHosts", "You chose more hosts than this network allows one account: choose fewer."),
 	("Hosts", "DuplicateHost", "You named the same host twice: name each once."),
 	("Hosts", "UnknownHost", "One of the accounts you named runs no admitted host: `quarks hosts list` shows those that do."),
+	("Hosts", "CannotPayDeposit", CANNOT_PAY_DEPOSIT),
+	("Hosts", "NoChoice", "You have not chosen hosts: there is nothing to clear."),
 	("Keys", "ExpiryInPast", "That validity has already ended: give a number of days from now."),
 	("Keys", "LifetimeTooLong", "That validity is longer than this network allows: give fewer days."),
 	("Keys", "DeviceKeyTaken", "This device is bound to an account already, or was recently: make a new device of your account with `quarks init --suri <your account's secret>`."),
 	("Keys", "TooManyDevices", "Your account has as many devices as it may keep: remove one you no longer use (`quarks device remove`), and try again once its record may go."),
 	("Keys", "NoSuchDevice", "Your account has no such device: `quarks device list` shows them."),
+	("Keys", "CannotPayDeposit", CANNOT_PAY_DEPOSIT),
 	("Messaging", "SenderHasNoDevice", "This account has no device on chain yet: run `quarks device register` first."),
 	("Messaging", "BlockAnchorsFull", "The chain is busy (this block holds as many anchors as it may): send again in a moment; what you sent stays pending until then."),
 	("Messaging", "BlockReceiptsFull", "The chain is busy (this block holds as many receipts as it may): the receipts go again in a moment."),

@@ -52,7 +52,8 @@ impl FromStr for Qrk {
 	}
 }
 
-/// The start of `frame_system::AccountInfo`: counters, then the balances' free amount.
+/// The start of `frame_system::AccountInfo`: counters, then the balances' free and
+/// reserved amounts (holds count as reserved).
 #[derive(Decode)]
 struct AccountStart {
 	_nonce: u32,
@@ -60,20 +61,34 @@ struct AccountStart {
 	_providers: u32,
 	_sufficients: u32,
 	free: u128,
+	reserved: u128,
+}
+
+/// What an account holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holdings {
+	/// What it may spend.
+	pub free: Qrk,
+	/// What deposits hold for its state on chain, returned as the state goes.
+	pub held: Qrk,
 }
 
 impl Chain {
-	/// What `account` holds and may spend (its free balance), proven at the latest final
-	/// block.
-	pub async fn free_balance(&self, account: &AccountId32) -> Result<Qrk, ChainError> {
+	/// What `account` holds, proven at the latest final block.
+	pub async fn holdings(&self, account: &AccountId32) -> Result<Holdings, ChainError> {
 		let key = storage_key(&vocabulary::ACCOUNTS, &[account.as_ref()]);
 		let Some(Some(bytes)) = self.proven_read(&self.proven_latest().await?, &[key]).await?.pop()
 		else {
-			return Ok(Qrk(0));
+			return Ok(Holdings { free: Qrk(0), held: Qrk(0) });
 		};
 		let start = AccountStart::decode(&mut &bytes[..])
 			.map_err(|e| ChainError::Decode(format!("an account's balance: {e}")))?;
-		Ok(Qrk(start.free))
+		Ok(Holdings { free: Qrk(start.free), held: Qrk(start.reserved) })
+	}
+
+	/// What `account` may spend (its free balance), proven at the latest final block.
+	pub async fn free_balance(&self, account: &AccountId32) -> Result<Qrk, ChainError> {
+		Ok(self.holdings(account).await?.free)
 	}
 
 	/// The least an account must keep to exist (`Balances::ExistentialDeposit`).

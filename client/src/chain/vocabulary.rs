@@ -84,6 +84,8 @@ pub const TRANSFER: Call = Call("Balances", "transfer_keep_alive");
 pub const BATCH_ALL: Call = Call("Utility", "batch_all");
 /// The call `Hosts::choose_hosts`.
 pub const CHOOSE_HOSTS: Call = Call("Hosts", "choose_hosts");
+/// The call `Hosts::clear_hosts`.
+pub const CLEAR_HOSTS: Call = Call("Hosts", "clear_hosts");
 
 // Storage items.
 /// The storage item `Groups::Members`.
@@ -160,6 +162,7 @@ pub const CALLS: &[Call] = &[
 	TRANSFER,
 	BATCH_ALL,
 	CHOOSE_HOSTS,
+	CLEAR_HOSTS,
 ];
 /// Every storage item above.
 pub const STORAGE: &[Storage] = &[MEMBERS, HOSTS];

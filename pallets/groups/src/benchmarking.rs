@@ -3,15 +3,32 @@
 use super::*;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
-use frame_support::{traits::Get, BoundedVec};
+use frame_support::{
+	traits::{Consideration, Get},
+	BoundedVec,
+};
 use frame_system::RawOrigin;
 use sp_core::H256;
 use sp_runtime::Saturating;
 
 const GROUP: GroupId = 0;
 
+/// Gives `creator` enough to hold a group's deposit and `members` members' places.
+fn fund_group<T: Config>(creator: &T::AccountId, members: u32) {
+	T::Consideration::ensure_successful(creator, Pallet::<T>::group_footprint());
+	fund_members::<T>(creator, members);
+}
+
+/// Gives `admin` enough to hold `n` members' places.
+fn fund_members<T: Config>(admin: &T::AccountId, n: u32) {
+	for _ in 0..n {
+		T::Consideration::ensure_successful(admin, Pallet::<T>::member_footprint());
+	}
+}
+
 /// Creates group 0 of `admin` and `n - 1` more members, and returns the members.
 fn group_of<T: Config>(admin: &T::AccountId, n: u32) -> Vec<T::AccountId> {
+	fund_group::<T>(admin, n);
 	let others: Vec<T::AccountId> = (1..n).map(|i| account("member", i, 0)).collect();
 	Pallet::<T>::create_group(RawOrigin::Signed(admin.clone()).into(), others.clone())
 		.expect("benchmark setup creates the group");
@@ -62,6 +79,7 @@ mod benchmarks {
 	fn create_group(n: Linear<0, { T::MaxMembers::get().saturating_sub(1) }>) {
 		let creator: T::AccountId = whitelisted_caller();
 		let members: Vec<T::AccountId> = (0..n).map(|i| account("member", i, 0)).collect();
+		fund_group::<T>(&creator, n.saturating_add(1));
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(creator), members);
@@ -78,6 +96,7 @@ mod benchmarks {
 			GroupInfo { members: members.len() as u32, admins: 1, epoch: 1, committed: true };
 		Groups::<T>::insert(GROUP, committed);
 		let new: T::AccountId = account("new", 0, 0);
+		fund_members::<T>(&admin, 1);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(admin), GROUP, new.clone());
@@ -140,7 +159,7 @@ mod benchmarks {
 		frame_system::Pallet::<T>::set_block_number(
 			T::CommitRetention::get().saturating_add(10u32.into()),
 		);
-		let message = BoundedVec::truncate_from(vec![9u8; b as usize]);
+		let message = BoundedVec::truncate_from(alloc::vec![9u8; b as usize]);
 
 		#[extrinsic_call]
 		_(
@@ -151,6 +170,7 @@ mod benchmarks {
 			roster,
 			Some(H256::repeat_byte(9)),
 			true,
+			H256::repeat_byte(3),
 		);
 
 		assert_eq!(Pallet::<T>::usable_epoch(GROUP), Some(epoch));

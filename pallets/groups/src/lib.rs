@@ -33,6 +33,11 @@
 //! - **Epoch members**: the members of an epoch, which [`Pallet::members_at`] answers for
 //!   the epochs whose records are kept: a record goes `CommitRetention` blocks after its
 //!   epoch ended, or earlier once the group keeps `MaxKeptCommits`.
+//! - **Deposits**: a group's creator holds [`Config::Consideration`] for the group's
+//!   records ([`Pallet::group_footprint`]: `MaxKeptCommits` commit records and member sets)
+//!   until the group dissolves, and whoever adds a member (its creator at creation, an
+//!   admin after) holds one for that member's place ([`Pallet::member_footprint`]) until the
+//!   member leaves or is removed. Groups and members from before deposits hold none.
 //!
 //! ## Calls
 //!
@@ -66,8 +71,15 @@ pub use weights::WeightInfo;
 pub mod pallet {
 	use super::*;
 	use alloc::{collections::BTreeSet, vec::Vec};
-	use frame_support::pallet_prelude::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{self, InspectHold},
+			Consideration, Footprint,
+		},
+	};
 	use frame_system::pallet_prelude::*;
+	use quarks_primitives::deposit::{map_entry, BLAKE2_128_CONCAT, TWOX_64_CONCAT};
 	use sp_core::H256;
 	use sp_runtime::{Saturating, TryRuntimeError};
 
@@ -78,6 +90,23 @@ pub mod pallet {
 	/// What the chain recorded of the MLS commit that opened an epoch.
 	pub type CommitRecordOf<T> =
 		CommitRecord<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
+
+	/// A deposit held for a group or a member's place.
+	pub type TicketOf<T> = <T as Config>::Consideration;
+
+	/// A deposit and the account that holds it.
+	pub type HeldBy<T> = (<T as frame_system::Config>::AccountId, TicketOf<T>);
+
+	/// The balance type of [`Config::Currency`].
+	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
+		<T as frame_system::Config>::AccountId,
+	>>::Balance;
+
+	/// The amount a ticket holds: a `HoldConsideration` encodes as its amount alone, and a
+	/// ticket that holds nothing (`()`) as nothing.
+	pub fn held<T: Config>(ticket: &TicketOf<T>) -> BalanceOf<T> {
+		BalanceOf::<T>::decode(&mut &ticket.encode()[..]).unwrap_or_default()
+	}
 
 	/// The in-code storage version: 1 added the commit's size, welcome, restart flag and
 	/// extrinsic index to [`CommitRecord`] ([`migrations::v1`]).
@@ -117,6 +146,15 @@ pub mod pallet {
 		/// is accepted, so no member can churn the group's records.
 		#[pallet::constant]
 		type MinUpdateInterval: Get<BlockNumberFor<Self>>;
+
+		/// The overarching hold reason; this pallet's [`HoldReason`] is one of its variants.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The balances deposits are held in (read by `try_state`).
+		type Currency: fungible::InspectHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The deposit held for a group's records and for each member's place.
+		type Consideration: Consideration<Self::AccountId, Footprint>;
 
 		/// Weights of this pallet's calls, from its benchmarks.
 		type WeightInfo: WeightInfo;
@@ -161,6 +199,22 @@ pub mod pallet {
 	/// the latest committed has one.
 	#[pallet::storage]
 	pub type OldestCommit<T> = StorageMap<_, Twox64Concat, GroupId, Epoch>;
+
+	/// The deposit held for each group's records, by its creator.
+	#[pallet::storage]
+	pub type GroupDeposits<T: Config> = StorageMap<_, Twox64Concat, GroupId, HeldBy<T>>;
+
+	/// The deposit held for each member's place, by whoever added the member.
+	#[pallet::storage]
+	pub type MemberDeposits<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, GroupId, Blake2_128Concat, T::AccountId, HeldBy<T>>;
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// Held for a group's records or a member's place, returned when they go.
+		Group,
+	}
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -266,6 +320,8 @@ pub mod pallet {
 		FirstCommitRestarts,
 		/// A restart of a group of several members names no welcome: they could not join.
 		RestartWithoutWelcome,
+		/// The caller's free balance cannot hold the deposit the group or member needs.
+		CannotPayDeposit,
 	}
 
 	#[pallet::hooks]
@@ -309,14 +365,19 @@ pub mod pallet {
 			}
 
 			let group = NextGroupId::<T>::get();
+			let deposit = Self::hold(&creator, Self::group_footprint())?;
+			GroupDeposits::<T>::insert(group, deposit);
 			NextGroupId::<T>::put(group.saturating_add(1));
 			Groups::<T>::insert(
 				group,
 				GroupInfo { members: count, admins: 1, epoch: 1, committed: false },
 			);
-			Members::<T>::insert(group, &creator, MemberInfo { admin: true, joined: 1 });
-			for who in &members {
-				Members::<T>::insert(group, who, MemberInfo { admin: false, joined: 1 });
+			for (who, admin) in
+				core::iter::once((&creator, true)).chain(members.iter().map(|who| (who, false)))
+			{
+				let deposit = Self::hold(&creator, Self::member_footprint())?;
+				MemberDeposits::<T>::insert(group, who, deposit);
+				Members::<T>::insert(group, who, MemberInfo { admin, joined: 1 });
 			}
 			Self::deposit_event(Event::GroupCreated { group, creator, members: count });
 			Ok(())
@@ -337,8 +398,10 @@ pub mod pallet {
 			ensure!(!Members::<T>::contains_key(group, &who), Error::<T>::AlreadyMember);
 			ensure!(info.members < T::MaxMembers::get(), Error::<T>::GroupFull);
 
+			let deposit = Self::hold(&admin, Self::member_footprint())?;
 			Self::open_epoch(&mut info);
 			info.members = info.members.saturating_add(1);
+			MemberDeposits::<T>::insert(group, &who, deposit);
 			Members::<T>::insert(group, &who, MemberInfo { admin: false, joined: info.epoch });
 			Groups::<T>::insert(group, &info);
 			Self::deposit_event(Event::MemberAdded { group, who, epoch: info.epoch });
@@ -361,7 +424,7 @@ pub mod pallet {
 			ensure!(admin != who, Error::<T>::CannotRemoveSelf);
 			let member = Members::<T>::get(group, &who).ok_or(Error::<T>::NotMember)?;
 
-			Self::drop_member(group, &who, &member, &mut info);
+			Self::drop_member(group, &who, &member, &mut info)?;
 			Groups::<T>::insert(group, &info);
 			Self::deposit_event(Event::MemberRemoved { group, who, epoch: info.epoch });
 			Ok(())
@@ -380,6 +443,8 @@ pub mod pallet {
 			let member = Members::<T>::get(group, &who).ok_or(Error::<T>::NotMember)?;
 
 			if info.members == 1 {
+				Self::release(MemberDeposits::<T>::take(group, &who))?;
+				Self::release(GroupDeposits::<T>::take(group))?;
 				Members::<T>::remove(group, &who);
 				Groups::<T>::remove(group);
 				// At most `MaxKeptCommits` of each.
@@ -392,7 +457,7 @@ pub mod pallet {
 			}
 			ensure!(!(member.admin && info.admins == 1), Error::<T>::LastAdmin);
 
-			Self::drop_member(group, &who, &member, &mut info);
+			Self::drop_member(group, &who, &member, &mut info)?;
 			Groups::<T>::insert(group, &info);
 			Self::deposit_event(Event::MemberLeft { group, who, epoch: info.epoch });
 			Ok(())
@@ -643,24 +708,69 @@ pub mod pallet {
 			}
 		}
 
+		/// Removes `who` from `group` and returns its place's deposit to whoever held it.
 		fn drop_member(
 			group: GroupId,
 			who: &T::AccountId,
 			member: &MemberInfo,
 			info: &mut GroupInfo,
-		) {
+		) -> DispatchResult {
+			Self::release(MemberDeposits::<T>::take(group, who))?;
 			Self::open_epoch(info);
 			info.members = info.members.saturating_sub(1);
 			if member.admin {
 				info.admins = info.admins.saturating_sub(1);
 			}
 			Members::<T>::remove(group, who);
+			Ok(())
+		}
+
+		/// What a group's own records keep in state at most, paid by its creator: the
+		/// group's entries and `MaxKeptCommits` commit records and member sets (their
+		/// members are paid for with each member's place).
+		pub fn group_footprint() -> Footprint {
+			let group = map_entry::<GroupId, GroupInfo>(TWOX_64_CONCAT)
+				.saturating_add(map_entry::<GroupId, Epoch>(TWOX_64_CONCAT))
+				.saturating_add(map_entry::<GroupId, HeldBy<T>>(TWOX_64_CONCAT));
+			let per_epoch =
+				map_entry::<(GroupId, Epoch), CommitRecordOf<T>>(TWOX_64_CONCAT.saturating_mul(2))
+					.saturating_add(map_entry::<(GroupId, Epoch), codec::Compact<u32>>(
+						TWOX_64_CONCAT.saturating_mul(2),
+					));
+			let kept = T::MaxKeptCommits::get() as usize;
+			Footprint::from_parts(1, group.saturating_add(per_epoch.saturating_mul(kept)))
+		}
+
+		/// What a member's place keeps in state at most, paid by whoever added it: its
+		/// entry, its deposit's, and its place in `MaxKeptCommits` member sets.
+		pub fn member_footprint() -> Footprint {
+			let hash = TWOX_64_CONCAT.saturating_add(BLAKE2_128_CONCAT);
+			let entries = map_entry::<(GroupId, T::AccountId), MemberInfo>(hash)
+				.saturating_add(map_entry::<(GroupId, T::AccountId), HeldBy<T>>(hash));
+			let in_sets =
+				T::AccountId::max_encoded_len().saturating_mul(T::MaxKeptCommits::get() as usize);
+			Footprint::from_parts(1, entries.saturating_add(in_sets))
+		}
+
+		/// Holds a deposit for `footprint` from `payer`.
+		fn hold(payer: &T::AccountId, footprint: Footprint) -> Result<HeldBy<T>, Error<T>> {
+			let ticket = T::Consideration::new(payer, footprint)
+				.map_err(|_| Error::<T>::CannotPayDeposit)?;
+			Ok((payer.clone(), ticket))
+		}
+
+		/// Returns a deposit, if one was held, to whoever held it.
+		fn release(deposit: Option<HeldBy<T>>) -> DispatchResult {
+			match deposit {
+				Some((payer, ticket)) => ticket.drop(&payer),
+				None => Ok(()),
+			}
 		}
 
 		/// Invariants: each group's counters match its members, it has an admin, no member
 		/// joined after the open epoch, a committed epoch has its commit record, commit
 		/// records are contiguous from the oldest kept to the latest, at most
-		/// `MaxKeptCommits`, and no group id reaches `NextGroupId`.
+		/// `MaxKeptCommits`, no group id reaches `NextGroupId`, and deposits are held.
 		pub fn do_try_state() -> Result<(), TryRuntimeError> {
 			for (group, info) in Groups::<T>::iter() {
 				ensure!(group < NextGroupId::<T>::get(), "group id not yet allocated");
@@ -720,6 +830,29 @@ pub mod pallet {
 			}
 			for group in OldestCommit::<T>::iter_keys() {
 				ensure!(Groups::<T>::contains_key(group), "records of a dissolved group");
+			}
+			Self::try_deposits()
+		}
+
+		/// Every deposit is a group's or a current member's, and each payer holds exactly
+		/// the sum of its deposits.
+		fn try_deposits() -> Result<(), TryRuntimeError> {
+			let mut payers = alloc::collections::BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+			for (group, (payer, ticket)) in GroupDeposits::<T>::iter() {
+				ensure!(Groups::<T>::contains_key(group), "a deposit for no group");
+				let sum = payers.entry(payer).or_default();
+				*sum = sum.saturating_add(held::<T>(&ticket));
+			}
+			for (group, who, (payer, ticket)) in MemberDeposits::<T>::iter() {
+				ensure!(Members::<T>::contains_key(group, &who), "a deposit for no member");
+				let sum = payers.entry(payer).or_default();
+				*sum = sum.saturating_add(held::<T>(&ticket));
+			}
+			for (payer, sum) in payers {
+				ensure!(
+					sum == T::Currency::balance_on_hold(&HoldReason::Group.into(), &payer),
+					"a payer's hold is not its deposits"
+				);
 			}
 			Ok(())
 		}

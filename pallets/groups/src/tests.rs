@@ -620,3 +620,130 @@ mod migrations {
 		});
 	}
 }
+
+mod deposits {
+	use super::*;
+	use crate::{HoldReason, MemberDeposits};
+	use frame_support::traits::{
+		fungible::{InspectHold, MutateHold},
+		Consideration,
+	};
+	use sp_runtime::traits::Convert;
+
+	fn held(who: u64) -> u64 {
+		Balances::balance_on_hold(&HoldReason::Group.into(), &who)
+	}
+
+	/// A group's records' deposit and a member's place's, in the mock.
+	fn group() -> u64 {
+		Deposit::convert(Groups::group_footprint())
+	}
+	fn member() -> u64 {
+		Deposit::convert(Groups::member_footprint())
+	}
+
+	#[test]
+	fn the_footprints_cover_what_a_group_keeps() {
+		// In the mock (8-byte accounts and block numbers), a group keeps its entries (61,
+		// 52 and 64 bytes) and 4 kept epochs of a commit record (60 + 158) and a member
+		// set's entry (65); a member its entries (77 and 88) and its account in 4 sets.
+		assert_eq!(group(), 10 + 61 + 52 + 64 + 4 * (60 + 158 + 65));
+		assert_eq!(member(), 10 + 77 + 88 + 4 * 8);
+	}
+
+	#[test]
+	fn the_creator_pays_for_the_group_and_its_first_members_and_commits_cost_nothing() {
+		build_and_execute(|| {
+			create(vec![BOB, CAROL]);
+			assert_eq!(held(ADMIN), group() + 3 * member());
+			assert_eq!(Balances::free_balance(ADMIN), ENDOWMENT - group() - 3 * member());
+			assert_eq!((held(BOB), held(CAROL)), (0, 0), "joining costs nothing");
+			commit_for(1, &[ADMIN, BOB, CAROL]);
+			assert_ok!(Groups::set_admin(RuntimeOrigin::signed(ADMIN), GROUP, BOB, true));
+			assert_eq!(held(ADMIN), group() + 3 * member());
+		});
+	}
+
+	#[test]
+	fn whoever_adds_a_member_pays_and_gets_it_back_when_the_member_goes() {
+		build_and_execute(|| {
+			create(vec![BOB]);
+			assert_ok!(Groups::set_admin(RuntimeOrigin::signed(ADMIN), GROUP, BOB, true));
+			assert_ok!(Groups::add_member(RuntimeOrigin::signed(BOB), GROUP, CAROL));
+			assert_ok!(Groups::add_member(RuntimeOrigin::signed(BOB), GROUP, DAVE));
+			assert_eq!(held(BOB), 2 * member());
+			assert_eq!(held(ADMIN), group() + 2 * member());
+
+			// Removed by another admin, or leaving: the adder is repaid either way.
+			assert_ok!(Groups::remove_member(RuntimeOrigin::signed(ADMIN), GROUP, CAROL));
+			assert_ok!(Groups::leave(RuntimeOrigin::signed(DAVE), GROUP));
+			assert_eq!(held(BOB), 0);
+			assert_eq!(Balances::free_balance(BOB), ENDOWMENT);
+			assert_eq!(held(ADMIN), group() + 2 * member());
+		});
+	}
+
+	#[test]
+	fn dissolving_returns_the_creators_deposit_after_it_left() {
+		build_and_execute(|| {
+			create(vec![BOB]);
+			assert_ok!(Groups::set_admin(RuntimeOrigin::signed(ADMIN), GROUP, BOB, true));
+			assert_ok!(Groups::leave(RuntimeOrigin::signed(ADMIN), GROUP));
+			assert_eq!(held(ADMIN), group() + member(), "the group's and Bob's place");
+			assert_ok!(Groups::leave(RuntimeOrigin::signed(BOB), GROUP));
+			assert_eq!(held(ADMIN), 0);
+			assert_eq!(Balances::free_balance(ADMIN), ENDOWMENT);
+		});
+	}
+
+	#[test]
+	fn whoever_cannot_pay_creates_or_adds_nothing() {
+		build_and_execute(|| {
+			assert_noop!(
+				Groups::create_group(RuntimeOrigin::signed(POOR), vec![BOB]),
+				Error::<Test>::CannotPayDeposit
+			);
+			create(vec![POOR]);
+			assert_ok!(Groups::set_admin(RuntimeOrigin::signed(ADMIN), GROUP, POOR, true));
+			assert_noop!(
+				Groups::add_member(RuntimeOrigin::signed(POOR), GROUP, CAROL),
+				Error::<Test>::CannotPayDeposit
+			);
+		});
+	}
+
+	#[test]
+	fn a_member_from_before_deposits_leaves_freely() {
+		build_and_execute(|| {
+			create(vec![BOB]);
+			let (payer, ticket) = MemberDeposits::<Test>::take(GROUP, BOB).expect("held");
+			assert_ok!(ticket.drop(&payer));
+			assert_ok!(Groups::leave(RuntimeOrigin::signed(BOB), GROUP));
+			assert_eq!(held(ADMIN), group() + member());
+		});
+	}
+
+	#[test]
+	fn try_state_finds_a_hold_that_is_not_the_deposits_or_a_deposit_without_a_member() {
+		new_test_ext().execute_with(|| {
+			create(vec![BOB]);
+			Groups::do_try_state().expect("holds match");
+			assert_ok!(Balances::hold(&HoldReason::Group.into(), &ADMIN, 5));
+			assert!(Groups::do_try_state().is_err());
+			assert_ok!(Balances::release(
+				&HoldReason::Group.into(),
+				&ADMIN,
+				5,
+				frame_support::traits::tokens::Precision::Exact
+			));
+			Groups::do_try_state().expect("holds match again");
+			let ticket = <crate::TicketOf<Test> as Consideration<u64, _>>::new(
+				&CAROL,
+				Groups::member_footprint(),
+			)
+			.expect("carol can pay");
+			MemberDeposits::<Test>::insert(GROUP, EVE, (CAROL, ticket));
+			assert!(Groups::do_try_state().is_err(), "Eve is no member");
+		});
+	}
+}

@@ -3,7 +3,7 @@
 use super::*;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
-use frame_support::traits::{EnsureOrigin, Get};
+use frame_support::traits::{Consideration, EnsureOrigin, Get};
 use frame_system::RawOrigin;
 
 fn endpoint<T: Config>() -> Vec<u8> {
@@ -81,11 +81,29 @@ mod benchmarks {
 		let hosts: Vec<T::AccountId> = (0..n).map(|i| account("host", i, 0)).collect();
 		hosts.iter().for_each(admit::<T>);
 		let who: T::AccountId = whitelisted_caller();
+		T::Consideration::ensure_successful(&who, Pallet::<T>::choice_footprint());
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), hosts);
 
 		assert_eq!(Choices::<T>::get(&who).map(|c| c.len() as u32), Some(n));
+	}
+
+	#[benchmark]
+	fn clear_hosts() {
+		let hosts: Vec<T::AccountId> =
+			(0..T::MaxHostsPerUser::get()).map(|i| account("host", i, 0)).collect();
+		hosts.iter().for_each(admit::<T>);
+		let who: T::AccountId = whitelisted_caller();
+		T::Consideration::ensure_successful(&who, Pallet::<T>::choice_footprint());
+		Pallet::<T>::choose_hosts(RawOrigin::Signed(who.clone()).into(), hosts)
+			.expect("benchmark setup chooses");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+
+		assert!(Choices::<T>::get(&who).is_none());
+		assert!(Deposits::<T>::get(&who).is_none());
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

@@ -14,12 +14,15 @@
 //! - **Choice**: the hosts a user chose. A removed host stays in choices that named it
 //!   until the user chooses again; [`Event::HostRemoved`] tells clients to do so, and
 //!   [`Pallet::hosts_of`] lists only admitted hosts.
+//! - **Deposit**: a user holds [`Config::Consideration`] for its choice while it is kept
+//!   (the same for any number of hosts), returned by [`Pallet::clear_hosts`]. Choices made
+//!   at genesis or before deposits were introduced hold none until the user chooses again.
 //!
 //! ## Calls
 //!
 //! By [`Config::AdminOrigin`]: [`Pallet::admit_host`], [`Pallet::remove_host`].
 //! By a host's operator: [`Pallet::update_host`].
-//! By any signed account: [`Pallet::choose_hosts`].
+//! By any signed account: [`Pallet::choose_hosts`], [`Pallet::clear_hosts`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -44,9 +47,15 @@ pub mod pallet {
 	use alloc::vec::Vec;
 	use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 	use frame_support::{
-		pallet_prelude::*, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+		pallet_prelude::*,
+		traits::{
+			fungible::{self, InspectHold},
+			Consideration, Footprint,
+		},
+		CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 	};
 	use frame_system::pallet_prelude::*;
+	use quarks_primitives::deposit::{map_entry, BLAKE2_128_CONCAT};
 	use quarks_primitives::endpoint::{is_endpoint, is_public};
 	use scale_info::TypeInfo;
 	use sp_runtime::{traits::Zero, TryRuntimeError};
@@ -85,6 +94,20 @@ pub mod pallet {
 	pub type ChoiceOf<T> =
 		BoundedVec<<T as frame_system::Config>::AccountId, <T as Config>::MaxHostsPerUser>;
 
+	/// The deposit a user holds for its choice.
+	pub type TicketOf<T> = <T as Config>::Consideration;
+
+	/// The balance type of [`Config::Currency`].
+	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
+		<T as frame_system::Config>::AccountId,
+	>>::Balance;
+
+	/// The amount a ticket holds: a `HoldConsideration` encodes as its amount alone, and a
+	/// ticket that holds nothing (`()`) as nothing.
+	pub fn held<T: Config>(ticket: &TicketOf<T>) -> BalanceOf<T> {
+		BalanceOf::<T>::decode(&mut &ticket.encode()[..]).unwrap_or_default()
+	}
+
 	/// The in-code storage version. A change to a stored type bumps it, with a
 	/// `VersionedMigration` from the one before (as the groups pallet's `migrations::v1`).
 	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
@@ -110,6 +133,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxRetention: Get<BlockNumberFor<Self>>;
 
+		/// The overarching hold reason; this pallet's [`HoldReason`] is one of its variants.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The balances deposits are held in (read by `try_state`).
+		type Currency: fungible::InspectHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The deposit held for a user's choice ([`Pallet::choice_footprint`]).
+		type Consideration: Consideration<Self::AccountId, Footprint>;
+
 		/// Weights of this pallet's calls, from its benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -121,6 +153,18 @@ pub mod pallet {
 	/// The hosts each user chose, in the user's order of preference.
 	#[pallet::storage]
 	pub type Choices<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, ChoiceOf<T>>;
+
+	/// The deposit each user holds for its choice, if it chose since deposits were
+	/// introduced.
+	#[pallet::storage]
+	pub type Deposits<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, TicketOf<T>>;
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// Held for a user's choice of hosts, returned when it is cleared.
+		Choice,
+	}
 
 	/// Whether host endpoints may name loopback, private or link-local addresses (a test
 	/// network on one machine or a LAN). Off, a host operator cannot aim every node's
@@ -192,6 +236,11 @@ pub mod pallet {
 			/// The chosen hosts' operators, in order of preference.
 			hosts: ChoiceOf<T>,
 		},
+		/// A user cleared its choice: no host keeps its mail now.
+		HostsCleared {
+			/// The user.
+			who: T::AccountId,
+		},
 	}
 
 	#[pallet::error]
@@ -223,6 +272,10 @@ pub mod pallet {
 		DuplicateHost,
 		/// A choice names an account that operates no admitted host.
 		UnknownHost,
+		/// The caller's free balance cannot hold the deposit a choice needs.
+		CannotPayDeposit,
+		/// The caller has no choice to clear.
+		NoChoice,
 	}
 
 	#[pallet::hooks]
@@ -315,8 +368,31 @@ pub mod pallet {
 				ensure!(Hosts::<T>::contains_key(host), Error::<T>::UnknownHost);
 			}
 
+			if !Deposits::<T>::contains_key(&who) {
+				let ticket = T::Consideration::new(&who, Self::choice_footprint())
+					.map_err(|_| Error::<T>::CannotPayDeposit)?;
+				Deposits::<T>::insert(&who, ticket);
+			}
 			Choices::<T>::insert(&who, &hosts);
 			Self::deposit_event(Event::HostsChosen { who, hosts });
+			Ok(())
+		}
+
+		/// Clear the caller's choice and return its deposit: no host keeps the caller's
+		/// mail from now on, and senders cannot address it until it chooses again.
+		///
+		/// The origin must be signed and have a choice. Emits [`Event::HostsCleared`].
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::clear_hosts())]
+		pub fn clear_hosts(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(Choices::<T>::contains_key(&who), Error::<T>::NoChoice);
+
+			Choices::<T>::remove(&who);
+			if let Some(ticket) = Deposits::<T>::take(&who) {
+				ticket.drop(&who)?;
+			}
+			Self::deposit_event(Event::HostsCleared { who });
 			Ok(())
 		}
 	}
@@ -360,6 +436,14 @@ pub mod pallet {
 				.filter_map(|host| Hosts::<T>::get(&host).map(|record| (host, record)))
 		}
 
+		/// What a choice keeps in state, the same for any number of hosts: its entry at the
+		/// longest, and its deposit's.
+		pub fn choice_footprint() -> Footprint {
+			let bytes = map_entry::<T::AccountId, ChoiceOf<T>>(BLAKE2_128_CONCAT)
+				.saturating_add(map_entry::<T::AccountId, TicketOf<T>>(BLAKE2_128_CONCAT));
+			Footprint::from_parts(1, bytes)
+		}
+
 		fn checked_record(
 			endpoint: Vec<u8>,
 			retention: BlockNumberFor<T>,
@@ -383,7 +467,7 @@ pub mod pallet {
 		}
 
 		/// Invariants: every stored record is valid; choices are non-empty, distinct and
-		/// within `MaxHostsPerUser`.
+		/// within `MaxHostsPerUser`; each deposit is a choice's, and held.
 		pub fn do_try_state() -> Result<(), TryRuntimeError> {
 			for (_, record) in Hosts::<T>::iter() {
 				ensure!(is_endpoint(&record.endpoint), "stored endpoint is invalid");
@@ -398,6 +482,14 @@ pub mod pallet {
 				for (i, host) in hosts.iter().enumerate() {
 					ensure!(!hosts[..i].contains(host), "a stored choice repeats a host");
 				}
+			}
+			for (who, ticket) in Deposits::<T>::iter() {
+				ensure!(Choices::<T>::contains_key(&who), "a deposit for no choice");
+				ensure!(
+					held::<T>(&ticket)
+						== T::Currency::balance_on_hold(&HoldReason::Choice.into(), &who),
+					"a user's hold is not its deposit"
+				);
 			}
 			Ok(())
 		}

@@ -224,3 +224,95 @@ fn genesis_admits_hosts_and_records_choices() {
 		Hosts::do_try_state().expect("invariants hold");
 	});
 }
+
+mod deposits {
+	use super::*;
+	use crate::HoldReason;
+	use frame_support::traits::fungible::{InspectHold, MutateHold};
+
+	fn held(who: u64) -> u64 {
+		Balances::balance_on_hold(&HoldReason::Choice.into(), &who)
+	}
+
+	// A choice of up to 3 hosts keeps 81 bytes and its deposit's entry 64 (accounts are 8
+	// bytes in the mock); a deposit is 10 and 1 a byte.
+	const CHOICE: u64 = 10 + 81 + 64;
+
+	#[test]
+	fn a_choice_holds_one_deposit_however_often_it_changes_and_clearing_returns_it() {
+		build_and_execute(|| {
+			admit(H1);
+			admit(H2);
+			assert_ok!(Hosts::choose_hosts(RuntimeOrigin::signed(USER), vec![H1]));
+			assert_eq!(held(USER), CHOICE);
+			assert_ok!(Hosts::choose_hosts(RuntimeOrigin::signed(USER), vec![H2, H1]));
+			assert_eq!(held(USER), CHOICE, "the longest choice was paid for already");
+			assert_eq!(Balances::free_balance(USER), ENDOWMENT - CHOICE);
+
+			assert_ok!(Hosts::clear_hosts(RuntimeOrigin::signed(USER)));
+			System::assert_last_event(Event::HostsCleared { who: USER }.into());
+			assert_eq!(held(USER), 0);
+			assert_eq!(Balances::free_balance(USER), ENDOWMENT);
+			assert!(Hosts::hosts_of(USER).is_empty());
+			assert!(Choices::<Test>::get(USER).is_none());
+			assert_noop!(Hosts::clear_hosts(RuntimeOrigin::signed(USER)), Error::<Test>::NoChoice);
+		});
+	}
+
+	#[test]
+	fn a_user_that_cannot_pay_chooses_nothing() {
+		build_and_execute(|| {
+			admit(H1);
+			assert_noop!(
+				Hosts::choose_hosts(RuntimeOrigin::signed(POOR), vec![H1]),
+				Error::<Test>::CannotPayDeposit
+			);
+		});
+	}
+
+	#[test]
+	fn a_choice_made_before_deposits_is_cleared_free_or_pays_when_made_again() {
+		let mut storage =
+			frame_system::GenesisConfig::<Test>::default().build_storage().expect("system");
+		pallet_balances::GenesisConfig::<Test> {
+			balances: vec![(USER, ENDOWMENT), (2, ENDOWMENT)],
+			..Default::default()
+		}
+		.assimilate_storage(&mut storage)
+		.expect("balances genesis");
+		crate::GenesisConfig::<Test> {
+			hosts: vec![(H1, b"ws://127.0.0.1:9947".to_vec(), 100, 1 << 30, 1 << 20)],
+			choices: vec![(USER, vec![H1]), (2, vec![H1])],
+			allow_private_endpoints: true,
+		}
+		.assimilate_storage(&mut storage)
+		.expect("hosts genesis");
+		sp_io::TestExternalities::new(storage).execute_with(|| {
+			assert_ok!(Hosts::clear_hosts(RuntimeOrigin::signed(USER)));
+			assert_eq!(Balances::free_balance(USER), ENDOWMENT);
+			assert_ok!(Hosts::choose_hosts(RuntimeOrigin::signed(2), vec![H1]));
+			assert_eq!(held(2), CHOICE);
+			Hosts::do_try_state().expect("invariants hold");
+		});
+	}
+
+	#[test]
+	fn try_state_finds_a_hold_that_is_not_the_deposit_or_a_deposit_without_a_choice() {
+		new_test_ext().execute_with(|| {
+			admit(H1);
+			assert_ok!(Hosts::choose_hosts(RuntimeOrigin::signed(USER), vec![H1]));
+			Hosts::do_try_state().expect("holds match");
+			assert_ok!(Balances::hold(&HoldReason::Choice.into(), &USER, 5));
+			assert!(Hosts::do_try_state().is_err());
+			assert_ok!(Balances::release(
+				&HoldReason::Choice.into(),
+				&USER,
+				5,
+				frame_support::traits::tokens::Precision::Exact
+			));
+			Hosts::do_try_state().expect("holds match again");
+			Choices::<Test>::remove(USER);
+			assert!(Hosts::do_try_state().is_err());
+		});
+	}
+}

@@ -2,9 +2,12 @@
 
 use super::*;
 use frame_benchmarking::v2::*;
-use frame_support::{traits::Get, BoundedVec};
+use frame_support::{
+	traits::{Consideration, Get},
+	BoundedVec,
+};
 use frame_system::RawOrigin;
-use sp_runtime::traits::{One, Saturating};
+use sp_runtime::traits::{One, Saturating, Zero};
 
 /// A device key generated in the keystore, and its proof for `who`.
 fn device_and_proof<T: Config>(who: &T::AccountId) -> (DeviceKey, pallet::DeviceProof) {
@@ -20,9 +23,17 @@ fn full_key_package<T: Config>() -> pallet::KeyPackageOf<T> {
 	BoundedVec::truncate_from(alloc::vec![7u8; T::MaxKeyPackageLen::get() as usize])
 }
 
+/// Gives `who` enough to hold the deposit of full records, all bound (the most it holds).
+fn fund<T: Config>(who: &T::AccountId) {
+	let record = DeviceRecord { key: [0; 32], added: Zero::zero(), removed: None };
+	let full = alloc::vec![record; T::MaxDevices::get() as usize];
+	T::Consideration::ensure_successful(who, Pallet::<T>::footprint(&full));
+}
+
 /// Fills `who`'s device records, all but the last removed, then moves past their keeping,
 /// so adding one drops a record (the most writes); returns the bound device.
 fn fill_devices<T: Config>(who: &T::AccountId) -> DeviceKey {
+	fund::<T>(who);
 	let lifetime = T::MaxKeyLifetime::get();
 	let mut bound = [0u8; 32];
 	for n in 0..T::MaxDevices::get() {

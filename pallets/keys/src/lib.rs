@@ -11,10 +11,15 @@
 //! - **Bound**: a device is bound to its account from the block it was added until the
 //!   block it was removed (see [`DeviceRecord`]). An account with a bound device can send.
 //! - **Kept**: a removed device's record stays [`Config::KeptAfterEnd`] blocks, as long as
-//!   the anchors it signed letters for; then a new device may take its place in the
-//!   account's [`Config::MaxDevices`] records.
+//!   the anchors it signed letters for; after that, each change of the account's devices
+//!   drops one such record, making room in its [`Config::MaxDevices`] records.
 //! - **Key package**: a device's last-resort MLS key package (RFC 9420), with an expiry
 //!   at most [`Config::MaxKeyLifetime`] ahead.
+//! - **Deposit**: an account holds [`Config::Consideration`] for what its devices keep in
+//!   state (each record, and each bound device's key package at its longest), so state
+//!   is paid for by whoever creates it. Removing a device returns its key package's part
+//!   at once, and its record's when the record is dropped. Devices bound at genesis or
+//!   before deposits were introduced hold none until their account adds a device.
 //!
 //! ## Calls
 //!
@@ -43,17 +48,26 @@ mod tests;
 pub mod weights;
 
 pub use pallet::*;
+use quarks_primitives::{
+	deposit::{map_entry, BLAKE2_128_CONCAT},
+	device_proof_payload,
+};
 pub use quarks_primitives::{
 	DeviceInspect, DeviceKey, DeviceRecord, KeyPackageRecord, DEVICE_PROOF_TAG,
 };
-use quarks_primitives::device_proof_payload;
 pub use weights::WeightInfo;
 
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;
-	use frame_support::pallet_prelude::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{self, InspectHold},
+			Consideration, Footprint,
+		},
+	};
 	use frame_system::pallet_prelude::*;
 	use sp_runtime::{
 		traits::{Saturating, Zero},
@@ -72,9 +86,23 @@ pub mod pallet {
 	/// A device's Ed25519 signature over [`DEVICE_PROOF_TAG`] and its account.
 	pub type DeviceProof = [u8; 64];
 
+	/// The deposit an account holds for its devices' state.
+	pub type TicketOf<T> = <T as Config>::Consideration;
+
 	/// The in-code storage version. A change to a stored type bumps it, with a
 	/// `VersionedMigration` from the one before (as the groups pallet's `migrations::v1`).
 	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	/// The balance type of [`Config::Currency`].
+	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
+		<T as frame_system::Config>::AccountId,
+	>>::Balance;
+
+	/// The amount a ticket holds: a `HoldConsideration` encodes as its amount alone (pinned
+	/// by a test), and a ticket that holds nothing (`()`) as nothing.
+	pub fn held<T: Config>(ticket: &TicketOf<T>) -> BalanceOf<T> {
+		BalanceOf::<T>::decode(&mut &ticket.encode()[..]).unwrap_or_default()
+	}
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -100,6 +128,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxKeyPackageLen: Get<u32>;
 
+		/// The overarching hold reason; this pallet's [`HoldReason`] is one of its variants.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The balances deposits are held in (read by `try_state`).
+		type Currency: fungible::InspectHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The deposit held for the state an account's devices keep ([`Pallet::footprint`]).
+		type Consideration: Consideration<Self::AccountId, Footprint>;
+
 		/// Weights of this pallet's calls, from its benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -123,6 +160,18 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type KeyPackages<T: Config> =
 		StorageMap<_, Blake2_128Concat, DeviceKey, KeyPackageRecordOf<T>>;
+
+	/// The deposit each account holds for its devices: none until it adds a device, for
+	/// accounts whose devices were bound before deposits.
+	#[pallet::storage]
+	pub type Deposits<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, TicketOf<T>>;
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// Held for the state an account's devices keep, returned as it is removed.
+		Devices,
+	}
 
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
@@ -192,6 +241,8 @@ pub mod pallet {
 		NoSuchDevice,
 		/// A key package must not be empty.
 		EmptyKeyPackage,
+		/// The caller's free balance cannot hold the deposit its devices need.
+		CannotPayDeposit,
 	}
 
 	#[pallet::hooks]
@@ -217,9 +268,10 @@ pub mod pallet {
 		///
 		/// The origin must be signed. `proof` is the device key's Ed25519 signature over
 		/// [`DEVICE_PROOF_TAG`] followed by the SCALE-encoded caller, so no account can
-		/// bind a key it does not hold. The key must not be bound to any account; when the
-		/// caller's records are full, its oldest record removed at least `KeptAfterEnd`
-		/// blocks ago is dropped. Emits [`Event::DeviceAdded`] and
+		/// bind a key it does not hold. The key must not be bound to any account. The
+		/// caller's oldest record removed at least `KeptAfterEnd` blocks ago is dropped
+		/// first (room when its records are full), and the caller holds the deposit for its
+		/// records after the call ([`Pallet::footprint`]). Emits [`Event::DeviceAdded`] and
 		/// [`Event::KeyPackagePublished`].
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::add_device())]
@@ -244,22 +296,11 @@ pub mod pallet {
 				Error::<T>::BadDeviceProof
 			);
 			let mut devices = Devices::<T>::get(&who);
-			let dropped = if devices.is_full() {
-				let index = devices
-					.iter()
-					.position(|r| {
-						r.removed.is_some_and(|removed| {
-							removed.saturating_add(T::KeptAfterEnd::get()) <= now
-						})
-					})
-					.ok_or(Error::<T>::TooManyDevices)?;
-				Some(devices.remove(index).key)
-			} else {
-				None
-			};
+			let dropped = Self::drop_ended(&mut devices, now);
 			devices
 				.try_push(DeviceRecord { key: device, added: now, removed: None })
 				.map_err(|_| Error::<T>::TooManyDevices)?;
+			Self::hold_deposit(&who, &devices, true)?;
 
 			if let Some(dropped) = dropped {
 				DeviceOwner::<T>::remove(dropped);
@@ -299,7 +340,8 @@ pub mod pallet {
 		}
 
 		/// Unbind the caller's `device` from this block on and drop its key package. Its
-		/// record stays `KeptAfterEnd` blocks, for anchors it made.
+		/// record stays `KeptAfterEnd` blocks, for anchors it made; the oldest record kept
+		/// that long already is dropped. The deposit for what goes is returned.
 		///
 		/// The origin must be signed and `device` one of its bound devices. Emits
 		/// [`Event::DeviceRemoved`].
@@ -315,7 +357,12 @@ pub mod pallet {
 				.find(|r| r.key == device && r.removed.is_none())
 				.ok_or(Error::<T>::NoSuchDevice)?;
 			record.removed = Some(now);
+			let dropped = Self::drop_ended(&mut devices, now);
+			Self::hold_deposit(&who, &devices, false)?;
 
+			if let Some(dropped) = dropped {
+				DeviceOwner::<T>::remove(dropped);
+			}
 			Devices::<T>::insert(&who, devices);
 			KeyPackages::<T>::remove(device);
 			Self::deposit_event(Event::DeviceRemoved { who, device });
@@ -366,6 +413,57 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// What `devices` keep in state: each record (with its owner entry), each bound
+		/// device's key package at its longest, and the account's entries of both maps.
+		pub fn footprint(devices: &[DeviceRecordOf<T>]) -> Footprint {
+			let bound = devices.iter().filter(|r| r.removed.is_none()).count();
+			let record =
+				DeviceRecordOf::<T>::max_encoded_len()
+					.saturating_add(map_entry::<DeviceKey, T::AccountId>(BLAKE2_128_CONCAT));
+			let package = map_entry::<DeviceKey, KeyPackageRecordOf<T>>(BLAKE2_128_CONCAT);
+			let account = map_entry::<T::AccountId, codec::Compact<u32>>(BLAKE2_128_CONCAT)
+				.saturating_add(map_entry::<T::AccountId, TicketOf<T>>(BLAKE2_128_CONCAT));
+			let bytes = record
+				.saturating_mul(devices.len())
+				.saturating_add(package.saturating_mul(bound))
+				.saturating_add(account);
+			Footprint::from_parts(1, bytes)
+		}
+
+		/// Drops from `devices` the oldest record removed at least `KeptAfterEnd` blocks
+		/// before `now`, if any, and returns its key: one a call, so a call's weight does
+		/// not grow with the records it may drop.
+		fn drop_ended(
+			devices: &mut BoundedVec<DeviceRecordOf<T>, T::MaxDevices>,
+			now: BlockNumberFor<T>,
+		) -> Option<DeviceKey> {
+			let index = devices.iter().position(|r| {
+				r.removed
+					.is_some_and(|removed| removed.saturating_add(T::KeptAfterEnd::get()) <= now)
+			})?;
+			Some(devices.remove(index).key)
+		}
+
+		/// Holds `who`'s deposit for `devices` (its records after this call), taking or
+		/// returning the difference. An account that holds none yet (its devices were bound
+		/// before deposits) starts holding when it adds a device (`start`), not when it
+		/// removes one.
+		fn hold_deposit(
+			who: &T::AccountId,
+			devices: &[DeviceRecordOf<T>],
+			start: bool,
+		) -> DispatchResult {
+			let footprint = Self::footprint(devices);
+			let ticket = match Deposits::<T>::take(who) {
+				Some(ticket) => ticket.update(who, footprint),
+				None if start => T::Consideration::new(who, footprint),
+				None => return Ok(()),
+			}
+			.map_err(|_| Error::<T>::CannotPayDeposit)?;
+			Deposits::<T>::insert(who, ticket);
+			Ok(())
+		}
+
 		fn ensure_key_package(
 			key_package: &KeyPackageOf<T>,
 			expires_at: BlockNumberFor<T>,
@@ -385,8 +483,8 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Invariants: device owners and records match one to one, and only bound devices
-		/// have key packages.
+		/// Invariants: device owners and records match one to one, only bound devices have
+		/// key packages, and each account holds exactly its deposit.
 		pub fn do_try_state() -> Result<(), TryRuntimeError> {
 			let mut records = 0usize;
 			for (who, devices) in Devices::<T>::iter() {
@@ -411,6 +509,14 @@ pub mod pallet {
 				ensure!(
 					DeviceOwner::<T>::contains_key(device),
 					"a key package of an unbound device"
+				);
+			}
+			for (who, ticket) in Deposits::<T>::iter() {
+				ensure!(Devices::<T>::contains_key(&who), "a deposit for no devices");
+				ensure!(
+					held::<T>(&ticket)
+						== T::Currency::balance_on_hold(&HoldReason::Devices.into(), &who),
+					"an account's hold is not its deposit"
 				);
 			}
 			Ok(())

@@ -224,3 +224,155 @@ mod devices {
 		});
 	}
 }
+
+mod deposits {
+	use super::*;
+	use crate::{Deposits, HoldReason, TicketOf};
+	use codec::Encode;
+	use frame_support::traits::{
+		fungible::{InspectHold, MutateHold},
+		Consideration,
+	};
+	use sp_core::{ed25519, Pair};
+	use sp_runtime::traits::Convert;
+
+	fn held(who: u64) -> u64 {
+		Balances::balance_on_hold(&HoldReason::Devices.into(), &who)
+	}
+
+	/// What the mock charges for `who`'s records as they are now.
+	fn deposit_for(who: u64) -> u64 {
+		Deposit::convert(Keys::footprint(&crate::Devices::<Test>::get(who)))
+	}
+
+	fn add(who: u64, seed: u8) -> Result<[u8; 32], sp_runtime::DispatchError> {
+		let pair = ed25519::Pair::from_seed(&[seed; 32]);
+		let mut message = crate::DEVICE_PROOF_TAG.to_vec();
+		who.encode_to(&mut message);
+		Keys::add_device(
+			RuntimeOrigin::signed(who),
+			pair.public().0,
+			pair.sign(&message).0,
+			crate::KeyPackageOf::<Test>::truncate_from(vec![seed; 40]),
+			100,
+		)
+		.map(|_| pair.public().0)
+	}
+
+	// In the mock a record keeps 137 bytes (49 its own, 88 its owner entry), a key package
+	// at its longest 154 and the account's two entries 125; a deposit is 10 and 1 a byte.
+	const ONE_BOUND: u64 = 10 + 137 + 154 + 125;
+	const ONE_REMOVED: u64 = 10 + 137 + 125;
+
+	#[test]
+	fn binding_a_device_holds_its_deposit_from_the_account() {
+		build_and_execute(|| {
+			add(ALICE, 1).expect("binds");
+			assert_eq!(held(ALICE), ONE_BOUND);
+			assert_eq!(deposit_for(ALICE), ONE_BOUND);
+			assert_eq!(Balances::free_balance(ALICE), ENDOWMENT - ONE_BOUND);
+			assert_eq!(held(BOB), 0, "nobody else pays");
+		});
+	}
+
+	#[test]
+	fn removing_a_device_returns_its_key_packages_part_and_publishing_costs_nothing() {
+		build_and_execute(|| {
+			let phone = add(ALICE, 1).expect("binds");
+			let pkg = crate::KeyPackageOf::<Test>::truncate_from(vec![9; 64]);
+			assert_ok!(Keys::publish_key_package(RuntimeOrigin::signed(ALICE), phone, pkg, 200));
+			assert_eq!(held(ALICE), ONE_BOUND, "the longest package was paid for already");
+			assert_ok!(Keys::remove_device(RuntimeOrigin::signed(ALICE), phone));
+			assert_eq!(held(ALICE), ONE_REMOVED, "the record stays, for anchors");
+			assert_eq!(Balances::free_balance(ALICE), ENDOWMENT - ONE_REMOVED);
+		});
+	}
+
+	#[test]
+	fn a_dropped_record_returns_its_part() {
+		build_and_execute(|| {
+			add(ALICE, 1).expect("binds");
+			let laptop = add(ALICE, 2).expect("binds");
+			assert_ok!(Keys::remove_device(RuntimeOrigin::signed(ALICE), laptop));
+			run_to_block(60);
+			add(ALICE, 3).expect("takes the dropped record's place");
+			assert_eq!(held(ALICE), 10 + 2 * 137 + 2 * 154 + 125);
+			assert_eq!(held(ALICE), deposit_for(ALICE));
+		});
+	}
+
+	#[test]
+	fn a_record_past_its_keeping_goes_at_the_next_removal_too() {
+		build_and_execute(|| {
+			let phone = add(ALICE, 1).expect("binds");
+			let laptop = add(ALICE, 2).expect("binds");
+			assert_ok!(Keys::remove_device(RuntimeOrigin::signed(ALICE), laptop));
+			run_to_block(51);
+			assert_ok!(Keys::remove_device(RuntimeOrigin::signed(ALICE), phone));
+			assert!(Keys::device_at(ALICE, laptop, 1).is_none(), "kept 50 blocks, then dropped");
+			assert!(crate::DeviceOwner::<Test>::get(laptop).is_none());
+			assert_eq!(held(ALICE), ONE_REMOVED, "only the phone's record is paid for");
+		});
+	}
+
+	#[test]
+	fn an_account_that_cannot_pay_binds_nothing() {
+		build_and_execute(|| {
+			assert_noop!(add(POOR, 1), Error::<Test>::CannotPayDeposit);
+		});
+	}
+
+	#[test]
+	fn a_device_bound_before_deposits_is_removed_free_and_the_next_one_pays_for_all() {
+		let mut storage =
+			frame_system::GenesisConfig::<Test>::default().build_storage().expect("system");
+		pallet_balances::GenesisConfig::<Test> {
+			balances: vec![(ALICE, ENDOWMENT)],
+			..Default::default()
+		}
+		.assimilate_storage(&mut storage)
+		.expect("balances genesis");
+		crate::GenesisConfig::<Test> { devices: vec![(ALICE, [7; 32])] }
+			.assimilate_storage(&mut storage)
+			.expect("keys genesis");
+		sp_io::TestExternalities::new(storage).execute_with(|| {
+			System::set_block_number(1);
+			assert_ok!(Keys::remove_device(RuntimeOrigin::signed(ALICE), [7; 32]));
+			assert_eq!(held(ALICE), 0);
+			assert!(Deposits::<Test>::get(ALICE).is_none());
+			add(ALICE, 1).expect("binds");
+			assert_eq!(held(ALICE), 10 + 2 * 137 + 154 + 125, "the kept record is paid for too");
+			Keys::do_try_state().expect("invariants hold");
+		});
+	}
+
+	#[test]
+	fn a_ticket_encodes_as_its_amount() {
+		build_and_execute(|| {
+			add(ALICE, 1).expect("binds");
+			let ticket: TicketOf<Test> = Deposits::<Test>::get(ALICE).expect("held");
+			assert_eq!(ticket.encode(), ONE_BOUND.encode());
+			assert_eq!(crate::held::<Test>(&ticket), ONE_BOUND);
+		});
+	}
+
+	#[test]
+	fn try_state_finds_a_hold_that_is_not_the_deposit() {
+		new_test_ext().execute_with(|| {
+			add(ALICE, 1).expect("binds");
+			Keys::do_try_state().expect("holds match");
+			assert_ok!(Balances::hold(&HoldReason::Devices.into(), &ALICE, 5));
+			assert!(Keys::do_try_state().is_err());
+		});
+	}
+
+	#[test]
+	fn try_state_finds_a_deposit_without_devices() {
+		new_test_ext().execute_with(|| {
+			let ticket = <TicketOf<Test> as Consideration<u64, _>>::new(&BOB, Keys::footprint(&[]))
+				.expect("bob can pay");
+			Deposits::<Test>::insert(BOB, ticket);
+			assert!(Keys::do_try_state().is_err());
+		});
+	}
+}

@@ -4,7 +4,10 @@
 use frame_support::dispatch::DispatchClass;
 use frame_support::{
 	parameter_types,
-	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
+	traits::{
+		fungible::HoldConsideration, ConstBool, ConstU128, ConstU32, ConstU64, ConstU8,
+		LinearStoragePrice, VariantCountOf,
+	},
 	weights::{
 		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_MILLIS},
 		IdentityFee, Weight,
@@ -24,8 +27,8 @@ use sp_version::RuntimeVersion;
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Groups, Hash, Hosts, Keys, Nonce,
 	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, System, DAYS, EXISTENTIAL_DEPOSIT, MILLI_SECS_PER_BLOCK, MINUTES,
-	SLOT_DURATION, VERSION,
+	RuntimeOrigin, RuntimeTask, System, DAYS, EXISTENTIAL_DEPOSIT, MICRO_UNIT,
+	MILLI_SECS_PER_BLOCK, MILLI_UNIT, MINUTES, SLOT_DURATION, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -248,6 +251,23 @@ parameter_types! {
 	pub const MessageRetention: BlockNumber = 7 * DAYS;
 }
 
+parameter_types! {
+	/// Held per deposit (a device list, a host choice, a group, a member's place): as
+	/// much as the least an account keeps, so state is never cheaper than an account.
+	pub const DepositBase: Balance = MILLI_UNIT;
+	/// Held per byte of state a deposit pays for: 1 QRK a megabyte.
+	pub const DepositPerByte: Balance = MICRO_UNIT;
+	pub const DevicesHold: RuntimeHoldReason =
+		RuntimeHoldReason::Keys(pallet_quarks_keys::HoldReason::Devices);
+	pub const ChoiceHold: RuntimeHoldReason =
+		RuntimeHoldReason::Hosts(pallet_quarks_hosts::HoldReason::Choice);
+	pub const GroupHold: RuntimeHoldReason =
+		RuntimeHoldReason::Groups(pallet_quarks_groups::HoldReason::Group);
+}
+
+/// What a deposit holds for a footprint of state: `DepositBase` and `DepositPerByte`.
+pub type StorageDeposit = LinearStoragePrice<DepositBase, DepositPerByte, Balance>;
+
 impl pallet_quarks_keys::Config for Runtime {
 	type MaxKeyLifetime = MaxKeyLifetime;
 	// Anchors are checked against the devices bound at their block while they are kept.
@@ -257,6 +277,9 @@ impl pallet_quarks_keys::Config for Runtime {
 	// An X25519/Ed25519 last-resort key package with a basic credential is about 300
 	// bytes; room for larger capabilities and extensions.
 	type MaxKeyPackageLen = ConstU32<1024>;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Currency = Balances;
+	type Consideration = HoldConsideration<AccountId, Balances, DevicesHold, StorageDeposit>;
 	type WeightInfo = pallet_quarks_keys::weights::SubstrateWeight<Runtime>;
 }
 
@@ -266,6 +289,9 @@ impl pallet_quarks_hosts::Config for Runtime {
 	// Three hosts keep mail available when one is down, without tripling much more.
 	type MaxHostsPerUser = ConstU32<3>;
 	type MaxRetention = MessageRetention;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Currency = Balances;
+	type Consideration = HoldConsideration<AccountId, Balances, ChoiceHold, StorageDeposit>;
 	type WeightInfo = pallet_quarks_hosts::weights::SubstrateWeight<Runtime>;
 }
 
@@ -286,6 +312,9 @@ impl pallet_quarks_groups::Config for Runtime {
 	// at least ten minutes of epochs (64 records) whose receipts can be checked, and an
 	// update on demand waits a few seconds at most.
 	type MinUpdateInterval = ConstU32<{ 10 * MINUTES / 60 }>;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Currency = Balances;
+	type Consideration = HoldConsideration<AccountId, Balances, GroupHold, StorageDeposit>;
 	type WeightInfo = pallet_quarks_groups::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = benchmark_helpers::BoundDevices;
