@@ -90,6 +90,15 @@ mutations() {
   m removed-record-dropped fast pallets/keys/src/lib.rs \
     'removed.saturating_add(T::KeptAfterEnd::get()) <= now' 'removed <= now' \
     -p pallet-quarks-keys a_removed_device_stays_provable_for_its_past_until_its_record_may_go
+  m device-deposit-free fast pallets/keys/src/lib.rs \
+    'None if start => T::Consideration::new(who, footprint),' 'None if start => return Ok(()),' \
+    -p pallet-quarks-keys binding_a_device_holds_its_deposit_from_the_account
+  m free-member-places fast pallets/groups/src/lib.rs \
+    'let deposit = Self::hold(&admin, Self::member_footprint())?;' 'let deposit = Self::hold(&admin, Footprint::from_parts(0, 0))?;' \
+    -p pallet-quarks-groups whoever_adds_a_member_pays_and_gets_it_back_when_the_member_goes
+  m adder-not-repaid fast pallets/groups/src/lib.rs \
+    'Some((payer, ticket)) => ticket.drop(&payer),' 'Some((payer, ticket)) => { ticket.burn(&payer); Ok(()) },' \
+    -p pallet-quarks-groups whoever_adds_a_member_pays_and_gets_it_back_when_the_member_goes
   m recovery-from-unfinalized fast pallets/validator-set/src/lib.rs \
     'T::AuthoritySet::force_finality_change(voters, after, from)' 'T::AuthoritySet::force_finality_change(voters, after, from.saturating_add(1))' \
     -p pallet-validator-set a_stalled_finality_is_recovered_by_forcing_the_current_set
