@@ -100,5 +100,24 @@ mod benchmarks {
 		assert!(KeyPackages::<T>::get(device).is_none());
 	}
 
+	/// Every record removed long enough ago, so all go and the whole deposit returns.
+	#[benchmark]
+	fn drop_records() {
+		let who: T::AccountId = whitelisted_caller();
+		let device = fill_devices::<T>(&who);
+		Pallet::<T>::remove_device(RawOrigin::Signed(who.clone()).into(), device)
+			.expect("benchmark setup removes");
+		let now = frame_system::Pallet::<T>::block_number()
+			.saturating_add(T::KeptAfterEnd::get())
+			.saturating_add(One::one());
+		frame_system::Pallet::<T>::set_block_number(now);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+
+		assert!(Devices::<T>::get(&who).is_empty());
+		assert!(Deposits::<T>::get(&who).is_none());
+	}
+
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }

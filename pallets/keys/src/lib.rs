@@ -27,6 +27,7 @@
 //! - [`Pallet::add_device`]: bind a device and publish its key package.
 //! - [`Pallet::publish_key_package`]: replace a device's key package.
 //! - [`Pallet::remove_device`]: unbind a device from this block on.
+//! - [`Pallet::drop_records`]: drop the records kept long enough, returning their deposit.
 //!
 //! ## Queries
 //!
@@ -63,6 +64,7 @@ pub mod pallet {
 	use alloc::vec::Vec;
 	use frame_support::{
 		pallet_prelude::*,
+		storage::{with_transaction, TransactionOutcome},
 		traits::{
 			fungible::{self, InspectHold},
 			Consideration, Footprint,
@@ -221,6 +223,14 @@ pub mod pallet {
 			/// The device's signature key.
 			device: DeviceKey,
 		},
+		/// An account dropped the records of devices removed `KeptAfterEnd` blocks ago or
+		/// more; their keys may be bound again.
+		RecordsDropped {
+			/// The account.
+			who: T::AccountId,
+			/// How many records went.
+			count: u32,
+		},
 	}
 
 	#[pallet::error]
@@ -243,6 +253,8 @@ pub mod pallet {
 		EmptyKeyPackage,
 		/// The caller's free balance cannot hold the deposit its devices need.
 		CannotPayDeposit,
+		/// The caller has no record of a device removed `KeptAfterEnd` blocks ago or more.
+		NothingToDrop,
 	}
 
 	#[pallet::hooks]
@@ -368,6 +380,41 @@ pub mod pallet {
 			Self::deposit_event(Event::DeviceRemoved { who, device });
 			Ok(())
 		}
+
+		/// Drop every record of the caller's devices removed `KeptAfterEnd` blocks ago or
+		/// more, returning their part of its deposit; with no record left, all of it. How
+		/// an account that stopped using its devices gets its deposit back.
+		///
+		/// The origin must be signed and have such a record. Emits
+		/// [`Event::RecordsDropped`].
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::drop_records())]
+		pub fn drop_records(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			let mut devices = Devices::<T>::get(&who);
+			let mut dropped = Vec::new();
+			while let Some(key) = Self::drop_ended(&mut devices, now) {
+				dropped.push(key);
+			}
+			ensure!(!dropped.is_empty(), Error::<T>::NothingToDrop);
+
+			if devices.is_empty() {
+				if let Some(ticket) = Deposits::<T>::take(&who) {
+					ticket.drop(&who)?;
+				}
+				Devices::<T>::remove(&who);
+			} else {
+				Self::hold_deposit(&who, &devices, false)?;
+				Devices::<T>::insert(&who, devices);
+			}
+			for key in &dropped {
+				DeviceOwner::<T>::remove(key);
+			}
+			let count = dropped.len() as u32;
+			Self::deposit_event(Event::RecordsDropped { who, count });
+			Ok(())
+		}
 	}
 
 	#[pallet::view_functions]
@@ -445,18 +492,28 @@ pub mod pallet {
 		}
 
 		/// Holds `who`'s deposit for `devices` (its records after this call), taking or
-		/// returning the difference. An account that holds none yet (its devices were bound
-		/// before deposits) starts holding when it adds a device (`start`), not when it
-		/// removes one.
+		/// returning the difference, when it `adds` a device. When it removes one, nothing
+		/// more is ever taken (a price raised since must not stop anyone unbinding a lost
+		/// device), and an account that holds none yet (its devices were bound before
+		/// deposits) starts holding only when it adds one.
 		fn hold_deposit(
 			who: &T::AccountId,
 			devices: &[DeviceRecordOf<T>],
-			start: bool,
+			adds: bool,
 		) -> DispatchResult {
 			let footprint = Self::footprint(devices);
 			let ticket = match Deposits::<T>::take(who) {
-				Some(ticket) => ticket.update(who, footprint),
-				None if start => T::Consideration::new(who, footprint),
+				Some(ticket) if adds => ticket.update(who, footprint),
+				Some(ticket) => with_transaction(|| {
+					let before = held::<T>(&ticket);
+					match ticket.clone().update(who, footprint) {
+						Ok(lower) if held::<T>(&lower) <= before => {
+							TransactionOutcome::Commit(Ok(lower))
+						}
+						_ => TransactionOutcome::Rollback(Ok(ticket)),
+					}
+				}),
+				None if adds => T::Consideration::new(who, footprint),
 				None => return Ok(()),
 			}
 			.map_err(|_| Error::<T>::CannotPayDeposit)?;

@@ -316,6 +316,51 @@ mod deposits {
 	}
 
 	#[test]
+	fn a_removal_never_takes_more_than_was_held() {
+		build_and_execute(|| {
+			let phone = add(ALICE, 1).expect("binds");
+			// As if the price rose after the binding: Alice holds less than her records'.
+			let paid = Deposits::<Test>::take(ALICE).expect("held");
+			assert_ok!(paid.drop(&ALICE));
+			let cheap = <TicketOf<Test> as Consideration<u64, _>>::new(
+				&ALICE,
+				frame_support::traits::Footprint::from_parts(1, 100),
+			)
+			.expect("alice can pay");
+			Deposits::<Test>::insert(ALICE, cheap);
+			assert_ok!(Keys::remove_device(RuntimeOrigin::signed(ALICE), phone));
+			assert_eq!(held(ALICE), 110, "nothing more taken to unbind");
+			assert!(ONE_REMOVED > 110);
+		});
+	}
+
+	#[test]
+	fn dropping_records_kept_long_enough_returns_the_deposit_at_last_in_full() {
+		build_and_execute(|| {
+			let phone = add(ALICE, 1).expect("binds");
+			let laptop = add(ALICE, 2).expect("binds");
+			assert_ok!(Keys::remove_device(RuntimeOrigin::signed(ALICE), laptop));
+			run_to_block(30);
+			assert_ok!(Keys::remove_device(RuntimeOrigin::signed(ALICE), phone));
+			assert_noop!(
+				Keys::drop_records(RuntimeOrigin::signed(ALICE)),
+				Error::<Test>::NothingToDrop
+			);
+			run_to_block(51);
+			assert_ok!(Keys::drop_records(RuntimeOrigin::signed(ALICE)));
+			System::assert_last_event(Event::RecordsDropped { who: ALICE, count: 1 }.into());
+			assert_eq!(held(ALICE), ONE_REMOVED, "the phone's record is kept till block 80");
+			run_to_block(80);
+			assert_ok!(Keys::drop_records(RuntimeOrigin::signed(ALICE)));
+			assert_eq!(held(ALICE), 0);
+			assert_eq!(Balances::free_balance(ALICE), ENDOWMENT);
+			assert!(crate::Devices::<Test>::get(ALICE).is_empty());
+			assert!(Deposits::<Test>::get(ALICE).is_none());
+			assert!(crate::DeviceOwner::<Test>::get(phone).is_none());
+		});
+	}
+
+	#[test]
 	fn an_account_that_cannot_pay_binds_nothing() {
 		build_and_execute(|| {
 			assert_noop!(add(POOR, 1), Error::<Test>::CannotPayDeposit);

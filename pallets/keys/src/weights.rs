@@ -37,6 +37,7 @@ pub trait WeightInfo {
 	fn add_device() -> Weight;
 	fn publish_key_package() -> Weight;
 	fn remove_device() -> Weight;
+	fn drop_records() -> Weight;
 }
 
 /// Weights for `pallet_quarks_keys` on the machine named above.
@@ -53,8 +54,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Keys::KeyPackages` (r:0 w:1)
 	/// Proof: `Keys::KeyPackages` (`max_values`: None, `max_size`: Some(1078), added: 3553, mode: `MaxEncodedLen`)
 	fn add_device() -> Weight {
-		// Minimum execution time: 135_061_000 picoseconds.
-		Weight::from_parts(140_288_000, 4170)
+		// Minimum execution time: 140_149_000 picoseconds.
+		Weight::from_parts(152_137_000, 4170)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -63,8 +64,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Keys::KeyPackages` (r:0 w:1)
 	/// Proof: `Keys::KeyPackages` (`max_values`: None, `max_size`: Some(1078), added: 3553, mode: `MaxEncodedLen`)
 	fn publish_key_package() -> Weight {
-		// Minimum execution time: 24_276_000 picoseconds.
-		Weight::from_parts(27_501_000, 4170)
+		// Minimum execution time: 30_265_000 picoseconds.
+		Weight::from_parts(33_029_000, 4170)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -79,28 +80,47 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Keys::DeviceOwner` (r:0 w:1)
 	/// Proof: `Keys::DeviceOwner` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn remove_device() -> Weight {
-		// Minimum execution time: 74_380_000 picoseconds.
-		Weight::from_parts(80_039_000, 4170)
+		// Minimum execution time: 83_184_000 picoseconds.
+		Weight::from_parts(86_919_000, 4170)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
+	/// Storage: `Keys::Devices` (r:1 w:1)
+	/// Proof: `Keys::Devices` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
+	/// Storage: `Keys::Deposits` (r:1 w:1)
+	/// Proof: `Keys::Deposits` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `Keys::DeviceOwner` (r:0 w:15)
+	/// Proof: `Keys::DeviceOwner` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	fn drop_records() -> Weight {
+		// Minimum execution time: 93_148_000 picoseconds.
+		Weight::from_parts(97_365_000, 4170)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(18_u64))
 	}
 }
 
 // For tests and mocks.
 impl WeightInfo for () {
 	fn add_device() -> Weight {
-		Weight::from_parts(140_288_000, 4170)
+		Weight::from_parts(152_137_000, 4170)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn publish_key_package() -> Weight {
-		Weight::from_parts(27_501_000, 4170)
+		Weight::from_parts(33_029_000, 4170)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn remove_device() -> Weight {
-		Weight::from_parts(80_039_000, 4170)
+		Weight::from_parts(86_919_000, 4170)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
+	}
+	fn drop_records() -> Weight {
+		Weight::from_parts(97_365_000, 4170)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(18_u64))
 	}
 }
