@@ -91,7 +91,7 @@ mutations() {
     'removed.saturating_add(T::KeptAfterEnd::get()) <= now' 'removed <= now' \
     -p pallet-quarks-keys a_removed_device_stays_provable_for_its_past_until_its_record_may_go
   m device-deposit-free fast pallets/keys/src/lib.rs \
-    'None if start => T::Consideration::new(who, footprint),' 'None if start => return Ok(()),' \
+    'None if adds => T::Consideration::new(who, footprint),' 'None if adds => return Ok(()),' \
     -p pallet-quarks-keys binding_a_device_holds_its_deposit_from_the_account
   m free-member-places fast pallets/groups/src/lib.rs \
     'let deposit = Self::hold(&admin, Self::member_footprint())?;' 'let deposit = Self::hold(&admin, Footprint::from_parts(0, 0))?;' \
@@ -99,6 +99,12 @@ mutations() {
   m adder-not-repaid fast pallets/groups/src/lib.rs \
     'Some((payer, ticket)) => ticket.drop(&payer),' 'Some((payer, ticket)) => { ticket.burn(&payer); Ok(()) },' \
     -p pallet-quarks-groups whoever_adds_a_member_pays_and_gets_it_back_when_the_member_goes
+  m no-hand-over fast pallets/groups/src/lib.rs \
+    'Self::hand_over(group, &who, &admin)?;' '' \
+    -p pallet-quarks-groups an_admin_who_removes_or_demotes_the_payer_takes_over_what_it_held
+  m removal-takes-more fast pallets/keys/src/lib.rs \
+    'Ok(lower) if held::<T>(&lower) <= before => {' 'Ok(lower) => {' \
+    -p pallet-quarks-keys a_removal_never_takes_more_than_was_held
   m recovery-from-unfinalized fast pallets/validator-set/src/lib.rs \
     'T::AuthoritySet::force_finality_change(voters, after, from)' 'T::AuthoritySet::force_finality_change(voters, after, from.saturating_add(1))' \
     -p pallet-validator-set a_stalled_finality_is_recovered_by_forcing_the_current_set

@@ -229,6 +229,15 @@ impl Messenger {
 		Ok(self.transact(vocabulary::REMOVE_DEVICE, fields, Wait::Finalized, progress).await?)
 	}
 
+	/// Drops this account's records of devices removed long enough ago (a week), which
+	/// returns their part of its deposit, and all of it once none is left.
+	pub async fn drop_device_records(
+		&self,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Result<Included, ClientError> {
+		Ok(self.transact(vocabulary::DROP_RECORDS, vec![], Wait::Finalized, progress).await?)
+	}
+
 	/// Makes `hosts` the ones that keep this account's mail, checked first as the chain
 	/// would check them (one or more, none twice, each admitted), so a refusal costs no fee.
 	pub async fn choose_hosts(

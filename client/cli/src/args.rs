@@ -226,6 +226,9 @@ pub enum DeviceCommand {
 		/// The device key (0x hex), as `device list` shows it.
 		device: String,
 	},
+	/// Drop the records of devices removed a week ago or more, returning their deposit
+	/// (all of it once none is left).
+	Forget,
 }
 
 #[derive(Subcommand)]

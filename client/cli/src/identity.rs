@@ -106,6 +106,12 @@ pub async fn device_command(cli: &Cli, command: &DeviceCommand) -> Fallible<()> 
 				}
 			}
 		}
+		DeviceCommand::Forget => {
+			let steps = Steps::new("dropping the records of removed devices");
+			m.drop_device_records(&mut steps.reporter()).await?;
+			steps.done();
+			println!("records dropped; their deposit is returned");
+		}
 	}
 	Ok(())
 }

@@ -74,6 +74,8 @@ pub const ADD_DEVICE: Call = Call("Keys", "add_device");
 pub const PUBLISH_KEY_PACKAGE: Call = Call("Keys", "publish_key_package");
 /// The call `Keys::remove_device`.
 pub const REMOVE_DEVICE: Call = Call("Keys", "remove_device");
+/// The call `Keys::drop_records`.
+pub const DROP_RECORDS: Call = Call("Keys", "drop_records");
 /// The call `Messaging::anchor`.
 pub const ANCHOR: Call = Call("Messaging", "anchor");
 /// The call `Messaging::acknowledge`.
@@ -157,6 +159,7 @@ pub const CALLS: &[Call] = &[
 	ADD_DEVICE,
 	PUBLISH_KEY_PACKAGE,
 	REMOVE_DEVICE,
+	DROP_RECORDS,
 	ANCHOR,
 	ACKNOWLEDGE,
 	TRANSFER,
