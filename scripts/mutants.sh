@@ -99,9 +99,6 @@ mutations() {
   m adder-not-repaid fast pallets/groups/src/lib.rs \
     'Some((payer, ticket)) => ticket.drop(&payer),' 'Some((payer, ticket)) => { ticket.burn(&payer); Ok(()) },' \
     -p pallet-quarks-groups whoever_adds_a_member_pays_and_gets_it_back_when_the_member_goes
-  m no-hand-over fast pallets/groups/src/lib.rs \
-    'Self::hand_over(group, &who, &admin)?;' '0u32;' \
-    -p pallet-quarks-groups an_admin_who_removes_or_demotes_the_payer_takes_over_what_it_held
   m removal-takes-more fast pallets/keys/src/lib.rs \
     'Ok(lower) if held::<T>(&lower) <= before => {' 'Ok(lower) => {' \
     -p pallet-quarks-keys a_removal_never_takes_more_than_was_held

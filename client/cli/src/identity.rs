@@ -110,7 +110,7 @@ pub async fn device_command(cli: &Cli, command: &DeviceCommand) -> Fallible<()> 
 			let steps = Steps::new("dropping the records of removed devices");
 			m.drop_device_records(&mut steps.reporter()).await?;
 			steps.done();
-			println!("records dropped; their deposit is returned");
+			println!("records dropped; their part of the deposit is returned");
 		}
 	}
 	Ok(())

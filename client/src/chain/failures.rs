@@ -161,7 +161,7 @@ pub const SENTENCES: &[(&str, &str, &str)] = &[
 	("Keys", "TooManyDevices", "Your account has as many devices as it may keep: remove one you no longer use (`quarks device remove`), and try again once its record may go."),
 	("Keys", "NoSuchDevice", "Your account has no such device: `quarks device list` shows them."),
 	("Keys", "CannotPayDeposit", CANNOT_PAY_DEPOSIT),
-	("Keys", "NothingToDrop", "No device of yours was removed a week ago or more: there is no record to drop yet."),
+	("Keys", "NothingToDrop", "No record of yours is of a device removed a week ago or more: there is nothing to drop."),
 	("Messaging", "SenderHasNoDevice", "This account has no device on chain yet: run `quarks device register` first."),
 	("Messaging", "BlockAnchorsFull", "The chain is busy (this block holds as many anchors as it may): send again in a moment; what you sent stays pending until then."),
 	("Messaging", "BlockReceiptsFull", "The chain is busy (this block holds as many receipts as it may): the receipts go again in a moment."),

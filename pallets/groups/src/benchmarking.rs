@@ -37,30 +37,6 @@ fn group_of<T: Config>(admin: &T::AccountId, n: u32) -> Vec<T::AccountId> {
 	all
 }
 
-/// A full group 0 whose creator paid for the group and `n` places (`n` ≥ 1, the admin's
-/// among them), the admin for the others; the admin is funded to take the creator's over:
-/// (creator, admin).
-fn paid_by_another<T: Config>(n: u32) -> (T::AccountId, T::AccountId) {
-	let payer: T::AccountId = account("payer", 0, 0);
-	fund_group::<T>(&payer, n.saturating_add(1));
-	let others: Vec<T::AccountId> = (1..=n).map(|i| account("member", i, 0)).collect();
-	Pallet::<T>::create_group(RawOrigin::Signed(payer.clone()).into(), others.clone())
-		.expect("benchmark setup creates the group");
-	let admin = others[0].clone();
-	Pallet::<T>::set_admin(RawOrigin::Signed(payer.clone()).into(), GROUP, admin.clone(), true)
-		.expect("benchmark setup makes an admin");
-	fund_group::<T>(&admin, T::MaxMembers::get());
-	for i in n.saturating_add(1)..T::MaxMembers::get() {
-		Pallet::<T>::add_member(
-			RawOrigin::Signed(admin.clone()).into(),
-			GROUP,
-			account("member", i, 0),
-		)
-		.expect("benchmark setup adds");
-	}
-	(payer, admin)
-}
-
 /// A device key whose order is `i`'s.
 fn device(i: u32) -> DeviceKey {
 	let mut key = [7u8; 32];
@@ -128,17 +104,16 @@ mod benchmarks {
 		assert!(Members::<T>::contains_key(GROUP, &new));
 	}
 
-	/// The one removed paid for the group and `n` places of a full group, which pass to
-	/// the remover.
 	#[benchmark]
-	fn remove_member(n: Linear<1, { T::MaxMembers::get().saturating_sub(1) }>) {
-		let (payer, admin) = paid_by_another::<T>(n);
+	fn remove_member() {
+		let admin: T::AccountId = whitelisted_caller();
+		let members = group_of::<T>(&admin, T::MaxMembers::get());
+		let gone = members[0].clone();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(admin.clone()), GROUP, payer.clone());
+		_(RawOrigin::Signed(admin), GROUP, gone.clone());
 
-		assert!(!Members::<T>::contains_key(GROUP, &payer));
-		assert!(GroupDeposits::<T>::get(GROUP).is_some_and(|(held_by, _)| held_by == admin));
+		assert!(!Members::<T>::contains_key(GROUP, &gone));
 	}
 
 	#[benchmark]
@@ -153,17 +128,16 @@ mod benchmarks {
 		assert!(!Members::<T>::contains_key(GROUP, &who));
 	}
 
-	/// The one demoted paid for the group and `n` places of a full group, which pass to
-	/// the demoting admin.
 	#[benchmark]
-	fn set_admin(n: Linear<1, { T::MaxMembers::get().saturating_sub(1) }>) {
-		let (payer, admin) = paid_by_another::<T>(n);
+	fn set_admin() {
+		let admin: T::AccountId = whitelisted_caller();
+		let members = group_of::<T>(&admin, T::MaxMembers::get());
+		let who = members[0].clone();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(admin.clone()), GROUP, payer.clone(), false);
+		_(RawOrigin::Signed(admin), GROUP, who.clone(), true);
 
-		assert!(Members::<T>::get(GROUP, &payer).is_some_and(|m| !m.admin));
-		assert!(GroupDeposits::<T>::get(GROUP).is_some_and(|(held_by, _)| held_by == admin));
+		assert!(Members::<T>::get(GROUP, &who).is_some_and(|m| m.admin));
 	}
 
 	/// A membership change's commit with a roster of `n` devices over as many members as
@@ -209,20 +183,6 @@ mod benchmarks {
 	fn dissolve() {
 		let admin: T::AccountId = whitelisted_caller();
 		group_of::<T>(&admin, 1);
-		// The group's deposit and the last place are held by two others, as after the
-		// creator and the member's adder left.
-		let (creator, adder): (T::AccountId, T::AccountId) =
-			(account("creator", 0, 0), account("adder", 0, 0));
-		fund_group::<T>(&creator, 0);
-		fund_members::<T>(&adder, 1);
-		let (_, ticket) = GroupDeposits::<T>::take(GROUP).expect("the creator's deposit");
-		ticket.drop(&admin).expect("returned");
-		let (_, ticket) = MemberDeposits::<T>::take(GROUP, &admin).expect("its place");
-		ticket.drop(&admin).expect("returned");
-		let group = T::Consideration::new(&creator, Pallet::<T>::group_footprint()).expect("held");
-		GroupDeposits::<T>::insert(GROUP, (creator, group));
-		let place = T::Consideration::new(&adder, Pallet::<T>::member_footprint()).expect("held");
-		MemberDeposits::<T>::insert(GROUP, &admin, (adder, place));
 		let full: Vec<T::AccountId> =
 			(0..T::MaxMembers::get()).map(|i| account("member", i, 0)).collect();
 		let latest = full_history::<T>(&full);

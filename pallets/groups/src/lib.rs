@@ -37,9 +37,7 @@
 //!   records ([`Pallet::group_footprint`]: `MaxKeptCommits` commit records and member sets)
 //!   until the group dissolves, and whoever adds a member (its creator at creation, an
 //!   admin after) holds one for that member's place ([`Pallet::member_footprint`]) until the
-//!   member leaves or is removed. An admin who removes or demotes a payer takes over what it
-//!   held for the group; one who leaves keeps holding it (an admin wanting it back first
-//!   removes the members it paid for). Groups and members from before deposits hold none.
+//!   member leaves or is removed. Groups and members from before deposits hold none.
 //!
 //! ## Calls
 //!
@@ -410,29 +408,26 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Remove `who` from `group`, opening a new epoch that awaits its commit. The
-		/// deposits `who` held for the group (its records, members' places it paid) pass
-		/// to the caller, which must be able to hold them.
+		/// Remove `who` from `group`, opening a new epoch that awaits its commit.
 		///
 		/// The origin must be an admin of the group, other than `who`; at least one admin
 		/// must remain. Emits [`Event::MemberRemoved`].
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::remove_member(T::MaxMembers::get().saturating_sub(1)))]
+		#[pallet::weight(T::WeightInfo::remove_member())]
 		pub fn remove_member(
 			origin: OriginFor<T>,
 			group: GroupId,
 			who: T::AccountId,
-		) -> DispatchResultWithPostInfo {
+		) -> DispatchResult {
 			let admin = ensure_signed(origin)?;
 			let mut info = Self::admin_group(group, &admin)?;
 			ensure!(admin != who, Error::<T>::CannotRemoveSelf);
 			let member = Members::<T>::get(group, &who).ok_or(Error::<T>::NotMember)?;
 
 			Self::drop_member(group, &who, &member, &mut info)?;
-			let passed = Self::hand_over(group, &who, &admin)?;
 			Groups::<T>::insert(group, &info);
 			Self::deposit_event(Event::MemberRemoved { group, who, epoch: info.epoch });
-			Ok(Some(T::WeightInfo::remove_member(passed)).into())
+			Ok(())
 		}
 
 		/// Leave `group`. The last member leaving dissolves it, with its commit records;
@@ -469,40 +464,35 @@ pub mod pallet {
 		}
 
 		/// Make `who` an admin of `group`, or not. Membership, and so the epoch, is unchanged.
-		/// An admin who demotes another takes over the deposits it held for the group.
 		///
 		/// The origin must be an admin of the group; at least one admin must remain.
 		/// Emits [`Event::AdminSet`].
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::set_admin(T::MaxMembers::get().saturating_sub(1)))]
+		#[pallet::weight(T::WeightInfo::set_admin())]
 		pub fn set_admin(
 			origin: OriginFor<T>,
 			group: GroupId,
 			who: T::AccountId,
 			admin: bool,
-		) -> DispatchResultWithPostInfo {
+		) -> DispatchResult {
 			let caller = ensure_signed(origin)?;
 			let mut info = Self::admin_group(group, &caller)?;
 			let mut member = Members::<T>::get(group, &who).ok_or(Error::<T>::NotMember)?;
-			let mut passed = 0;
 			if member.admin == admin {
-				return Ok(Some(T::WeightInfo::set_admin(passed)).into());
+				return Ok(());
 			}
 			if admin {
 				info.admins = info.admins.saturating_add(1);
 			} else {
 				ensure!(info.admins > 1, Error::<T>::LastAdmin);
 				info.admins = info.admins.saturating_sub(1);
-				if caller != who {
-					passed = Self::hand_over(group, &who, &caller)?;
-				}
 			}
 
 			member.admin = admin;
 			Members::<T>::insert(group, &who, member);
 			Groups::<T>::insert(group, &info);
 			Self::deposit_event(Event::AdminSet { group, who, admin });
-			Ok(Some(T::WeightInfo::set_admin(passed)).into())
+			Ok(())
 		}
 
 		/// Order the MLS commit `commit` of `group`: it opens `epoch`, and the group's
@@ -760,34 +750,6 @@ pub mod pallet {
 			let in_sets =
 				T::AccountId::max_encoded_len().saturating_mul(T::MaxKeptCommits::get() as usize);
 			Footprint::from_parts(1, entries.saturating_add(in_sets))
-		}
-
-		/// Passes what `from` holds for `group` (its records' deposit, members' places it
-		/// paid) to `to`, which holds them anew, and returns `from`'s; answers how many
-		/// places passed. An admin who removes or demotes the one who paid takes its place,
-		/// so doing so locks nobody's funds but the doer's.
-		fn hand_over(
-			group: GroupId,
-			from: &T::AccountId,
-			to: &T::AccountId,
-		) -> Result<u32, DispatchError> {
-			if let Some((payer, ticket)) = GroupDeposits::<T>::get(group) {
-				if payer == *from {
-					let deposit = Self::hold(to, Self::group_footprint())?;
-					ticket.drop(from)?;
-					GroupDeposits::<T>::insert(group, deposit);
-				}
-			}
-			let paid: Vec<_> = MemberDeposits::<T>::iter_prefix(group)
-				.filter(|(_, (payer, _))| payer == from)
-				.collect();
-			let passed = paid.len() as u32;
-			for (member, (_, ticket)) in paid {
-				let deposit = Self::hold(to, Self::member_footprint())?;
-				ticket.drop(from)?;
-				MemberDeposits::<T>::insert(group, member, deposit);
-			}
-			Ok(passed)
 		}
 
 		/// Holds a deposit for `footprint` from `payer`.

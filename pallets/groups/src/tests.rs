@@ -684,38 +684,6 @@ mod deposits {
 	}
 
 	#[test]
-	fn an_admin_who_removes_or_demotes_the_payer_takes_over_what_it_held() {
-		build_and_execute(|| {
-			create(vec![BOB, CAROL]);
-			assert_ok!(Groups::set_admin(RuntimeOrigin::signed(ADMIN), GROUP, BOB, true));
-			assert_ok!(Groups::set_admin(RuntimeOrigin::signed(BOB), GROUP, ADMIN, false));
-			assert_eq!(held(ADMIN), 0, "demoted: nothing of it held any more");
-			assert_eq!(held(BOB), group() + 3 * member());
-			assert_ok!(Groups::set_admin(RuntimeOrigin::signed(BOB), GROUP, ADMIN, true));
-			assert_ok!(Groups::remove_member(RuntimeOrigin::signed(ADMIN), GROUP, BOB));
-			assert_eq!(held(BOB), 0, "removed: its deposits passed to the remover");
-			assert_eq!(held(ADMIN), group() + 2 * member(), "Bob's own place went with him");
-			assert_eq!(Balances::free_balance(BOB), ENDOWMENT);
-		});
-	}
-
-	#[test]
-	fn an_admin_who_cannot_hold_the_payers_deposits_cannot_remove_it() {
-		build_and_execute(|| {
-			create(vec![POOR]);
-			assert_ok!(Groups::set_admin(RuntimeOrigin::signed(ADMIN), GROUP, POOR, true));
-			assert_noop!(
-				Groups::remove_member(RuntimeOrigin::signed(POOR), GROUP, ADMIN),
-				Error::<Test>::CannotPayDeposit
-			);
-			assert_noop!(
-				Groups::set_admin(RuntimeOrigin::signed(POOR), GROUP, ADMIN, false),
-				Error::<Test>::CannotPayDeposit
-			);
-		});
-	}
-
-	#[test]
 	fn dissolving_returns_the_creators_deposit_after_it_left() {
 		build_and_execute(|| {
 			create(vec![BOB]);

@@ -36,9 +36,9 @@ use core::marker::PhantomData;
 pub trait WeightInfo {
 	fn create_group(n: u32, ) -> Weight;
 	fn add_member() -> Weight;
-	fn remove_member(n: u32, ) -> Weight;
+	fn remove_member() -> Weight;
 	fn leave() -> Weight;
-	fn set_admin(n: u32, ) -> Weight;
+	fn set_admin() -> Weight;
 	fn commit(n: u32, b: u32, ) -> Weight;
 	fn dissolve() -> Weight;
 }
@@ -60,9 +60,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Groups::Members` (`max_values`: None, `max_size`: Some(69), added: 2544, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 255]`.
 	fn create_group(n: u32, ) -> Weight {
-		// Minimum execution time: 101_892_000 picoseconds.
-		Weight::from_parts(103_254_000, 3568)
-			.saturating_add(Weight::from_parts(48_862_004, 0).saturating_mul(n.into()))
+		// Minimum execution time: 102_253_000 picoseconds.
+		Weight::from_parts(76_976_431, 3568)
+			.saturating_add(Weight::from_parts(47_716_570, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
@@ -76,8 +76,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Groups::MemberDeposits` (r:0 w:1)
 	/// Proof: `Groups::MemberDeposits` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
 	fn add_member() -> Weight {
-		// Minimum execution time: 95_052_000 picoseconds.
-		Weight::from_parts(108_622_000, 6078)
+		// Minimum execution time: 92_488_000 picoseconds.
+		Weight::from_parts(102_312_000, 6078)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -85,22 +85,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Groups::Groups` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Groups::Members` (r:2 w:1)
 	/// Proof: `Groups::Members` (`max_values`: None, `max_size`: Some(69), added: 2544, mode: `MaxEncodedLen`)
-	/// Storage: `Groups::MemberDeposits` (r:257 w:256)
+	/// Storage: `Groups::MemberDeposits` (r:1 w:1)
 	/// Proof: `Groups::MemberDeposits` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:2 w:2)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
-	/// Storage: `Groups::GroupDeposits` (r:1 w:1)
-	/// Proof: `Groups::GroupDeposits` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
-	/// The range of component `n` is `[1, 255]`.
-	fn remove_member(n: u32, ) -> Weight {
-		// Minimum execution time: 1_365_513_000 picoseconds.
-		Weight::from_parts(1_449_452_631, 665849)
-			.saturating_add(Weight::from_parts(84_997_213, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(265_u64))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+	fn remove_member() -> Weight {
+		// Minimum execution time: 92_627_000 picoseconds.
+		Weight::from_parts(103_133_000, 6078)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Groups::Groups` (r:1 w:1)
 	/// Proof: `Groups::Groups` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
@@ -113,8 +106,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	fn leave() -> Weight {
-		// Minimum execution time: 92_328_000 picoseconds.
-		Weight::from_parts(102_423_000, 3593)
+		// Minimum execution time: 87_851_000 picoseconds.
+		Weight::from_parts(99_889_000, 3593)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -122,22 +115,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Groups::Groups` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `Groups::Members` (r:2 w:1)
 	/// Proof: `Groups::Members` (`max_values`: None, `max_size`: Some(69), added: 2544, mode: `MaxEncodedLen`)
-	/// Storage: `Groups::GroupDeposits` (r:1 w:1)
-	/// Proof: `Groups::GroupDeposits` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:2 w:2)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:2 w:2)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
-	/// Storage: `Groups::MemberDeposits` (r:257 w:256)
-	/// Proof: `Groups::MemberDeposits` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
-	/// The range of component `n` is `[1, 255]`.
-	fn set_admin(n: u32, ) -> Weight {
-		// Minimum execution time: 1_399_624_000 picoseconds.
-		Weight::from_parts(1_050_064_398, 665849)
-			.saturating_add(Weight::from_parts(86_872_838, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(265_u64))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+	fn set_admin() -> Weight {
+		// Minimum execution time: 40_540_000 picoseconds.
+		Weight::from_parts(47_460_000, 6078)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Groups::Groups` (r:1 w:1)
 	/// Proof: `Groups::Groups` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
@@ -156,10 +138,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 1024]`.
 	/// The range of component `b` is `[0, 65536]`.
 	fn commit(n: u32, b: u32, ) -> Weight {
-		// Minimum execution time: 156_813_000 picoseconds.
-		Weight::from_parts(718_264_825, 366838)
-			.saturating_add(Weight::from_parts(9_153_867, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(4_921, 0).saturating_mul(b.into()))
+		// Minimum execution time: 156_443_000 picoseconds.
+		Weight::from_parts(1_027_504_151, 366838)
+			.saturating_add(Weight::from_parts(9_429_285, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(235_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
@@ -172,9 +153,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Groups::Members` (`max_values`: None, `max_size`: Some(69), added: 2544, mode: `MaxEncodedLen`)
 	/// Storage: `Groups::MemberDeposits` (r:1 w:1)
 	/// Proof: `Groups::MemberDeposits` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:2 w:2)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Groups::GroupDeposits` (r:1 w:1)
 	/// Proof: `Groups::GroupDeposits` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
@@ -185,50 +164,45 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Groups::OldestCommit` (r:0 w:1)
 	/// Proof: `Groups::OldestCommit` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	fn dissolve() -> Weight {
-		// Minimum execution time: 285_345_000 picoseconds.
-		Weight::from_parts(294_319_000, 685598)
-			.saturating_add(T::DbWeight::get().reads(136_u64))
-			.saturating_add(T::DbWeight::get().writes(137_u64))
+		// Minimum execution time: 272_666_000 picoseconds.
+		Weight::from_parts(281_969_000, 685598)
+			.saturating_add(T::DbWeight::get().reads(133_u64))
+			.saturating_add(T::DbWeight::get().writes(134_u64))
 	}
 }
 
 // For tests and mocks.
 impl WeightInfo for () {
 	fn create_group(n: u32, ) -> Weight {
-		Weight::from_parts(103_254_000, 3568)
-			.saturating_add(Weight::from_parts(48_862_004, 0).saturating_mul(n.into()))
+		Weight::from_parts(76_976_431, 3568)
+			.saturating_add(Weight::from_parts(47_716_570, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 	}
 	fn add_member() -> Weight {
-		Weight::from_parts(108_622_000, 6078)
+		Weight::from_parts(102_312_000, 6078)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
-	fn remove_member(n: u32, ) -> Weight {
-		Weight::from_parts(1_449_452_631, 665849)
-			.saturating_add(Weight::from_parts(84_997_213, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(265_u64))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(n.into())))
+	fn remove_member() -> Weight {
+		Weight::from_parts(103_133_000, 6078)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn leave() -> Weight {
-		Weight::from_parts(102_423_000, 3593)
+		Weight::from_parts(99_889_000, 3593)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
-	fn set_admin(n: u32, ) -> Weight {
-		Weight::from_parts(1_050_064_398, 665849)
-			.saturating_add(Weight::from_parts(86_872_838, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(265_u64))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(n.into())))
+	fn set_admin() -> Weight {
+		Weight::from_parts(47_460_000, 6078)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit(n: u32, b: u32, ) -> Weight {
-		Weight::from_parts(718_264_825, 366838)
-			.saturating_add(Weight::from_parts(9_153_867, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(4_921, 0).saturating_mul(b.into()))
+		Weight::from_parts(1_027_504_151, 366838)
+			.saturating_add(Weight::from_parts(9_429_285, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(235_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
@@ -236,8 +210,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2555).saturating_mul(n.into()))
 	}
 	fn dissolve() -> Weight {
-		Weight::from_parts(294_319_000, 685598)
-			.saturating_add(RocksDbWeight::get().reads(136_u64))
-			.saturating_add(RocksDbWeight::get().writes(137_u64))
+		Weight::from_parts(281_969_000, 685598)
+			.saturating_add(RocksDbWeight::get().reads(133_u64))
+			.saturating_add(RocksDbWeight::get().writes(134_u64))
 	}
 }

@@ -478,8 +478,9 @@ pub mod pallet {
 		}
 
 		/// Drops from `devices` the oldest record removed at least `KeptAfterEnd` blocks
-		/// before `now`, if any, and returns its key: one a call, so a call's weight does
-		/// not grow with the records it may drop.
+		/// before `now`, if any, and returns its key. `add_device` and `remove_device` drop
+		/// one, so their weight does not grow with the records that could go;
+		/// `drop_records` all.
 		fn drop_ended(
 			devices: &mut BoundedVec<DeviceRecordOf<T>, T::MaxDevices>,
 			now: BlockNumberFor<T>,
