@@ -100,7 +100,7 @@ mutations() {
     'Some((payer, ticket)) => ticket.drop(&payer),' 'Some((payer, ticket)) => { ticket.burn(&payer); Ok(()) },' \
     -p pallet-quarks-groups whoever_adds_a_member_pays_and_gets_it_back_when_the_member_goes
   m removal-takes-more fast pallets/keys/src/lib.rs \
-    'Ok(lower) if held::<T>(&lower) <= before => {' 'Ok(lower) => {' \
+    'Ok(lower) if held::<BalanceOf<T>>(&lower) <= before => {' 'Ok(lower) => {' \
     -p pallet-quarks-keys a_removal_never_takes_more_than_was_held
   m recovery-from-unfinalized fast pallets/validator-set/src/lib.rs \
     'T::AuthoritySet::force_finality_change(voters, after, from)' 'T::AuthoritySet::force_finality_change(voters, after, from.saturating_add(1))' \

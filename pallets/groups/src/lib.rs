@@ -79,7 +79,7 @@ pub mod pallet {
 		},
 	};
 	use frame_system::pallet_prelude::*;
-	use quarks_primitives::deposit::{map_entry, BLAKE2_128_CONCAT, TWOX_64_CONCAT};
+	use quarks_primitives::deposit::{held, map_entry, BLAKE2_128_CONCAT, TWOX_64_CONCAT};
 	use sp_core::H256;
 	use sp_runtime::{Saturating, TryRuntimeError};
 
@@ -101,12 +101,6 @@ pub mod pallet {
 	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
 		<T as frame_system::Config>::AccountId,
 	>>::Balance;
-
-	/// The amount a ticket holds: a `HoldConsideration` encodes as its amount alone, and a
-	/// ticket that holds nothing (`()`) as nothing.
-	pub fn held<T: Config>(ticket: &TicketOf<T>) -> BalanceOf<T> {
-		BalanceOf::<T>::decode(&mut &ticket.encode()[..]).unwrap_or_default()
-	}
 
 	/// The in-code storage version: 1 added the commit's size, welcome, restart flag and
 	/// extrinsic index to [`CommitRecord`] ([`migrations::v1`]).
@@ -841,12 +835,12 @@ pub mod pallet {
 			for (group, (payer, ticket)) in GroupDeposits::<T>::iter() {
 				ensure!(Groups::<T>::contains_key(group), "a deposit for no group");
 				let sum = payers.entry(payer).or_default();
-				*sum = sum.saturating_add(held::<T>(&ticket));
+				*sum = sum.saturating_add(held::<BalanceOf<T>>(&ticket));
 			}
 			for (group, who, (payer, ticket)) in MemberDeposits::<T>::iter() {
 				ensure!(Members::<T>::contains_key(group, &who), "a deposit for no member");
 				let sum = payers.entry(payer).or_default();
-				*sum = sum.saturating_add(held::<T>(&ticket));
+				*sum = sum.saturating_add(held::<BalanceOf<T>>(&ticket));
 			}
 			for (payer, sum) in payers {
 				ensure!(

@@ -55,7 +55,7 @@ pub mod pallet {
 		CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 	};
 	use frame_system::pallet_prelude::*;
-	use quarks_primitives::deposit::{map_entry, BLAKE2_128_CONCAT};
+	use quarks_primitives::deposit::{held, map_entry, BLAKE2_128_CONCAT};
 	use quarks_primitives::endpoint::{is_endpoint, is_public};
 	use scale_info::TypeInfo;
 	use sp_runtime::{traits::Zero, TryRuntimeError};
@@ -101,12 +101,6 @@ pub mod pallet {
 	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
 		<T as frame_system::Config>::AccountId,
 	>>::Balance;
-
-	/// The amount a ticket holds: a `HoldConsideration` encodes as its amount alone, and a
-	/// ticket that holds nothing (`()`) as nothing.
-	pub fn held<T: Config>(ticket: &TicketOf<T>) -> BalanceOf<T> {
-		BalanceOf::<T>::decode(&mut &ticket.encode()[..]).unwrap_or_default()
-	}
 
 	/// The in-code storage version. A change to a stored type bumps it, with a
 	/// `VersionedMigration` from the one before (as the groups pallet's `migrations::v1`).
@@ -486,7 +480,7 @@ pub mod pallet {
 			for (who, ticket) in Deposits::<T>::iter() {
 				ensure!(Choices::<T>::contains_key(&who), "a deposit for no choice");
 				ensure!(
-					held::<T>(&ticket)
+					held::<BalanceOf<T>>(&ticket)
 						== T::Currency::balance_on_hold(&HoldReason::Choice.into(), &who),
 					"a user's hold is not its deposit"
 				);

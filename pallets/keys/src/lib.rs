@@ -50,7 +50,7 @@ pub mod weights;
 
 pub use pallet::*;
 use quarks_primitives::{
-	deposit::{map_entry, BLAKE2_128_CONCAT},
+	deposit::{held, map_entry, BLAKE2_128_CONCAT},
 	device_proof_payload,
 };
 pub use quarks_primitives::{
@@ -99,12 +99,6 @@ pub mod pallet {
 	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
 		<T as frame_system::Config>::AccountId,
 	>>::Balance;
-
-	/// The amount a ticket holds: a `HoldConsideration` encodes as its amount alone (pinned
-	/// by a test), and a ticket that holds nothing (`()`) as nothing.
-	pub fn held<T: Config>(ticket: &TicketOf<T>) -> BalanceOf<T> {
-		BalanceOf::<T>::decode(&mut &ticket.encode()[..]).unwrap_or_default()
-	}
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -506,9 +500,9 @@ pub mod pallet {
 			let ticket = match Deposits::<T>::take(who) {
 				Some(ticket) if adds => ticket.update(who, footprint),
 				Some(ticket) => with_transaction(|| {
-					let before = held::<T>(&ticket);
+					let before: BalanceOf<T> = held(&ticket);
 					match ticket.clone().update(who, footprint) {
-						Ok(lower) if held::<T>(&lower) <= before => {
+						Ok(lower) if held::<BalanceOf<T>>(&lower) <= before => {
 							TransactionOutcome::Commit(Ok(lower))
 						}
 						_ => TransactionOutcome::Rollback(Ok(ticket)),
@@ -572,7 +566,7 @@ pub mod pallet {
 			for (who, ticket) in Deposits::<T>::iter() {
 				ensure!(Devices::<T>::contains_key(&who), "a deposit for no devices");
 				ensure!(
-					held::<T>(&ticket)
+					held::<BalanceOf<T>>(&ticket)
 						== T::Currency::balance_on_hold(&HoldReason::Devices.into(), &who),
 					"an account's hold is not its deposit"
 				);

@@ -397,7 +397,7 @@ mod deposits {
 			add(ALICE, 1).expect("binds");
 			let ticket: TicketOf<Test> = Deposits::<Test>::get(ALICE).expect("held");
 			assert_eq!(ticket.encode(), ONE_BOUND.encode());
-			assert_eq!(crate::held::<Test>(&ticket), ONE_BOUND);
+			assert_eq!(quarks_primitives::deposit::held::<u64>(&ticket), ONE_BOUND);
 		});
 	}
 
