@@ -3,6 +3,10 @@
 fn main() {
 	#[cfg(feature = "std")]
 	{
+		// The runtime tools/try-runtime compiles natively needs no blob, and one built with
+		// `try-runtime` would land where the real one is, for the next build to embed.
+		#[cfg(feature = "try-runtime")]
+		std::env::set_var("SKIP_WASM_BUILD", "1");
 		// This runtime with `spec_version` one higher (feature `upgrade-rehearsal`), which
 		// node/tests/upgrade.rs sets on a running network. Built first, so that the blob
 		// project's last build is the runtime itself.
