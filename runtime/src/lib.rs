@@ -100,9 +100,9 @@ macro_rules! version {
 // Bump `spec_version` on every change of runtime logic (and the rehearsal's with it);
 // bump `transaction_version` when calls or their encoding change.
 #[cfg(not(feature = "upgrade-rehearsal"))]
-version!(112);
-#[cfg(feature = "upgrade-rehearsal")]
 version!(113);
+#[cfg(feature = "upgrade-rehearsal")]
+version!(114);
 
 mod block_times {
 	/// Target block time. Delivery never waits for blocks; this decides how soon a message
@@ -183,7 +183,11 @@ pub type UncheckedExtrinsic =
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Storage migrations this runtime runs on upgrade, each once (versioned).
-type Migrations = (pallet_quarks_groups::migrations::v1::MigrateV0ToV1<Runtime>,);
+type Migrations = (
+	pallet_quarks_groups::migrations::v1::MigrateV0ToV1<Runtime>,
+	pallet_quarks_keys::migrations::v1::MigrateV0ToV1<Runtime, configs::MigrationKeepsFree>,
+	pallet_quarks_hosts::migrations::v1::MigrateV0ToV1<Runtime, configs::MigrationKeepsFree>,
+);
 
 /// Executive: handles dispatch to the various modules.
 pub type Executive = frame_executive::Executive<
@@ -605,6 +609,32 @@ mod tests {
 				root
 			));
 			assert_eq!(Groups::group(0).map(|g| g.committed), Some(true));
+		});
+	}
+
+	/// Devices and host choices kept from before deposits (the local preset's, from
+	/// genesis) pay the documented deposits at the upgrade to keys and hosts version 1.
+	#[test]
+	fn state_from_before_deposits_pays_at_the_upgrade() {
+		use frame_support::traits::{fungible::InspectHold, OnRuntimeUpgrade, StorageVersion};
+		let device = pallet_quarks_keys::HoldReason::Devices.into();
+		let choice = pallet_quarks_hosts::HoldReason::Choice.into();
+		local_preset().execute_with(|| {
+			StorageVersion::new(0).put::<Keys>();
+			StorageVersion::new(0).put::<Hosts>();
+			for (who, _) in genesis_config_presets::DEV_DEVICE_KEYS {
+				let who = who.to_account_id();
+				assert_eq!(Balances::balance_on_hold(&device, &who), 0);
+				assert_eq!(Balances::balance_on_hold(&choice, &who), 0);
+			}
+			Migrations::on_runtime_upgrade();
+			for (who, _) in genesis_config_presets::DEV_DEVICE_KEYS {
+				let who = who.to_account_id();
+				assert_eq!(Balances::balance_on_hold(&device, &who), 2_444_000_000);
+				assert_eq!(Balances::balance_on_hold(&choice, &who), 1_273_000_000);
+			}
+			Keys::do_try_state().expect("keys consistent");
+			Hosts::do_try_state().expect("hosts consistent");
 		});
 	}
 

@@ -16,7 +16,9 @@
 //!   [`Pallet::hosts_of`] lists only admitted hosts.
 //! - **Deposit**: a user holds [`Config::Consideration`] for its choice while it is kept
 //!   (the same for any number of hosts), returned by [`Pallet::clear_hosts`]. Choices made
-//!   at genesis or before deposits were introduced hold none until the user chooses again.
+//!   at the genesis of a chain started at storage version 1 hold none until the user
+//!   chooses again; those kept from before version 1 pay at the upgrade to it
+//!   ([`migrations::v1`]), if the user can.
 //!
 //! ## Calls
 //!
@@ -31,6 +33,7 @@ extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -102,9 +105,10 @@ pub mod pallet {
 		<T as frame_system::Config>::AccountId,
 	>>::Balance;
 
-	/// The in-code storage version. A change to a stored type bumps it, with a
-	/// `VersionedMigration` from the one before (as the groups pallet's `migrations::v1`).
-	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+	/// The in-code storage version. A change to stored state bumps it, with a
+	/// `VersionedMigration` from the one before: 1 takes the deposits of choices made
+	/// before deposits ([`migrations::v1`]).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -148,8 +152,8 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Choices<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, ChoiceOf<T>>;
 
-	/// The deposit each user holds for its choice, if it chose since deposits were
-	/// introduced.
+	/// The deposit each user holds for its choice: none for a choice made at genesis, or
+	/// by a user who could not pay at the upgrade.
 	#[pallet::storage]
 	pub type Deposits<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, TicketOf<T>>;
 

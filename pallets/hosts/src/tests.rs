@@ -316,3 +316,98 @@ mod deposits {
 		});
 	}
 }
+
+mod migrations {
+	use super::*;
+	use crate::{migrations::v1::MigrateV0ToV1, Deposits, HoldReason};
+	use frame_support::traits::{
+		fungible::InspectHold, ConstU64, GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
+	};
+	use sp_runtime::traits::Convert;
+
+	/// What a user must keep spendable after paying at the migration.
+	type KeepFree = ConstU64<100>;
+	type Migration = MigrateV0ToV1<Test, KeepFree>;
+	/// A choice's deposit in the mock (see `deposits`).
+	const CHOICE: u64 = 10 + 81 + 64;
+	/// Could pay, but would keep 49 spendable (the existential deposit is 1).
+	const SCRAPING: u64 = 3;
+
+	fn held(who: u64) -> u64 {
+		Balances::balance_on_hold(&HoldReason::Choice.into(), &who)
+	}
+
+	/// A chain at version 0 whose choices were made without deposits: [`USER`]'s, 2's
+	/// (who already paid, choosing again after deposits), [`POOR`]'s and [`SCRAPING`]'s.
+	fn chain_from_before_deposits() -> sp_io::TestExternalities {
+		let mut storage =
+			frame_system::GenesisConfig::<Test>::default().build_storage().expect("system");
+		pallet_balances::GenesisConfig::<Test> {
+			balances: vec![(USER, ENDOWMENT), (2, ENDOWMENT), (POOR, 20), (SCRAPING, CHOICE + 50)],
+			..Default::default()
+		}
+		.assimilate_storage(&mut storage)
+		.expect("balances genesis");
+		crate::GenesisConfig::<Test> {
+			hosts: vec![(H1, b"ws://127.0.0.1:9947".to_vec(), 100, 1 << 30, 1 << 20)],
+			choices: [USER, 2, POOR, SCRAPING].map(|who| (who, vec![H1])).to_vec(),
+			allow_private_endpoints: true,
+		}
+		.assimilate_storage(&mut storage)
+		.expect("hosts genesis");
+		let mut ext = sp_io::TestExternalities::new(storage);
+		ext.execute_with(|| {
+			System::set_block_number(1);
+			assert_ok!(Hosts::choose_hosts(RuntimeOrigin::signed(2), vec![H1]));
+			StorageVersion::new(0).put::<Hosts>();
+		});
+		ext
+	}
+
+	#[test]
+	fn choices_made_before_deposits_pay_for_them_at_version_1() {
+		chain_from_before_deposits().execute_with(|| {
+			assert_eq!(Deposit::convert(Hosts::choice_footprint()), CHOICE);
+			assert_eq!((held(USER), held(2)), (0, CHOICE));
+
+			Migration::on_runtime_upgrade();
+			assert_eq!(Hosts::on_chain_storage_version(), 1);
+			assert_eq!(held(USER), CHOICE);
+			assert_eq!(Balances::free_balance(USER), ENDOWMENT - CHOICE);
+			assert_eq!(held(2), CHOICE, "a deposit already held is not taken twice");
+			for who in [POOR, SCRAPING] {
+				assert_eq!((held(who), Deposits::<Test>::get(who)), (0, None));
+				assert!(Choices::<Test>::contains_key(who), "its choice stays, unpaid");
+			}
+			Hosts::do_try_state().expect("every hold is its deposit");
+
+			Migration::on_runtime_upgrade();
+			assert_eq!(held(USER), CHOICE, "once at version 1 it does nothing");
+		});
+	}
+
+	#[test]
+	fn a_new_chain_starts_at_the_current_version() {
+		// The whole runtime's genesis, which stores each pallet's version.
+		let storage = RuntimeGenesisConfig::default().build_storage().expect("genesis");
+		sp_io::TestExternalities::new(storage).execute_with(|| {
+			assert_eq!(Hosts::on_chain_storage_version(), crate::STORAGE_VERSION);
+		});
+	}
+
+	/// The checks `try-runtime` runs around the migration (`scripts/test.sh` runs this
+	/// module with the feature).
+	#[cfg(feature = "try-runtime")]
+	#[test]
+	fn the_upgrade_checks_pass_and_catch_a_user_left_unpaid() {
+		use crate::migrations::v1::InnerMigrateV0ToV1;
+		use frame_support::traits::UncheckedOnRuntimeUpgrade;
+		chain_from_before_deposits().execute_with(|| {
+			let state = InnerMigrateV0ToV1::<Test, KeepFree>::pre_upgrade().expect("pre");
+			Migration::try_on_runtime_upgrade(true).expect("checked as try-runtime does");
+			let ticket = Deposits::<Test>::take(USER).expect("held");
+			frame_support::traits::Consideration::drop(ticket, &USER).expect("released");
+			assert!(InnerMigrateV0ToV1::<Test, KeepFree>::post_upgrade(state).is_err());
+		});
+	}
+}

@@ -18,8 +18,10 @@
 //! - **Deposit**: an account holds [`Config::Consideration`] for what its devices keep in
 //!   state (each record, and each bound device's key package at its longest), so state
 //!   is paid for by whoever creates it. Removing a device returns its key package's part
-//!   at once, and its record's when the record is dropped. Devices bound at genesis or
-//!   before deposits were introduced hold none until their account adds a device.
+//!   at once, and its record's when the record is dropped. Devices bound at the genesis of
+//!   a chain started at storage version 1 hold none until their account adds a device;
+//!   those kept from before version 1 pay at the upgrade to it ([`migrations::v1`]), if
+//!   their account can.
 //!
 //! ## Calls
 //!
@@ -42,6 +44,7 @@ extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -91,9 +94,10 @@ pub mod pallet {
 	/// The deposit an account holds for its devices' state.
 	pub type TicketOf<T> = <T as Config>::Consideration;
 
-	/// The in-code storage version. A change to a stored type bumps it, with a
-	/// `VersionedMigration` from the one before (as the groups pallet's `migrations::v1`).
-	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+	/// The in-code storage version. A change to stored state bumps it, with a
+	/// `VersionedMigration` from the one before: 1 takes the deposits of devices bound
+	/// before deposits ([`migrations::v1`]).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	/// The balance type of [`Config::Currency`].
 	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
@@ -158,7 +162,7 @@ pub mod pallet {
 		StorageMap<_, Blake2_128Concat, DeviceKey, KeyPackageRecordOf<T>>;
 
 	/// The deposit each account holds for its devices: none until it adds a device, for
-	/// accounts whose devices were bound before deposits.
+	/// accounts whose devices were bound at genesis or could not pay at the upgrade.
 	#[pallet::storage]
 	pub type Deposits<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, TicketOf<T>>;
 

@@ -421,3 +421,123 @@ mod deposits {
 		});
 	}
 }
+
+mod migrations {
+	use super::*;
+	use crate::{migrations::v1::MigrateV0ToV1, Deposits, HoldReason};
+	use frame_support::traits::{
+		fungible::InspectHold, ConstU64, GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
+	};
+
+	/// What an account must keep spendable after paying at the migration.
+	type KeepFree = ConstU64<100>;
+	type Migration = MigrateV0ToV1<Test, KeepFree>;
+	/// One bound device's deposit in the mock (see `deposits`).
+	const ONE_BOUND: u64 = 10 + 137 + 154 + 125;
+	/// Could pay, but would keep 49 spendable (the existential deposit is 1), under 100.
+	const SCRAPING: u64 = 3;
+	/// Would keep 100 spendable: pays.
+	const COMFORTABLE: u64 = 4;
+
+	fn held(who: u64) -> u64 {
+		Balances::balance_on_hold(&HoldReason::Devices.into(), &who)
+	}
+
+	/// A chain at version 0 whose devices were bound without deposits: Alice's two, Bob's
+	/// one (Bob already paid, for a device added after deposits), [`POOR`]'s, and one of
+	/// each of [`SCRAPING`] and [`COMFORTABLE`].
+	fn chain_from_before_deposits() -> sp_io::TestExternalities {
+		let mut storage =
+			frame_system::GenesisConfig::<Test>::default().build_storage().expect("system");
+		pallet_balances::GenesisConfig::<Test> {
+			balances: vec![
+				(ALICE, ENDOWMENT),
+				(BOB, ENDOWMENT),
+				(POOR, 20),
+				(SCRAPING, ONE_BOUND + 50),
+				(COMFORTABLE, ONE_BOUND + 101),
+			],
+			..Default::default()
+		}
+		.assimilate_storage(&mut storage)
+		.expect("balances genesis");
+		crate::GenesisConfig::<Test> {
+			devices: vec![
+				(ALICE, [1; 32]),
+				(ALICE, [2; 32]),
+				(BOB, [3; 32]),
+				(POOR, [4; 32]),
+				(SCRAPING, [5; 32]),
+				(COMFORTABLE, [6; 32]),
+			],
+		}
+		.assimilate_storage(&mut storage)
+		.expect("keys genesis");
+		let mut ext = sp_io::TestExternalities::new(storage);
+		ext.execute_with(|| {
+			System::set_block_number(1);
+			let bob = <crate::TicketOf<Test> as frame_support::traits::Consideration<u64, _>>::new(
+				&BOB,
+				Keys::footprint(&crate::Devices::<Test>::get(BOB)),
+			)
+			.expect("bob pays");
+			Deposits::<Test>::insert(BOB, bob);
+			StorageVersion::new(0).put::<Keys>();
+		});
+		ext
+	}
+
+	#[test]
+	fn devices_bound_before_deposits_pay_for_them_at_version_1() {
+		chain_from_before_deposits().execute_with(|| {
+			let bob = held(BOB);
+			assert_eq!(held(ALICE), 0);
+
+			Migration::on_runtime_upgrade();
+			assert_eq!(Keys::on_chain_storage_version(), 1);
+			let two_bound = ONE_BOUND + 137 + 154;
+			assert_eq!(held(ALICE), two_bound, "both records and packages");
+			assert_eq!(Balances::free_balance(ALICE), ENDOWMENT - two_bound);
+			assert_eq!(held(COMFORTABLE), ONE_BOUND);
+			assert_eq!(held(BOB), bob, "a deposit already held is not taken twice");
+			// Those who cannot pay, or would keep too little for the fees of giving their
+			// state back, keep their devices, unpaid.
+			for who in [POOR, SCRAPING] {
+				assert_eq!((held(who), Deposits::<Test>::get(who)), (0, None));
+				assert_eq!(Keys::devices(who).len(), 1);
+			}
+			assert_eq!(Balances::free_balance(SCRAPING), ONE_BOUND + 50);
+			Keys::do_try_state().expect("every hold is its deposit");
+
+			// Once at version 1 it does nothing.
+			Migration::on_runtime_upgrade();
+			assert_eq!(held(ALICE), two_bound);
+		});
+	}
+
+	#[test]
+	fn a_new_chain_starts_at_the_current_version() {
+		// The whole runtime's genesis, which stores each pallet's version.
+		let storage = RuntimeGenesisConfig::default().build_storage().expect("genesis");
+		sp_io::TestExternalities::new(storage).execute_with(|| {
+			assert_eq!(Keys::on_chain_storage_version(), crate::STORAGE_VERSION);
+		});
+	}
+
+	/// The checks `try-runtime` runs around the migration (`scripts/test.sh` runs this
+	/// module with the feature).
+	#[cfg(feature = "try-runtime")]
+	#[test]
+	fn the_upgrade_checks_pass_and_catch_an_account_left_unpaid() {
+		use crate::migrations::v1::InnerMigrateV0ToV1;
+		use frame_support::traits::UncheckedOnRuntimeUpgrade;
+		chain_from_before_deposits().execute_with(|| {
+			let state = InnerMigrateV0ToV1::<Test, KeepFree>::pre_upgrade().expect("pre");
+			Migration::try_on_runtime_upgrade(true).expect("checked as try-runtime does");
+			// Alice's deposit returned as if the migration had skipped her.
+			let ticket = Deposits::<Test>::take(ALICE).expect("held");
+			frame_support::traits::Consideration::drop(ticket, &ALICE).expect("released");
+			assert!(InnerMigrateV0ToV1::<Test, KeepFree>::post_upgrade(state).is_err());
+		});
+	}
+}

@@ -263,6 +263,10 @@ parameter_types! {
 		RuntimeHoldReason::Hosts(pallet_quarks_hosts::HoldReason::Choice);
 	pub const GroupHold: RuntimeHoldReason =
 		RuntimeHoldReason::Groups(pallet_quarks_groups::HoldReason::Group);
+	/// What the migrations that take deposits for state kept from before them leave an
+	/// account spendable, at least: twenty calls' fees (about 0.0005 QRK each), so none is
+	/// left unable to give its state back.
+	pub const MigrationKeepsFree: Balance = 10 * MILLI_UNIT;
 }
 
 /// What a deposit holds for a footprint of state: `DepositBase` and `DepositPerByte`.
