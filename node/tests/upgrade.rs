@@ -5,6 +5,11 @@
 //! one higher, built by runtime/build.rs) and its blob is handed in. Every node runs it without a
 //! restart, finality goes on, and every message sent before, during and after is shown to
 //! Charlie and final in Bob's history, neither client restarted.
+//!
+//! The upgrade carries a real migration: the keys and hosts pallets' version 1, which
+//! takes deposits for devices and host choices kept from before deposits. The chain is
+//! set back to version 0 of both first (as a chain from before them would be), and the
+//! genesis accounts' unpaid devices and choices pay in the upgrade's block.
 
 mod common;
 
@@ -95,6 +100,30 @@ async fn the_runtime_is_upgraded_under_traffic_and_no_message_is_lost() {
 		assert_eq!(spec_version(node).await, now, "{} before the upgrade", node.name);
 	}
 
+	// A chain from before deposits: keys and hosts at storage version 0, Alice's genesis
+	// device and choice unpaid.
+	let alice = Sr25519Keyring::Alice.to_account_id();
+	let deposits = |pallet: &str| {
+		let mut key = [twox_128(pallet.as_bytes()), twox_128(b"Deposits")].concat();
+		key.extend(sp_io::hashing::blake2_128(alice.as_ref()));
+		key.extend(alice.encode());
+		key
+	};
+	let version =
+		|pallet: &str| [twox_128(pallet.as_bytes()), twox_128(b":__STORAGE_VERSION__:")].concat();
+	let items = ["Keys", "Hosts"].map(|pallet| (version(pallet), 0u16.encode())).to_vec();
+	let set_storage = RuntimeCall::System(frame_system::Call::set_storage { items });
+	let sudo = pallet_sudo::Call::sudo { call: Box::new(set_storage) };
+	validators[0].submit(Sr25519Keyring::Alice, RuntimeCall::Sudo(sudo)).await;
+	for pallet in ["Keys", "Hosts"] {
+		wait_until(&format!("{pallet} at storage version 0"), LIMIT, || async {
+			validators[0].finalized_storage::<u16>(version(pallet)).await == Some(0)
+		})
+		.await;
+		let held: Option<u128> = validators[0].finalized_storage(deposits(pallet)).await;
+		assert_eq!(held, None, "Alice's genesis state in {pallet} holds no deposit");
+	}
+
 	// The upgrade as docs/operations.md tells it: the privileged origin authorizes the
 	// blob's hash, then anyone hands in the blob, which the chain takes for that hash only.
 	let code_hash = blake2_256(next).into();
@@ -148,6 +177,14 @@ async fn the_runtime_is_upgraded_under_traffic_and_no_message_is_lost() {
 		let message = history.iter().find(|m| m.hash == *hash).expect("in the history");
 		let after = matches!(message.state, MessageState::Final(block) if block > upgraded_at);
 		assert!(after, "{hash:?} sent after the upgrade: {:?}", message.state);
+	}
+	// The migration ran in the upgrade's block: both pallets at version 1, and Alice holds
+	// the documented deposits (docs/operations.md, "What a new user needs").
+	for (pallet, deposit) in [("Keys", 2_444_000_000u128), ("Hosts", 1_273_000_000)] {
+		let at = validators[0].finalized_storage::<u16>(version(pallet)).await;
+		assert_eq!(at, Some(1), "{pallet} migrated");
+		let held: Option<u128> = validators[0].finalized_storage(deposits(pallet)).await;
+		assert_eq!(held, Some(deposit), "Alice's deposit in {pallet}");
 	}
 	let said = notices.lock().expect("notices").clone();
 	assert!(!said.iter().any(|n| n.contains("not anchored")), "{said:?}");
