@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 # Each with the arguments it is checked with.
-scripts=(local-network.sh demo.sh test.sh benchmark.sh release.sh mutants.sh "bench.sh delivery" "bench.sh web" "bench.sh mls")
+scripts=(local-network.sh demo.sh test.sh benchmark.sh release.sh mutants.sh "bench.sh delivery" "bench.sh web" "bench.sh mls" "try-runtime.sh ws://127.0.0.1:9944")
 stub="$(mktemp -d -t quarks-fresh-home.XXXXXX)"
 trap 'rm -rf "$stub"' EXIT
 

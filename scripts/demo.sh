@@ -22,9 +22,16 @@
 # `--web` instead: the local network with Alice and Bob each served by `quarks serve`
 # (127.0.0.1:8740 and 8741); prints the two addresses to open in a browser, and runs until
 # Ctrl-C.
+#
+# `--then COMMAND...`: once every step passed, runs COMMAND from the repository root with
+# the network still up (Alice's node at ws://127.0.0.1:9944), and fails if it does.
 set -euo pipefail
 web=false
-[ "${1:-}" = "--web" ] && web=true
+then=()
+case "${1:-}" in
+  --web) web=true ;;
+  --then) shift; then=("$@"); [ $# -gt 0 ] || { echo "[demo] --then needs a command" >&2; exit 2; } ;;
+esac
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 quarks_setup
@@ -261,3 +268,7 @@ expect out "this device is not in group $direct"
 
 echo
 echo "[demo] every step behaved as described"
+if [ ${#then[@]} -gt 0 ]; then
+  echo "[demo] with the demo's network: ${then[*]}"
+  (cd "$QUARKS_ROOT" && "${then[@]}")
+fi
