@@ -102,6 +102,9 @@ mutations() {
   m removal-takes-more fast pallets/keys/src/lib.rs \
     'Ok(lower) if held::<BalanceOf<T>>(&lower) <= before => {' 'Ok(lower) => {' \
     -p pallet-quarks-keys a_removal_never_takes_more_than_was_held
+  m migration-takes-twice fast pallets/keys/src/migrations.rs \
+    'if Deposits::<T>::contains_key(&who) {' 'if false {' \
+    -p pallet-quarks-keys devices_bound_before_deposits_pay_for_them_at_version_1
   m recovery-from-unfinalized fast pallets/validator-set/src/lib.rs \
     'T::AuthoritySet::force_finality_change(voters, after, from)' 'T::AuthoritySet::force_finality_change(voters, after, from.saturating_add(1))' \
     -p pallet-validator-set a_stalled_finality_is_recovered_by_forcing_the_current_set
