@@ -1,7 +1,7 @@
 //! Storage migrations of the hosts pallet.
 
-/// Version 1: choices made before deposits (at the genesis of a chain started before
-/// runtime 113, or before runtime 112) hold theirs.
+/// Version 1: choices made before deposits (at the genesis of a chain started on runtime
+/// 108 to 112, or before runtime 112) hold theirs.
 pub mod v1 {
 	use crate::{BalanceOf, Choices, Config, Deposits, Pallet, TicketOf};
 	use core::marker::PhantomData;
@@ -27,18 +27,24 @@ pub mod v1 {
 	/// Takes its deposit ([`Pallet::choice_footprint`]) from every user whose choice holds
 	/// none and that keeps at least `KeepFree` spendable after it, for the fee of
 	/// `clear_hosts`. Any other user keeps its choice, unpaid as before, and pays when it
-	/// next chooses. One pass over every choice, in the upgrade's block: its weight and
-	/// bound are the keys pallet's v1's.
+	/// next chooses. One pass over every choice, in the new runtime's first block: its
+	/// weight and bound are the keys pallet's v1's.
 	pub struct InnerMigrateV0ToV1<T, KeepFree>(PhantomData<(T, KeepFree)>);
+
+	/// What a user may spend and still exist.
+	fn spendable<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
+		T::Currency::reducible_balance(who, Preservation::Preserve, Fortitude::Polite)
+	}
 
 	impl<T: Config, KeepFree: Get<BalanceOf<T>>> InnerMigrateV0ToV1<T, KeepFree> {
 		/// Holds `who`'s deposit for its choice, or changes nothing.
 		fn pay(who: &T::AccountId) -> Result<TicketOf<T>, DispatchError> {
+			let too_little = DispatchError::Other("would keep too little");
+			ensure!(spendable::<T>(who) >= KeepFree::get(), too_little);
+			// As in the keys pallet's v1: the price is known once the deposit is held.
 			with_storage_layer(|| {
 				let ticket = T::Consideration::new(who, Pallet::<T>::choice_footprint())?;
-				let left =
-					T::Currency::reducible_balance(who, Preservation::Preserve, Fortitude::Polite);
-				ensure!(left >= KeepFree::get(), DispatchError::Other("would keep too little"));
+				ensure!(spendable::<T>(who) >= KeepFree::get(), too_little);
 				Ok(ticket)
 			})
 		}
@@ -73,42 +79,40 @@ pub mod v1 {
 			)
 		}
 
-		/// The users without a deposit, and their balances.
+		/// The users without a deposit, with their balances and what they could spend.
 		#[cfg(feature = "try-runtime")]
 		fn pre_upgrade() -> Result<Vec<u8>, TryRuntimeError> {
-			let unpaid: Vec<(T::AccountId, BalanceOf<T>)> = Choices::<T>::iter_keys()
+			let unpaid: Vec<(T::AccountId, BalanceOf<T>, BalanceOf<T>)> = Choices::<T>::iter_keys()
 				.filter(|who| !Deposits::<T>::contains_key(who))
-				.map(|who| {
-					let balance = T::Currency::balance(&who);
-					(who, balance)
-				})
+				.map(|who| (who.clone(), T::Currency::balance(&who), spendable::<T>(&who)))
 				.collect();
 			Ok(unpaid.encode())
 		}
 
-		/// Each user paid exactly what it now holds, and each left unpaid could not pay.
+		/// As the keys pallet's v1: each user that paid paid exactly what it holds and
+		/// keeps `KeepFree` spendable; each left unpaid could not do both.
 		#[cfg(feature = "try-runtime")]
 		fn post_upgrade(state: Vec<u8>) -> Result<(), TryRuntimeError> {
-			let unpaid = Vec::<(T::AccountId, BalanceOf<T>)>::decode(&mut &state[..])
+			let unpaid = Vec::<(T::AccountId, BalanceOf<T>, BalanceOf<T>)>::decode(&mut &state[..])
 				.map_err(|_| TryRuntimeError::Other("pre_upgrade state"))?;
-			for (who, before) in unpaid {
-				let paid = before.saturating_sub(T::Currency::balance(&who));
-				match Deposits::<T>::get(&who) {
-					Some(ticket) => {
+			for (who, balance, could_spend) in unpaid {
+				let Some(ticket) = Deposits::<T>::get(&who) else {
+					let price = with_transaction(|| {
+						let price = T::Consideration::new(&who, Pallet::<T>::choice_footprint())
+							.map(|t| held::<BalanceOf<T>>(&t));
+						TransactionOutcome::Rollback(Ok::<_, DispatchError>(price))
+					})?;
+					if let Ok(price) = price {
 						ensure!(
-							paid == held::<BalanceOf<T>>(&ticket),
-							"a user paid other than what it holds"
-						)
+							could_spend < price.saturating_add(KeepFree::get()),
+							"a user who could pay its deposit holds none"
+						);
 					}
-					None => {
-						let could_pay = with_transaction(|| {
-							TransactionOutcome::Rollback(Ok::<_, DispatchError>(
-								Self::pay(&who).is_ok(),
-							))
-						})?;
-						ensure!(!could_pay, "a user who can pay its deposit holds none");
-					}
-				}
+					continue;
+				};
+				let paid = balance.saturating_sub(T::Currency::balance(&who));
+				ensure!(paid == held::<BalanceOf<T>>(&ticket), "a user paid other than it holds");
+				ensure!(spendable::<T>(&who) >= KeepFree::get(), "a user paid and kept too little");
 			}
 			Pallet::<T>::do_try_state()
 		}

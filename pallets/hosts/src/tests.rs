@@ -330,27 +330,36 @@ mod migrations {
 	type Migration = MigrateV0ToV1<Test, KeepFree>;
 	/// A choice's deposit in the mock (see `deposits`).
 	const CHOICE: u64 = 10 + 81 + 64;
-	/// Could pay, but would keep 49 spendable (the existential deposit is 1).
+	/// Could pay, but would keep 49 spendable (the existential deposit is 1), under 100.
 	const SCRAPING: u64 = 3;
+	/// Would keep 100 spendable: pays.
+	const COMFORTABLE: u64 = 4;
 
 	fn held(who: u64) -> u64 {
 		Balances::balance_on_hold(&HoldReason::Choice.into(), &who)
 	}
 
 	/// A chain at version 0 whose choices were made without deposits: [`USER`]'s, 2's
-	/// (who already paid, choosing again after deposits), [`POOR`]'s and [`SCRAPING`]'s.
+	/// (who already paid, choosing again after deposits), [`POOR`]'s, [`SCRAPING`]'s and
+	/// [`COMFORTABLE`]'s.
 	fn chain_from_before_deposits() -> sp_io::TestExternalities {
 		let mut storage =
 			frame_system::GenesisConfig::<Test>::default().build_storage().expect("system");
 		pallet_balances::GenesisConfig::<Test> {
-			balances: vec![(USER, ENDOWMENT), (2, ENDOWMENT), (POOR, 20), (SCRAPING, CHOICE + 50)],
+			balances: vec![
+				(USER, ENDOWMENT),
+				(2, ENDOWMENT),
+				(POOR, 20),
+				(SCRAPING, CHOICE + 50),
+				(COMFORTABLE, CHOICE + 101),
+			],
 			..Default::default()
 		}
 		.assimilate_storage(&mut storage)
 		.expect("balances genesis");
 		crate::GenesisConfig::<Test> {
 			hosts: vec![(H1, b"ws://127.0.0.1:9947".to_vec(), 100, 1 << 30, 1 << 20)],
-			choices: [USER, 2, POOR, SCRAPING].map(|who| (who, vec![H1])).to_vec(),
+			choices: [USER, 2, POOR, SCRAPING, COMFORTABLE].map(|who| (who, vec![H1])).to_vec(),
 			allow_private_endpoints: true,
 		}
 		.assimilate_storage(&mut storage)
@@ -374,6 +383,7 @@ mod migrations {
 			assert_eq!(Hosts::on_chain_storage_version(), 1);
 			assert_eq!(held(USER), CHOICE);
 			assert_eq!(Balances::free_balance(USER), ENDOWMENT - CHOICE);
+			assert_eq!(held(COMFORTABLE), CHOICE);
 			assert_eq!(held(2), CHOICE, "a deposit already held is not taken twice");
 			for who in [POOR, SCRAPING] {
 				assert_eq!((held(who), Deposits::<Test>::get(who)), (0, None));
@@ -386,28 +396,32 @@ mod migrations {
 		});
 	}
 
-	#[test]
-	fn a_new_chain_starts_at_the_current_version() {
-		// The whole runtime's genesis, which stores each pallet's version.
-		let storage = RuntimeGenesisConfig::default().build_storage().expect("genesis");
-		sp_io::TestExternalities::new(storage).execute_with(|| {
-			assert_eq!(Hosts::on_chain_storage_version(), crate::STORAGE_VERSION);
-		});
-	}
-
 	/// The checks `try-runtime` runs around the migration (`scripts/test.sh` runs this
-	/// module with the feature).
+	/// module with the feature): they pass, and each catches what it is for.
 	#[cfg(feature = "try-runtime")]
 	#[test]
-	fn the_upgrade_checks_pass_and_catch_a_user_left_unpaid() {
+	fn the_upgrade_checks_pass_and_catch_a_skipped_or_wrong_payment() {
 		use crate::migrations::v1::InnerMigrateV0ToV1;
-		use frame_support::traits::UncheckedOnRuntimeUpgrade;
+		use frame_support::traits::{fungible::MutateHold, UncheckedOnRuntimeUpgrade};
+		use sp_runtime::DispatchError::Other;
+		type Inner = InnerMigrateV0ToV1<Test, KeepFree>;
 		chain_from_before_deposits().execute_with(|| {
-			let state = InnerMigrateV0ToV1::<Test, KeepFree>::pre_upgrade().expect("pre");
 			Migration::try_on_runtime_upgrade(true).expect("checked as try-runtime does");
+		});
+		chain_from_before_deposits().execute_with(|| {
+			let state = Inner::pre_upgrade().expect("pre");
+			Inner::on_runtime_upgrade();
 			let ticket = Deposits::<Test>::take(USER).expect("held");
 			frame_support::traits::Consideration::drop(ticket, &USER).expect("released");
-			assert!(InnerMigrateV0ToV1::<Test, KeepFree>::post_upgrade(state).is_err());
+			let skipped = Other("a user who could pay its deposit holds none");
+			assert_eq!(Inner::post_upgrade(state), Err(skipped));
+		});
+		chain_from_before_deposits().execute_with(|| {
+			let state = Inner::pre_upgrade().expect("pre");
+			Inner::on_runtime_upgrade();
+			assert_ok!(Balances::hold(&HoldReason::Choice.into(), &USER, 5));
+			let wrong = Other("a user paid other than it holds");
+			assert_eq!(Inner::post_upgrade(state), Err(wrong));
 		});
 	}
 }

@@ -1,7 +1,7 @@
 //! Storage migrations of the keys pallet.
 
-/// Version 1: devices bound before deposits (at the genesis of a chain started before
-/// runtime 113, or before runtime 112) hold theirs.
+/// Version 1: devices bound before deposits (at the genesis of a chain started on runtime
+/// 108 to 112, or before runtime 112) hold theirs.
 pub mod v1 {
 	use crate::{BalanceOf, Config, Deposits, DeviceRecordOf, Devices, Pallet, TicketOf};
 	use core::marker::PhantomData;
@@ -29,12 +29,17 @@ pub mod v1 {
 	/// its state back (`remove_device`, `drop_records`). Any other account keeps its
 	/// devices, unpaid as before, and pays when it next adds a device.
 	///
-	/// One pass over every account with devices, in the upgrade's block. By the runtime's
-	/// database weights (ParityDB: 8 µs a read, 50 µs a write) an account that pays weighs
-	/// 232 µs, so about 1,400 of them fit a block of 1-second slots; a network with more
-	/// needs a multi-block migration. `scripts/try-runtime.sh` says whether a network's
-	/// state fits, before the upgrade is voted in.
+	/// One pass over every account with devices, in the new runtime's first block. By the
+	/// runtime's database weights (ParityDB: 8 µs a read, 50 µs a write) an account that
+	/// pays weighs 232 µs, so about 1,400 of them fit a block of 1-second slots; a network
+	/// with more needs a multi-block migration. `scripts/try-runtime.sh` says whether a
+	/// network's state fits, before the upgrade is voted in.
 	pub struct InnerMigrateV0ToV1<T, KeepFree>(PhantomData<(T, KeepFree)>);
+
+	/// What an account may spend and still exist.
+	fn spendable<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
+		T::Currency::reducible_balance(who, Preservation::Preserve, Fortitude::Polite)
+	}
 
 	impl<T: Config, KeepFree: Get<BalanceOf<T>>> InnerMigrateV0ToV1<T, KeepFree> {
 		/// Holds `who`'s deposit for `devices`, or changes nothing.
@@ -42,11 +47,13 @@ pub mod v1 {
 			who: &T::AccountId,
 			devices: &[DeviceRecordOf<T>],
 		) -> Result<TicketOf<T>, DispatchError> {
+			let too_little = DispatchError::Other("would keep too little");
+			ensure!(spendable::<T>(who) >= KeepFree::get(), too_little);
+			// The price is known once the deposit is held: an account it leaves short is
+			// given it back by the storage layer.
 			with_storage_layer(|| {
 				let ticket = T::Consideration::new(who, Pallet::<T>::footprint(devices))?;
-				let left =
-					T::Currency::reducible_balance(who, Preservation::Preserve, Fortitude::Polite);
-				ensure!(left >= KeepFree::get(), DispatchError::Other("would keep too little"));
+				ensure!(spendable::<T>(who) >= KeepFree::get(), too_little);
 				Ok(ticket)
 			})
 		}
@@ -81,40 +88,48 @@ pub mod v1 {
 			)
 		}
 
-		/// The accounts without a deposit, and their balances.
+		/// The accounts without a deposit, with their balances and what they could spend.
 		#[cfg(feature = "try-runtime")]
 		fn pre_upgrade() -> Result<Vec<u8>, TryRuntimeError> {
-			let unpaid: Vec<(T::AccountId, BalanceOf<T>)> = Devices::<T>::iter_keys()
+			let unpaid: Vec<(T::AccountId, BalanceOf<T>, BalanceOf<T>)> = Devices::<T>::iter_keys()
 				.filter(|who| !Deposits::<T>::contains_key(who))
-				.map(|who| {
-					let balance = T::Currency::balance(&who);
-					(who, balance)
-				})
+				.map(|who| (who.clone(), T::Currency::balance(&who), spendable::<T>(&who)))
 				.collect();
 			Ok(unpaid.encode())
 		}
 
-		/// Each account paid exactly what it now holds, and each left unpaid could not pay.
+		/// Each account that paid paid exactly what it holds and keeps `KeepFree`
+		/// spendable; each left unpaid could not hold its deposit and keep that much.
 		#[cfg(feature = "try-runtime")]
 		fn post_upgrade(state: Vec<u8>) -> Result<(), TryRuntimeError> {
-			let unpaid = Vec::<(T::AccountId, BalanceOf<T>)>::decode(&mut &state[..])
+			let unpaid = Vec::<(T::AccountId, BalanceOf<T>, BalanceOf<T>)>::decode(&mut &state[..])
 				.map_err(|_| TryRuntimeError::Other("pre_upgrade state"))?;
-			for (who, before) in unpaid {
-				match Deposits::<T>::get(&who) {
-					Some(ticket) => ensure!(
-						before.saturating_sub(T::Currency::balance(&who))
-							== held::<BalanceOf<T>>(&ticket),
-						"an account paid other than what it holds"
-					),
-					None => {
-						let devices = Devices::<T>::get(&who);
-						let could_pay = with_transaction(|| {
-							let paid = Self::pay(&who, &devices).is_ok();
-							TransactionOutcome::Rollback(Ok::<_, DispatchError>(paid))
-						})?;
-						ensure!(!could_pay, "an account that can pay its deposit holds none");
+			for (who, balance, could_spend) in unpaid {
+				let Some(ticket) = Deposits::<T>::get(&who) else {
+					// What the deposit would be, from a hold taken and given back.
+					let footprint = Pallet::<T>::footprint(&Devices::<T>::get(&who));
+					let price = with_transaction(|| {
+						let price = T::Consideration::new(&who, footprint)
+							.map(|t| held::<BalanceOf<T>>(&t));
+						TransactionOutcome::Rollback(Ok::<_, DispatchError>(price))
+					})?;
+					if let Ok(price) = price {
+						ensure!(
+							could_spend < price.saturating_add(KeepFree::get()),
+							"an account that could pay its deposit holds none"
+						);
 					}
-				}
+					continue;
+				};
+				let paid = balance.saturating_sub(T::Currency::balance(&who));
+				ensure!(
+					paid == held::<BalanceOf<T>>(&ticket),
+					"an account paid other than it holds"
+				);
+				ensure!(
+					spendable::<T>(&who) >= KeepFree::get(),
+					"an account paid and kept too little"
+				);
 			}
 			Pallet::<T>::do_try_state()
 		}

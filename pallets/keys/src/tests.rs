@@ -515,29 +515,34 @@ mod migrations {
 		});
 	}
 
-	#[test]
-	fn a_new_chain_starts_at_the_current_version() {
-		// The whole runtime's genesis, which stores each pallet's version.
-		let storage = RuntimeGenesisConfig::default().build_storage().expect("genesis");
-		sp_io::TestExternalities::new(storage).execute_with(|| {
-			assert_eq!(Keys::on_chain_storage_version(), crate::STORAGE_VERSION);
-		});
-	}
-
 	/// The checks `try-runtime` runs around the migration (`scripts/test.sh` runs this
-	/// module with the feature).
+	/// module with the feature): they pass, and each catches what it is for.
 	#[cfg(feature = "try-runtime")]
 	#[test]
-	fn the_upgrade_checks_pass_and_catch_an_account_left_unpaid() {
+	fn the_upgrade_checks_pass_and_catch_a_skipped_or_wrong_payment() {
 		use crate::migrations::v1::InnerMigrateV0ToV1;
-		use frame_support::traits::UncheckedOnRuntimeUpgrade;
+		use frame_support::traits::{fungible::MutateHold, UncheckedOnRuntimeUpgrade};
+		use sp_runtime::DispatchError::Other;
+		type Inner = InnerMigrateV0ToV1<Test, KeepFree>;
 		chain_from_before_deposits().execute_with(|| {
-			let state = InnerMigrateV0ToV1::<Test, KeepFree>::pre_upgrade().expect("pre");
 			Migration::try_on_runtime_upgrade(true).expect("checked as try-runtime does");
-			// Alice's deposit returned as if the migration had skipped her.
+		});
+		// Alice's deposit given back, as if the migration had skipped her.
+		chain_from_before_deposits().execute_with(|| {
+			let state = Inner::pre_upgrade().expect("pre");
+			Inner::on_runtime_upgrade();
 			let ticket = Deposits::<Test>::take(ALICE).expect("held");
 			frame_support::traits::Consideration::drop(ticket, &ALICE).expect("released");
-			assert!(InnerMigrateV0ToV1::<Test, KeepFree>::post_upgrade(state).is_err());
+			let skipped = Other("an account that could pay its deposit holds none");
+			assert_eq!(Inner::post_upgrade(state), Err(skipped));
+		});
+		// More taken from Alice than her deposit holds.
+		chain_from_before_deposits().execute_with(|| {
+			let state = Inner::pre_upgrade().expect("pre");
+			Inner::on_runtime_upgrade();
+			assert_ok!(Balances::hold(&HoldReason::Devices.into(), &ALICE, 5));
+			let wrong = Other("an account paid other than it holds");
+			assert_eq!(Inner::post_upgrade(state), Err(wrong));
 		});
 	}
 }
