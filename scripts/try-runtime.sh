@@ -18,4 +18,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 quarks_setup
 echo "[try-runtime] building tools/try-runtime"
 cargo build -q --manifest-path "$QUARKS_ROOT/Cargo.toml" -p quarks-try-runtime --features try-runtime
-"$CARGO_TARGET_DIR/debug/quarks-try-runtime" "$@"
+# The migrations' own account of what they did, and the copy's progress.
+RUST_LOG="${RUST_LOG:-runtime=info,remote-ext=info}" "$CARGO_TARGET_DIR/debug/quarks-try-runtime" "$@"

@@ -104,9 +104,14 @@ async fn main() -> ExitCode {
 			"state of block #{number}, whose runtime is {} {}; this runtime is {} {}",
 			on_chain.spec_name, on_chain.spec_version.0, VERSION.spec_name, VERSION.spec_version,
 		);
-		// A runtime that is not newer would not be taken on chain, and its migrations
-		// would all find their pallets migrated already: a pass would prove nothing.
-		if VERSION.spec_version <= on_chain.spec_version.0 && !rehearsal {
+		// The chain takes only a runtime of its name and a higher version; one that is not
+		// newer finds its pallets migrated already, so a pass would prove nothing, unless
+		// --from sets a pallet back to rehearse its migration on this state.
+		if on_chain.spec_name != VERSION.spec_name {
+			return Err("this runtime is not the network's (another spec_name)".into());
+		}
+		let newer = VERSION.spec_version > on_chain.spec_version.0;
+		if VERSION.spec_version < on_chain.spec_version.0 || !(newer || rehearsal) {
 			return Err("this runtime is not newer than the network's: nothing would migrate \
 				(to rehearse a migration on this state, set its pallet back with --from)"
 				.into());
@@ -116,6 +121,12 @@ async fn main() -> ExitCode {
 			sp_io::storage::set(&storage_version_key(pallet), &version.encode());
 		}
 		let weight = Executive::try_runtime_upgrade(UpgradeCheckSelect::All)?;
+		// A pallet set back must have been moved on: else --from rehearsed nothing.
+		for (pallet, version) in &run.from {
+			if sp_io::storage::get(&storage_version_key(pallet)) == Some(version.encode().into()) {
+				return Err("a pallet set back with --from was not migrated".into());
+			}
+		}
 		let limit = <Runtime as frame_system::Config>::BlockWeights::get().max_block;
 		println!(
 			"migrations ran, their checks and every pallet's try_state passed; \
