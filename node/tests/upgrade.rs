@@ -9,12 +9,13 @@
 //! The upgrade carries a real migration: the keys and hosts pallets' version 1, which
 //! takes deposits for devices and host choices kept from before deposits. The chain is
 //! set back to version 0 of both first (as a chain from before them would be), and the
-//! genesis accounts' unpaid devices and choices pay in the upgrade's block.
+//! genesis accounts' unpaid devices and choices pay in the new runtime's first block.
 
 mod common;
 
 use codec::Encode;
 use common::*;
+use frame_support::traits::tokens::IdAmount;
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use quarks_client::{
 	chain::Wait,
@@ -35,6 +36,8 @@ use std::{
 };
 
 const LIMIT: Duration = Duration::from_secs(120);
+/// How long a wait on finality may take on a loaded machine, as `wait_finalized` allows.
+const FINALITY: Duration = Duration::from_secs(300);
 
 /// The `spec_version` of the runtime `node` runs at its best block.
 async fn spec_version(node: &Node) -> u32 {
@@ -116,7 +119,8 @@ async fn the_runtime_is_upgraded_under_traffic_and_no_message_is_lost() {
 	let sudo = pallet_sudo::Call::sudo { call: Box::new(set_storage) };
 	validators[0].submit(Sr25519Keyring::Alice, RuntimeCall::Sudo(sudo)).await;
 	for pallet in ["Keys", "Hosts"] {
-		wait_until(&format!("{pallet} at storage version 0"), LIMIT, || async {
+		// As long as finality may take (`wait_finalized`), not only the test's other waits.
+		wait_until(&format!("{pallet} at storage version 0"), FINALITY, || async {
 			validators[0].finalized_storage::<u16>(version(pallet)).await == Some(0)
 		})
 		.await;
@@ -178,14 +182,24 @@ async fn the_runtime_is_upgraded_under_traffic_and_no_message_is_lost() {
 		let after = matches!(message.state, MessageState::Final(block) if block > upgraded_at);
 		assert!(after, "{hash:?} sent after the upgrade: {:?}", message.state);
 	}
-	// The migration ran in the upgrade's block: both pallets at version 1, and Alice holds
-	// the documented deposits (docs/operations.md, "What a new user needs").
-	for (pallet, deposit) in [("Keys", 2_444_000_000u128), ("Hosts", 1_273_000_000)] {
+	// The migration ran in the new runtime's first block: both pallets at version 1, and
+	// Alice holds the documented deposits (docs/operations.md, "What a new user needs").
+	let documented = [("Keys", 2_444_000_000u128), ("Hosts", 1_273_000_000)];
+	for (pallet, deposit) in documented {
 		let at = validators[0].finalized_storage::<u16>(version(pallet)).await;
 		assert_eq!(at, Some(1), "{pallet} migrated");
 		let held: Option<u128> = validators[0].finalized_storage(deposits(pallet)).await;
 		assert_eq!(held, Some(deposit), "Alice's deposit in {pallet}");
 	}
+	// And her balance holds them: two holds, of those amounts.
+	let mut holds_key = [twox_128(b"Balances"), twox_128(b"Holds")].concat();
+	holds_key.extend(sp_io::hashing::blake2_128(alice.as_ref()));
+	holds_key.extend(alice.encode());
+	let holds: Vec<IdAmount<quarks_runtime::RuntimeHoldReason, u128>> =
+		validators[0].finalized_storage(holds_key).await.unwrap_or_default();
+	let mut amounts: Vec<u128> = holds.iter().map(|hold| hold.amount).collect();
+	amounts.sort_unstable();
+	assert_eq!(amounts, [1_273_000_000, 2_444_000_000], "Alice's holds: {holds:?}");
 	let said = notices.lock().expect("notices").clone();
 	assert!(!said.iter().any(|n| n.contains("not anchored")), "{said:?}");
 }
