@@ -87,7 +87,8 @@ pub enum ChainError {
 		/// What the transaction needs it to hold.
 		needed: Qrk,
 	},
-	/// The transaction was included but failed.
+	/// The transaction was included but failed; or, for a deposit the account cannot
+	/// hold, would have, and was not submitted.
 	#[error("the chain refused this: {0}")]
 	Dispatch(Failure),
 	/// The chain answered with data this client cannot decode.

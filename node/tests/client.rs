@@ -707,8 +707,9 @@ async fn chat_end_to_end() {
 }
 
 /// Issue 28, item 6: a new account's first transaction is refused for want of funds with a
-/// sentence that says what to do (not "Invalid Transaction (1010)"); once an existing user
-/// pays it, it registers its device, which holds its deposit, as a choice of hosts does
+/// sentence that says what to do (not "Invalid Transaction (1010)"); with too little for
+/// its device's deposit it is refused before paying a fee; once an existing user pays it
+/// enough, it registers its device, which holds its deposit, as a choice of hosts does
 /// until it is cleared (issue 34).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_newcomer_without_funds_is_told_so_and_can_be_paid() {
@@ -730,11 +731,28 @@ async fn a_newcomer_without_funds_is_told_so_and_can_be_paid() {
 	let told = refused.to_string();
 	assert!(told.contains("quarks pay") && !told.contains("1010"), "{told}");
 
+	// Enough for the fee, not for the device's deposit (0.002444 QRK, beside the 0.001
+	// an account keeps): refused before it is submitted, so no fee is paid for nothing.
+	let little: Qrk = "0.0025".parse().expect("an amount");
+	alice.pay(newcomer.account(), little, &mut |_| {}).await.expect("paid");
+	let refused = newcomer
+		.register_device(28_800, Wait::InBlock, &mut |_| {})
+		.await
+		.expect_err("its deposit cannot be held");
+	let ClientError::Chain(ChainError::Dispatch(failure)) = &refused else {
+		panic!("expected the deposit refused, got {refused:?}")
+	};
+	assert!(failure.is_unpayable_deposit(), "{failure}");
+	assert!(refused.to_string().contains("quarks whoami"), "{refused}");
+	let free = newcomer.chain.free_balance(newcomer.account()).await.expect("read");
+	assert_eq!(free, little, "no fee paid");
+
 	let amount: Qrk = "1".parse().expect("an amount");
 	let fee = alice.payment_fee(newcomer.account(), amount).await.expect("estimated");
 	let before = alice.chain.free_balance(alice.account()).await.expect("read");
 	alice.pay(newcomer.account(), amount, &mut |_| {}).await.expect("paid");
-	assert_eq!(newcomer.chain.free_balance(newcomer.account()).await.expect("read"), amount);
+	let free = newcomer.chain.free_balance(newcomer.account()).await.expect("read");
+	assert_eq!(free, Qrk(amount.0 + little.0));
 	let spent = before.0 - alice.chain.free_balance(alice.account()).await.expect("read").0;
 	assert!(spent > amount.0 && spent - amount.0 <= 2 * fee.0, "spent {spent}, fee about {fee}");
 	newcomer

@@ -31,7 +31,12 @@ impl Failure {
 		let TransactionEventsError::ExtrinsicFailed(failed) = error else {
 			return ChainError::Rpc(error.to_string());
 		};
-		let failure = match &failed {
+		ChainError::Dispatch(Self::of_dispatch(&failed))
+	}
+
+	/// A dispatch error, named by the runtime's metadata.
+	pub(super) fn of_dispatch(failed: &DispatchError) -> Self {
+		match failed {
 			DispatchError::Module(module) => match module.details() {
 				Ok(details) => Self::Pallet {
 					pallet: details.pallet.name().to_owned(),
@@ -44,8 +49,12 @@ impl Failure {
 				Self::Other(token_sentence(token).map_or_else(|| failed.to_string(), Into::into))
 			}
 			_ => Self::Other(failed.to_string()),
-		};
-		ChainError::Dispatch(failure)
+		}
+	}
+
+	/// Whether this is a pallet's refusal of a deposit the account cannot hold.
+	pub fn is_unpayable_deposit(&self) -> bool {
+		matches!(self, Self::Pallet { error, .. } if error == "CannotPayDeposit")
 	}
 
 	/// Whether this is pallet error `expected`.

@@ -19,6 +19,7 @@ use crate::{
 use codec::{Decode, Encode};
 use sp_core::{crypto::AccountId32, sr25519, Pair as _, H256};
 use std::time::{Duration, Instant};
+use subxt::error::DispatchError;
 use subxt::{
 	client::{OnlineClientAtBlock, OnlineClientAtBlockImpl},
 	config::{SubstrateConfig, SubstrateExtrinsicParamsBuilder},
@@ -89,6 +90,9 @@ impl Chain {
 		// finality lags that far behind (a validator down). Every raise is built at the same
 		// block: one the pool may not have caught up with yet would be refused.
 		let at = self.at(At::Best).await?;
+		if vocabulary::HOLD_DEPOSITS.contains(&call) {
+			self.refuse_unpayable_deposit(&at, signer, call, &fields).await?;
+		}
 		let (nonce, watch) = match self.sign_and_watch(&at, signer, call, &fields, None, 0).await? {
 			Ok(submitted) => submitted,
 			Err(message) => return Err(self.refusal(signer, call, fields, message).await),
@@ -237,6 +241,40 @@ impl Chain {
 			}
 			Ok(Err(_)) => Raise::Done,
 			Err(_) => Raise::NotYet,
+		}
+	}
+
+	/// Applies `call(fields)` to block `at`'s state as a block would
+	/// (`BlockBuilder_apply_extrinsic`), without submitting it, so that a call whose
+	/// deposit the account cannot hold is refused before its fee is paid. Only that refusal
+	/// counts: whatever else the run says may change with what the pool holds ahead of the
+	/// call, and is the chain's to decide; a run that cannot be made stops nothing.
+	async fn refuse_unpayable_deposit(
+		&self,
+		at: &OnlineClientAtBlock<SubstrateConfig>,
+		signer: &sr25519::Pair,
+		call: Call,
+		fields: &[Value],
+	) -> Result<(), ChainError> {
+		let payload = subxt::dynamic::transaction(call.0, call.1, fields.to_vec());
+		// The nonce of `at`'s state, as the run needs (the pool's may be ahead of it), and
+		// immortal: `at`'s own hash is not in its state, so a transaction born there would
+		// be refused as one of an unknown block.
+		let params = SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().immortal().build();
+		let Ok(signed) =
+			at.transactions().create_signed(&payload, &AccountSigner(signer), params).await
+		else {
+			return Ok(());
+		};
+		let (method, apis) = (vocabulary::APPLY_EXTRINSIC.method(), at.runtime_apis());
+		let Ok(outcome) = apis.call_raw(&method, Some(signed.encoded())).await else {
+			return Ok(());
+		};
+		// An `ApplyExtrinsicResult`: valid (0), dispatched with an error (1), the error.
+		let [0, 1, error @ ..] = outcome.as_slice() else { return Ok(()) };
+		match DispatchError::decode_from(error, at.metadata()).map(|e| Failure::of_dispatch(&e)) {
+			Ok(failure) if failure.is_unpayable_deposit() => Err(ChainError::Dispatch(failure)),
+			_ => Ok(()),
 		}
 	}
 

@@ -89,6 +89,11 @@ pub const CHOOSE_HOSTS: Call = Call("Hosts", "choose_hosts");
 /// The call `Hosts::clear_hosts`.
 pub const CLEAR_HOSTS: Call = Call("Hosts", "clear_hosts");
 
+/// The calls that hold a deposit, alone or in a batch: the client tries each on the best
+/// block's state before submitting it ([`super::Chain::submit`]).
+pub const HOLD_DEPOSITS: [Call; 5] =
+	[ADD_DEVICE, CHOOSE_HOSTS, CREATE_GROUP, ADD_MEMBER, BATCH_ALL];
+
 // Storage items.
 /// The storage item `Groups::Members`.
 pub const MEMBERS: Storage = Storage("Groups", "Members");
@@ -148,6 +153,8 @@ pub const ANCHOR_OF: RuntimeApi = RuntimeApi("HostingApi", "anchor");
 pub const ANCHORS_OF: RuntimeApi = RuntimeApi("HostingApi", "anchors");
 /// The runtime API method `AccountNonceApi_account_nonce`.
 pub const ACCOUNT_NONCE: RuntimeApi = RuntimeApi("AccountNonceApi", "account_nonce");
+/// The runtime API method `BlockBuilder_apply_extrinsic`.
+pub const APPLY_EXTRINSIC: RuntimeApi = RuntimeApi("BlockBuilder", "apply_extrinsic");
 
 /// Every name above, for the test that holds them to the metadata.
 pub const CALLS: &[Call] = &[
@@ -191,7 +198,8 @@ pub const CONSTANTS: &[Constant] = &[MIN_UPDATE_INTERVAL, EXISTENTIAL_DEPOSIT];
 /// Every event above.
 pub const EVENTS: &[Event] = &[GROUP_CREATED];
 /// Every runtime API method above.
-pub const RUNTIME_APIS: &[RuntimeApi] = &[SLOT_DURATION, ANCHOR_OF, ANCHORS_OF, ACCOUNT_NONCE];
+pub const RUNTIME_APIS: &[RuntimeApi] =
+	&[SLOT_DURATION, ANCHOR_OF, ANCHORS_OF, ACCOUNT_NONCE, APPLY_EXTRINSIC];
 
 /// What of the above the runtime described by `metadata` lacks (or keys otherwise), as
 /// `Pallet::name`: empty when this client speaks that runtime. A client checks it when it
