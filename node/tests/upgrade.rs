@@ -169,12 +169,31 @@ async fn the_runtime_is_upgraded_under_traffic_and_no_message_is_lost() {
 
 	// Nothing accepted is lost or left unanchored; those sent after every node ran the new
 	// runtime were anchored by it.
-	wait_until("every message shown to Charlie and final in Bob's history", LIMIT, || async {
+	let missing = || {
 		let shown = shown.lock().expect("shown").clone();
-		sent.iter().all(|hash| shown.contains_key(hash))
-			&& sent.iter().all(|hash| bob.database.is_final(hash).unwrap_or(false))
+		let not_shown: Vec<usize> =
+			(0..sent.len()).filter(|&i| !shown.contains_key(&sent[i])).collect();
+		let not_final: Vec<usize> = (0..sent.len())
+			.filter(|&i| !bob.database.is_final(&sent[i]).unwrap_or(false))
+			.collect();
+		(not_shown, not_final)
+	};
+	let all_there = tokio::time::timeout(LIMIT, async {
+		while missing() != (vec![], vec![]) {
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
 	})
 	.await;
+	let (not_shown, not_final) = missing();
+	assert!(
+		all_there.is_ok(),
+		"of {} messages ({} sent before every node upgraded, at block {upgraded_at}), not \
+		 shown to Charlie: {not_shown:?}; not final in Bob's history: {not_final:?}; \
+		 notices: {:?}",
+		sent.len(),
+		sent_before,
+		notices.lock().expect("notices"),
+	);
 	let group = bob.database.direct(&charlie_account).expect("reads").expect("a conversation");
 	let history = bob.database.history(group, None, 10_000).expect("reads");
 	for hash in &sent[sent_before..] {
