@@ -46,6 +46,16 @@ struct Bidding {
 /// sixth block on, within the hosts' 10-block wait for an anchor.
 const BIDDING: Bidding = Bidding { first: 2, then: 1, raises: 5 };
 
+/// The pool's refusal of a transaction.
+struct Refusal {
+	message: String,
+	/// The nonce it was signed with.
+	nonce: u64,
+	/// Refused as invalid, at submission or later, and never seen in a block: what a
+	/// runtime upgrade does to a transaction signed for the runtime before it.
+	invalid: bool,
+}
+
 /// How often a bidding transaction looks at the chain, and how long a block may take: a
 /// slot.
 const SLOT: Duration = Duration::from_secs(1);
@@ -77,6 +87,11 @@ impl Chain {
 	/// Signs `call(fields)` with `signer`, submits it and waits as `wait` says, reporting
 	/// each step to `progress`, bidding for a block ([`BIDDING`]) while blocks come without
 	/// it. A transaction that fails on chain is an error naming the pallet error.
+	///
+	/// A runtime upgrade makes the pool refuse as invalid what was signed for the runtime
+	/// before it (the signature covers the runtime's version), even once it took it. Such
+	/// a transaction, never seen in a block, is signed once more for the new runtime, with
+	/// the same nonce: at most one of the two can ever be taken.
 	pub async fn submit(
 		&self,
 		signer: &sr25519::Pair,
@@ -89,13 +104,55 @@ impl Chain {
 		// built at, and built at the finalized one it would be refused as too old whenever
 		// finality lags that far behind (a validator down). Every raise is built at the same
 		// block: one the pool may not have caught up with yet would be refused.
-		let at = self.at(At::Best).await?;
-		if vocabulary::HOLD_DEPOSITS.contains(&call) {
-			self.refuse_unpayable_deposit(&at, signer, call, &fields).await?;
+		let mut at = self.at(At::Best).await?;
+		let mut signed_again = None;
+		loop {
+			if vocabulary::HOLD_DEPOSITS.contains(&call) {
+				self.refuse_unpayable_deposit(&at, signer, call, &fields).await?;
+			}
+			let submitted =
+				self.submit_at(&at, signer, call, &fields, signed_again, wait, progress);
+			let refusal = match submitted.await? {
+				Ok(included) => return Ok(included),
+				Err(refusal) => refusal,
+			};
+			if let Some(nonce) = signed_again {
+				if self.next_nonce(signer).await? > nonce {
+					// Its nonce is used: by the first signing, perhaps, taken after all.
+					return Err(ChainError::Rpc(format!(
+						"a transaction signed again after a runtime upgrade was refused ({}), \
+						 and its nonce is used: it may have been included; look at the chain",
+						refusal.message
+					)));
+				}
+			} else if refusal.invalid {
+				if let Ok(now) = self.at(At::Best).await {
+					if now.spec_version() > at.spec_version() {
+						(at, signed_again) = (now, Some(refusal.nonce));
+						continue;
+					}
+				}
+			}
+			return Err(self.refusal(signer, call, fields, refusal.message).await);
 		}
-		let (nonce, watch) = match self.sign_and_watch(&at, signer, call, &fields, None, 0).await? {
+	}
+
+	/// [`Chain::submit`] of a transaction built at `at`, with `nonce` or the account's
+	/// next; the pool's refusal, as `Ok(Err)`.
+	#[allow(clippy::too_many_arguments)]
+	async fn submit_at(
+		&self,
+		at: &OnlineClientAtBlock<SubstrateConfig>,
+		signer: &sr25519::Pair,
+		call: Call,
+		fields: &[Value],
+		nonce: Option<u64>,
+		wait: Wait,
+		progress: &mut (dyn FnMut(Progress) + Send),
+	) -> Result<Result<Included, Refusal>, ChainError> {
+		let (nonce, watch) = match self.sign_and_watch(at, signer, call, fields, nonce, 0).await? {
 			Ok(submitted) => submitted,
-			Err(message) => return Err(self.refusal(signer, call, fields, message).await),
+			Err((nonce, message)) => return Ok(Err(Refusal { message, nonce, invalid: true })),
 		};
 		progress(Progress::Submitted);
 		let since = (block_number(at.block_number())?, Instant::now());
@@ -104,6 +161,7 @@ impl Chain {
 		let mut versions = vec![watch];
 		// When to look next; statuses other than a block's do not put it off.
 		let mut look_at = Some(Instant::now() + SLOT);
+		let mut seen_in_block = false;
 		loop {
 			let next = futures::future::select_all(versions.iter_mut().map(|v| Box::pin(v.next())));
 			let next = match look_at {
@@ -121,7 +179,7 @@ impl Chain {
 					continue;
 				}
 				Err(_) => {
-					look_at = match self.raise(&at, signer, call, &fields, nonce, &mut bid).await {
+					look_at = match self.raise(at, signer, call, fields, nonce, &mut bid).await {
 						Raise::Raised(raised) => {
 							versions.push(raised);
 							Some(Instant::now() + SLOT)
@@ -148,14 +206,15 @@ impl Chain {
 					versions.swap_remove(version);
 					continue;
 				}
-				TransactionStatus::Invalid { message }
-				| TransactionStatus::Dropped { message }
-				| TransactionStatus::Error { message } => {
-					return Err(self.refusal(signer, call, fields, message).await)
+				TransactionStatus::Invalid { message } => {
+					return Ok(Err(Refusal { message, nonce, invalid: !seen_in_block }))
+				}
+				TransactionStatus::Dropped { message } | TransactionStatus::Error { message } => {
+					return Ok(Err(Refusal { message, nonce, invalid: false }))
 				}
 				TransactionStatus::Validated | TransactionStatus::NoLongerInBestBlock => continue,
 			};
-			look_at = None;
+			(look_at, seen_in_block) = (None, true);
 			let block_hash = H256(in_block.block_hash().0);
 			let header = self.api.at_block(in_block.block_hash()).await.map_err(rpc_error)?;
 			let number = block_number(header.block_number())?;
@@ -182,7 +241,7 @@ impl Chain {
 					})
 				})
 				.collect::<Result<_, ChainError>>()?;
-			return Ok(Included { block_hash, block_number: number, finalized, events });
+			return Ok(Ok(Included { block_hash, block_number: number, finalized, events }));
 		}
 		Err(ChainError::Rpc("the node stopped reporting the transaction's status".into()))
 	}
@@ -289,20 +348,13 @@ impl Chain {
 		fields: &[Value],
 		nonce: Option<u64>,
 		tip: u128,
-	) -> Result<Result<(u64, Watch), String>, ChainError> {
+	) -> Result<Result<(u64, Watch), (u64, String)>, ChainError> {
 		let payload = subxt::dynamic::transaction(call.0, call.1, fields.to_vec());
 		let _one_at_a_time = self.submitting.lock().await;
 		// The pool's next nonce: the finalized state's would repeat one still in the pool.
 		let nonce = match nonce {
 			Some(nonce) => nonce,
-			None => {
-				self.rpc
-					.request(
-						"system_accountNextIndex",
-						rpc_params![AccountId32::from(signer.public()).to_string()],
-					)
-					.await?
-			}
+			None => self.next_nonce(signer).await?,
 		};
 		let params =
 			SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).tip(tip).build();
@@ -311,6 +363,12 @@ impl Chain {
 			.sign_and_submit_then_watch(&payload, &AccountSigner(signer), params)
 			.await
 			.map(|watch| (nonce, watch))
-			.map_err(|e| e.to_string()))
+			.map_err(|e| (nonce, e.to_string())))
+	}
+
+	/// `signer`'s next nonce, counting what the node's pool holds.
+	async fn next_nonce(&self, signer: &sr25519::Pair) -> Result<u64, ChainError> {
+		let account = AccountId32::from(signer.public()).to_string();
+		self.rpc.request("system_accountNextIndex", rpc_params![account]).await
 	}
 }

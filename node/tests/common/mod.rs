@@ -589,7 +589,7 @@ pub fn read_as(
 			sync_every: None,
 			update_every: None,
 		};
-		let _ = reader
+		let read = reader
 			.read_mail(options, &mut |update| {
 				if let Update::Shown(r) = update {
 					if r.letter().is_some() {
@@ -598,6 +598,10 @@ pub fn read_as(
 				}
 			})
 			.await;
+		// A reader that stops early is why messages go unshown: the failing test says so.
+		if let Err(error) = read {
+			eprintln!("the reader stopped: {error} ({error:?})");
+		}
 	});
 	shown
 }
