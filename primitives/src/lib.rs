@@ -77,6 +77,35 @@ pub trait DeviceInspect<AccountId> {
 	fn device_owner(device: &DeviceKey) -> Option<AccountId>;
 }
 
+/// Read access to the anchors the chain keeps.
+pub trait AnchorInspect<AccountId, BlockNumber> {
+	/// The anchor `sender` recorded under `root`, while it is kept.
+	fn anchor(sender: &AccountId, root: &sp_core::H256) -> Option<AnchorRecord<BlockNumber>>;
+}
+
+/// What a receipt that names the host its envelope was fetched from sets off (a bounty
+/// paid to that host's operator).
+pub trait OnDelivered<AccountId> {
+	/// A recipient acknowledged an envelope of `sender`'s anchor `root`, fetched from the
+	/// host `operator` runs, one of the recipient's chosen hosts; returns what it weighed.
+	fn delivered(
+		sender: &AccountId,
+		root: &sp_core::H256,
+		operator: &AccountId,
+	) -> sp_runtime::Weight;
+	/// The most [`OnDelivered::delivered`] weighs.
+	fn weight() -> sp_runtime::Weight;
+}
+
+impl<AccountId> OnDelivered<AccountId> for () {
+	fn delivered(_: &AccountId, _: &sp_core::H256, _: &AccountId) -> sp_runtime::Weight {
+		sp_runtime::Weight::zero()
+	}
+	fn weight() -> sp_runtime::Weight {
+		sp_runtime::Weight::zero()
+	}
+}
+
 /// Identifier of a group conversation.
 pub type GroupId = u64;
 
