@@ -17,9 +17,10 @@ declare -A dirs=(
   [pallet_quarks_hosts]=pallets/hosts
   [pallet_quarks_groups]=pallets/groups
   [pallet_quarks_messaging]=pallets/messaging
+  [pallet_quarks_bounties]=pallets/bounties
 )
 pallets=("$@")
-[ ${#pallets[@]} -gt 0 ] || pallets=(pallet_validator_set pallet_quarks_keys pallet_quarks_hosts pallet_quarks_groups pallet_quarks_messaging)
+[ ${#pallets[@]} -gt 0 ] || pallets=(pallet_validator_set pallet_quarks_keys pallet_quarks_hosts pallet_quarks_groups pallet_quarks_messaging pallet_quarks_bounties)
 
 quarks_setup
 # frame-benchmarking-cli's storage-access test runtime serves `benchmark storage`, which

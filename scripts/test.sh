@@ -31,7 +31,8 @@ cargo test --workspace
 # two runs of scripts/benchmark.sh (the groups one had: a call gained an argument).
 echo "[test] the Quarks pallets' benchmarks, once each against the mocks"
 cargo test -p pallet-quarks-keys -p pallet-quarks-hosts -p pallet-quarks-groups \
-  -p pallet-quarks-messaging -p pallet-validator-set --features runtime-benchmarks benchmarking
+  -p pallet-quarks-messaging -p pallet-quarks-bounties -p pallet-validator-set \
+  --features runtime-benchmarks benchmarking
 
 # The migrations' pre- and post-upgrade checks exist only with `try-runtime`.
 echo "[test] the Quarks pallets' migrations, with the checks try-runtime runs"

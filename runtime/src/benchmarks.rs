@@ -10,4 +10,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_quarks_hosts, Hosts]
 	[pallet_quarks_groups, Groups]
 	[pallet_quarks_messaging, Messaging]
+	[pallet_quarks_bounties, Bounties]
 );

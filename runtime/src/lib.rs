@@ -91,7 +91,7 @@ macro_rules! version {
 			spec_version: $spec_version,
 			impl_version: 1,
 			apis: apis::RUNTIME_API_VERSIONS,
-			transaction_version: 4,
+			transaction_version: 5,
 			system_version: 1,
 		};
 	};
@@ -100,9 +100,9 @@ macro_rules! version {
 // Bump `spec_version` on every change of runtime logic (and the rehearsal's with it);
 // bump `transaction_version` when calls or their encoding change.
 #[cfg(not(feature = "upgrade-rehearsal"))]
-version!(113);
-#[cfg(feature = "upgrade-rehearsal")]
 version!(114);
+#[cfg(feature = "upgrade-rehearsal")]
+version!(115);
 
 mod block_times {
 	/// Target block time. Delivery never waits for blocks; this decides how soon a message
@@ -246,6 +246,8 @@ mod runtime {
 	pub type Groups = pallet_quarks_groups;
 	#[runtime::pallet_index(23)]
 	pub type Messaging = pallet_quarks_messaging;
+	#[runtime::pallet_index(24)]
+	pub type Bounties = pallet_quarks_bounties;
 }
 
 #[cfg(test)]
@@ -276,6 +278,7 @@ mod tests {
 				leaf_count: max_batch,
 				siblings: vec![Hash::repeat_byte(3); depth],
 			},
+			host: Some(AccountId::new([4; 32])),
 		};
 		let items: u32 = <Runtime as pallet_quarks_messaging::Config>::MaxReceiptBatch::get();
 		let call = RuntimeCall::Messaging(pallet_quarks_messaging::Call::acknowledge {
@@ -418,6 +421,7 @@ mod tests {
 							size_class: 0,
 						},
 						proof: InclusionProof { leaf_index: 0, leaf_count: 1, siblings: vec![] },
+						host: Some(AccountId::new([3; 32])),
 					};
 					n as usize
 				]

@@ -40,6 +40,7 @@ fn calls() -> Vec<RuntimeCall> {
 			size_class: 2,
 		},
 		proof: InclusionProof { leaf_index: 2, leaf_count: 5, siblings: vec![Hash::zero(); 3] },
+		host: Some(who(6)),
 	};
 	vec![
 		RuntimeCall::Keys(Keys::add_device {
@@ -86,6 +87,11 @@ fn calls() -> Vec<RuntimeCall> {
 		RuntimeCall::Messaging(Messaging::anchor { root: Hash::repeat_byte(8), count: 5 }),
 		RuntimeCall::Messaging(Messaging::acknowledge {
 			items: vec![receipt.clone(), receipt].try_into().expect("within MaxReceiptBatch"),
+		}),
+		RuntimeCall::Bounties(pallet_quarks_bounties::Call::offer {
+			root: Hash::repeat_byte(9),
+			per_receipt: 1_000_000,
+			receipts: 3,
 		}),
 		RuntimeCall::ValidatorSet(Validators::remove_validator { validator: who(7) }),
 		RuntimeCall::ValidatorSet(Validators::recover_finality { best_finalized: 9, delay: 3 }),

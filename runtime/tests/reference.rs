@@ -14,7 +14,7 @@ use scale_info::{PortableRegistry, TypeDef};
 use std::{fmt::Write, path::Path};
 
 /// The pallets a Quarks client speaks to.
-const PALLETS: [&str; 4] = ["Keys", "Hosts", "Groups", "Messaging"];
+const PALLETS: [&str; 5] = ["Keys", "Hosts", "Groups", "Messaging", "Bounties"];
 const BEGIN: &str = "<!-- The reference below is generated from the runtime's metadata by runtime/tests/reference.rs: edit the pallets' doc comments, not this text. -->";
 const END: &str = "<!-- End of the generated reference. -->";
 

@@ -64,6 +64,8 @@ mod benchmarks {
 		let (sender, recipient) = parties::<T>();
 		let (root, leaves, values) = anchored_batch::<T>(&sender, &recipient);
 		let record = Anchors::<T>::get(&sender, root).expect("anchored");
+		// Each receipt names the last of the recipient's hosts: the longest check.
+		let host = T::BenchmarkHelper::choose_hosts(&recipient);
 		// The last leaves have the longest proofs, and each item names another sender's
 		// anchor of the same root: one anchor read per item, the worst case.
 		let items: Vec<ReceiptItem<T::AccountId>> = (0..n)
@@ -76,6 +78,7 @@ mod benchmarks {
 					root,
 					leaf: leaves[index as usize].clone(),
 					proof: merkle::inclusion_proof(&values, index).expect("index in range"),
+					host: Some(host.clone()),
 				}
 			})
 			.collect();

@@ -16,7 +16,9 @@
 //!   (sender, root): no account can pre-claim another's anchor, a group rotation's
 //!   included.
 //! - **Receipt**: a recipient's acknowledgement of one leaf: for a direct message the
-//!   addressee, for a group message any member of its key epoch.
+//!   addressee, for a group message any member of its key epoch. It may name the host the
+//!   recipient fetched the envelope from, one it chose: a bounty on the anchor pays that
+//!   host's operator ([`Config::OnDelivered`], the bounties pallet).
 //! - **Retention**: anchors and receipts stay in state for [`Config::Retention`] blocks
 //!   after the block that recorded them, then `on_initialize` prunes them; their events
 //!   stay in the blocks.
@@ -59,7 +61,8 @@ pub use pallet::*;
 pub use quarks_primitives::{
 	hosting::{HostInspect, MAX_RECEIPTS_READ, MAX_RECEIPT_BLOCKS},
 	merkle::{AnchorLeaf, InclusionProof},
-	AnchorRecord, Destination, DeviceInspect, GroupInspect, SizeClass, SIZE_CLASSES,
+	AnchorInspect, AnchorRecord, Destination, DeviceInspect, GroupInspect, OnDelivered, SizeClass,
+	SIZE_CLASSES,
 };
 pub use weights::WeightInfo;
 
@@ -94,6 +97,10 @@ pub mod pallet {
 		pub leaf: AnchorLeaf<AccountId>,
 		/// The leaf's proof against the root.
 		pub proof: InclusionProof,
+		/// The operator of the host the recipient fetched it from: if it is one of the
+		/// recipient's chosen hosts, a bounty on the anchor pays it a share
+		/// ([`Config::OnDelivered`]).
+		pub host: Option<AccountId>,
 	}
 
 	/// What the current block has recorded so far, to enforce the per-block bounds.
@@ -135,8 +142,11 @@ pub mod pallet {
 		/// Groups, their members and epochs: who may acknowledge a group leaf.
 		type Groups: GroupInspect<Self::AccountId>;
 
-		/// Hosts and users' choices of hosts, for the relay.
+		/// Hosts and users' choices of hosts, for the relay and the hosts receipts name.
 		type Hosts: HostInspect<Self::AccountId, BlockNumberFor<Self>>;
+
+		/// Told of each receipt that names a host (the bounties pallet pays it).
+		type OnDelivered: OnDelivered<Self::AccountId>;
 
 		/// Most leaves under one anchor.
 		#[pallet::constant]
@@ -171,6 +181,9 @@ pub mod pallet {
 	pub trait BenchmarkHelper<AccountId> {
 		/// Give `sender` and `recipient` valid encryption keys.
 		fn setup_sender_and_recipient(sender: &AccountId, recipient: &AccountId);
+		/// Have `user` choose as many admitted hosts as a user may; the operator of the
+		/// last of them.
+		fn choose_hosts(user: &AccountId) -> AccountId;
 	}
 
 	/// Anchors, by sender and root.
@@ -344,11 +357,15 @@ pub mod pallet {
 		#[pallet::weight(
 			T::WeightInfo::acknowledge(items.len() as u32)
 				.max(Pallet::<T>::slot_share(items.len() as u32, T::MaxReceiptsPerBlock::get()))
+				.saturating_add(
+					T::OnDelivered::weight()
+						.saturating_mul(items.iter().filter(|item| item.host.is_some()).count() as u64)
+				)
 		)]
 		pub fn acknowledge(
 			origin: OriginFor<T>,
 			items: BoundedVec<ReceiptItem<T::AccountId>, T::MaxReceiptBatch>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			ensure!(!items.is_empty(), Error::<T>::InvalidReceiptBatch);
 			let now = Self::now();
@@ -356,6 +373,13 @@ pub mod pallet {
 				!ReceiptsAt::<T>::contains_key(now, &who),
 				Error::<T>::AlreadyAcknowledgedInBlock
 			);
+			// The hosts a receipt may name, read once for the batch. One it names that the
+			// caller did not choose (a choice changed since it fetched), or runs itself, is
+			// paid nothing, nor is any for the caller's own envelope; the receipt stands.
+			let chosen = match items.iter().any(|item| item.host.is_some()) {
+				true => T::Hosts::hosts_of(&who),
+				false => Vec::new(),
+			};
 			for (i, item) in items.iter().enumerate() {
 				ensure!(
 					!items[..i].iter().any(|other| other.leaf.envelope == item.leaf.envelope),
@@ -375,8 +399,18 @@ pub mod pallet {
 				.collect::<Vec<_>>()
 				.try_into()
 				.map_err(|_| Error::<T>::InvalidReceiptBatch)?;
+			let count = envelopes.len() as u32;
 			ReceiptsAt::<T>::insert(now, &who, envelopes);
+			let mut paying = Weight::zero();
 			for item in items {
+				let paid = item
+					.host
+					.as_ref()
+					.filter(|host| chosen.contains(host) && **host != who && item.sender != who);
+				if let Some(host) = paid {
+					let used = T::OnDelivered::delivered(&item.sender, &item.root, host);
+					paying.saturating_accrue(used);
+				}
 				Receipts::<T>::insert(item.leaf.envelope, &who, now);
 				Self::deposit_event(Event::Delivered {
 					sender: item.sender,
@@ -385,7 +419,10 @@ pub mod pallet {
 					recipient: who.clone(),
 				});
 			}
-			Ok(())
+			// What the payments weighed, in place of the most they could.
+			let base = T::WeightInfo::acknowledge(count)
+				.max(Pallet::<T>::slot_share(count, T::MaxReceiptsPerBlock::get()));
+			Ok(Some(base.saturating_add(paying)).into())
 		}
 	}
 
@@ -551,5 +588,13 @@ pub mod pallet {
 			);
 			Ok(())
 		}
+	}
+}
+
+impl<T: Config> AnchorInspect<T::AccountId, frame_system::pallet_prelude::BlockNumberFor<T>>
+	for Pallet<T>
+{
+	fn anchor(sender: &T::AccountId, root: &sp_core::H256) -> Option<AnchorOf<T>> {
+		Anchors::<T>::get(sender, root)
 	}
 }

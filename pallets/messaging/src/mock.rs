@@ -140,10 +140,39 @@ parameter_types! {
 	pub const Retention: u64 = 1000;
 }
 
+/// The deliveries receipts reported, as a bounties pallet would be told them.
+pub struct Deliveries;
+
+thread_local! {
+	static DELIVERIES: RefCell<Vec<(u64, sp_core::H256, u64)>> = RefCell::default();
+}
+
+impl Deliveries {
+	/// What was reported so far: sender, root, host operator.
+	pub fn taken() -> Vec<(u64, sp_core::H256, u64)> {
+		DELIVERIES.with(|d| d.take())
+	}
+}
+
+impl quarks_primitives::OnDelivered<u64> for Deliveries {
+	fn delivered(
+		sender: &u64,
+		root: &sp_core::H256,
+		operator: &u64,
+	) -> frame_support::weights::Weight {
+		DELIVERIES.with(|d| d.borrow_mut().push((*sender, *root, *operator)));
+		Self::weight()
+	}
+	fn weight() -> frame_support::weights::Weight {
+		frame_support::weights::Weight::from_parts(1_000, 0)
+	}
+}
+
 impl pallet_quarks_messaging::Config for Test {
 	type Devices = World;
 	type Groups = World;
 	type Hosts = World;
+	type OnDelivered = Deliveries;
 	type MaxBatchSize = MaxBatchSize;
 	type MaxReceiptBatch = MaxReceiptBatch;
 	type MaxAnchorsPerBlock = MaxAnchorsPerBlock;
@@ -159,6 +188,11 @@ impl crate::BenchmarkHelper<u64> for World {
 	fn setup_sender_and_recipient(sender: &u64, recipient: &u64) {
 		World::set_device(*sender, true);
 		World::set_device(*recipient, true);
+	}
+	fn choose_hosts(_user: &u64) -> u64 {
+		// Every user chose every host here.
+		World::set_hosts(3);
+		HOST + 2
 	}
 }
 

@@ -58,12 +58,15 @@ impl Batch {
 			root: self.root,
 			leaf: self.leaves[i].clone(),
 			proof: self.proofs[i].clone(),
+			host: None,
 		}
 	}
 }
 
 fn acknowledge(who: u64, items: Vec<ReceiptItem<u64>>) -> sp_runtime::DispatchResult {
 	Messaging::acknowledge(RuntimeOrigin::signed(who), BoundedVec::truncate_from(items))
+		.map(drop)
+		.map_err(|e| e.error)
 }
 
 fn next_block() {
@@ -173,6 +176,41 @@ fn one_batch_of_mixed_destinations_is_acknowledged_per_leaf() {
 		assert_eq!(Messaging::receipt_of(h(2), CAROL), Some(1));
 		assert_eq!(Messaging::receipt_of(h(3), CAROL), Some(1));
 		assert_eq!(Messaging::receipt_of(h(3), BOB), None);
+	});
+}
+
+#[test]
+fn a_receipt_naming_a_chosen_host_is_reported_for_its_bounty() {
+	build_and_execute(|| {
+		World::set_hosts(2);
+		let batch = Batch::of(vec![leaf(h(1), to(BOB)), leaf(h(2), to(BOB)), leaf(h(3), to(BOB))]);
+		batch.anchor(ALICE);
+		Deliveries::taken();
+		let from = |i: usize, host: Option<u64>| ReceiptItem { host, ..batch.receipt(ALICE, i) };
+
+		// Each receipt naming one of Bob's hosts is reported once; one naming none, or a
+		// host he did not choose, is recorded and not reported.
+		let stranger = HOST + 2;
+		let items = vec![from(0, Some(HOST)), from(1, Some(stranger)), from(2, Some(HOST + 1))];
+		assert_ok!(acknowledge(BOB, items));
+		assert_eq!(Deliveries::taken(), [(ALICE, batch.root, HOST), (ALICE, batch.root, HOST + 1)]);
+		assert_eq!(Messaging::receipt_of(h(2), BOB), Some(1));
+		// No one is paid out of a bounty for a receipt of its own: Alice's of her own group
+		// letter, or a host's operator naming its own host.
+		let group = Destination::Group { group: GROUP, epoch: 2 };
+		let theirs = Batch::of(vec![leaf(h(4), group), leaf(h(5), to(HOST))]);
+		next_block();
+		theirs.anchor(ALICE);
+		let own = ReceiptItem { host: Some(HOST), ..theirs.receipt(ALICE, 0) };
+		assert_ok!(acknowledge(ALICE, vec![own]));
+		let self_hosted = ReceiptItem { host: Some(HOST), ..theirs.receipt(ALICE, 1) };
+		assert_ok!(acknowledge(HOST, vec![self_hosted]));
+		assert_eq!(Deliveries::taken(), []);
+		next_block();
+		assert_noop!(
+			acknowledge(BOB, vec![from(0, Some(HOST))]),
+			Error::<Test>::AlreadyAcknowledged
+		);
 	});
 }
 

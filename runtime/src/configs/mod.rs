@@ -25,9 +25,9 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Groups, Hash, Hosts, Keys, Nonce,
-	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, System, DAYS, EXISTENTIAL_DEPOSIT, MICRO_UNIT,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Bounties, Groups, Hash, Hosts, Keys,
+	Messaging, Nonce, PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
+	RuntimeHoldReason, RuntimeOrigin, RuntimeTask, System, DAYS, EXISTENTIAL_DEPOSIT, MICRO_UNIT,
 	MILLI_SECS_PER_BLOCK, MILLI_UNIT, MINUTES, SLOT_DURATION, VERSION,
 };
 
@@ -328,6 +328,7 @@ impl pallet_quarks_messaging::Config for Runtime {
 	type Devices = Keys;
 	type Groups = Groups;
 	type Hosts = Hosts;
+	type OnDelivered = Bounties;
 	// A sender's whole block of sends, however many conversations (proofs 12 deep).
 	type MaxBatchSize = ConstU32<4096>;
 	type MaxReceiptBatch = ConstU32<256>;
@@ -338,6 +339,26 @@ impl pallet_quarks_messaging::Config for Runtime {
 	type MaxReceiptsPerBlock = ConstU32<{ (2048 * MILLI_SECS_PER_BLOCK / 3000) as u32 }>;
 	type Retention = MessageRetention;
 	type WeightInfo = pallet_quarks_messaging::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = benchmark_helpers::BoundDevices;
+}
+
+parameter_types! {
+	/// The least share of a bounty: what an operator's account needs to exist, so any
+	/// share can be paid to it.
+	pub const MinBounty: Balance = EXISTENTIAL_DEPOSIT;
+}
+
+impl pallet_quarks_bounties::Config for Runtime {
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Currency = Balances;
+	type Anchors = Messaging;
+	type Retention = MessageRetention;
+	type MaxAnchorsPerBlock = <Runtime as pallet_quarks_messaging::Config>::MaxAnchorsPerBlock;
+	// A receipt from each member of a full group.
+	type MaxReceiptsPerLeaf = <Runtime as pallet_quarks_groups::Config>::MaxMembers;
+	type MinBounty = MinBounty;
+	type WeightInfo = pallet_quarks_bounties::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = benchmark_helpers::BoundDevices;
 }
@@ -370,6 +391,35 @@ mod benchmark_helpers {
 			for who in [sender, recipient] {
 				bind(who, *AsRef::<[u8; 32]>::as_ref(who));
 			}
+		}
+
+		fn choose_hosts(user: &AccountId) -> AccountId {
+			use alloc::vec::Vec;
+			use frame_support::{traits::Get, BoundedVec};
+			use pallet_quarks_hosts::{Choices, HostRecord, Hosts as HostRecords};
+			let most = <Runtime as pallet_quarks_hosts::Config>::MaxHostsPerUser::get();
+			let operators: Vec<AccountId> =
+				(0..most).map(|i| AccountId::new([i as u8 + 1; 32])).collect();
+			for operator in &operators {
+				let endpoint = BoundedVec::truncate_from(b"wss://host.example".to_vec());
+				let record =
+					HostRecord { endpoint, retention: 100, capacity: 1 << 40, user_quota: 1 << 30 };
+				HostRecords::<Runtime>::insert(operator, record);
+			}
+			Choices::<Runtime>::insert(user, BoundedVec::truncate_from(operators.clone()));
+			// The last of the choice: the most a receipt's check compares.
+			operators.last().cloned().expect("a user may choose a host")
+		}
+	}
+
+	impl pallet_quarks_bounties::BenchmarkHelper<AccountId> for BoundDevices {
+		fn anchor(sender: &AccountId, root: sp_core::H256, count: u32) {
+			let anchored_at = System::block_number();
+			pallet_quarks_messaging::Anchors::<Runtime>::insert(
+				sender,
+				root,
+				quarks_primitives::AnchorRecord { count, anchored_at },
+			);
 		}
 	}
 }
