@@ -105,6 +105,10 @@ pub struct Received {
 	pub notarization: Notarization,
 	/// The envelope as received, kept in the local store once its anchor is confirmed.
 	pub envelope: EnvelopeBytes,
+	/// The operator of the host its receipt names as the one it came from, so that a
+	/// bounty on its anchor pays that host: set by a following reading when it sends the
+	/// receipt (the host it was first fetched from), `None` otherwise.
+	pub fetched_from: Option<AccountId32>,
 }
 
 /// An envelope's bytes, shared by every copy of its [`Received`] (not copied with it).

@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod at_rest;
+pub mod bounties;
 pub mod chain;
 pub mod contacts;
 pub mod conversations;

@@ -1133,3 +1133,99 @@ fn the_client_knows_every_error_the_runtime_can_answer() {
 		}
 	}
 }
+
+/// The events of the finalized blocks `from..=to` on `node`.
+async fn events_in(node: &Node, from: u32, to: u32) -> Vec<quarks_runtime::RuntimeEvent> {
+	let key = [sp_io::hashing::twox_128(b"System"), sp_io::hashing::twox_128(b"Events")].concat();
+	let mut events = Vec::new();
+	for number in from..=to {
+		let hash: H256 = node
+			.rpc
+			.request("chain_getBlockHash", jsonrpsee::rpc_params![number])
+			.await
+			.expect("a block");
+		let bytes: Option<Bytes> = node
+			.rpc
+			.request("state_getStorage", jsonrpsee::rpc_params![Bytes(key.clone()), hash])
+			.await
+			.expect("its events");
+		let records: Vec<frame_system::EventRecord<quarks_runtime::RuntimeEvent, H256>> = bytes
+			.map(|b| codec::Decode::decode(&mut &b[..]).expect("events decode"))
+			.unwrap_or_default();
+		events.extend(records.into_iter().map(|record| record.event));
+	}
+	events
+}
+
+/// Hosts paid on delivery: a bounty on Alice's anchor pays the host Charlie fetched her
+/// letter from (Ferdie's, his only one) a share for each receipt of his, in its block,
+/// through the receipts his reading client sends; what is left stays held for its expiry.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bounty_pays_the_host_that_delivered_for_each_receipt() {
+	use pallet_quarks_bounties::Event as Bounty;
+	let _machine = exclusive();
+	let dir = tempfile::tempdir().expect("temp dir");
+	let (validators, _dave, _ferdie) = start_local_network(dir.path()).await;
+	let alice = Arc::new(client_session(dir.path(), &validators[0], "Alice").await);
+	let charlie = client_session(dir.path(), &validators[1], "Charlie").await;
+	charlie.register_device(28_800, Wait::Finalized, &mut |_| {}).await.expect("key package");
+	let sent = alice.send_direct(charlie.account(), "worth a bounty").await.expect("sent");
+	let notary = quarks_client::send::Notary::start(alice.clone());
+	notary.notarize(sent.clone()).await.expect("answers").expect("anchored");
+	let root = alice.store.membership(&sent.hash).expect("reads").expect("kept").root;
+
+	// A share of 0.001 QRK for each of up to 4 receipts: 0.004 QRK held.
+	let share = quarks_runtime::MILLI_UNIT;
+	let offered = alice.offer_bounty(&root, Qrk(share), 4, Wait::Finalized, &mut |_| {}).await;
+	let from = offered.expect("offered").block_number;
+	let bounty_key = {
+		let alice_id: quarks_runtime::AccountId = alice.account().clone();
+		let mut key =
+			[sp_io::hashing::twox_128(b"Bounties"), sp_io::hashing::twox_128(b"Bounties")].concat();
+		key.extend(sp_io::hashing::blake2_128(alice_id.as_ref()));
+		key.extend(codec::Encode::encode(&alice_id));
+		key.extend(root.as_bytes());
+		key
+	};
+	type Stored = pallet_quarks_bounties::Bounty<u128, u32>;
+	let before: Stored =
+		validators[0].finalized_storage(bounty_key.clone()).await.expect("offered");
+	assert_eq!((before.per_receipt, before.left), (share, 4));
+
+	// Charlie reads and acknowledges; each of his receipts names Ferdie's host.
+	let shown = read_as(charlie, LIMIT, true);
+	wait_until("Charlie's receipts paid shares", LIMIT, || async {
+		let now: Option<Stored> = validators[0].finalized_storage(bounty_key.clone()).await;
+		now.map_or(0, |b| b.left) < 4
+	})
+	.await;
+	assert!(shown.lock().expect("shown").contains_key(&sent.hash), "Charlie read the letter");
+	let to = validators[0].finalized_number().await;
+	let paid: Vec<_> = events_in(&validators[0], from, to)
+		.await
+		.into_iter()
+		.filter_map(|event| match event {
+			quarks_runtime::RuntimeEvent::Bounties(Bounty::Paid { operator, amount, .. }) => {
+				Some((operator, amount))
+			}
+			_ => None,
+		})
+		.collect();
+	let ferdie: quarks_runtime::AccountId = Ferdie.to_account_id();
+	assert!(!paid.is_empty() && paid.iter().all(|p| *p == (ferdie.clone(), share)), "{paid:?}");
+	let now: Stored = validators[0].finalized_storage(bounty_key).await.expect("shares left");
+	assert_eq!(now.left as usize, 4 - paid.len(), "one share a receipt");
+	// And Alice's balance holds what is left, under the bounties' reason.
+	let alice_id: quarks_runtime::AccountId = alice.account().clone();
+	let mut holds_key =
+		[sp_io::hashing::twox_128(b"Balances"), sp_io::hashing::twox_128(b"Holds")].concat();
+	holds_key.extend(sp_io::hashing::blake2_128(alice_id.as_ref()));
+	holds_key.extend(codec::Encode::encode(&alice_id));
+	type Holds =
+		Vec<frame_support::traits::tokens::IdAmount<quarks_runtime::RuntimeHoldReason, u128>>;
+	let holds: Holds = validators[0].finalized_storage(holds_key).await.unwrap_or_default();
+	let bounty_hold =
+		quarks_runtime::RuntimeHoldReason::Bounties(pallet_quarks_bounties::HoldReason::Bounty);
+	let held: u128 = holds.iter().filter(|h| h.id == bounty_hold).map(|h| h.amount).sum();
+	assert_eq!(held, share * u128::from(now.left), "{holds:?}");
+}

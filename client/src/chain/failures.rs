@@ -52,9 +52,10 @@ impl Failure {
 		}
 	}
 
-	/// Whether this is a pallet's refusal of a deposit the account cannot hold.
+	/// Whether this is a pallet's refusal of a deposit (or bounty) the account cannot hold.
 	pub fn is_unpayable_deposit(&self) -> bool {
 		matches!(self, Self::Pallet { error, .. } if error == "CannotPayDeposit")
+			|| self.is(BOUNTY_UNPAYABLE)
 	}
 
 	/// Whether this is pallet error `expected`.
@@ -94,6 +95,8 @@ pub const ALREADY_ANCHORED_IN_BLOCK: PalletError =
 pub const BLOCK_ANCHORS_FULL: PalletError = PalletError("Messaging", "BlockAnchorsFull");
 /// This root is anchored already: by an attempt reported failed that stood all the same.
 pub const ALREADY_ANCHORED: PalletError = PalletError("Messaging", "AlreadyAnchored");
+/// The account cannot hold the bounty it offers: refused before submitting, as a deposit.
+pub const BOUNTY_UNPAYABLE: PalletError = PalletError("Bounties", "CannotPay");
 /// Another device of this account acknowledged some of them first: the rest again.
 pub const ALREADY_ACKNOWLEDGED: PalletError = PalletError("Messaging", "AlreadyAcknowledged");
 /// This account acknowledged in this block already: the next block.
@@ -174,6 +177,11 @@ pub const SENTENCES: &[(&str, &str, &str)] = &[
 	("Messaging", "SenderHasNoDevice", "This account has no device on chain yet: run `quarks device register` first."),
 	("Messaging", "BlockAnchorsFull", "The chain is busy (this block holds as many anchors as it may): send again in a moment; what you sent stays pending until then."),
 	("Messaging", "BlockReceiptsFull", "The chain is busy (this block holds as many receipts as it may): the receipts go again in a moment."),
+	("Bounties", "UnknownAnchor", "No anchor of yours has that root (never anchored, or pruned a week after): a bounty goes on an anchor of yours the chain keeps."),
+	("Bounties", "AlreadyOffered", "That anchor has a bounty already."),
+	("Bounties", "InvalidReceipts", "A bounty pays 1 to 256 receipts for each message under its anchor: give a number in that range."),
+	("Bounties", "BelowMinimum", "Each receipt must pay at least the network's least share: offer more for each."),
+	("Bounties", "CannotPay", "Your account cannot hold this bounty (what each receipt pays, times the receipts): `quarks whoami` shows what you hold."),
 	("Balances", "InsufficientBalance", "You do not hold that much, with what your account must keep: `quarks whoami` shows what you hold."),
 	("Balances", "ExistentialDeposit", "That is less than the least an account may hold: send more."),
 	("Balances", "Expendability", "That would leave your account below the least it must keep: send a little less."),
@@ -211,7 +219,8 @@ pub const HANDLED: &[(&str, &str)] = &[
 ];
 
 /// The pallets whose every error is in [`SENTENCES`] or [`HANDLED`].
-pub const QUARKS_PALLETS: &[&str] = &["Groups", "Hosts", "Keys", "Messaging", "ValidatorSet"];
+pub const QUARKS_PALLETS: &[&str] =
+	&["Bounties", "Groups", "Hosts", "Keys", "Messaging", "ValidatorSet"];
 
 #[cfg(test)]
 mod tests {

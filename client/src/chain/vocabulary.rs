@@ -88,11 +88,13 @@ pub const BATCH_ALL: Call = Call("Utility", "batch_all");
 pub const CHOOSE_HOSTS: Call = Call("Hosts", "choose_hosts");
 /// The call `Hosts::clear_hosts`.
 pub const CLEAR_HOSTS: Call = Call("Hosts", "clear_hosts");
+/// The call `Bounties::offer`.
+pub const OFFER_BOUNTY: Call = Call("Bounties", "offer");
 
-/// The calls that hold a deposit, alone or in a batch: the client tries each on the best
-/// block's state before submitting it ([`super::Chain::submit`]).
-pub const HOLD_DEPOSITS: [Call; 5] =
-	[ADD_DEVICE, CHOOSE_HOSTS, CREATE_GROUP, ADD_MEMBER, BATCH_ALL];
+/// The calls that hold a deposit (or a bounty), alone or in a batch: the client tries each
+/// on the best block's state before submitting it ([`super::Chain::submit`]).
+pub const HOLD_DEPOSITS: [Call; 6] =
+	[ADD_DEVICE, CHOOSE_HOSTS, CREATE_GROUP, ADD_MEMBER, BATCH_ALL, OFFER_BOUNTY];
 
 // Storage items.
 /// The storage item `Groups::Members`.
@@ -173,6 +175,7 @@ pub const CALLS: &[Call] = &[
 	BATCH_ALL,
 	CHOOSE_HOSTS,
 	CLEAR_HOSTS,
+	OFFER_BOUNTY,
 ];
 /// Every storage item above.
 pub const STORAGE: &[Storage] = &[MEMBERS, HOSTS];

@@ -337,18 +337,27 @@ impl Messenger {
 				&& !timed_out
 				&& !reading.tracked.is_empty()
 			{
-				let due: Vec<&Received> = reading
+				let due: Vec<&Tracked> = reading
 					.tracked
 					.values()
 					.filter(|t| {
 						!t.acknowledged && matches!(t.received.notarization, Notarization::Final(_))
 					})
-					.map(|t| &t.received)
 					.collect();
 				let batch_due = due.len() >= MAX_RECEIPTS
 					|| (!due.is_empty() && last_ack.elapsed() >= ACK_EVERY);
 				if batch_due && Instant::now() >= ack_not_before {
-					let due: Vec<Received> = due.into_iter().take(MAX_RECEIPTS).cloned().collect();
+					// Each receipt names the host its message came from first (a bounty pays
+					// it), but for this account's own letters: no one is paid for those.
+					let host = |t: &Tracked| {
+						let first = t.sources.first().and_then(|s| mailboxes.get(*s));
+						first.filter(|_| !t.own).map(|mailbox| mailbox.host().operator.clone())
+					};
+					let due: Vec<Received> = due
+						.into_iter()
+						.take(MAX_RECEIPTS)
+						.map(|t| Received { fetched_from: host(t), ..t.received.clone() })
+						.collect();
 					let receipts = self.receipts();
 					acknowledging = Some(tokio::spawn(async move {
 						let hashes: Vec<H256> = due.iter().map(|r| r.hash).collect();

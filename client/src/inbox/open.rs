@@ -121,6 +121,7 @@ impl Messenger {
 			membership: None,
 			notarization: Notarization::Pending,
 			envelope: bytes.into(),
+			fetched_from: None,
 		})
 	}
 

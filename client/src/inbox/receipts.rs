@@ -139,6 +139,13 @@ fn receipt_item(received: &Received) -> Option<Value> {
 				("siblings", Value::unnamed_composite(proof.siblings.iter().map(hash_value))),
 			]),
 		),
+		(
+			"host",
+			match &received.fetched_from {
+				Some(operator) => Value::unnamed_variant("Some", [account_value(operator)]),
+				None => Value::unnamed_variant("None", []),
+			},
+		),
 	]))
 }
 
