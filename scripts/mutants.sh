@@ -39,6 +39,12 @@ mutations() {
   m private-endpoints fast pallets/hosts/src/lib.rs \
     'AllowPrivateEndpoints::<T>::get() || is_public(&endpoint)' 'true || is_public(&endpoint)' \
     -p pallet-quarks-hosts private_endpoints_only_where_the_network_allows_them
+  m self-paid-bounty fast pallets/messaging/src/lib.rs \
+    '.filter(|host| chosen.contains(host) && **host != who && item.sender != who);' '.filter(|host| chosen.contains(host));' \
+    -p pallet-quarks-messaging a_receipt_naming_a_chosen_host_is_reported_for_its_bounty
+  m bounty-outlives-anchor fast pallets/bounties/src/lib.rs \
+    'let expires_at = anchor.anchored_at.saturating_add(T::Retention::get());' 'let expires_at = anchor.anchored_at.saturating_add(T::Retention::get()).saturating_add(T::Retention::get());' \
+    -p pallet-quarks-bounties what_is_left_returns_to_the_sender_when_the_anchor_is_pruned
   m no-slot-share fast pallets/messaging/src/lib.rs \
     '.max(Pallet::<T>::slot_share(items.len() as u32, T::MaxReceiptsPerBlock::get()))' '' \
     -p quarks-runtime --lib full_receipt_or_anchor_slots_raise_fees

@@ -73,7 +73,9 @@ mod benchmarks {
 	fn expire(n: Linear<0, { T::MaxAnchorsPerBlock::get() }>) {
 		let now = frame_system::Pallet::<T>::block_number();
 		for i in 0..n {
-			sender_with_bounty::<T>(i, H256::from_low_u64_be(i.into()), 2);
+			let mut root = [0u8; 32];
+			root[..4].copy_from_slice(&i.to_le_bytes());
+			sender_with_bounty::<T>(i, H256(root), 2);
 		}
 		let expires: BlockNumberFor<T> = now.saturating_add(T::Retention::get());
 
